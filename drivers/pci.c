@@ -1,0 +1,416 @@
+/*
+ * PCI enumeration (PCI Local Bus 3.0 ch. 6, PCIe Base 4.0 §7.2.2 ECAM).
+ * Order: map each MCFG region -> scan every bus in its range, function 0 first and
+ * functions 1-7 only for multi-function devices -> size BARs -> walk capabilities.
+ * Devices stay as the firmware left them until a driver claims one.
+ */
+#include "drivers/pci.h"
+#include "kernel/acpi.h"
+#include "kernel/paging.h"
+#include "kernel/console.h"
+#include "kernel/shell.h"
+#include "kernel/string.h"
+#include "kernel/cpu.h"
+
+#define CONFIG_ADDRESS 0xCF8
+#define CONFIG_DATA 0xCFC
+#define MAX_DRIVERS 8
+
+static struct pci_dev devs[PCI_MAX_DEVS];
+static int ndevs;
+static const struct pci_driver *drivers[MAX_DRIVERS];
+static int ndrivers;
+static struct {
+	volatile uint8_t *base;
+	uint16_t segment;
+	uint8_t bus_start, bus_end;
+} ecam[ACPI_MAX_MCFG];
+static int necam;
+
+/* ECAM: 4 KiB of config space per function at base + (bus << 20 | dev << 15 | fn << 12). */
+static volatile uint8_t *ecam_addr(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+{
+	for (int i = 0; i < necam; i++)
+		if (ecam[i].segment == seg && bus >= ecam[i].bus_start && bus <= ecam[i].bus_end)
+			return ecam[i].base + ((uint64_t)(bus - ecam[i].bus_start) << 20) +
+			       ((uint64_t)dev << 15) + ((uint64_t)fn << 12) + off;
+	return NULL;
+}
+
+static uint32_t legacy_addr(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+{
+	return 0x80000000u | (uint32_t)bus << 16 | (uint32_t)dev << 11 | (uint32_t)fn << 8 | (off & 0xFC);
+}
+
+static uint32_t cfg_read32(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+{
+	volatile uint8_t *p = ecam_addr(seg, bus, dev, fn, off & 0xFFC);
+	if (p)
+		return read32(p);
+	if (seg != 0 || off >= 256)
+		return 0xFFFFFFFFu;
+	outl(CONFIG_ADDRESS, legacy_addr(bus, dev, fn, off));
+	return inl(CONFIG_DATA);
+}
+
+/* Writes of width 1, 2 or 4 bytes, done at that width so that neighbouring registers
+ * (STATUS beside COMMAND, with its write-1-to-clear bits) are never rewritten. */
+static void cfg_write(const struct pci_dev *d, uint16_t off, uint32_t v, int width)
+{
+	volatile uint8_t *p = ecam_addr(d->segment, d->bus, d->dev, d->fn, off);
+	if (p) {
+		if (width == 4)
+			write32(p, v);
+		else if (width == 2)
+			write16(p, (uint16_t)v);
+		else
+			write8(p, (uint8_t)v);
+		return;
+	}
+	if (d->segment != 0 || off >= 256)
+		return;
+	outl(CONFIG_ADDRESS, legacy_addr(d->bus, d->dev, d->fn, off));
+	if (width == 4)
+		outl(CONFIG_DATA, v);
+	else if (width == 2)
+		outw((uint16_t)(CONFIG_DATA + (off & 2)), (uint16_t)v);
+	else
+		outb((uint16_t)(CONFIG_DATA + (off & 3)), (uint8_t)v);
+}
+
+uint32_t pci_read32(const struct pci_dev *d, uint16_t off)
+{
+	return cfg_read32(d->segment, d->bus, d->dev, d->fn, off);
+}
+
+uint16_t pci_read16(const struct pci_dev *d, uint16_t off)
+{
+	return (uint16_t)(pci_read32(d, off & ~3) >> ((off & 2) * 8));
+}
+
+uint8_t pci_read8(const struct pci_dev *d, uint16_t off)
+{
+	return (uint8_t)(pci_read32(d, off & ~3) >> ((off & 3) * 8));
+}
+
+void pci_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
+{
+	cfg_write(d, off & ~3, v, 4);
+}
+
+void pci_write16(const struct pci_dev *d, uint16_t off, uint16_t v)
+{
+	cfg_write(d, off & ~1, v, 2);
+}
+
+void pci_write8(const struct pci_dev *d, uint16_t off, uint8_t v)
+{
+	cfg_write(d, off, v, 1);
+}
+
+/* Size one BAR: write all ones with decoding off, read back the mask (PCI 3.0 §6.2.5.1).
+ * Returns how many BAR slots it used (2 for a 64-bit memory BAR). */
+static int size_bar(struct pci_dev *d, int i)
+{
+	uint16_t off = (uint16_t)(PCI_BAR0 + 4 * i);
+	uint32_t lo = pci_read32(d, off);
+	struct pci_bar *b = &d->bar[i];
+	pci_write32(d, off, 0xFFFFFFFFu);
+	uint32_t mask = pci_read32(d, off);
+	pci_write32(d, off, lo);
+	if (lo & 1) {
+		b->is_io = 1;
+		b->addr = lo & ~3u;
+		mask &= ~3u;
+		b->size = mask ? ((~mask + 1) & 0xFFFF) : 0;
+		return 1;
+	}
+	b->prefetch = (lo >> 3) & 1;
+	b->addr = lo & ~0xFull;
+	uint64_t m = mask & ~0xFull;
+	int used = 1;
+	if (((lo >> 1) & 3) == 2 && i < 5) {
+		b->is_64 = 1;
+		uint32_t hi = pci_read32(d, (uint16_t)(off + 4));
+		pci_write32(d, (uint16_t)(off + 4), 0xFFFFFFFFu);
+		uint32_t mhi = pci_read32(d, (uint16_t)(off + 4));
+		pci_write32(d, (uint16_t)(off + 4), hi);
+		b->addr |= (uint64_t)hi << 32;
+		m |= (uint64_t)mhi << 32;
+		used = 2;
+	} else {
+		m |= 0xFFFFFFFF00000000ull;
+	}
+	b->size = m ? (~m + 1) : 0;
+	if (!mask)
+		b->size = 0;
+	return used;
+}
+
+static void size_bars(struct pci_dev *d)
+{
+	int nbars = (d->header_type & 0x7F) == 0 ? 6 : (d->header_type & 0x7F) == 1 ? 2 : 0;
+	uint16_t cmd = pci_read16(d, PCI_COMMAND);
+	pci_write16(d, PCI_COMMAND, cmd & ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY));
+	for (int i = 0; i < nbars;)
+		i += size_bar(d, i);
+	pci_write16(d, PCI_COMMAND, cmd);
+}
+
+/* Bounded walk: a looping or wild capability list (bad hardware) cannot hang us. */
+static void read_caps(struct pci_dev *d)
+{
+	if (!(pci_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+		return;
+	uint8_t ptr = pci_read8(d, PCI_CAP_PTR) & 0xFC;
+	for (int guard = 0; ptr >= 0x40 && guard < 48; guard++) {
+		uint8_t id = pci_read8(d, ptr);
+		if (d->ncaps < PCI_MAX_CAPS) {
+			d->caps[d->ncaps].id = id;
+			d->caps[d->ncaps].off = ptr;
+			d->ncaps++;
+		}
+		if (id == PCI_CAP_MSIX)
+			d->msix_size = (uint16_t)((pci_read16(d, ptr + 2) & 0x7FF) + 1);
+		ptr = pci_read8(d, ptr + 1) & 0xFC;
+	}
+}
+
+static void add_device(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+	if (ndevs >= PCI_MAX_DEVS) {
+		log_warn("pci: more than %d functions, %02x:%02x.%x ignored", PCI_MAX_DEVS, bus, dev, fn);
+		return;
+	}
+	struct pci_dev *d = &devs[ndevs++];
+	memset(d, 0, sizeof(*d));
+	d->segment = seg;
+	d->bus = bus;
+	d->dev = dev;
+	d->fn = fn;
+	uint32_t id = pci_read32(d, PCI_VENDOR_ID), cls = pci_read32(d, PCI_REVISION);
+	d->vendor = id & 0xFFFF;
+	d->device = id >> 16;
+	d->revision = cls & 0xFF;
+	d->prog_if = (cls >> 8) & 0xFF;
+	d->subclass = (cls >> 16) & 0xFF;
+	d->class_code = cls >> 24;
+	d->header_type = pci_read8(d, PCI_HEADER_TYPE);
+	if ((d->header_type & 0x7F) == 0) {
+		d->subsys_vendor = pci_read16(d, PCI_SUBSYS_VENDOR);
+		d->subsys = pci_read16(d, PCI_SUBSYS_ID);
+	}
+	d->irq_line = pci_read8(d, PCI_INTERRUPT_LINE);
+	d->irq_pin = pci_read8(d, PCI_INTERRUPT_PIN);
+	size_bars(d);
+	read_caps(d);
+}
+
+static void scan_bus(uint16_t seg, uint8_t bus)
+{
+	for (uint8_t dev = 0; dev < 32; dev++) {
+		if ((cfg_read32(seg, bus, dev, 0, 0) & 0xFFFF) == 0xFFFF)
+			continue;
+		uint8_t hdr = (uint8_t)(cfg_read32(seg, bus, dev, 0, PCI_HEADER_TYPE & ~3) >> 16);
+		int nfn = (hdr & 0x80) ? 8 : 1;
+		for (uint8_t fn = 0; fn < nfn; fn++)
+			if ((cfg_read32(seg, bus, dev, fn, 0) & 0xFFFF) != 0xFFFF)
+				add_device(seg, bus, dev, fn);
+	}
+}
+
+static const struct pci_id known[] = {
+	{ 0x8086, 0x100E, "Intel 82540EM Gigabit Ethernet" },
+	{ 0x8086, 0x100F, "Intel 82545EM Gigabit Ethernet" },
+	{ 0x8086, 0x1004, "Intel 82543GC Gigabit Ethernet" },
+	{ 0x8086, 0x10D3, "Intel 82574L Gigabit Ethernet" },
+	{ 0x8086, 0x10C9, "Intel 82576 Gigabit Ethernet" },
+	{ 0x8086, 0x1533, "Intel I210 Gigabit Ethernet" },
+	{ 0x8086, 0x29C0, "Intel 82G33/G31/P35/P31 DRAM controller" },
+	{ 0x8086, 0x2918, "Intel 82801IB (ICH9) LPC interface" },
+	{ 0x8086, 0x2922, "Intel 82801IR (ICH9R) SATA AHCI controller" },
+	{ 0x8086, 0x2930, "Intel 82801I (ICH9) SMBus controller" },
+	{ 0x8086, 0x1237, "Intel 440FX host bridge" },
+	{ 0x8086, 0x7000, "Intel PIIX3 ISA bridge" },
+	{ 0x1AF4, 0x1000, "Red Hat virtio network device (transitional)" },
+	{ 0x1AF4, 0x1041, "Red Hat virtio 1.0 network device" },
+	{ 0x1AF4, 0x1001, "Red Hat virtio block device (transitional)" },
+	{ 0x1234, 0x1111, "QEMU standard VGA" },
+	{ 0x1B36, 0x0008, "Red Hat QEMU PCIe host bridge" },
+	{ 0, 0, NULL },
+};
+
+static const char *class_name(uint8_t c, uint8_t s)
+{
+	switch (c) {
+	case 0x01: return s == 0x06 ? "SATA controller" : "Storage controller";
+	case 0x02: return s == 0x00 ? "Ethernet controller" : "Network controller";
+	case 0x03: return "Display controller";
+	case 0x06: return s == 0x00 ? "Host bridge" : s == 0x01 ? "ISA bridge" : s == 0x04 ? "PCI bridge" : "Bridge";
+	case 0x0C: return s == 0x05 ? "SMBus" : s == 0x03 ? "USB controller" : "Serial bus controller";
+	default: return "Unclassified device";
+	}
+}
+
+const char *pci_name(const struct pci_dev *d)
+{
+	for (const struct pci_id *k = known; k->vendor; k++)
+		if (k->vendor == d->vendor && k->device == d->device)
+			return k->name;
+	return class_name(d->class_code, d->subclass);
+}
+
+static const char *cap_name(uint8_t id)
+{
+	switch (id) {
+	case PCI_CAP_PM: return "PM";
+	case PCI_CAP_MSI: return "MSI";
+	case PCI_CAP_VENDOR: return "Vendor";
+	case PCI_CAP_PCIE: return "PCIe";
+	case PCI_CAP_MSIX: return "MSI-X";
+	case 0x12: return "SATA";
+	case 0x13: return "AF";
+	default: return "?";
+	}
+}
+
+static void print_dev(const struct pci_dev *d)
+{
+	kprintf("%02x:%02x.%x %04x:%04x class %02x%02x [%s]\n", d->bus, d->dev, d->fn,
+		d->vendor, d->device, d->class_code, d->subclass, pci_name(d));
+}
+
+static void print_caps(const struct pci_dev *d)
+{
+	if (!d->ncaps)
+		return;
+	kprintf("        caps:");
+	for (int i = 0; i < d->ncaps; i++) {
+		if (d->caps[i].id == PCI_CAP_MSIX)
+			kprintf(" MSI-X(%u)@%02x", d->msix_size, d->caps[i].off);
+		else
+			kprintf(" %s@%02x", cap_name(d->caps[i].id), d->caps[i].off);
+	}
+	kprintf("\n");
+}
+
+static void print_bars(const struct pci_dev *d)
+{
+	for (int i = 0; i < 6; i++) {
+		const struct pci_bar *b = &d->bar[i];
+		if (!b->size)
+			continue;
+		kprintf("        BAR%d %s 0x%lx size 0x%lx%s\n", i,
+			b->is_io ? "io   " : b->is_64 ? "mem64" : "mem32", (unsigned long)b->addr,
+			(unsigned long)b->size, b->prefetch ? " prefetchable" : "");
+	}
+	if (d->irq_pin)
+		kprintf("        INT%c# line %u\n", 'A' + d->irq_pin - 1, d->irq_line);
+	if (d->driver)
+		kprintf("        driver: %s\n", d->driver->name);
+}
+
+static int cmd_lspci(int argc, char **argv)
+{
+	int verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+	if (argc > 1 && !verbose) {
+		kprintf("usage: lspci [-v]\n");
+		return -1;
+	}
+	for (int i = 0; i < ndevs; i++) {
+		print_dev(&devs[i]);
+		print_caps(&devs[i]);
+		if (verbose)
+			print_bars(&devs[i]);
+	}
+	return 0;
+}
+
+static const struct shell_cmd lspci_cmd = {
+	"lspci", "[-v]", "list PCI devices with capabilities (-v: BARs, IRQ, driver)", cmd_lspci
+};
+
+void pci_init(void)
+{
+	const struct acpi_info *a = acpi_get();
+	for (int i = 0; i < a->n_mcfg && necam < ACPI_MAX_MCFG; i++) {
+		uint64_t size = ((uint64_t)(a->mcfg[i].bus_end - a->mcfg[i].bus_start) + 1) << 20;
+		volatile void *base = map_mmio(a->mcfg[i].base + ((uint64_t)a->mcfg[i].bus_start << 20), size);
+		if (!base)
+			continue;
+		ecam[necam].base = (volatile uint8_t *)base;
+		ecam[necam].segment = a->mcfg[i].segment;
+		ecam[necam].bus_start = a->mcfg[i].bus_start;
+		ecam[necam].bus_end = a->mcfg[i].bus_end;
+		necam++;
+	}
+	if (necam) {
+		for (int i = 0; i < necam; i++)
+			for (unsigned bus = ecam[i].bus_start; bus <= ecam[i].bus_end; bus++)
+				scan_bus(ecam[i].segment, (uint8_t)bus);
+	} else {
+		for (unsigned bus = 0; bus < 256; bus++)
+			scan_bus(0, (uint8_t)bus);
+	}
+	log_info("pci: %d function(s) via %s", ndevs, necam ? "ECAM (ACPI MCFG)" : "legacy 0xCF8/0xCFC");
+	for (int i = 0; i < ndevs; i++)
+		print_dev(&devs[i]);
+	shell_register(&lspci_cmd);
+}
+
+void pci_register_driver(const struct pci_driver *drv)
+{
+	if (ndrivers < MAX_DRIVERS)
+		drivers[ndrivers++] = drv;
+}
+
+static const struct pci_id *match(const struct pci_driver *drv, const struct pci_dev *d)
+{
+	for (const struct pci_id *id = drv->ids; id->vendor; id++)
+		if (id->vendor == d->vendor && id->device == d->device)
+			return id;
+	return NULL;
+}
+
+void pci_probe_drivers(void)
+{
+	for (int i = 0; i < ndevs; i++)
+		for (int j = 0; j < ndrivers && !devs[i].driver; j++) {
+			const struct pci_id *id = match(drivers[j], &devs[i]);
+			if (id && drivers[j]->probe(&devs[i], id) == 0)
+				devs[i].driver = drivers[j];
+		}
+}
+
+int pci_count(void)
+{
+	return ndevs;
+}
+
+struct pci_dev *pci_get(int i)
+{
+	return i >= 0 && i < ndevs ? &devs[i] : NULL;
+}
+
+uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t after)
+{
+	for (int i = 0; i < d->ncaps; i++)
+		if (d->caps[i].id == id && d->caps[i].off > after)
+			return d->caps[i].off;
+	return 0;
+}
+
+void pci_enable(struct pci_dev *d, int master)
+{
+	uint16_t cmd = pci_read16(d, PCI_COMMAND) | PCI_COMMAND_MEMORY | PCI_COMMAND_IO;
+	if (master)
+		cmd |= PCI_COMMAND_MASTER;
+	pci_write16(d, PCI_COMMAND, cmd);
+}
+
+volatile void *pci_map_bar(struct pci_dev *d, int i)
+{
+	if (i < 0 || i > 5 || d->bar[i].is_io || !d->bar[i].size || !d->bar[i].addr)
+		return NULL;
+	return map_mmio(d->bar[i].addr, d->bar[i].size);
+}

@@ -1,0 +1,95 @@
+/*
+ * PCI/PCIe: enumeration through ECAM (ACPI MCFG) with the legacy 0xCF8/0xCFC ports as
+ * fallback, BAR sizing, capability lists, and a tiny driver registry. A driver lists
+ * the vendor/device IDs it handles; pci_probe_drivers() calls its probe() once per
+ * matching device, and only then are memory decoding and bus mastering enabled.
+ */
+#ifndef SKIFF_PCI_H
+#define SKIFF_PCI_H
+
+#include <stdint.h>
+
+/* Configuration space offsets (PCI Local Bus 3.0 §6.1). */
+#define PCI_VENDOR_ID 0x00
+#define PCI_DEVICE_ID 0x02
+#define PCI_COMMAND 0x04
+#define PCI_STATUS 0x06
+#define PCI_REVISION 0x08
+#define PCI_HEADER_TYPE 0x0E
+#define PCI_BAR0 0x10
+#define PCI_SUBSYS_VENDOR 0x2C
+#define PCI_SUBSYS_ID 0x2E
+#define PCI_CAP_PTR 0x34
+#define PCI_INTERRUPT_LINE 0x3C
+#define PCI_INTERRUPT_PIN 0x3D
+
+#define PCI_COMMAND_IO (1u << 0)
+#define PCI_COMMAND_MEMORY (1u << 1)
+#define PCI_COMMAND_MASTER (1u << 2)
+#define PCI_COMMAND_INTX_DISABLE (1u << 10)
+#define PCI_STATUS_CAP_LIST (1u << 4)
+
+#define PCI_CAP_PM 0x01
+#define PCI_CAP_MSI 0x05
+#define PCI_CAP_VENDOR 0x09
+#define PCI_CAP_PCIE 0x10
+#define PCI_CAP_MSIX 0x11
+
+#define PCI_MAX_DEVS 64
+#define PCI_MAX_CAPS 16
+
+struct pci_bar {
+	uint64_t addr, size;
+	uint8_t is_io, is_64, prefetch;
+};
+
+struct pci_dev {
+	uint16_t segment;
+	uint8_t bus, dev, fn;
+	uint16_t vendor, device, subsys_vendor, subsys;
+	uint8_t class_code, subclass, prog_if, revision, header_type;
+	uint8_t irq_line, irq_pin;
+	struct pci_bar bar[6];
+	int ncaps;
+	struct { uint8_t id, off; } caps[PCI_MAX_CAPS];
+	uint16_t msix_size;     /* MSI-X table entries, 0 without MSI-X */
+	const struct pci_driver *driver;
+	void *driver_data;
+};
+
+struct pci_id {
+	uint16_t vendor, device;
+	const char *name;
+};
+
+struct pci_driver {
+	const char *name;
+	const struct pci_id *ids;       /* terminated by a zero vendor */
+	/* Returns 0 when the device is now driven; pci_enable() is the driver's call. */
+	int (*probe)(struct pci_dev *dev, const struct pci_id *id);
+};
+
+void pci_init(void);
+void pci_register_driver(const struct pci_driver *drv);
+void pci_probe_drivers(void);
+
+int pci_count(void);
+struct pci_dev *pci_get(int i);
+
+uint8_t pci_read8(const struct pci_dev *d, uint16_t off);
+uint16_t pci_read16(const struct pci_dev *d, uint16_t off);
+uint32_t pci_read32(const struct pci_dev *d, uint16_t off);
+void pci_write8(const struct pci_dev *d, uint16_t off, uint8_t v);
+void pci_write16(const struct pci_dev *d, uint16_t off, uint16_t v);
+void pci_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
+
+/* Offset of the first capability with this id at or after 'from' (0: start), 0 if none. */
+uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t after);
+/* Enables memory (and I/O) decoding and, if master, bus mastering. */
+void pci_enable(struct pci_dev *d, int master);
+/* Maps a memory BAR uncached; NULL for I/O or absent BARs. */
+volatile void *pci_map_bar(struct pci_dev *d, int bar);
+/* "Intel 82540EM Gigabit Ethernet" or a class description. */
+const char *pci_name(const struct pci_dev *d);
+
+#endif

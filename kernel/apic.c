@@ -1,0 +1,160 @@
+/*
+ * Local APIC and IOAPIC (Intel SDM Vol. 3 ch. 11; 82093AA IOAPIC datasheet).
+ * Init: mask the 8259s -> map and enable the local APIC (SVR) -> map every IOAPIC
+ * and mask all its inputs. Routing and the timer are set up by their users.
+ */
+#include "kernel/apic.h"
+#include "kernel/acpi.h"
+#include "kernel/paging.h"
+#include "kernel/trap.h"
+#include "kernel/time.h"
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+
+/* Local APIC registers (byte offsets). */
+#define LAPIC_ID 0x020
+#define LAPIC_TPR 0x080
+#define LAPIC_EOI 0x0B0
+#define LAPIC_SVR 0x0F0
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_CUR 0x390
+#define LAPIC_TIMER_DIV 0x3E0
+#define SVR_ENABLE (1u << 8)
+#define LVT_MASKED (1u << 16)
+#define LVT_PERIODIC (1u << 17)
+
+/* IOAPIC: index/data window; redirection table entries at 0x10 + 2n. */
+#define IOREGSEL 0x00
+#define IOWIN 0x10
+#define IOAPICVER 0x01
+#define IOREDTBL(n) (0x10 + 2 * (n))
+#define RED_MASKED (1u << 16)
+#define RED_LEVEL (1u << 15)
+#define RED_ACTIVE_LOW (1u << 13)
+
+#define MSR_APIC_BASE 0x1B
+
+static volatile uint8_t *lapic;
+static struct { volatile uint8_t *base; uint32_t gsi_base, count; } ioapics[ACPI_MAX_IOAPIC];
+static int n_ioapic;
+static volatile uint64_t ticks;
+
+static uint32_t lapic_read(uint32_t reg) { return read32(lapic + reg); }
+static void lapic_write(uint32_t reg, uint32_t v) { write32(lapic + reg, v); }
+
+static uint32_t ioapic_read(volatile uint8_t *base, uint32_t reg)
+{
+	write32(base + IOREGSEL, reg);
+	return read32(base + IOWIN);
+}
+
+static void ioapic_write(volatile uint8_t *base, uint32_t reg, uint32_t v)
+{
+	write32(base + IOREGSEL, reg);
+	write32(base + IOWIN, v);
+}
+
+static void pic_mask_all(void)
+{
+	outb(0x21, 0xff);
+	outb(0xA1, 0xff);
+}
+
+void apic_init(void)
+{
+	const struct acpi_info *a = acpi_get();
+	pic_mask_all();
+	uint64_t base = a->lapic_base ? a->lapic_base : (rdmsr(MSR_APIC_BASE) & ~0xfffull);
+	lapic = (volatile uint8_t *)map_mmio(base, 4096);
+	if (!lapic)
+		panic("apic: cannot map the local APIC at 0x%lx", (unsigned long)base);
+	lapic_write(LAPIC_TPR, 0);
+	lapic_write(LAPIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
+	for (int i = 0; i < a->n_ioapic; i++) {
+		volatile uint8_t *io = (volatile uint8_t *)map_mmio(a->ioapic[i].addr, 4096);
+		if (!io)
+			continue;
+		uint32_t count = ((ioapic_read(io, IOAPICVER) >> 16) & 0xff) + 1;
+		for (uint32_t n = 0; n < count; n++) {
+			ioapic_write(io, IOREDTBL(n), RED_MASKED);
+			ioapic_write(io, IOREDTBL(n) + 1, 0);
+		}
+		ioapics[n_ioapic].base = io;
+		ioapics[n_ioapic].gsi_base = a->ioapic[i].gsi_base;
+		ioapics[n_ioapic].count = count;
+		n_ioapic++;
+	}
+	log_info("apic: local APIC id %u at 0x%lx (xAPIC), %d IOAPIC(s), 8259 PICs masked",
+		 (unsigned)apic_id(), (unsigned long)base, n_ioapic);
+}
+
+uint32_t apic_id(void)
+{
+	return lapic_read(LAPIC_ID) >> 24;
+}
+
+void apic_eoi(void)
+{
+	lapic_write(LAPIC_EOI, 0);
+}
+
+int ioapic_route_isa(int irq, int vector)
+{
+	const struct acpi_info *a = acpi_get();
+	uint32_t gsi = (uint32_t)irq, flags = 0;
+	for (int i = 0; i < a->n_iso; i++)
+		if (a->iso[i].source == irq) {
+			gsi = a->iso[i].gsi;
+			if ((a->iso[i].flags & 3) == 3)
+				flags |= RED_ACTIVE_LOW;
+			if (((a->iso[i].flags >> 2) & 3) == 3)
+				flags |= RED_LEVEL;
+		}
+	for (int i = 0; i < n_ioapic; i++) {
+		if (gsi < ioapics[i].gsi_base || gsi >= ioapics[i].gsi_base + ioapics[i].count)
+			continue;
+		uint32_t pin = gsi - ioapics[i].gsi_base;
+		ioapic_write(ioapics[i].base, IOREDTBL(pin) + 1, apic_id() << 24);
+		ioapic_write(ioapics[i].base, IOREDTBL(pin), (uint32_t)vector | flags);
+		return 0;
+	}
+	return -1;
+}
+
+static void timer_tick(void *ctx)
+{
+	(void)ctx;
+	ticks++;
+}
+
+uint64_t apic_timer_ticks(void)
+{
+	return ticks;
+}
+
+void apic_timer_start(uint32_t hz)
+{
+	int vector = irq_alloc(timer_tick, NULL, "apic-timer");
+	if (vector < 0)
+		panic("apic: no vector for the timer");
+	/* Count down from the maximum for 10 ms of TSC time to learn the timer's rate. */
+	lapic_write(LAPIC_TIMER_DIV, 0x3);      /* divide by 16 */
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+	lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
+	time_delay_us(10000);
+	uint32_t elapsed = 0xffffffffu - lapic_read(LAPIC_TIMER_CUR);
+	uint64_t per_sec = (uint64_t)elapsed * 100;
+	uint32_t init = (uint32_t)(per_sec / hz);
+	if (init == 0)
+		init = 1;
+	lapic_write(LAPIC_LVT_TIMER, (uint32_t)vector | LVT_PERIODIC);
+	lapic_write(LAPIC_TIMER_INIT, init);
+	log_info("apic: timer runs at %lu kHz (bus clock / 16), periodic tick %u Hz", (unsigned long)(per_sec / 1000), hz);
+}
+
+void apic_msi_message(int vector, uint64_t *addr, uint32_t *data)
+{
+	*addr = 0xFEE00000ull | ((uint64_t)apic_id() << 12);
+	*data = (uint32_t)vector;       /* fixed delivery, edge triggered */
+}

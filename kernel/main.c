@@ -1,0 +1,154 @@
+/*
+ * kernel_main: the init steps in order, then the main loop.
+ *
+ *  1. COM1 console                 7. heap (boot services memory now free)
+ *  2. TSC clock (PIT calibrated)   8. ACPI tables
+ *  3. configuration                9. local APIC, IOAPIC, timer tick, UART IRQ
+ *  4. GDT, TSS, IDT               10. PCI enumeration, driver probe
+ *  5. physical pages              11. shell, "ready" line
+ *  6. own stack + page tables     12. main loop: poll hooks, shell input, hlt when idle
+ *
+ * This file is the composition root: the only kernel file that names drivers/ (and,
+ * later, net/). Everything else in kernel/ knows nothing of devices or networking.
+ */
+#include "kernel/bootinfo.h"
+#include "kernel/console.h"
+#include "kernel/conf.h"
+#include "kernel/time.h"
+#include "kernel/gdt.h"
+#include "kernel/trap.h"
+#include "kernel/pmm.h"
+#include "kernel/paging.h"
+#include "kernel/heap.h"
+#include "kernel/acpi.h"
+#include "kernel/apic.h"
+#include "kernel/power.h"
+#include "kernel/shell.h"
+#include "kernel/loop.h"
+#include "kernel/cmds.h"
+#include "kernel/cpu.h"
+#include "drivers/uart.h"
+#include "drivers/pci.h"
+
+#define STACK_PAGES 16          /* 64 KiB kernel stack, plus one guard page below */
+#define HEAP_PAGES 2048         /* 8 MiB */
+#define TICK_HZ 1000
+#define MAX_HOOKS 16
+
+static struct boot_info *boot;
+static struct conf conf;
+static uint64_t stack_guard;
+static const struct loop_hook *hooks[MAX_HOOKS];
+static int nhooks;
+
+void stack_switch(uint64_t rsp, void (*fn)(void *), void *arg) __attribute__((noreturn));
+
+static void conf_report(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_msg(LOG_WARN, NULL, 0, "conf: %s", msg);
+}
+
+static void load_config(void)
+{
+	conf_defaults(&conf);
+	if (boot->conf_text)
+		conf_parse(&conf, boot->conf_text, boot->conf_len, "skiff.conf", conf_report, NULL);
+	if (boot->cmdline[0])
+		conf_parse_cmdline(&conf, boot->cmdline, conf_report, NULL);
+	log_set_level(conf.log_level);
+}
+
+static void start_interrupts(void)
+{
+	acpi_init(boot->rsdp);
+	apic_init();
+	apic_timer_start(TICK_HZ);
+	uart_enable_irq();
+	sti();
+}
+
+static void print_ready(void)
+{
+	uint64_t us = time_us();
+	kprintf("skiff: ready in %u.%u ms\n", (unsigned)(us / 1000), (unsigned)(us % 1000 / 100));
+	log_msg(LOG_INFO, NULL, 0, "ready in %u.%u ms (from efi_main entry)", (unsigned)(us / 1000),
+		(unsigned)(us % 1000 / 100));
+}
+
+static void stage2(void *arg)
+{
+	(void)arg;
+	paging_init(boot);                                          /* 6 */
+	paging_unmap_page(stack_guard);
+	pmm_add_boot_services(boot->memmap, boot->memmap_size, boot->memdesc_size);
+	uint64_t heap = pmm_alloc(HEAP_PAGES, 1);                   /* 7 */
+	if (!heap)
+		panic("no memory for the kernel heap");
+	heap_init((void *)(uintptr_t)heap, HEAP_PAGES * PAGE_SIZE);
+	start_interrupts();                                         /* 8, 9 */
+	power_init(boot->runtime_services);
+	shell_init(conf.hostname);
+	cmds_init(boot, &conf);
+	pci_init();                                                 /* 10 */
+	pci_probe_drivers();
+	print_ready();                                              /* 11 */
+	if (conf.shell)
+		shell_start();
+	loop_run();                                                 /* 12 */
+}
+
+void kernel_main(struct boot_info *bi)
+{
+	boot = bi;
+	uart_init();                                                /* 1 */
+	kprintf("\nSkiff kernel: image at 0x%lx, %lu KiB\n", (unsigned long)bi->image_base,
+		(unsigned long)(bi->image_size / 1024));
+	time_init(bi->tsc_at_entry, bi->tsc_hint_hz);               /* 2 */
+	load_config();                                              /* 3 */
+	gdt_init();                                                 /* 4 */
+	trap_init();
+	if (pmm_init(bi->memmap, bi->memmap_size, bi->memdesc_size))  /* 5 */
+		panic("no usable memory in the UEFI memory map");
+	uint64_t stack = pmm_alloc(STACK_PAGES + 1, 1);
+	if (!stack)
+		panic("no memory for the kernel stack");
+	stack_guard = stack;
+	stack_switch(stack + (STACK_PAGES + 1) * PAGE_SIZE, stage2, NULL);
+}
+
+void loop_register(const struct loop_hook *hook)
+{
+	if (nhooks == MAX_HOOKS)
+		panic("too many main loop hooks");
+	hooks[nhooks++] = hook;
+}
+
+static int work_pending(void)
+{
+	if (uart_rx_pending())
+		return 1;
+	for (int i = 0; i < nhooks; i++)
+		if (hooks[i]->pending && hooks[i]->pending(hooks[i]->ctx))
+			return 1;
+	return 0;
+}
+
+void loop_run(void)
+{
+	for (;;) {
+		int c;
+		while ((c = uart_getc()) >= 0)
+			if (conf.shell)
+				shell_input((char)c);
+		uint64_t now = time_ns();
+		for (int i = 0; i < nhooks; i++)
+			hooks[i]->poll(hooks[i]->ctx, now);
+		uart_poll();
+		cli();
+		if (work_pending())
+			sti();
+		else
+			sti_hlt();      /* any interrupt, including the tick, wakes us */
+	}
+}
