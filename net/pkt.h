@@ -1,0 +1,92 @@
+/*
+ * Packet buffers: one fixed slot per packet, no chains (xv6 mbuf, ixy pkt_buf).
+ *
+ *   slot: [ struct pkt (64 B) | headroom (128 B) | data area (PKT_BUF_SIZE) | pad ]
+ *
+ * A pool is a caller-provided array of slots in DMA-able memory (the kernel passes
+ * dma_alloc() memory, host tests pass malloc() memory and a fake physical base), so
+ * net/ allocates nothing itself. A device may write up to PKT_BUF_SIZE bytes at
+ * pkt_dma_addr(p) of a fresh packet.
+ *
+ * Ownership: whoever holds a struct pkt * owns it. Every *_input() consumes its packet
+ * on every path; every *_output() and netdev tx takes ownership and frees on failure.
+ */
+#ifndef SKIFF_NET_PKT_H
+#define SKIFF_NET_PKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PKT_SLOT_SIZE 2304
+#define PKT_HDR_SIZE 64
+#define PKT_HEADROOM 128
+#define PKT_BUF_SIZE 2048
+
+struct pkt_pool;
+
+struct pkt {
+	struct pkt *next;       /* link for the free list and packet queues */
+	struct pkt_pool *pool;
+	uint64_t phys;          /* physical address of this slot */
+	uint64_t ts_ns;         /* receive or enqueue time */
+	uint16_t off;           /* data start, from the slot start */
+	uint16_t len;           /* data length */
+	uint16_t flags;
+	uint16_t ifindex;
+	uint32_t mark;          /* free for the layer that holds the packet */
+	uint8_t reserved[PKT_HDR_SIZE - 44];
+};
+_Static_assert(sizeof(struct pkt) == PKT_HDR_SIZE, "packet header is 64 bytes");
+_Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slot holds a full buffer");
+
+#define PKT_F_CSUM_OK 0x0001    /* a device verified the L4 checksum (never trusted by default) */
+
+struct pkt_pool_stats {
+	uint32_t slots, free;
+	uint64_t allocs, frees, alloc_failures;
+};
+
+struct pkt_pool {
+	uint8_t *base;
+	uint64_t phys_base;
+	uint32_t nslots;
+	struct pkt *free_list;
+	struct pkt_pool_stats stats;
+};
+
+/* mem holds nslots * PKT_SLOT_SIZE bytes at physical address phys. */
+void pkt_pool_init(struct pkt_pool *pool, void *mem, uint64_t phys, uint32_t nslots);
+/* A packet with off = PKT_HDR_SIZE + PKT_HEADROOM and len 0; NULL when empty (counted). */
+struct pkt *pkt_alloc(struct pkt_pool *pool);
+void pkt_free(struct pkt *p);
+
+static inline uint8_t *pkt_slot(struct pkt *p) { return (uint8_t *)p; }
+static inline uint8_t *pkt_data(struct pkt *p) { return (uint8_t *)p + p->off; }
+static inline uint64_t pkt_dma_addr(const struct pkt *p) { return p->phys + p->off; }
+/* Bytes available after the data, inside the slot's data area. */
+static inline size_t pkt_tailroom(const struct pkt *p)
+{
+	return (size_t)PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE - p->off - p->len;
+}
+
+/* Prepend n bytes of header; NULL if the headroom is exhausted. */
+uint8_t *pkt_push(struct pkt *p, size_t n);
+/* Strip n bytes from the front; NULL if shorter than n. */
+uint8_t *pkt_pull(struct pkt *p, size_t n);
+/* Append n bytes; NULL if they do not fit. */
+uint8_t *pkt_put(struct pkt *p, size_t n);
+/* Cut to len bytes (link-layer padding); no-op if already shorter. */
+void pkt_trim(struct pkt *p, size_t len);
+
+/* A singly linked FIFO of packets with a length, for qdiscs and pending queues. */
+struct pkt_queue {
+	struct pkt *head, *tail;
+	uint32_t len;
+	uint64_t bytes;
+};
+
+void pktq_push(struct pkt_queue *q, struct pkt *p);
+struct pkt *pktq_pop(struct pkt_queue *q);
+void pktq_purge(struct pkt_queue *q);   /* frees every packet */
+
+#endif
