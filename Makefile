@@ -19,7 +19,7 @@ KERNEL_SRCS := kernel/main.c kernel/cmds.c kernel/console.c kernel/fmt.c kernel/
 	kernel/panic.c
 KERNEL_ASM := kernel/isr.asm
 DRIVER_SRCS := drivers/uart.c drivers/pci.c
-NET_SRCS :=
+NET_SRCS := net/netdev.c
 
 # Hardware-free code that the host unit tests compile natively.
 HOST_SRCS := kernel/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)

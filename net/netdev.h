@@ -78,4 +78,13 @@ static inline void netdev_irq(struct netdev *dev)
 	dev->napi_pending = 1;
 }
 
+typedef void (*netdev_deliver_fn)(void *ctx, struct netdev *dev, struct pkt *p);
+
+/*
+ * One NAPI poll of dev (see the contract above): receives up to budget frames and
+ * hands each to deliver(), which consumes it. Returns the number of frames. Call it
+ * when dev->napi_pending is set, or every loop turn for poll_only devices.
+ */
+int netdev_napi_poll(struct netdev *dev, int budget, netdev_deliver_fn deliver, void *ctx);
+
 #endif

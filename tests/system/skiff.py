@@ -1,0 +1,145 @@
+"""Boot a Skiff image in QEMU and talk to its serial shell.
+
+Guest starts scripts/qemu.sh (the same script `make run` uses) with the console on a
+unix socket, keeps everything the guest prints, and offers wait_for() and cmd().
+Every guest is killed on close(); logs land in build/test-logs/ for post-mortems.
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+IMAGE = os.path.join(ROOT, "build", "skiff.img")
+LOGDIR = os.path.join(ROOT, "build", "test-logs")
+ESP_OFFSET = 1024 * 1024        # scripts/mkimg.sh puts the ESP at 1 MiB
+
+
+class GuestError(Exception):
+    pass
+
+
+def image_with_files(files, base=IMAGE):
+    """Copy of the image with files ({path on ESP: bytes}) replaced or added."""
+    tmp = tempfile.mkdtemp(prefix="skiff-img-")
+    img = os.path.join(tmp, "skiff.img")
+    shutil.copyfile(base, img)
+    for path, data in files.items():
+        src = os.path.join(tmp, "payload")
+        with open(src, "wb") as f:
+            f.write(data)
+        subprocess.run(["mcopy", "-o", "-i", f"{img}@@{ESP_OFFSET}", src, "::" + path],
+                       check=True)
+    return img
+
+
+class Guest:
+    def __init__(self, name, nic="all", net="none", img=IMAGE, netns=None, tap=None,
+                 extra=(), hostname="skiff", boot_timeout=90):
+        os.makedirs(LOGDIR, exist_ok=True)
+        self.name = name
+        self.prompt = f"{hostname}> "
+        self.dir = tempfile.mkdtemp(prefix="skiff-guest-")
+        self.sock_path = os.path.join(self.dir, "serial.sock")
+        self.buf = ""
+        self.lock = threading.Lock()
+        self.log = open(os.path.join(LOGDIR, f"{name}.log"), "w")
+        cmd = [os.path.join(ROOT, "scripts", "qemu.sh"), "--nic", nic, "--net", net,
+               "--serial", "unix:" + self.sock_path, "--img", img, "--no-reboot"]
+        if tap:
+            cmd += ["--tap", tap]
+        if extra:
+            cmd += ["--", *extra]
+        if netns:
+            cmd = ["ip", "netns", "exec", netns, *cmd]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, cwd=ROOT)
+        self.sock = self._connect()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.wait_for(r"ready in [0-9.]+ ms", timeout=boot_timeout)
+        if "shell = off" not in name:
+            self.wait_for(re.escape(self.prompt), timeout=20)
+
+    def _connect(self):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise GuestError(f"QEMU exited early with {self.proc.returncode}")
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.sock_path)
+                return s
+            except OSError:
+                time.sleep(0.1)
+        raise GuestError("serial socket never appeared")
+
+    def _read(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            text = data.decode("utf-8", "replace").replace("\r", "")
+            with self.lock:
+                self.buf += text
+            self.log.write(text)
+            self.log.flush()
+
+    def output(self, start=0):
+        with self.lock:
+            return self.buf[start:]
+
+    def mark(self):
+        with self.lock:
+            return len(self.buf)
+
+    def wait_for(self, pattern, timeout=30, start=0):
+        """Waits until regex pattern appears in output after start; returns the match."""
+        deadline = time.time() + timeout
+        rx = re.compile(pattern)
+        while time.time() < deadline:
+            m = rx.search(self.output(start))
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise GuestError(f"{self.name}: no /{pattern}/ within {timeout}s; tail:\n"
+                         + self.output(start)[-2000:])
+
+    def send(self, text):
+        self.sock.sendall(text.encode())
+
+    def cmd(self, line, timeout=30):
+        """Types line at the prompt; returns what the command printed."""
+        start = self.mark()
+        self.send(line + "\r")
+        self.wait_for(re.escape(self.prompt), timeout=timeout, start=start + len(line))
+        out = self.output(start)
+        # Drop the echoed command line and the trailing prompt.
+        body = out.split("\n", 1)[1] if "\n" in out else ""
+        return body[: body.rfind(self.prompt)]
+
+    def wait_exit(self, timeout=30):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
