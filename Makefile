@@ -67,7 +67,7 @@ $(BUILD)/skiff.img: $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI $(BUILD)/esp/skiff.conf sc
 
 # ---- run ---------------------------------------------------------------------------
 run: deps image
-	scripts/qemu.sh --nic $(NIC) --net $(NET) --serial stdio
+	NIC=$(NIC) NET=$(NET) scripts/run.sh
 
 # ---- tests -------------------------------------------------------------------------
 HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
@@ -88,7 +88,7 @@ test: deps
 	$(MAKE) systest
 
 bench: deps image
-	scripts/bench.sh
+	$(PYTHON) scripts/bench.py
 
 deps:
 	@scripts/deps.sh
