@@ -16,10 +16,10 @@ BOOT_SRCS := boot/efi_main.c
 KERNEL_SRCS := kernel/main.c kernel/cmds.c kernel/console.c kernel/fmt.c kernel/string.c \
 	kernel/conf.c kernel/time.c kernel/gdt.c kernel/trap.c kernel/pmm.c kernel/paging.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
-	kernel/panic.c
+	kernel/panic.c kernel/random.c kernel/rtc.c
 KERNEL_ASM := kernel/isr.asm
 DRIVER_SRCS := drivers/uart.c drivers/pci.c
-NET_SRCS := net/netdev.c
+NET_SRCS := net/netdev.c net/checksum.c
 
 # Hardware-free code that the host unit tests compile natively.
 HOST_SRCS := kernel/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)

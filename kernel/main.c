@@ -27,6 +27,8 @@
 #include "kernel/loop.h"
 #include "kernel/cmds.h"
 #include "kernel/cpu.h"
+#include "kernel/random.h"
+#include "kernel/rtc.h"
 #include "drivers/uart.h"
 #include "drivers/pci.h"
 
@@ -88,6 +90,8 @@ static void stage2(void *arg)
 	heap_init((void *)(uintptr_t)heap, HEAP_PAGES * PAGE_SIZE);
 	start_interrupts();                                         /* 8, 9 */
 	power_init(boot->runtime_services);
+	random_init();
+	rtc_init();
 	shell_init(conf.hostname);
 	cmds_init(boot, &conf);
 	pci_init();                                                 /* 10 */
