@@ -7,9 +7,10 @@
 #   --serial stdio|unix:PATH              console: terminal, or a socket tests connect to
 #   --img PATH                            disk image (default build/skiff.img)
 #   --no-reboot                           exit QEMU instead of rebooting
+#   --machine q35|pc                      pc (i440fx) has no PCIe ECAM: legacy config path
 #   -- ARGS                               passed to QEMU as they are
 set -eu
-nic=e1000 net=user serial=stdio img=build/skiff.img tap=skiff-tap0 extra="" noreboot=""
+nic=e1000 net=user serial=stdio img=build/skiff.img tap=skiff-tap0 extra="" noreboot="" machine=q35
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nic) nic=$2; shift 2 ;;
@@ -18,6 +19,7 @@ while [ $# -gt 0 ]; do
 	--serial) serial=$2; shift 2 ;;
 	--img) img=$2; shift 2 ;;
 	--no-reboot) noreboot=-no-reboot; shift ;;
+	--machine) machine=$2; shift 2 ;;
 	--) shift; extra="$*"; break ;;
 	*) echo "qemu.sh: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -60,7 +62,7 @@ unix:*) console="-chardev socket,id=ser0,path=${serial#unix:},server=on,wait=off
 esac
 
 # shellcheck disable=SC2086
-exec qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 512M -smp 1 \
+exec qemu-system-x86_64 -machine "$machine" -accel tcg -cpu max -m 512M -smp 1 \
 	-bios "$ovmf" -display none -monitor none -vga none $noreboot \
 	-drive if=none,id=disk0,format=raw,file="$img",snapshot=on \
 	-device ide-hd,drive=disk0,bus=ide.0,bootindex=0 \

@@ -39,7 +39,7 @@ def image_with_files(files, base=IMAGE):
 
 class Guest:
     def __init__(self, name, nic="all", net="none", img=IMAGE, netns=None, tap=None,
-                 extra=(), hostname="skiff", boot_timeout=90):
+                 extra=(), hostname="skiff", boot_timeout=90, machine="q35"):
         os.makedirs(LOGDIR, exist_ok=True)
         self.name = name
         self.prompt = f"{hostname}> "
@@ -49,7 +49,8 @@ class Guest:
         self.lock = threading.Lock()
         self.log = open(os.path.join(LOGDIR, f"{name}.log"), "w")
         cmd = [os.path.join(ROOT, "scripts", "qemu.sh"), "--nic", nic, "--net", net,
-               "--serial", "unix:" + self.sock_path, "--img", img, "--no-reboot"]
+               "--serial", "unix:" + self.sock_path, "--img", img, "--no-reboot",
+               "--machine", machine]
         if tap:
             cmd += ["--tap", tap]
         if extra:

@@ -181,3 +181,15 @@ def test_exception_report(kind, expect):
         assert re.search(r"backtrace.*\n  [0-9a-f]{16} \(skiff\+0x[0-9a-f]+\)", out), out
     finally:
         g.close()
+
+
+def test_legacy_pci_config_path_on_i440fx():
+    # The pc machine has no MCFG table, so enumeration must fall back to 0xCF8/0xCFC.
+    g = Guest("legacy-pci", nic="e1000", net="none", machine="pc")
+    try:
+        assert "via legacy 0xCF8/0xCFC" in g.output()
+        out = g.cmd("lspci -v")
+        assert "8086:100e class 0200" in out and "8086:7000" in out
+        assert re.search(r"BAR0 mem32 0x[0-9a-f]+ size 0x20000", out), out
+    finally:
+        g.close()
