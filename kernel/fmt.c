@@ -9,6 +9,7 @@ struct spec {
 	int left, zero, plus, space, alt;
 	int width, prec;        /* prec < 0: none given */
 	int len;                /* 0 int, 1 long, 2 long long, -1 short, -2 char, 3 size_t */
+	int ptr;                /* %p: "0x" even for a zero value */
 };
 
 struct out {
@@ -34,7 +35,8 @@ static void emit_str(struct out *o, const struct spec *s, const char *str)
 	if (!str)
 		str = "(null)";
 	int len = 0;
-	while (str[len] && (s->prec < 0 || len < s->prec))
+	/* Precision first: with one, str need not be NUL-terminated (C11 7.21.6.1). */
+	while ((s->prec < 0 || len < s->prec) && str[len])
 		len++;
 	if (!s->left)
 		pad(o, ' ', s->width - len);
@@ -44,10 +46,13 @@ static void emit_str(struct out *o, const struct spec *s, const char *str)
 		pad(o, ' ', s->width - len);
 }
 
-/* Number emission: sign/prefix, zero padding up to precision, then width padding. */
-static void emit_num(struct out *o, const struct spec *s, uint64_t v, int neg, int base, int upper)
+/* Number emission: sign/prefix, zero padding up to precision, then width padding.
+ * sign is '-', '+', ' ' or 0; only signed conversions pass one (C11 7.21.6.1p6). */
+static void emit_num(struct out *o, const struct spec *s, uint64_t v, char sign, int base, int upper)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	/* '#' prefixes 0x only to a nonzero value; %p always. */
+	const char *prefix = (s->alt && base == 16 && (v || s->ptr)) ? (upper ? "0X" : "0x") : "";
 	char tmp[24];
 	int nd = 0;
 	if (!(v == 0 && s->prec == 0))
@@ -55,8 +60,6 @@ static void emit_num(struct out *o, const struct spec *s, uint64_t v, int neg, i
 			tmp[nd++] = digits[v % (unsigned)base];
 			v /= (unsigned)base;
 		} while (v);
-	char sign = neg ? '-' : s->plus ? '+' : s->space ? ' ' : 0;
-	const char *prefix = (s->alt && base == 16 && nd) ? (upper ? "0X" : "0x") : "";
 	int plen = (sign ? 1 : 0) + (prefix[0] ? 2 : 0);
 	int zeros = s->prec > nd ? s->prec - nd : 0;
 	if (s->alt && base == 8 && zeros == 0 && (nd == 0 || tmp[nd - 1] != '0'))
@@ -149,7 +152,7 @@ static void convert(struct out *o, struct spec *s, char conv, va_list *ap)
 	case 'i': {
 		int64_t v = arg_signed(s, ap);
 		uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-		emit_num(o, s, mag, v < 0, 10, 0);
+		emit_num(o, s, mag, v < 0 ? '-' : s->plus ? '+' : s->space ? ' ' : 0, 10, 0);
 		break;
 	}
 	case 'u': emit_num(o, s, arg_unsigned(s, ap), 0, 10, 0); break;
@@ -157,7 +160,7 @@ static void convert(struct out *o, struct spec *s, char conv, va_list *ap)
 	case 'X': emit_num(o, s, arg_unsigned(s, ap), 0, 16, 1); break;
 	case 'o': emit_num(o, s, arg_unsigned(s, ap), 0, 8, 0); break;
 	case 'p':
-		s->alt = 1;
+		s->alt = s->ptr = 1;
 		emit_num(o, s, (uintptr_t)va_arg(*ap, void *), 0, 16, 0);
 		break;
 	case 'c': {

@@ -60,4 +60,9 @@ extern int test_current_failed;
 
 #define CHECK_MEM(a, b, n) CHECK(memcmp((a), (b), (n)) == 0)
 
+/* Runs fn(arg) and returns 1 if it called panic_at() (tests/unit/main.c catches it
+ * with longjmp, so fn is cut short); the panic's message is in test_panic_msg. */
+int test_expect_panic(void (*fn)(void *), void *arg);
+extern char test_panic_msg[256];
+
 #endif
