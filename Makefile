@@ -18,8 +18,9 @@ KERNEL_SRCS := kernel/main.c kernel/cmds.c kernel/console.c kernel/fmt.c kernel/
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
 	kernel/panic.c kernel/random.c kernel/rtc.c
 KERNEL_ASM := kernel/isr.asm
-DRIVER_SRCS := drivers/uart.c drivers/pci.c
-NET_SRCS := net/netdev.c net/checksum.c
+DRIVER_SRCS := drivers/uart.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/virtio.c \
+	drivers/virtio_net.c
+NET_SRCS := net/netdev.c net/checksum.c net/pkt.c
 
 # Hardware-free code that the host unit tests compile natively.
 HOST_SRCS := kernel/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)

@@ -11,10 +11,36 @@
 #include "kernel/shell.h"
 #include "kernel/string.h"
 #include "kernel/cpu.h"
+#include "kernel/apic.h"
 
 #define CONFIG_ADDRESS 0xCF8
 #define CONFIG_DATA 0xCFC
 #define MAX_DRIVERS 8
+
+/* MSI capability (PCI 3.0 §6.8.1), offsets from the capability. */
+#define MSI_CTRL 0x02
+#define MSI_CTRL_ENABLE (1u << 0)
+#define MSI_CTRL_MME_MASK (7u << 4)     /* Multiple Message Enable: 0 = one vector */
+#define MSI_CTRL_64BIT (1u << 7)
+#define MSI_CTRL_PVM (1u << 8)          /* per-vector masking capable */
+#define MSI_ADDR_LO 0x04
+#define MSI_ADDR_HI 0x08                /* 64-bit capable functions only */
+#define MSI_DATA_32 0x08
+#define MSI_DATA_64 0x0C
+#define MSI_MASK_32 0x0C                /* mask bits, with per-vector masking only */
+#define MSI_MASK_64 0x10
+
+/* MSI-X capability and table (PCI 3.0 §6.8.2). */
+#define MSIX_CTRL 0x02
+#define MSIX_CTRL_MASKALL (1u << 14)    /* Function Mask */
+#define MSIX_CTRL_ENABLE (1u << 15)
+#define MSIX_TABLE 0x04                 /* BIR in bits 2:0, offset in the rest */
+#define MSIX_ENTRY_SIZE 16
+#define MSIX_ENTRY_ADDR_LO 0x0
+#define MSIX_ENTRY_ADDR_HI 0x4
+#define MSIX_ENTRY_DATA 0x8
+#define MSIX_ENTRY_VCTRL 0xC
+#define MSIX_VCTRL_MASK (1u << 0)
 
 static struct pci_dev devs[PCI_MAX_DEVS];
 static int ndevs;
@@ -413,4 +439,85 @@ volatile void *pci_map_bar(struct pci_dev *d, int i)
 	if (i < 0 || i > 5 || d->bar[i].is_io || !d->bar[i].size || !d->bar[i].addr)
 		return NULL;
 	return map_mmio(d->bar[i].addr, d->bar[i].size);
+}
+
+void pci_intx_disable(struct pci_dev *d)
+{
+	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) | PCI_COMMAND_INTX_DISABLE);
+}
+
+static volatile uint8_t *msix_entry(const struct pci_dev *d, int entry)
+{
+	return d->msix_table + (uint64_t)entry * MSIX_ENTRY_SIZE;
+}
+
+/* PCI 3.0 §6.8.2: Enable goes on with the function mask held, every entry is masked,
+ * then the function mask drops, so no entry can fire with a stale address. */
+int pci_msix_enable(struct pci_dev *d)
+{
+	uint8_t cap = pci_find_cap(d, PCI_CAP_MSIX, 0);
+	if (!cap || !d->msix_size)
+		return -1;
+	uint32_t table = pci_read32(d, cap + MSIX_TABLE);
+	int bir = table & 7;
+	uint64_t off = table & ~7u;
+	if (bir > 5 || off + (uint64_t)d->msix_size * MSIX_ENTRY_SIZE > d->bar[bir].size)
+		return -1;
+	volatile uint8_t *base = pci_map_bar(d, bir);
+	if (!base)
+		return -1;
+	d->msix_table = base + off;
+	uint16_t ctrl = pci_read16(d, cap + MSIX_CTRL);
+	pci_write16(d, cap + MSIX_CTRL, ctrl | MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	for (int i = 0; i < d->msix_size; i++)
+		write32(msix_entry(d, i) + MSIX_ENTRY_VCTRL, MSIX_VCTRL_MASK);
+	pci_write16(d, cap + MSIX_CTRL, (ctrl | MSIX_CTRL_ENABLE) & ~MSIX_CTRL_MASKALL);
+	pci_intx_disable(d);
+	return d->msix_size;
+}
+
+int pci_msix_bind(struct pci_dev *d, int entry, irq_handler_fn fn, void *ctx, const char *name)
+{
+	if (!d->msix_table || entry < 0 || entry >= d->msix_size)
+		return -1;
+	int vector = irq_alloc(fn, ctx, name);
+	if (vector < 0)
+		return -1;
+	uint64_t addr;
+	uint32_t data;
+	apic_msi_message(vector, &addr, &data);
+	volatile uint8_t *e = msix_entry(d, entry);
+	write32(e + MSIX_ENTRY_VCTRL, MSIX_VCTRL_MASK);
+	write32(e + MSIX_ENTRY_ADDR_LO, (uint32_t)addr);
+	write32(e + MSIX_ENTRY_ADDR_HI, (uint32_t)(addr >> 32));
+	write32(e + MSIX_ENTRY_DATA, data);
+	write32(e + MSIX_ENTRY_VCTRL, 0);
+	return vector;
+}
+
+int pci_msi_enable(struct pci_dev *d, irq_handler_fn fn, void *ctx, const char *name)
+{
+	uint8_t cap = pci_find_cap(d, PCI_CAP_MSI, 0);
+	if (!cap)
+		return -1;
+	int vector = irq_alloc(fn, ctx, name);
+	if (vector < 0)
+		return -1;
+	uint64_t addr;
+	uint32_t data;
+	apic_msi_message(vector, &addr, &data);
+	uint16_t ctrl = pci_read16(d, cap + MSI_CTRL) & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME_MASK);
+	pci_write16(d, cap + MSI_CTRL, ctrl);
+	pci_write32(d, cap + MSI_ADDR_LO, (uint32_t)addr);
+	if (ctrl & MSI_CTRL_64BIT) {
+		pci_write32(d, cap + MSI_ADDR_HI, (uint32_t)(addr >> 32));
+		pci_write16(d, cap + MSI_DATA_64, (uint16_t)data);
+	} else {
+		pci_write16(d, cap + MSI_DATA_32, (uint16_t)data);
+	}
+	if (ctrl & MSI_CTRL_PVM)        /* firmware may have left vector 0 masked */
+		pci_write32(d, cap + (ctrl & MSI_CTRL_64BIT ? MSI_MASK_64 : MSI_MASK_32), 0);
+	pci_write16(d, cap + MSI_CTRL, ctrl | MSI_CTRL_ENABLE);
+	pci_intx_disable(d);
+	return vector;
 }

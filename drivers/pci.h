@@ -8,6 +8,7 @@
 #define SKIFF_PCI_H
 
 #include <stdint.h>
+#include "kernel/trap.h"
 
 /* Configuration space offsets (PCI Local Bus 3.0 §6.1). */
 #define PCI_VENDOR_ID 0x00
@@ -53,6 +54,7 @@ struct pci_dev {
 	int ncaps;
 	struct { uint8_t id, off; } caps[PCI_MAX_CAPS];
 	uint16_t msix_size;     /* MSI-X table entries, 0 without MSI-X */
+	volatile uint8_t *msix_table;   /* mapped by pci_msix_enable() */
 	const struct pci_driver *driver;
 	void *driver_data;
 };
@@ -89,6 +91,26 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t after);
 void pci_enable(struct pci_dev *d, int master);
 /* Maps a memory BAR uncached; NULL for I/O or absent BARs. */
 volatile void *pci_map_bar(struct pci_dev *d, int bar);
+/*
+ * Message signalled interrupts (PCI Local Bus 3.0 §6.8). Both target this CPU's local
+ * APIC (apic_msi_message) with a vector from irq_alloc(); the handler runs through the
+ * kernel's dispatcher, which sends the EOI. Call after pci_enable(): the MSI-X table
+ * lives in a memory BAR.
+ *
+ * pci_msix_enable: maps the table, masks every entry, sets MSI-X Enable, clears the
+ * function mask and disables INTx. Returns the number of table entries, or -1.
+ * pci_msix_bind: programs entry to a new vector running fn(ctx) and unmasks it.
+ * Returns the CPU vector, or -1 (entry out of range, no free vector).
+ * pci_msi_enable: one MSI vector running fn(ctx); disables INTx. Returns the vector,
+ * or -1 when the function has no MSI capability.
+ * name must stay valid for ever (it is shown by the `irq` command).
+ */
+int pci_msix_enable(struct pci_dev *d);
+int pci_msix_bind(struct pci_dev *d, int entry, irq_handler_fn fn, void *ctx, const char *name);
+int pci_msi_enable(struct pci_dev *d, irq_handler_fn fn, void *ctx, const char *name);
+/* Sets the INTx Disable bit: for poll-mode devices, so no stray level interrupt. */
+void pci_intx_disable(struct pci_dev *d);
+
 /* "Intel 82540EM Gigabit Ethernet" or a class description. */
 const char *pci_name(const struct pci_dev *d);
 

@@ -31,6 +31,9 @@
 #include "kernel/rtc.h"
 #include "drivers/uart.h"
 #include "drivers/pci.h"
+#include "drivers/nic.h"
+#include "drivers/e1000.h"
+#include "drivers/virtio_net.h"
 
 #define STACK_PAGES 16          /* 64 KiB kernel stack, plus one guard page below */
 #define HEAP_PAGES 2048         /* 8 MiB */
@@ -95,6 +98,10 @@ static void stage2(void *arg)
 	shell_init(conf.hostname);
 	cmds_init(boot, &conf);
 	pci_init();                                                 /* 10 */
+	/* NIC drivers: the poll switch is read by their probes, so it comes first. */
+	nic_set_poll_only(conf.poll);
+	e1000_register();
+	virtio_net_register();
 	pci_probe_drivers();
 	print_ready();                                              /* 11 */
 	if (conf.shell)

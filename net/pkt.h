@@ -40,6 +40,7 @@ _Static_assert(sizeof(struct pkt) == PKT_HDR_SIZE, "packet header is 64 bytes");
 _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slot holds a full buffer");
 
 #define PKT_F_CSUM_OK 0x0001    /* a device verified the L4 checksum (never trusted by default) */
+#define PKT_F_FREE 0x8000       /* on the pool's free list: pkt_free() of it is a double free */
 
 struct pkt_pool_stats {
 	uint32_t slots, free;
@@ -88,5 +89,7 @@ struct pkt_queue {
 void pktq_push(struct pkt_queue *q, struct pkt *p);
 struct pkt *pktq_pop(struct pkt_queue *q);
 void pktq_purge(struct pkt_queue *q);   /* frees every packet */
+/* Puts p back at the head (a packet the driver did not take keeps its place). */
+void pktq_push_front(struct pkt_queue *q, struct pkt *p);
 
 #endif

@@ -1,0 +1,709 @@
+/*
+ * Intel 8254x (82540EM, 82545EM, 82543GC) and 82574L gigabit Ethernet. One driver:
+ * the chips share registers and legacy descriptors; struct e1000_chip holds what
+ * differs (EERD layout, collision distance, MSI-X).
+ *
+ * Probe, in datasheet order (8254x SDM ch. 14, 82574 §4.6): mask interrupts -> global
+ * reset -> mask again -> MAC address -> general configuration and link -> clear
+ * statistics -> receive ring (SDM §14.4) -> transmit ring (SDM §14.5) -> register as
+ * ethN -> interrupts.
+ *
+ * Interrupts: the 82574L uses MSI-X, one vector each for RX queue 0, TX queue 0 and
+ * "other" (link). 8254x parts use MSI if the function has the capability. QEMU's
+ * 82540EM has no MSI capability and Skiff routes no PCI INTx, so it runs in poll mode,
+ * like every device after nic_set_poll_only(1).
+ *
+ * rx_burst, tx_burst and tx_reclaim run only in the main loop; interrupt handlers
+ * follow net/netdev.h (ack, mask, flag) and never touch a ring.
+ */
+#include "drivers/e1000.h"
+#include "drivers/e1000_regs.h"
+#include "drivers/nic.h"
+#include "drivers/pci.h"
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/dma.h"
+#include "kernel/fmt.h"
+#include "kernel/heap.h"
+#include "kernel/string.h"
+#include "kernel/time.h"
+
+#define RX_RING 256             /* descriptors: power of two, 16 B each (RDLEN % 128 == 0) */
+#define TX_RING 256
+#define RING_BYTES(n) ((n) * 16)
+#define RESET_DELAY_US 5000     /* settle time after CTRL.RST before any access */
+#define RESET_TIMEOUT_US 10000
+#define EERD_TIMEOUT_US 10000
+#define TIPG_COPPER (8 | 8u << E1000_TIPG_IPGR1_SHIFT | 6u << E1000_TIPG_IPGR2_SHIFT)
+#define TCTL_CT 0x0F            /* collision threshold (SDM §14.5) */
+
+/* Legacy receive descriptor (SDM §3.2.3). */
+struct e1000_rx_desc {
+	uint64_t addr;
+	uint16_t length;
+	uint16_t csum;
+	uint8_t status;
+	uint8_t errors;
+	uint16_t special;
+};
+_Static_assert(sizeof(struct e1000_rx_desc) == 16, "receive descriptor is 16 bytes");
+
+/* Legacy transmit descriptor (SDM §3.3.3). */
+struct e1000_tx_desc {
+	uint64_t addr;
+	uint16_t length;
+	uint8_t cso;
+	uint8_t cmd;
+	uint8_t status;
+	uint8_t css;
+	uint16_t special;
+};
+_Static_assert(sizeof(struct e1000_tx_desc) == 16, "transmit descriptor is 16 bytes");
+
+struct e1000_chip {
+	const char *driver;
+	uint32_t cold;          /* TCTL.COLD for full duplex */
+	int msix;               /* IVAR/EIAC and three MSI-X vectors (82574) */
+	uint32_t eerd_done;     /* 0: no EERD register (82543GC) */
+	int eerd_shift;         /* word address position in EERD */
+};
+
+static const struct e1000_chip chip_8254x = {
+	"e1000", 0x40, 0, E1000_EERD_DONE_8254X, E1000_EERD_ADDR_SHIFT_8254X
+};
+static const struct e1000_chip chip_82543 = { "e1000", 0x40, 0, 0, 0 };
+static const struct e1000_chip chip_82574 = {
+	"e1000e", 0x3F, 1, E1000_EERD_DONE_82574, E1000_EERD_ADDR_SHIFT_82574
+};
+
+/* Hardware counters: clear-on-read registers accumulated into 64-bit sums. */
+enum {
+	HW_CRCERRS, HW_ALGNERRC, HW_RXERRC, HW_MPC, HW_RLEC, HW_RUC, HW_ROC, HW_RNBC,
+	HW_GPRC, HW_BPRC, HW_MPRC, HW_GORC, HW_GPTC, HW_BPTC, HW_MPTC, HW_GOTC, HW_COLC,
+	HW_DC, HW_COUNTERS
+};
+
+static const struct {
+	uint32_t reg;
+	uint32_t reg_hi;        /* 64-bit counters: read after reg, and clears both */
+	const char *name;       /* ethtool -S name where e1000 has one */
+} hw_counters[HW_COUNTERS] = {
+	[HW_CRCERRS] = { E1000_CRCERRS, 0, "rx_crc_errors" },
+	[HW_ALGNERRC] = { E1000_ALGNERRC, 0, "rx_align_errors" },
+	[HW_RXERRC] = { E1000_RXERRC, 0, "rx_phy_errors" },
+	[HW_MPC] = { E1000_MPC, 0, "rx_missed_errors" },
+	[HW_RLEC] = { E1000_RLEC, 0, "rx_length_errors" },
+	[HW_RUC] = { E1000_RUC, 0, "rx_short_length_errors" },
+	[HW_ROC] = { E1000_ROC, 0, "rx_long_length_errors" },
+	[HW_RNBC] = { E1000_RNBC, 0, "rx_no_buffer_count" },
+	[HW_GPRC] = { E1000_GPRC, 0, "rx_hw_packets" },
+	[HW_BPRC] = { E1000_BPRC, 0, "rx_broadcast" },
+	[HW_MPRC] = { E1000_MPRC, 0, "rx_multicast" },
+	[HW_GORC] = { E1000_GORCL, E1000_GORCH, "rx_hw_bytes" },
+	[HW_GPTC] = { E1000_GPTC, 0, "tx_hw_packets" },
+	[HW_BPTC] = { E1000_BPTC, 0, "tx_broadcast" },
+	[HW_MPTC] = { E1000_MPTC, 0, "tx_multicast" },
+	[HW_GOTC] = { E1000_GOTCL, E1000_GOTCH, "tx_hw_bytes" },
+	[HW_COLC] = { E1000_COLC, 0, "collisions" },
+	[HW_DC] = { E1000_DC, 0, "tx_deferred_ok" },
+};
+
+/* What the driver itself counts. */
+struct e1000_sw_stats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_frame_errors;       /* descriptor error bits set */
+	uint64_t rx_multi_desc;         /* frame spanning descriptors (EOP missing) */
+	uint64_t rx_bad_length;
+	uint64_t rx_alloc_failed;       /* pool empty: frame dropped, buffer reused */
+	uint64_t tx_length_errors;
+	uint64_t tx_ring_full;
+	uint64_t irq_tx, irq_other;
+};
+
+struct e1000 {
+	struct netdev dev;
+	const struct e1000_chip *chip;
+	struct pci_dev *pci;
+	volatile uint8_t *regs;
+	struct pkt_pool pool;
+	volatile struct e1000_rx_desc *rx;
+	volatile struct e1000_tx_desc *tx;
+	uint64_t rx_phys, tx_phys;
+	struct pkt *rx_pkts[RX_RING];   /* slot -> buffer the hardware fills */
+	struct pkt *tx_pkts[TX_RING];   /* slot -> frame in flight */
+	uint16_t rx_next_to_clean;      /* next descriptor the hardware completes */
+	uint16_t tx_next_to_use;        /* next free descriptor; TDT points here */
+	uint16_t tx_next_to_clean;      /* oldest descriptor still in flight */
+	int rx_discarding;              /* dropping the tail of a multi-descriptor frame */
+	uint32_t irq_rx_mask;           /* IMS bits irq_enable() toggles */
+	uint32_t irq_tx_mask, irq_other_mask;
+	volatile int tx_irq_masked;     /* TX handler masked TXQ0; tx_reclaim re-arms */
+	uint64_t hw[HW_COUNTERS];
+	struct e1000_sw_stats sw;
+	char irq_names[3][24];
+};
+
+static uint32_t rd(struct e1000 *e, uint32_t reg)
+{
+	return read32(e->regs + reg);
+}
+
+static void wr(struct e1000 *e, uint32_t reg, uint32_t v)
+{
+	write32(e->regs + reg, v);
+}
+
+/* Polls reg until (value & mask) == want; 0, or -1 after timeout_us. */
+static int wait_reg(struct e1000 *e, uint32_t reg, uint32_t mask, uint32_t want,
+		    uint64_t timeout_us)
+{
+	uint64_t end = time_us() + timeout_us;
+	while ((rd(e, reg) & mask) != want)
+		if (time_us() > end)
+			return -1;
+	return 0;
+}
+
+/* ---- probe steps ----------------------------------------------------------------- */
+
+/* SDM ch. 14 and 82574 §4.6: interrupts masked before and after the global reset, and
+ * pending causes read away, so nothing fires before the rings exist. */
+static int reset(struct e1000 *e)
+{
+	wr(e, E1000_IMC, E1000_IMC_ALL);
+	wr(e, E1000_CTRL, rd(e, E1000_CTRL) | E1000_CTRL_RST);
+	time_delay_us(RESET_DELAY_US);
+	if (wait_reg(e, E1000_CTRL, E1000_CTRL_RST, 0, RESET_TIMEOUT_US) < 0)
+		return -1;
+	/* 82574: the NVM is re-read after reset; MAC and config are valid once done. */
+	if (e->chip->msix &&
+	    wait_reg(e, E1000_EECD, E1000_EECD_AUTO_RD, E1000_EECD_AUTO_RD, RESET_TIMEOUT_US) < 0)
+		return -1;
+	wr(e, E1000_IMC, E1000_IMC_ALL);
+	(void)rd(e, E1000_ICR);
+	return 0;
+}
+
+static int eerd_read(struct e1000 *e, unsigned word)
+{
+	wr(e, E1000_EERD, word << e->chip->eerd_shift | E1000_EERD_START);
+	if (wait_reg(e, E1000_EERD, e->chip->eerd_done, e->chip->eerd_done, EERD_TIMEOUT_US) < 0)
+		return -1;
+	return (int)(rd(e, E1000_EERD) >> E1000_EERD_DATA_SHIFT);
+}
+
+/* The reset loads RAL0/RAH0 from EEPROM words 0-2 (the Ethernet address); if that
+ * entry is not marked valid, read the three words through EERD ourselves. */
+static int read_mac(struct e1000 *e, uint8_t mac[6])
+{
+	uint32_t ral = rd(e, E1000_RAL0), rah = rd(e, E1000_RAH0);
+	if (rah & E1000_RAH_AV) {
+		for (int i = 0; i < 4; i++)
+			mac[i] = (uint8_t)(ral >> (8 * i));
+		mac[4] = (uint8_t)rah;
+		mac[5] = (uint8_t)(rah >> 8);
+	} else {
+		if (!e->chip->eerd_done)
+			return -1;
+		for (unsigned w = 0; w < 3; w++) {
+			int v = eerd_read(e, w);
+			if (v < 0)
+				return -1;
+			mac[2 * w] = (uint8_t)v;
+			mac[2 * w + 1] = (uint8_t)(v >> 8);
+		}
+	}
+	static const uint8_t zero[6];
+	return (mac[0] & 1) || memcmp(mac, zero, 6) == 0 ? -1 : 0;
+}
+
+/* SDM §14.3 general configuration: link up through the PHY's auto-negotiation, no
+ * forced speed or duplex, no VLAN stripping, no flow control (its registers zeroed). */
+static void link_setup(struct e1000 *e)
+{
+	uint32_t ctrl = rd(e, E1000_CTRL) | E1000_CTRL_SLU;
+	ctrl &= ~(E1000_CTRL_LRST | E1000_CTRL_ILOS | E1000_CTRL_FRCSPD | E1000_CTRL_FRCDPLX |
+		  E1000_CTRL_PHY_RST | E1000_CTRL_VME);
+	wr(e, E1000_CTRL, ctrl);
+	wr(e, E1000_FCAL, 0);
+	wr(e, E1000_FCAH, 0);
+	wr(e, E1000_FCT, 0);
+	wr(e, E1000_FCTTV, 0);
+}
+
+static void hw_stats_update(struct e1000 *e)
+{
+	for (int i = 0; i < HW_COUNTERS; i++) {
+		uint64_t v = rd(e, hw_counters[i].reg);
+		if (hw_counters[i].reg_hi)
+			v |= (uint64_t)rd(e, hw_counters[i].reg_hi) << 32;
+		e->hw[i] += v;
+	}
+}
+
+/* SDM ch. 14 / 82574 §4.6 statistics: read once so every counter starts at zero. */
+static void stats_clear(struct e1000 *e)
+{
+	hw_stats_update(e);
+	memset(e->hw, 0, sizeof(e->hw));
+}
+
+static int rings_alloc(struct e1000 *e)
+{
+	e->rx = dma_alloc(RING_BYTES(RX_RING), 4096, &e->rx_phys);
+	e->tx = dma_alloc(RING_BYTES(TX_RING), 4096, &e->tx_phys);
+	if (!e->rx || !e->tx || nic_pool_create(&e->pool, NIC_POOL_SLOTS) < 0)
+		return -1;
+	for (int i = 0; i < RX_RING; i++) {
+		e->rx_pkts[i] = pkt_alloc(&e->pool);
+		if (!e->rx_pkts[i])
+			return -1;
+		e->rx[i].addr = pkt_dma_addr(e->rx_pkts[i]);
+	}
+	return 0;
+}
+
+/* SDM §14.4 receive initialization. */
+static void rx_init(struct e1000 *e, const uint8_t mac[6])
+{
+	wr(e, E1000_RAL0, (uint32_t)mac[0] | (uint32_t)mac[1] << 8 | (uint32_t)mac[2] << 16 |
+			  (uint32_t)mac[3] << 24);
+	wr(e, E1000_RAH0, (uint32_t)mac[4] | (uint32_t)mac[5] << 8 | E1000_RAH_AV);
+	for (int i = 0; i < E1000_MTA_ENTRIES; i++)
+		wr(e, E1000_MTA + 4 * i, 0);
+	wr(e, E1000_RDBAL, (uint32_t)e->rx_phys);
+	wr(e, E1000_RDBAH, (uint32_t)(e->rx_phys >> 32));
+	wr(e, E1000_RDLEN, RING_BYTES(RX_RING));
+	wr(e, E1000_RDH, 0);
+	/* All RX_RING descriptors hold buffers, but the tail stops one short: see rx_burst. */
+	wr(e, E1000_RDT, RX_RING - 1);
+	/* No receive interrupt delay: NAPI polling already batches. */
+	wr(e, E1000_RDTR, 0);
+	wr(e, E1000_RADV, 0);
+	/* No checksum offload: the stack verifies every checksum itself. */
+	wr(e, E1000_RXCSUM, 0);
+	/* With LPE off the MAC takes frames up to 1522 bytes with FCS, so a 2048-byte
+	 * buffer always holds one. SECRC strips the FCS, as packets must hold the frame
+	 * without it; broadcast accepted; no promiscuous modes. */
+	wr(e, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_RDMTS_HALF |
+			  E1000_RCTL_BSIZE_2048 | E1000_RCTL_SECRC);
+}
+
+/* SDM §14.5 transmit initialization. The 82574's TARC0 keeps its reset value, whose
+ * queue-enable bit must stay set. */
+static void tx_init(struct e1000 *e)
+{
+	wr(e, E1000_TDBAL, (uint32_t)e->tx_phys);
+	wr(e, E1000_TDBAH, (uint32_t)(e->tx_phys >> 32));
+	wr(e, E1000_TDLEN, RING_BYTES(TX_RING));
+	wr(e, E1000_TDH, 0);
+	wr(e, E1000_TDT, 0);
+	wr(e, E1000_TIDV, 0);
+	wr(e, E1000_TIPG, TIPG_COPPER);
+	wr(e, E1000_TCTL, E1000_TCTL_EN | E1000_TCTL_PSP | TCTL_CT << E1000_TCTL_CT_SHIFT |
+			  e->chip->cold << E1000_TCTL_COLD_SHIFT);
+}
+
+/* ---- interrupts (net/netdev.h contract) ------------------------------------------ */
+
+/* MSI-X RX vector: EIAC already cleared the RXQ0 cause as the message went out. */
+static void msix_rx(void *ctx)
+{
+	struct e1000 *e = ctx;
+	wr(e, E1000_IMC, E1000_ICR_RXQ0);
+	netdev_irq(&e->dev);
+}
+
+static void msix_tx(void *ctx)
+{
+	struct e1000 *e = ctx;
+	wr(e, E1000_IMC, E1000_ICR_TXQ0);
+	e->tx_irq_masked = 1;
+	e->sw.irq_tx++;
+	nic_tx_event(&e->dev);
+}
+
+/* "Other" vector: only LSC is enabled on it. ICR is write-1-to-clear here; a read
+ * would also clear queue causes that belong to the other vectors. */
+static void msix_other(void *ctx)
+{
+	struct e1000 *e = ctx;
+	wr(e, E1000_ICR, E1000_ICR_LSC | E1000_ICR_OTHER);
+	e->sw.irq_other++;
+	nic_link_event(&e->dev);
+}
+
+/* Single MSI vector: reading ICR acknowledges every cause; any cause schedules the
+ * poll, which re-arms all of them (transmit completions are reclaimed by the loop). */
+static void msi_intr(void *ctx)
+{
+	struct e1000 *e = ctx;
+	uint32_t icr = rd(e, E1000_ICR);
+	wr(e, E1000_IMC, e->irq_rx_mask);
+	if (icr & E1000_ICR_LSC)
+		nic_link_event(&e->dev);
+	netdev_irq(&e->dev);
+}
+
+static int bind_vector(struct e1000 *e, int entry, irq_handler_fn fn, const char *what)
+{
+	char *name = e->irq_names[entry];
+	ksnprintf(name, sizeof(e->irq_names[entry]), "%s-%s", e->dev.name, what);
+	return pci_msix_bind(e->pci, entry, fn, e, name);
+}
+
+/* 82574 MSI-X: IVAR maps RXQ0 -> entry 0, TXQ0 -> entry 1, other causes -> entry 2,
+ * with a TX interrupt for every descriptor write-back; EIAC auto-clears the queue
+ * causes in ICR when their message is sent, so those handlers need not touch ICR. */
+static int setup_msix(struct e1000 *e)
+{
+	if (pci_msix_enable(e->pci) < 3)
+		return -1;
+	if (bind_vector(e, 0, msix_rx, "rx") < 0 || bind_vector(e, 1, msix_tx, "tx") < 0 ||
+	    bind_vector(e, 2, msix_other, "link") < 0)
+		return -1;
+	wr(e, E1000_IVAR_82574, (E1000_IVAR_VALID | 0) << E1000_IVAR_RXQ0_SHIFT |
+				(E1000_IVAR_VALID | 1) << E1000_IVAR_TXQ0_SHIFT |
+				(E1000_IVAR_VALID | 2) << E1000_IVAR_OTHER_SHIFT |
+				E1000_IVAR_INT_ON_ALL_WB);
+	wr(e, E1000_EIAC_82574, E1000_ICR_RXQ0 | E1000_ICR_TXQ0);
+	wr(e, E1000_CTRL_EXT, rd(e, E1000_CTRL_EXT) | E1000_CTRL_EXT_PBA_CLR);
+	/* Linux's workaround for spurious 82574 MSI-X interrupts: no ACK-frame causes. */
+	wr(e, E1000_RFCTL_82574, rd(e, E1000_RFCTL_82574) | E1000_RFCTL_ACK_DIS);
+	e->irq_rx_mask = E1000_ICR_RXQ0;
+	e->irq_tx_mask = E1000_ICR_TXQ0;
+	e->irq_other_mask = E1000_ICR_OTHER | E1000_ICR_LSC;
+	e->dev.irq_mode = "MSI-X";
+	return 0;
+}
+
+static int setup_msi(struct e1000 *e)
+{
+	ksnprintf(e->irq_names[0], sizeof(e->irq_names[0]), "%s", e->dev.name);
+	if (pci_msi_enable(e->pci, msi_intr, e, e->irq_names[0]) < 0)
+		return -1;
+	e->irq_rx_mask = E1000_ICR_RXT0 | E1000_ICR_RXDMT0 | E1000_ICR_RXO | E1000_ICR_LSC;
+	e->dev.irq_mode = "MSI";
+	return 0;
+}
+
+/* MSI-X when the chip supports it, else MSI; never both (PCI 3.0 §6.8), so a failure
+ * after MSI-X was enabled ends in poll mode. */
+static void irq_setup(struct e1000 *e)
+{
+	int use_msix = e->chip->msix && e->pci->msix_size;
+	if (nic_poll_only() || (use_msix ? setup_msix(e) : setup_msi(e)) < 0) {
+		e->dev.poll_only = 1;
+		e->dev.irq_mode = "poll";
+		pci_intx_disable(e->pci);
+		return;
+	}
+	wr(e, E1000_IMS, e->irq_rx_mask | e->irq_tx_mask | e->irq_other_mask);
+	/* Frames that arrived before the interrupt was armed: poll once. */
+	e->dev.napi_pending = 1;
+}
+
+/* ---- netdev ops ------------------------------------------------------------------ */
+
+/* 0 when the completed descriptor holds a whole, error-free frame of a sane length. */
+static int rx_check(struct e1000 *e, uint8_t status, uint8_t errors, uint16_t len)
+{
+	if (!(status & E1000_RXD_STAT_EOP)) {
+		if (!e->rx_discarding)
+			e->sw.rx_multi_desc++;
+		e->rx_discarding = 1;
+		return -1;
+	}
+	if (e->rx_discarding) {         /* the last piece of a frame already counted */
+		e->rx_discarding = 0;
+		return -1;
+	}
+	if (errors & E1000_RXD_ERR_FRAME) {
+		e->sw.rx_frame_errors++;
+		return -1;
+	}
+	if (len < NIC_FRAME_MIN || len > PKT_BUF_SIZE) {
+		e->sw.rx_bad_length++;
+		return -1;
+	}
+	return 0;
+}
+
+/* Takes the frame out of slot i when it is good and a replacement buffer exists;
+ * otherwise the old buffer stays in the slot and the frame is dropped. */
+static struct pkt *rx_take(struct e1000 *e, int i)
+{
+	volatile struct e1000_rx_desc *d = &e->rx[i];
+	uint16_t len = d->length;
+	if (rx_check(e, d->status, d->errors, len) < 0)
+		return NULL;
+	struct pkt *fresh = pkt_alloc(&e->pool);
+	if (!fresh) {
+		e->sw.rx_alloc_failed++;
+		return NULL;
+	}
+	struct pkt *p = e->rx_pkts[i];
+	e->rx_pkts[i] = fresh;
+	pkt_put(p, len);
+	p->ifindex = (uint16_t)e->dev.ifindex;
+	p->ts_ns = time_ns();
+	e->sw.rx_packets++;
+	e->sw.rx_bytes += len;
+	return p;
+}
+
+static int e1000_rx_burst(struct netdev *dev, struct pkt **pkts, int max)
+{
+	struct e1000 *e = dev->priv;
+	int n = 0, cleaned = 0;
+	uint16_t i = e->rx_next_to_clean;
+	while (n < max && cleaned < RX_RING) {
+		volatile struct e1000_rx_desc *d = &e->rx[i];
+		if (!(d->status & E1000_RXD_STAT_DD))
+			break;
+		rmb();          /* the other fields are valid only once DD is seen */
+		struct pkt *p = rx_take(e, i);
+		if (p)
+			pkts[n++] = p;
+		d->addr = pkt_dma_addr(e->rx_pkts[i]);
+		d->status = 0;
+		i = (i + 1) & (RX_RING - 1);
+		cleaned++;
+	}
+	if (cleaned) {
+		e->rx_next_to_clean = i;
+		wmb();
+		/* Intentionally off by one: the hardware owns [RDH, RDT), so the tail points
+		 * at the last descriptor we returned, not past it. The one slot held back
+		 * keeps a full ring from looking empty (RDH == RDT). */
+		wr(e, E1000_RDT, (uint32_t)((i - 1) & (RX_RING - 1)));
+	}
+	return n;
+}
+
+/* One slot stays unused so TDH == TDT always means "nothing queued". */
+static int tx_free(const struct e1000 *e)
+{
+	return TX_RING - 1 - ((e->tx_next_to_use - e->tx_next_to_clean) & (TX_RING - 1));
+}
+
+static int e1000_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
+{
+	struct e1000 *e = dev->priv;
+	int taken = 0, queued = 0;
+	for (; taken < n && tx_free(e) > 0; taken++) {
+		struct pkt *p = pkts[taken];
+		if (p->len < NIC_FRAME_MIN || p->len > NIC_FRAME_MAX) {
+			e->sw.tx_length_errors++;
+			pkt_free(p);
+			continue;
+		}
+		uint16_t i = e->tx_next_to_use;
+		volatile struct e1000_tx_desc *d = &e->tx[i];
+		d->addr = pkt_dma_addr(p);
+		d->length = p->len;
+		d->cso = 0;
+		d->css = 0;
+		d->special = 0;
+		d->status = 0;
+		/* IFCS: the MAC appends the FCS; RS: report DD, which tx_reclaim waits for. */
+		d->cmd = E1000_TXD_CMD_EOP | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS;
+		e->tx_pkts[i] = p;
+		e->tx_next_to_use = (i + 1) & (TX_RING - 1);
+		queued++;
+	}
+	if (taken < n)
+		e->sw.tx_ring_full++;
+	if (queued) {
+		wmb();
+		/* TDT is one past the last valid descriptor: the next slot we will fill. */
+		wr(e, E1000_TDT, e->tx_next_to_use);
+	}
+	return taken;
+}
+
+static int e1000_tx_reclaim(struct netdev *dev)
+{
+	struct e1000 *e = dev->priv;
+	while (e->tx_next_to_clean != e->tx_next_to_use) {
+		uint16_t i = e->tx_next_to_clean;
+		if (!(e->tx[i].status & E1000_TXD_STAT_DD))
+			break;
+		struct pkt *p = e->tx_pkts[i];
+		e->sw.tx_packets++;
+		e->sw.tx_bytes += p->len;
+		pkt_free(p);
+		e->tx_pkts[i] = NULL;
+		e->tx_next_to_clean = (i + 1) & (TX_RING - 1);
+	}
+	if (e->tx_irq_masked) {
+		e->tx_irq_masked = 0;
+		wr(e, E1000_IMS, e->irq_tx_mask);
+	}
+	return tx_free(e);
+}
+
+static void e1000_irq_enable(struct netdev *dev, int on)
+{
+	struct e1000 *e = dev->priv;
+	wr(e, on ? E1000_IMS : E1000_IMC, e->irq_rx_mask);
+}
+
+static int e1000_link_up(struct netdev *dev)
+{
+	struct e1000 *e = dev->priv;
+	return (rd(e, E1000_STATUS) & E1000_STATUS_LU) != 0;
+}
+
+static void e1000_get_stats(struct netdev *dev, struct netdev_stats *st)
+{
+	struct e1000 *e = dev->priv;
+	const uint64_t *hw = e->hw;
+	hw_stats_update(e);
+	memset(st, 0, sizeof(*st));
+	st->rx_packets = e->sw.rx_packets;
+	st->rx_bytes = e->sw.rx_bytes;
+	st->rx_crc_errors = hw[HW_CRCERRS];
+	st->rx_missed = hw[HW_MPC];
+	st->rx_no_buffer = hw[HW_RNBC];
+	/* RLEC counts the frames RUC and ROC split by kind; QEMU implements only those two. */
+	uint64_t len_errors = hw[HW_RUC] + hw[HW_ROC];
+	if (hw[HW_RLEC] > len_errors)
+		len_errors = hw[HW_RLEC];
+	st->rx_length_errors = len_errors + e->sw.rx_bad_length;
+	st->rx_dropped = e->sw.rx_alloc_failed;
+	st->rx_errors = hw[HW_CRCERRS] + hw[HW_ALGNERRC] + hw[HW_RXERRC] + len_errors +
+			e->sw.rx_frame_errors + e->sw.rx_multi_desc + e->sw.rx_bad_length;
+	st->multicast = hw[HW_MPRC];
+	st->tx_packets = e->sw.tx_packets;
+	st->tx_bytes = e->sw.tx_bytes;
+	st->tx_errors = e->sw.tx_length_errors;
+	st->tx_dropped = e->sw.tx_length_errors;
+	st->collisions = hw[HW_COLC];
+}
+
+static void e1000_xstats(struct netdev *dev, netdev_xstat_fn fn, void *ctx)
+{
+	struct e1000 *e = dev->priv;
+	hw_stats_update(e);
+	fn(ctx, "rx_packets", e->sw.rx_packets);
+	fn(ctx, "rx_bytes", e->sw.rx_bytes);
+	fn(ctx, "tx_packets", e->sw.tx_packets);
+	fn(ctx, "tx_bytes", e->sw.tx_bytes);
+	for (int i = 0; i < HW_COUNTERS; i++)
+		fn(ctx, hw_counters[i].name, e->hw[i]);
+	fn(ctx, "rx_frame_errors", e->sw.rx_frame_errors);
+	fn(ctx, "rx_multi_desc_dropped", e->sw.rx_multi_desc);
+	fn(ctx, "rx_bad_length", e->sw.rx_bad_length);
+	fn(ctx, "alloc_rx_buff_failed", e->sw.rx_alloc_failed);
+	fn(ctx, "tx_length_errors", e->sw.tx_length_errors);
+	fn(ctx, "tx_ring_full", e->sw.tx_ring_full);
+	fn(ctx, "irq_tx", e->sw.irq_tx);
+	fn(ctx, "irq_other", e->sw.irq_other);
+}
+
+static const struct netdev_ops e1000_ops = {
+	.rx_burst = e1000_rx_burst,
+	.tx_burst = e1000_tx_burst,
+	.tx_reclaim = e1000_tx_reclaim,
+	.irq_enable = e1000_irq_enable,
+	.link_up = e1000_link_up,
+	.get_stats = e1000_get_stats,
+	.xstats = e1000_xstats,
+};
+
+/* ---- probe ----------------------------------------------------------------------- */
+
+/* Only for a failed probe; the device was left with its receiver and DMA off. */
+static void e1000_free(struct e1000 *e)
+{
+	if (e->pool.base)
+		dma_free(e->pool.base, (size_t)e->pool.nslots * PKT_SLOT_SIZE);
+	if (e->rx)
+		dma_free((void *)e->rx, RING_BYTES(RX_RING));
+	if (e->tx)
+		dma_free((void *)e->tx, RING_BYTES(TX_RING));
+	kfree(e);
+}
+
+static int fail(struct e1000 *e, const char *why)
+{
+	log_warn("e1000: %02x:%02x.%x: %s", e->pci->bus, e->pci->dev, e->pci->fn, why);
+	e1000_free(e);
+	return -1;
+}
+
+static void netdev_setup(struct e1000 *e, const uint8_t mac[6])
+{
+	struct netdev *d = &e->dev;
+	strlcpy(d->driver, e->chip->driver, sizeof(d->driver));
+	memcpy(d->mac, mac, 6);
+	d->mtu = 1500;
+	d->ops = &e1000_ops;
+	d->priv = e;
+	d->pool = &e->pool;
+	d->irq_mode = "poll";
+}
+
+static int probe(struct pci_dev *pci, const struct e1000_chip *chip)
+{
+	struct e1000 *e = kcalloc(1, sizeof(*e));
+	uint8_t mac[6];
+	if (!e)
+		return -1;
+	e->pci = pci;
+	e->chip = chip;
+	pci_enable(pci, 1);
+	e->regs = pci_map_bar(pci, 0);
+	if (!e->regs)
+		return fail(e, "BAR0 not mapped");
+	if (reset(e) < 0)
+		return fail(e, "reset timed out");
+	if (read_mac(e, mac) < 0)
+		return fail(e, "no valid MAC address");
+	if (rings_alloc(e) < 0)
+		return fail(e, "out of DMA memory");
+	link_setup(e);
+	stats_clear(e);
+	rx_init(e, mac);
+	tx_init(e);
+	netdev_setup(e, mac);
+	nic_register(&e->dev);
+	irq_setup(e);
+	log_info("%s: %s %s at %02x:%02x.%x, MAC %02x:%02x:%02x:%02x:%02x:%02x, %s",
+		 e->dev.name, chip->driver, pci_name(pci), pci->bus, pci->dev, pci->fn, mac[0],
+		 mac[1], mac[2], mac[3], mac[4], mac[5], e->dev.irq_mode);
+	return 0;
+}
+
+static int probe_8254x(struct pci_dev *pci, const struct pci_id *id)
+{
+	return probe(pci, id->device == 0x1004 ? &chip_82543 : &chip_8254x);
+}
+
+static int probe_82574(struct pci_dev *pci, const struct pci_id *id)
+{
+	(void)id;
+	return probe(pci, &chip_82574);
+}
+
+static const struct pci_id ids_8254x[] = {
+	{ 0x8086, 0x100E, "82540EM" },
+	{ 0x8086, 0x100F, "82545EM" },
+	{ 0x8086, 0x1004, "82543GC" },
+	{ 0, 0, NULL },
+};
+
+static const struct pci_id ids_82574[] = {
+	{ 0x8086, 0x10D3, "82574L" },
+	{ 0, 0, NULL },
+};
+
+static const struct pci_driver driver_8254x = { "e1000", ids_8254x, probe_8254x };
+static const struct pci_driver driver_82574 = { "e1000e", ids_82574, probe_82574 };
+
+void e1000_register(void)
+{
+	pci_register_driver(&driver_8254x);
+	pci_register_driver(&driver_82574);
+}

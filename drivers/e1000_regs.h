@@ -1,0 +1,156 @@
+/*
+ * Intel 8254x / 82574 registers and bits that drivers/e1000.c uses: byte offsets into
+ * BAR0 with the datasheets' names. "SDM" = PCI/PCI-X Family of Gigabit Ethernet
+ * Controllers Software Developer's Manual (8254x), ch. 13; "82574" = 82574 GbE
+ * Controller Family datasheet, ch. 10. Offsets are the same on both unless noted.
+ */
+#ifndef SKIFF_E1000_REGS_H
+#define SKIFF_E1000_REGS_H
+
+/* General (SDM §13.4, 82574 §10.2) */
+#define E1000_CTRL 0x00000
+#define E1000_STATUS 0x00008
+#define E1000_EECD 0x00010
+#define E1000_EERD 0x00014
+#define E1000_CTRL_EXT 0x00018
+#define E1000_FCAL 0x00028
+#define E1000_FCAH 0x0002C
+#define E1000_FCT 0x00030
+#define E1000_FCTTV 0x00170
+
+/* Interrupts (SDM §13.4, 82574 §10.2) */
+#define E1000_ICR 0x000C0
+#define E1000_IMS 0x000D0
+#define E1000_IMC 0x000D8
+#define E1000_EIAC_82574 0x000DC        /* 82574 only: auto-clear of ICR on MSI-X */
+#define E1000_IVAR_82574 0x000E4        /* 82574 only: cause -> MSI-X vector */
+
+/* Receive (SDM §13.4, 82574 §10.2) */
+#define E1000_RCTL 0x00100
+#define E1000_RDBAL 0x02800
+#define E1000_RDBAH 0x02804
+#define E1000_RDLEN 0x02808
+#define E1000_RDH 0x02810
+#define E1000_RDT 0x02818
+#define E1000_RDTR 0x02820
+#define E1000_RADV 0x0282C
+#define E1000_RXCSUM 0x05000
+#define E1000_RFCTL_82574 0x05008
+#define E1000_MTA 0x05200               /* 128 x 32-bit multicast table */
+#define E1000_MTA_ENTRIES 128
+#define E1000_RAL0 0x05400
+#define E1000_RAH0 0x05404
+
+/* Transmit (SDM §13.4, 82574 §10.2) */
+#define E1000_TCTL 0x00400
+#define E1000_TIPG 0x00410
+#define E1000_TDBAL 0x03800
+#define E1000_TDBAH 0x03804
+#define E1000_TDLEN 0x03808
+#define E1000_TDH 0x03810
+#define E1000_TDT 0x03818
+#define E1000_TIDV 0x03820
+
+/* Statistics, all clear-on-read (SDM ch. 13, 82574 §10.2) */
+#define E1000_CRCERRS 0x04000
+#define E1000_ALGNERRC 0x04004
+#define E1000_RXERRC 0x0400C
+#define E1000_MPC 0x04010
+#define E1000_COLC 0x04028
+#define E1000_DC 0x04030
+#define E1000_RLEC 0x04040
+#define E1000_GPRC 0x04074
+#define E1000_BPRC 0x04078
+#define E1000_MPRC 0x0407C
+#define E1000_GPTC 0x04080
+#define E1000_GORCL 0x04088             /* read L then H: reading H clears both */
+#define E1000_GORCH 0x0408C
+#define E1000_GOTCL 0x04090
+#define E1000_GOTCH 0x04094
+#define E1000_RNBC 0x040A0
+#define E1000_RUC 0x040A4
+#define E1000_ROC 0x040AC
+#define E1000_MPTC 0x040F0
+#define E1000_BPTC 0x040F4
+
+/* CTRL */
+#define E1000_CTRL_LRST (1u << 3)
+#define E1000_CTRL_SLU (1u << 6)
+#define E1000_CTRL_ILOS (1u << 7)
+#define E1000_CTRL_FRCSPD (1u << 11)
+#define E1000_CTRL_FRCDPLX (1u << 12)
+#define E1000_CTRL_RST (1u << 26)
+#define E1000_CTRL_VME (1u << 30)
+#define E1000_CTRL_PHY_RST (1u << 31)
+
+/* STATUS */
+#define E1000_STATUS_LU (1u << 1)
+
+/* EECD / EERD: the EERD layout differs between the 8254x and the 82574 */
+#define E1000_EECD_AUTO_RD (1u << 9)    /* 82574: NVM auto-read done */
+#define E1000_EERD_START (1u << 0)
+#define E1000_EERD_DONE_8254X (1u << 4)
+#define E1000_EERD_ADDR_SHIFT_8254X 8
+#define E1000_EERD_DONE_82574 (1u << 1)
+#define E1000_EERD_ADDR_SHIFT_82574 2
+#define E1000_EERD_DATA_SHIFT 16
+
+/* CTRL_EXT */
+#define E1000_CTRL_EXT_PBA_CLR (1u << 31)  /* PBA bits clear when the MSI-X message goes */
+
+/* ICR / IMS / IMC bits (the same positions in all three registers) */
+#define E1000_ICR_LSC (1u << 2)
+#define E1000_ICR_RXDMT0 (1u << 4)
+#define E1000_ICR_RXO (1u << 6)
+#define E1000_ICR_RXT0 (1u << 7)
+#define E1000_ICR_RXQ0 (1u << 20)       /* 82574 MSI-X causes */
+#define E1000_ICR_TXQ0 (1u << 22)
+#define E1000_ICR_OTHER (1u << 24)
+#define E1000_IMC_ALL 0xFFFFFFFFu
+
+/* IVAR (82574): 4-bit fields, MSI-X entry in bits 2:0, bit 3 valid */
+#define E1000_IVAR_VALID 0x8u
+#define E1000_IVAR_RXQ0_SHIFT 0
+#define E1000_IVAR_TXQ0_SHIFT 8
+#define E1000_IVAR_OTHER_SHIFT 16
+#define E1000_IVAR_INT_ON_ALL_WB (1u << 31)
+
+/* RCTL */
+#define E1000_RCTL_EN (1u << 1)
+#define E1000_RCTL_RDMTS_HALF (0u << 8)
+#define E1000_RCTL_BAM (1u << 15)
+#define E1000_RCTL_BSIZE_2048 (0u << 16)
+#define E1000_RCTL_SECRC (1u << 26)
+
+/* RFCTL (82574) */
+#define E1000_RFCTL_ACK_DIS (1u << 13)
+
+/* RAH */
+#define E1000_RAH_AV (1u << 31)
+
+/* TCTL / TIPG */
+#define E1000_TCTL_EN (1u << 1)
+#define E1000_TCTL_PSP (1u << 3)
+#define E1000_TCTL_CT_SHIFT 4
+#define E1000_TCTL_COLD_SHIFT 12
+#define E1000_TIPG_IPGR1_SHIFT 10
+#define E1000_TIPG_IPGR2_SHIFT 20
+
+/* Legacy receive descriptor (SDM §3.2.3) status and errors */
+#define E1000_RXD_STAT_DD (1u << 0)
+#define E1000_RXD_STAT_EOP (1u << 1)
+#define E1000_RXD_ERR_CE (1u << 0)      /* CRC or alignment error */
+#define E1000_RXD_ERR_SE (1u << 1)      /* symbol error */
+#define E1000_RXD_ERR_SEQ (1u << 2)     /* sequence error */
+#define E1000_RXD_ERR_CXE (1u << 4)     /* carrier extension error */
+#define E1000_RXD_ERR_RXE (1u << 7)     /* RX data error */
+#define E1000_RXD_ERR_FRAME (E1000_RXD_ERR_CE | E1000_RXD_ERR_SE | E1000_RXD_ERR_SEQ | \
+			     E1000_RXD_ERR_CXE | E1000_RXD_ERR_RXE)
+
+/* Legacy transmit descriptor (SDM §3.3.3) command and status */
+#define E1000_TXD_CMD_EOP (1u << 0)
+#define E1000_TXD_CMD_IFCS (1u << 1)
+#define E1000_TXD_CMD_RS (1u << 3)
+#define E1000_TXD_STAT_DD (1u << 0)
+
+#endif

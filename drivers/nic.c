@@ -1,0 +1,323 @@
+/*
+ * NIC registry, the main-loop hook that drives NAPI polls, and the `nic` shell command.
+ * Call order: nic_set_poll_only() -> probes call nic_register() -> loop_run() calls
+ * nic_loop_poll() every turn and nic_loop_pending() before it halts.
+ * The contract the hook follows is written once, in net/netdev.h.
+ */
+#include "drivers/nic.h"
+#include "kernel/console.h"
+#include "kernel/dma.h"
+#include "kernel/fmt.h"
+#include "kernel/loop.h"
+#include "kernel/shell.h"
+#include "kernel/string.h"
+#include "kernel/time.h"
+
+#define HOUSEKEEPING_NS 1000000000ull   /* link and hardware counter refresh */
+#define SEND_MAX 100000
+#define SEND_RETRIES 1000               /* reclaim rounds while the TX ring is full */
+#define TEST_FRAME_LEN 60               /* minimum Ethernet frame without FCS */
+
+struct nic {
+	struct netdev *dev;
+	volatile int tx_event;          /* set by interrupt handlers, cleared by the hook */
+	volatile int link_event;
+	int link;                       /* last link state logged */
+	uint64_t default_drops;         /* frames freed because no stack was attached */
+};
+
+static struct nic nics[NIC_MAX];
+static int nnics;
+static int poll_only;
+static int ready;
+static netdev_deliver_fn deliver_fn;
+static void *deliver_ctx;
+static uint64_t next_housekeeping;
+
+static void setup(void);
+
+void nic_set_poll_only(int on)
+{
+	setup();
+	poll_only = on;
+}
+
+int nic_poll_only(void)
+{
+	return poll_only;
+}
+
+static struct nic *find(const struct netdev *dev)
+{
+	for (int i = 0; i < nnics; i++)
+		if (nics[i].dev == dev)
+			return &nics[i];
+	return NULL;
+}
+
+void nic_register(struct netdev *dev)
+{
+	setup();
+	if (nnics == NIC_MAX) {
+		log_warn("nic: more than %d NICs, %s device ignored", NIC_MAX, dev->driver);
+		return;
+	}
+	struct nic *n = &nics[nnics];
+	memset(n, 0, sizeof(*n));
+	n->dev = dev;
+	n->link = -1;
+	ksnprintf(dev->name, sizeof(dev->name), "eth%d", nnics);
+	dev->ifindex = (uint32_t)nnics + 1;
+	nnics++;
+}
+
+int nic_count(void)
+{
+	return nnics;
+}
+
+struct netdev *nic_get(int i)
+{
+	return i >= 0 && i < nnics ? nics[i].dev : NULL;
+}
+
+static void default_deliver(void *ctx, struct netdev *dev, struct pkt *p)
+{
+	(void)ctx;
+	struct nic *n = find(dev);
+	if (n)
+		n->default_drops++;
+	pkt_free(p);
+}
+
+void nic_set_deliver(netdev_deliver_fn fn, void *ctx)
+{
+	deliver_fn = fn ? fn : default_deliver;
+	deliver_ctx = fn ? ctx : NULL;
+}
+
+void nic_tx_event(struct netdev *dev)
+{
+	struct nic *n = find(dev);
+	if (n)
+		n->tx_event = 1;
+}
+
+void nic_link_event(struct netdev *dev)
+{
+	struct nic *n = find(dev);
+	if (n)
+		n->link_event = 1;
+}
+
+int nic_pool_create(struct pkt_pool *pool, uint32_t nslots)
+{
+	uint64_t phys;
+	void *mem = dma_alloc((size_t)nslots * PKT_SLOT_SIZE, 4096, &phys);
+	if (!mem)
+		return -1;
+	pkt_pool_init(pool, mem, phys, nslots);
+	return 0;
+}
+
+/* ---- main loop hook ------------------------------------------------------------- */
+
+static void check_link(struct nic *n)
+{
+	int up = n->dev->ops->link_up(n->dev);
+	if (up != n->link)
+		log_info("%s: link %s", n->dev->name, up ? "up" : "down");
+	n->link = up;
+}
+
+/* Once a second: link (also covers poll-mode devices, which get no link interrupt)
+ * and the clear-on-read hardware counters, which drivers accumulate in get_stats. */
+static void housekeeping(uint64_t now)
+{
+	struct netdev_stats st;
+	next_housekeeping = now + HOUSEKEEPING_NS;
+	for (int i = 0; i < nnics; i++) {
+		check_link(&nics[i]);
+		nics[i].dev->ops->get_stats(nics[i].dev, &st);
+	}
+}
+
+static void nic_loop_poll(void *ctx, uint64_t now)
+{
+	(void)ctx;
+	for (int i = 0; i < nnics; i++) {
+		struct nic *n = &nics[i];
+		struct netdev *dev = n->dev;
+		if (dev->napi_pending || dev->poll_only)
+			netdev_napi_poll(dev, NIC_BUDGET, deliver_fn, deliver_ctx);
+		n->tx_event = 0;
+		dev->ops->tx_reclaim(dev);
+		if (n->link_event) {
+			n->link_event = 0;
+			check_link(n);
+		}
+	}
+	if (now >= next_housekeeping)
+		housekeeping(now);
+}
+
+/* Runs with interrupts off just before hlt: poll-only devices are not "pending"
+ * (they are polled on every wake-up, at least each timer tick). */
+static int nic_loop_pending(void *ctx)
+{
+	(void)ctx;
+	for (int i = 0; i < nnics; i++)
+		if (nics[i].dev->napi_pending || nics[i].tx_event || nics[i].link_event)
+			return 1;
+	return 0;
+}
+
+static const struct loop_hook nic_hook = { "nic", nic_loop_poll, nic_loop_pending, NULL };
+
+/* ---- shell ---------------------------------------------------------------------- */
+
+static struct netdev *by_name(const char *name)
+{
+	for (int i = 0; i < nnics; i++)
+		if (strcmp(nics[i].dev->name, name) == 0)
+			return nics[i].dev;
+	kprintf("nic: no device %s\n", name);
+	return NULL;
+}
+
+/* Decimal, no sign, at most 9 digits; -1 when malformed. */
+static long parse_count(const char *s)
+{
+	long v = 0;
+	int digits = 0;
+	for (; *s; s++, digits++) {
+		if (*s < '0' || *s > '9' || digits == 9)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return digits ? v : -1;
+}
+
+static void show(struct nic *n)
+{
+	struct netdev *d = n->dev;
+	struct netdev_stats st;
+	d->ops->get_stats(d, &st);
+	const uint8_t *m = d->mac;
+	kprintf("%s: %s %02x:%02x:%02x:%02x:%02x:%02x link %s irq %s mtu %u\n", d->name,
+		d->driver, m[0], m[1], m[2], m[3], m[4], m[5], d->ops->link_up(d) ? "up" : "down",
+		d->irq_mode, d->mtu);
+	kprintf("    rx %lu packets %lu bytes %lu dropped %lu errors %lu missed\n",
+		(unsigned long)st.rx_packets, (unsigned long)st.rx_bytes,
+		(unsigned long)st.rx_dropped, (unsigned long)st.rx_errors,
+		(unsigned long)st.rx_missed);
+	kprintf("    tx %lu packets %lu bytes %lu dropped %lu errors\n",
+		(unsigned long)st.tx_packets, (unsigned long)st.tx_bytes,
+		(unsigned long)st.tx_dropped, (unsigned long)st.tx_errors);
+	kprintf("    napi irqs %lu polls %lu rearms %lu budget_exhausted %lu frames %lu\n",
+		(unsigned long)d->napi.irqs, (unsigned long)d->napi.polls,
+		(unsigned long)d->napi.rearms, (unsigned long)d->napi.budget_exhausted,
+		(unsigned long)d->napi.rx_frames);
+	kprintf("    pool %u/%u free, %lu alloc failures; unclaimed rx %lu\n",
+		d->pool->stats.free, d->pool->stats.slots,
+		(unsigned long)d->pool->stats.alloc_failures, (unsigned long)n->default_drops);
+}
+
+static void print_xstat(void *ctx, const char *name, uint64_t value)
+{
+	(void)ctx;
+	kprintf("    %s: %lu\n", name, (unsigned long)value);
+}
+
+static int cmd_stats(struct netdev *d)
+{
+	kprintf("%s (%s):\n", d->name, d->driver);
+	d->ops->xstats(d, print_xstat, NULL);
+	return 0;
+}
+
+static struct pkt *test_frame(struct netdev *d, uint32_t seq)
+{
+	struct pkt *p = pkt_alloc(d->pool);
+	if (!p)
+		return NULL;
+	uint8_t *f = pkt_put(p, TEST_FRAME_LEN);
+	memset(f, 0, TEST_FRAME_LEN);
+	memset(f, 0xFF, 6);
+	memcpy(f + 6, d->mac, 6);
+	f[12] = NIC_TEST_ETHERTYPE >> 8;
+	f[13] = NIC_TEST_ETHERTYPE & 0xFF;
+	memcpy(f + 14, "SKIFFNIC", 8);
+	for (int i = 0; i < 4; i++)
+		f[22 + i] = (uint8_t)(seq >> (24 - 8 * i));
+	return p;
+}
+
+/* Queues one frame, reclaiming completions while the ring is full; consumes p. */
+static int send_one(struct netdev *d, struct pkt *p)
+{
+	for (int tries = 0; tries < SEND_RETRIES; tries++) {
+		if (d->ops->tx_burst(d, &p, 1) == 1)
+			return 0;
+		d->ops->tx_reclaim(d);
+		time_delay_us(10);
+	}
+	pkt_free(p);
+	return -1;
+}
+
+static int cmd_send(struct netdev *d, const char *count)
+{
+	long n = parse_count(count);
+	if (n < 1 || n > SEND_MAX) {
+		kprintf("nic: count must be 1..%d\n", SEND_MAX);
+		return -1;
+	}
+	long sent = 0;
+	for (; sent < n; sent++) {
+		struct pkt *p = test_frame(d, (uint32_t)sent);
+		if (!p || send_one(d, p) < 0)
+			break;
+	}
+	kprintf("%s: sent %ld of %ld test frames (ethertype 0x%04x)\n", d->name, sent, n,
+		NIC_TEST_ETHERTYPE);
+	return sent == n ? 0 : -1;
+}
+
+static int cmd_nic(int argc, char **argv)
+{
+	if (argc == 1) {
+		if (!nnics)
+			kprintf("no NICs%s\n", poll_only ? " (poll mode)" : "");
+		for (int i = 0; i < nnics; i++)
+			show(&nics[i]);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "stats") == 0) {
+		struct netdev *d = by_name(argv[2]);
+		return d ? cmd_stats(d) : -1;
+	}
+	if (argc == 4 && strcmp(argv[1], "send") == 0) {
+		struct netdev *d = by_name(argv[2]);
+		return d ? cmd_send(d, argv[3]) : -1;
+	}
+	kprintf("usage: nic [stats DEV | send DEV N]\n");
+	return -1;
+}
+
+static const struct shell_cmd nic_cmd = {
+	"nic", "[stats DEV | send DEV N]",
+	"list NICs; driver counters; send N broadcast test frames", cmd_nic
+};
+
+/* First call of any entry point: the kernel has its shell and loop by then. */
+static void setup(void)
+{
+	if (ready)
+		return;
+	ready = 1;
+	if (!deliver_fn)
+		deliver_fn = default_deliver;
+	shell_register(&nic_cmd);
+	loop_register(&nic_hook);
+}

@@ -1,0 +1,130 @@
+/*
+ * Virtio 1.x over PCI, modern interface only (virtio 1.2 §4.1), and split virtqueues
+ * (§2.7). Device drivers (virtio_net.c) use it in the order of §3.1.1:
+ *   virtio_pci_init -> virtio_start (reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK)
+ *   -> virtq_setup per queue -> buffers posted -> virtio_driver_ok -> virtq_kick.
+ * Descriptors are managed by the device driver: it chooses the id (the descriptor
+ * index) of every buffer it posts and gets the id back from virtq_get_used().
+ */
+#ifndef SKIFF_VIRTIO_H
+#define SKIFF_VIRTIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "drivers/pci.h"
+
+/* Feature bits (§6 reserved features, §5.1.3 network device features). */
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+
+/* Device status (§2.1). */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_FAILED 128
+
+#define VIRTIO_MSI_NO_VECTOR 0xFFFF
+
+/* Split virtqueue layout (§2.7.5, §2.7.6, §2.7.8). */
+struct virtq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+_Static_assert(sizeof(struct virtq_desc) == 16, "virtq descriptor is 16 bytes");
+
+#define VIRTQ_DESC_F_WRITE 2    /* device writes (receive buffers) */
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
+#define VIRTQ_USED_F_NO_NOTIFY 1
+
+struct virtq_avail {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[];        /* size entries, then used_event */
+};
+
+struct virtq_used_elem {
+	uint32_t id;
+	uint32_t len;
+};
+_Static_assert(sizeof(struct virtq_used_elem) == 8, "used element is 8 bytes");
+
+struct virtq_used {
+	uint16_t flags;
+	uint16_t idx;
+	struct virtq_used_elem ring[];  /* size entries, then avail_event */
+};
+
+struct virtq {
+	uint16_t index;                 /* queue number */
+	uint16_t size;                  /* entries, a power of two */
+	volatile struct virtq_desc *desc;
+	volatile struct virtq_avail *avail;
+	volatile struct virtq_used *used;
+	volatile uint16_t *used_event;  /* in the avail ring: interrupt me after this */
+	volatile uint16_t *avail_event; /* in the used ring: notify the device after this */
+	volatile uint16_t *notify;      /* doorbell */
+	uint16_t avail_idx;             /* next avail-ring entry to fill (published on kick) */
+	uint16_t kicked_idx;            /* avail->idx as of the last kick */
+	uint16_t last_used;             /* next used-ring entry to consume */
+	void *mem;                      /* desc, driver area, device area */
+	uint64_t mem_phys;
+	size_t mem_bytes, avail_off, used_off;
+	int event_idx;                  /* VIRTIO_F_EVENT_IDX negotiated */
+	uint64_t kicks, kicks_suppressed;
+};
+
+struct virtio_pci {
+	struct pci_dev *pci;
+	volatile uint8_t *common, *isr, *device, *notify_base;
+	uint32_t notify_mult, notify_len, device_len;
+	uint64_t features;              /* negotiated */
+};
+
+/* Finds the common, notify, ISR and device configuration structures through the
+ * vendor capabilities (§4.1.4), maps them, enables memory decoding and bus mastering.
+ * 0, or -1 if one is missing or lies outside its BAR. */
+int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci);
+
+/* Reset, ACKNOWLEDGE, DRIVER, then negotiate: accepts (offered & wanted), fails unless
+ * every bit in required is among them and the device keeps FEATURES_OK (§3.1.1). On
+ * failure the status is FAILED. Returns 0 or -1. */
+int virtio_start(struct virtio_pci *vp, uint64_t wanted, uint64_t required);
+int virtio_has(const struct virtio_pci *vp, int bit);
+void virtio_driver_ok(struct virtio_pci *vp);
+void virtio_fail(struct virtio_pci *vp);
+
+/* MSI-X entry for configuration changes; 0, or -1 if the device refused it. */
+int virtio_config_vector(struct virtio_pci *vp, uint16_t entry);
+/* Device configuration fields, each read at its natural width (§4.1.3.1); 0 outside
+ * the structure. Multi-field reads repeat while the generation changes (§2.5.1). */
+uint8_t virtio_config_generation(struct virtio_pci *vp);
+uint8_t virtio_config8(struct virtio_pci *vp, uint32_t off);
+uint16_t virtio_config16(struct virtio_pci *vp, uint32_t off);
+
+/* Sets up queue index with at most max_size entries (a power of two) in DMA memory,
+ * interrupts on MSI-X entry msix (VIRTIO_MSI_NO_VECTOR: none), and enables it.
+ * Before DRIVER_OK. 0, or -1 (no such queue, no memory, vector refused). */
+int virtq_setup(struct virtio_pci *vp, struct virtq *q, uint16_t index, uint16_t max_size,
+		uint16_t msix);
+
+/* Fills descriptor id and appends it to the avail ring; not visible until virtq_kick. */
+void virtq_post(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint16_t flags);
+/* Publishes posted buffers (after a write barrier) and notifies the device unless its
+ * avail_event says it will look anyway (§2.7.10). Never before DRIVER_OK (§3.1.1). */
+void virtq_kick(struct virtq *q);
+/* Next used buffer: 1 with *id and *len (bytes the device wrote), or 0 if none. An id
+ * the device should never return (>= size) comes back as 0xFFFF. */
+int virtq_get_used(struct virtq *q, uint16_t *id, uint32_t *len);
+/* Used-buffer notification suppression (§2.7.7): used_event with VIRTIO_F_EVENT_IDX,
+ * else the avail ring's NO_INTERRUPT flag (which the device may ignore).
+ * virtq_irq(q, 1): interrupt for the next used buffer; a full barrier follows so a
+ * virtq_get_used() after it sees any buffer the device published before reading
+ * used_event. virtq_irq(q, 0): none until about 64 Ki buffers from now.
+ * virtq_irq_after(q, idx): interrupt once the used index moves past idx. */
+void virtq_irq(struct virtq *q, int on);
+void virtq_irq_after(struct virtq *q, uint16_t idx);
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * Packet pool (pkt.h): a LIFO free list threaded through the slots' own headers, so a
+ * pool is just the caller's memory. A LIFO reuses cache-warm slots first (ixy memory.c).
+ * Freeing a packet twice or into no pool is a stack bug and panics; running out of
+ * packets is load and is only counted.
+ */
+#include "net/pkt.h"
+#include "net/platform.h"
+#include "kernel/string.h"
+
+_Static_assert(PKT_SLOT_SIZE % 64 == 0, "slots stay cache-line aligned");
+
+void pkt_pool_init(struct pkt_pool *pool, void *mem, uint64_t phys, uint32_t nslots)
+{
+	memset(pool, 0, sizeof(*pool));
+	pool->base = mem;
+	pool->phys_base = phys;
+	pool->nslots = nslots;
+	pool->stats.slots = nslots;
+	/* Push in reverse so the first allocation gets slot 0. */
+	for (uint32_t i = nslots; i-- > 0;) {
+		struct pkt *p = (struct pkt *)(pool->base + (size_t)i * PKT_SLOT_SIZE);
+		memset(p, 0, sizeof(*p));
+		p->pool = pool;
+		p->phys = phys + (uint64_t)i * PKT_SLOT_SIZE;
+		p->flags = PKT_F_FREE;
+		p->next = pool->free_list;
+		pool->free_list = p;
+	}
+	pool->stats.free = nslots;
+}
+
+struct pkt *pkt_alloc(struct pkt_pool *pool)
+{
+	struct pkt *p = pool->free_list;
+	if (!p) {
+		pool->stats.alloc_failures++;
+		return NULL;
+	}
+	NET_ASSERT(p->flags & PKT_F_FREE);
+	pool->free_list = p->next;
+	pool->stats.free--;
+	pool->stats.allocs++;
+	p->next = NULL;
+	p->ts_ns = 0;
+	p->off = PKT_HDR_SIZE + PKT_HEADROOM;
+	p->len = 0;
+	p->flags = 0;
+	p->ifindex = 0;
+	p->mark = 0;
+	return p;
+}
+
+void pkt_free(struct pkt *p)
+{
+	if (!p)
+		return;
+	struct pkt_pool *pool = p->pool;
+	if (!pool)
+		panic_at(__FILE__, __LINE__, "pkt_free: %p belongs to no pool", (void *)p);
+	if (p->flags & PKT_F_FREE)
+		panic_at(__FILE__, __LINE__, "pkt_free: double free of %p", (void *)p);
+	p->flags = PKT_F_FREE;
+	p->next = pool->free_list;
+	pool->free_list = p;
+	pool->stats.free++;
+	pool->stats.frees++;
+}
+
+uint8_t *pkt_push(struct pkt *p, size_t n)
+{
+	if (n > (size_t)p->off - PKT_HDR_SIZE)
+		return NULL;
+	p->off = (uint16_t)(p->off - n);
+	p->len = (uint16_t)(p->len + n);
+	return pkt_data(p);
+}
+
+uint8_t *pkt_pull(struct pkt *p, size_t n)
+{
+	if (n > p->len)
+		return NULL;
+	p->off = (uint16_t)(p->off + n);
+	p->len = (uint16_t)(p->len - n);
+	return pkt_data(p);
+}
+
+uint8_t *pkt_put(struct pkt *p, size_t n)
+{
+	if (n > pkt_tailroom(p))
+		return NULL;
+	uint8_t *tail = pkt_data(p) + p->len;
+	p->len = (uint16_t)(p->len + n);
+	return tail;
+}
+
+void pkt_trim(struct pkt *p, size_t len)
+{
+	if (len < p->len)
+		p->len = (uint16_t)len;
+}
+
+void pktq_push(struct pkt_queue *q, struct pkt *p)
+{
+	p->next = NULL;
+	if (q->tail)
+		q->tail->next = p;
+	else
+		q->head = p;
+	q->tail = p;
+	q->len++;
+	q->bytes += p->len;
+}
+
+void pktq_push_front(struct pkt_queue *q, struct pkt *p)
+{
+	p->next = q->head;
+	q->head = p;
+	if (!q->tail)
+		q->tail = p;
+	q->len++;
+	q->bytes += p->len;
+}
+
+struct pkt *pktq_pop(struct pkt_queue *q)
+{
+	struct pkt *p = q->head;
+	if (!p)
+		return NULL;
+	q->head = p->next;
+	if (!q->head)
+		q->tail = NULL;
+	p->next = NULL;
+	q->len--;
+	q->bytes -= p->len;
+	return p;
+}
+
+void pktq_purge(struct pkt_queue *q)
+{
+	struct pkt *p;
+	while ((p = pktq_pop(q)))
+		pkt_free(p);
+}
