@@ -16,16 +16,24 @@ BOOT_SRCS := boot/efi_main.c
 KERNEL_SRCS := kernel/main.c kernel/cmds.c kernel/console.c kernel/fmt.c kernel/string.c \
 	kernel/conf.c kernel/time.c kernel/gdt.c kernel/trap.c kernel/pmm.c kernel/paging.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
-	kernel/panic.c kernel/random.c kernel/rtc.c
+	kernel/panic.c kernel/random.c kernel/rtc.c kernel/main_net.c
 KERNEL_ASM := kernel/isr.asm
 DRIVER_SRCS := drivers/uart.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/virtio.c \
 	drivers/virtio_net.c
-NET_SRCS := net/netdev.c net/checksum.c net/pkt.c
+NET_SRCS := net/netdev.c net/checksum.c net/http_parse.c net/http_server.c \
+	net/pkt.c net/inet.c net/stats.c net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c \
+	net/udp_wire.c net/dhcp_wire.c net/stack.c net/iface.c net/qdisc.c net/route.c net/neigh.c \
+	net/arp.c net/ipv4.c net/icmp.c net/ping.c net/udp.c net/dhcp.c net/cmd.c net/cmd_ip.c
 
 # Hardware-free code that the host unit tests compile natively.
 HOST_SRCS := kernel/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)
 UNIT_SRCS := tests/unit/main.c tests/unit/test_fmt.c tests/unit/test_conf.c \
 	tests/unit/test_heap.c tests/unit/test_pmm.c
+UNIT_SRCS += tests/unit/test_http_parse.c tests/unit/test_http_server.c $(BUILD)/gen/www_data.c
+UNIT_SRCS += tests/unit/fake_netdev.c tests/unit/test_net_pkt.c tests/unit/test_net_wire.c \
+	tests/unit/test_net_neigh.c tests/unit/test_net_route.c tests/unit/test_net_icmp.c \
+	tests/unit/test_net_udp.c tests/unit/test_net_stack.c tests/unit/test_net_dhcp.c \
+	tests/unit/test_net_qdisc.c tests/unit/test_net_pair.c tests/unit/test_net_cmd.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
 EFI_INC := /usr/include/efi
@@ -37,8 +45,10 @@ CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -I. \
 LDFLAGS := -nostdlib -znocombreloc -T linker.ld -shared -Bsymbolic --no-undefined
 OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(BOOT_SRCS) $(KERNEL_SRCS) $(DRIVER_SRCS) $(NET_SRCS)) \
 	$(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
+# www/ compiled in as a generated source (scripts/embed_www.py); never in git.
+OBJS += $(BUILD)/obj/$(BUILD)/gen/www_data.o
 
-.PHONY: all image run test unit systest bench fuzz deps clean
+.PHONY: all image run test unit systest bench fuzz fuzz-http deps clean
 all: image
 image: $(BUILD)/skiff.img
 
@@ -49,6 +59,10 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/%.o: %.asm
 	@mkdir -p $(dir $@)
 	nasm -f elf64 -g -o $@ $<
+
+$(BUILD)/gen/www_data.c: scripts/embed_www.py www $(shell find www -type f 2>/dev/null)
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/embed_www.py www $@
 
 $(BUILD)/skiff.so: $(OBJS) linker.ld
 	ld $(LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(OBJS) -o $@ -L$(EFI_LIB) -lgnuefi
@@ -81,11 +95,46 @@ $(BUILD)/host/unit: $(HOST_SRCS) $(UNIT_SRCS) $(wildcard tests/unit/*.h)
 unit: $(BUILD)/host/unit
 	$(BUILD)/host/unit
 
+# libFuzzer over http_conn_input (clang 14 + libclang-rt-14-dev); new inputs go to build/.
+HTTP_FUZZ_SECONDS ?= 60
+HTTP_FUZZ_SRCS := tests/fuzz/fuzz_http.c net/http_parse.c net/http_server.c kernel/fmt.c
+$(BUILD)/fuzz/fuzz_http: $(HTTP_FUZZ_SRCS) $(wildcard net/http_*.h)
+	@mkdir -p $(dir $@)
+	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(HTTP_FUZZ_SRCS) -o $@
+
+fuzz-http: $(BUILD)/fuzz/fuzz_http
+	@mkdir -p $(BUILD)/fuzz/corpus-http
+	$< -max_total_time=$(HTTP_FUZZ_SECONDS) -max_len=20000 $(BUILD)/fuzz/corpus-http tests/fuzz/corpus/http
+
+fuzz: fuzz-http
+
+# libFuzzer over net_input: raw frames into two whole stacks (tests/fuzz/fuzz_rx.c).
+# `fuzz` runs it RX_FUZZ_SECONDS, `fuzz-smoke` (part of `make test`) about 20 s.
+RX_FUZZ_SECONDS ?= 300
+RX_FUZZ_SRCS := tests/fuzz/fuzz_rx.c tests/unit/fake_netdev.c kernel/fmt.c \
+	$(filter-out net/http_% net/tcp% net/checksum.c,$(NET_SRCS))
+$(BUILD)/fuzz/fuzz_rx: $(RX_FUZZ_SRCS) $(wildcard net/*.h) tests/unit/fake_netdev.h
+	@mkdir -p $(dir $@)
+	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(RX_FUZZ_SRCS) -o $@
+
+.PHONY: fuzz-rx fuzz-smoke
+fuzz-rx: $(BUILD)/fuzz/fuzz_rx
+	@mkdir -p $(BUILD)/fuzz/corpus-rx
+	$< -max_total_time=$(RX_FUZZ_SECONDS) -max_len=2048 $(BUILD)/fuzz/corpus-rx tests/fuzz/corpus/rx
+
+fuzz-smoke:
+	$(MAKE) fuzz-rx RX_FUZZ_SECONDS=20
+
+fuzz: fuzz-rx
+
 systest: deps image
 	$(PYTHON) -m pytest -v tests/system
 
 test: deps
 	$(MAKE) unit
+	$(MAKE) fuzz-smoke
 	$(MAKE) systest
 
 bench: deps image

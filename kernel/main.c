@@ -8,8 +8,8 @@
  *  5. physical pages              11. shell, "ready" line
  *  6. own stack + page tables     12. main loop: poll hooks, shell input, hlt when idle
  *
- * This file is the composition root: the only kernel file that names drivers/ (and,
- * later, net/). Everything else in kernel/ knows nothing of devices or networking.
+ * This file and main_net.c are the composition root: the only kernel files that name
+ * drivers/ and net/. Everything else in kernel/ knows nothing of devices or networking.
  */
 #include "kernel/bootinfo.h"
 #include "kernel/console.h"
@@ -34,6 +34,7 @@
 #include "drivers/nic.h"
 #include "drivers/e1000.h"
 #include "drivers/virtio_net.h"
+#include "kernel/main_net.h"
 
 #define STACK_PAGES 16          /* 64 KiB kernel stack, plus one guard page below */
 #define HEAP_PAGES 2048         /* 8 MiB */
@@ -103,6 +104,7 @@ static void stage2(void *arg)
 	e1000_register();
 	virtio_net_register();
 	pci_probe_drivers();
+	main_net_init(&conf);
 	print_ready();                                              /* 11 */
 	if (conf.shell)
 		shell_start();

@@ -1,0 +1,11 @@
+/* The network half of the composition root (kernel/main.c): builds the stack from
+ * skiff.conf, attaches the probed NICs, and wires the stack into the main loop and
+ * the shell. Like main.c, the only kernel code that names net/. */
+#ifndef SKIFF_MAIN_NET_H
+#define SKIFF_MAIN_NET_H
+
+#include "kernel/conf.h"
+
+void main_net_init(const struct conf *c);
+
+#endif

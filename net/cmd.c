@@ -1,0 +1,350 @@
+/*
+ * net_cmd(): the stack's shell commands, each printing what its Linux namesake prints
+ * for the same state (iproute2 ip/tc, ethtool -S, nstat, iputils ping/arping), so the
+ * muscle memory and the system tests' regexes carry over. `ip` is in cmd_ip.c.
+ * Asynchronous commands (ping, arping) return at once; their output arrives from
+ * net_poll() through the same out() callback.
+ */
+#include <stdarg.h>
+#include "net/cmd.h"
+#include "net/inet.h"
+#include "net/err.h"
+#include "kernel/string.h"
+#include "kernel/fmt.h"
+
+const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", NULL };
+
+void cmd_printf(const struct cmd_out *o, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	o->fn(o->ctx, buf);
+}
+
+int cmd_matches(const char *arg, const char *word)
+{
+	size_t n = strlen(arg);
+	return n && n <= strlen(word) && strncmp(arg, word, n) == 0;
+}
+
+int cmd_parse_uint(const char *s, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int cmd_dev(struct net_stack *s, const struct cmd_out *o, const char *name)
+{
+	int ifi = iface_by_name(s, name);
+	if (ifi < 0)
+		cmd_printf(o, "Device \"%s\" does not exist.\n", name);
+	return ifi;
+}
+
+/* ---- ethtool ------------------------------------------------------------------- */
+
+static void xstat_line(void *ctx, const char *name, uint64_t value)
+{
+	cmd_printf(ctx, "     %s: %lu\n", name, (unsigned long)value);
+}
+
+static int cmd_ethtool(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	const char *opt = argc == 3 ? argv[1] : "";
+	if (argc != 2 && argc != 3) {
+		cmd_printf(o, "ethtool: bad command line argument(s)\n");
+		return -1;
+	}
+	int ifi = iface_by_name(s, argv[argc - 1]);
+	if (ifi < 0) {
+		cmd_printf(o, "Cannot get device settings: No such device\n");
+		return -1;
+	}
+	struct netdev *dev = s->ifs[ifi].dev;
+	if (argc == 2) {
+		cmd_printf(o, "Settings for %s:\n\tLink detected: %s\n", dev->name,
+			   s->ifs[ifi].link_up ? "yes" : "no");
+	} else if (strcmp(opt, "-i") == 0) {
+		cmd_printf(o, "driver: %s\nbus-info: \n", dev->driver);
+	} else if (strcmp(opt, "-S") == 0) {
+		cmd_printf(o, "NIC statistics:\n");
+		if (dev->ops->xstats)
+			dev->ops->xstats(dev, xstat_line, (void *)o);
+		xstat_line((void *)o, "irqs", dev->napi.irqs);
+		xstat_line((void *)o, "polls", dev->napi.polls);
+		xstat_line((void *)o, "budget_exhausted", dev->napi.budget_exhausted);
+		xstat_line((void *)o, "rearms", dev->napi.rearms);
+		xstat_line((void *)o, "napi_rx_frames", dev->napi.rx_frames);
+		cmd_printf(o, "     irq_mode: %s\n", dev->irq_mode ? dev->irq_mode : "unknown");
+	} else {
+		cmd_printf(o, "ethtool: bad command line argument(s)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- tc ------------------------------------------------------------------------ */
+
+static int cmd_tc(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	int stats = 0, i = 1, only = -1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (cmd_matches(argv[i], "-statistics") || strcmp(argv[i], "-s") == 0) {
+			stats = 1;
+		} else {
+			cmd_printf(o, "Option \"%s\" is unknown, try \"tc -help\".\n", argv[i]);
+			return -1;
+		}
+	}
+	if (i >= argc || !cmd_matches(argv[i], "qdisc")) {
+		cmd_printf(o, "Usage: tc [-s] qdisc [show] [dev DEV]\n");
+		return -1;
+	}
+	for (i++; i < argc; i++) {
+		if (cmd_matches(argv[i], "show") || cmd_matches(argv[i], "list"))
+			continue;
+		if (strcmp(argv[i], "dev") == 0 && i + 1 < argc) {
+			if ((only = cmd_dev(s, o, argv[++i])) < 0)
+				return -1;
+			continue;
+		}
+		cmd_printf(o, "What is \"%s\"? Try \"tc qdisc help\".\n", argv[i]);
+		return -1;
+	}
+	for (int k = 0; k < s->nifs; k++) {
+		const struct qdisc *qd = &s->ifs[k].qdisc;
+		if (only >= 0 && k != only)
+			continue;
+		cmd_printf(o, "qdisc pfifo 0: dev %s root refcnt 2 limit %up\n", s->ifs[k].dev->name,
+			   qd->limit);
+		if (!stats)
+			continue;
+		cmd_printf(o, " Sent %lu bytes %lu pkt (dropped %lu, overlimits %lu requeues %lu)\n",
+			   qd->st.bytes, qd->st.packets, qd->st.drops, qd->st.overlimits, qd->st.requeues);
+		cmd_printf(o, " backlog %lub %up requeues %lu\n", qd->q.bytes, qd->q.len, qd->st.requeues);
+	}
+	return 0;
+}
+
+/* ---- nstat --------------------------------------------------------------------- */
+
+/* Shell-style glob with '*' and '?', iterative (bounded by the two lengths). */
+static int glob_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *mark = NULL;
+	while (*s) {
+		if (*pat == '?' || *pat == *s) {
+			pat++;
+			s++;
+		} else if (*pat == '*') {
+			star = pat++;
+			mark = s;
+		} else if (star) {
+			pat = star + 1;
+			s = ++mark;
+		} else {
+			return 0;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return !*pat;
+}
+
+static int wanted(int npat, char **pats, const char *name)
+{
+	for (int i = 0; i < npat; i++)
+		if (glob_match(pats[i], name))
+			return 1;
+	return npat == 0;
+}
+
+static void nstat_line(const struct cmd_out *o, const char *name, uint64_t v, int zeros,
+		       int npat, char **pats)
+{
+	if ((v || zeros) && wanted(npat, pats, name))
+		cmd_printf(o, "%-32s%-16lu%6s\n", name, (unsigned long)v, "0.0");
+}
+
+static int cmd_nstat(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	int zeros = 0, i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-z") == 0 || strcmp(argv[i], "--zeros") == 0)
+			zeros = 1;
+		else if (strcmp(argv[i], "-a") && strcmp(argv[i], "-s") && strcmp(argv[i], "--ignore"))
+			break;
+	}
+	if (i < argc && argv[i][0] == '-') {
+		cmd_printf(o, "nstat: invalid option -- '%s'\n", argv[i] + 1);
+		return -1;
+	}
+	cmd_printf(o, "#kernel\n");
+	for (int k = 0; k < MIB_COUNT; k++)
+		nstat_line(o, net_mib_names[k], s->mib[k], zeros, argc - i, argv + i);
+	for (int k = 0; k < DROP_COUNT; k++)
+		nstat_line(o, net_drop_names[k], s->drops[k], zeros, argc - i, argv + i);
+	return 0;
+}
+
+/* ---- ping, arping -------------------------------------------------------------- */
+
+static int opt_uint(const struct cmd_out *o, const char *tool, const char *arg, uint32_t lo,
+		    uint32_t hi, uint32_t *v)
+{
+	if (!arg || cmd_parse_uint(arg, hi, v) || *v < lo) {
+		cmd_printf(o, "%s: invalid argument: '%s'\n", tool, arg ? arg : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_ping(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	uint32_t count = PING_DEFAULT_COUNT, size = PING_DEFAULT_SIZE, dst;
+	const char *host = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0) {
+			if (opt_uint(o, "ping", i + 1 < argc ? argv[++i] : NULL, 1, PING_MAX_COUNT, &count))
+				return -1;
+		} else if (strcmp(argv[i], "-s") == 0) {
+			if (opt_uint(o, "ping", i + 1 < argc ? argv[++i] : NULL, 0, 65507, &size))
+				return -1;
+		} else if (argv[i][0] == '-' || host) {
+			cmd_printf(o, "ping: invalid argument: '%s'\n", argv[i]);
+			return -1;
+		} else {
+			host = argv[i];
+		}
+	}
+	if (!host) {
+		cmd_printf(o, "ping: usage error: Destination address required\n");
+		return -1;
+	}
+	if (inet_parse(host, &dst)) {
+		cmd_printf(o, "ping: %s: Name or service not known\n", host);
+		return -1;
+	}
+	int r = ping_start(s, dst, count, (uint16_t)size, o->fn, o->ctx);
+	if (r == -NET_EBUSY)
+		cmd_printf(o, "ping: another ping is still running\n");
+	else if (r == -NET_EMSGSIZE)
+		cmd_printf(o, "ping: local error: message too long, mtu=%u\n", s->nifs ? s->ifs[0].mtu : 0);
+	else if (r < 0)
+		cmd_printf(o, "ping: connect: Network is unreachable\n");
+	return r < 0 ? -1 : 0;
+}
+
+static int cmd_arping(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	uint32_t count = ARPING_DEFAULT_COUNT, dst;
+	const char *host = NULL, *dev = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0) {
+			if (opt_uint(o, "arping", i + 1 < argc ? argv[++i] : NULL, 1, 1000, &count))
+				return -1;
+		} else if (strcmp(argv[i], "-I") == 0 && i + 1 < argc) {
+			dev = argv[++i];
+		} else if (argv[i][0] == '-' || host) {
+			cmd_printf(o, "arping: invalid argument: '%s'\n", argv[i]);
+			return -1;
+		} else {
+			host = argv[i];
+		}
+	}
+	if (!host || inet_parse(host, &dst)) {
+		cmd_printf(o, host ? "arping: unknown host %s\n" : "arping: usage: arping [-c count] [-I dev] ADDR%s\n",
+			   host ? host : "");
+		return -1;
+	}
+	int ifi = 0;
+	struct route_result rt;
+	if (dev && (ifi = cmd_dev(s, o, dev)) < 0)
+		return -1;
+	if (!dev && route_get(s, dst, &rt) == 0)
+		ifi = rt.ifi;
+	int r = arping_start(s, ifi, dst, count, o->fn, o->ctx);
+	if (r == -NET_EBUSY)
+		cmd_printf(o, "arping: another arping is still running\n");
+	else if (r < 0)
+		cmd_printf(o, "arping: no source address on the interface\n");
+	return r < 0 ? -1 : 0;
+}
+
+/* ---- dhcp ---------------------------------------------------------------------- */
+
+static unsigned long left_s(const struct net_stack *s, uint64_t t)
+{
+	return t > s->now_ns ? (unsigned long)((t - s->now_ns) / NET_NS_PER_SEC) : 0;
+}
+
+static int cmd_dhcp(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	const struct dhcp_client *c = &s->dhcp;
+	if (argc > 2 || (argc == 2 && !cmd_matches(argv[1], "show") && !cmd_matches(argv[1], "renew"))) {
+		cmd_printf(o, "usage: dhcp [show|renew]\n");
+		return -1;
+	}
+	if (c->state == DHCP_OFF) {
+		cmd_printf(o, "dhcp: not running (static configuration)\n");
+		return argc == 2 && cmd_matches(argv[1], "renew") ? -1 : 0;
+	}
+	if (argc == 2 && cmd_matches(argv[1], "renew")) {
+		dhcp_renew(s);
+		cmd_printf(o, "dhcp: renewing\n");
+		return 0;
+	}
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	cmd_printf(o, "%s: %s, xid 0x%08x\n", s->ifs[c->ifi].dev->name, dhcp_state_name(c->state), c->xid);
+	if (c->state < DHCP_BOUND) {
+		cmd_printf(o, "  %u DISCOVERs sent, next transmission in %lu s\n", c->discovers,
+			   left_s(s, c->timer_ns));
+		return 0;
+	}
+	cmd_printf(o, "  address %s/%d, server %s\n", inet_fmt(a, c->addr), inet_mask_len(c->mask),
+		   inet_fmt(b, c->server));
+	cmd_printf(o, "  router %s", c->router ? inet_fmt(a, c->router) : "none");
+	for (int i = 0; i < c->ndns; i++)
+		cmd_printf(o, "%s%s", i ? " " : ", dns ", inet_fmt(a, c->dns[i]));
+	cmd_printf(o, "\n  lease %u s, T1 in %lu s, T2 in %lu s, expires in %lu s\n", c->lease_s,
+		   left_s(s, c->t1_ns), left_s(s, c->t2_ns), left_s(s, c->expire_ns));
+	return 0;
+}
+
+int net_cmd(struct net_stack *s, int argc, char **argv,
+	    void (*out)(void *ctx, const char *text), void *ctx)
+{
+	struct cmd_out o = { out, ctx };
+	if (argc < 1)
+		return -1;
+	const char *c = argv[0];
+	if (strcmp(c, "ip") == 0)
+		return cmd_ip(s, &o, argc, argv);
+	if (strcmp(c, "ethtool") == 0)
+		return cmd_ethtool(s, &o, argc, argv);
+	if (strcmp(c, "tc") == 0)
+		return cmd_tc(s, &o, argc, argv);
+	if (strcmp(c, "nstat") == 0)
+		return cmd_nstat(s, &o, argc, argv);
+	if (strcmp(c, "ping") == 0)
+		return cmd_ping(s, &o, argc, argv);
+	if (strcmp(c, "arping") == 0)
+		return cmd_arping(s, &o, argc, argv);
+	if (strcmp(c, "dhcp") == 0)
+		return cmd_dhcp(s, &o, argc, argv);
+	cmd_printf(&o, "net: unknown command '%s'\n", c);
+	return -1;
+}

@@ -1,0 +1,55 @@
+/*
+ * Ethernet II framing, bytes only (IEEE 802.3 §3.2, RFC 894 for IPv4 over Ethernet).
+ * Frames arrive without the FCS; the minimum frame is then 60 bytes (ETH_ZLEN) and the
+ * sender pads, so receivers trim padding using the IP total length.
+ */
+#ifndef SKIFF_NET_ETH_H
+#define SKIFF_NET_ETH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "net/wire.h"
+
+#define ETH_ALEN 6
+#define ETH_HLEN 14
+#define ETH_ZLEN 60                     /* minimum frame length without FCS */
+#define ETH_P_IP 0x0800
+#define ETH_P_ARP 0x0806
+#define ETH_P_8021Q 0x8100
+#define ETH_MACSTRLEN 18
+
+struct eth_hdr {
+	uint8_t dst[ETH_ALEN];
+	uint8_t src[ETH_ALEN];
+	uint16_t type;
+};
+
+extern const uint8_t eth_broadcast[ETH_ALEN];
+
+/* WIRE_OK when buf holds a whole header: then eth_parse() is safe. */
+enum wire_err eth_check(const uint8_t *buf, size_t len);
+void eth_parse(const uint8_t *buf, struct eth_hdr *h);
+/* Writes ETH_HLEN bytes. */
+void eth_emit(const struct eth_hdr *h, uint8_t *buf);
+
+static inline int eth_is_multicast(const uint8_t *mac) { return mac[0] & 1; }
+static inline int eth_is_broadcast(const uint8_t *mac)
+{
+	return (mac[0] & mac[1] & mac[2] & mac[3] & mac[4] & mac[5]) == 0xff;
+}
+static inline int eth_is_zero(const uint8_t *mac)
+{
+	return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0;
+}
+static inline int eth_equal(const uint8_t *a, const uint8_t *b)
+{
+	for (int i = 0; i < ETH_ALEN; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+/* "52:54:00:12:34:56" (upper = 1 for "52:54:00:AB:..." as arping prints it). */
+char *eth_fmt(char *buf, const uint8_t *mac, int upper);
+
+#endif

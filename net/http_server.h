@@ -1,0 +1,252 @@
+/*
+ * The HTTP/1.1 server, sans-IO: request bytes in, response extents out, time in. It
+ * knows nothing of sockets; the glue moves bytes between a TCP connection and a
+ * struct http_conn, and owns all memory (no allocation here, no globals).
+ *
+ * Glue call order, per listening port (http_config.port):
+ *   boot:     http_site_init(site); http_site_add_table(site, www_files, www_nfiles);
+ *             http_site_add(site, bf->name, bf->data, bf->size) for every boot_file
+ *             (boot volume overrides built-in); http_server_init(srv, cfg, site);
+ *             optionally srv->clock / srv->metrics (+ their ctx).
+ *   accept:   over cfg.max_conns: n = http_server_reject(srv, buf, cap), send buf[0..n),
+ *             close. Else http_conn_init(conn, srv, now).
+ *   data in:  used = http_conn_input(conn, data, len, now); used < len means "later":
+ *             keep the rest in the socket (window closes) and offer it again once
+ *             output has drained.
+ *   peer FIN: http_conn_eof(conn): queued responses still go out, then close.
+ *   output:   while (http_conn_peek(conn, &p, &n)) { k = send(p, n);
+ *             http_conn_advance(conn, k); if (k < n) break; }
+ *             p points into the conn (heads, generated chunks) or into file data (valid
+ *             for ever: sites never free); only p[0..n) is valid, and only until the
+ *             next call on this conn unless it is file data.
+ *   timers:   http_conn_poll(conn, now) == HTTP_POLL_CLOSE: close the TCP connection
+ *             (FIN after output drained) and call http_conn_fini(conn). Call poll after
+ *             every input/output step and at least every 100 ms.
+ *   reset:    http_conn_fini(conn). The struct may then be reused with http_conn_init.
+ * Times are nanoseconds from any monotonic clock.
+ *
+ * Responses: GET/HEAD of site files (Range: one range -> 206, unsatisfiable -> 416),
+ * /bytes/N (N deterministic pseudo-random bytes, see http_bytes_fill), /metrics
+ * (Prometheus text 0.0.4, chunked in 1.1, close-delimited in 1.0). Errors from
+ * http_parse_head() with their status; a 4xx/5xx for a malformed request closes the
+ * connection after it (its framing cannot be trusted), except 404, 416, and 405/501-
+ * method for requests that carried no body. Up to cfg.max_pipeline responses are
+ * queued in request order (RFC 9112 §9.3.2); later requests wait in the head buffer
+ * and http_conn_peek() takes them up as responses complete. "Connection: close" (or
+ * 1.0 without keep-alive) ends the connection after its response, and later bytes are
+ * dropped (§9.6).
+ */
+#ifndef SKIFF_NET_HTTP_SERVER_H
+#define SKIFF_NET_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "net/http_parse.h"
+
+#define HTTP_SITE_MAX 128               /* built-in files + BOOT_MAX_FILES (64) */
+#define HTTP_PIPELINE_MAX 8             /* responses queued per connection */
+#define HTTP_OUT_MAX 4096               /* per-connection buffer: heads, generated chunks */
+#define HTTP_BYTES_MAX (64ull << 20)    /* /bytes/N: N <= 64 MiB */
+
+/* ---- the site ------------------------------------------------------------------- */
+
+/* A file compiled into the image. www_files/www_nfiles are defined by the generated
+ * build/gen/www_data.c (scripts/embed_www.py over www/), linked into the image only. */
+struct http_file {
+	const char *path;               /* below www/, no leading '/': "index.html" */
+	const uint8_t *data;
+	uint64_t size;
+};
+extern const struct http_file www_files[];
+extern const size_t www_nfiles;
+
+struct http_site_entry {
+	const char *path;               /* the caller's string, without leading '/' */
+	size_t path_len;
+	const uint8_t *data;
+	uint64_t size;
+	const char *content_type;
+};
+
+struct http_site {
+	struct http_site_entry e[HTTP_SITE_MAX];
+	uint32_t n;
+};
+
+void http_site_init(struct http_site *s);
+
+/* Adds a file, or replaces the one with the same path (leading '/' ignored). The site
+ * keeps the path and data pointers: both must live as long as the site (boot_info and
+ * the image do). Returns 0, -NET_EINVAL (path empty, over HTTP_TARGET_MAX, with a
+ * control byte, backslash or "."/".." segment; data NULL with size > 0) or
+ * -NET_ENOSPC (HTTP_SITE_MAX files). */
+int http_site_add(struct http_site *s, const char *path, const uint8_t *data, uint64_t size);
+
+/* http_site_add() for each of n files; returns the first error (and stops), or 0. */
+int http_site_add_table(struct http_site *s, const struct http_file *files, size_t n);
+
+/* The entry for a decoded request path ("/a/b.css": one leading '/' is dropped); ""
+ * or "/", or a trailing '/', means "index.html" in that folder. NULL if none. */
+const struct http_site_entry *http_site_find(const struct http_site *s, const char *path, size_t len);
+
+/* Content-Type by extension (html css js json txt png jpg gif svg ico wasm pdf, case-
+ * insensitive); application/octet-stream otherwise. */
+const char *http_content_type(const char *path, size_t len);
+
+/* ---- metrics ------------------------------------------------------------------------ */
+
+enum http_metric_type { HTTP_METRIC_COUNTER, HTTP_METRIC_GAUGE };
+
+/* The writer /metrics hands to the glue's callback; opaque. */
+struct http_metrics_out;
+
+/* Emits one sample: name [a-zA-Z_:][a-zA-Z0-9_:]*; labels NULL/"" or already in
+ * exposition syntax, e.g. `dev="eth0",queue="0"` (values escaped: \\ \" \n); help is
+ * free text (escaped here). Rows of one metric family must be consecutive and carry the
+ * same help/type: "# HELP"/"# TYPE" are written before the first row of each family.
+ * Invalid rows are dropped and counted (skiff_http_metrics_rows_dropped_total). */
+void http_metrics_row(struct http_metrics_out *w, const char *name, const char *help,
+		      enum http_metric_type type, const char *labels, uint64_t value);
+
+/* Called once per output chunk (~4 KiB); must emit the same rows in the same order
+ * each time (values may move). Name, help and labels need only live during the call. */
+typedef void (*http_metrics_fn)(void *ctx, struct http_metrics_out *w);
+
+/* Wall clock for the Date field: true with seconds since 1970-01-01 UTC, or false when
+ * unknown (Date is then omitted, RFC 9110 §6.6.1). */
+typedef bool (*http_clock_fn)(void *ctx, uint64_t *unix_seconds);
+
+/* ---- server and connections ----------------------------------------------------- */
+
+struct http_config {
+	uint16_t port;                  /* listening port (the glue's business) */
+	uint32_t max_conns;             /* enforced by the glue with http_server_reject() */
+	uint64_t header_timeout_ns;     /* a request head must arrive within this (slowloris) */
+	uint64_t idle_timeout_ns;       /* keep-alive: idle connection closed after this */
+	uint64_t send_timeout_ns;       /* no output progress for this long: closed */
+	uint32_t max_head;              /* <= HTTP_HEAD_MAX; over it 431 */
+	uint32_t max_target;            /* <= max_head - HTTP_LINE_SLACK; over it 414 */
+	uint32_t max_pipeline;          /* 1..HTTP_PIPELINE_MAX */
+};
+
+/* port 80, 64 connections, 10 s head, 30 s idle, 30 s send, 8 KiB head, 2 KiB target,
+ * 8 pipelined requests. */
+void http_config_default(struct http_config *cfg);
+
+/* Status codes the server counts (skiff_http_requests_total{code}); others go to "other". */
+#define HTTP_CODES { 200, 206, 400, 404, 405, 413, 414, 416, 431, 501, 503, 505 }
+#define HTTP_NCODES 13                  /* the list above + "other" */
+
+enum http_timeout { HTTP_TIMEOUT_HEADER, HTTP_TIMEOUT_IDLE, HTTP_TIMEOUT_SEND, HTTP_TIMEOUT_COUNT };
+
+struct http_stats {
+	uint64_t responses[HTTP_NCODES];        /* completed responses by status */
+	uint64_t response_bytes;                /* advanced to the glue */
+	uint64_t parse_errors[HTTP_PERR_COUNT];
+	uint64_t timeouts[HTTP_TIMEOUT_COUNT];
+	uint64_t conns_total, conns_open, conns_rejected;
+	uint64_t metrics_dropped;
+};
+
+struct http_server {
+	struct http_config cfg;         /* effective (clamped) configuration */
+	const struct http_site *site;
+	http_clock_fn clock;            /* NULL: no Date field */
+	void *clock_ctx;
+	http_metrics_fn metrics;        /* NULL: /metrics shows the HTTP counters only */
+	void *metrics_ctx;
+	struct http_stats stats;
+};
+
+/* Copies cfg (clamping out-of-range limits, zero timeouts take the defaults). */
+void http_server_init(struct http_server *srv, const struct http_config *cfg,
+		      const struct http_site *site);
+
+/* One queued response; private to http_server.c (here for the struct's size). */
+struct http_resp {
+	const uint8_t *data;            /* static body: the whole representation (or error text) */
+	const char *ctype;
+	uint64_t total;                 /* representation size: Content-Range, /bytes/N */
+	uint64_t off, len;              /* the body: bytes [off, off+len) of it */
+	uint16_t status;
+	uint8_t body;                   /* enum http_body */
+	uint8_t flags;                  /* HTTP_RF_* */
+	uint8_t perr;                   /* enum http_perr, counted when done */
+};
+
+/* One connection; the glue allocates it (sizeof is about 13 KiB). All fields private. */
+struct http_conn {
+	struct http_server *srv;
+	uint64_t t_input;               /* last input */
+	uint64_t t_progress;            /* last output progress seen, or last queueing */
+	uint64_t t_head;                /* first byte of the request head being received */
+	uint64_t now;                   /* latest time from input or poll */
+	uint64_t out_total;             /* bytes advanced, ever */
+	uint64_t out_seen;              /* out_total at the last poll */
+	uint64_t body_done;             /* body bytes of the current response advanced */
+	size_t ext_len;                 /* what is left of the extent last peeked */
+	struct http_scan scan;
+	uint32_t in_len;
+	uint32_t out_len, out_off;      /* the extent in out[] */
+	uint32_t metrics_row;           /* next /metrics row to send */
+	uint32_t served;
+	uint8_t q_head, q_count;
+	uint8_t phase;
+	bool open, head_started, closing, eof, dead, metrics_end;
+	struct http_resp q[HTTP_PIPELINE_MAX];
+	char in[HTTP_HEAD_MAX];
+	uint8_t out[HTTP_OUT_MAX];
+};
+
+void http_conn_init(struct http_conn *c, struct http_server *srv, uint64_t now);
+
+/* Takes request bytes; returns how many it took (all of them, unless max_pipeline
+ * responses are waiting and the head buffer is full). Never fails: bad requests become
+ * error responses. */
+size_t http_conn_input(struct http_conn *c, const void *data, size_t len, uint64_t now);
+
+/* The peer sent FIN: no more input. */
+void http_conn_eof(struct http_conn *c);
+
+/* The next output extent; false when there is nothing to send right now. */
+bool http_conn_peek(struct http_conn *c, const uint8_t **ptr, size_t *len);
+
+/* n bytes of the last peeked extent were sent (n <= its length; panics otherwise). */
+void http_conn_advance(struct http_conn *c, size_t n);
+
+#define HTTP_POLL_OK 0
+#define HTTP_POLL_CLOSE 1
+
+/* HTTP_POLL_CLOSE when the connection is finished (close requested and output sent,
+ * peer EOF and output sent) or timed out (counted); else HTTP_POLL_OK. */
+int http_conn_poll(struct http_conn *c, uint64_t now);
+
+/* The connection is gone (closed or reset); idempotent. */
+void http_conn_fini(struct http_conn *c);
+
+/* A complete "503 Service Unavailable" response with Connection: close, for the glue
+ * to send before closing a connection over the cap. Returns its length, 0 if cap is
+ * too small. http_server_reject() also counts it. */
+size_t http_reject_503(char *buf, size_t cap);
+size_t http_server_reject(struct http_server *srv, char *buf, size_t cap);
+
+/* ---- helpers (also for tests and the glue) -------------------------------------- */
+
+/* IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7): 29 chars and
+ * a NUL. Returns 29, or 0 if cap < 30 or the year is past 9999. */
+size_t http_date_format(char *buf, size_t cap, uint64_t unix_seconds);
+
+/* Bytes [off, off+len) of the body of /bytes/N. The generator (the Python twin is
+ * tests/system/bytesgen.py): splitmix64 in counter form,
+ *   seed  = N ^ 0x536b6966662f6279
+ *   z_j   = seed + (j + 1) * 0x9e3779b97f4a7c15            (mod 2^64)
+ *   z_j   = (z_j ^ (z_j >> 30)) * 0xbf58476d1ce4e5b9
+ *   z_j   = (z_j ^ (z_j >> 27)) * 0x94d049bb133111eb
+ *   z_j   =  z_j ^ (z_j >> 31)
+ * and body byte k is byte k % 8 of z_{k/8} in little-endian order. Random access, so
+ * ranges cost nothing. */
+#define HTTP_BYTES_SEED 0x536b6966662f6279ull
+void http_bytes_fill(uint64_t n, uint64_t off, uint8_t *dst, size_t len);
+
+#endif

@@ -1,0 +1,251 @@
+/*
+ * Neighbour table state machine (neigh.h; Linux net/core/neighbour.c __neigh_event_send,
+ * neigh_update, neigh_timer_handler; RFC 1122 §2.3.2.1-2). Every entry's timer is checked
+ * from net_poll(); no entry lives without a timer except REACHABLE/DELAY/PROBE's own.
+ * Queued packets leave only three ways: sent on resolution, dropped when the queue
+ * overflows (oldest first), dropped when the entry fails or is evicted.
+ */
+#include "net/stack.h"
+#include "net/arp.h"
+#include "net/err.h"
+#include "kernel/string.h"
+
+static const char *const state_names[] = {
+	"NONE", "INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PROBE", "FAILED",
+};
+
+const char *neigh_state_name(int state)
+{
+	return state >= 0 && state <= NEIGH_FAILED ? state_names[state] : "?";
+}
+
+struct neigh_entry *neigh_lookup(struct net_stack *s, int ifi, uint32_t addr)
+{
+	for (int i = 0; i < NEIGH_MAX; i++) {
+		struct neigh_entry *e = &s->neigh.e[i];
+		if (e->state != NEIGH_NONE && e->ifi == ifi && e->addr == addr)
+			return e;
+	}
+	return NULL;
+}
+
+static void drain_queue(struct net_stack *s, struct neigh_entry *e, enum net_drop_reason why)
+{
+	struct pkt *p;
+	while ((p = pktq_pop(&e->queue))) {
+		NET_INC(s, NeighUnresolvedDiscards);
+		net_drop(s, p, why);
+	}
+}
+
+static void destroy(struct net_stack *s, struct neigh_entry *e, enum net_drop_reason why)
+{
+	drain_queue(s, e, why);
+	memset(e, 0, sizeof(*e));
+	NET_INC(s, NeighDestroys);
+}
+
+/* Eviction order when the table is full: the least useful state first, then the entry
+ * idle longest. INCOMPLETE goes last: it holds packets someone is waiting on. */
+static int evict_rank(int state)
+{
+	switch (state) {
+	case NEIGH_FAILED: return 0;
+	case NEIGH_STALE: return 1;
+	case NEIGH_REACHABLE: return 2;
+	case NEIGH_DELAY:
+	case NEIGH_PROBE: return 3;
+	default: return 4;
+	}
+}
+
+static struct neigh_entry *alloc_entry(struct net_stack *s, int ifi, uint32_t addr)
+{
+	struct neigh_entry *e = NULL, *victim = NULL;
+	for (int i = 0; i < NEIGH_MAX && !e; i++) {
+		struct neigh_entry *c = &s->neigh.e[i];
+		if (c->state == NEIGH_NONE)
+			e = c;
+		else if (!victim || evict_rank(c->state) < evict_rank(victim->state) ||
+			 (evict_rank(c->state) == evict_rank(victim->state) && c->used_ns < victim->used_ns))
+			victim = c;
+	}
+	if (!e) {
+		NET_INC(s, NeighTableFulls);
+		NET_INC(s, NeighForcedGcRuns);
+		destroy(s, victim, DROP_NEIGH_EVICTED);
+		e = victim;
+	}
+	e->addr = addr;
+	e->ifi = (uint8_t)ifi;
+	e->created_ns = e->updated_ns = e->used_ns = s->now_ns;
+	NET_INC(s, NeighAllocs);
+	return e;
+}
+
+static uint64_t reachable_time(struct net_stack *s)
+{
+	/* Linux neigh_rand_reach_time: uniform in [base/2, 3*base/2). */
+	return NEIGH_REACHABLE_NS / 2 + net_random(s) % NEIGH_REACHABLE_NS;
+}
+
+static void send_queued(struct net_stack *s, struct neigh_entry *e)
+{
+	struct pkt *p;
+	while ((p = pktq_pop(&e->queue)))
+		net_xmit(s, e->ifi, p, e->mac, ETH_P_IP);
+}
+
+/* Entry has no usable address: INCOMPLETE with its first broadcast request out now. */
+static void start_resolution(struct net_stack *s, struct neigh_entry *e)
+{
+	e->state = NEIGH_INCOMPLETE;
+	e->updated_ns = s->now_ns;
+	e->probes = 1;
+	e->timer_ns = s->now_ns + NEIGH_RETRANS_NS;
+	arp_solicit(s, e->ifi, e->addr, NULL);
+}
+
+static void enqueue(struct net_stack *s, struct neigh_entry *e, struct pkt *p)
+{
+	if (e->queue.len >= NEIGH_QUEUE_LEN) {
+		NET_INC(s, NeighUnresolvedDiscards);
+		net_drop(s, pktq_pop(&e->queue), DROP_NEIGH_QUEUE_FULL);
+	}
+	pktq_push(&e->queue, p);
+}
+
+int neigh_output(struct net_stack *s, int ifi, uint32_t nexthop, struct pkt *p)
+{
+	NET_INC(s, NeighLookups);
+	struct neigh_entry *e = neigh_lookup(s, ifi, nexthop);
+	if (!e || e->state == NEIGH_FAILED) {
+		if (!s->ifs[ifi].addr) {
+			net_drop(s, p, DROP_NEIGH_NO_ADDR);
+			return -NET_EHOSTUNREACH;
+		}
+		if (!e)
+			e = alloc_entry(s, ifi, nexthop);
+		enqueue(s, e, p);
+		start_resolution(s, e);
+		return 0;
+	}
+	e->used_ns = s->now_ns;
+	switch (e->state) {
+	case NEIGH_INCOMPLETE:
+		enqueue(s, e, p);
+		return 0;
+	case NEIGH_REACHABLE:
+		NET_INC(s, NeighHits);
+		break;
+	case NEIGH_STALE:
+		/* Use the old address, but ask for proof soon (RFC 1122 §2.3.2.1). */
+		e->state = NEIGH_DELAY;
+		e->updated_ns = s->now_ns;
+		e->timer_ns = s->now_ns + NEIGH_DELAY_NS;
+		break;
+	default:
+		break;
+	}
+	return net_xmit(s, ifi, p, e->mac, ETH_P_IP);
+}
+
+struct neigh_entry *neigh_update(struct net_stack *s, int ifi, uint32_t addr,
+				 const uint8_t *mac, int state, int create)
+{
+	struct neigh_entry *e = neigh_lookup(s, ifi, addr);
+	if (!e) {
+		if (!create)
+			return NULL;
+		e = alloc_entry(s, ifi, addr);
+	}
+	int had_mac = e->state != NEIGH_NONE && e->state != NEIGH_INCOMPLETE &&
+		      e->state != NEIGH_FAILED;
+	int changed = !had_mac || !eth_equal(e->mac, mac);
+	if (state == NEIGH_REACHABLE) {
+		e->state = NEIGH_REACHABLE;
+		e->confirmed_ns = s->now_ns;
+		e->timer_ns = s->now_ns + reachable_time(s);
+		e->probes = 0;
+	} else if (changed) {
+		/* A request or broadcast reply names an address but proves nothing about
+		 * reachability; an unchanged address keeps its state (Linux neigh_update). */
+		e->state = NEIGH_STALE;
+		e->timer_ns = s->now_ns + NEIGH_GC_STALE_NS;
+		e->probes = 0;
+	}
+	if (changed) {
+		memcpy(e->mac, mac, ETH_ALEN);
+		e->updated_ns = s->now_ns;
+	}
+	send_queued(s, e);
+	return e;
+}
+
+static void fail(struct net_stack *s, struct neigh_entry *e)
+{
+	NET_INC(s, NeighResFailed);
+	drain_queue(s, e, DROP_NEIGH_FAILED);
+	e->state = NEIGH_FAILED;
+	e->updated_ns = s->now_ns;
+	e->timer_ns = s->now_ns + NEIGH_GC_FAILED_NS;
+}
+
+/* Sends the next request of a resolution or probe phase, or gives up. */
+static void retransmit(struct net_stack *s, struct neigh_entry *e, int max, const uint8_t *mac)
+{
+	if (e->probes >= max) {
+		fail(s, e);
+		return;
+	}
+	e->probes++;
+	e->timer_ns = s->now_ns + NEIGH_RETRANS_NS;
+	arp_solicit(s, e->ifi, e->addr, mac);
+}
+
+static void timer_expired(struct net_stack *s, struct neigh_entry *e)
+{
+	switch (e->state) {
+	case NEIGH_INCOMPLETE:
+		retransmit(s, e, NEIGH_MCAST_PROBES, NULL);
+		break;
+	case NEIGH_REACHABLE:
+		e->state = NEIGH_STALE;
+		e->updated_ns = s->now_ns;
+		e->timer_ns = s->now_ns + NEIGH_GC_STALE_NS;
+		break;
+	case NEIGH_DELAY:
+		e->state = NEIGH_PROBE;
+		e->updated_ns = s->now_ns;
+		e->probes = 0;
+		retransmit(s, e, NEIGH_UCAST_PROBES, e->mac);
+		break;
+	case NEIGH_PROBE:
+		retransmit(s, e, NEIGH_UCAST_PROBES, e->mac);
+		break;
+	case NEIGH_STALE:       /* idle for gc_stale_time: nobody needs it */
+	case NEIGH_FAILED:
+		destroy(s, e, DROP_NEIGH_EVICTED);
+		break;
+	default:
+		break;
+	}
+}
+
+void neigh_poll(struct net_stack *s)
+{
+	for (int i = 0; i < NEIGH_MAX; i++) {
+		struct neigh_entry *e = &s->neigh.e[i];
+		if (e->state != NEIGH_NONE && e->timer_ns && s->now_ns >= e->timer_ns)
+			timer_expired(s, e);
+	}
+}
+
+void neigh_flush(struct net_stack *s, int ifi)
+{
+	for (int i = 0; i < NEIGH_MAX; i++) {
+		struct neigh_entry *e = &s->neigh.e[i];
+		if (e->state != NEIGH_NONE && (ifi < 0 || e->ifi == ifi))
+			destroy(s, e, DROP_NEIGH_EVICTED);
+	}
+}

@@ -1,0 +1,61 @@
+/*
+ * Neighbour table (Linux net/core/neighbour.c states, RFC 1122 §2.3.2.1 cache rules).
+ *
+ *   (none) --output--> INCOMPLETE --reply--> REACHABLE --reachable_time--> STALE
+ *   INCOMPLETE --mcast_probes unanswered--> FAILED
+ *   STALE --output--> DELAY --delay_first_probe--> PROBE --reply--> REACHABLE
+ *   PROBE --ucast_probes unanswered--> FAILED;  FAILED --output--> INCOMPLETE
+ *
+ * Bounded: NEIGH_MAX entries (full table evicts FAILED, then the least recently used
+ * STALE/REACHABLE/DELAY/PROBE, then the oldest INCOMPLETE), NEIGH_QUEUE_LEN packets
+ * held per unresolved entry (the oldest is dropped when a new one arrives).
+ */
+#ifndef SKIFF_NET_NEIGH_H
+#define SKIFF_NET_NEIGH_H
+
+#include <stdint.h>
+#include "net/config.h"
+#include "net/pkt.h"
+#include "net/eth.h"
+
+struct net_stack;
+
+enum neigh_state {
+	NEIGH_NONE,             /* free slot */
+	NEIGH_INCOMPLETE, NEIGH_REACHABLE, NEIGH_STALE, NEIGH_DELAY, NEIGH_PROBE, NEIGH_FAILED,
+};
+
+struct neigh_entry {
+	uint32_t addr;
+	uint8_t mac[ETH_ALEN];
+	uint8_t state;          /* enum neigh_state */
+	uint8_t ifi;
+	uint8_t probes;         /* requests sent in the current INCOMPLETE/PROBE phase */
+	uint64_t created_ns;
+	uint64_t confirmed_ns;  /* last reply that proved reachability */
+	uint64_t updated_ns;    /* last state or address change */
+	uint64_t used_ns;       /* last output through this entry */
+	uint64_t timer_ns;      /* next timer event, 0 = none */
+	struct pkt_queue queue; /* waiting for resolution */
+};
+
+struct neigh_table {
+	struct neigh_entry e[NEIGH_MAX];
+};
+
+/* Takes ownership of p (data = IP header): sends it to nexthop on interface ifi now, or
+ * queues it until ARP resolves. 0 or a negative error (p freed and counted). */
+int neigh_output(struct net_stack *s, int ifi, uint32_t nexthop, struct pkt *p);
+/* ARP evidence that addr is at mac. state: NEIGH_REACHABLE (reply to us) or NEIGH_STALE
+ * (request, broadcast reply). create: make an entry if none exists. Returns the entry or
+ * NULL if none exists and create is 0. */
+struct neigh_entry *neigh_update(struct net_stack *s, int ifi, uint32_t addr,
+				 const uint8_t *mac, int state, int create);
+struct neigh_entry *neigh_lookup(struct net_stack *s, int ifi, uint32_t addr);
+/* Timers: retransmissions, REACHABLE->STALE, DELAY->PROBE, failures, garbage collection. */
+void neigh_poll(struct net_stack *s);
+/* Removes every entry of interface ifi (queued packets are dropped and counted). */
+void neigh_flush(struct net_stack *s, int ifi);
+const char *neigh_state_name(int state);
+
+#endif

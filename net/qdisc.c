@@ -1,0 +1,86 @@
+/*
+ * pfifo egress queue (qdisc.h; Linux net/sched/sch_fifo.c, sch_generic.c
+ * sch_direct_xmit/dev_requeue_skb). The driver is asked how many TX slots are free
+ * (tx_reclaim) and given at most that many frames per tx_burst; whatever it still
+ * refuses goes back to the head in order, so a full ring delays packets instead of
+ * losing them. Only a full queue drops.
+ */
+#include "net/stack.h"
+#include "net/err.h"
+#include "kernel/string.h"
+
+void qdisc_init(struct qdisc *qd, uint32_t limit)
+{
+	memset(qd, 0, sizeof(*qd));
+	qd->limit = limit;
+}
+
+void qdisc_purge(struct qdisc *qd)
+{
+	pktq_purge(&qd->q);
+}
+
+int qdisc_enqueue(struct net_stack *s, int ifi, struct pkt *p)
+{
+	struct qdisc *qd = &s->ifs[ifi].qdisc;
+	if (qd->q.len >= qd->limit) {
+		qd->st.drops++;
+		net_drop(s, p, DROP_QDISC_FULL);
+		return -NET_ENOBUFS;
+	}
+	p->ts_ns = s->now_ns;
+	pktq_push(&qd->q, p);
+	qdisc_run(s, ifi);
+	return 0;
+}
+
+/* One tx_burst of up to max frames; returns 1 if the driver took all it was given. */
+static int xmit_batch(struct qdisc *qd, struct netdev *dev, int max)
+{
+	struct pkt *batch[QDISC_BURST];
+	uint16_t lens[QDISC_BURST];
+	int n = 0;
+	while (n < max && n < QDISC_BURST && qd->q.head) {
+		batch[n] = pktq_pop(&qd->q);
+		lens[n] = batch[n]->len;        /* the driver may free them before returning */
+		n++;
+	}
+	int sent = dev->ops->tx_burst(dev, batch, n);
+	if (sent < 0)
+		sent = 0;
+	if (sent > n)
+		sent = n;
+	for (int i = 0; i < sent; i++) {
+		qd->st.packets++;
+		qd->st.bytes += lens[i];
+	}
+	for (int i = n - 1; i >= sent; i--)
+		pktq_push_front(&qd->q, batch[i]);
+	qd->st.requeues += (uint64_t)(n - sent);
+	return sent == n;
+}
+
+void qdisc_run(struct net_stack *s, int ifi)
+{
+	struct qdisc *qd = &s->ifs[ifi].qdisc;
+	struct netdev *dev = s->ifs[ifi].dev;
+	if (!qd->q.len)
+		return;
+	int room = dev->ops->tx_reclaim ? dev->ops->tx_reclaim(dev) : -1;
+	if (room < 0)
+		room = QDISC_BURST;     /* the driver does not say: try, it returns what it took */
+	while (qd->q.len) {
+		if (room == 0) {
+			qd->st.overlimits++;
+			return;
+		}
+		int want = room < QDISC_BURST ? room : QDISC_BURST;
+		if (!xmit_batch(qd, dev, want)) {
+			qd->st.overlimits++;
+			return;
+		}
+		room = dev->ops->tx_reclaim ? dev->ops->tx_reclaim(dev) : QDISC_BURST;
+		if (room < 0)
+			room = QDISC_BURST;
+	}
+}

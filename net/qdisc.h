@@ -1,0 +1,37 @@
+/*
+ * Egress queueing discipline between IP and the driver: one bounded FIFO per device,
+ * Linux pfifo with limit = txqueuelen (sch_fifo.c), counters as `tc -s qdisc` shows.
+ * A full TX ring is absorbed here: what tx_burst() did not take goes back to the head
+ * of the queue (a requeue, dev_requeue_skb) and is retried on the next net_poll().
+ */
+#ifndef SKIFF_NET_QDISC_H
+#define SKIFF_NET_QDISC_H
+
+#include <stdint.h>
+#include "net/pkt.h"
+
+struct net_stack;
+
+struct qdisc_stats {
+	uint64_t bytes, packets;        /* handed to the driver */
+	uint64_t drops;                 /* refused at the limit */
+	uint64_t overlimits;            /* runs that found the driver's TX ring full */
+	uint64_t requeues;              /* packets tx_burst() handed back, put back at the head */
+};
+
+struct qdisc {
+	struct pkt_queue q;             /* backlog: q.len packets, q.bytes bytes */
+	uint32_t limit;                 /* packets */
+	struct qdisc_stats st;
+};
+
+void qdisc_init(struct qdisc *qd, uint32_t limit);
+/* Takes ownership of the frame p (Ethernet header included), queues it on interface ifi
+ * and tries to transmit. 0, or -NET_ENOBUFS when the queue was full (p dropped, counted). */
+int qdisc_enqueue(struct net_stack *s, int ifi, struct pkt *p);
+/* Reclaims finished TX descriptors and hands queued frames to the driver. */
+void qdisc_run(struct net_stack *s, int ifi);
+/* Frees everything queued (device going away). */
+void qdisc_purge(struct qdisc *qd);
+
+#endif

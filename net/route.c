@@ -1,0 +1,120 @@
+/*
+ * Routing table and output route decision (route.h). Lookup is a linear longest-prefix
+ * match (RFC 1812 §5.2.4.3), ties to the lower metric. route_get() adds what the table
+ * alone cannot say, in the order Linux's ip_route_output_key resolves it: our own
+ * addresses are local, the limited broadcast leaves the first addressed interface,
+ * multicast is unsupported, then the table; the source address is the route's preferred
+ * source or the output interface's address (RFC 1122 §3.3.4.3).
+ */
+#include "net/stack.h"
+#include "net/ipv4.h"
+#include "net/inet.h"
+#include "net/err.h"
+#include "kernel/string.h"
+
+static int same_prefix(const struct route *r, uint32_t dst, int prefix_len)
+{
+	return r->used && r->prefix_len == prefix_len && r->dst == (dst & inet_mask(prefix_len));
+}
+
+int route_add(struct route_table *t, const struct route *r)
+{
+	if (r->prefix_len > 32)
+		return -NET_EINVAL;
+	struct route *free_slot = NULL;
+	for (int i = 0; i < ROUTE_MAX; i++) {
+		struct route *e = &t->r[i];
+		if (same_prefix(e, r->dst, r->prefix_len) && e->metric == r->metric)
+			return -NET_EEXIST;
+		if (!e->used && !free_slot)
+			free_slot = e;
+	}
+	if (!free_slot)
+		return -NET_ENOSPC;
+	*free_slot = *r;
+	free_slot->dst = r->dst & inet_mask(r->prefix_len);
+	free_slot->used = 1;
+	return 0;
+}
+
+int route_del(struct route_table *t, uint32_t dst, int prefix_len)
+{
+	for (int i = 0; i < ROUTE_MAX; i++) {
+		if (same_prefix(&t->r[i], dst, prefix_len)) {
+			memset(&t->r[i], 0, sizeof(t->r[i]));
+			return 0;
+		}
+	}
+	return -NET_ENOENT;
+}
+
+void route_flush(struct route_table *t, int ifi, int proto)
+{
+	for (int i = 0; i < ROUTE_MAX; i++) {
+		struct route *e = &t->r[i];
+		if (e->used && e->ifi == ifi && (proto < 0 || e->proto == proto))
+			memset(e, 0, sizeof(*e));
+	}
+}
+
+const struct route *route_lookup(const struct route_table *t, uint32_t dst)
+{
+	const struct route *best = NULL;
+	for (int i = 0; i < ROUTE_MAX; i++) {
+		const struct route *e = &t->r[i];
+		if (!e->used || (dst & inet_mask(e->prefix_len)) != e->dst)
+			continue;
+		if (!best || e->prefix_len > best->prefix_len ||
+		    (e->prefix_len == best->prefix_len && e->metric < best->metric))
+			best = e;
+	}
+	return best;
+}
+
+static int local_route(struct net_stack *s, uint32_t dst, struct route_result *res)
+{
+	for (int i = 0; i < s->nifs; i++) {
+		if (s->ifs[i].addr && s->ifs[i].addr == dst) {
+			*res = (struct route_result){ RTN_LOCAL, i, dst, dst, NULL };
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int route_get(struct net_stack *s, uint32_t dst, struct route_result *res)
+{
+	if (local_route(s, dst, res))
+		return 0;
+	if (dst == INET_BCAST) {
+		for (int i = 0; i < s->nifs; i++) {
+			if (s->ifs[i].addr) {
+				*res = (struct route_result){ RTN_BROADCAST, i, dst, s->ifs[i].addr, NULL };
+				return 0;
+			}
+		}
+		return -NET_ENETUNREACH;
+	}
+	if (inet_is_multicast(dst) || dst == 0)
+		return -NET_ENETUNREACH;
+	const struct route *r = route_lookup(&s->routes, dst);
+	if (!r || r->ifi >= s->nifs)
+		return -NET_ENETUNREACH;
+	res->route = r;
+	res->ifi = r->ifi;
+	res->nexthop = r->gateway ? r->gateway : dst;
+	res->src = r->prefsrc ? r->prefsrc : s->ifs[r->ifi].addr;
+	res->type = ipv4_is_bcast(s, r->ifi, dst) ? RTN_BROADCAST : RTN_UNICAST;
+	return 0;
+}
+
+const char *route_proto_name(int proto)
+{
+	switch (proto) {
+	case RTPROT_KERNEL: return "kernel";
+	case RTPROT_STATIC: return "static";
+	case RTPROT_DHCP: return "dhcp";
+	case RTPROT_BOOT: return "boot";
+	default: return "unspec";
+	}
+}

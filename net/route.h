@@ -1,0 +1,53 @@
+/*
+ * IPv4 routing table: longest-prefix match over a small array (RFC 1812 §5.2.4.3; a host
+ * needs tens of routes, not a trie). Connected routes appear when an address is set,
+ * the default route from static config or DHCP. route_get() answers what `ip route get`
+ * answers: output interface, next hop, source address, route type.
+ */
+#ifndef SKIFF_NET_ROUTE_H
+#define SKIFF_NET_ROUTE_H
+
+#include <stdint.h>
+#include "net/config.h"
+
+struct net_stack;
+
+enum route_proto { RTPROT_KERNEL, RTPROT_STATIC, RTPROT_DHCP, RTPROT_BOOT };
+enum route_type { RTN_UNICAST, RTN_LOCAL, RTN_BROADCAST };
+
+struct route {
+	uint32_t dst;           /* network, host order, masked */
+	uint32_t gateway;       /* 0: on link */
+	uint32_t prefsrc;       /* 0: the interface's address */
+	uint32_t metric;
+	uint8_t prefix_len;
+	uint8_t ifi;            /* index into net_stack.ifs */
+	uint8_t proto;          /* enum route_proto */
+	uint8_t used;           /* slot in use */
+};
+
+struct route_table {
+	struct route r[ROUTE_MAX];
+};
+
+struct route_result {
+	int type;               /* enum route_type */
+	int ifi;
+	uint32_t nexthop;       /* gateway, or the destination itself */
+	uint32_t src;
+	const struct route *route;      /* NULL for local and limited broadcast */
+};
+
+/* Adds a route (dst is masked to prefix_len). 0, -NET_EEXIST, -NET_ENOSPC, -NET_EINVAL. */
+int route_add(struct route_table *t, const struct route *r);
+/* Deletes the route for dst/prefix_len (any metric). 0 or -NET_ENOENT. */
+int route_del(struct route_table *t, uint32_t dst, int prefix_len);
+/* Deletes every route through interface ifi with the given proto (-1: any). */
+void route_flush(struct route_table *t, int ifi, int proto);
+/* Pure longest-prefix match; ties go to the lower metric. NULL if nothing matches. */
+const struct route *route_lookup(const struct route_table *t, uint32_t dst);
+/* Full output decision for dst. 0 or -NET_ENETUNREACH. */
+int route_get(struct net_stack *s, uint32_t dst, struct route_result *res);
+const char *route_proto_name(int proto);
+
+#endif

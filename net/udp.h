@@ -1,0 +1,53 @@
+/*
+ * UDP for in-kernel users (RFC 768, RFC 1122 §4.1): bind a port with a receive callback,
+ * send datagrams. Checksums are always verified when present and always generated.
+ */
+#ifndef SKIFF_NET_UDP_H
+#define SKIFF_NET_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "net/config.h"
+#include "net/pkt.h"
+
+struct net_stack;
+struct ipv4_rx;
+
+struct udp_rx_info {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	int ifi;
+	int bcast;              /* sent to a broadcast address */
+};
+
+/* Called from net_input() context; data is valid only during the call. The callback may
+ * call udp_send() (and any other net/ function except net_input()). */
+typedef void (*udp_recv_fn)(void *ctx, struct net_stack *s, const struct udp_rx_info *info,
+			    const uint8_t *data, size_t len);
+
+struct udp_sock {
+	uint16_t port;          /* 0: free slot */
+	udp_recv_fn fn;
+	void *ctx;
+};
+
+struct udp_table {
+	struct udp_sock socks[UDP_MAX_SOCKS];
+};
+
+/* Binds port (0: pick a random free ephemeral port). Returns the port, or -NET_EADDRINUSE,
+ * -NET_ENOSPC, -NET_EINVAL. */
+int udp_bind(struct net_stack *s, uint16_t port, udp_recv_fn fn, void *ctx);
+int udp_unbind(struct net_stack *s, uint16_t port);
+/* Sends len bytes from sport to dst:dport. src 0: the route's source. 0 or negative error
+ * (-NET_EMSGSIZE beyond the MTU: we do not fragment). */
+int udp_send(struct net_stack *s, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+	     const void *data, size_t len);
+/* Takes ownership of p (data = payload): adds the UDP header and sends. ifi >= 0 sends a
+ * limited broadcast on that interface without routing (DHCP). */
+int udp_output(struct net_stack *s, struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
+	       uint16_t dport, int ifi);
+/* Consumes p (data = UDP header). */
+void udp_input(struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx);
+
+#endif

@@ -1,0 +1,37 @@
+/* UDP header check/parse/emit (see udp_wire.h; RFC 768). */
+#include "net/udp_wire.h"
+#include "net/inet.h"
+#include "net/ipv4_wire.h"
+
+enum wire_err udp_check(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst)
+{
+	if (len < UDP_HDR_LEN)
+		return WIRE_TRUNCATED;
+	if (wire_get16(buf + 4) != len)
+		return WIRE_BAD_LEN;
+	if (wire_get16(buf + 6) != 0) {
+		uint32_t sum = inet_csum_pseudo(src, dst, IPV4_PROTO_UDP, (uint16_t)len);
+		if (inet_csum_fold(inet_csum_add(sum, buf, len)) != 0)
+			return WIRE_BAD_CSUM;
+	}
+	return WIRE_OK;
+}
+
+void udp_parse(const uint8_t *buf, struct udp_hdr *h)
+{
+	h->sport = wire_get16(buf);
+	h->dport = wire_get16(buf + 2);
+	h->len = wire_get16(buf + 4);
+	h->csum = wire_get16(buf + 6);
+}
+
+void udp_emit(const struct udp_hdr *h, uint8_t *buf, uint32_t src, uint32_t dst)
+{
+	wire_put16(buf, h->sport);
+	wire_put16(buf + 2, h->dport);
+	wire_put16(buf + 4, h->len);
+	wire_put16(buf + 6, 0);
+	uint32_t sum = inet_csum_pseudo(src, dst, IPV4_PROTO_UDP, h->len);
+	uint16_t c = inet_csum_fold(inet_csum_add(sum, buf, h->len));
+	wire_put16(buf + 6, c ? c : 0xffff);
+}
