@@ -23,7 +23,9 @@ DRIVER_SRCS := drivers/uart.c drivers/pci.c drivers/nic.c drivers/e1000.c driver
 NET_SRCS := net/netdev.c net/checksum.c net/http_parse.c net/http_server.c \
 	net/pkt.c net/inet.c net/stats.c net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c \
 	net/udp_wire.c net/dhcp_wire.c net/stack.c net/iface.c net/qdisc.c net/route.c net/neigh.c \
-	net/arp.c net/ipv4.c net/icmp.c net/ping.c net/udp.c net/dhcp.c net/cmd.c net/cmd_ip.c
+	net/arp.c net/ipv4.c net/icmp.c net/ping.c net/udp.c net/dhcp.c net/cmd.c net/cmd_ip.c net/transport.c net/http_app.c
+NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \
+	net/tcp_sack.c net/tcp_listen.c net/tcp_isn.c net/tcp_show.c
 
 # Hardware-free code that the host unit tests compile natively.
 HOST_SRCS := kernel/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)
@@ -34,6 +36,9 @@ UNIT_SRCS += tests/unit/fake_netdev.c tests/unit/test_net_pkt.c tests/unit/test_
 	tests/unit/test_net_neigh.c tests/unit/test_net_route.c tests/unit/test_net_icmp.c \
 	tests/unit/test_net_udp.c tests/unit/test_net_stack.c tests/unit/test_net_dhcp.c \
 	tests/unit/test_net_qdisc.c tests/unit/test_net_pair.c tests/unit/test_net_cmd.c
+UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
+	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
+	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
 EFI_INC := /usr/include/efi
@@ -113,7 +118,7 @@ fuzz: fuzz-http
 # `fuzz` runs it RX_FUZZ_SECONDS, `fuzz-smoke` (part of `make test`) about 20 s.
 RX_FUZZ_SECONDS ?= 300
 RX_FUZZ_SRCS := tests/fuzz/fuzz_rx.c tests/unit/fake_netdev.c kernel/fmt.c \
-	$(filter-out net/http_% net/tcp% net/checksum.c,$(NET_SRCS))
+	$(filter-out net/http_%,$(NET_SRCS))
 $(BUILD)/fuzz/fuzz_rx: $(RX_FUZZ_SRCS) $(wildcard net/*.h) tests/unit/fake_netdev.h
 	@mkdir -p $(dir $@)
 	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
@@ -122,12 +127,41 @@ $(BUILD)/fuzz/fuzz_rx: $(RX_FUZZ_SRCS) $(wildcard net/*.h) tests/unit/fake_netde
 .PHONY: fuzz-rx fuzz-smoke
 fuzz-rx: $(BUILD)/fuzz/fuzz_rx
 	@mkdir -p $(BUILD)/fuzz/corpus-rx
-	$< -max_total_time=$(RX_FUZZ_SECONDS) -max_len=2048 $(BUILD)/fuzz/corpus-rx tests/fuzz/corpus/rx
+	$< -max_total_time=$(RX_FUZZ_SECONDS) -max_len=2048 -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus-rx tests/fuzz/corpus/rx
 
 fuzz-smoke:
 	$(MAKE) fuzz-rx RX_FUZZ_SECONDS=20
 
 fuzz: fuzz-rx
+
+# libFuzzer over tcp_input: segments into an ESTABLISHED connection (tests/fuzz/fuzz_tcp.c).
+TCP_FUZZ_SECONDS ?= 300
+TCP_FUZZ_SRCS := tests/fuzz/fuzz_tcp.c kernel/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))
+$(BUILD)/fuzz/fuzz_tcp: $(TCP_FUZZ_SRCS) $(wildcard net/tcp*.h) net/pkt.h
+	@mkdir -p $(dir $@)
+	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(TCP_FUZZ_SRCS) -o $@
+
+.PHONY: fuzz-tcp fuzz-tcp-smoke bench-host
+fuzz-tcp: $(BUILD)/fuzz/fuzz_tcp
+	@mkdir -p $(BUILD)/fuzz/corpus-tcp
+	$< -max_total_time=$(TCP_FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus-tcp tests/fuzz/corpus/tcp
+
+fuzz-tcp-smoke:
+	$(MAKE) fuzz-tcp TCP_FUZZ_SECONDS=20
+
+fuzz: fuzz-tcp
+fuzz-smoke: fuzz-tcp-smoke
+
+# Host benchmark: two TCP stacks joined in memory (tests/bench/tcp_bench.c); prints numbers.
+TCP_BENCH_SRCS := tests/bench/tcp_bench.c kernel/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))
+$(BUILD)/host/tcp_bench: $(TCP_BENCH_SRCS) $(wildcard net/tcp*.h) net/pkt.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -std=c11 -Wall -Wextra -Werror -O2 -g -I. -DSKIFF_HOSTED $(TCP_BENCH_SRCS) -o $@
+
+bench-host: $(BUILD)/host/tcp_bench
+	$<
 
 systest: deps image
 	$(PYTHON) -m pytest -v tests/system

@@ -104,7 +104,7 @@ static void stage2(void *arg)
 	e1000_register();
 	virtio_net_register();
 	pci_probe_drivers();
-	main_net_init(&conf);
+	main_net_init(&conf, boot);
 	print_ready();                                              /* 11 */
 	if (conf.shell)
 		shell_start();

@@ -5,16 +5,24 @@
  */
 #include "kernel/main_net.h"
 #include "kernel/console.h"
+#include "kernel/fmt.h"
 #include "kernel/heap.h"
 #include "kernel/loop.h"
 #include "kernel/random.h"
 #include "kernel/shell.h"
 #include "kernel/string.h"
 #include "drivers/nic.h"
+#include "kernel/bootinfo.h"
+#include "kernel/pmm.h"
+#include "kernel/rtc.h"
 #include "net/stack.h"
 #include "net/inet.h"
+#include "net/http_app.h"
 
 static struct net_stack *net;
+static struct http_site site;
+static struct http_app http;
+static int http_on;
 
 static void on_log(void *ctx, int level, const char *msg)
 {
@@ -36,6 +44,20 @@ static void on_frame(void *ctx, struct netdev *dev, struct pkt *p)
 static void on_poll(void *ctx, uint64_t now_ns)
 {
 	net_poll(ctx, now_ns);
+	if (http_on)
+		http_app_poll(&http, now_ns);
+}
+
+static void *on_mem_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return kmalloc(n);
+}
+
+static void on_mem_free(void *ctx, void *p)
+{
+	(void)ctx;
+	kfree(p);
 }
 
 static struct loop_hook net_hook = { "net", on_poll, NULL, NULL };
@@ -59,6 +81,7 @@ static const struct shell_cmd net_cmds[] = {
 	{ "ping", "[-c N] [-s SIZE] ADDR", "ICMP echo from Skiff", shell_net },
 	{ "arping", "ADDR", "ARP request from Skiff", shell_net },
 	{ "dhcp", "", "DHCP lease state", shell_net },
+	{ "ss", "[-tnilae]", "TCP sockets (ss -tni, ss -tl)", shell_net },
 };
 
 static void config_from(const struct conf *c, struct net_config *nc)
@@ -75,6 +98,8 @@ static void config_from(const struct conf *c, struct net_config *nc)
 	strlcpy(nc->hostname, c->hostname, sizeof(nc->hostname));
 	nc->random = on_random;
 	nc->log = on_log;
+	nc->mem_alloc = on_mem_alloc;
+	nc->mem_free = on_mem_free;
 }
 
 /* nic = auto takes every NIC (the first gets the address); a model name only those. */
@@ -87,7 +112,96 @@ static int wanted(const struct conf *c, const struct netdev *dev)
 	return strcmp(c->nic, dev->driver) == 0;
 }
 
-void main_net_init(const struct conf *c)
+/* ---- HTTP ---------------------------------------------------------------------- */
+
+static bool http_clock(void *ctx, uint64_t *unix_s)
+{
+	(void)ctx;
+	*unix_s = rtc_unix_time();
+	return *unix_s != 0;
+}
+
+
+static void metric_nstat(void *ctx, const char *name, uint64_t v)
+{
+	char label[80];
+	ksnprintf(label, sizeof(label), "counter=\"%s\"", name);
+	http_metrics_row(ctx, "skiff_netstat_total", "Stack counters under their nstat names",
+			 HTTP_METRIC_COUNTER, label, v);
+}
+
+static void metrics_nics(struct http_metrics_out *w)
+{
+	static const struct { const char *name, *help; size_t off; } f[] = {
+#define NIC_STAT(field, help) { "skiff_nic_" #field "_total", help, offsetof(struct netdev_stats, field) }
+		NIC_STAT(rx_packets, "Frames received"), NIC_STAT(rx_bytes, "Bytes received"),
+		NIC_STAT(rx_errors, "Receive errors"), NIC_STAT(rx_dropped, "Received frames dropped"),
+		NIC_STAT(rx_missed, "Frames missed by the hardware"),
+		NIC_STAT(tx_packets, "Frames sent"), NIC_STAT(tx_bytes, "Bytes sent"),
+		NIC_STAT(tx_errors, "Transmit errors"), NIC_STAT(tx_dropped, "Frames dropped on transmit"),
+#undef NIC_STAT
+	};
+	char label[40];
+	for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+		for (int i = 0; i < net->nifs; i++) {
+			struct netdev_stats st;
+			memset(&st, 0, sizeof(st));
+			net->ifs[i].dev->ops->get_stats(net->ifs[i].dev, &st);
+			ksnprintf(label, sizeof(label), "dev=\"%s\"", net->ifs[i].dev->name);
+			http_metrics_row(w, f[k].name, f[k].help, HTTP_METRIC_COUNTER, label,
+					 *(const uint64_t *)(const void *)((const char *)&st + f[k].off));
+		}
+	for (int i = 0; i < net->nifs; i++) {
+		ksnprintf(label, sizeof(label), "dev=\"%s\"", net->ifs[i].dev->name);
+		http_metrics_row(w, "skiff_qdisc_backlog_packets", "Packets waiting in the egress queue",
+				 HTTP_METRIC_GAUGE, label, net->ifs[i].qdisc.q.len);
+	}
+}
+
+static void metrics(void *ctx, struct http_metrics_out *w)
+{
+	(void)ctx;
+	for (int k = 0; k < MIB_COUNT; k++)
+		metric_nstat(w, net_mib_names[k], net->mib[k]);
+	for (int k = 0; k < DROP_COUNT; k++)
+		metric_nstat(w, net_drop_names[k], net->drops[k]);
+	if (net->tcp_on)
+		tcp_nstat(&net->tcp, metric_nstat, w);
+	metrics_nics(w);
+	struct pmm_stats p;
+	struct heap_stats h;
+	pmm_get_stats(&p);
+	heap_get_stats(&h);
+	http_metrics_row(w, "skiff_memory_free_bytes", "Free physical memory", HTTP_METRIC_GAUGE, NULL,
+			 p.free_pages * PAGE_SIZE);
+	http_metrics_row(w, "skiff_heap_used_bytes", "Kernel heap in use", HTTP_METRIC_GAUGE, NULL,
+			 h.used_bytes);
+}
+
+static void http_init(const struct conf *c, const struct boot_info *bi)
+{
+	http_site_init(&site);
+	if (http_site_add_table(&site, www_files, www_nfiles))
+		log_warn("http: built-in site does not fit");
+	for (uint32_t i = 0; i < bi->nfiles; i++)
+		if (http_site_add(&site, bi->files[i].name, bi->files[i].data, bi->files[i].size))
+			log_warn("http: www/%s from the boot volume not served", bi->files[i].name);
+	struct http_config cfg;
+	http_config_default(&cfg);
+	cfg.port = (uint16_t)c->http_port;
+	void *mem = kcalloc(1, http_app_mem_size(&cfg));
+	if (!mem || !net->tcp_on || http_app_start(&http, &net->tcp, &cfg, &site, mem)) {
+		log_warn("http: server not started");
+		return;
+	}
+	http.srv.clock = http_clock;
+	http.srv.metrics = metrics;
+	http_on = 1;
+	log_info("http: serving %u files (%u from the boot volume) on port %u", site.n, bi->nfiles,
+		 cfg.port);
+}
+
+void main_net_init(const struct conf *c, const struct boot_info *bi)
 {
 	struct net_config nc;
 	config_from(c, &nc);
@@ -108,4 +222,5 @@ void main_net_init(const struct conf *c)
 	loop_register(&net_hook);
 	for (size_t i = 0; i < sizeof(net_cmds) / sizeof(net_cmds[0]); i++)
 		shell_register(&net_cmds[i]);
+	http_init(c, bi);
 }

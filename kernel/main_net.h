@@ -5,7 +5,8 @@
 #define SKIFF_MAIN_NET_H
 
 #include "kernel/conf.h"
+#include "kernel/bootinfo.h"
 
-void main_net_init(const struct conf *c);
+void main_net_init(const struct conf *c, const struct boot_info *bi);
 
 #endif

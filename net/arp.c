@@ -17,6 +17,7 @@
 #include "net/eth.h"
 #include "net/inet.h"
 #include "net/err.h"
+#include "net/ipv4.h"
 #include "kernel/string.h"
 #include "kernel/fmt.h"
 
@@ -57,7 +58,8 @@ static void reply(struct net_stack *s, int ifi, const struct arp_pkt *req)
 	arp_send(s, ifi, &a, req->sha);
 }
 
-static int arping_rx(struct net_stack *s, int ifi, const struct arp_pkt *a, int l2_unicast);
+static int arping_rx(struct net_stack *s, int ifi, const struct arp_pkt *a, int l2_unicast,
+		     uint64_t rx_ns);
 
 /* Steps 2-4; returns the drop reason or DROP_COUNT to go on. */
 static enum net_drop_reason sender_check(struct net_stack *s, int ifi, const struct arp_pkt *a)
@@ -69,7 +71,7 @@ static enum net_drop_reason sender_check(struct net_stack *s, int ifi, const str
 		return DROP_ARP_NO_ADDR;
 	if (a->spa == 0)
 		return DROP_COUNT;
-	if (inet_is_martian_src(a->spa) || a->spa == iface_bcast(ifc))
+	if (inet_is_martian_src(a->spa) || (a->spa != ifc->addr && ipv4_is_bcast(s, ifi, a->spa)))
 		return DROP_ARP_BAD_SENDER;
 	if (a->spa == ifc->addr) {
 		char ip[INET_ADDRSTRLEN], mac[ETH_MACSTRLEN];
@@ -117,7 +119,7 @@ void arp_input(struct net_stack *s, int ifi, struct pkt *p, int l2_unicast)
 		pkt_free(p);
 		return;
 	}
-	int matched = arping_rx(s, ifi, &a, l2_unicast);
+	int matched = arping_rx(s, ifi, &a, l2_unicast, p->ts_ns);
 	int state = a.op == ARP_OP_REPLY && l2_unicast ? NEIGH_REACHABLE : NEIGH_STALE;
 	if (neigh_update(s, ifi, a.spa, a.sha, state, 0) || matched)
 		pkt_free(p);
@@ -166,13 +168,17 @@ int arping_start(struct net_stack *s, int ifi, uint32_t target, uint32_t count,
 	return 0;
 }
 
-static int arping_rx(struct net_stack *s, int ifi, const struct arp_pkt *p, int l2_unicast)
+static int arping_rx(struct net_stack *s, int ifi, const struct arp_pkt *p, int l2_unicast,
+		     uint64_t rx_ns)
 {
 	struct arping_session *a = &s->arping;
 	if (!a->active || ifi != a->ifi || p->op != ARP_OP_REPLY || p->spa != a->target)
 		return 0;
 	a->received++;
-	uint64_t us = (s->now_ns - a->last_send_ns) / NET_NS_PER_US;
+	/* The driver's receive stamp: s->now_ns is the last net_poll(), which with an
+	 * interrupt-driven NIC is usually the very poll that sent the request. */
+	uint64_t now = rx_ns > a->last_send_ns ? rx_ns : s->now_ns;
+	uint64_t us = (now - a->last_send_ns) / NET_NS_PER_US;
 	char ip[INET_ADDRSTRLEN], mac[ETH_MACSTRLEN];
 	arping_print(a, "%s reply from %s [%s]  %lu.%03lums\n", l2_unicast ? "Unicast" : "Broadcast",
 		     inet_fmt(ip, p->spa), eth_fmt(mac, p->sha, 1), us / 1000, us % 1000);

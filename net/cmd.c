@@ -12,7 +12,7 @@
 #include "kernel/string.h"
 #include "kernel/fmt.h"
 
-const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", NULL };
+const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", NULL };
 
 void cmd_printf(const struct cmd_out *o, const char *fmt, ...)
 {
@@ -179,6 +179,18 @@ static void nstat_line(const struct cmd_out *o, const char *name, uint64_t v, in
 		cmd_printf(o, "%-32s%-16lu%6s\n", name, (unsigned long)v, "0.0");
 }
 
+struct nstat_ctx {
+	const struct cmd_out *o;
+	int zeros, npat;
+	char **pats;
+};
+
+static void nstat_tcp_line(void *ctx, const char *name, uint64_t v)
+{
+	struct nstat_ctx *x = ctx;
+	nstat_line(x->o, name, v, x->zeros, x->npat, x->pats);
+}
+
 static int cmd_nstat(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
 {
 	int zeros = 0, i = 1;
@@ -197,6 +209,10 @@ static int cmd_nstat(struct net_stack *s, const struct cmd_out *o, int argc, cha
 		nstat_line(o, net_mib_names[k], s->mib[k], zeros, argc - i, argv + i);
 	for (int k = 0; k < DROP_COUNT; k++)
 		nstat_line(o, net_drop_names[k], s->drops[k], zeros, argc - i, argv + i);
+	if (s->tcp_on) {
+		struct nstat_ctx x = { o, zeros, argc - i, argv + i };
+		tcp_nstat(&s->tcp, nstat_tcp_line, &x);
+	}
 	return 0;
 }
 
@@ -324,6 +340,23 @@ static int cmd_dhcp(struct net_stack *s, const struct cmd_out *o, int argc, char
 	return 0;
 }
 
+/* ---- ss ------------------------------------------------------------------------ */
+
+static void ss_line(void *ctx, const char *text)
+{
+	cmd_printf(ctx, "%s\n", text);
+}
+
+static int cmd_ss(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	if (!s->tcp_on) {
+		cmd_printf(o, "ss: TCP is not enabled\n");
+		return -1;
+	}
+	tcp_show(&s->tcp, argc, argv, ss_line, (void *)o);
+	return 0;
+}
+
 int net_cmd(struct net_stack *s, int argc, char **argv,
 	    void (*out)(void *ctx, const char *text), void *ctx)
 {
@@ -345,6 +378,8 @@ int net_cmd(struct net_stack *s, int argc, char **argv,
 		return cmd_arping(s, &o, argc, argv);
 	if (strcmp(c, "dhcp") == 0)
 		return cmd_dhcp(s, &o, argc, argv);
+	if (strcmp(c, "ss") == 0)
+		return cmd_ss(s, &o, argc, argv);
 	cmd_printf(&o, "net: unknown command '%s'\n", c);
 	return -1;
 }

@@ -84,9 +84,11 @@ static void addr_show_one(struct net_stack *s, const struct cmd_out *o, int ifi)
 	link_head(s, o, ifi, 0);
 	if (!ifc->addr)
 		return;
-	cmd_printf(o, "    inet %s/%u brd %s scope global %s%s\n", inet_fmt(a, ifc->addr), ifc->prefix_len,
-		   inet_fmt(b, iface_bcast(ifc)), ifc->origin == IFACE_ADDR_DHCP ? "dynamic " : "",
-		   ifc->dev->name);
+	char brd[24] = "";
+	if (ifc->prefix_len < 31)       /* /31 and /32 have no broadcast address */
+		ksnprintf(brd, sizeof(brd), " brd %s", inet_fmt(b, iface_bcast(ifc)));
+	cmd_printf(o, "    inet %s/%u%s scope global %s%s\n", inet_fmt(a, ifc->addr), ifc->prefix_len,
+		   brd, ifc->origin == IFACE_ADDR_DHCP ? "dynamic " : "", ifc->dev->name);
 	if (ifc->valid_until_ns) {
 		uint64_t left = ifc->valid_until_ns > s->now_ns ?
 				(ifc->valid_until_ns - s->now_ns) / NET_NS_PER_SEC : 0;

@@ -45,6 +45,7 @@
 
 #define QDISC_LIMIT 1000                /* pfifo limit = txqueuelen */
 #define QDISC_BURST 32                  /* packets handed to tx_burst at once */
+#define QDISC_RECLAIM_NS NET_NS_PER_MS  /* idle devices: tx_reclaim at most this often */
 
 /* DHCP client, RFC 2131 §4.1 and §4.4.5. */
 #define DHCP_BACKOFF_FIRST_S 4          /* 4, 8, 16, 32, 64 s, each +-1 s */

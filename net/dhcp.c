@@ -33,10 +33,13 @@ const char *dhcp_state_name(int state)
 
 static uint64_t secs(uint64_t s) { return s * NET_NS_PER_SEC; }
 
-/* §4.1: 4, 8, 16 ... 64 s, randomised by +-1 s. */
-static uint64_t backoff(struct net_stack *s, int tries)
+/* §4.1: 4, 8, 16 ... 64 s, randomised by +-1 s; counts the transmission. */
+static uint64_t backoff(struct net_stack *s, uint8_t *counter)
 {
-	uint64_t base = DHCP_BACKOFF_FIRST_S << (tries < 4 ? tries : 4);
+	int tries = *counter;
+	if (*counter < 0xff)
+		(*counter)++;
+	uint64_t base = (uint64_t)DHCP_BACKOFF_FIRST_S << (tries < 4 ? tries : 4);
 	if (base > DHCP_BACKOFF_MAX_S)
 		base = DHCP_BACKOFF_MAX_S;
 	return secs(base - 1) + net_random(s) % secs(2);
@@ -90,7 +93,7 @@ static void send_discover(struct net_stack *s)
 	NET_INC(s, DhcpOutDiscovers);
 	c->discovers++;
 	send_msg(s, &m);
-	c->timer_ns = s->now_ns + backoff(s, c->tries++);
+	c->timer_ns = s->now_ns + backoff(s, &c->tries);
 }
 
 /* Table 5: SELECTING names the server and the offer; RENEWING/REBINDING use ciaddr. */
@@ -187,7 +190,7 @@ static void timeout(struct net_stack *s)
 			break;
 		}
 		send_request(s);
-		c->timer_ns = s->now_ns + backoff(s, c->tries++);
+		c->timer_ns = s->now_ns + backoff(s, &c->tries);
 		break;
 	case DHCP_RENEWING:
 		send_request(s);
@@ -290,7 +293,7 @@ static void on_offer(struct net_stack *s, const struct dhcp_msg *m)
 	c->state = DHCP_REQUESTING;
 	c->tries = 0;
 	send_request(s);
-	c->timer_ns = s->now_ns + backoff(s, c->tries++);
+	c->timer_ns = s->now_ns + backoff(s, &c->tries);
 }
 
 /* T1/T2 from the server if they are consistent (T1 < T2 < lease), else §4.4.5's

@@ -150,7 +150,7 @@ static void error_input(struct net_stack *s, const uint8_t *msg, size_t len,
 	}
 	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
 		const struct ipv4_proto *pr = &s->protos[i];
-		if (pr->proto == proto && pr->error)
+		if (pr->input && pr->proto == proto && pr->error)
 			/* RFC 1191: the next-hop MTU is the low 16 bits of the "unused" word. */
 			pr->error(pr->ctx, s, h->type, h->code,
 				  h->type == ICMP_DEST_UNREACH && h->code == ICMP_FRAG_NEEDED ? h->seq : 0,

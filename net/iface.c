@@ -67,11 +67,16 @@ static void check_link(struct net_stack *s, int ifi)
 		return;
 	ifc->link_up = up;
 	net_log(s, NET_LOG_INFO, "%s: link %s", ifc->dev->name, up ? "up" : "down");
-	if (up && ifc->addr) {
-		/* We may have moved to another segment: tell it where we are. */
+	if (!up)
+		return;
+	/* We may have moved to another segment: tell it where we are, and have DHCP
+	 * check the lease (or stop waiting out its backoff) right away. */
+	if (ifc->addr) {
 		ifc->announce_left = ARP_ANNOUNCE_NUM;
 		ifc->announce_ns = s->now_ns;
 	}
+	if (s->dhcp.state != DHCP_OFF && s->dhcp.ifi == ifi)
+		dhcp_renew(s);
 }
 
 void iface_poll(struct net_stack *s)

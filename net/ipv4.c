@@ -99,11 +99,14 @@ static int options_drop(struct net_stack *s, struct pkt *p, const struct ipv4_hd
 	return 0;
 }
 
-/* UDP to the DHCP client port, while the interface waits for its first lease. */
+/* UDP to the DHCP client port while the interface waits for a lease: a server may
+ * unicast the OFFER/ACK to the address it offers (RFC 2131 §4.1), not yet ours. */
 static int dhcp_bootstrap(const struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx)
 {
 	const uint8_t *d = pkt_data(p) + rx->ip.hdr_len;
-	return !s->ifs[rx->ifi].addr && s->dhcp.state != DHCP_OFF && s->dhcp.ifi == rx->ifi &&
+	int acquiring = s->dhcp.state == DHCP_INIT || s->dhcp.state == DHCP_SELECTING ||
+			s->dhcp.state == DHCP_REQUESTING;
+	return acquiring && s->dhcp.ifi == rx->ifi &&
 	       rx->ip.proto == IPV4_PROTO_UDP && p->len >= rx->ip.hdr_len + UDP_HDR_LEN &&
 	       wire_get16(d + 2) == DHCP_CLIENT_PORT;
 }
@@ -141,7 +144,8 @@ static void deliver(struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx
 		return;
 	}
 	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
-		if (s->protos[i].proto == rx->ip.proto) {
+		/* A free slot has proto 0, which is also a real protocol number (HOPOPT). */
+		if (s->protos[i].input && s->protos[i].proto == rx->ip.proto) {
 			NET_INC(s, IpInDelivers);
 			s->protos[i].input(s->protos[i].ctx, s, p, rx);
 			return;

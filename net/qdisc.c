@@ -64,8 +64,15 @@ void qdisc_run(struct net_stack *s, int ifi)
 {
 	struct qdisc *qd = &s->ifs[ifi].qdisc;
 	struct netdev *dev = s->ifs[ifi].dev;
-	if (!qd->q.len)
+	if (!qd->q.len) {
+		/* Idle: still hand finished TX buffers back to their pool now and then;
+		 * they are RX buffers too. */
+		if (dev->ops->tx_reclaim && s->now_ns >= qd->reclaim_ns) {
+			dev->ops->tx_reclaim(dev);
+			qd->reclaim_ns = s->now_ns + QDISC_RECLAIM_NS;
+		}
 		return;
+	}
 	int room = dev->ops->tx_reclaim ? dev->ops->tx_reclaim(dev) : -1;
 	if (room < 0)
 		room = QDISC_BURST;     /* the driver does not say: try, it returns what it took */

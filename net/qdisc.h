@@ -22,6 +22,7 @@ struct qdisc_stats {
 struct qdisc {
 	struct pkt_queue q;             /* backlog: q.len packets, q.bytes bytes */
 	uint32_t limit;                 /* packets */
+	uint64_t reclaim_ns;            /* next idle tx_reclaim */
 	struct qdisc_stats st;
 };
 

@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include "net/stack.h"
+#include "net/transport.h"
 #include "net/eth.h"
 #include "net/ipv4.h"
 #include "net/err.h"
@@ -67,6 +68,7 @@ void net_init(struct net_stack *s, const struct net_config *cfg)
 		net_log(s, NET_LOG_WARN, "net: no entropy source: DHCP xids, IP IDs and ports are predictable");
 	s->ip_id = (uint16_t)net_random(s);
 	icmp_init(s);
+	transport_init(s);
 }
 
 void net_fini(struct net_stack *s)
@@ -195,8 +197,12 @@ void net_input(struct net_stack *s, struct netdev *dev, struct pkt *p)
 		net_drop(s, p, DROP_NO_IFACE);
 		return;
 	}
+	/* Drivers stamp frames with the clock net_poll() gets; a stamp newer than the
+	 * last poll is the best "now" the input path has (sanity-bounded to 1 s). */
 	if (!p->ts_ns)
 		p->ts_ns = s->now_ns;
+	else if (p->ts_ns > s->now_ns && p->ts_ns - s->now_ns <= NET_NS_PER_SEC)
+		s->now_ns = p->ts_ns;
 	p->ifindex = (uint16_t)ifi;
 	eth_input(s, ifi, p);
 }
@@ -211,6 +217,7 @@ void net_poll(struct net_stack *s, uint64_t now_ns)
 	dhcp_poll(s);
 	ping_poll(s);
 	arping_poll(s);
+	transport_poll(s);
 	for (int i = 0; i < s->nifs; i++)
 		qdisc_run(s, i);
 }

@@ -28,6 +28,7 @@
 #include "net/dhcp.h"
 #include "net/ping.h"
 #include "net/arp.h"
+#include "net/tcp.h"
 #include "net/ipv4.h"
 
 enum net_log_level { NET_LOG_ERR, NET_LOG_WARN, NET_LOG_INFO, NET_LOG_DEBUG };
@@ -40,6 +41,9 @@ struct net_config {            /* filled by the kernel from skiff.conf */
 	char hostname[64];
 	uint64_t (*random)(void *ctx);               /* entropy for xids, IP IDs, ports */
 	void (*log)(void *ctx, int level, const char *msg); /* level: 0 err,1 warn,2 info,3 debug */
+	/* TCP's control blocks and buffers; both NULL: no TCP (net/transport.h). */
+	void *(*mem_alloc)(void *ctx, size_t n);
+	void (*mem_free)(void *ctx, void *p);
 	void *ctx;
 };
 
@@ -60,6 +64,8 @@ struct net_stack {
 	struct arping_session arping;
 	uint64_t mib[MIB_COUNT];        /* nstat counters, enum net_mib */
 	uint64_t drops[DROP_COUNT];     /* per-reason drops, enum net_drop_reason */
+	int tcp_on;                     /* transport_init() registered TCP */
+	struct tcp_stack tcp;
 };
 
 /* ---- the kernel's API ------------------------------------------------------------ */
@@ -78,7 +84,7 @@ int net_attach(struct net_stack *s, struct netdev *dev);
 void net_input(struct net_stack *s, struct netdev *dev, struct pkt *p);
 /* Timers and transmit draining; call every main-loop turn with a monotonic clock. */
 void net_poll(struct net_stack *s, uint64_t now_ns);
-/* Shell: argv[0] is one of ip, ethtool, tc, nstat, ping, arping, dhcp. out() prints one
+/* Shell: argv[0] is one of ip, ethtool, tc, nstat, ping, arping, dhcp, ss. out() prints one
  * chunk of text; it may also be called later from net_poll() for asynchronous output
  * (ping, arping). Returns 0, or -1 after printing a one-line error. */
 int net_cmd(struct net_stack *s, int argc, char **argv,

@@ -38,6 +38,7 @@ static int fake_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 static int fake_tx_reclaim(struct netdev *dev)
 {
 	struct fake_netdev *f = fake(dev);
+	f->reclaim_calls++;
 	return f->ring_size && !f->reclaim_lies ? f->ring_size - f->in_flight : 256;
 }
 
@@ -124,9 +125,16 @@ int fake_netdev_destroy(struct fake_netdev *f)
 
 void fake_netdev_rx(struct fake_netdev *f, struct net_stack *s, const void *frame, size_t len)
 {
+	fake_netdev_rx_at(f, s, frame, len, 0);
+}
+
+void fake_netdev_rx_at(struct fake_netdev *f, struct net_stack *s, const void *frame, size_t len,
+		       uint64_t ts_ns)
+{
 	struct pkt *p = pkt_alloc(&f->pool);
 	if (!p)
 		return;
+	p->ts_ns = ts_ns;
 	memcpy(pkt_put(p, len), frame, len);
 	f->stats.rx_packets++;
 	f->stats.rx_bytes += len;

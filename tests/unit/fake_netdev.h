@@ -27,7 +27,7 @@ struct fake_netdev {
 	int in_flight;          /* taken by tx_burst, not yet completed */
 	int reclaim_lies;       /* tx_reclaim reports room the ring does not have */
 	int link;
-	uint64_t tx_calls;
+	uint64_t tx_calls, reclaim_calls;
 	struct netdev_stats stats;
 };
 
@@ -41,6 +41,9 @@ void fake_netdev_drop_all(struct fake_netdev *f);
 void fake_netdev_complete(struct fake_netdev *f, int n);
 /* Copies a frame into an RX packet and hands it to net_input(). */
 void fake_netdev_rx(struct fake_netdev *f, struct net_stack *s, const void *frame, size_t len);
+/* The same with the driver's receive timestamp set to ts_ns. */
+void fake_netdev_rx_at(struct fake_netdev *f, struct net_stack *s, const void *frame, size_t len,
+		       uint64_t ts_ns);
 
 /* ---- a stack with one fake device ------------------------------------------------ */
 

@@ -369,3 +369,33 @@ TEST(net_dhcp_xid_from_random_callback)
 	CHECK_EQ(m.xid, 0x5eedf00d);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+TEST(net_dhcp_unicast_offer_and_link_flap)
+{
+	struct test_net t;
+	struct frame fr;
+	struct dhcp_msg m;
+	const struct srv *sv = &default_srv;
+	tn_init(&t, 1, NULL, NULL, 1);
+	tn_advance(&t, 0);
+	REQUIRE(next_dhcp(&t, sv, &fr, &m));
+	/* Some servers ignore the broadcast flag and unicast to the offered address. */
+	server_send(&t, sv, DHCP_OFFER, &m, 1);
+	REQUIRE(next_dhcp(&t, sv, &fr, &m));
+	CHECK_EQ(m.msg_type, DHCP_REQUEST);
+	/* Unicast to a not-yet-ours address on any other port is still not for us. */
+	uint8_t f[128];
+	size_t n = frame_udp(f, t.f.dev.mac, test_mac(SRV_MAC), sv->addr, sv->offer, 67, 69, "x", 1);
+	fake_netdev_rx(&t.f, &t.s, f, n);
+	CHECK_EQ(t.s.drops[DROP_IP_NOT_FOR_US], 1);
+	/* Cable out and back in: discovery starts again at once, not after the backoff. */
+	t.f.link = 0;
+	tn_advance(&t, NET_NS_PER_SEC);
+	fake_netdev_drop_all(&t.f);
+	t.f.link = 1;
+	tn_advance(&t, NET_NS_PER_SEC);
+	REQUIRE(next_dhcp(&t, sv, &fr, &m));
+	CHECK_EQ(m.msg_type, DHCP_DISCOVER);
+	CHECK(tn_log_has(&t, "eth0: link up"));
+	CHECK_EQ(tn_fini(&t), 0);
+}

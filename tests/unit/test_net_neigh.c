@@ -318,3 +318,25 @@ TEST(net_arping_command)
 	CHECK(tn_cmd(&t, "arping 10.0.0") == -1);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+TEST(net_input_clock_from_driver_stamp)
+{
+	/* A reply stamped by the driver after the last net_poll() is timed by the stamp;
+	 * a stamp from a different clock (far ahead) is not trusted. */
+	struct test_net t;
+	uint8_t f[64];
+	setup(&t);
+	tn_clear(&t);
+	REQUIRE(tn_cmd(&t, "arping -c 1 10.0.0.2") == 0);
+	tn_advance(&t, 0);
+	fake_netdev_drop_all(&t.f);
+	uint64_t sent = t.s.now_ns;
+	size_t n = frame_arp(f, t.f.dev.mac, ARP_OP_REPLY, test_mac(2), ip("10.0.0.2"), t.f.dev.mac,
+			     ip("10.0.0.1"));
+	fake_netdev_rx_at(&t.f, &t.s, f, n, sent + 37 * NET_NS_PER_US);
+	CHECK(tn_out_has(&t, "[02:00:00:00:00:02]  0.037ms\n"));
+	CHECK_EQ(t.s.now_ns, sent + 37 * NET_NS_PER_US);
+	fake_netdev_rx_at(&t.f, &t.s, f, n, sent + 5 * SEC);
+	CHECK_EQ(t.s.now_ns, sent + 37 * NET_NS_PER_US);
+	CHECK_EQ(tn_fini(&t), 0);
+}

@@ -117,3 +117,15 @@ TEST(net_qdisc_limit_drops_and_tc_output)
 	CHECK_EQ(tn_cmd(&t, "tc class"), -1);
 	CHECK_EQ(tn_fini(&t), 0);               /* queued packets are freed by net_fini */
 }
+
+TEST(net_qdisc_idle_reclaim)
+{
+	struct test_net t;
+	setup(&t, 4);
+	uint64_t before = t.f.reclaim_calls;
+	for (int i = 0; i < 10; i++)
+		tn_advance(&t, NET_NS_PER_MS / 4);      /* at most once per millisecond */
+	CHECK(t.f.reclaim_calls > before);
+	CHECK(t.f.reclaim_calls <= before + 3);
+	CHECK_EQ(tn_fini(&t), 0);
+}

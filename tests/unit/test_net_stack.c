@@ -5,6 +5,8 @@
 #include "tests/unit/test.h"
 #include "tests/unit/fake_netdev.h"
 #include "net/inet.h"
+#include "net/ipv4.h"
+#include "net/err.h"
 
 static uint64_t total_drops(const struct net_stack *s)
 {
@@ -209,4 +211,69 @@ TEST(net_stack_two_stacks_one_process)
 	CHECK_EQ(b.s.mib[MIB_IpInReceives], 0);
 	CHECK_EQ(tn_fini(&a), 0);
 	CHECK_EQ(tn_fini(&b), 0);
+}
+
+struct proto_log {
+	int inputs, errors;
+	uint8_t err_type, err_code;
+	size_t quoted;
+};
+
+static void proto_in(void *ctx, struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx)
+{
+	struct proto_log *l = ctx;
+	(void)rx;
+	l->inputs++;
+	pkt_free(p);
+	(void)s;
+}
+
+static void proto_err(void *ctx, struct net_stack *s, uint8_t type, uint8_t code, uint16_t mtu,
+		      const uint8_t *quoted, size_t len)
+{
+	struct proto_log *l = ctx;
+	(void)s;
+	(void)mtu;
+	(void)quoted;
+	l->errors++;
+	l->err_type = type;
+	l->err_code = code;
+	l->quoted = len;
+}
+
+TEST(net_stack_registered_protocol)
+{
+	struct test_net t;
+	struct proto_log l = { 0 };
+	uint8_t f[256], icmp[128];
+	setup(&t);
+	CHECK_EQ(ipv4_register_proto(&t.s, IPV4_PROTO_UDP, proto_in, NULL, &l), -NET_EEXIST);
+	CHECK_EQ(ipv4_register_proto(&t.s, 0, proto_in, NULL, &l), -NET_EEXIST);
+	REQUIRE(ipv4_register_proto(&t.s, IPV4_PROTO_TCP, proto_in, proto_err, &l) == 0);
+	CHECK_EQ(ipv4_register_proto(&t.s, IPV4_PROTO_TCP, proto_in, proto_err, &l), -NET_EEXIST);
+	size_t n = frame_ipv4(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), IPV4_PROTO_TCP,
+			      "0123456789abcdefghij", 20);
+	fake_netdev_rx(&t.f, &t.s, f, n);
+	CHECK_EQ(l.inputs, 1);
+	CHECK_EQ(t.s.mib[MIB_IpInDelivers], 1);
+	/* Protocol 0 is not "a free slot": it is unknown, answered with protocol unreachable. */
+	n = frame_ipv4(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), 0, "abcdefgh", 8);
+	fake_netdev_rx(&t.f, &t.s, f, n);
+	CHECK_EQ(l.inputs, 1);
+	CHECK_EQ(t.s.drops[DROP_IP_UNKNOWN_PROTO], 1);
+	CHECK_EQ(t.f.wire.len, 1);
+	fake_netdev_drop_all(&t.f);
+	/* An ICMP error quoting one of our TCP segments reaches the protocol. */
+	struct ipv4_hdr q = { .tot_len = 40, .ttl = 64, .proto = IPV4_PROTO_TCP, .src = ip("10.0.0.1"),
+			      .dst = ip("192.0.2.9") };
+	memset(icmp, 0, sizeof(icmp));
+	ipv4_emit(&q, icmp + 8);
+	struct icmp_hdr h = { .type = ICMP_DEST_UNREACH, .code = ICMP_FRAG_NEEDED, .seq = 1400 };
+	icmp_emit(&h, icmp, 8 + 28);
+	n = frame_ipv4(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), IPV4_PROTO_ICMP, icmp, 36);
+	fake_netdev_rx(&t.f, &t.s, f, n);
+	CHECK_EQ(l.errors, 1);
+	CHECK_EQ(l.err_code, ICMP_FRAG_NEEDED);
+	CHECK_EQ(l.quoted, 28);
+	CHECK_EQ(tn_fini(&t), 0);
 }

@@ -1,0 +1,218 @@
+/*
+ * HTTP over TCP (see http_app.h for the call order). Callbacks arrive from inside
+ * tcp_input()/tcp_poll(); tcp.h allows any socket call from there, including closing
+ * the socket the callback is for.
+ */
+#include "net/http_app.h"
+#include "kernel/string.h"
+
+#define POLL_INTERVAL_NS (50ull * 1000000ull)
+#define DISCARD_CHUNK 65536
+
+static void conn_event(void *user, struct tcp_sock *s, unsigned ev);
+
+size_t http_app_mem_size(const struct http_config *cfg)
+{
+	return (size_t)cfg->max_conns * sizeof(struct http_app_conn);
+}
+
+static uint64_t now_of(const struct http_app *a)
+{
+	return a->tcp->now;
+}
+
+/* The slot is free again; the socket handle must already be closed or aborted. */
+static void slot_release(struct http_app_conn *c)
+{
+	http_conn_fini(&c->http);
+	c->sock = NULL;
+	c->linger_until = 0;
+	c->app->nopen--;
+}
+
+/* File data is immutable and outlives every connection: nothing to release. */
+static void ref_done(void *arg, int err)
+{
+	(void)arg;
+	(void)err;
+}
+
+/* No more callbacks for this handle (its slot may be reused at once), then close. */
+static void sock_close(struct http_app_conn *c, int abort)
+{
+	tcp_set_callback(c->sock, NULL, NULL);
+	if (abort)
+		tcp_abort(c->sock);
+	else
+		tcp_close(c->sock);
+}
+
+/* True if p points into the connection's own buffers (valid only until the next call),
+ * false for file data, which lives as long as the site and may be sent by reference. */
+static int is_transient(const struct http_app_conn *c, const uint8_t *p)
+{
+	const uint8_t *lo = (const uint8_t *)&c->http, *hi = lo + sizeof(c->http);
+	return p >= lo && p < hi;
+}
+
+/* Sends as much queued output as TCP takes now. */
+static void pump_out(struct http_app *a, struct http_app_conn *c)
+{
+	const uint8_t *p;
+	size_t n;
+	while (http_conn_peek(&c->http, &p, &n)) {
+		if (!is_transient(c, p)) {
+			if (tcp_send_ref(c->sock, p, n, ref_done, NULL) != 0)
+				return;
+			a->stats.send_refs++;
+			http_conn_advance(&c->http, n);
+			continue;
+		}
+		long k = tcp_send(c->sock, p, n);
+		if (k <= 0)
+			return;
+		a->stats.send_copies++;
+		http_conn_advance(&c->http, (size_t)k);
+		if ((size_t)k < n)
+			return;
+	}
+}
+
+/* Feeds received bytes to HTTP; returns 1 when the peer has finished sending. */
+static int pump_in(struct http_app_conn *c, uint64_t now)
+{
+	const uint8_t *data;
+	size_t n;
+	while ((n = tcp_recv_peek(c->sock, &data)) > 0) {
+		size_t used = http_conn_input(&c->http, data, n, now);
+		tcp_recv_consume(c->sock, used);
+		if (used < n)
+			return 0;       /* HTTP is full: the window closes until output drains */
+	}
+	return (tcp_ready(c->sock) & TCP_EV_RECV) && tcp_error(c->sock) == 0;
+}
+
+/* Linger: our FIN is out; swallow whatever the peer still sends until its FIN. */
+static void linger(struct http_app *a, struct http_app_conn *c, uint64_t now)
+{
+	uint8_t sink[512];
+	long k;
+	int guard = DISCARD_CHUNK / (int)sizeof(sink);
+	while (guard-- > 0 && (k = tcp_recv(c->sock, sink, sizeof(sink))) > 0)
+		;
+	int eof = tcp_recv_peek(c->sock, &(const uint8_t *){ NULL }) == 0 &&
+		  (tcp_ready(c->sock) & TCP_EV_RECV);
+	if (eof || now >= c->linger_until) {
+		if (!eof)
+			a->stats.linger_timeouts++;
+		sock_close(c, 0);
+		slot_release(c);
+	}
+}
+
+static void start_close(struct http_app *a, struct http_app_conn *c, uint64_t now)
+{
+	http_conn_fini(&c->http);
+	tcp_shutdown(c->sock, TCP_SHUT_WR);
+	c->linger_until = now + HTTP_APP_LINGER_NS;
+	a->stats.lingers++;
+	linger(a, c, now);
+}
+
+static void service(struct http_app *a, struct http_app_conn *c)
+{
+	uint64_t now = now_of(a);
+	if (tcp_error(c->sock)) {
+		a->stats.resets++;
+		sock_close(c, 1);
+		slot_release(c);
+		return;
+	}
+	if (c->linger_until) {
+		linger(a, c, now);
+		return;
+	}
+	if (pump_in(c, now))
+		http_conn_eof(&c->http);
+	pump_out(a, c);
+	if (http_conn_poll(&c->http, now) == HTTP_POLL_CLOSE)
+		start_close(a, c, now);
+}
+
+static void conn_event(void *user, struct tcp_sock *s, unsigned ev)
+{
+	struct http_app_conn *c = user;
+	(void)s;
+	(void)ev;
+	if (c->sock)
+		service(c->app, c);
+}
+
+static struct http_app_conn *free_slot(struct http_app *a)
+{
+	for (uint32_t i = 0; i < a->nslots; i++)
+		if (!a->conns[i].sock)
+			return &a->conns[i];
+	return NULL;
+}
+
+static void reject(struct http_app *a, struct tcp_sock *s)
+{
+	char buf[256];
+	size_t n = http_server_reject(&a->srv, buf, sizeof(buf));
+	tcp_send(s, buf, n);            /* fits any send buffer; copied */
+	tcp_close(s);
+	a->stats.rejected_503++;
+}
+
+static void accept_all(struct http_app *a)
+{
+	struct tcp_sock *s;
+	while (tcp_accept(a->listener, &s) == 0) {
+		struct http_app_conn *c = free_slot(a);
+		if (!c) {
+			reject(a, s);
+			continue;
+		}
+		c->sock = s;
+		c->linger_until = 0;
+		a->nopen++;
+		a->stats.accepted++;
+		http_conn_init(&c->http, &a->srv, now_of(a));
+		tcp_setopt(s, TCP_OPT_NODELAY, 1);
+		tcp_set_callback(s, conn_event, c);
+		service(a, c);
+	}
+}
+
+static void listener_event(void *user, struct tcp_sock *s, unsigned ev)
+{
+	(void)s;
+	if (ev & TCP_EV_ACCEPT)
+		accept_all(user);
+}
+
+int http_app_start(struct http_app *a, struct tcp_stack *tcp, const struct http_config *cfg,
+		   const struct http_site *site, void *mem)
+{
+	memset(a, 0, sizeof(*a));
+	a->tcp = tcp;
+	http_server_init(&a->srv, cfg, site);
+	a->conns = mem;
+	/* The server may clamp max_conns; never use more slots than mem holds. */
+	a->nslots = cfg->max_conns < a->srv.cfg.max_conns ? cfg->max_conns : a->srv.cfg.max_conns;
+	memset(mem, 0, http_app_mem_size(cfg));
+	for (uint32_t i = 0; i < a->nslots; i++)
+		a->conns[i].app = a;
+	return tcp_listen(tcp, 0, cfg->port, 0, listener_event, a, &a->listener);
+}
+
+void http_app_poll(struct http_app *a, uint64_t now_ns)
+{
+	if (now_ns - a->last_poll < POLL_INTERVAL_NS)
+		return;
+	a->last_poll = now_ns;
+	for (uint32_t i = 0; i < a->nslots; i++)
+		if (a->conns[i].sock)
+			service(a, &a->conns[i]);
+}

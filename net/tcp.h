@@ -1,0 +1,343 @@
+/*
+ * TCP (RFC 9293) for one stack instance: the interface the IPv4 layer, the shell and
+ * applications (the HTTP server) use. Everything lives in struct tcp_stack; there are
+ * no globals, so tests run two stacks side by side.
+ *
+ * Calls into TCP:
+ *   IP layer:   tcp_input() per received segment, tcp_icmp_error() per ICMP error that
+ *               quotes a TCP segment, tcp_poll() at least every 10 ms (timers).
+ *   apps:       tcp_listen/accept/connect/send/send_ref/recv/shutdown/close/abort.
+ *   shell:      tcp_show() (`ss`), tcp_nstat() (`nstat`).
+ * Calls out of TCP go through struct tcp_env only.
+ *
+ * Callbacks into the application (tcp_event_fn, send_ref completions) run only from
+ * tcp_input() and tcp_poll(), never from inside an API call, and they may call any API
+ * function (including tcp_close() of the socket they were called for). A socket handle
+ * stays valid until the application calls tcp_close() or tcp_abort() on it.
+ *
+ * Files: tcp.c (stack, tables, user calls), tcp_in.c (SEGMENT ARRIVES), tcp_out.c
+ * (segments out), tcp_timer.c, tcp_cc.c (Reno, CUBIC), tcp_sack.c (scoreboard, RFC 6675
+ * recovery, receive-side blocks), tcp_listen.c (SYN queue, SYN cookies), tcp_isn.c
+ * (SipHash, ISN, ports), tcp_show.c (ss, nstat), tcp_wire.c (bytes).
+ */
+#ifndef SKIFF_NET_TCP_H
+#define SKIFF_NET_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "net/err.h"
+#include "net/pkt.h"
+
+/* Error codes TCP returns beyond net/err.h (Linux values, negated on return). */
+#ifndef NET_EPIPE
+#define NET_EPIPE 32
+#endif
+#ifndef NET_EOPNOTSUPP
+#define NET_EOPNOTSUPP 95
+#endif
+#ifndef NET_ECONNABORTED
+#define NET_ECONNABORTED 103
+#endif
+#ifndef NET_ECONNRESET
+#define NET_ECONNRESET 104
+#endif
+#ifndef NET_EISCONN
+#define NET_EISCONN 106
+#endif
+#ifndef NET_ENOTCONN
+#define NET_ENOTCONN 107
+#endif
+#ifndef NET_ETIMEDOUT
+#define NET_ETIMEDOUT 110
+#endif
+#ifndef NET_ECONNREFUSED
+#define NET_ECONNREFUSED 111
+#endif
+#ifndef NET_EALREADY
+#define NET_EALREADY 114
+#endif
+
+/* ---- environment: how TCP reaches IP, memory, time and entropy ------------------- */
+struct tcp_env {
+	/* Send one segment. p->data starts at the TCP header (checksum already filled);
+	 * IP prepends its header. Takes ownership of p on every path. Returns 0 or -errno.
+	 * Must not call tcp_input() synchronously (loopback: queue it); if it does, TCP
+	 * queues the segment itself and processes it before returning. */
+	int (*ip_output)(void *ctx, struct pkt *p, uint32_t src, uint32_t dst);
+	/* Route to dst: our source address and the path MTU; -1 if unreachable. */
+	int (*route)(void *ctx, uint32_t dst, uint32_t *src, uint16_t *mtu);
+	struct pkt *(*pkt_alloc)(void *ctx);       /* fresh packet, >= 128 B headroom */
+	void *(*mem_alloc)(void *ctx, size_t n);   /* control blocks and buffers */
+	void (*mem_free)(void *ctx, void *p);
+	uint64_t (*random)(void *ctx);             /* RDRAND-backed in the kernel */
+	/* Optional (may be NULL): the current time, so user calls (send, connect) stamp
+	 * segments exactly; without it they use the time of the last input/poll. */
+	uint64_t (*clock_ns)(void *ctx);
+	/* Optional: ip_output with the IPv4 DS field/TOS byte to use (RFC 9293 MUST-48:
+	 * the application picks it with TCP_OPT_TOS). NULL: ip_output, the IP default. */
+	int (*ip_output_tos)(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, uint8_t tos);
+	/* Optional: R1 retransmissions went unanswered (RFC 1122 §4.2.3.5 "negative
+	 * advice"): IP may re-validate its neighbour entry or route for dst. */
+	void (*route_advice)(void *ctx, uint32_t dst);
+	void *ctx;
+};
+
+enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_RENO = 1 };
+
+/* Tunables; tcp_config_default() gives Linux's defaults where Linux has the knob. */
+struct tcp_config {
+	uint32_t max_conns;       /* TCBs of every state but LISTEN (incl. TIME-WAIT) */
+	uint32_t max_listeners;
+	uint32_t syn_backlog;     /* SYN queue per listener (tcp_max_syn_backlog) */
+	uint32_t accept_backlog;  /* accept queue cap, also when listen(backlog=0) (somaxconn) */
+	uint32_t max_time_wait;   /* tcp_max_tw_buckets */
+	uint32_t sndbuf;          /* bytes tcp_send() may queue per connection */
+	uint32_t rcvbuf;          /* receive buffer (= largest window) per connection */
+	uint32_t max_refs;        /* tcp_send_ref() buffers queued per connection */
+	uint64_t mem_max;         /* all TCP allocations together, bytes */
+	uint32_t rto_min_ms;      /* 200 (TCP_RTO_MIN) */
+	uint32_t rto_max_ms;      /* 120000 (TCP_RTO_MAX) */
+	uint32_t rto_initial_ms;  /* 1000 (RFC 6298 §2.1) */
+	uint32_t delack_ms;       /* delayed ACK timer, <= 500 (RFC 9293 MUST-40); 40 */
+	uint32_t time_wait_ms;    /* 2*MSL; 60000 (TCP_TIMEWAIT_LEN) */
+	uint32_t fin_wait2_ms;    /* orphaned FIN-WAIT-2 lifetime (tcp_fin_timeout) */
+	uint8_t syn_retries;      /* 7: 255 s, >= 3 min (RFC 9293 MUST-23) */
+	uint8_t synack_retries;   /* 5 */
+	uint8_t retries1;         /* 3: R1, negative advice to IP */
+	uint8_t retries2;         /* 15: R2, give up */
+	uint8_t cc;               /* enum tcp_cc_algo */
+	bool syncookies;          /* when the SYN queue is full (RFC 4987) */
+	bool sack;                /* RFC 2018 */
+	bool timestamps;          /* RFC 7323 */
+	bool window_scaling;      /* RFC 7323 */
+	uint32_t keepalive_idle_s;   /* 7200 (MUST-28: >= 2 h) */
+	uint32_t keepalive_intvl_s;  /* 75 */
+	uint32_t keepalive_probes;   /* 9 */
+	uint32_t challenge_ack_limit; /* per second, whole stack, randomised (RFC 5961 §7) */
+	uint32_t rst_limit;       /* RSTs without a TCB per second (closed ports) */
+};
+
+/* ---- counters (nstat names) --------------------------------------------------------- */
+#define TCP_MIB_LIST(X)                                                         \
+	X(ActiveOpens, "TcpActiveOpens")                                        \
+	X(PassiveOpens, "TcpPassiveOpens")                                      \
+	X(AttemptFails, "TcpAttemptFails")                                      \
+	X(EstabResets, "TcpEstabResets")                                        \
+	X(InSegs, "TcpInSegs")                                                  \
+	X(OutSegs, "TcpOutSegs")                                                \
+	X(RetransSegs, "TcpRetransSegs")                                        \
+	X(InErrs, "TcpInErrs")                                                  \
+	X(OutRsts, "TcpOutRsts")                                                \
+	X(InCsumErrors, "TcpInCsumErrors")                                      \
+	X(SyncookiesSent, "TcpExtSyncookiesSent")                               \
+	X(SyncookiesRecv, "TcpExtSyncookiesRecv")                               \
+	X(SyncookiesFailed, "TcpExtSyncookiesFailed")                           \
+	X(EmbryonicRsts, "TcpExtEmbryonicRsts")                                 \
+	X(TW, "TcpExtTW")                                                       \
+	X(TWRecycled, "TcpExtTWRecycled")                                       \
+	X(PAWSEstab, "TcpExtPAWSEstab")                                         \
+	X(DelayedACKs, "TcpExtDelayedACKs")                                     \
+	X(ListenOverflows, "TcpExtListenOverflows")                             \
+	X(ListenDrops, "TcpExtListenDrops")                                     \
+	X(TCPRenoRecovery, "TcpExtTCPRenoRecovery")                             \
+	X(TCPSackRecovery, "TcpExtTCPSackRecovery")                             \
+	X(TCPLossUndo, "TcpExtTCPLossUndo")                                     \
+	X(TCPFastRetrans, "TcpExtTCPFastRetrans")                               \
+	X(TCPSlowStartRetrans, "TcpExtTCPSlowStartRetrans")                     \
+	X(TCPTimeouts, "TcpExtTCPTimeouts")                                     \
+	X(TCPOFOQueue, "TcpExtTCPOFOQueue")                                     \
+	X(TCPOFODrop, "TcpExtTCPOFODrop")                                       \
+	X(TCPOFOMerge, "TcpExtTCPOFOMerge")                                     \
+	X(TCPAbortOnData, "TcpExtTCPAbortOnData")                               \
+	X(TCPAbortOnClose, "TcpExtTCPAbortOnClose")                             \
+	X(TCPAbortOnMemory, "TcpExtTCPAbortOnMemory")                           \
+	X(TCPAbortOnTimeout, "TcpExtTCPAbortOnTimeout")                         \
+	X(TCPAbortOnLinger, "TcpExtTCPAbortOnLinger")                           \
+	X(TCPSACKReneging, "TcpExtTCPSACKReneging")                             \
+	X(TCPSackShifted, "TcpExtTCPSackShifted")                               \
+	X(TCPSACKDiscard, "TcpExtTCPSACKDiscard")                               \
+	X(TCPChallengeACK, "TcpExtTCPChallengeACK")                             \
+	X(TCPSYNChallenge, "TcpExtTCPSYNChallenge")                             \
+	X(TCPACKSkippedChallenge, "TcpExtTCPACKSkippedChallenge")               \
+	X(TCPWinProbe, "TcpExtTCPWinProbe")                                     \
+	X(TCPKeepAlive, "TcpExtTCPKeepAlive")                                   \
+	X(TCPZeroWindowDrop, "TcpExtTCPZeroWindowDrop")                         \
+	X(TCPRcvQDrop, "TcpExtTCPRcvQDrop")                                     \
+	X(TCPTimeWaitOverflow, "TcpExtTCPTimeWaitOverflow")                     \
+	X(TCPReqQFullDoCookies, "TcpExtTCPReqQFullDoCookies")                   \
+	X(TCPReqQFullDrop, "TcpExtTCPReqQFullDrop")                             \
+	X(TCPOrigDataSent, "TcpExtTCPOrigDataSent")                             \
+	X(TCPDelivered, "TcpExtTCPDelivered")                                   \
+	X(OutOfWindowIcmps, "TcpExtOutOfWindowIcmps")                           \
+	X(TCPMTUPFail, "TcpExtTCPMTUPFail")                                     \
+	X(TCPPureAcks, "TcpExtTCPPureAcks")                                     \
+	X(BadHdr, "TcpExtSkiffBadHeader")                                       \
+	X(BadOpt, "TcpExtSkiffBadOption")                                       \
+	X(BadAddr, "TcpExtSkiffBadAddress")                                     \
+	X(NoConnDrop, "TcpExtSkiffNoConnDrop")                                  \
+	X(RstRateLimited, "TcpExtSkiffRstRateLimited")                          \
+	X(ConnLimit, "TcpExtSkiffConnLimit")                                    \
+	X(MemLimit, "TcpExtSkiffMemLimit")                                      \
+	X(NoPktBuf, "TcpExtSkiffNoPktBuf")                                      \
+	X(OutErrs, "TcpExtSkiffOutErrs")                                        \
+	X(UrgIgnored, "TcpExtSkiffUrgIgnored")                                  \
+	X(SynDataIgnored, "TcpExtSkiffSynDataIgnored")
+
+enum tcp_mib {
+#define TCP_MIB_ENUM(id, name) TCP_MIB_##id,
+	TCP_MIB_LIST(TCP_MIB_ENUM)
+#undef TCP_MIB_ENUM
+	TCP_MIB_COUNT
+};
+
+/* ---- the stack ---------------------------------------------------------------------- */
+struct tcp_sock;                 /* a TCB or a listener; opaque to applications */
+
+#define TCP_HASH_SIZE 1024       /* connection hash buckets (power of two) */
+#define TCP_PORT_PERTURB 256     /* RFC 6056 Algorithm 4 table */
+
+struct tcp_stack {
+	struct tcp_env env;
+	struct tcp_config cfg;
+	uint64_t now;                /* of the last tcp_input/tcp_poll, ns */
+	uint64_t isn_key[2], hash_key[2], cookie_key[2], ts_key[2], port_key[2];
+	uint16_t port_perturb[TCP_PORT_PERTURB];
+	struct tcp_sock *hash[TCP_HASH_SIZE];
+	struct tcp_sock *conns;      /* every TCB but listeners (list for timers, ss) */
+	struct tcp_sock *listeners;
+	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first */
+	struct tcp_sock *events;     /* TCBs with events not yet delivered */
+	struct tcp_sock *reap;       /* closed TCBs to free at the end of this call */
+	struct pkt *backlog, *backlog_tail;    /* input that arrived re-entrantly */
+	uint32_t nconns, nlisteners, ntw, nestab;
+	uint64_t mem_used;
+	int depth;                   /* nesting of calls into TCP */
+	uint64_t chack_sec;          /* challenge ACK limiter: current second */
+	uint32_t chack_left;
+	uint64_t rst_sec;            /* stateless RST limiter */
+	uint32_t rst_left;
+	uint64_t mib[TCP_MIB_COUNT];
+};
+
+void tcp_config_default(struct tcp_config *cfg);
+/* cfg may be NULL (defaults). Draws the secrets (ISN, hash, cookie keys) from env. */
+void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_config *cfg,
+	      uint64_t now_ns);
+/* Aborts every connection (RST), frees every TCB and buffer. */
+void tcp_shutdown_stack(struct tcp_stack *t);
+
+/* p->data at the TCP header, p->len = TCP length (IP already validated and trimmed).
+ * Verifies the checksum itself. Consumes p on every path. */
+void tcp_input(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst, uint64_t now_ns);
+/* ICMP destination unreachable / fragmentation needed (RFC 1191) / time exceeded /
+ * parameter problem quoting our segment: quoted_ip is the quoted IP header and at
+ * least 8 bytes of TCP header, len the bytes available. */
+void tcp_icmp_error(struct tcp_stack *t, uint8_t type, uint8_t code, uint16_t next_mtu,
+		    const uint8_t *quoted_ip, size_t len);
+void tcp_poll(struct tcp_stack *t, uint64_t now_ns);   /* timers; called often (>= every 10 ms) */
+/* Earliest timer deadline (ns), UINT64_MAX when none: lets the loop sleep. */
+uint64_t tcp_next_deadline(const struct tcp_stack *t);
+
+/* ---- sockets ------------------------------------------------------------------------ */
+/* Event bits, for callbacks and tcp_ready(). */
+#define TCP_EV_ACCEPT    0x01    /* listener: a connection waits in tcp_accept() */
+#define TCP_EV_CONNECTED 0x02    /* handshake completed (active open) */
+#define TCP_EV_RECV      0x04    /* data, or end of stream, to tcp_recv() */
+#define TCP_EV_SEND      0x08    /* send space available again */
+#define TCP_EV_CLOSED    0x10    /* reset/timeout/refused (tcp_error()) or fully closed */
+#define TCP_EV_URGENT    0x20    /* the peer's urgent pointer advanced (data stays inline) */
+
+/* Called with the events that happened; user is what the app registered. */
+typedef void (*tcp_event_fn)(void *user, struct tcp_sock *s, unsigned events);
+/* send_ref completion: the memory is no longer referenced. err 0: all of it was
+ * acknowledged; else -NET_ECONNRESET/-NET_ECONNABORTED/-NET_ETIMEDOUT. */
+typedef void (*tcp_done_fn)(void *arg, int err);
+
+/* Passive open on addr (0 = any local address):port. backlog caps the accept queue
+ * (0 or above cfg.accept_backlog: cfg.accept_backlog). Accepted sockets inherit cb/user. */
+int tcp_listen(struct tcp_stack *t, uint32_t addr, uint16_t port, uint32_t backlog,
+	       tcp_event_fn cb, void *user, struct tcp_sock **out);
+/* 0 and *out, or -NET_EAGAIN when no connection is waiting. */
+int tcp_accept(struct tcp_sock *listener, struct tcp_sock **out);
+/* Active open to dst:dport from src (0: the route's source address), from a random
+ * ephemeral port. Completion is reported with TCP_EV_CONNECTED or TCP_EV_CLOSED. */
+int tcp_connect(struct tcp_stack *t, uint32_t src, uint32_t dst, uint16_t dport,
+		tcp_event_fn cb, void *user, struct tcp_sock **out);
+void tcp_set_callback(struct tcp_sock *s, tcp_event_fn cb, void *user);
+
+/* Copies up to len bytes into the send buffer: bytes taken (maybe fewer than len), or
+ * -NET_EAGAIN (buffer full), -NET_EPIPE (after shutdown/close), -errno (connection
+ * failed). Allowed from SYN-SENT on (sent once established). */
+long tcp_send(struct tcp_sock *s, const void *buf, size_t len);
+/* Zero-copy send: queues a reference to buf, which must stay valid and unchanged until
+ * done(arg, err) runs (exactly once, from tcp_input/tcp_poll, also on reset/abort).
+ * 0, -NET_EAGAIN (cfg.max_refs references queued), -NET_EPIPE, -errno. */
+int tcp_send_ref(struct tcp_sock *s, const void *buf, size_t len, tcp_done_fn done, void *arg);
+/* Bytes copied, 0 at end of stream, -NET_EAGAIN when nothing is buffered, -errno. */
+long tcp_recv(struct tcp_sock *s, void *buf, size_t len);
+/* Zero-copy receive: the contiguous readable bytes at the read position (maybe not all
+ * of them); then tcp_recv_consume(). Returns the count; *data valid until the next call. */
+size_t tcp_recv_peek(struct tcp_sock *s, const uint8_t **data);
+void tcp_recv_consume(struct tcp_sock *s, size_t n);
+
+#define TCP_SHUT_WR 1
+/* Half-close: sends FIN after the queued data. Only TCP_SHUT_WR is supported. */
+int tcp_shutdown(struct tcp_sock *s, int how);
+/* Graceful close; the handle is invalid afterwards. Unread received data turns this
+ * into an abort (RST, RFC 2525 §2.17). Queued data and FIN are still delivered. */
+int tcp_close(struct tcp_sock *s);
+/* RST (in synchronized states), drop everything; the handle is invalid afterwards. */
+void tcp_abort(struct tcp_sock *s);
+
+enum tcp_opt {
+	TCP_OPT_NODELAY,        /* 1: disable Nagle (RFC 9293 MUST-17) */
+	TCP_OPT_KEEPALIVE,      /* 1: send keep-alives (off by default, MUST-25) */
+	TCP_OPT_KEEPIDLE,       /* seconds idle before the first probe */
+	TCP_OPT_KEEPINTVL,      /* seconds between probes */
+	TCP_OPT_KEEPCNT,        /* unanswered probes before giving up */
+	TCP_OPT_USER_TIMEOUT,   /* ms unacknowledged data may wait before abort (R2, MUST-21); 0 = retries2 */
+	TCP_OPT_TOS,            /* IPv4 DS field (DSCP << 2) for what this connection sends (MUST-48) */
+};
+int tcp_setopt(struct tcp_sock *s, enum tcp_opt opt, uint32_t val);
+
+/* Level-triggered readiness (TCP_EV_* bits): RECV readable or EOF/error, SEND space,
+ * ACCEPT queue non-empty, CONNECTED established, CLOSED failed or closed. */
+unsigned tcp_ready(const struct tcp_sock *s);
+/* 0, or the -errno the connection failed with (reset, timeout, refused). */
+int tcp_error(const struct tcp_sock *s);
+/* Bytes of urgent data not yet read (RFC 9293 MUST-33); 0 when none. */
+uint32_t tcp_urgent_pending(const struct tcp_sock *s);
+
+/* Per-connection state, what `ss -tni` prints (Linux struct tcp_info, in plain units). */
+struct tcp_conn_info {
+	const char *state;        /* "ESTAB", "SYN-SENT", ... as ss spells them */
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t recv_q, send_q;  /* unread bytes / unacknowledged+unsent bytes (LISTEN: queue, backlog) */
+	const char *cc;
+	bool ts, sack, wscale;
+	uint8_t snd_wscale, rcv_wscale;
+	uint32_t rto_ms, backoff, ato_ms;
+	uint32_t rtt_us, rttvar_us, min_rtt_us;
+	uint32_t mss, pmtu, rcv_mss, advmss;
+	uint32_t cwnd, ssthresh;  /* segments; ssthresh UINT32_MAX while unset */
+	uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
+	uint64_t segs_out, segs_in, data_segs_out, data_segs_in;
+	uint64_t send_bps, delivery_bps, delivered;
+	uint32_t lastsnd_ms, lastrcv_ms, lastack_ms;
+	uint32_t unacked, retrans, total_retrans, lost, sacked;
+	uint32_t rcv_space, snd_wnd, rcv_wnd;
+	int err;
+};
+int tcp_get_info(const struct tcp_sock *s, struct tcp_conn_info *out);
+
+/* ---- shell ---------------------------------------------------------------------------- */
+/* `ss` with -t -n -i -l -a -e (any combination, e.g. "-tni", "-tl"); output in Linux's
+ * layout, one out() call per line (no trailing newline in text). */
+void tcp_show(struct tcp_stack *t, int argc, char **argv,
+	      void (*out)(void *ctx, const char *text), void *ctx);
+/* Every counter with its Linux nstat name, plus TcpCurrEstab. */
+void tcp_nstat(struct tcp_stack *t, void (*emit)(void *ctx, const char *name, uint64_t v), void *ctx);
+
+#endif

@@ -1,0 +1,470 @@
+/*
+ * Segments out: building one segment (tcp_xmit), deciding what to send (tcp_output:
+ * window, congestion window, Nagle and sender SWS avoidance, FIN, persist), ACKs,
+ * RSTs and the receive window we advertise.
+ *
+ * Call order: tcp_output -> send_new -> tcp_xmit -> env.ip_output.
+ * Specs: RFC 9293 §3.7.4 (Nagle), §3.8.6.2 (SWS, both sides), §3.8.6.1 (zero window),
+ * §3.5.2 (reset generation); RFC 7323 §2-3 (window scale, timestamps); RFC 2018 §4
+ * (SACK option on ACKs); RFC 5681 §4.1 (restart after idle).
+ */
+#include "net/tcp_int.h"
+#include "kernel/string.h"
+
+/* ---- receive window ------------------------------------------------------------------ */
+
+/* What the buffer could take now, minus the rounding slack of the window scale so a
+ * rounded-up advertisement never exceeds the buffer. */
+uint32_t tcp_rcv_wnd(const struct tcp_sock *c)
+{
+	uint32_t used = c->rbuf ? c->rcv_nxt - c->rcv_user : 0;
+	uint32_t freeb = used < c->rbuf_size ? c->rbuf_size - used : 0;
+	uint32_t slack = (1u << c->rcv_wscale) - 1;
+	return freeb > slack ? freeb - slack : 0;
+}
+
+/* The window field of the next segment; moves rcv_adv (the right edge the peer sees).
+ * Receiver SWS avoidance: the edge moves right only in steps of min(RCV.BUFF/2, MSS);
+ * it never moves left (RFC 9293 SHLD-14), except by less than one scale unit when the
+ * buffer is exactly full. */
+uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn)
+{
+	uint32_t avail = tcp_rcv_wnd(c);
+	if (syn) {
+		uint32_t w = avail > 65535 ? 65535 : avail;
+		c->rcv_adv = c->rcv_nxt + w;
+		return (uint16_t)w;
+	}
+	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t sws = c->rbuf_size / 2 < c->rcv_mss ? c->rbuf_size / 2 : c->rcv_mss;
+	uint32_t w = avail >= cur + sws ? avail : cur;
+	uint32_t ws = c->rcv_wscale;
+	uint32_t field = (uint32_t)(((uint64_t)w + (1u << ws) - 1) >> ws);
+	uint32_t used = c->rbuf ? c->rcv_nxt - c->rcv_user : 0;
+	uint32_t phys = used < c->rbuf_size ? c->rbuf_size - used : 0;
+	if (((uint64_t)field << ws) > phys)
+		field = phys >> ws;
+	if (field > 65535)
+		field = 65535;
+	c->rcv_adv = c->rcv_nxt + (field << ws);
+	return (uint16_t)field;
+}
+
+/* ---- one segment --------------------------------------------------------------------- */
+
+/* Copies [seq, seq+len) of the send queue to dst, through the cursor when it fits. */
+static void sq_copy(struct tcp_sock *c, uint32_t seq, uint8_t *dst, uint32_t len)
+{
+	struct tcp_chunk *k;
+	uint32_t off;
+	if (c->cur_chunk && c->cur_seq == seq) {
+		k = c->cur_chunk;
+		off = c->cur_off;
+	} else {
+		NET_ASSERT(seq_geq(seq, c->sq_seq));
+		k = c->sq_head;
+		off = c->sq_off;
+		uint32_t skip = seq - c->sq_seq;
+		while (skip) {
+			NET_ASSERT(k);
+			uint32_t left = k->len - off;
+			if (skip < left) {
+				off += skip;
+				break;
+			}
+			skip -= left;
+			k = k->next;
+			off = 0;
+		}
+	}
+	while (len) {
+		NET_ASSERT(k);
+		uint32_t left = k->len - off;
+		if (left == 0) {
+			k = k->next;
+			off = 0;
+			continue;
+		}
+		uint32_t m = left < len ? left : len;
+		memcpy(dst, k->data + off, m);
+		dst += m;
+		len -= m;
+		off += m;
+		seq += m;
+	}
+	c->cur_chunk = k;
+	c->cur_off = off;
+	c->cur_seq = seq;
+}
+
+static uint32_t sack_room(const struct tcp_sock *c)
+{
+	if (!c->sack_ok || c->nooo == 0)
+		return 0;
+	uint32_t n = c->nooo < (c->ts_ok ? 3u : 4u) ? c->nooo : (c->ts_ok ? 3u : 4u);
+	return 4 + 8 * n;
+}
+
+static void syn_opts(struct tcp_sock *c, struct tcp_opts *o)
+{
+	struct tcp_config *cfg = &c->t->cfg;
+	bool active = c->state == TCP_SYN_SENT;
+	o->has = TCP_HAS_MSS;
+	o->mss = c->adv_mss;
+	if (active ? cfg->window_scaling : c->ws_ok) {
+		o->has |= TCP_HAS_WS;
+		o->ws = c->rcv_wscale;
+	}
+	if (active ? cfg->sack : c->sack_ok)
+		o->has |= TCP_HAS_SACK_PERM;
+	if (active ? cfg->timestamps : c->ts_ok) {
+		o->has |= TCP_HAS_TS;
+		o->tsval = tcp_ts_now(c->t, c);
+		o->tsecr = active ? 0 : c->ts_recent;
+	}
+}
+
+/* Builds and sends one segment from the TCB: [seq, seq+len) of the send queue with
+ * flags. Sequence variables are the caller's business. 0 or -errno. */
+int tcp_xmit(struct tcp_sock *c, uint32_t seq, uint32_t len, uint8_t flags)
+{
+	struct tcp_stack *t = c->t;
+	struct pkt *p = t->env.pkt_alloc(t->env.ctx);
+	if (!p) {
+		tcp_mib(t, TCP_MIB_NoPktBuf);
+		return -NET_ENOBUFS;
+	}
+	struct tcp_hdr h = {
+		.sport = c->lport,
+		.dport = c->rport,
+		.seq = seq,
+		.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0,
+		.flags = flags,
+	};
+	bool syn = flags & TCP_SYN;
+	if (syn) {
+		syn_opts(c, &h.opt);
+	} else {
+		if (c->ts_ok) {
+			h.opt.has |= TCP_HAS_TS;
+			h.opt.tsval = tcp_ts_now(t, c);
+			h.opt.tsecr = c->ts_recent;
+		}
+		if ((flags & TCP_ACK) && c->sack_ok && c->nooo) {
+			h.opt.nsack = (uint8_t)tcp_rcv_sack_blocks(c, h.opt.sack, TCP_MAX_SACK);
+			if (h.opt.nsack)
+				h.opt.has |= TCP_HAS_SACK;
+		}
+	}
+	if (!(flags & TCP_RST))
+		h.wnd = tcp_rcv_wnd_field(c, syn);
+	size_t room = PKT_BUF_SIZE - p->len;
+	if (pkt_tailroom(p) < room)
+		room = pkt_tailroom(p);
+	uint8_t *buf = pkt_data(p) + p->len;
+	size_t hlen = tcp_wire_emit(&h, buf, room);
+	NET_ASSERT(hlen && hlen + len <= room);
+	if (len)
+		sq_copy(c, seq, buf + hlen, len);
+	p->len = (uint16_t)(p->len + hlen + len);
+	tcp_wire_set_csum(buf, hlen + len, c->laddr, c->raddr);
+
+	/* Accounting before handing it off. */
+	tcp_mib(t, TCP_MIB_OutSegs);
+	c->segs_out++;
+	c->bytes_sent += len;
+	if (len || (flags & (TCP_SYN | TCP_FIN))) {
+		if (seq_lt(seq, c->snd_max)) {
+			c->bytes_retrans += len;
+			c->total_retrans++;
+			tcp_mib(t, TCP_MIB_RetransSegs);
+		} else if (len) {
+			tcp_mib(t, TCP_MIB_TCPOrigDataSent);
+		}
+		c->last_snd_ns = t->now;
+	}
+	if (len)
+		c->data_segs_out++;
+	if (flags & TCP_RST)
+		tcp_mib(t, TCP_MIB_OutRsts);
+	if (flags & TCP_ACK) {
+		c->last_ack_sent = c->rcv_nxt;
+		c->ack_now = c->ack_pending = false;
+		c->t_delack = 0;
+		c->rcv_unacked = 0;
+	}
+	int err = c->tos && t->env.ip_output_tos ?
+		t->env.ip_output_tos(t->env.ctx, p, c->laddr, c->raddr, c->tos) :
+		t->env.ip_output(t->env.ctx, p, c->laddr, c->raddr);
+	if (err != 0)
+		tcp_mib(t, TCP_MIB_OutErrs);
+	return 0;
+}
+
+/* ---- what to send -------------------------------------------------------------------- */
+
+void tcp_rearm_rtx(struct tcp_sock *c)
+{
+	if (c->snd_max == c->snd_una) {
+		if (!c->persist)
+			c->t_rtx = 0;
+		return;
+	}
+	c->persist = false;
+	c->t_rtx = c->t->now + tcp_rto_ns(c);
+}
+
+/* Effective congestion window: RFC 3042 limited transmit allows two extra segments on
+ * the first two duplicate ACKs; NewReno recovery inflates cwnd itself. */
+static uint32_t cwnd_eff(const struct tcp_sock *c)
+{
+	uint32_t w = c->cwnd;
+	if (c->ca_state == TCP_CA_OPEN && c->dupacks > 0 && c->dupacks < TCP_DUPTHRESH)
+		w += c->dupacks * c->mss;
+	return w;
+}
+
+/* RFC 5681 §4.1: after an idle period longer than the RTO, restart from the initial
+ * window (slow start after idle). */
+static void restart_after_idle(struct tcp_sock *c)
+{
+	struct tcp_stack *t = c->t;
+	if (c->snd_max != c->snd_una || c->ca_state != TCP_CA_OPEN || !c->last_snd_ns)
+		return;
+	if (t->now - c->last_snd_ns <= tcp_rto_ns(c))
+		return;
+	uint32_t iw = TCP_INIT_CWND * c->mss;
+	if (c->cwnd > iw) {
+		c->cwnd = iw;
+		c->cubic.epoch_ns = 0;
+	}
+}
+
+/* Sends one new-data (or FIN) segment at snd_nxt if the rules allow; force: the persist
+ * timer fired (send even into a closed window, one octet); recovery: RFC 6675 NextSeg
+ * rule 2, only the receiver's window limits (the pipe loop did the cwnd check). */
+bool tcp_send_new(struct tcp_sock *c, bool force, bool recovery)
+{
+	uint32_t data_left = seq_gt(c->snd_buf_end, c->snd_nxt) ? c->snd_buf_end - c->snd_nxt : 0;
+	bool fin_due = c->fin_queued && seq_leq(c->snd_nxt, c->snd_buf_end);
+	if (data_left == 0 && !fin_due)
+		return false;
+	uint32_t mss = c->mss - sack_room(c);
+	uint32_t wnd = recovery || c->snd_wnd < cwnd_eff(c) ? c->snd_wnd : cwnd_eff(c);
+	uint32_t inflight = c->snd_nxt - c->snd_una;
+	uint32_t room = wnd > inflight ? wnd - inflight : 0;
+	uint32_t len = data_left < mss ? data_left : mss;
+	if (len > room)
+		len = room;
+	if (force && len == 0 && data_left)
+		len = 1;                                /* zero-window probe (RFC 9293 §3.8.6.1) */
+	bool all = len == data_left;
+	bool fin = fin_due && all;
+	if (len == 0 && !fin)
+		return false;
+	if (len && len < mss && !force && !seq_lt(c->snd_nxt, c->snd_max)) {
+		/* Nagle (§3.7.4) + sender SWS (§3.8.6.2.1): a short segment goes only when
+		 * it is all we have and nothing is outstanding (or Nagle is off / FIN is
+		 * queued), or when it is at least half the largest window ever offered.
+		 * Retransmissions (go-back-N after an RTO or a PMTU drop) are never held. */
+		bool idle = c->snd_max == c->snd_una;
+		bool half = c->max_snd_wnd && len >= c->max_snd_wnd / 2;
+		if (!(all && (idle || c->nodelay || c->fin_queued)) && !half)
+			return false;
+	}
+	uint8_t flags = TCP_ACK;
+	if (len && seq_geq(c->snd_nxt + len, c->snd_buf_end))
+		flags |= TCP_PSH;                       /* MUST-61: push the last segment */
+	if (fin)
+		flags |= TCP_FIN;
+	uint32_t seq = c->snd_nxt;
+	bool fresh = !seq_lt(seq, c->snd_max);
+	if (tcp_xmit(c, seq, len, flags) != 0)
+		return false;
+	c->snd_nxt = seq + len + (fin ? 1 : 0);
+	if (seq_gt(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+	if (fresh && !c->rtt_timing && !force) {
+		c->rtt_timing = true;
+		c->rtt_seq = c->snd_nxt;
+		c->rtt_start_ns = c->t->now;
+	} else if (!fresh) {
+		c->rtt_timing = false;                  /* Karn: never time a retransmission */
+	}
+	if (!force && (c->t_rtx == 0 || c->persist)) {
+		c->persist = false;
+		c->persist_shift = 0;
+		c->t_rtx = c->t->now + tcp_rto_ns(c);
+	}
+	return true;
+}
+
+/* Persist timer (RFC 9293 §3.8.6.1, BSD tcp_setpersist): data waits, nothing is in
+ * flight, and either the window is closed or SWS avoidance holds a short segment. */
+static void persist_check(struct tcp_sock *c)
+{
+	if (c->snd_wnd == 0 && seq_gt(c->snd_nxt, c->snd_una) && !c->persist) {
+		/* Window closed with data sent into it: pull back and probe instead of
+		 * retransmitting into a closed window (BSD tcp_output, "len < 0"). */
+		c->snd_nxt = c->snd_una;
+		c->rtx_shift = 0;
+		c->t_rtx = 0;
+	}
+	uint32_t data_left = seq_gt(c->snd_buf_end, c->snd_nxt) ? c->snd_buf_end - c->snd_nxt : 0;
+	bool fin_due = c->fin_queued && seq_leq(c->snd_nxt, c->snd_buf_end);
+	if ((data_left || fin_due) && c->t_rtx == 0) {
+		uint64_t iv = tcp_rto_ns(c);
+		if (iv < TCP_PERSIST_MIN_MS * TCP_NS_PER_MS)
+			iv = TCP_PERSIST_MIN_MS * TCP_NS_PER_MS;
+		c->persist = true;
+		c->t_rtx = c->t->now + iv;
+	}
+}
+
+void tcp_output(struct tcp_sock *c)
+{
+	switch (c->state) {
+	case TCP_ESTABLISHED:
+	case TCP_FIN_WAIT_1:
+	case TCP_CLOSE_WAIT:
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+		break;
+	case TCP_FIN_WAIT_2:
+	case TCP_TIME_WAIT:
+	case TCP_SYN_RECEIVED:
+		if (c->ack_now)
+			tcp_send_ack(c);
+		return;
+	default:
+		return;
+	}
+	restart_after_idle(c);
+	if (c->persist)
+		c->snd_nxt = c->snd_una;        /* re-send the probe octet if it was refused */
+	if (c->ca_state == TCP_CA_RECOVERY && c->sack_ok) {
+		tcp_sack_recovery_xmit(c);
+	} else {
+		for (int i = 0; i < 1024 && tcp_send_new(c, false, false); i++)
+			;
+	}
+	persist_check(c);
+	if (c->ack_now)
+		tcp_send_ack(c);
+}
+
+/* The persist timer fired: one probe, into the closed window if need be. */
+void tcp_persist_probe(struct tcp_sock *c)
+{
+	c->snd_nxt = c->snd_una;
+	bool sent = tcp_send_new(c, true, false);
+	if (!sent && c->ack_now)
+		tcp_send_ack(c);
+}
+
+/* Retransmits the segment at snd_una (fast retransmit, RTO, NewReno partial ACK). */
+bool tcp_retransmit_head(struct tcp_sock *c)
+{
+	uint32_t seq = c->snd_una;
+	uint32_t data_left = seq_gt(c->snd_buf_end, seq) ? c->snd_buf_end - seq : 0;
+	uint32_t len = data_left < c->mss ? data_left : c->mss;
+	bool fin = c->fin_queued && len == data_left && seq_lt(c->snd_buf_end, c->snd_max);
+	if (len == 0 && !fin)
+		return false;
+	uint8_t flags = TCP_ACK | (fin ? TCP_FIN : 0);
+	if (len && seq_geq(seq + len, c->snd_buf_end))
+		flags |= TCP_PSH;
+	c->rtt_timing = false;
+	if (tcp_xmit(c, seq, len, flags) != 0)
+		return false;
+	uint32_t end = seq + len + (fin ? 1 : 0);
+	if (seq_gt(end, c->snd_nxt))
+		c->snd_nxt = end;
+	if (seq_gt(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+	return true;
+}
+
+void tcp_send_ack(struct tcp_sock *c)
+{
+	tcp_xmit(c, c->snd_nxt, 0, TCP_ACK);
+}
+
+void tcp_send_challenge_ack(struct tcp_sock *c)
+{
+	if (!tcp_challenge_allowed(c))
+		return;
+	tcp_mib(c->t, TCP_MIB_TCPChallengeACK);
+	tcp_send_ack(c);
+}
+
+void tcp_send_syn(struct tcp_sock *c)
+{
+	uint8_t flags = c->state == TCP_SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK;
+	if (tcp_xmit(c, c->iss, 0, flags) == 0 && !c->syn_rtx && !c->rtt_timing) {
+		c->rtt_timing = true;
+		c->rtt_seq = c->iss + 1;
+		c->rtt_start_ns = c->t->now;
+	}
+	if (seq_lt(c->snd_nxt, c->iss + 1))
+		c->snd_nxt = c->iss + 1;
+	if (seq_lt(c->snd_max, c->snd_nxt))
+		c->snd_max = c->snd_nxt;
+	c->t_rtx = c->t->now + tcp_rto_ns(c);
+}
+
+/* RST for an existing TCB: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>. */
+void tcp_send_rst(struct tcp_sock *c)
+{
+	uint8_t flags = TCP_RST | (c->state == TCP_SYN_SENT ? 0 : TCP_ACK);
+	tcp_xmit(c, c->snd_nxt, 0, flags);
+}
+
+/* A segment without a TCB behind it (RST replies, SYN cookie SYN-ACKs). */
+void tcp_reply_raw(struct tcp_stack *t, uint32_t src, uint32_t dst, const struct tcp_hdr *h)
+{
+	struct pkt *p = t->env.pkt_alloc(t->env.ctx);
+	if (!p) {
+		tcp_mib(t, TCP_MIB_NoPktBuf);
+		return;
+	}
+	uint8_t *buf = pkt_data(p) + p->len;
+	size_t hlen = tcp_wire_emit(h, buf, pkt_tailroom(p));
+	NET_ASSERT(hlen);
+	p->len = (uint16_t)(p->len + hlen);
+	tcp_wire_set_csum(buf, hlen, src, dst);
+	tcp_mib(t, TCP_MIB_OutSegs);
+	if (h->flags & TCP_RST)
+		tcp_mib(t, TCP_MIB_OutRsts);
+	if (t->env.ip_output(t->env.ctx, p, src, dst) != 0)
+		tcp_mib(t, TCP_MIB_OutErrs);
+}
+
+/* RFC 9293 §3.10.7.1: the RST that makes the offender's segment unacceptable to it. Never
+ * in answer to a RST. Rate-limited (HARDENING #7). */
+void tcp_reply_rst(struct tcp_stack *t, const struct tcp_seg *s)
+{
+	if (s->h.flags & TCP_RST)
+		return;
+	uint64_t sec = t->now / 1000000000ull;
+	if (sec != t->rst_sec || t->rst_left == 0xffffffffu) {
+		t->rst_sec = sec;
+		t->rst_left = t->cfg.rst_limit;
+	}
+	if (t->rst_left == 0) {
+		tcp_mib(t, TCP_MIB_RstRateLimited);
+		return;
+	}
+	t->rst_left--;
+	struct tcp_hdr h = { .sport = s->h.dport, .dport = s->h.sport };
+	if (s->h.flags & TCP_ACK) {
+		h.seq = s->h.ack;
+		h.flags = TCP_RST;
+	} else {
+		uint32_t len = s->dlen + !!(s->h.flags & TCP_SYN) + !!(s->h.flags & TCP_FIN);
+		h.seq = 0;
+		h.ack = s->h.seq + len;
+		h.flags = TCP_RST | TCP_ACK;
+	}
+	tcp_reply_raw(t, s->dst, s->src, &h);
+}

@@ -1,0 +1,373 @@
+/*
+ * libFuzzer over tcp_input (make fuzz-tcp): arbitrary segments into an ESTABLISHED
+ * connection. Each run builds a fresh stack (options on the handshake chosen by the
+ * first input byte, data queued both by copy and by reference) and then interprets the
+ * input as records:
+ *   'S'-ish  a segment to the connection: flags, seq/ack relative to RCV.NXT/SND.UNA,
+ *            window, urgent pointer, raw option bytes (any length 0..40, malformed
+ *            ones included), payload; checksum right unless a bit says otherwise;
+ *   raw      bytes as a whole TCP segment (ports patched to the connection's or not);
+ *   time     advance the clock and run timers;
+ *   app      send / send_ref / recv / shutdown / close / abort / setopt / connect;
+ *   icmp     an ICMP error quoting a sequence number near SND.UNA;
+ *   show     `ss -tnia` and nstat (the formatting paths).
+ * After the input: the stack is shut down and every allocation and packet must be back
+ * (abort otherwise), so leaks on any path the fuzzer finds are crashes.
+ */
+#include "net/tcp_int.h"
+#include "net/pkt.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOTS 256
+#define US 0x0a000001u
+#define PEER 0x0a000002u
+
+void panic_at(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "PANIC %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+struct fz {
+	struct tcp_stack t;
+	struct pkt_pool pool;
+	uint8_t *mem;
+	uint64_t now, rng;
+	long live;
+	uint32_t peer_seq;              /* the peer's next sequence number as we know it */
+	struct tcp_sock *l, *c;
+	int refs;
+	uint8_t file[8192];
+};
+
+static int f_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	(void)ctx;
+	if (!tcp_wire_csum_ok(pkt_data(p), p->len, src, dst))
+		abort();                /* everything we emit is well-formed */
+	struct tcp_hdr h;
+	if (tcp_wire_parse(pkt_data(p), p->len, &h) != WIRE_OK)
+		abort();
+	pkt_free(p);
+	return 0;
+}
+
+static int f_route(void *ctx, uint32_t dst, uint32_t *src, uint16_t *mtu)
+{
+	(void)ctx;
+	(void)dst;
+	*src = US;
+	*mtu = 1500;
+	return 0;
+}
+
+static struct pkt *f_pkt(void *ctx)
+{
+	return pkt_alloc(&((struct fz *)ctx)->pool);
+}
+
+static void *f_alloc(void *ctx, size_t n)
+{
+	((struct fz *)ctx)->live++;
+	return malloc(n);
+}
+
+static void f_free(void *ctx, void *p)
+{
+	((struct fz *)ctx)->live--;
+	free(p);
+}
+
+static uint64_t f_random(void *ctx)
+{
+	struct fz *f = ctx;
+	f->rng ^= f->rng << 13;
+	f->rng ^= f->rng >> 7;
+	f->rng ^= f->rng << 17;
+	return f->rng;
+}
+
+static uint64_t f_clock(void *ctx)
+{
+	return ((struct fz *)ctx)->now;
+}
+
+static void ref_done(void *arg, int err)
+{
+	(void)err;
+	((struct fz *)arg)->refs--;
+}
+
+static void inject(struct fz *f, const uint8_t *seg, size_t len, bool fix_csum)
+{
+	struct pkt *p = pkt_alloc(&f->pool);
+	if (!p)
+		return;
+	if (len > pkt_tailroom(p))
+		len = pkt_tailroom(p);
+	memcpy(pkt_data(p), seg, len);
+	p->len = (uint16_t)len;
+	if (fix_csum && len >= TCP_HDR_LEN)
+		tcp_wire_set_csum(pkt_data(p), len, PEER, US);
+	tcp_input(&f->t, p, PEER, US, f->now);
+}
+
+/* A tiny cursor over the input. */
+struct rd {
+	const uint8_t *p;
+	size_t n;
+};
+
+static uint8_t u8(struct rd *r)
+{
+	if (!r->n)
+		return 0;
+	r->n--;
+	return *r->p++;
+}
+
+static uint16_t u16(struct rd *r)
+{
+	uint16_t hi = u8(r);
+	return (uint16_t)(hi << 8 | u8(r));
+}
+
+static void handshake(struct fz *f, uint8_t mode)
+{
+	uint8_t seg[60] = { 0 };
+	struct tcp_hdr h = { .sport = 40000, .dport = 80, .seq = 1000, .flags = TCP_SYN, .wnd = 65535 };
+	h.opt.has = TCP_HAS_MSS;
+	h.opt.mss = (mode & 8) ? 536 : 1460;
+	if (mode & 1)
+		h.opt.has |= TCP_HAS_TS, h.opt.tsval = 1;
+	if (mode & 2)
+		h.opt.has |= TCP_HAS_SACK_PERM;
+	if (mode & 4)
+		h.opt.has |= TCP_HAS_WS, h.opt.ws = 7;
+	size_t n = tcp_wire_emit(&h, seg, sizeof(seg));
+	inject(f, seg, n, true);
+	struct tcp_sock *c = NULL;
+	for (struct tcp_sock *x = f->t.conns; x; x = x->next)
+		c = x;
+	if (!c)
+		return;
+	h.flags = TCP_ACK;
+	h.seq = 1001;
+	h.ack = c->iss + 1;
+	h.opt.has &= TCP_HAS_TS;
+	h.opt.tsval = 2;
+	n = tcp_wire_emit(&h, seg, sizeof(seg));
+	inject(f, seg, n, true);
+	tcp_accept(f->l, &f->c);
+	f->peer_seq = 1001;
+}
+
+static void op_segment(struct fz *f, struct rd *r)
+{
+	uint8_t flags = u8(r);
+	int16_t ds = (int16_t)u16(r), da = (int16_t)u16(r);
+	uint16_t wnd = u16(r), urg = u16(r);
+	uint8_t ctl = u8(r);
+	size_t olen = (size_t)(ctl & 0x3f) % 41;
+	uint8_t seg[TCP_MAX_HDR_LEN + 1500];
+	memset(seg, 0, TCP_MAX_HDR_LEN);
+	struct tcp_sock *c = f->c;
+	uint32_t rcv_nxt = c ? c->rcv_nxt : f->peer_seq, una = c ? c->snd_una : 0;
+	wire_put16(seg, (ctl & 0x40) ? 40001 : 40000);
+	wire_put16(seg + 2, 80);
+	wire_put32(seg + 4, rcv_nxt + (uint32_t)(int32_t)ds);
+	wire_put32(seg + 8, una + (uint32_t)(int32_t)da);
+	size_t hl = TCP_HDR_LEN + (olen + 3) / 4 * 4;
+	seg[12] = (uint8_t)(hl / 4 << 4);
+	seg[13] = flags;
+	wire_put16(seg + 14, wnd);
+	wire_put16(seg + 18, urg);
+	for (size_t i = 0; i < olen; i++)
+		seg[TCP_HDR_LEN + i] = u8(r);
+	size_t dlen = u8(r);
+	if (dlen & 0x80)
+		dlen = (dlen & 0x7f) * 12;      /* up to 1524: full segments too */
+	for (size_t i = 0; i < dlen && hl + i < sizeof(seg); i++)
+		seg[hl + i] = (uint8_t)(i * 7);
+	size_t len = hl + dlen < sizeof(seg) ? hl + dlen : sizeof(seg);
+	inject(f, seg, len, !(ctl & 0x80));
+}
+
+static void op_raw(struct fz *f, struct rd *r)
+{
+	size_t len = u8(r);
+	uint8_t seg[256] = { 0 };
+	for (size_t i = 0; i < len; i++)
+		seg[i] = u8(r);
+	if (len >= 4 && (seg[0] & 1)) {
+		wire_put16(seg, 40000);
+		wire_put16(seg + 2, 80);
+	}
+	inject(f, seg, len, len & 1);
+}
+
+static void op_app(struct fz *f, struct rd *r)
+{
+	uint8_t k = u8(r);
+	struct tcp_sock *c = f->c;
+	uint8_t buf[4096];
+	switch (k % 10) {
+	case 0:
+		if (c)
+			tcp_send(c, f->file, (size_t)u16(r) % sizeof(f->file));
+		break;
+	case 1:
+		if (c && tcp_send_ref(c, f->file, 1 + (size_t)u16(r) % sizeof(f->file), ref_done, f) == 0)
+			f->refs++;
+		break;
+	case 2:
+		if (c)
+			tcp_recv(c, buf, (size_t)u16(r) % sizeof(buf));
+		break;
+	case 3:
+		if (c)
+			tcp_shutdown(c, TCP_SHUT_WR);
+		break;
+	case 4:
+		if (c) {
+			tcp_close(c);
+			f->c = NULL;
+		}
+		break;
+	case 5:
+		if (c) {
+			tcp_abort(c);
+			f->c = NULL;
+		}
+		break;
+	case 6:
+		if (c)
+			tcp_setopt(c, (enum tcp_opt)(u8(r) % 6), u16(r));
+		break;
+	case 7:
+		if (!c)
+			tcp_accept(f->l, &f->c);
+		break;
+	case 8: {
+		struct tcp_sock *n;
+		if (tcp_connect(&f->t, 0, PEER, u16(r), NULL, NULL, &n) == 0 && (u8(r) & 1))
+			tcp_abort(n);
+		break;
+	}
+	default:
+		if (c) {
+			const uint8_t *d;
+			size_t n = tcp_recv_peek(c, &d);
+			if (n)
+				tcp_recv_consume(c, n / 2 + 1);
+		}
+		break;
+	}
+}
+
+static void op_icmp(struct fz *f, struct rd *r)
+{
+	uint8_t q[28] = { 0x45 };
+	uint8_t type = u8(r), code = u8(r);
+	uint16_t mtu = u16(r);
+	int16_t d = (int16_t)u16(r);
+	wire_put16(q + 2, u16(r));
+	q[9] = 6;
+	wire_put32(q + 12, US);
+	wire_put32(q + 16, PEER);
+	wire_put16(q + 20, 80);
+	wire_put16(q + 22, 40000);
+	wire_put32(q + 24, (f->c ? f->c->snd_una : 0) + (uint32_t)(int32_t)d);
+	tcp_icmp_error(&f->t, type, code, mtu, q, 20 + u8(r) % 9);
+}
+
+static void sink_line(void *ctx, const char *s)
+{
+	(void)ctx;
+	(void)s;
+}
+
+static void sink_kv(void *ctx, const char *n, uint64_t v)
+{
+	(void)ctx;
+	(void)n;
+	(void)v;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fz f;
+	memset(&f, 0, offsetof(struct fz, file));
+	for (size_t i = 0; i < sizeof(f.file); i++)
+		f.file[i] = (uint8_t)(i * 13);
+	f.mem = aligned_alloc(64, (size_t)SLOTS * PKT_SLOT_SIZE);
+	pkt_pool_init(&f.pool, f.mem, 0, SLOTS);
+	f.now = 1000000000000ull;
+	f.rng = 0x1234567;
+	struct rd r = { data, size };
+	uint8_t mode = u8(&r);
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	cfg.sack = !(mode & 0x10);
+	cfg.cc = (mode & 0x20) ? TCP_CC_RENO : TCP_CC_CUBIC;
+	cfg.rcvbuf = (mode & 0x40) ? 4096 : 65536;
+	cfg.syn_backlog = (mode & 0x80) ? 0 : 8;        /* 0: everything via SYN cookies */
+	cfg.max_conns = 16;
+	struct tcp_env env = {
+		.ip_output = f_output, .route = f_route, .pkt_alloc = f_pkt,
+		.mem_alloc = f_alloc, .mem_free = f_free, .random = f_random,
+		.clock_ns = f_clock, .ctx = &f,
+	};
+	tcp_init(&f.t, &env, &cfg, f.now);
+	tcp_listen(&f.t, 0, 80, 4, NULL, NULL, &f.l);
+	handshake(&f, mode);
+	if (f.c) {
+		tcp_send(f.c, f.file, 3000);
+		if (tcp_send_ref(f.c, f.file, 5000, ref_done, &f) == 0)
+			f.refs++;
+	}
+	while (r.n) {
+		uint8_t op = u8(&r);
+		switch (op % 8) {
+		case 0: case 1: case 2:
+			op_segment(&f, &r);
+			break;
+		case 3:
+			op_raw(&f, &r);
+			break;
+		case 4:
+			f.now += (uint64_t)u16(&r) * 1000000ull;
+			tcp_poll(&f.t, f.now);
+			break;
+		case 5:
+			op_app(&f, &r);
+			break;
+		case 6:
+			op_icmp(&f, &r);
+			break;
+		default: {
+			char *argv[] = { "ss", "-tnia" };
+			tcp_show(&f.t, 2, argv, sink_line, NULL);
+			tcp_nstat(&f.t, sink_kv, NULL);
+			break;
+		}
+		}
+	}
+	tcp_shutdown_stack(&f.t);
+	if (f.live != 0 || f.pool.stats.free != SLOTS || f.t.mem_used != 0 || f.refs != 0) {
+		fprintf(stderr, "leak: %ld allocations, %u/%u packets, %d refs\n", f.live,
+			f.pool.stats.free, SLOTS, f.refs);
+		abort();
+	}
+	free(f.mem);
+	return 0;
+}

@@ -1,0 +1,291 @@
+/* The TCP capture environment (see test_tcp_harness.h). */
+#include "tests/unit/test_tcp_harness.h"
+#include "tests/unit/test.h"
+#include <stdlib.h>
+
+#define TH_SLOTS 1024
+
+static int h_ip_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	struct th *h = ctx;
+	const uint8_t *b = pkt_data(p);
+	CHECK(tcp_wire_csum_ok(b, p->len, src, dst));
+	struct tcp_hdr hdr;
+	CHECK(tcp_wire_parse(b, p->len, &hdr) == WIRE_OK);
+	CHECK(p->len <= (size_t)h->mtu - 20 || h->hook);
+	h->out_total++;
+	if (h->hook) {
+		h->hook(h->hctx, p, src, dst);
+		return 0;
+	}
+	if (!h->drop_output) {
+		int next = (h->out_tail + 1) % TH_MAXOUT;
+		if (next == h->out_head) {
+			test_fail(__FILE__, __LINE__, "capture queue full");
+			pkt_free(p);
+			return 0;
+		}
+		struct th_seg *s = &h->out[h->out_tail];
+		s->h = hdr;
+		s->src = src;
+		s->dst = dst;
+		s->dlen = p->len - hdr.doff;
+		memcpy(s->data, b + hdr.doff, s->dlen);
+		h->out_tail = next;
+	}
+	pkt_free(p);
+	return 0;
+}
+
+static int h_ip_output_tos(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, uint8_t tos)
+{
+	((struct th *)ctx)->last_tos = tos;
+	return h_ip_output(ctx, p, src, dst);
+}
+
+static int h_route(void *ctx, uint32_t dst, uint32_t *src, uint16_t *mtu)
+{
+	struct th *h = ctx;
+	(void)dst;
+	if (h->route_fail)
+		return -1;
+	*src = h->addr;
+	*mtu = h->mtu;
+	return 0;
+}
+
+static struct pkt *h_pkt_alloc(void *ctx)
+{
+	struct th *h = ctx;
+	return pkt_alloc(&h->pool);
+}
+
+static void *h_mem_alloc(void *ctx, size_t n)
+{
+	struct th *h = ctx;
+	if (h->mem_fail_after == 0)
+		return NULL;
+	if (h->mem_fail_after > 0)
+		h->mem_fail_after--;
+	uint64_t *m = malloc(n + 16);
+	if (!m)
+		return NULL;
+	m[0] = n;
+	h->mem_live++;
+	h->mem_bytes += n;
+	return m + 2;
+}
+
+static void h_mem_free(void *ctx, void *p)
+{
+	struct th *h = ctx;
+	uint64_t *m = (uint64_t *)p - 2;
+	h->mem_live--;
+	h->mem_bytes -= m[0];
+	free(m);
+}
+
+uint64_t th_rand(struct th *h)
+{
+	/* xorshift64*: deterministic per test. */
+	uint64_t x = h->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	h->rng = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+static uint64_t h_random(void *ctx)
+{
+	return th_rand(ctx);
+}
+
+static uint64_t h_clock(void *ctx)
+{
+	return ((struct th *)ctx)->now;
+}
+
+static void h_advice(void *ctx, uint32_t dst)
+{
+	(void)dst;
+	((struct th *)ctx)->route_advice++;
+}
+
+void th_init(struct th *h, const struct tcp_config *cfg)
+{
+	memset(h, 0, sizeof(*h));
+	h->pool_mem = aligned_alloc(64, (size_t)TH_SLOTS * PKT_SLOT_SIZE);
+	pkt_pool_init(&h->pool, h->pool_mem, 0x100000, TH_SLOTS);
+	h->out = calloc(TH_MAXOUT, sizeof(*h->out));
+	h->addr = TH_ADDR;
+	h->mtu = 1500;
+	h->rng = 0x9e3779b97f4a7c15ull;
+	h->mem_fail_after = -1;
+	h->now = 1000 * TH_SEC;
+	h->env = (struct tcp_env){
+		.ip_output = h_ip_output,
+		.ip_output_tos = h_ip_output_tos,
+		.route = h_route,
+		.pkt_alloc = h_pkt_alloc,
+		.mem_alloc = h_mem_alloc,
+		.mem_free = h_mem_free,
+		.random = h_random,
+		.clock_ns = h_clock,
+		.route_advice = h_advice,
+		.ctx = h,
+	};
+	tcp_init(&h->t, &h->env, cfg, h->now);
+}
+
+void th_fini(struct th *h)
+{
+	tcp_shutdown_stack(&h->t);
+	CHECK_EQ(h->mem_live, 0);
+	CHECK_EQ(h->mem_bytes, 0);
+	CHECK_EQ(h->t.mem_used, 0);
+	CHECK_EQ(h->pool.stats.free, TH_SLOTS);
+	free(h->out);
+	free(h->pool_mem);
+}
+
+void th_advance(struct th *h, uint64_t ns)
+{
+	h->now += ns;
+	tcp_poll(&h->t, h->now);
+}
+
+void th_inject_raw(struct th *h, uint32_t src, uint32_t dst, const void *bytes, size_t len, bool fix_csum)
+{
+	struct pkt *p = pkt_alloc(&h->pool);
+	REQUIRE(p);
+	REQUIRE(len <= pkt_tailroom(p));
+	memcpy(pkt_data(p), bytes, len);
+	p->len = (uint16_t)len;
+	if (fix_csum && len >= TCP_HDR_LEN)
+		tcp_wire_set_csum(pkt_data(p), len, src, dst);
+	tcp_input(&h->t, p, src, dst, h->now);
+}
+
+void th_inject(struct th *h, uint32_t src, uint32_t dst, const struct tcp_hdr *hdr,
+	       const void *data, size_t len)
+{
+	uint8_t buf[PKT_BUF_SIZE];
+	size_t hl = tcp_wire_emit(hdr, buf, sizeof(buf));
+	REQUIRE(hl && hl + len <= sizeof(buf));
+	if (len)
+		memcpy(buf + hl, data, len);
+	th_inject_raw(h, src, dst, buf, hl + len, true);
+}
+
+bool th_pop(struct th *h, struct th_seg *s)
+{
+	if (h->out_head == h->out_tail)
+		return false;
+	*s = h->out[h->out_head];
+	h->out_head = (h->out_head + 1) % TH_MAXOUT;
+	return true;
+}
+
+int th_pending(const struct th *h)
+{
+	return (h->out_tail - h->out_head + TH_MAXOUT) % TH_MAXOUT;
+}
+
+void th_drain(struct th *h)
+{
+	h->out_head = h->out_tail;
+}
+
+void th_cb(void *user, struct tcp_sock *s, unsigned ev)
+{
+	struct th *h = user;
+	h->events |= ev;
+	h->nevents++;
+	h->last_ev_sock = s;
+}
+
+void peer_init(struct th_peer *p, uint16_t port, uint16_t lport, uint32_t isn)
+{
+	memset(p, 0, sizeof(*p));
+	p->addr = TH_PEER;
+	p->port = port;
+	p->lport = lport;
+	p->seq = isn;
+	p->wnd = 65535;
+}
+
+void peer_send_opts(struct th *h, struct th_peer *p, uint8_t flags, const struct tcp_opts *o,
+		    const void *data, size_t len)
+{
+	struct tcp_hdr hdr = {
+		.sport = p->port,
+		.dport = p->lport,
+		.seq = p->seq,
+		.ack = (flags & TCP_ACK) ? p->ack : 0,
+		.flags = flags,
+		.wnd = p->wnd,
+	};
+	if (o)
+		hdr.opt = *o;
+	if (p->ts && !(hdr.opt.has & TCP_HAS_TS)) {
+		hdr.opt.has |= TCP_HAS_TS;
+		hdr.opt.tsval = p->tsval;
+		hdr.opt.tsecr = p->tsecr;
+	}
+	if (p->sack_blocks && p->nsack) {
+		hdr.opt.has |= TCP_HAS_SACK;
+		hdr.opt.nsack = p->nsack;
+		memcpy(hdr.opt.sack, p->sack, sizeof(p->sack));
+	}
+	th_inject(h, p->addr, h->addr, &hdr, data, len);
+	p->seq += (uint32_t)len + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
+}
+
+void peer_send(struct th *h, struct th_peer *p, uint8_t flags, const void *data, size_t len)
+{
+	peer_send_opts(h, p, flags, NULL, data, len);
+}
+
+struct tcp_sock *th_open_passive(struct th *h, struct th_peer *p, struct tcp_sock **listener,
+				 const struct tcp_opts *opts)
+{
+	struct tcp_opts def = { .has = TCP_HAS_MSS, .mss = 1460 };
+	if (!opts)
+		opts = &def;
+	if (tcp_listen(&h->t, 0, p->lport, 16, th_cb, h, listener) != 0)
+		return NULL;
+	peer_send_opts(h, p, TCP_SYN, opts, NULL, 0);
+	struct th_seg s;
+	if (!th_pop(h, &s) || s.h.flags != (TCP_SYN | TCP_ACK) || s.h.ack != p->seq)
+		return NULL;
+	p->ack = s.h.seq + 1;
+	if (p->ts && (s.h.opt.has & TCP_HAS_TS))
+		p->tsecr = s.h.opt.tsval;
+	peer_send(h, p, TCP_ACK, NULL, 0);
+	struct tcp_sock *c = NULL;
+	if (tcp_accept(*listener, &c) != 0)
+		return NULL;
+	return c;
+}
+
+struct tcp_sock *th_open_active(struct th *h, struct th_peer *p, const struct tcp_opts *opts)
+{
+	struct tcp_opts def = { .has = TCP_HAS_MSS, .mss = 1460 };
+	if (!opts)
+		opts = &def;
+	struct tcp_sock *c = NULL;
+	if (tcp_connect(&h->t, 0, p->addr, p->port, th_cb, h, &c) != 0)
+		return NULL;
+	struct th_seg s;
+	if (!th_pop(h, &s) || s.h.flags != TCP_SYN)
+		return NULL;
+	p->lport = s.h.sport;
+	p->ack = s.h.seq + 1;
+	if (p->ts && (s.h.opt.has & TCP_HAS_TS))
+		p->tsecr = s.h.opt.tsval;
+	peer_send_opts(h, p, TCP_SYN | TCP_ACK, opts, NULL, 0);
+	if (!th_pop(h, &s) || s.h.flags != TCP_ACK || s.h.ack != p->seq)
+		return NULL;
+	return c;
+}
