@@ -18,6 +18,7 @@ BENCH_SKIFF_PINGS (10); BENCH_NET=0 skips the network part (it needs root).
 """
 import os
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -105,6 +106,7 @@ def bench_nic(model):
         if g:
             g.close()
         ns.close()
+        shutil.rmtree(ns.dir, ignore_errors=True)
 
 
 def fmt_rtt(r):

@@ -6,6 +6,7 @@ dnsmasq as DHCP server. Traffic never leaves the namespace; close() removes it a
         ns.run(["ping", "-c", "3", g_addr])
 """
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -69,6 +70,7 @@ class Netns:
             except subprocess.TimeoutExpired:
                 self.dnsmasq.kill()
         subprocess.run(["ip", "netns", "del", self.name], stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self
