@@ -132,6 +132,7 @@ fuzz-rx: $(BUILD)/fuzz/fuzz_rx
 
 fuzz-smoke:
 	$(MAKE) fuzz-rx RX_FUZZ_SECONDS=20
+	$(MAKE) fuzz-http HTTP_FUZZ_SECONDS=15
 
 fuzz: fuzz-rx
 

@@ -147,13 +147,21 @@ void tcp_hash_remove(struct tcp_stack *t, struct tcp_sock *c)
 	NET_ASSERT(*pp == c);
 	*pp = c->hnext;
 	c->hashed = false;
+	if (t->last_hit == c)
+		t->last_hit = NULL;
 }
 
 struct tcp_sock *tcp_lookup(struct tcp_stack *t, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
 {
-	for (struct tcp_sock *c = *bucket(t, la, lp, ra, rp); c; c = c->hnext)
-		if (c->lport == lp && c->rport == rp && c->laddr == la && c->raddr == ra)
+	struct tcp_sock *c = t->last_hit;
+	if (c && c->lport == lp && c->rport == rp && c->laddr == la && c->raddr == ra)
+		return c;
+	for (c = *bucket(t, la, lp, ra, rp); c; c = c->hnext) {
+		if (c->lport == lp && c->rport == rp && c->laddr == la && c->raddr == ra) {
+			t->last_hit = c;
 			return c;
+		}
+	}
 	return NULL;
 }
 

@@ -11,7 +11,8 @@
  * Calls out of TCP go through struct tcp_env only.
  *
  * Callbacks into the application (tcp_event_fn, send_ref completions) run only from
- * tcp_input() and tcp_poll(), never from inside an API call, and they may call any API
+ * tcp_input(), tcp_icmp_error() and tcp_poll(), never from inside an API call (user
+ * calls queue events for the next of those), and they may call any API
  * function (including tcp_close() of the socket they were called for). A socket handle
  * stays valid until the application calls tcp_close() or tcp_abort() on it.
  *
@@ -204,6 +205,7 @@ struct tcp_stack {
 	uint64_t isn_key[2], hash_key[2], cookie_key[2], ts_key[2], port_key[2];
 	uint16_t port_perturb[TCP_PORT_PERTURB];
 	struct tcp_sock *hash[TCP_HASH_SIZE];
+	struct tcp_sock *last_hit;   /* one-entry lookup cache (bulk flows skip the hash) */
 	struct tcp_sock *conns;      /* every TCB but listeners (list for timers, ss) */
 	struct tcp_sock *listeners;
 	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first */
@@ -271,7 +273,8 @@ void tcp_set_callback(struct tcp_sock *s, tcp_event_fn cb, void *user);
  * failed). Allowed from SYN-SENT on (sent once established). */
 long tcp_send(struct tcp_sock *s, const void *buf, size_t len);
 /* Zero-copy send: queues a reference to buf, which must stay valid and unchanged until
- * done(arg, err) runs (exactly once, from tcp_input/tcp_poll, also on reset/abort).
+ * done(arg, err) runs (exactly once, from tcp_input/tcp_poll, also on reset/abort;
+ * done may be NULL for memory that lives for ever, e.g. files compiled into the image).
  * 0, -NET_EAGAIN (cfg.max_refs references queued), -NET_EPIPE, -errno. */
 int tcp_send_ref(struct tcp_sock *s, const void *buf, size_t len, tcp_done_fn done, void *arg);
 /* Bytes copied, 0 at end of stream, -NET_EAGAIN when nothing is buffered, -errno. */

@@ -224,7 +224,7 @@ static void ack_advance(struct tcp_sock *c, uint32_t ack)
 	uint32_t data = acked - syn_acked - fin_acked;
 	c->bytes_acked += data;
 	c->delivered += data;
-	t->mib[TCP_MIB_TCPDelivered] += 1;
+	t->mib[TCP_MIB_TCPDelivered] += (data + c->mss - 1) / c->mss;     /* segments, roughly */
 	c->rtx_count = 0;
 	c->rtx_stamp_ns = 0;
 	c->soft_err = 0;

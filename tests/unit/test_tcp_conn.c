@@ -1045,3 +1045,129 @@ TEST(tcp_conn_tos_passed_to_ip)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* Brings a fresh passive connection into state st (by name, as ss spells it). */
+static struct tcp_sock *into_state(struct th *h, struct th_peer *p, struct tcp_sock **l, const char *st)
+{
+	struct th_seg s;
+	if (!strcmp(st, "SYN-RECV")) {
+		peer_init(p, 40000, 80, 1000);
+		if (tcp_listen(&h->t, 0, 80, 8, th_cb, h, l) != 0)
+			return NULL;
+		peer_send(h, p, TCP_SYN, NULL, 0);
+		if (!th_pop(h, &s))
+			return NULL;
+		p->ack = s.h.seq + 1;
+		return h->t.conns;
+	}
+	struct tcp_sock *c = estab(h, p, l);
+	if (!c || !strcmp(st, "ESTAB"))
+		return c;
+	if (!strcmp(st, "CLOSE-WAIT") || !strcmp(st, "LAST-ACK")) {
+		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
+		if (!strcmp(st, "LAST-ACK"))
+			tcp_close(c);
+		th_drain(h);
+		return c;
+	}
+	tcp_close(c);                                   /* FIN-WAIT-1 */
+	th_drain(h);
+	if (!strcmp(st, "CLOSING"))
+		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
+	if (!strcmp(st, "FIN-WAIT-2") || !strcmp(st, "TIME-WAIT")) {
+		p->ack++;
+		peer_send(h, p, TCP_ACK, NULL, 0);
+	}
+	if (!strcmp(st, "TIME-WAIT"))
+		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
+	th_drain(h);
+	return c;
+}
+
+/* RFC 5961 in every synchronized state: an in-window RST or any SYN gets a challenge
+ * ACK and changes nothing; a RST at exactly RCV.NXT ends the connection. */
+TEST(tcp_conn_rfc5961_in_every_state)
+{
+	static const char *const states[] = { "SYN-RECV", "ESTAB", "FIN-WAIT-1", "FIN-WAIT-2",
+					      "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT" };
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+		struct th h;
+		th_init(&h, NULL);
+		struct th_peer p;
+		struct tcp_sock *l = NULL, *c = into_state(&h, &p, &l, states[k]);
+		REQUIRE(c);
+		struct tcp_conn_info i;
+		tcp_get_info(c, &i);
+		CHECK_STR(i.state, states[k]);
+		uint32_t nxt = p.seq;
+		struct th_seg s;
+		/* In-window, not exact: challenge ACK, state kept. */
+		h.now += TH_SEC;
+		p.seq = nxt + 10;
+		peer_send(&h, &p, TCP_RST, NULL, 0);
+		if (!th_pop(&h, &s) || s.h.flags != TCP_ACK || s.h.ack != nxt)
+			test_fail(__FILE__, __LINE__, states[k]);
+		tcp_get_info(c, &i);
+		CHECK_STR(i.state, states[k]);
+		/* A SYN: challenge ACK, except that a passive SYN-RECEIVED goes back to
+		 * LISTEN (RFC 9293 §3.10.7.4 fourth). */
+		h.now += TH_SEC;
+		bool tw = !strcmp(states[k], "TIME-WAIT");
+		p.seq = tw ? nxt - 5 : nxt + 5;         /* a newer SYN would reopen TIME-WAIT */
+		peer_send(&h, &p, TCP_SYN, NULL, 0);
+		if (!strcmp(states[k], "SYN-RECV")) {
+			CHECK_EQ(th_pending(&h), 0);
+			CHECK_EQ(h.t.nestab, 0);
+			th_advance(&h, TH_MS);
+			CHECK_EQ(h.t.nconns, 0);
+			c = NULL;                       /* freed: it was never the app's */
+		} else {
+			if (!th_pop(&h, &s) || s.h.flags != TCP_ACK || s.h.ack != nxt)
+				test_fail(__FILE__, __LINE__, states[k]);
+			/* Exactly RCV.NXT: gone (an orphan's TCB is freed at once). */
+			bool owned = c->app_owned;
+			p.seq = nxt;
+			peer_send(&h, &p, TCP_RST, NULL, 0);
+			CHECK_EQ(th_pending(&h), 0);
+			CHECK_EQ(h.t.nconns, 0);
+			if (owned) {
+				tcp_get_info(c, &i);
+				CHECK_STR(i.state, "UNCONN");
+			} else {
+				c = NULL;
+			}
+			p.seq = nxt;
+			peer_send(&h, &p, TCP_ACK, "x", 1);     /* no TCB now: RST */
+			if (!th_pop(&h, &s) || !(s.h.flags & TCP_RST))
+				test_fail(__FILE__, __LINE__, states[k]);
+		}
+		if (c && c->app_owned)
+			tcp_close(c);
+		if (l)
+			tcp_close(l);
+		th_fini(&h);
+	}
+}
+
+TEST(tcp_conn_straddling_segment_trimmed)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct th_peer p;
+	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	REQUIRE(c);
+	peer_send(&h, &p, TCP_ACK, "abcdef", 6);
+	p.seq -= 3;                                     /* resend "def" + new "ghi" */
+	peer_send(&h, &p, TCP_ACK | TCP_FIN, "defghi", 6);
+	struct th_seg s;
+	POP(&h, s);                                     /* old data: ACK at once */
+	CHECK_EQ(s.h.ack, p.seq);                       /* FIN taken too */
+	char b[16];
+	CHECK_EQ(tcp_recv(c, b, sizeof(b)), 9);
+	CHECK_MEM(b, "abcdefghi", 9);
+	CHECK_EQ(tcp_recv(c, b, sizeof(b)), 0);
+	th_drain(&h);
+	tcp_close(c);
+	tcp_close(l);
+	th_fini(&h);
+}

@@ -219,6 +219,9 @@ static struct xfer_result transfer(const struct tcp_config *cfg, uint64_t total,
 	}
 	CHECK_EQ(b.t.nestab, 0);
 	CHECK_EQ(a.t.nestab, 0);
+	CHECK_EQ(a.t.nconns, a.t.ntw);                  /* only TIME-WAIT is left */
+	CHECK_EQ(b.t.nconns, b.t.ntw);
+	CHECK(a.t.ntw + b.t.ntw <= 1);
 	CHECK_EQ(refs_out, 0);
 	tcp_close(l);
 out:

@@ -453,3 +453,24 @@ TEST(tcp_cc_reno_halves_and_grows_linearly)
 	c.cc->cong_avoid(&c, 5000, 0);                  /* slow start, at most 2 SMSS per ACK */
 	CHECK_EQ(c.cwnd, 4000);
 }
+
+TEST(tcp_rtx_pmtu_plateau_without_next_hop_mtu)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = open_conn(&h, &p, &l, false, NULL);
+	REQUIRE(c);
+	uint32_t seq[64], len[64];
+	burst(&h, c, 3000, seq, len);
+	uint8_t q[28];
+	quote(q, c, seq[0]);
+	tcp_icmp_error(&h.t, 3, 4, 0, q, sizeof(q));    /* old router: no MTU (RFC 1191 §7) */
+	struct tcp_conn_info i;
+	tcp_get_info(c, &i);
+	CHECK_EQ(i.pmtu, 1492);                         /* the plateau below the quoted 1500 */
+	CHECK_EQ(i.mss, 1452);
+	th_drain(&h);
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
