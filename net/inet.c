@@ -1,8 +1,9 @@
 /*
- * Internet checksum (RFC 1071 §4.1, with the odd-byte rule of §1) and dotted-quad
- * text conversion. Sums are kept in 64 bits so no input length can overflow them.
+ * Internet checksum helpers over net/checksum.c (sums folded to 16 bits, so callers
+ * may add them) and dotted-quad text conversion.
  */
 #include "net/inet.h"
+#include "net/checksum.h"
 #include "kernel/fmt.h"
 
 static uint32_t fold32(uint64_t sum)
@@ -14,32 +15,22 @@ static uint32_t fold32(uint64_t sum)
 
 uint32_t inet_csum_add(uint32_t sum, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
-	uint64_t acc = sum;
-	while (len >= 2) {
-		acc += (uint32_t)p[0] << 8 | p[1];
-		p += 2;
-		len -= 2;
-	}
-	if (len)
-		acc += (uint32_t)p[0] << 8;
-	return fold32(acc);
+	return fold32(csum_partial(buf, len, sum));   /* callers expect <= 0xffff */
 }
 
 uint16_t inet_csum_fold(uint32_t sum)
 {
-	return (uint16_t)~fold32(sum);
+	return csum_fold(sum);
 }
 
 uint16_t inet_csum(const void *buf, size_t len)
 {
-	return inet_csum_fold(inet_csum_add(0, buf, len));
+	return csum_fold(csum_partial(buf, len, 0));
 }
 
 uint32_t inet_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 {
-	uint64_t acc = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;
-	return fold32(acc);
+	return fold32(csum_pseudo_v4(src, dst, proto, len));
 }
 
 char *inet_fmt(char *buf, uint32_t a)
