@@ -480,7 +480,7 @@ int pci_msix_bind(struct pci_dev *d, int entry, irq_handler_fn fn, void *ctx, co
 {
 	if (!d->msix_table || entry < 0 || entry >= d->msix_size)
 		return -1;
-	int vector = irq_alloc(fn, ctx, name);
+	int vector = irq_register(fn, ctx, name);
 	if (vector < 0)
 		return -1;
 	uint64_t addr;
@@ -500,7 +500,7 @@ int pci_msi_enable(struct pci_dev *d, irq_handler_fn fn, void *ctx, const char *
 	uint8_t cap = pci_find_cap(d, PCI_CAP_MSI, 0);
 	if (!cap)
 		return -1;
-	int vector = irq_alloc(fn, ctx, name);
+	int vector = irq_register(fn, ctx, name);
 	if (vector < 0)
 		return -1;
 	uint64_t addr;

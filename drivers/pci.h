@@ -93,7 +93,7 @@ void pci_enable(struct pci_dev *d, int master);
 volatile void *pci_map_bar(struct pci_dev *d, int bar);
 /*
  * Message signalled interrupts (PCI Local Bus 3.0 §6.8). Both target this CPU's local
- * APIC (apic_msi_message) with a vector from irq_alloc(); the handler runs through the
+ * APIC (apic_msi_message) with a vector from irq_register(); the handler runs through the
  * kernel's dispatcher, which sends the EOI. Call after pci_enable(): the MSI-X table
  * lives in a memory BAR.
  *

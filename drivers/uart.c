@@ -126,7 +126,7 @@ static void uart_irq(void *ctx)
 
 void uart_enable_irq(void)
 {
-	int vec = irq_alloc(uart_irq, NULL, "uart0 (COM1)");
+	int vec = irq_register(uart_irq, NULL, "uart0 (COM1)");
 	if (vec < 0 || ioapic_route_isa(4, vec) < 0) {
 		log_warn("uart: IRQ 4 not routed, receive is polled");
 		return;

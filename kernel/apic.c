@@ -135,7 +135,7 @@ uint64_t apic_timer_ticks(void)
 
 void apic_timer_start(uint32_t hz)
 {
-	int vector = irq_alloc(timer_tick, NULL, "apic-timer");
+	int vector = irq_register(timer_tick, NULL, "apic-timer");
 	if (vector < 0)
 		panic("apic: no vector for the timer");
 	/* Count down from the maximum for 10 ms of TSC time to learn the timer's rate. */

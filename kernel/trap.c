@@ -72,7 +72,7 @@ void trap_init(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
-int irq_alloc(irq_handler_fn fn, void *ctx, const char *name)
+int irq_register(irq_handler_fn fn, void *ctx, const char *name)
 {
 	for (int v = VEC_FIRST_IRQ + 16; v < VEC_SPURIOUS; v++)
 		if (!irqs[v].fn) {

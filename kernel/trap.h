@@ -1,7 +1,7 @@
 /*
  * IDT, exception reports and interrupt dispatch. Vectors 0-31 are CPU exceptions: each
  * prints vector, error code, RIP, CR2, registers and a frame-pointer backtrace, then
- * halts. Vectors 32-254 are handed out by irq_alloc(); the dispatcher calls the handler
+ * halts. Vectors 32-254 are handed out by irq_register(); the dispatcher calls the handler
  * and then sends the local APIC EOI.
  */
 #ifndef SKIFF_TRAP_H
@@ -21,7 +21,7 @@ typedef void (*irq_handler_fn)(void *ctx);
 void trap_init(void);
 
 /* Allocates a free vector and binds handler(ctx) to it; returns the vector or -1. */
-int irq_alloc(irq_handler_fn handler, void *ctx, const char *name);
+int irq_register(irq_handler_fn handler, void *ctx, const char *name);
 /* Per-vector delivery counts, for the shell's `irq` command. */
 void irq_show(void);
 
