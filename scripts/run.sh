@@ -4,7 +4,7 @@
 # NET=tap:  scripts/tap.sh sets up a host bridge + tap + DHCP first and tears it down
 #           when QEMU exits (needs root). STATIC=1 skips DHCP.
 set -eu
-nic=${NIC:-e1000}
+nic=${NIC:-virtio}
 net=${NET:-user}
 if [ "$net" = tap ]; then
 	if [ "${STATIC:-0}" = 1 ]; then scripts/tap.sh up --static; else scripts/tap.sh up; fi
