@@ -5,7 +5,7 @@
 #   make bench      benchmarks (prints numbers, asserts nothing)
 #   make deps       install the Debian packages all of the above need
 
-NIC ?= e1000
+NIC ?= virtio
 NET ?= user
 BUILD := build
 HOSTCC ?= gcc
@@ -36,6 +36,7 @@ UNIT_SRCS += tests/unit/fake_netdev.c tests/unit/test_net_pkt.c tests/unit/test_
 	tests/unit/test_net_neigh.c tests/unit/test_net_route.c tests/unit/test_net_icmp.c \
 	tests/unit/test_net_udp.c tests/unit/test_net_stack.c tests/unit/test_net_dhcp.c \
 	tests/unit/test_net_qdisc.c tests/unit/test_net_pair.c tests/unit/test_net_cmd.c
+UNIT_SRCS += tests/unit/test_net_hardening.c
 UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
 	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
 	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c
@@ -59,22 +60,26 @@ image: $(BUILD)/skiff.img
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: %.asm
 	@mkdir -p $(dir $@)
-	nasm -f elf64 -g -o $@ $<
+	@echo "  NASM    $<"
+	@nasm -f elf64 -g -o $@ $<
 
 $(BUILD)/gen/www_data.c: scripts/embed_www.py www $(shell find www -type f 2>/dev/null)
 	@mkdir -p $(dir $@)
 	$(PYTHON) scripts/embed_www.py www $@
 
 $(BUILD)/skiff.so: $(OBJS) linker.ld
-	ld $(LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(OBJS) -o $@ -L$(EFI_LIB) -lgnuefi
+	@echo "  LD      $@"
+	@ld $(LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(OBJS) -o $@ -L$(EFI_LIB) -lgnuefi
 
 $(BUILD)/esp/EFI/BOOT/BOOTX64.EFI: $(BUILD)/skiff.so
 	@mkdir -p $(dir $@)
-	objcopy -j .text -j .rodata -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
+	@echo "  EFI     $@"
+	@objcopy -j .text -j .rodata -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
 		-j .rela -j .rel.* -j .rela.* -j .reloc --target efi-app-x86_64 \
 		--subsystem=10 $< $@
 

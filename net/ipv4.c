@@ -16,7 +16,8 @@
  *   6. fragments: NOT reassembled. Every fragment is dropped and counted (IpReasmReqds,
  *      IpReasmFails, DropIpFragment); a host whose MTU covers its traffic does not need
  *      reassembly, and not having it removes a whole class of bugs (HARDENING.md #6).
- *   7. protocol: ICMP, UDP, or a registered one; else ICMP protocol unreachable.
+ *   7. protocol: ICMP, UDP, or a registered one (unicast only: a registered protocol
+ *      never sees an IP broadcast); else ICMP protocol unreachable.
  * Output: route, source address, 20-byte header (no options, DF clear, ID from a
  * counter with a random start), MTU check (we never fragment), neighbour resolution.
  */
@@ -146,6 +147,13 @@ static void deliver(struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx
 	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
 		/* A free slot has proto 0, which is also a real protocol number (HOPOPT). */
 		if (s->protos[i].input && s->protos[i].proto == rx->ip.proto) {
+			/* Registered protocols are connection-oriented (TCP): never a broadcast
+			 * (RFC 1122 §4.2.3.10). Only we know the subnet broadcasts; TCP can
+			 * filter 255.255.255.255 but would answer 10.0.0.255 from it. */
+			if (rx->ip_bcast) {
+				net_drop(s, p, DROP_IP_BCAST_PROTO);
+				return;
+			}
 			NET_INC(s, IpInDelivers);
 			s->protos[i].input(s->protos[i].ctx, s, p, rx);
 			return;

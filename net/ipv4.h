@@ -22,7 +22,8 @@ struct ipv4_rx {
 };
 
 /* A transport protocol added from outside net/'s own (e.g. TCP). input consumes p
- * (data = transport header, length = IP payload). error (may be NULL) hears ICMP errors
+ * (data = transport header, length = IP payload); it sees unicast datagrams only (IP
+ * broadcasts are dropped as DropIpBcastProto). error (may be NULL) hears ICMP errors
  * whose quoted datagram is of this protocol and came from one of our addresses:
  * quoted_ip is that datagram as quoted (at least a whole IP header + 8 bytes). */
 typedef void (*ipv4_proto_fn)(void *ctx, struct net_stack *s, struct pkt *p,

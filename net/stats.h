@@ -67,6 +67,7 @@ enum net_mib {
 	X(IP_L2_BCAST_UNICAST, "DropIpL2BcastUnicast") /* IP unicast in an L2 broadcast */ \
 	X(IP_FRAGMENT, "DropIpFragment")         /* no reassembly, see ipv4.c */ \
 	X(IP_UNKNOWN_PROTO, "DropIpUnknownProto") \
+	X(IP_BCAST_PROTO, "DropIpBcastProto")    /* IP broadcast to TCP (RFC 1122 §4.2.3.10) */ \
 	X(IP_NO_ROUTE, "DropIpNoRoute") \
 	X(IP_TOO_BIG, "DropIpTooBig")            /* output larger than the MTU */ \
 	X(ICMP_TRUNCATED, "DropIcmpTruncated") \
