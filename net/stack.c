@@ -73,6 +73,8 @@ void net_init(struct net_stack *s, const struct net_config *cfg)
 
 void net_fini(struct net_stack *s)
 {
+	if (s->tcp_on)
+		tcp_shutdown_stack(&s->tcp);
 	neigh_flush(s, -1);
 	for (int i = 0; i < s->nifs; i++)
 		qdisc_purge(&s->ifs[i].qdisc);

@@ -7,7 +7,9 @@
  *   C: the same client one step on, REQUESTING 10.0.2.15 from server 10.0.2.2 (so an
  *      ACK binds it and the timers then run renewal, rebinding and expiry),
  * so every layer (Ethernet, ARP, IPv4, ICMP incl. quoted errors, UDP, DHCP) is
- * reachable from a single frame. Afterwards timers run (1 s and 61 s later), all
+ * reachable from a single frame; A also runs TCP with a listener on port 80 that
+ * accepts and echoes, so SYNs, handshakes and data reach tcp_input through IPv4.
+ * Afterwards timers run (1 s and 61 s later), all
  * output is discarded, and the stacks are torn down: any packet not back in its pool
  * is a leak and aborts. Stacks are rebuilt per input, so every crash reproduces.
  * Seeds: tests/fuzz/corpus/rx (written by gen_rx_corpus.py).
@@ -32,6 +34,40 @@ static uint64_t fixed_random(void *ctx)
 	return 0x5eedf00d5eedf00dull;
 }
 
+static long live_allocs;
+
+static void *fuzz_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	void *p = malloc(n);
+	if (p)
+		live_allocs++;
+	return p;
+}
+
+static void fuzz_free(void *ctx, void *p)
+{
+	(void)ctx;
+	if (p)
+		live_allocs--;
+	free(p);
+}
+
+static void tcp_echo(void *user, struct tcp_sock *s, unsigned ev)
+{
+	(void)user;
+	uint8_t buf[256];
+	if (ev & TCP_EV_ACCEPT) {
+		struct tcp_sock *c;
+		while (tcp_accept(s, &c) == 0)
+			tcp_set_callback(c, tcp_echo, NULL);
+		return;
+	}
+	long n = tcp_recv(s, buf, sizeof(buf));
+	if (n > 0)
+		tcp_send(s, buf, (size_t)n);
+}
+
 static struct fake_netdev fa, fb, fc;
 static struct net_stack sa, sb, sc;
 
@@ -51,11 +87,14 @@ static void discard(void *ctx, const char *text)
 static void setup_a(void)
 {
 	struct net_config cfg = { .addr = INET_ADDR(10, 0, 0, 1), .prefix_len = 24,
-				  .gateway = INET_ADDR(10, 0, 0, 254), .random = fixed_random };
+				  .gateway = INET_ADDR(10, 0, 0, 254), .random = fixed_random,
+				  .mem_alloc = fuzz_alloc, .mem_free = fuzz_free };
 	uint8_t f[64];
+	struct tcp_sock *listener;
 	net_init(&sa, &cfg);
 	net_attach(&sa, &fa.dev);
 	net_poll(&sa, 1);
+	tcp_listen(&sa.tcp, 0, 80, 0, tcp_echo, NULL, &listener);
 	udp_bind(&sa, 7, udp_echo, NULL);
 	uint8_t x = 0;
 	udp_send(&sa, 0, 7, INET_ADDR(10, 0, 0, 2), 7, &x, 1);     /* INCOMPLETE ... */
@@ -110,6 +149,10 @@ static void run(struct fake_netdev *f, struct net_stack *s, const uint8_t *data,
 		net_poll(s, s->now_ns + steps[i] * SEC);
 	fake_netdev_drop_all(f);
 	net_fini(s);
+	if (live_allocs) {
+		fprintf(stderr, "TCP memory leak: %ld allocations live\n", live_allocs);
+		abort();
+	}
 	if (f->pool.stats.free != f->pool.stats.slots) {
 		fprintf(stderr, "packet leak: %u of %u slots free\n", f->pool.stats.free,
 			f->pool.stats.slots);

@@ -51,6 +51,13 @@ def udp(src, dst, sport, dport, data):
     return u[:6] + struct.pack("!H", c) + u[8:]
 
 
+def tcp(src, dst, sport, dport, seq, ack, flags, data=b"", opts=b""):
+    off = (20 + len(opts)) // 4
+    t = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, 65535, 0, 0) + opts + data
+    ph = ip4(src) + ip4(dst) + struct.pack("!BBH", 0, 6, len(t))
+    return t[:16] + struct.pack("!H", csum(ph + t)) + t[18:]
+
+
 def arp(op, sha, spa, tha, tpa):
     return struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, sha, ip4(spa), tha, ip4(tpa))
 
@@ -87,6 +94,14 @@ def main():
         "ip_with_options": eth(MAC_A, PEER, 0x0800, ipv4("10.0.0.2", "10.0.0.1", 1,
                                icmp(8, 0, struct.pack("!HH", 1, 1), b"abcd"), opts=b"\x01\x01\x01\x00")),
         "ip_fragment": eth(MAC_A, PEER, 0x0800, ipv4("10.0.0.2", "10.0.0.1", 17, udp_small, frag=0x2000)),
+        "tcp_syn_to_listener": eth(MAC_A, PEER, 0x0800, ipv4("10.0.0.2", "10.0.0.1", 6,
+                                   tcp("10.0.0.2", "10.0.0.1", 40000, 80, 1000, 0, 0x02,
+                                       opts=b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + b"\0" * 8
+                                       + b"\x01\x03\x03\x07"))),
+        "tcp_syn_closed_port": eth(MAC_A, PEER, 0x0800, ipv4("10.0.0.2", "10.0.0.1", 6,
+                                   tcp("10.0.0.2", "10.0.0.1", 40001, 81, 5000, 0, 0x02))),
+        "tcp_ack_with_data": eth(MAC_A, PEER, 0x0800, ipv4("10.0.0.2", "10.0.0.1", 6,
+                                 tcp("10.0.0.2", "10.0.0.1", 40000, 80, 1001, 1, 0x18, b"GET / HTTP/1.1\r\n"))),
         "dhcp_offer": eth(BCAST, PEER, 0x0800, ipv4("10.0.2.2", "255.255.255.255", 17,
                           udp("10.0.2.2", "255.255.255.255", 67, 68,
                               dhcp(2, 0x5EEDF00D, MAC_B, "10.0.2.15", "10.0.2.2")))),
