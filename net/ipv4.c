@@ -18,7 +18,8 @@
  *      reassembly, and not having it removes a whole class of bugs (HARDENING.md #6).
  *   7. protocol: ICMP, UDP, or a registered one (unicast only: a registered protocol
  *      never sees an IP broadcast); else ICMP protocol unreachable.
- * Output: route, source address, 20-byte header (no options, DF clear, ID from a
+ * Output: route, source address, 20-byte header (no options, DF as asked: TCP sets it
+ * for path MTU discovery, RFC 1191 §3; ID from a
  * counter with a random start), MTU check (we never fragment), neighbour resolution.
  */
 #include "net/stack.h"
@@ -197,7 +198,7 @@ void ipv4_input(struct net_stack *s, int ifi, struct pkt *p, int l2_bcast)
 
 /* Adds the header and hands the datagram to the link. nexthop 0 = link broadcast. */
 static int ip_send(struct net_stack *s, int ifi, struct pkt *p, uint32_t src, uint32_t dst,
-		   uint8_t proto, uint8_t ttl, uint32_t nexthop)
+		   const struct ipv4_out *o, uint32_t nexthop)
 {
 	NET_INC(s, IpOutRequests);
 	if (p->len + IPV4_HDR_MIN > s->ifs[ifi].mtu) {
@@ -211,8 +212,9 @@ static int ip_send(struct net_stack *s, int ifi, struct pkt *p, uint32_t src, ui
 		net_drop(s, p, DROP_TX_TOO_BIG);
 		return -NET_EMSGSIZE;
 	}
-	struct ipv4_hdr ih = { .hdr_len = IPV4_HDR_MIN, .tot_len = p->len, .id = s->ip_id++,
-			       .ttl = ttl, .proto = proto, .src = src, .dst = dst };
+	struct ipv4_hdr ih = { .hdr_len = IPV4_HDR_MIN, .tos = o->tos, .tot_len = p->len,
+			       .id = s->ip_id++, .frag = o->df ? IPV4_DF : 0, .ttl = o->ttl,
+			       .proto = o->proto, .src = src, .dst = dst };
 	ipv4_emit(&ih, h);
 	NET_ADD(s, IpExtOutOctets, p->len);
 	if (!nexthop) {
@@ -225,6 +227,13 @@ static int ip_send(struct net_stack *s, int ifi, struct pkt *p, uint32_t src, ui
 int ipv4_output(struct net_stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 		uint8_t ttl)
 {
+	struct ipv4_out o = { .proto = proto, .ttl = ttl };
+	return ipv4_output_ext(s, p, src, dst, &o);
+}
+
+int ipv4_output_ext(struct net_stack *s, struct pkt *p, uint32_t src, uint32_t dst,
+		    const struct ipv4_out *o)
+{
 	struct route_result rt;
 	/* No loopback device: datagrams to our own addresses have nowhere to go. */
 	if (route_get(s, dst, &rt) < 0 || rt.type == RTN_LOCAL) {
@@ -232,11 +241,12 @@ int ipv4_output(struct net_stack *s, struct pkt *p, uint32_t src, uint32_t dst, 
 		net_drop(s, p, DROP_IP_NO_ROUTE);
 		return -NET_ENETUNREACH;
 	}
-	return ip_send(s, rt.ifi, p, src ? src : rt.src, dst, proto, ttl,
+	return ip_send(s, rt.ifi, p, src ? src : rt.src, dst, o,
 		       rt.type == RTN_BROADCAST ? 0 : rt.nexthop);
 }
 
 int ipv4_output_bcast(struct net_stack *s, int ifi, struct pkt *p, uint32_t src, uint8_t proto)
 {
-	return ip_send(s, ifi, p, src, INET_BCAST, proto, NET_DEFAULT_TTL, 0);
+	struct ipv4_out o = { .proto = proto, .ttl = NET_DEFAULT_TTL };
+	return ip_send(s, ifi, p, src, INET_BCAST, &o, 0);
 }

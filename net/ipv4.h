@@ -49,6 +49,13 @@ void ipv4_input(struct net_stack *s, int ifi, struct pkt *p, int l2_bcast);
  * 0 or negative error (p freed and counted). */
 int ipv4_output(struct net_stack *s, struct pkt *p, uint32_t src, uint32_t dst,
 		uint8_t proto, uint8_t ttl);
+/* Header fields a transport may choose (TCP: DF for path MTU discovery, its TOS). */
+struct ipv4_out {
+	uint8_t proto, ttl, tos, df;
+};
+/* ipv4_output() with those fields. */
+int ipv4_output_ext(struct net_stack *s, struct pkt *p, uint32_t src, uint32_t dst,
+		    const struct ipv4_out *o);
 /* Limited broadcast on interface ifi without routing (DHCP while we have no address). */
 int ipv4_output_bcast(struct net_stack *s, int ifi, struct pkt *p, uint32_t src, uint8_t proto);
 /* 1 if addr is one of our interface addresses. */

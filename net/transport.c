@@ -1,4 +1,4 @@
-/* TCP's environment on top of IPv4 (see transport.h). */
+/* TCP's environment on top of IPv4 (see transport.h); RFC 9293 §3.9.1 (TCP/IP interface). */
 #include "net/transport.h"
 #include "net/stack.h"
 #include "net/ipv4.h"
@@ -6,9 +6,16 @@
 
 #define TCP_TTL 64
 
+/* DF on every segment: TCP does path MTU discovery (RFC 1191 §3, RFC 9293 §3.7.2). */
+static int env_ip_output_tos(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, uint8_t tos)
+{
+	struct ipv4_out o = { .proto = 6, .ttl = TCP_TTL, .tos = tos, .df = 1 };
+	return ipv4_output_ext(ctx, p, src, dst, &o);
+}
+
 static int env_ip_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 {
-	return ipv4_output(ctx, p, src, dst, 6, TCP_TTL);
+	return env_ip_output_tos(ctx, p, src, dst, 0);
 }
 
 static int env_route(void *ctx, uint32_t dst, uint32_t *src, uint16_t *mtu)
@@ -63,6 +70,7 @@ void transport_init(struct net_stack *s)
 		return;
 	struct tcp_env env = {
 		.ip_output = env_ip_output,
+		.ip_output_tos = env_ip_output_tos,
 		.route = env_route,
 		.pkt_alloc = env_pkt_alloc,
 		.mem_alloc = env_mem_alloc,

@@ -117,6 +117,25 @@ TEST(net_hardening_tcp_never_sees_directed_broadcast)
 	CHECK_EQ(tcp_net_fini(&t), 0);
 }
 
+/* RFC 1191 §3: TCP's segments carry DF so routers report the path MTU; other
+ * protocols (ICMP here) leave it clear because we never fragment them either way. */
+TEST(net_tcp_segments_carry_df)
+{
+	struct test_net t;
+	struct tcp_sock *l;
+	uint8_t f[128], buf[2048];
+	struct frame fr;
+	tcp_net_init(&t);
+	REQUIRE(tcp_listen(&t.s.tcp, 0, 80, 0, NULL, NULL, &l) == 0);
+	fake_netdev_rx(&t.f, &t.s, f, syn_frame(f, t.f.dev.mac, ip("10.0.0.1"), 80));
+	REQUIRE(tn_next(&t, &fr, buf));
+	CHECK(fr.is_ip && fr.ip.proto == IPV4_PROTO_TCP);
+	CHECK(fr.ip.frag & IPV4_DF);
+	tcp_close(l);
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(tcp_net_fini(&t), 0);
+}
+
 /* ---- coverage the review added for defences that already held ---------------------- */
 
 /* 10.0.0.1/24 without TCP, 10.0.0.2 known. */
