@@ -47,16 +47,31 @@ static void destroy(struct net_stack *s, struct neigh_entry *e, enum net_drop_re
 
 /* Eviction order when the table is full: the least useful state first, then the entry
  * idle longest. INCOMPLETE goes last: it holds packets someone is waiting on. */
-static int evict_rank(int state)
+/*
+ * Which entry a full table gives up (HARDENING.md #7). Unresolved entries go first,
+ * right after failed ones: a flood of spoofed on-link sources creates nothing but
+ * INCOMPLETE entries, and must not push out the resolved neighbours we talk to.
+ * A gateway of a route ranks above everything: losing it cuts off every remote host.
+ */
+static int is_gateway(const struct net_stack *s, uint32_t addr)
 {
-	switch (state) {
-	case NEIGH_FAILED: return 0;
-	case NEIGH_STALE: return 1;
-	case NEIGH_REACHABLE: return 2;
-	case NEIGH_DELAY:
-	case NEIGH_PROBE: return 3;
-	default: return 4;
+	for (int i = 0; i < ROUTE_MAX; i++)
+		if (s->routes.r[i].used && s->routes.r[i].gateway == addr)
+			return 1;
+	return 0;
+}
+
+static int evict_rank(const struct net_stack *s, const struct neigh_entry *e)
+{
+	int rank;
+	switch (e->state) {
+	case NEIGH_FAILED: rank = 0; break;
+	case NEIGH_INCOMPLETE: rank = 1; break;
+	case NEIGH_STALE: rank = 2; break;
+	case NEIGH_REACHABLE: rank = 3; break;
+	default: rank = 4; break;      /* DELAY, PROBE: being confirmed right now */
 	}
+	return is_gateway(s, e->addr) ? rank + 10 : rank;
 }
 
 static struct neigh_entry *alloc_entry(struct net_stack *s, int ifi, uint32_t addr)
@@ -66,8 +81,8 @@ static struct neigh_entry *alloc_entry(struct net_stack *s, int ifi, uint32_t ad
 		struct neigh_entry *c = &s->neigh.e[i];
 		if (c->state == NEIGH_NONE)
 			e = c;
-		else if (!victim || evict_rank(c->state) < evict_rank(victim->state) ||
-			 (evict_rank(c->state) == evict_rank(victim->state) && c->used_ns < victim->used_ns))
+		else if (!victim || evict_rank(s, c) < evict_rank(s, victim) ||
+			 (evict_rank(s, c) == evict_rank(s, victim) && c->used_ns < victim->used_ns))
 			victim = c;
 	}
 	if (!e) {

@@ -274,6 +274,34 @@ TEST(net_neigh_table_bounded)
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
+/* HARDENING.md #7: packets to NEIGH_MAX + 20 unresolvable on-link addresses (what
+ * spoofed sources make us do) evict each other, never the resolved gateway or peer. */
+TEST(net_neigh_flood_keeps_resolved_entries)
+{
+	struct test_net t;
+	char a[24];
+	setup(&t);
+	send_udp(&t, "192.0.2.1", 'g');                 /* via the gateway 10.0.0.254 */
+	rx_arp(&t, t.f.dev.mac, ARP_OP_REPLY, 254, "10.0.0.254", "10.0.0.1");
+	send_udp(&t, "10.0.0.2", 'p');
+	rx_arp(&t, t.f.dev.mac, ARP_OP_REPLY, 2, "10.0.0.2", "10.0.0.1");
+	REQUIRE(state_of(&t, "10.0.0.254") == NEIGH_REACHABLE);
+	REQUIRE(state_of(&t, "10.0.0.2") == NEIGH_REACHABLE);
+	for (int i = 0; i < NEIGH_MAX + 20; i++) {
+		snprintf(a, sizeof(a), "10.0.0.%d", 10 + i);
+		send_udp(&t, a, 'x');
+		tn_advance(&t, NET_NS_PER_MS);
+	}
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(state_of(&t, "10.0.0.254"), NEIGH_REACHABLE);
+	CHECK_EQ(state_of(&t, "10.0.0.2"), NEIGH_REACHABLE);
+	CHECK_EQ(state_of(&t, "10.0.0.10"), NEIGH_NONE);        /* oldest unresolved went */
+	snprintf(a, sizeof(a), "10.0.0.%d", 10 + NEIGH_MAX + 19);
+	CHECK_EQ(state_of(&t, a), NEIGH_INCOMPLETE);            /* newest kept */
+	CHECK(t.s.mib[MIB_NeighTableFulls] >= 20);
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
 TEST(net_arp_gratuitous_on_config)
 {
 	struct test_net t;
