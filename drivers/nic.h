@@ -20,9 +20,10 @@
 
 #define NIC_MAX 4
 #define NIC_BUDGET 64                   /* frames per NAPI poll */
-/* Packet slots per NIC: RX ring (256) + TX ring (256) + frames the stack holds in its
- * queues (reassembly, TCP out-of-order and send queues, ARP pending). */
-#define NIC_POOL_SLOTS 1024
+/* Packet slots per NIC: RX ring (256) + TX ring (256) + a full egress queue (1000)
+ * + what else the stack holds (TCP segments in flight, ARP pending), so a stalled
+ * transmit path can never starve receive refills (docs/review-l2l3.md M2). */
+#define NIC_POOL_SLOTS 2048
 #define NIC_TEST_ETHERTYPE 0x88B5       /* IEEE 802 local experimental ethertype 1 */
 /* Frame lengths the drivers accept, without FCS: an Ethernet header at least, at most
  * a 1500-byte MTU plus header and one 802.1Q tag. */
