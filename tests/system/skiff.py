@@ -32,8 +32,12 @@ def image_with_files(files, base=IMAGE):
         src = os.path.join(tmp, "payload")
         with open(src, "wb") as f:
             f.write(data)
-        subprocess.run(["mcopy", "-o", "-i", f"{img}@@{ESP_OFFSET}", src, "::" + path],
-                       check=True)
+        part = f"{img}@@{ESP_OFFSET}"
+        parts = path.split("/")[:-1]
+        for i in range(len(parts)):        # parent folders first; existing ones are fine
+            subprocess.run(["mmd", "-D", "s", "-i", part, "::" + "/".join(parts[:i + 1])],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["mcopy", "-o", "-i", part, src, "::" + path], check=True)
     return img
 
 
