@@ -179,6 +179,7 @@ test: deps
 
 bench: deps image
 	$(PYTHON) scripts/bench.py
+	$(MAKE) bench-host
 
 deps:
 	@scripts/deps.sh

@@ -295,6 +295,13 @@ void virtq_kick(struct virtq *q)
 	}
 }
 
+void virtq_notify(struct virtq *q)
+{
+	mb();
+	write16(q->notify, q->index);
+	q->kicks_forced++;
+}
+
 int virtq_get_used(struct virtq *q, uint16_t *id, uint32_t *len)
 {
 	if (q->last_used == q->used->idx)

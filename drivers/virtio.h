@@ -73,7 +73,7 @@ struct virtq {
 	uint64_t mem_phys;
 	size_t mem_bytes, avail_off, used_off;
 	int event_idx;                  /* VIRTIO_F_EVENT_IDX negotiated */
-	uint64_t kicks, kicks_suppressed;
+	uint64_t kicks, kicks_suppressed, kicks_forced;
 };
 
 struct virtio_pci {
@@ -115,6 +115,8 @@ void virtq_post(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint1
 /* Publishes posted buffers (after a write barrier) and notifies the device unless its
  * avail_event says it will look anyway (§2.7.10). Never before DRIVER_OK (§3.1.1). */
 void virtq_kick(struct virtq *q);
+/* Rings the doorbell whatever avail_event says (the stall watchdog in virtio_net.c). */
+void virtq_notify(struct virtq *q);
 /* Next used buffer: 1 with *id and *len (bytes the device wrote), or 0 if none. An id
  * the device should never return (>= size) comes back as 0xFFFF. */
 int virtq_get_used(struct virtq *q, uint16_t *id, uint32_t *len);

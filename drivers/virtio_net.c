@@ -74,6 +74,8 @@ struct vnet {
 	uint16_t tx_free_ids[QUEUE_MAX];        /* stack of unused TX descriptor ids */
 	uint16_t tx_nfree;
 	uint16_t rx_skip;                       /* buffers left of a dropped multi-buffer frame */
+	uint64_t wd_next_ns;                    /* next stall-watchdog check */
+	uint16_t wd_tx_used, wd_rx_used;        /* used->idx at the last check */
 	struct vnet_stats sw;
 	char irq_names[VECTORS][24];
 };
@@ -188,9 +190,35 @@ static int vnet_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 	return taken;
 }
 
+/*
+ * Stall watchdog. Event-index suppression (§2.7.10) relies on the store of avail->idx
+ * and the load of avail_event being ordered on both sides; under QEMU's single-threaded
+ * TCG the device thread was seen to miss an update, after which it never asked for
+ * another notification and the queue stopped for good. So: frames outstanding and no
+ * used-ring progress for a watchdog period -> ring the doorbell anyway (harmless if
+ * the device was merely slow). Receive gets the same, at a slower rate.
+ */
+#define WATCHDOG_NS (2ull * 1000000ull)
+
+static void vnet_watchdog(struct vnet *v)
+{
+	uint64_t now = time_ns();
+	if (now < v->wd_next_ns)
+		return;
+	v->wd_next_ns = now + WATCHDOG_NS;
+	uint16_t tx_used = v->txq.used->idx, rx_used = v->rxq.used->idx;
+	if (v->tx_nfree < v->txq.size && tx_used == v->wd_tx_used)
+		virtq_notify(&v->txq);
+	if (rx_used == v->wd_rx_used)
+		virtq_notify(&v->rxq);
+	v->wd_tx_used = tx_used;
+	v->wd_rx_used = rx_used;
+}
+
 static int vnet_tx_reclaim(struct netdev *dev)
 {
 	struct vnet *v = dev->priv;
+	vnet_watchdog(v);
 	uint16_t id;
 	uint32_t len;
 	for (int i = 0; i < v->txq.size && virtq_get_used(&v->txq, &id, &len); i++) {
@@ -308,6 +336,8 @@ static void vnet_xstats(struct netdev *dev, netdev_xstat_fn fn, void *ctx)
 	fn(ctx, "rx_kicks_suppressed", v->rxq.kicks_suppressed);
 	fn(ctx, "tx_kicks", v->txq.kicks);
 	fn(ctx, "tx_kicks_suppressed", v->txq.kicks_suppressed);
+	fn(ctx, "tx_kicks_forced", v->txq.kicks_forced);
+	fn(ctx, "rx_kicks_forced", v->rxq.kicks_forced);
 	fn(ctx, "irq_tx", s->irq_tx);
 	fn(ctx, "irq_config", s->irq_config);
 }

@@ -122,12 +122,36 @@ static bool http_clock(void *ctx, uint64_t *unix_s)
 }
 
 
+/* nstat mixes counters with gauges (TcpCurrEstab) and constants (TcpRtoMin): those go
+ * to a gauge family, since a Prometheus counter must never go down. */
+static int nstat_is_gauge(const char *name)
+{
+	static const char *const gauges[] = { "TcpCurrEstab", "TcpRtoAlgorithm", "TcpRtoMin",
+					      "TcpRtoMax", "TcpMaxConn" };
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
+		if (strcmp(name, gauges[i]) == 0)
+			return 1;
+	return 0;
+}
+
+struct nstat_pass {
+	struct http_metrics_out *w;
+	int gauges;             /* this pass emits the gauges, else the counters */
+};
+
 static void metric_nstat(void *ctx, const char *name, uint64_t v)
 {
+	struct nstat_pass *x = ctx;
 	char label[80];
+	if (nstat_is_gauge(name) != x->gauges)
+		return;
 	ksnprintf(label, sizeof(label), "counter=\"%s\"", name);
-	http_metrics_row(ctx, "skiff_netstat_total", "Stack counters under their nstat names",
-			 HTTP_METRIC_COUNTER, label, v);
+	if (x->gauges)
+		http_metrics_row(x->w, "skiff_netstat", "Stack gauges under their nstat names",
+				 HTTP_METRIC_GAUGE, label, v);
+	else
+		http_metrics_row(x->w, "skiff_netstat_total", "Stack counters under their nstat names",
+				 HTTP_METRIC_COUNTER, label, v);
 }
 
 static void metrics_nics(struct http_metrics_out *w)
@@ -161,12 +185,15 @@ static void metrics_nics(struct http_metrics_out *w)
 static void metrics(void *ctx, struct http_metrics_out *w)
 {
 	(void)ctx;
-	for (int k = 0; k < MIB_COUNT; k++)
-		metric_nstat(w, net_mib_names[k], net->mib[k]);
-	for (int k = 0; k < DROP_COUNT; k++)
-		metric_nstat(w, net_drop_names[k], net->drops[k]);
-	if (net->tcp_on)
-		tcp_nstat(&net->tcp, metric_nstat, w);
+	for (int gauges = 0; gauges <= 1; gauges++) {
+		struct nstat_pass x = { w, gauges };
+		for (int k = 0; k < MIB_COUNT; k++)
+			metric_nstat(&x, net_mib_names[k], net->mib[k]);
+		for (int k = 0; k < DROP_COUNT; k++)
+			metric_nstat(&x, net_drop_names[k], net->drops[k]);
+		if (net->tcp_on)
+			tcp_nstat(&net->tcp, metric_nstat, &x);
+	}
 	metrics_nics(w);
 	struct pmm_stats p;
 	struct heap_stats h;

@@ -342,9 +342,12 @@ static int cmd_dhcp(struct net_stack *s, const struct cmd_out *o, int argc, char
 
 /* ---- ss ------------------------------------------------------------------------ */
 
+/* tcp_show() lines can be longer than cmd_printf()'s buffer: pass them through whole. */
 static void ss_line(void *ctx, const char *text)
 {
-	cmd_printf(ctx, "%s\n", text);
+	const struct cmd_out *o = ctx;
+	o->fn(o->ctx, text);
+	o->fn(o->ctx, "\n");
 }
 
 static int cmd_ss(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)

@@ -2,7 +2,10 @@
 # Boots a Skiff image in QEMU (q35, OVMF, TCG: no KVM assumed). Used by `make run`
 # and by the system tests, so both boot the same machine.
 #   --nic e1000|e1000e|virtio|all|none   NIC model(s); all = one of each (lspci test)
-#   --net user|tap|none                   user: hostfwd 127.0.0.1:$HTTP_PORT -> guest :80
+#   --net user|tap|dgram|none             user: hostfwd 127.0.0.1:$HTTP_PORT -> guest :80
+#                                         dgram: Ethernet frames as UDP datagrams between
+#                                         127.0.0.1:$DGRAM_LOCAL (QEMU, default 10000) and
+#                                         127.0.0.1:$DGRAM_REMOTE (a relay, default 10001)
 #   --tap IFNAME                          tap device for --net tap (scripts/tap.sh makes it)
 #   --serial stdio|unix:PATH              console: terminal, or a socket tests connect to
 #   --img PATH                            disk image (default build/skiff.img)
@@ -32,8 +35,9 @@ ovmf=/usr/share/ovmf/OVMF.fd
 case $net in
 user) netdev="-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$port-:80" ;;
 tap) netdev="-netdev tap,id=n0,ifname=$tap,script=no,downscript=no" ;;
+dgram) netdev="-netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=${DGRAM_LOCAL:-10000},remote.type=inet,remote.host=127.0.0.1,remote.port=${DGRAM_REMOTE:-10001}" ;;
 none) netdev="" ;;
-*) echo "qemu.sh: --net must be user, tap or none" >&2; exit 2 ;;
+*) echo "qemu.sh: --net must be user, tap, dgram or none" >&2; exit 2 ;;
 esac
 
 # romfile= keeps OVMF from loading the NICs' iPXE option ROMs: faster boot, no PXE.
