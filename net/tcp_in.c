@@ -524,20 +524,27 @@ static void in_syn_received(struct tcp_sock *c, struct tcp_seg *s)
 		tcp_set_state(c, c->state == TCP_FIN_WAIT_1 ? TCP_CLOSING : TCP_CLOSE_WAIT);
 }
 
-static void in_established(struct tcp_sock *c, struct tcp_seg *s)
+/* Steps 1-5 of SEGMENT ARRIVES (RFC 9293 §3.10.7.4), the same in every synchronized
+ * state that still takes data: false when the segment stops there. */
+static bool steps_1_to_5(struct tcp_sock *c, struct tcp_seg *s)
 {
 	if (!step1_seq(c, s))
-		return;
+		return false;
 	if (s->flags & TCP_RST) {
 		if (step2_rst(c, s))
 			peer_reset(c);
-		return;
+		return false;
 	}
 	if (s->flags & TCP_SYN) {
 		step4_syn(c);
-		return;
+		return false;
 	}
-	if (!step5_ack(c, s))
+	return step5_ack(c, s);
+}
+
+static void in_established(struct tcp_sock *c, struct tcp_seg *s)
+{
+	if (!steps_1_to_5(c, s))
 		return;
 	step6_urg(c, s);
 	step7_text(c, s);
@@ -547,18 +554,7 @@ static void in_established(struct tcp_sock *c, struct tcp_seg *s)
 
 static void in_fin_wait_1(struct tcp_sock *c, struct tcp_seg *s)
 {
-	if (!step1_seq(c, s))
-		return;
-	if (s->flags & TCP_RST) {
-		if (step2_rst(c, s))
-			peer_reset(c);
-		return;
-	}
-	if (s->flags & TCP_SYN) {
-		step4_syn(c);
-		return;
-	}
-	if (!step5_ack(c, s))
+	if (!steps_1_to_5(c, s))
 		return;
 	bool fin_acked = our_fin_acked(c);
 	if (fin_acked) {
@@ -578,18 +574,7 @@ static void in_fin_wait_1(struct tcp_sock *c, struct tcp_seg *s)
 
 static void in_fin_wait_2(struct tcp_sock *c, struct tcp_seg *s)
 {
-	if (!step1_seq(c, s))
-		return;
-	if (s->flags & TCP_RST) {
-		if (step2_rst(c, s))
-			peer_reset(c);
-		return;
-	}
-	if (s->flags & TCP_SYN) {
-		step4_syn(c);
-		return;
-	}
-	if (!step5_ack(c, s))
+	if (!steps_1_to_5(c, s))
 		return;
 	step6_urg(c, s);
 	step7_text(c, s);
@@ -602,18 +587,7 @@ static void in_fin_wait_2(struct tcp_sock *c, struct tcp_seg *s)
  * re-ACKed). */
 static void in_closing_states(struct tcp_sock *c, struct tcp_seg *s)
 {
-	if (!step1_seq(c, s))
-		return;
-	if (s->flags & TCP_RST) {
-		if (step2_rst(c, s))
-			peer_reset(c);
-		return;
-	}
-	if (s->flags & TCP_SYN) {
-		step4_syn(c);
-		return;
-	}
-	if (!step5_ack(c, s))
+	if (!steps_1_to_5(c, s))
 		return;
 	if (!our_fin_acked(c))
 		return;
