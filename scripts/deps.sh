@@ -5,7 +5,7 @@
 # but no igb model (see README).
 set -eu
 pkgs="gcc make binutils gnu-efi nasm qemu-system-x86 ovmf mtools dosfstools fdisk \
-python3 python3-pytest python3-scapy iproute2 iptables iputils-ping curl dnsmasq-base tshark wrk \
+python3 python3-pytest python3-scapy iproute2 iptables iputils-ping curl wget dnsmasq-base tshark wrk \
 clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do

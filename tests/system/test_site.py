@@ -69,3 +69,15 @@ def test_date_header_from_rtc(site):
     g, base = site
     _, headers, _ = get(base + "/style.css")
     assert headers.get("Date", "").endswith(" GMT")
+
+
+def test_wget_mirrors_the_site(site, tmp_path):
+    # Another real client: wget must succeed on every file, and store exactly what the
+    # server sends (binary data from the boot volume included).
+    import subprocess
+    g, base = site
+    r = subprocess.run(["wget", "-q", "-r", "-l", "1", "-nH", "-P", str(tmp_path), base + "/style.css",
+                        base + "/data/blob.bin"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "data" / "blob.bin").read_bytes() == NESTED
+    assert (tmp_path / "style.css").read_bytes() == get(base + "/style.css")[2]
