@@ -214,7 +214,8 @@ def test_nic_rx_tx(netns, model, driver, irq_mode, filters):
         assert len(frames) == 200
         assert [int.from_bytes(f[2][8:12], "big") for f in frames] == list(range(200))
         assert all(dst == "ff:ff:ff:ff:ff:ff" and length == 60 for dst, length, _ in frames)
-        assert nic_state(g)["tx"] - after["tx"] == 200
+        # The stack shares the NIC (DHCP discovers, ARP), so count at least our 200.
+        assert nic_state(g)["tx"] - after["tx"] >= 200
     finally:
         g.close()
 
