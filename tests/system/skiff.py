@@ -63,12 +63,17 @@ class Guest:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, cwd=ROOT)
-        self.sock = self._connect()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.wait_for(r"ready in [0-9.]+ ms", timeout=boot_timeout)
-        if "shell = off" not in name:
-            self.wait_for(re.escape(self.prompt), timeout=20)
+        self.sock = None
+        try:
+            self.sock = self._connect()
+            self.reader = threading.Thread(target=self._read, daemon=True)
+            self.reader.start()
+            self.wait_for(r"ready in [0-9.]+ ms", timeout=boot_timeout)
+            if "shell = off" not in name:
+                self.wait_for(re.escape(self.prompt), timeout=20)
+        except Exception:
+            self.close()        # a failed boot must not leave its QEMU running
+            raise
 
     def _connect(self):
         deadline = time.time() + 20
@@ -143,7 +148,8 @@ class Guest:
             self.proc.kill()
             self.proc.wait(timeout=10)
         try:
-            self.sock.close()
+            if self.sock:
+                self.sock.close()
         except OSError:
             pass
         self.log.close()

@@ -202,20 +202,6 @@ class Relay:
                 self.proc.wait()
 
 
-class HttpGuest(Guest):
-    """A Guest whose QEMU is killed even when the boot itself fails."""
-
-    def __init__(self, *args, **kw):
-        try:
-            super().__init__(*args, **kw)
-        except Exception:
-            proc = getattr(self, "proc", None)
-            if proc and proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-            raise
-
-
 def wait_no_other_qemu(timeout=600):
     """Two TCG guests at once on two cores make both slow: wait for another's to end."""
     deadline = time.time() + timeout
@@ -240,7 +226,7 @@ class Site:
                          "net.ipv6.conf.default.disable_ipv6=1"], check=True)
             self.relay = Relay(self.ns)
             wait_no_other_qemu()
-            self.guest = HttpGuest(f"http-{model}", nic=model, net="dgram", img=IMG,
+            self.guest = Guest(f"http-{model}", nic=model, net="dgram", img=IMG,
                                    netns=self.ns.name)
             self.addr = self.guest.wait_for(r"dhcp: eth0: lease ([0-9.]+)/", timeout=60).group(1)
             self.guest.wait_for(r"http: serving \d+ files", timeout=5)
@@ -902,7 +888,7 @@ def test_make_run_user_networking(monkeypatch):
     for s in list(LIVE):            # the last model's guest may still be up
         s.close()
     wait_no_other_qemu()
-    g = HttpGuest("http-user", nic="e1000", net="user", img=IMG)
+    g = Guest("http-user", nic="e1000", net="user", img=IMG)
     try:
         g.wait_for(r"dhcp: eth0: lease ([0-9.]+)/", timeout=60)
         r = subprocess.run(["curl", "-sS", "--max-time", "30", "-o", "-", "-w", "\n%{http_code}",

@@ -37,22 +37,8 @@ MODELS = [("e1000", "poll"), ("e1000e", "MSI-X"), ("virtio", "MSI-X")]
 
 # ---- the guest and the namespace ---------------------------------------------------
 
-class NetGuest(Guest):
-    """A Guest whose QEMU is killed even when the boot itself fails."""
-
-    def __init__(self, *args, **kw):
-        try:
-            super().__init__(*args, **kw)
-        except Exception:
-            proc = getattr(self, "proc", None)
-            if proc and proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-            raise
-
-
 def boot(name, model, ns, img=IMG):
-    return NetGuest(name, nic=model, net="tap", img=img, netns=ns.name, tap=ns.tap)
+    return Guest(name, nic=model, net="tap", img=img, netns=ns.name, tap=ns.tap)
 
 
 class Peer:
