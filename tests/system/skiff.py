@@ -154,3 +154,10 @@ class Guest:
             pass
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def nstat(g):
+    """Skiff's `nstat` as {name: value}; counters it leaves out are 0."""
+    out = g.cmd("nstat")
+    assert out.startswith("#kernel"), out
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s+\S+$", out, re.M)}

@@ -34,7 +34,7 @@ import pytest
 
 import bytesgen
 from netns import HOST_ADDR, Netns
-from skiff import IMAGE, ROOT, Guest
+from skiff import IMAGE, ROOT, Guest, nstat
 
 IMG = os.environ.get("SKIFF_IMAGE", IMAGE)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -273,12 +273,6 @@ def site(request):
 
 
 # ---- reading Skiff's shell and the host's counters ---------------------------------
-
-def nstat(g):
-    """Skiff's `nstat` as {name: value}; counters it leaves out are 0."""
-    out = g.cmd("nstat")
-    assert out.startswith("#kernel"), out
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s+\S+$", out, re.M)}
 
 
 def delta(after, before, name):

@@ -22,7 +22,7 @@ import pytest
 from scapy.all import ICMP, IP, TCP, UDP, Dot1Q, Ether, IPOption_RR, Raw
 
 from netns import HOST_ADDR, POOL, Netns
-from skiff import IMAGE, ROOT, Guest, image_with_files
+from skiff import IMAGE, ROOT, Guest, image_with_files, nstat
 
 IMG = os.environ.get("SKIFF_IMAGE", IMAGE)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -147,12 +147,6 @@ def net(request):
 
 
 # ---- reading Skiff's shell ----------------------------------------------------------
-
-def nstat(g):
-    """`nstat` as {name: value}; counters it leaves out are 0."""
-    out = g.cmd("nstat")
-    assert out.startswith("#kernel"), out
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s+\S+$", out, re.M)}
 
 
 def ethtool_s(g):
