@@ -13,7 +13,8 @@ PYTHON := /usr/bin/python3
 
 # ---- sources, by folder (the folder names are the architecture) ---------------------
 BOOT_SRCS := boot/efi_main.c
-KERNEL_SRCS := kernel/main.c kernel/cmds.c kernel/console.c kernel/fmt.c kernel/string.c \
+LIB_SRCS := lib/fmt.c lib/string.c
+KERNEL_SRCS := kernel/main.c kernel/cmds.c kernel/console.c \
 	kernel/conf.c kernel/time.c kernel/gdt.c kernel/trap.c kernel/pmm.c kernel/paging.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
 	kernel/panic.c kernel/random.c kernel/rtc.c kernel/main_net.c
@@ -28,7 +29,7 @@ NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c 
 	net/tcp_sack.c net/tcp_listen.c net/tcp_isn.c net/tcp_show.c
 
 # Hardware-free code that the host unit tests compile natively.
-HOST_SRCS := kernel/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)
+HOST_SRCS := lib/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)
 UNIT_SRCS := tests/unit/main.c tests/unit/test_fmt.c tests/unit/test_conf.c \
 	tests/unit/test_heap.c tests/unit/test_pmm.c
 UNIT_SRCS += tests/unit/test_http_parse.c tests/unit/test_http_server.c $(BUILD)/gen/www_data.c
@@ -49,7 +50,7 @@ CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -I. \
 	-fpic -fshort-wchar -mno-red-zone -mgeneral-regs-only -fno-builtin-printf \
 	-DGNU_EFI_USE_MS_ABI -I$(EFI_INC) -I$(EFI_INC)/x86_64
 LDFLAGS := -nostdlib -znocombreloc -T linker.ld -shared -Bsymbolic --no-undefined
-OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(BOOT_SRCS) $(KERNEL_SRCS) $(DRIVER_SRCS) $(NET_SRCS)) \
+OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(BOOT_SRCS) $(LIB_SRCS) $(KERNEL_SRCS) $(DRIVER_SRCS) $(NET_SRCS)) \
 	$(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
 # www/ compiled in as a generated source (scripts/embed_www.py); never in git.
 OBJS += $(BUILD)/obj/$(BUILD)/gen/www_data.o
@@ -107,7 +108,7 @@ unit: $(BUILD)/host/unit
 
 # libFuzzer over http_conn_input (clang 14 + libclang-rt-14-dev); new inputs go to build/.
 HTTP_FUZZ_SECONDS ?= 60
-HTTP_FUZZ_SRCS := tests/fuzz/fuzz_http.c net/http_parse.c net/http_server.c kernel/fmt.c
+HTTP_FUZZ_SRCS := tests/fuzz/fuzz_http.c net/http_parse.c net/http_server.c lib/fmt.c
 $(BUILD)/fuzz/fuzz_http: $(HTTP_FUZZ_SRCS) $(wildcard net/http_*.h)
 	@mkdir -p $(dir $@)
 	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
@@ -122,7 +123,7 @@ fuzz: fuzz-http
 # libFuzzer over net_input: raw frames into two whole stacks (tests/fuzz/fuzz_rx.c).
 # `fuzz` runs it RX_FUZZ_SECONDS, `fuzz-smoke` (part of `make test`) about 20 s.
 RX_FUZZ_SECONDS ?= 300
-RX_FUZZ_SRCS := tests/fuzz/fuzz_rx.c tests/unit/fake_netdev.c kernel/fmt.c \
+RX_FUZZ_SRCS := tests/fuzz/fuzz_rx.c tests/unit/fake_netdev.c lib/fmt.c \
 	$(filter-out net/http_%,$(NET_SRCS))
 $(BUILD)/fuzz/fuzz_rx: $(RX_FUZZ_SRCS) $(wildcard net/*.h) tests/unit/fake_netdev.h
 	@mkdir -p $(dir $@)
@@ -143,7 +144,7 @@ fuzz: fuzz-rx
 
 # libFuzzer over tcp_input: segments into an ESTABLISHED connection (tests/fuzz/fuzz_tcp.c).
 TCP_FUZZ_SECONDS ?= 300
-TCP_FUZZ_SRCS := tests/fuzz/fuzz_tcp.c kernel/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))
+TCP_FUZZ_SRCS := tests/fuzz/fuzz_tcp.c lib/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))
 $(BUILD)/fuzz/fuzz_tcp: $(TCP_FUZZ_SRCS) $(wildcard net/tcp*.h) net/pkt.h
 	@mkdir -p $(dir $@)
 	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
@@ -161,7 +162,7 @@ fuzz: fuzz-tcp
 fuzz-smoke: fuzz-tcp-smoke
 
 # Host benchmark: two TCP stacks joined in memory (tests/bench/tcp_bench.c); prints numbers.
-TCP_BENCH_SRCS := tests/bench/tcp_bench.c kernel/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))
+TCP_BENCH_SRCS := tests/bench/tcp_bench.c lib/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))
 $(BUILD)/host/tcp_bench: $(TCP_BENCH_SRCS) $(wildcard net/tcp*.h) net/pkt.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -std=c11 -Wall -Wextra -Werror -O2 -g -I. -DSKIFF_HOSTED $(TCP_BENCH_SRCS) -o $@

@@ -23,9 +23,9 @@
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/dma.h"
-#include "kernel/fmt.h"
+#include "lib/fmt.h"
 #include "kernel/heap.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/time.h"
 
 #define RX_RING 256             /* descriptors: power of two, 16 B each (RDLEN % 128 == 0) */

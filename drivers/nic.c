@@ -7,10 +7,10 @@
 #include "drivers/nic.h"
 #include "kernel/console.h"
 #include "kernel/dma.h"
-#include "kernel/fmt.h"
+#include "lib/fmt.h"
 #include "kernel/loop.h"
 #include "kernel/shell.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/time.h"
 
 #define HOUSEKEEPING_NS 1000000000ull   /* link and hardware counter refresh */

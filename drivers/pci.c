@@ -9,7 +9,7 @@
 #include "kernel/paging.h"
 #include "kernel/console.h"
 #include "kernel/shell.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/cpu.h"
 #include "kernel/apic.h"
 

@@ -6,7 +6,7 @@
 #include "drivers/virtio.h"
 #include "kernel/cpu.h"
 #include "kernel/dma.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/time.h"
 
 /* struct virtio_pci_cap (§4.1.4), offsets from the capability. */

@@ -17,9 +17,9 @@
 #include "drivers/nic.h"
 #include "drivers/virtio.h"
 #include "kernel/console.h"
-#include "kernel/fmt.h"
+#include "lib/fmt.h"
 #include "kernel/heap.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/time.h"
 
 #define VIRTIO_NET_F_MAC 5

@@ -5,7 +5,7 @@
  */
 #include "kernel/acpi.h"
 #include "kernel/console.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define MAX_TABLE_LEN (4u << 20)
 

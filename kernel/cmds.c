@@ -10,7 +10,7 @@
 #include "kernel/apic.h"
 #include "kernel/trap.h"
 #include "kernel/power.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 static const struct conf *conf;
 static const struct boot_info *boot;

@@ -4,8 +4,8 @@
  * Order per line: strip comment -> trim -> split at '=' -> look up key -> check value.
  */
 #include "kernel/conf.h"
-#include "kernel/fmt.h"
-#include "kernel/string.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
 
 enum kind { K_ENUM, K_BOOL, K_INT, K_STR };
 

@@ -1,10 +1,10 @@
 /*
- * Console output and the log ring. Formatting goes through kernel/fmt.c into a small
+ * Console output and the log ring. Formatting goes through lib/fmt.c into a small
  * line buffer, then to the sink and (for log lines) the ring.
  */
 #include "kernel/console.h"
-#include "kernel/fmt.h"
-#include "kernel/string.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
 #include "kernel/time.h"
 #include "kernel/cpu.h"
 

@@ -1,7 +1,7 @@
 /* DMA allocator over pmm: whole pages, alignment rounded up to a page multiple. */
 #include "kernel/dma.h"
 #include "kernel/pmm.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 static struct dma_stats st;
 

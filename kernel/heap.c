@@ -4,7 +4,7 @@
  */
 #include "kernel/heap.h"
 #include "kernel/console.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define ALIGN 16u
 #define MAGIC_USED 0x5ea1u

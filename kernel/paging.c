@@ -8,7 +8,7 @@
 #include "kernel/pmm.h"
 #include "kernel/cpu.h"
 #include "kernel/console.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define PTE_P (1ull << 0)
 #define PTE_RW (1ull << 1)

@@ -1,7 +1,7 @@
 /* panic(): a broken kernel invariant. Report where, show the call chain, stop. */
 #include "kernel/console.h"
 #include "kernel/trap.h"
-#include "kernel/fmt.h"
+#include "lib/fmt.h"
 #include "kernel/cpu.h"
 
 void panic_at(const char *file, int line, const char *fmt, ...)

@@ -5,7 +5,7 @@
  */
 #include "kernel/pmm.h"
 #include "kernel/bootinfo.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 #include "kernel/console.h"
 
 #define LOW_RESERVED (1024 * 1024)      /* real-mode area: firmware and AP trampolines */

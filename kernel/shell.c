@@ -5,7 +5,7 @@
  */
 #include "kernel/shell.h"
 #include "kernel/console.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define SHELL_LINE 256
 #define SHELL_ARGS 16

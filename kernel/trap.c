@@ -8,7 +8,7 @@
 #include "kernel/console.h"
 #include "kernel/paging.h"
 #include "kernel/cpu.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 struct idt_entry {
 	uint16_t off_lo;

@@ -18,8 +18,8 @@
 #include "net/inet.h"
 #include "net/err.h"
 #include "net/ipv4.h"
-#include "kernel/string.h"
-#include "kernel/fmt.h"
+#include "lib/string.h"
+#include "lib/fmt.h"
 
 static int arp_send(struct net_stack *s, int ifi, const struct arp_pkt *a, const uint8_t *dst)
 {

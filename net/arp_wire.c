@@ -1,6 +1,6 @@
 /* ARP packet check/parse/emit, RFC 826 "Packet format" (see arp_wire.h). */
 #include "net/arp_wire.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define ARP_HRD_ETHER 1
 

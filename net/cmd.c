@@ -9,8 +9,8 @@
 #include "net/cmd.h"
 #include "net/inet.h"
 #include "net/err.h"
-#include "kernel/string.h"
-#include "kernel/fmt.h"
+#include "lib/string.h"
+#include "lib/fmt.h"
 
 const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", NULL };
 

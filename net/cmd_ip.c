@@ -10,8 +10,8 @@
 #include "net/ipv4.h"
 #include "net/inet.h"
 #include "net/err.h"
-#include "kernel/string.h"
-#include "kernel/fmt.h"
+#include "lib/string.h"
+#include "lib/fmt.h"
 
 static unsigned ifindex(const struct net_stack *s, int ifi)
 {

@@ -17,7 +17,7 @@
 #include "net/udp.h"
 #include "net/inet.h"
 #include "net/err.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define LEASE_MIN_S 10          /* a shorter lease would renew in a busy loop */
 #define NO_TIMER UINT64_MAX     /* timer_ns when nothing is due (0 is a valid time) */

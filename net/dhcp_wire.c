@@ -3,7 +3,7 @@
  * options: RFC 2132 §3-9; cookie: RFC 2131 §3.
  */
 #include "net/dhcp_wire.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 /* One step of the option walk. Returns 1 with the option at *pos (then advanced), 0 at
  * END or the end of the buffer, -1 if the option's length runs past the buffer. Each

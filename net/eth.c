@@ -1,7 +1,7 @@
 /* Ethernet II header check/parse/emit (see eth.h). */
 #include "net/eth.h"
-#include "kernel/string.h"
-#include "kernel/fmt.h"
+#include "lib/string.h"
+#include "lib/fmt.h"
 
 const uint8_t eth_broadcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 

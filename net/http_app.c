@@ -4,7 +4,7 @@
  * the socket the callback is for.
  */
 #include "net/http_app.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define POLL_INTERVAL_NS (50ull * 1000000ull)
 #define DISCARD_CHUNK 65536

@@ -6,7 +6,7 @@
  * use; nothing is copied.
  */
 #include "net/http_parse.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 static const char *const perr_names[HTTP_PERR_COUNT] = {
 	[HTTP_PERR_NONE] = "none",

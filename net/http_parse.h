@@ -8,7 +8,7 @@
  * http_parse_head() on exactly that head; then http_range_resolve() once it knows the
  * size of what the target names. Leading empty lines (RFC 9112 §2.2) are the caller's.
  *
- * Strict by design (HARDENING.md mistake 9): every line ends in CRLF (bare LF or CR:
+ * Strict by design (docs/hardening.md mistake 9): every line ends in CRLF (bare LF or CR:
  * 400); one SP between request-line parts; no whitespace before a field's colon and
  * no obs-fold (§5.1, §5.2: 400); Host exactly once in 1.1 and never twice (§3.2: 400);
  * Content-Length is digits only, without overflow, and repeated values must agree

@@ -13,8 +13,8 @@
 #include "net/http_server.h"
 #include "net/err.h"
 #include "net/platform.h"
-#include "kernel/fmt.h"
-#include "kernel/string.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
 
 enum http_body { BODY_NONE, BODY_STATIC, BODY_BYTES, BODY_METRICS };
 

@@ -18,7 +18,7 @@
 #include "net/ipv4.h"
 #include "net/inet.h"
 #include "net/err.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define TOKEN NET_NS_PER_SEC
 #define BUCKET_FULL ((uint64_t)ICMP_BURST * TOKEN)

@@ -6,7 +6,7 @@
  */
 #include "net/stack.h"
 #include "net/inet.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 int iface_find(const struct net_stack *s, const struct netdev *dev)
 {

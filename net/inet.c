@@ -4,7 +4,7 @@
  */
 #include "net/inet.h"
 #include "net/checksum.h"
-#include "kernel/fmt.h"
+#include "lib/fmt.h"
 
 static uint32_t fold32(uint64_t sum)
 {

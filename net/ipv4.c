@@ -15,7 +15,7 @@
  *      also ours. Everything else is dropped: we never forward.      -> IpInAddrErrors
  *   6. fragments: NOT reassembled. Every fragment is dropped and counted (IpReasmReqds,
  *      IpReasmFails, DropIpFragment); a host whose MTU covers its traffic does not need
- *      reassembly, and not having it removes a whole class of bugs (HARDENING.md #6).
+ *      reassembly, and not having it removes a whole class of bugs (docs/hardening.md #6).
  *   7. protocol: ICMP, UDP, or a registered one (unicast only: a registered protocol
  *      never sees an IP broadcast); else ICMP protocol unreachable.
  * Output: route, source address, 20-byte header (no options, DF as asked: TCP sets it

@@ -8,7 +8,7 @@
 #include "net/stack.h"
 #include "net/arp.h"
 #include "net/err.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 static const char *const state_names[] = {
 	"NONE", "INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PROBE", "FAILED",
@@ -48,7 +48,7 @@ static void destroy(struct net_stack *s, struct neigh_entry *e, enum net_drop_re
 /* Eviction order when the table is full: the least useful state first, then the entry
  * idle longest. INCOMPLETE goes last: it holds packets someone is waiting on. */
 /*
- * Which entry a full table gives up (HARDENING.md #7). Unresolved entries go first,
+ * Which entry a full table gives up (docs/hardening.md #7). Unresolved entries go first,
  * right after failed ones: a flood of spoofed on-link sources creates nothing but
  * INCOMPLETE entries, and must not push out the resolved neighbours we talk to.
  * A gateway of a route ranks above everything: losing it cuts off every remote host.

@@ -16,8 +16,8 @@
 #include "net/icmp_wire.h"
 #include "net/inet.h"
 #include "net/err.h"
-#include "kernel/string.h"
-#include "kernel/fmt.h"
+#include "lib/string.h"
+#include "lib/fmt.h"
 
 static void say(struct ping_session *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -6,7 +6,7 @@
  */
 #include "net/pkt.h"
 #include "net/platform.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 _Static_assert(PKT_SLOT_SIZE % 64 == 0, "slots stay cache-line aligned");
 

@@ -7,7 +7,7 @@
  */
 #include "net/stack.h"
 #include "net/err.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 void qdisc_init(struct qdisc *qd, uint32_t limit)
 {

@@ -10,7 +10,7 @@
 #include "net/ipv4.h"
 #include "net/inet.h"
 #include "net/err.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 static int same_prefix(const struct route *r, uint32_t dst, int prefix_len)
 {

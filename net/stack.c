@@ -12,8 +12,8 @@
 #include "net/ipv4.h"
 #include "net/err.h"
 #include "net/platform.h"
-#include "kernel/string.h"
-#include "kernel/fmt.h"
+#include "lib/string.h"
+#include "lib/fmt.h"
 
 void net_drop(struct net_stack *s, struct pkt *p, enum net_drop_reason reason)
 {

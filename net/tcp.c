@@ -10,7 +10,7 @@
  * (ip_output looping back) are queued in t->backlog and processed before returning.
  */
 #include "net/tcp_int.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define BACKLOG_MAX 1024
 

@@ -12,7 +12,7 @@
  * In ms and segments scaled by 1024: C*(d/1000)^3 * 1024 = d^3 * 512 / 1.25e9.
  */
 #include "net/tcp_int.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define CUBIC_BETA 717          /* beta_cubic 0.7 in 1/1024 */
 #define CUBIC_ALPHA 542         /* 3(1-beta)/(1+beta) = 0.529 in 1/1024 (§4.3) */

@@ -12,7 +12,7 @@
  * (immediate ACKs), RFC 2018 (SACK, via tcp_sack.c).
  */
 #include "net/tcp_int.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 static void seg_ack_now(struct tcp_sock *c) { c->ack_now = true; }
 

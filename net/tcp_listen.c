@@ -13,7 +13,7 @@
  * gets a cookie connection without window scaling and SACK (and is offered neither).
  */
 #include "net/tcp_int.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 #define COOKIE_PERIOD_NS (64ull * 1000000000ull)
 #define COOKIE_VALID_NS (120ull * 1000000000ull)

@@ -9,7 +9,7 @@
  * (SACK option on ACKs); RFC 5681 §4.1 (restart after idle).
  */
 #include "net/tcp_int.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 /* ---- receive window ------------------------------------------------------------------ */
 

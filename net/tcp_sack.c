@@ -11,7 +11,7 @@
  *   tcp_enter_recovery; tcp_output (tcp_out.c) -> tcp_sack_recovery_xmit -> next_seg.
  */
 #include "net/tcp_int.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 /* ---- sorted range arrays --------------------------------------------------------------- */
 

@@ -5,8 +5,8 @@
  * arithmetic in the style of ss's %g).
  */
 #include "net/tcp_int.h"
-#include "kernel/fmt.h"
-#include "kernel/string.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
 
 static const char *const state_names[] = {
 	[TCP_CLOSED] = "UNCONN",

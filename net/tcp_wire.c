@@ -6,7 +6,7 @@
  */
 #include "net/tcp_wire.h"
 #include "net/checksum.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 enum wire_err tcp_wire_check(const uint8_t *buf, size_t len)
 {

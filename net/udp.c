@@ -12,7 +12,7 @@
 #include "net/icmp_wire.h"
 #include "net/ipv4.h"
 #include "net/err.h"
-#include "kernel/string.h"
+#include "lib/string.h"
 
 static struct udp_sock *find(struct net_stack *s, uint16_t port)
 {

@@ -1,5 +1,5 @@
 /*
- * kernel/fmt.c against the C library: every format in the tables below is run through
+ * lib/fmt.c against the C library: every format in the tables below is run through
  * both ksnprintf and the host's vsnprintf with the same arguments and must give the same
  * bytes and the same return value. Formats come from tables, not literals, so they go
  * through one varargs helper. Only behaviour the C standard defines is compared, plus
@@ -7,7 +7,7 @@
  * kernel's own choices (%p of NULL, unknown conversions) are checked on their own.
  */
 #include "tests/unit/test.h"
-#include "kernel/fmt.h"
+#include "lib/fmt.h"
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>

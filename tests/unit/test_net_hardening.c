@@ -1,6 +1,6 @@
 /*
  * Regression tests from the L2/L3 security review (docs/review-l2l3.md), one per fixed
- * finding, each named after the HARDENING.md mistake it guards against. Every test
+ * finding, each named after the docs/hardening.md mistake it guards against. Every test
  * failed before its fix.
  */
 #include <stdlib.h>

@@ -274,7 +274,7 @@ TEST(net_neigh_table_bounded)
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
-/* HARDENING.md #7: packets to NEIGH_MAX + 20 unresolvable on-link addresses (what
+/* docs/hardening.md #7: packets to NEIGH_MAX + 20 unresolvable on-link addresses (what
  * spoofed sources make us do) evict each other, never the resolved gateway or peer. */
 TEST(net_neigh_flood_keeps_resolved_entries)
 {

@@ -4,8 +4,8 @@
  * Supports %d %i %u %x %X %o %c %s %p %%, flags '-' '0' ' ' '+', width and precision
  * (also as '*'), length modifiers hh h l ll z t j.
  */
-#ifndef SKIFF_FMT_H
-#define SKIFF_FMT_H
+#ifndef SKIFF_LIB_FMT_H
+#define SKIFF_LIB_FMT_H
 
 #include <stdarg.h>
 #include <stddef.h>

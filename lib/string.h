@@ -1,10 +1,10 @@
 /*
- * The C string functions the kernel uses. In the image they come from kernel/string.c
+ * The C string functions the kernel uses. In the image they come from lib/string.c
  * (gcc also emits calls to memcpy/memset on its own); on the host, from the C library,
  * so hardware-free code compiles unchanged for the unit tests.
  */
-#ifndef SKIFF_STRING_H
-#define SKIFF_STRING_H
+#ifndef SKIFF_LIB_STRING_H
+#define SKIFF_LIB_STRING_H
 
 #include <stddef.h>
 

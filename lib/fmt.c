@@ -2,7 +2,7 @@
  * printf-style formatting for the freestanding kernel; see fmt.h for what it supports.
  * One pass over the format: parse the conversion spec, then emit it through put().
  */
-#include "kernel/fmt.h"
+#include "lib/fmt.h"
 #include <stdint.h>
 
 struct spec {

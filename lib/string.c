@@ -1,5 +1,5 @@
 /* Freestanding mem/str functions for the image (the host build uses libc's). */
-#include "kernel/string.h"
+#include "lib/string.h"
 #include <stdint.h>
 
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
