@@ -16,6 +16,7 @@
 #include "kernel/pmm.h"
 #include "kernel/rtc.h"
 #include "net/stack.h"
+#include "net/cmd.h"
 #include "net/inet.h"
 #include "net/http_app.h"
 
@@ -167,18 +168,18 @@ static void metrics_nics(struct http_metrics_out *w)
 	};
 	char label[40];
 	for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
-		for (int i = 0; i < net->nifs; i++) {
+		for (int i = 0; i < net->link.nifs; i++) {
 			struct netdev_stats st;
 			memset(&st, 0, sizeof(st));
-			net->ifs[i].dev->ops->get_stats(net->ifs[i].dev, &st);
-			ksnprintf(label, sizeof(label), "dev=\"%s\"", net->ifs[i].dev->name);
+			net->link.ifs[i].dev->ops->get_stats(net->link.ifs[i].dev, &st);
+			ksnprintf(label, sizeof(label), "dev=\"%s\"", net->link.ifs[i].dev->name);
 			http_metrics_row(w, f[k].name, f[k].help, HTTP_METRIC_COUNTER, label,
 					 *(const uint64_t *)(const void *)((const char *)&st + f[k].off));
 		}
-	for (int i = 0; i < net->nifs; i++) {
-		ksnprintf(label, sizeof(label), "dev=\"%s\"", net->ifs[i].dev->name);
+	for (int i = 0; i < net->link.nifs; i++) {
+		ksnprintf(label, sizeof(label), "dev=\"%s\"", net->link.ifs[i].dev->name);
 		http_metrics_row(w, "skiff_qdisc_backlog_packets", "Packets waiting in the egress queue",
-				 HTTP_METRIC_GAUGE, label, net->ifs[i].qdisc.q.len);
+				 HTTP_METRIC_GAUGE, label, net->link.ifs[i].qdisc.q.len);
 	}
 }
 
@@ -188,9 +189,9 @@ static void metrics(void *ctx, struct http_metrics_out *w)
 	for (int gauges = 0; gauges <= 1; gauges++) {
 		struct nstat_pass x = { w, gauges };
 		for (int k = 0; k < MIB_COUNT; k++)
-			metric_nstat(&x, net_mib_names[k], net->mib[k]);
+			metric_nstat(&x, net_mib_names[k], net->core.mib[k]);
 		for (int k = 0; k < DROP_COUNT; k++)
-			metric_nstat(&x, net_drop_names[k], net->drops[k]);
+			metric_nstat(&x, net_drop_names[k], net->core.drops[k]);
 		if (net->tcp_on)
 			tcp_nstat(&net->tcp, metric_nstat, &x);
 	}

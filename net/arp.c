@@ -8,201 +8,155 @@
  *   5. request for our address: learn the sender (STALE) and reply
  *   6. anything else only refreshes an existing entry (a reply to us confirms it,
  *      REACHABLE; requests and broadcast replies make it STALE); never creates one.
- * arping sessions see replies at step 6 before the table does.
+ * The on_reply hook (arping) sees replies at step 6 before the table does.
+ * Announcements: ARP_ANNOUNCE_NUM gratuitous ARPs ARP_ANNOUNCE_INTERVAL_NS apart when an
+ * address is set or the link returns (RFC 5227 §2.3), so peers with a stale cache entry
+ * for the address learn our MAC.
  */
-#include <stdarg.h>
-#include "net/stack.h"
 #include "net/arp.h"
+#include "net/link.h"
+#include "net/neigh.h"
 #include "net/arp_wire.h"
 #include "net/eth.h"
 #include "net/inet.h"
 #include "net/err.h"
-#include "net/ipv4.h"
 #include "lib/string.h"
-#include "lib/fmt.h"
 
-static int arp_send(struct net_stack *s, int ifi, const struct arp_pkt *a, const uint8_t *dst)
+static int arp_send(struct arp *ar, int ifi, const struct arp_pkt *a, const uint8_t *dst)
 {
-	struct pkt *p = net_alloc(s, ifi);
+	struct pkt *p = link_alloc(ar->link, ifi);
 	if (!p)
 		return -NET_ENOBUFS;
 	arp_emit(a, pkt_put(p, ARP_LEN));
 	if (a->op == ARP_OP_REQUEST)
-		NET_INC(s, ArpOutRequests);
+		NET_INC(ar->core, ArpOutRequests);
 	else
-		NET_INC(s, ArpOutReplies);
-	return net_xmit(s, ifi, p, dst, ETH_P_ARP);
+		NET_INC(ar->core, ArpOutReplies);
+	return link_output(ar->link, ifi, p, dst, ETH_P_ARP);
 }
 
-int arp_solicit(struct net_stack *s, int ifi, uint32_t target, const uint8_t *mac)
+int arp_solicit(struct arp *ar, int ifi, uint32_t target, const uint8_t *mac)
 {
-	struct arp_pkt a = { .op = ARP_OP_REQUEST, .spa = s->ifs[ifi].addr, .tpa = target };
-	memcpy(a.sha, s->ifs[ifi].dev->mac, ETH_ALEN);
-	return arp_send(s, ifi, &a, mac ? mac : eth_broadcast);
+	struct arp_pkt a = { .op = ARP_OP_REQUEST, .spa = ar->link->ifs[ifi].addr, .tpa = target };
+	memcpy(a.sha, ar->link->ifs[ifi].dev->mac, ETH_ALEN);
+	return arp_send(ar, ifi, &a, mac ? mac : eth_broadcast);
 }
 
-int arp_announce(struct net_stack *s, int ifi)
+int arp_announce(struct arp *ar, int ifi)
 {
-	uint32_t addr = s->ifs[ifi].addr;
+	uint32_t addr = ar->link->ifs[ifi].addr;
 	struct arp_pkt a = { .op = ARP_OP_REQUEST, .spa = addr, .tpa = addr };
-	memcpy(a.sha, s->ifs[ifi].dev->mac, ETH_ALEN);
-	return arp_send(s, ifi, &a, eth_broadcast);
+	memcpy(a.sha, ar->link->ifs[ifi].dev->mac, ETH_ALEN);
+	return arp_send(ar, ifi, &a, eth_broadcast);
 }
 
 /* Reply to req, which asked for tpa (ours); to the asker's MAC only. */
-static void reply(struct net_stack *s, int ifi, const struct arp_pkt *req)
+static void reply(struct arp *ar, int ifi, const struct arp_pkt *req)
 {
 	struct arp_pkt a = { .op = ARP_OP_REPLY, .spa = req->tpa, .tpa = req->spa };
-	memcpy(a.sha, s->ifs[ifi].dev->mac, ETH_ALEN);
+	memcpy(a.sha, ar->link->ifs[ifi].dev->mac, ETH_ALEN);
 	memcpy(a.tha, req->sha, ETH_ALEN);
-	arp_send(s, ifi, &a, req->sha);
+	arp_send(ar, ifi, &a, req->sha);
 }
 
-static int arping_rx(struct net_stack *s, int ifi, const struct arp_pkt *a, int l2_unicast,
-		     uint64_t rx_ns);
-
 /* Steps 2-4; returns the drop reason or DROP_COUNT to go on. */
-static enum net_drop_reason sender_check(struct net_stack *s, int ifi, const struct arp_pkt *a)
+static enum net_drop_reason sender_check(struct arp *ar, int ifi, const struct arp_pkt *a)
 {
-	const struct net_if *ifc = &s->ifs[ifi];
+	const struct net_if *ifc = &ar->link->ifs[ifi];
 	if (eth_is_multicast(a->sha) || eth_is_zero(a->sha) || eth_equal(a->sha, ifc->dev->mac))
 		return DROP_ARP_BAD_SENDER;
 	if (!ifc->addr)
 		return DROP_ARP_NO_ADDR;
 	if (a->spa == 0)
 		return DROP_COUNT;
-	if (inet_is_martian_src(a->spa) || (a->spa != ifc->addr && ipv4_is_bcast(s, ifi, a->spa)))
+	if (inet_is_martian_src(a->spa) || (a->spa != ifc->addr && link_is_bcast(ar->link, ifi, a->spa)))
 		return DROP_ARP_BAD_SENDER;
 	if (a->spa == ifc->addr) {
 		char ip[INET_ADDRSTRLEN], mac[ETH_MACSTRLEN];
-		net_log(s, NET_LOG_DEBUG, "arp: %s claims our address %s", eth_fmt(mac, a->sha, 0),
+		net_log(ar->core, NET_LOG_DEBUG, "arp: %s claims our address %s", eth_fmt(mac, a->sha, 0),
 			inet_fmt(ip, a->spa));
 		return DROP_ARP_CONFLICT;
 	}
 	return DROP_COUNT;
 }
 
-void arp_input(struct net_stack *s, int ifi, struct pkt *p, int l2_unicast)
+static void arp_input(void *ctx, int ifi, struct pkt *p, int l2_bcast)
 {
+	struct arp *ar = ctx;
+	int l2_unicast = !l2_bcast;
 	enum wire_err err = arp_check(pkt_data(p), p->len);
 	if (err) {
-		net_drop(s, p, err == WIRE_TRUNCATED ? DROP_ARP_TRUNCATED : DROP_ARP_BAD_FORMAT);
+		net_drop(ar->core, p, err == WIRE_TRUNCATED ? DROP_ARP_TRUNCATED : DROP_ARP_BAD_FORMAT);
 		return;
 	}
 	struct arp_pkt a;
 	arp_parse(pkt_data(p), &a);
 	if (a.op == ARP_OP_REQUEST)
-		NET_INC(s, ArpInRequests);
+		NET_INC(ar->core, ArpInRequests);
 	else
-		NET_INC(s, ArpInReplies);
-	enum net_drop_reason why = sender_check(s, ifi, &a);
+		NET_INC(ar->core, ArpInReplies);
+	enum net_drop_reason why = sender_check(ar, ifi, &a);
 	if (why != DROP_COUNT) {
-		net_drop(s, p, why);
+		net_drop(ar->core, p, why);
 		return;
 	}
-	uint32_t ours = s->ifs[ifi].addr;
+	uint32_t ours = ar->link->ifs[ifi].addr;
 	if (a.spa == 0) {               /* RFC 5227 probe: defend our address, learn nothing */
 		if (a.op == ARP_OP_REQUEST && a.tpa == ours)
-			reply(s, ifi, &a);
+			reply(ar, ifi, &a);
 		pkt_free(p);
 		return;
 	}
 	if (a.spa == a.tpa)
-		NET_INC(s, ArpInGratuitous);
+		NET_INC(ar->core, ArpInGratuitous);
 	if (a.op == ARP_OP_REQUEST && a.tpa == ours) {
 		if (l2_unicast)
-			NET_INC(s, NeighRcvProbesUcast);
+			NET_INC(ar->core, NeighRcvProbesUcast);
 		else
-			NET_INC(s, NeighRcvProbesMcast);
-		neigh_update(s, ifi, a.spa, a.sha, NEIGH_STALE, 1);
-		reply(s, ifi, &a);
+			NET_INC(ar->core, NeighRcvProbesMcast);
+		neigh_update(ar->neigh, ifi, a.spa, a.sha, NEIGH_STALE, 1);
+		reply(ar, ifi, &a);
 		pkt_free(p);
 		return;
 	}
-	int matched = arping_rx(s, ifi, &a, l2_unicast, p->ts_ns);
+	int matched = ar->on_reply && ar->on_reply(ar->reply_ctx, ifi, &a, l2_unicast, p->ts_ns);
 	int state = a.op == ARP_OP_REPLY && l2_unicast ? NEIGH_REACHABLE : NEIGH_STALE;
-	if (neigh_update(s, ifi, a.spa, a.sha, state, 0) || matched)
+	if (neigh_update(ar->neigh, ifi, a.spa, a.sha, state, 0) || matched)
 		pkt_free(p);
 	else
-		net_drop(s, p, a.op == ARP_OP_REQUEST ? DROP_ARP_NOT_FOR_US : DROP_ARP_UNSOLICITED);
+		net_drop(ar->core, p, a.op == ARP_OP_REQUEST ? DROP_ARP_NOT_FOR_US : DROP_ARP_UNSOLICITED);
 }
 
-/* ---- arping ---------------------------------------------------------------------- */
-
-static void arping_print(struct arping_session *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void arping_print(struct arping_session *a, const char *fmt, ...)
+static int solicit_hook(void *ctx, int ifi, uint32_t target, const uint8_t *mac)
 {
-	char buf[160];
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (a->out)
-		a->out(a->ctx, buf);
+	return arp_solicit(ctx, ifi, target, mac);
 }
 
-int arping_start(struct net_stack *s, int ifi, uint32_t target, uint32_t count,
-		 void (*out)(void *ctx, const char *text), void *ctx)
+void arp_init(struct arp *ar, struct net_link *link, struct neigh_table *neigh)
 {
-	struct arping_session *a = &s->arping;
-	if (a->active)
-		return -NET_EBUSY;
-	if (ifi < 0 || ifi >= s->nifs)
-		return -NET_ENODEV;
-	if (!s->ifs[ifi].addr)
-		return -NET_EADDRNOTAVAIL;
-	memset(a, 0, sizeof(*a));
-	a->active = 1;
-	a->ifi = (uint8_t)ifi;
-	a->target = target;
-	a->src = s->ifs[ifi].addr;
-	a->count = count ? count : ARPING_DEFAULT_COUNT;
-	a->start_ns = a->next_ns = s->now_ns;
-	a->out = out;
-	a->ctx = ctx;
-	char t[INET_ADDRSTRLEN], f[INET_ADDRSTRLEN];
-	arping_print(a, "ARPING %s from %s %s\n", inet_fmt(t, target), inet_fmt(f, a->src),
-		     s->ifs[ifi].dev->name);
-	return 0;
+	memset(ar, 0, sizeof(*ar));
+	ar->core = link->core;
+	ar->link = link;
+	ar->neigh = neigh;
+	neigh->solicit = solicit_hook;
+	neigh->solicit_ctx = ar;
+	link_register_type(link, ETH_P_ARP, arp_input, ar);
 }
 
-static int arping_rx(struct net_stack *s, int ifi, const struct arp_pkt *p, int l2_unicast,
-		     uint64_t rx_ns)
+void arp_announce_start(struct arp *ar, int ifi)
 {
-	struct arping_session *a = &s->arping;
-	if (!a->active || ifi != a->ifi || p->op != ARP_OP_REPLY || p->spa != a->target)
-		return 0;
-	a->received++;
-	/* The driver's receive stamp: s->now_ns is the last net_poll(), which with an
-	 * interrupt-driven NIC is usually the very poll that sent the request. */
-	uint64_t now = rx_ns > a->last_send_ns ? rx_ns : s->now_ns;
-	uint64_t us = (now - a->last_send_ns) / NET_NS_PER_US;
-	char ip[INET_ADDRSTRLEN], mac[ETH_MACSTRLEN];
-	arping_print(a, "%s reply from %s [%s]  %lu.%03lums\n", l2_unicast ? "Unicast" : "Broadcast",
-		     inet_fmt(ip, p->spa), eth_fmt(mac, p->sha, 1), us / 1000, us % 1000);
-	return 1;
+	ar->announce_left[ifi] = ARP_ANNOUNCE_NUM;
+	ar->announce_ns[ifi] = ar->core->now_ns;
 }
 
-void arping_poll(struct net_stack *s)
+void arp_poll(struct arp *ar)
 {
-	struct arping_session *a = &s->arping;
-	if (!a->active)
-		return;
-	if (a->sent < a->count && s->now_ns >= a->next_ns) {
-		if (a->ifi >= s->nifs || !s->ifs[a->ifi].addr) {
-			a->count = a->sent;     /* address gone: stop here */
-		} else {
-			arp_solicit(s, a->ifi, a->target, NULL);
-			a->sent++;
-			a->last_send_ns = s->now_ns;
-			a->next_ns = s->now_ns + NET_NS_PER_SEC;
+	for (int i = 0; i < ar->link->nifs; i++) {
+		if (ar->announce_left[i] && ar->link->ifs[i].addr &&
+		    ar->core->now_ns >= ar->announce_ns[i]) {
+			arp_announce(ar, i);
+			ar->announce_left[i]--;
+			ar->announce_ns[i] = ar->core->now_ns + ARP_ANNOUNCE_INTERVAL_NS;
 		}
-	}
-	if (a->sent >= a->count && s->now_ns >= a->last_send_ns + NET_NS_PER_SEC) {
-		arping_print(a, "Sent %u probes (%u broadcast(s))\nReceived %u response(s)\n", a->sent,
-			     a->sent, a->received);
-		a->active = 0;
 	}
 }

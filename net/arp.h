@@ -1,38 +1,39 @@
 /*
- * ARP protocol (RFC 826 "Packet Reception", RFC 1122 §2.3.2, RFC 5227 announcements):
- * answers requests for our addresses, feeds the neighbour table, sends requests for it.
- * arping (the shell command) lives here too because its replies arrive through
- * arp_input().
+ * ARP (RFC 826, RFC 1122 §2.3.2, RFC 5227 announcements): answers for our addresses,
+ * feeds the neighbour table and resolves for it (its solicit hook). Registers EtherType
+ * 0x0806 with the link floor at arp_init().
  */
 #ifndef SKIFF_NET_ARP_H
 #define SKIFF_NET_ARP_H
 
 #include <stdint.h>
+#include "net/config.h"
 #include "net/pkt.h"
 
-struct net_stack;
+struct net_core;
+struct net_link;
+struct neigh_table;
+struct arp_pkt;
 
-/* Consumes p (data = ARP packet). l2_unicast: the frame was addressed to our MAC. */
-void arp_input(struct net_stack *s, int ifi, struct pkt *p, int l2_unicast);
-/* Request for target from our address on ifi; broadcast, or unicast to mac if non-NULL
- * (PROBE state). 0 or negative error. */
-int arp_solicit(struct net_stack *s, int ifi, uint32_t target, const uint8_t *mac);
-/* Gratuitous ARP request for our address (spa = tpa), RFC 5227 §2.3. */
-int arp_announce(struct net_stack *s, int ifi);
+/* A reply or request that did not ask for us (step 6 of arp.c): 1 if it was expected. */
+typedef int (*arp_reply_fn)(void *ctx, int ifi, const struct arp_pkt *a, int l2_unicast,
+			    uint64_t rx_ns);
 
-struct arping_session {
-	uint8_t active;
-	uint8_t ifi;
-	uint32_t target, src;
-	uint32_t count, sent, received;
-	uint64_t start_ns, next_ns, last_send_ns;
-	void (*out)(void *ctx, const char *text);
-	void *ctx;
+struct arp {
+	struct net_core *core;
+	struct net_link *link;
+	struct neigh_table *neigh;
+	uint8_t announce_left[NET_MAX_IFS];     /* gratuitous ARPs still to send */
+	uint64_t announce_ns[NET_MAX_IFS];
+	arp_reply_fn on_reply;                  /* arping (ping.h) */
+	void *reply_ctx;
 };
 
-/* Starts an asynchronous arping; output goes to out(). 0 or negative error. */
-int arping_start(struct net_stack *s, int ifi, uint32_t target, uint32_t count,
-		 void (*out)(void *ctx, const char *text), void *ctx);
-void arping_poll(struct net_stack *s);
+void arp_init(struct arp *ar, struct net_link *link, struct neigh_table *neigh);
+int arp_solicit(struct arp *ar, int ifi, uint32_t target, const uint8_t *mac);
+int arp_announce(struct arp *ar, int ifi);
+/* Schedules ARP_ANNOUNCE_NUM announcements of interface ifi's address from now. */
+void arp_announce_start(struct arp *ar, int ifi);
+void arp_poll(struct arp *ar);
 
 #endif

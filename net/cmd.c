@@ -7,52 +7,15 @@
  */
 #include <stdarg.h>
 #include "net/cmd.h"
+#include "net/cmd_ip.h"
+#include "net/cmd_util.h"
+#include "net/stack.h"
 #include "net/inet.h"
 #include "net/err.h"
 #include "lib/string.h"
 #include "lib/fmt.h"
 
 const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", NULL };
-
-void cmd_printf(const struct cmd_out *o, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	o->fn(o->ctx, buf);
-}
-
-int cmd_matches(const char *arg, const char *word)
-{
-	size_t n = strlen(arg);
-	return n && n <= strlen(word) && strncmp(arg, word, n) == 0;
-}
-
-int cmd_parse_uint(const char *s, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > max)
-			return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
-int cmd_dev(struct net_stack *s, const struct cmd_out *o, const char *name)
-{
-	int ifi = iface_by_name(s, name);
-	if (ifi < 0)
-		cmd_printf(o, "Device \"%s\" does not exist.\n", name);
-	return ifi;
-}
 
 /* ---- ethtool ------------------------------------------------------------------- */
 
@@ -68,15 +31,15 @@ static int cmd_ethtool(struct net_stack *s, const struct cmd_out *o, int argc, c
 		cmd_printf(o, "ethtool: bad command line argument(s)\n");
 		return -1;
 	}
-	int ifi = iface_by_name(s, argv[argc - 1]);
+	int ifi = link_by_name(&s->link, argv[argc - 1]);
 	if (ifi < 0) {
 		cmd_printf(o, "Cannot get device settings: No such device\n");
 		return -1;
 	}
-	struct netdev *dev = s->ifs[ifi].dev;
+	struct netdev *dev = s->link.ifs[ifi].dev;
 	if (argc == 2) {
 		cmd_printf(o, "Settings for %s:\n\tLink detected: %s\n", dev->name,
-			   s->ifs[ifi].link_up ? "yes" : "no");
+			   s->link.ifs[ifi].link_up ? "yes" : "no");
 	} else if (strcmp(opt, "-i") == 0) {
 		cmd_printf(o, "driver: %s\nbus-info: \n", dev->driver);
 	} else if (strcmp(opt, "-S") == 0) {
@@ -124,11 +87,11 @@ static int cmd_tc(struct net_stack *s, const struct cmd_out *o, int argc, char *
 		cmd_printf(o, "What is \"%s\"? Try \"tc qdisc help\".\n", argv[i]);
 		return -1;
 	}
-	for (int k = 0; k < s->nifs; k++) {
-		const struct qdisc *qd = &s->ifs[k].qdisc;
+	for (int k = 0; k < s->link.nifs; k++) {
+		const struct qdisc *qd = &s->link.ifs[k].qdisc;
 		if (only >= 0 && k != only)
 			continue;
-		cmd_printf(o, "qdisc pfifo 0: dev %s root refcnt 2 limit %up\n", s->ifs[k].dev->name,
+		cmd_printf(o, "qdisc pfifo 0: dev %s root refcnt 2 limit %up\n", s->link.ifs[k].dev->name,
 			   qd->limit);
 		if (!stats)
 			continue;
@@ -206,9 +169,9 @@ static int cmd_nstat(struct net_stack *s, const struct cmd_out *o, int argc, cha
 	}
 	cmd_printf(o, "#kernel\n");
 	for (int k = 0; k < MIB_COUNT; k++)
-		nstat_line(o, net_mib_names[k], s->mib[k], zeros, argc - i, argv + i);
+		nstat_line(o, net_mib_names[k], s->core.mib[k], zeros, argc - i, argv + i);
 	for (int k = 0; k < DROP_COUNT; k++)
-		nstat_line(o, net_drop_names[k], s->drops[k], zeros, argc - i, argv + i);
+		nstat_line(o, net_drop_names[k], s->core.drops[k], zeros, argc - i, argv + i);
 	if (s->tcp_on) {
 		struct nstat_ctx x = { o, zeros, argc - i, argv + i };
 		tcp_nstat(&s->tcp, nstat_tcp_line, &x);
@@ -254,11 +217,11 @@ static int cmd_ping(struct net_stack *s, const struct cmd_out *o, int argc, char
 		cmd_printf(o, "ping: %s: Name or service not known\n", host);
 		return -1;
 	}
-	int r = ping_start(s, dst, count, (uint16_t)size, o->fn, o->ctx);
+	int r = ping_start(&s->ping, dst, count, (uint16_t)size, o->fn, o->ctx);
 	if (r == -NET_EBUSY)
 		cmd_printf(o, "ping: another ping is still running\n");
 	else if (r == -NET_EMSGSIZE)
-		cmd_printf(o, "ping: local error: message too long, mtu=%u\n", s->nifs ? s->ifs[0].mtu : 0);
+		cmd_printf(o, "ping: local error: message too long, mtu=%u\n", s->link.nifs ? s->link.ifs[0].mtu : 0);
 	else if (r < 0)
 		cmd_printf(o, "ping: connect: Network is unreachable\n");
 	return r < 0 ? -1 : 0;
@@ -290,9 +253,9 @@ static int cmd_arping(struct net_stack *s, const struct cmd_out *o, int argc, ch
 	struct route_result rt;
 	if (dev && (ifi = cmd_dev(s, o, dev)) < 0)
 		return -1;
-	if (!dev && route_get(s, dst, &rt) == 0)
+	if (!dev && route_get(&s->routes, dst, &rt) == 0)
 		ifi = rt.ifi;
-	int r = arping_start(s, ifi, dst, count, o->fn, o->ctx);
+	int r = arping_start(&s->arping, ifi, dst, count, o->fn, o->ctx);
 	if (r == -NET_EBUSY)
 		cmd_printf(o, "arping: another arping is still running\n");
 	else if (r < 0)
@@ -304,7 +267,7 @@ static int cmd_arping(struct net_stack *s, const struct cmd_out *o, int argc, ch
 
 static unsigned long left_s(const struct net_stack *s, uint64_t t)
 {
-	return t > s->now_ns ? (unsigned long)((t - s->now_ns) / NET_NS_PER_SEC) : 0;
+	return t > s->core.now_ns ? (unsigned long)((t - s->core.now_ns) / NET_NS_PER_SEC) : 0;
 }
 
 static int cmd_dhcp(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
@@ -319,12 +282,12 @@ static int cmd_dhcp(struct net_stack *s, const struct cmd_out *o, int argc, char
 		return argc == 2 && cmd_matches(argv[1], "renew") ? -1 : 0;
 	}
 	if (argc == 2 && cmd_matches(argv[1], "renew")) {
-		dhcp_renew(s);
+		dhcp_renew(&s->dhcp);
 		cmd_printf(o, "dhcp: renewing\n");
 		return 0;
 	}
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-	cmd_printf(o, "%s: %s, xid 0x%08x\n", s->ifs[c->ifi].dev->name, dhcp_state_name(c->state), c->xid);
+	cmd_printf(o, "%s: %s, xid 0x%08x\n", s->link.ifs[c->ifi].dev->name, dhcp_state_name(c->state), c->xid);
 	if (c->state < DHCP_BOUND) {
 		cmd_printf(o, "  %u DISCOVERs sent, next transmission in %lu s\n", c->discovers,
 			   left_s(s, c->timer_ns));

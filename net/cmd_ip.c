@@ -6,7 +6,9 @@
  *   ip [-s] link [show [dev D]]
  * Object and command names may be abbreviated as iproute2 allows ("ip a", "ip r g").
  */
-#include "net/cmd.h"
+#include "net/cmd_ip.h"
+#include "net/cmd_util.h"
+#include "net/stack.h"
 #include "net/ipv4.h"
 #include "net/inet.h"
 #include "net/err.h"
@@ -15,12 +17,12 @@
 
 static unsigned ifindex(const struct net_stack *s, int ifi)
 {
-	return s->ifs[ifi].dev->ifindex ? s->ifs[ifi].dev->ifindex : (unsigned)ifi + 1;
+	return s->link.ifs[ifi].dev->ifindex ? s->link.ifs[ifi].dev->ifindex : (unsigned)ifi + 1;
 }
 
 static void link_head(struct net_stack *s, const struct cmd_out *o, int ifi, int link_mode)
 {
-	const struct net_if *ifc = &s->ifs[ifi];
+	const struct net_if *ifc = &s->link.ifs[ifi];
 	char mac[ETH_MACSTRLEN];
 	cmd_printf(o, "%u: %s: <BROADCAST,MULTICAST,UP%s> mtu %u qdisc pfifo state %s %sgroup default qlen %u\n",
 		   ifindex(s, ifi), ifc->dev->name, ifc->link_up ? ",LOWER_UP" : "", ifc->mtu,
@@ -67,19 +69,19 @@ static int ip_link(struct net_stack *s, const struct cmd_out *o, int stats, int 
 	int only = show_args(s, o, argc, argv);
 	if (only == -2)
 		return -1;
-	for (int i = 0; i < s->nifs; i++) {
+	for (int i = 0; i < s->link.nifs; i++) {
 		if (only >= 0 && i != only)
 			continue;
 		link_head(s, o, i, 1);
 		if (stats)
-			link_stats(&s->ifs[i], o);
+			link_stats(&s->link.ifs[i], o);
 	}
 	return 0;
 }
 
 static void addr_show_one(struct net_stack *s, const struct cmd_out *o, int ifi)
 {
-	const struct net_if *ifc = &s->ifs[ifi];
+	const struct net_if *ifc = &s->link.ifs[ifi];
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	link_head(s, o, ifi, 0);
 	if (!ifc->addr)
@@ -90,8 +92,8 @@ static void addr_show_one(struct net_stack *s, const struct cmd_out *o, int ifi)
 	cmd_printf(o, "    inet %s/%u%s scope global %s%s\n", inet_fmt(a, ifc->addr), ifc->prefix_len,
 		   brd, ifc->origin == IFACE_ADDR_DHCP ? "dynamic " : "", ifc->dev->name);
 	if (ifc->valid_until_ns) {
-		uint64_t left = ifc->valid_until_ns > s->now_ns ?
-				(ifc->valid_until_ns - s->now_ns) / NET_NS_PER_SEC : 0;
+		uint64_t left = ifc->valid_until_ns > s->core.now_ns ?
+				(ifc->valid_until_ns - s->core.now_ns) / NET_NS_PER_SEC : 0;
 		cmd_printf(o, "       valid_lft %lusec preferred_lft %lusec\n", left, left);
 	} else {
 		cmd_printf(o, "       valid_lft forever preferred_lft forever\n");
@@ -114,18 +116,18 @@ static int addr_change(struct net_stack *s, const struct cmd_out *o, int add, in
 	if ((ifi = cmd_dev(s, o, argv[2])) < 0)
 		return -1;
 	if (add) {
-		if (s->ifs[ifi].addr) {
+		if (s->link.ifs[ifi].addr) {
 			cmd_printf(o, "RTNETLINK answers: File exists\n");
 			return -1;
 		}
-		iface_set_addr(s, ifi, addr, plen, IFACE_ADDR_STATIC, 0);
+		ipv4_set_addr(&s->ip, ifi, addr, plen, IFACE_ADDR_STATIC, 0);
 		return 0;
 	}
-	if (s->ifs[ifi].addr != addr) {
+	if (s->link.ifs[ifi].addr != addr) {
 		cmd_printf(o, "RTNETLINK answers: Cannot assign requested address\n");
 		return -1;
 	}
-	iface_clear_addr(s, ifi);
+	ipv4_clear_addr(&s->ip, ifi);
 	return 0;
 }
 
@@ -136,7 +138,7 @@ static int ip_addr(struct net_stack *s, const struct cmd_out *o, int argc, char 
 	int only = show_args(s, o, argc, argv);
 	if (only == -2)
 		return -1;
-	for (int i = 0; i < s->nifs; i++)
+	for (int i = 0; i < s->link.nifs; i++)
 		if (only < 0 || i == only)
 			addr_show_one(s, o, i);
 	return 0;
@@ -159,7 +161,7 @@ static void route_line(struct net_stack *s, const struct cmd_out *o, const struc
 		ksnprintf(d, sizeof(d), "default");
 	else
 		ksnprintf(d, sizeof(d), "%s/%u", inet_fmt(g, r->dst), r->prefix_len);
-	cmd_printf(o, "%s%s dev %s%s%s%s%s\n", d, via, s->ifs[r->ifi].dev->name, proto,
+	cmd_printf(o, "%s%s dev %s%s%s%s%s\n", d, via, s->link.ifs[r->ifi].dev->name, proto,
 		   r->gateway ? "" : " scope link", src, metric);
 }
 
@@ -194,11 +196,11 @@ static int route_get_cmd(struct net_stack *s, const struct cmd_out *o, int argc,
 		cmd_printf(o, "Error: inet prefix is expected rather than \"%s\".\n", argc ? argv[0] : "");
 		return -1;
 	}
-	if (route_get(s, dst, &rt) < 0) {
+	if (route_get(&s->routes, dst, &rt) < 0) {
 		cmd_printf(o, "RTNETLINK answers: Network is unreachable\n");
 		return -1;
 	}
-	const char *dev = s->ifs[rt.ifi].dev->name;
+	const char *dev = s->link.ifs[rt.ifi].dev->name;
 	inet_fmt(d, dst);
 	inet_fmt(src, rt.src);
 	if (rt.type == RTN_LOCAL)
@@ -286,13 +288,13 @@ static void neigh_line(struct net_stack *s, const struct cmd_out *o, const struc
 	if (has_mac)
 		ksnprintf(lladdr, sizeof(lladdr), " lladdr %s", eth_fmt(mac, e->mac, 0));
 	if (stats) {
-		uint64_t now = s->now_ns;
+		uint64_t now = s->core.now_ns;
 		ksnprintf(extra, sizeof(extra), " used %lu/%lu/%lu probes %u",
 			  (now - e->used_ns) / NET_NS_PER_SEC,
 			  e->confirmed_ns ? (now - e->confirmed_ns) / NET_NS_PER_SEC : (now - e->created_ns) / NET_NS_PER_SEC,
 			  (now - e->updated_ns) / NET_NS_PER_SEC, e->probes);
 	}
-	cmd_printf(o, "%s dev %s%s%s %s\n", inet_fmt(a, e->addr), s->ifs[e->ifi].dev->name, lladdr,
+	cmd_printf(o, "%s dev %s%s%s %s\n", inet_fmt(a, e->addr), s->link.ifs[e->ifi].dev->name, lladdr,
 		   extra, neigh_state_name(e->state));
 }
 
@@ -308,7 +310,7 @@ static int ip_neigh(struct net_stack *s, const struct cmd_out *o, int stats, int
 		}
 		if (argc == 3 && ifi < 0)
 			return -1;
-		neigh_flush(s, ifi);
+		neigh_flush(&s->neigh, ifi);
 		return 0;
 	}
 	int only = show_args(s, o, argc, argv);

@@ -32,7 +32,7 @@
 #define ARP_ANNOUNCE_INTERVAL_NS (2 * NET_NS_PER_SEC) /* RFC 5227 ANNOUNCE_INTERVAL */
 
 #define ROUTE_MAX 16
-#define IPV4_MAX_PROTOS 4               /* transport protocols registered from outside */
+#define IPV4_MAX_PROTOS 6               /* ICMP, UDP, TCP and room to spare */
 
 /* ICMP errors: token bucket, like net.ipv4.icmp_msgs_per_sec / icmp_msgs_burst. */
 #define ICMP_RATE_PER_SEC 1000

@@ -11,8 +11,11 @@
  * logged and, if the kernel configured one, a static fallback address is applied;
  * discovery goes on every 64 s and a later lease replaces the fallback.
  */
-#include "net/stack.h"
 #include "net/dhcp.h"
+#include "net/eth.h"
+#include "net/link.h"
+#include "net/ipv4.h"
+#include "net/route.h"
 #include "net/dhcp_wire.h"
 #include "net/udp.h"
 #include "net/inet.h"
@@ -34,7 +37,7 @@ const char *dhcp_state_name(int state)
 static uint64_t secs(uint64_t s) { return s * NET_NS_PER_SEC; }
 
 /* §4.1: 4, 8, 16 ... 64 s, randomised by +-1 s; counts the transmission. */
-static uint64_t backoff(struct net_stack *s, uint8_t *counter)
+static uint64_t backoff(struct dhcp_client *c, uint8_t *counter)
 {
 	int tries = *counter;
 	if (*counter < 0xff)
@@ -42,14 +45,13 @@ static uint64_t backoff(struct net_stack *s, uint8_t *counter)
 	uint64_t base = (uint64_t)DHCP_BACKOFF_FIRST_S << (tries < 4 ? tries : 4);
 	if (base > DHCP_BACKOFF_MAX_S)
 		base = DHCP_BACKOFF_MAX_S;
-	return secs(base - 1) + net_random(s) % secs(2);
+	return secs(base - 1) + net_random(c->core) % secs(2);
 }
 
-static void fill_common(struct net_stack *s, struct dhcp_msg *m, uint8_t type)
+static void fill_common(struct dhcp_client *c, struct dhcp_msg *m, uint8_t type)
 {
-	struct dhcp_client *c = &s->dhcp;
-	const struct netdev *dev = s->ifs[c->ifi].dev;
-	uint64_t elapsed = (s->now_ns - c->start_ns) / NET_NS_PER_SEC;
+	const struct netdev *dev = c->link->ifs[c->ifi].dev;
+	uint64_t elapsed = (c->core->now_ns - c->start_ns) / NET_NS_PER_SEC;
 	memset(m, 0, sizeof(*m));
 	m->op = BOOTP_REQUEST;
 	m->htype = 1;
@@ -60,15 +62,14 @@ static void fill_common(struct net_stack *s, struct dhcp_msg *m, uint8_t type)
 	m->msg_type = type;
 	m->client_id = 1;
 	m->param_list = 1;
-	m->max_size = s->ifs[c->ifi].mtu;
-	m->hostname = s->cfg.hostname;
+	m->max_size = c->link->ifs[c->ifi].mtu;
+	m->hostname = c->core->cfg.hostname;
 }
 
 /* Builds and sends one message; broadcast unless RENEWING (unicast to the server). */
-static void send_msg(struct net_stack *s, const struct dhcp_msg *m)
+static void send_msg(struct dhcp_client *c, const struct dhcp_msg *m)
 {
-	struct dhcp_client *c = &s->dhcp;
-	struct pkt *p = net_alloc(s, c->ifi);
+	struct pkt *p = link_alloc(c->link, c->ifi);
 	if (!p)
 		return;
 	int n = dhcp_emit(m, pkt_data(p), pkt_tailroom(p));
@@ -78,30 +79,28 @@ static void send_msg(struct net_stack *s, const struct dhcp_msg *m)
 	}
 	pkt_put(p, (size_t)n);
 	if (c->state == DHCP_RENEWING)
-		udp_output(s, p, c->addr, DHCP_CLIENT_PORT, c->server, DHCP_SERVER_PORT, -1);
+		udp_output(c->udp, p, c->addr, DHCP_CLIENT_PORT, c->server, DHCP_SERVER_PORT, -1);
 	else
-		udp_output(s, p, m->ciaddr, DHCP_CLIENT_PORT, INET_BCAST, DHCP_SERVER_PORT, c->ifi);
+		udp_output(c->udp, p, m->ciaddr, DHCP_CLIENT_PORT, INET_BCAST, DHCP_SERVER_PORT, c->ifi);
 }
 
-static void send_discover(struct net_stack *s)
+static void send_discover(struct dhcp_client *c)
 {
-	struct dhcp_client *c = &s->dhcp;
 	struct dhcp_msg m;
-	fill_common(s, &m, DHCP_DISCOVER);
+	fill_common(c, &m, DHCP_DISCOVER);
 	m.flags = DHCP_FLAG_BROADCAST;
 	m.requested_ip = c->addr;       /* §4.4.1 MAY: suggest the last address we had */
-	NET_INC(s, DhcpOutDiscovers);
+	NET_INC(c->core, DhcpOutDiscovers);
 	c->discovers++;
-	send_msg(s, &m);
-	c->timer_ns = s->now_ns + backoff(s, &c->tries);
+	send_msg(c, &m);
+	c->timer_ns = c->core->now_ns + backoff(c, &c->tries);
 }
 
 /* Table 5: SELECTING names the server and the offer; RENEWING/REBINDING use ciaddr. */
-static void send_request(struct net_stack *s)
+static void send_request(struct dhcp_client *c)
 {
-	struct dhcp_client *c = &s->dhcp;
 	struct dhcp_msg m;
-	fill_common(s, &m, DHCP_REQUEST);
+	fill_common(c, &m, DHCP_REQUEST);
 	if (c->state == DHCP_REQUESTING) {
 		m.flags = DHCP_FLAG_BROADCAST;
 		m.requested_ip = c->offered;
@@ -109,96 +108,112 @@ static void send_request(struct net_stack *s)
 	} else {
 		m.ciaddr = c->addr;
 	}
-	NET_INC(s, DhcpOutRequests);
-	send_msg(s, &m);
+	NET_INC(c->core, DhcpOutRequests);
+	send_msg(c, &m);
 }
 
-static void enter_init(struct net_stack *s, uint64_t delay_ns)
+static void enter_init(struct dhcp_client *c, uint64_t delay_ns)
 {
-	struct dhcp_client *c = &s->dhcp;
 	c->state = DHCP_INIT;
 	c->tries = 0;
-	c->timer_ns = s->now_ns + delay_ns;
+	c->timer_ns = c->core->now_ns + delay_ns;
 }
 
-static void dhcp_rx(void *ctx, struct net_stack *s, const struct udp_rx_info *info,
+static void dhcp_rx(void *ctx, const struct udp_rx_info *info,
+		    const uint8_t *data, size_t len);
+static void receive(struct dhcp_client *c, const struct udp_rx_info *info,
 		    const uint8_t *data, size_t len);
 
-int dhcp_start(struct net_stack *s, int ifi)
+/* While acquiring, a server may unicast to the address it offers (ipv4.c step 5). */
+static void sync_bootstrap(struct dhcp_client *c)
 {
-	struct dhcp_client *c = &s->dhcp;
-	if (ifi < 0 || ifi >= s->nifs)
+	int acquiring = c->state == DHCP_INIT || c->state == DHCP_SELECTING ||
+			c->state == DHCP_REQUESTING;
+	ipv4_set_bootstrap(c->ip, c->ifi, acquiring ? DHCP_CLIENT_PORT : 0);
+}
+
+void dhcp_init(struct dhcp_client *c, struct udp *udp)
+{
+	memset(c, 0, sizeof(*c));
+	c->core = udp->core;
+	c->link = udp->link;
+	c->ip = udp->ip;
+	c->udp = udp;
+}
+
+int dhcp_start(struct dhcp_client *c, int ifi)
+{
+	if (ifi < 0 || ifi >= c->link->nifs)
 		return -NET_ENODEV;
-	udp_unbind(s, DHCP_CLIENT_PORT);
-	int r = udp_bind(s, DHCP_CLIENT_PORT, dhcp_rx, NULL);
+	udp_unbind(c->udp, DHCP_CLIENT_PORT);
+	int r = udp_bind(c->udp, DHCP_CLIENT_PORT, dhcp_rx, c);
 	if (r < 0)
 		return r;
-	memset(c, 0, sizeof(*c));
+	*c = (struct dhcp_client){ .core = c->core, .link = c->link, .ip = c->ip, .udp = c->udp };
 	c->ifi = (uint8_t)ifi;
-	enter_init(s, 0);
+	enter_init(c, 0);
+	sync_bootstrap(c);
 	return 0;
 }
 
 /* The "no server" warning and the static fallback, once per acquisition. */
-static void no_server(struct net_stack *s)
+static void no_server(struct dhcp_client *c)
 {
-	struct dhcp_client *c = &s->dhcp;
-	const char *dev = s->ifs[c->ifi].dev->name;
+	const char *dev = c->link->ifs[c->ifi].dev->name;
 	if (c->warned || c->discovers < DHCP_WARN_AFTER)
 		return;
 	c->warned = 1;
-	net_log(s, NET_LOG_WARN, "dhcp: %s: no DHCP server answered %u DISCOVERs in %lu s; still trying",
-		dev, c->discovers, (unsigned long)((s->now_ns - c->start_ns) / NET_NS_PER_SEC));
-	const struct net_config *cfg = &s->cfg;
-	if (!cfg->addr || s->ifs[c->ifi].addr)
+	net_log(c->core, NET_LOG_WARN, "dhcp: %s: no DHCP server answered %u DISCOVERs in %lu s; still trying",
+		dev, c->discovers, (unsigned long)((c->core->now_ns - c->start_ns) / NET_NS_PER_SEC));
+	const struct net_config *cfg = &c->core->cfg;
+	if (!cfg->addr || c->link->ifs[c->ifi].addr)
 		return;
 	char a[INET_ADDRSTRLEN];
-	net_log(s, NET_LOG_WARN, "dhcp: %s: using static fallback address %s/%d", dev,
+	net_log(c->core, NET_LOG_WARN, "dhcp: %s: using static fallback address %s/%d", dev,
 		inet_fmt(a, cfg->addr), cfg->prefix_len);
-	iface_set_addr(s, c->ifi, cfg->addr, cfg->prefix_len, IFACE_ADDR_FALLBACK, 0);
+	ipv4_set_addr(c->ip, c->ifi, cfg->addr, cfg->prefix_len, IFACE_ADDR_FALLBACK, 0);
 	if (cfg->gateway) {
 		struct route r = { .gateway = cfg->gateway, .ifi = c->ifi, .proto = RTPROT_STATIC };
-		route_add(&s->routes, &r);
+		route_add(c->ip->routes, &r);
 	}
 }
 
-static uint64_t half_until(struct net_stack *s, uint64_t deadline)
+static uint64_t half_until(struct dhcp_client *c, uint64_t deadline)
 {
-	uint64_t left = deadline > s->now_ns ? (deadline - s->now_ns) / 2 : 0;
+	uint64_t left = deadline > c->core->now_ns ? (deadline - c->core->now_ns) / 2 : 0;
 	return left > secs(DHCP_RENEW_MIN_S) ? left : secs(DHCP_RENEW_MIN_S);
 }
 
-static void timeout(struct net_stack *s)
+static void timeout(struct dhcp_client *c)
 {
-	struct dhcp_client *c = &s->dhcp;
 	switch (c->state) {
 	case DHCP_INIT:
-		c->xid = (uint32_t)net_random(s);
-		c->start_ns = s->now_ns;
+		c->xid = (uint32_t)net_random(c->core);
+		c->start_ns = c->core->now_ns;
 		c->state = DHCP_SELECTING;
 		c->tries = 0;
-		send_discover(s);
+		send_discover(c);
 		break;
 	case DHCP_SELECTING:
-		no_server(s);
-		send_discover(s);
+		no_server(c);
+		send_discover(c);
 		break;
 	case DHCP_REQUESTING:
 		if (c->tries >= DHCP_REQUEST_TRIES) {
-			net_log(s, NET_LOG_INFO, "dhcp: no ACK to our REQUEST, starting over");
-			enter_init(s, 0);
+			net_log(c->core, NET_LOG_INFO, "dhcp: no ACK to our REQUEST, starting over");
+			enter_init(c, 0);
 			break;
 		}
-		send_request(s);
-		c->timer_ns = s->now_ns + backoff(s, &c->tries);
+		send_request(c);
+		c->timer_ns = c->core->now_ns + backoff(c, &c->tries);
 		break;
 	case DHCP_RENEWING:
-		send_request(s);
-		c->timer_ns = s->now_ns + half_until(s, c->t2_ns);
+		send_request(c);
+		c->timer_ns = c->core->now_ns + half_until(c, c->t2_ns);
 		break;
 	case DHCP_REBINDING:
-		send_request(s);
-		c->timer_ns = s->now_ns + half_until(s, c->expire_ns);
+		send_request(c);
+		c->timer_ns = c->core->now_ns + half_until(c, c->expire_ns);
 		break;
 	default:
 		c->timer_ns = NO_TIMER;
@@ -206,54 +221,53 @@ static void timeout(struct net_stack *s)
 	}
 }
 
-static void lease_timers(struct net_stack *s)
+static void lease_timers(struct dhcp_client *c)
 {
-	struct dhcp_client *c = &s->dhcp;
 	char a[INET_ADDRSTRLEN];
 	if (c->state < DHCP_BOUND)
 		return;
-	if (s->now_ns >= c->expire_ns) {
-		NET_INC(s, DhcpLeaseExpired);
-		net_log(s, NET_LOG_WARN, "dhcp: %s: lease of %s expired", s->ifs[c->ifi].dev->name,
+	if (c->core->now_ns >= c->expire_ns) {
+		NET_INC(c->core, DhcpLeaseExpired);
+		net_log(c->core, NET_LOG_WARN, "dhcp: %s: lease of %s expired", c->link->ifs[c->ifi].dev->name,
 			inet_fmt(a, c->addr));
-		iface_clear_addr(s, c->ifi);
+		ipv4_clear_addr(c->ip, c->ifi);
 		c->warned = 0;
 		c->discovers = 0;
-		enter_init(s, 0);
+		enter_init(c, 0);
 		return;
 	}
-	if (c->state == DHCP_BOUND && s->now_ns >= c->t1_ns) {
+	if (c->state == DHCP_BOUND && c->core->now_ns >= c->t1_ns) {
 		c->state = DHCP_RENEWING;       /* T1: ask our server directly */
-		c->xid = (uint32_t)net_random(s);
-		c->start_ns = c->timer_ns = s->now_ns;
+		c->xid = (uint32_t)net_random(c->core);
+		c->start_ns = c->timer_ns = c->core->now_ns;
 	}
-	if (c->state == DHCP_RENEWING && s->now_ns >= c->t2_ns) {
+	if (c->state == DHCP_RENEWING && c->core->now_ns >= c->t2_ns) {
 		c->state = DHCP_REBINDING;      /* T2: ask any server */
-		c->timer_ns = s->now_ns;
+		c->timer_ns = c->core->now_ns;
 	}
 }
 
-void dhcp_poll(struct net_stack *s)
+void dhcp_poll(struct dhcp_client *c)
 {
-	struct dhcp_client *c = &s->dhcp;
 	if (c->state == DHCP_OFF)
 		return;
-	lease_timers(s);
-	if (s->now_ns >= c->timer_ns)
-		timeout(s);
+	lease_timers(c);
+	if (c->core->now_ns >= c->timer_ns)
+		timeout(c);
+	sync_bootstrap(c);
 }
 
-int dhcp_renew(struct net_stack *s)
+int dhcp_renew(struct dhcp_client *c)
 {
-	struct dhcp_client *c = &s->dhcp;
 	if (c->state == DHCP_OFF)
 		return -NET_ENOENT;
 	if (c->state == DHCP_BOUND)
-		c->t1_ns = s->now_ns;
+		c->t1_ns = c->core->now_ns;
 	else if (c->state < DHCP_BOUND)
-		enter_init(s, 0);
+		enter_init(c, 0);
 	else
-		c->timer_ns = s->now_ns;
+		c->timer_ns = c->core->now_ns;
+	sync_bootstrap(c);
 	return 0;
 }
 
@@ -275,16 +289,15 @@ static int lease_prefix(const struct dhcp_msg *m)
 	return (a >> 31) == 0 ? 8 : (a >> 30) == 2 ? 16 : 24;
 }
 
-static void on_offer(struct net_stack *s, const struct dhcp_msg *m)
+static void on_offer(struct dhcp_client *c, const struct dhcp_msg *m)
 {
-	struct dhcp_client *c = &s->dhcp;
-	NET_INC(s, DhcpInOffers);
+	NET_INC(c->core, DhcpInOffers);
 	if (c->state != DHCP_SELECTING) {
-		NET_INC(s, DhcpInIgnored);
+		NET_INC(c->core, DhcpInIgnored);
 		return;
 	}
 	if (!usable_addr(m->yiaddr) || !m->server_id || lease_prefix(m) < 0) {
-		NET_INC(s, DhcpInBad);
+		NET_INC(c->core, DhcpInBad);
 		return;
 	}
 	/* §4.4.1: the first acceptable offer wins; waiting for more buys us nothing. */
@@ -292,15 +305,14 @@ static void on_offer(struct net_stack *s, const struct dhcp_msg *m)
 	c->server = m->server_id;
 	c->state = DHCP_REQUESTING;
 	c->tries = 0;
-	send_request(s);
-	c->timer_ns = s->now_ns + backoff(s, &c->tries);
+	send_request(c);
+	c->timer_ns = c->core->now_ns + backoff(c, &c->tries);
 }
 
 /* T1/T2 from the server if they are consistent (T1 < T2 < lease), else §4.4.5's
  * defaults; then the absolute deadlines. */
-static void lease_times(struct net_stack *s, const struct dhcp_msg *m)
+static void lease_times(struct dhcp_client *c, const struct dhcp_msg *m)
 {
-	struct dhcp_client *c = &s->dhcp;
 	uint32_t lease = (m->has & DHCP_HAS_LEASE) ? m->lease_time : DHCP_DEFAULT_LEASE_S;
 	if (lease < LEASE_MIN_S)
 		lease = LEASE_MIN_S;
@@ -313,28 +325,26 @@ static void lease_times(struct net_stack *s, const struct dhcp_msg *m)
 	c->lease_s = lease;
 	c->t1_s = t1;
 	c->t2_s = t2;
-	c->bound_ns = s->now_ns;
-	c->t1_ns = s->now_ns + secs(t1);
-	c->t2_ns = s->now_ns + secs(t2);
-	c->expire_ns = s->now_ns + secs(lease);
+	c->bound_ns = c->core->now_ns;
+	c->t1_ns = c->core->now_ns + secs(t1);
+	c->t2_ns = c->core->now_ns + secs(t2);
+	c->expire_ns = c->core->now_ns + secs(lease);
 }
 
-static void log_lease(struct net_stack *s, int level)
+static void log_lease(struct dhcp_client *c, int level)
 {
-	struct dhcp_client *c = &s->dhcp;
 	char a[INET_ADDRSTRLEN], sv[INET_ADDRSTRLEN], r[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
-	net_log(s, level, "dhcp: %s: lease %s/%d from %s, router %s, dns %s, %u s",
-		s->ifs[c->ifi].dev->name, inet_fmt(a, c->addr), inet_mask_len(c->mask),
+	net_log(c->core, level, "dhcp: %s: lease %s/%d from %s, router %s, dns %s, %u s",
+		c->link->ifs[c->ifi].dev->name, inet_fmt(a, c->addr), inet_mask_len(c->mask),
 		inet_fmt(sv, c->server), c->router ? inet_fmt(r, c->router) : "none",
 		c->ndns ? inet_fmt(d, c->dns[0]) : "none", c->lease_s);
 }
 
-static void bind(struct net_stack *s, const struct dhcp_msg *m, int prefix)
+static void bind(struct dhcp_client *c, const struct dhcp_msg *m, int prefix)
 {
-	struct dhcp_client *c = &s->dhcp;
-	struct net_if *ifc = &s->ifs[c->ifi];
+	struct net_if *ifc = &c->link->ifs[c->ifi];
 	int fresh = c->state == DHCP_REQUESTING || ifc->addr != m->yiaddr;
-	lease_times(s, m);
+	lease_times(c, m);
 	if (m->server_id)
 		c->server = m->server_id;
 	c->addr = m->yiaddr;
@@ -345,89 +355,93 @@ static void bind(struct net_stack *s, const struct dhcp_msg *m, int prefix)
 	c->ndns = m->ndns;
 	memcpy(c->dns, m->dns, sizeof(c->dns));
 	if (ifc->origin == IFACE_ADDR_FALLBACK)
-		route_flush(&s->routes, c->ifi, RTPROT_STATIC);
-	iface_set_addr(s, c->ifi, c->addr, prefix, IFACE_ADDR_DHCP, c->expire_ns);
-	route_flush(&s->routes, c->ifi, RTPROT_DHCP);
+		route_flush(c->ip->routes, c->ifi, RTPROT_STATIC);
+	ipv4_set_addr(c->ip, c->ifi, c->addr, prefix, IFACE_ADDR_DHCP, c->expire_ns);
+	route_flush(c->ip->routes, c->ifi, RTPROT_DHCP);
 	if (c->router) {
 		struct route r = { .gateway = c->router, .prefsrc = c->addr, .ifi = c->ifi,
 				   .proto = RTPROT_DHCP };
-		route_add(&s->routes, &r);
+		route_add(c->ip->routes, &r);
 	}
 	c->state = DHCP_BOUND;
 	c->timer_ns = NO_TIMER;
 	c->tries = 0;
 	c->discovers = 0;
 	c->warned = 0;
-	log_lease(s, fresh ? NET_LOG_INFO : NET_LOG_DEBUG);
+	log_lease(c, fresh ? NET_LOG_INFO : NET_LOG_DEBUG);
 }
 
-static void on_ack(struct net_stack *s, const struct dhcp_msg *m)
+static void on_ack(struct dhcp_client *c, const struct dhcp_msg *m)
 {
-	struct dhcp_client *c = &s->dhcp;
-	NET_INC(s, DhcpInAcks);
+	NET_INC(c->core, DhcpInAcks);
 	if (c->state != DHCP_REQUESTING && c->state != DHCP_RENEWING && c->state != DHCP_REBINDING) {
-		NET_INC(s, DhcpInIgnored);
+		NET_INC(c->core, DhcpInIgnored);
 		return;
 	}
 	if (c->state == DHCP_REQUESTING && m->server_id && m->server_id != c->server) {
-		NET_INC(s, DhcpInIgnored);      /* another server answering our broadcast */
+		NET_INC(c->core, DhcpInIgnored);      /* another server answering our broadcast */
 		return;
 	}
 	int prefix = lease_prefix(m);
 	if (!usable_addr(m->yiaddr) || prefix < 0) {
-		NET_INC(s, DhcpInBad);
+		NET_INC(c->core, DhcpInBad);
 		return;
 	}
-	bind(s, m, prefix);
+	bind(c, m, prefix);
 }
 
-static void on_nak(struct net_stack *s, const struct dhcp_msg *m)
+static void on_nak(struct dhcp_client *c, const struct dhcp_msg *m)
 {
-	struct dhcp_client *c = &s->dhcp;
-	NET_INC(s, DhcpInNaks);
+	NET_INC(c->core, DhcpInNaks);
 	if (c->state != DHCP_REQUESTING && c->state != DHCP_RENEWING && c->state != DHCP_REBINDING) {
-		NET_INC(s, DhcpInIgnored);
+		NET_INC(c->core, DhcpInIgnored);
 		return;
 	}
 	if (c->state == DHCP_REQUESTING && m->server_id && m->server_id != c->server) {
-		NET_INC(s, DhcpInIgnored);
+		NET_INC(c->core, DhcpInIgnored);
 		return;
 	}
 	char sv[INET_ADDRSTRLEN];
-	net_log(s, NET_LOG_WARN, "dhcp: %s: server %s refused our REQUEST (NAK), starting over",
-		s->ifs[c->ifi].dev->name, inet_fmt(sv, m->server_id));
+	net_log(c->core, NET_LOG_WARN, "dhcp: %s: server %s refused our REQUEST (NAK), starting over",
+		c->link->ifs[c->ifi].dev->name, inet_fmt(sv, m->server_id));
 	/* §4.4.5: on a NAK the client MUST stop using the address. */
-	if (s->ifs[c->ifi].origin == IFACE_ADDR_DHCP)
-		iface_clear_addr(s, c->ifi);
+	if (c->link->ifs[c->ifi].origin == IFACE_ADDR_DHCP)
+		ipv4_clear_addr(c->ip, c->ifi);
 	c->warned = 0;
 	c->discovers = 0;
-	enter_init(s, DHCP_NAK_DELAY_NS);
+	enter_init(c, DHCP_NAK_DELAY_NS);
 }
 
-static void dhcp_rx(void *ctx, struct net_stack *s, const struct udp_rx_info *info,
+static void dhcp_rx(void *ctx, const struct udp_rx_info *info,
 		    const uint8_t *data, size_t len)
 {
-	struct dhcp_client *c = &s->dhcp;
-	(void)ctx;
+	struct dhcp_client *c = ctx;
+	receive(c, info, data, len);
+	sync_bootstrap(c);
+}
+
+static void receive(struct dhcp_client *c, const struct udp_rx_info *info,
+		    const uint8_t *data, size_t len)
+{
 	if (c->state == DHCP_OFF || info->ifi != c->ifi || info->sport != DHCP_SERVER_PORT) {
-		NET_INC(s, DhcpInIgnored);
+		NET_INC(c->core, DhcpInIgnored);
 		return;
 	}
 	if (dhcp_check(data, len) != WIRE_OK) {
-		NET_INC(s, DhcpInBad);
+		NET_INC(c->core, DhcpInBad);
 		return;
 	}
 	struct dhcp_msg m;
 	dhcp_parse(data, len, &m);
 	if (m.op != BOOTP_REPLY || m.xid != c->xid || m.htype != 1 || m.hlen != ETH_ALEN ||
-	    memcmp(m.chaddr, s->ifs[c->ifi].dev->mac, ETH_ALEN) != 0) {
-		NET_INC(s, DhcpInIgnored);
+	    memcmp(m.chaddr, c->link->ifs[c->ifi].dev->mac, ETH_ALEN) != 0) {
+		NET_INC(c->core, DhcpInIgnored);
 		return;
 	}
 	switch (m.msg_type) {
-	case DHCP_OFFER: on_offer(s, &m); break;
-	case DHCP_ACK: on_ack(s, &m); break;
-	case DHCP_NAK: on_nak(s, &m); break;
-	default: NET_INC(s, DhcpInIgnored); break;
+	case DHCP_OFFER: on_offer(c, &m); break;
+	case DHCP_ACK: on_ack(c, &m); break;
+	case DHCP_NAK: on_nak(c, &m); break;
+	default: NET_INC(c->core, DhcpInIgnored); break;
 	}
 }

@@ -14,7 +14,10 @@
 #include <stdint.h>
 #include "net/dhcp_wire.h"
 
-struct net_stack;
+struct net_core;
+struct net_link;
+struct ipv4;
+struct udp;
 
 enum dhcp_state {
 	DHCP_OFF, DHCP_INIT, DHCP_SELECTING, DHCP_REQUESTING, DHCP_BOUND, DHCP_RENEWING,
@@ -22,6 +25,10 @@ enum dhcp_state {
 };
 
 struct dhcp_client {
+	struct net_core *core;
+	struct net_link *link;
+	struct ipv4 *ip;        /* addresses, routes, the bootstrap port */
+	struct udp *udp;
 	uint8_t state;          /* enum dhcp_state */
 	uint8_t ifi;
 	uint8_t tries;          /* transmissions in the current state */
@@ -40,10 +47,11 @@ struct dhcp_client {
 
 /* Starts acquisition on interface ifi (from net_attach; the first DISCOVER goes out
  * from the next net_poll()). 0 or negative error. */
-int dhcp_start(struct net_stack *s, int ifi);
-void dhcp_poll(struct net_stack *s);
+void dhcp_init(struct dhcp_client *c, struct udp *udp);
+int dhcp_start(struct dhcp_client *c, int ifi);
+void dhcp_poll(struct dhcp_client *c);
 /* Forces a renewal now (shell `dhcp renew`). */
-int dhcp_renew(struct net_stack *s);
+int dhcp_renew(struct dhcp_client *c);
 const char *dhcp_state_name(int state);
 
 #endif

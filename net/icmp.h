@@ -1,6 +1,6 @@
 /*
- * ICMP (RFC 792, RFC 1122 §3.2.2): echo server, error generation under RFC 1122
- * §3.2.2 rules and a token bucket, and the receiving half of ping (ping.c).
+ * ICMP (RFC 792, RFC 1122 §3.2.2): echo, errors in and out. Attaches to IPv4 as protocol
+ * 1 and as its error reporter (ipv4_set_error_report) at icmp_init().
  */
 #ifndef SKIFF_NET_ICMP_H
 #define SKIFF_NET_ICMP_H
@@ -9,23 +9,32 @@
 #include <stdint.h>
 #include "net/pkt.h"
 
-struct net_stack;
+struct net_core;
+struct ipv4;
 struct ipv4_rx;
 
-struct icmp_state {
+/* An echo reply for id/seq from src arrived (len = ICMP message bytes): 1 if expected. */
+typedef int (*icmp_echo_reply_fn)(void *ctx, uint32_t src, uint16_t id, uint16_t seq,
+				  size_t len, uint8_t ttl, uint64_t ts_ns);
+/* An ICMP error quoting one of our echo requests. */
+typedef void (*icmp_echo_error_fn)(void *ctx, uint32_t from, uint8_t type, uint8_t code,
+				   uint16_t id, uint16_t seq);
+
+struct icmp {
+	struct net_core *core;
+	struct ipv4 *ip;
 	uint64_t tokens;        /* ICMP_BURST * NET_NS_PER_SEC = full; a message costs 1 s */
 	uint64_t refill_ns;     /* last refill time */
+	icmp_echo_reply_fn echo_reply;  /* set by ping */
+	icmp_echo_error_fn echo_error;
+	void *echo_ctx;
 };
 
-void icmp_init(struct net_stack *s);
-/* Consumes p (data = ICMP header, length = ICMP message). */
-void icmp_input(struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx);
-/* Sends an error about the received datagram dgram (IP header onward, len bytes as
- * received) unless RFC 1122 §3.2.2 forbids it or the rate limit says no. Does not take
- * ownership of anything. Returns 0 if sent. */
-int icmp_send_error(struct net_stack *s, const uint8_t *dgram, size_t len,
+void icmp_init(struct icmp *ic, struct ipv4 *ip);
+/* An error about dgram (len bytes as received, from its IP header); 0 if sent, or a
+ * negative error when RFC 1122 forbids it, the rate limit holds it back, or no buffer. */
+int icmp_send_error(struct icmp *ic, const uint8_t *dgram, size_t len,
 		    const struct ipv4_rx *rx, uint8_t type, uint8_t code);
-/* An echo request of size payload bytes to dst (ping.c). 0 or negative error. */
-int icmp_send_echo(struct net_stack *s, uint32_t dst, uint16_t id, uint16_t seq, uint16_t size);
+int icmp_send_echo(struct icmp *ic, uint32_t dst, uint16_t id, uint16_t seq, uint16_t size);
 
 #endif

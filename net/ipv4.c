@@ -16,237 +16,305 @@
  *   6. fragments: NOT reassembled. Every fragment is dropped and counted (IpReasmReqds,
  *      IpReasmFails, DropIpFragment); a host whose MTU covers its traffic does not need
  *      reassembly, and not having it removes a whole class of bugs (docs/hardening.md #6).
- *   7. protocol: ICMP, UDP, or a registered one (unicast only: a registered protocol
- *      never sees an IP broadcast); else ICMP protocol unreachable.
+ *   7. protocol: the handler registered for it (ICMP, UDP and TCP all attach through
+ *      ipv4_register_proto, as Linux's inet_protos); only those registered with
+ *      IPV4_PROTO_F_BCAST see an IP broadcast. None: protocol unreachable, reported
+ *      through the error hook ICMP sets (ipv4_set_error_report).
  * Output: route, source address, 20-byte header (no options, DF as asked: TCP sets it
  * for path MTU discovery, RFC 1191 §3; ID from a
  * counter with a random start), MTU check (we never fragment), neighbour resolution.
  */
-#include "net/stack.h"
 #include "net/ipv4.h"
-#include "net/icmp_wire.h"
+#include "net/link.h"
+#include "net/neigh.h"
+#include "net/route.h"
+#include "net/arp.h"
 #include "net/udp_wire.h"
-#include "net/dhcp_wire.h"
+#include "net/icmp_wire.h"
+#include "net/eth.h"
 #include "net/inet.h"
 #include "net/err.h"
+#include "lib/string.h"
 
-int ipv4_is_local(const struct net_stack *s, uint32_t addr)
+static void ipv4_input(void *ctx, int ifi, struct pkt *p, int l2_bcast);
+
+static int keep_gateway(void *ctx, uint32_t addr)
 {
-	for (int i = 0; i < s->nifs; i++)
-		if (s->ifs[i].addr && s->ifs[i].addr == addr)
-			return 1;
-	return 0;
+	return route_is_gateway(ctx, addr);
 }
 
-int ipv4_is_bcast(const struct net_stack *s, int ifi, uint32_t addr)
+void ipv4_init(struct ipv4 *ip, struct net_link *link, struct neigh_table *neigh,
+	       struct route_table *routes, struct arp *arp)
 {
-	if (addr == INET_BCAST)
-		return 1;
-	const struct net_if *ifc = &s->ifs[ifi];
-	return ifc->addr && ifc->prefix_len < 31 && addr == iface_bcast(ifc);
+	memset(ip, 0, sizeof(*ip));
+	ip->core = link->core;
+	ip->link = link;
+	ip->neigh = neigh;
+	ip->routes = routes;
+	ip->arp = arp;
+	ip->ip_id = (uint16_t)net_random(ip->core);
+	neigh->keep = keep_gateway;
+	neigh->keep_ctx = routes;
+	link_register_type(link, ETH_P_IP, ipv4_input, ip);
 }
 
-int ipv4_register_proto(struct net_stack *s, uint8_t proto, ipv4_proto_fn input,
+void ipv4_set_error_report(struct ipv4 *ip, ipv4_report_fn fn, void *ctx)
+{
+	ip->report = fn;
+	ip->report_ctx = ctx;
+}
+
+/* An address brings its connected route ("proto kernel scope link", as Linux adds in
+ * fib_add_ifaddr) and announcements (arp.c). */
+void ipv4_clear_addr(struct ipv4 *ip, int ifi)
+{
+	struct net_if *ifc = &ip->link->ifs[ifi];
+	route_flush(ip->routes, ifi, -1);
+	ifc->addr = 0;
+	ifc->prefix_len = 0;
+	ifc->origin = IFACE_ADDR_NONE;
+	ifc->valid_until_ns = 0;
+	ip->arp->announce_left[ifi] = 0;
+}
+
+void ipv4_set_addr(struct ipv4 *ip, int ifi, uint32_t addr, int prefix_len, int origin,
+		   uint64_t valid_until_ns)
+{
+	struct net_if *ifc = &ip->link->ifs[ifi];
+	if (ifc->addr != addr || ifc->prefix_len != prefix_len) {
+		ipv4_clear_addr(ip, ifi);
+		ifc->addr = addr;
+		ifc->prefix_len = (uint8_t)prefix_len;
+		if (prefix_len < 32) {
+			struct route r = { .dst = addr, .prefix_len = (uint8_t)prefix_len,
+					   .ifi = (uint8_t)ifi, .proto = RTPROT_KERNEL, .prefsrc = addr };
+			route_add(ip->routes, &r);
+		}
+		arp_announce_start(ip->arp, ifi);
+	}
+	/* Same address again (a renewed lease): only its origin and lifetime change. */
+	ifc->origin = (uint8_t)origin;
+	ifc->valid_until_ns = valid_until_ns;
+}
+
+int ipv4_is_local(const struct ipv4 *ip, uint32_t addr)
+{
+	return link_is_local(ip->link, addr);
+}
+
+int ipv4_is_bcast(const struct ipv4 *ip, int ifi, uint32_t addr)
+{
+	return link_is_bcast(ip->link, ifi, addr);
+}
+
+int ipv4_register_proto(struct ipv4 *ip, uint8_t proto, int flags, ipv4_proto_fn input,
 			ipv4_proto_err_fn error, void *ctx)
 {
-	if (proto == IPV4_PROTO_ICMP || proto == IPV4_PROTO_UDP || !proto || !input)
+	if (!proto || !input)
 		return -NET_EEXIST;
 	struct ipv4_proto *slot = NULL;
 	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
-		if (s->protos[i].proto == proto)
+		if (ip->protos[i].proto == proto)
 			return -NET_EEXIST;
-		if (!s->protos[i].proto && !slot)
-			slot = &s->protos[i];
+		if (!ip->protos[i].proto && !slot)
+			slot = &ip->protos[i];
 	}
 	if (!slot)
 		return -NET_ENOSPC;
-	*slot = (struct ipv4_proto){ proto, input, error, ctx };
+	*slot = (struct ipv4_proto){ proto, (uint8_t)flags, input, error, ctx };
 	return 0;
 }
 
-static void hdr_error(struct net_stack *s, struct pkt *p, enum wire_err err)
+static void hdr_error(struct ipv4 *ip, struct pkt *p, enum wire_err err)
 {
 	enum net_drop_reason why = DROP_IP_TRUNCATED;
 	switch (err) {
 	case WIRE_BAD_VERSION: why = DROP_IP_VERSION; break;
 	case WIRE_BAD_HDR_LEN: why = DROP_IP_HDR_LEN; break;
 	case WIRE_BAD_LEN: why = DROP_IP_TOT_LEN; break;
-	case WIRE_BAD_CSUM: why = DROP_IP_CSUM; NET_INC(s, IpExtInCsumErrors); break;
+	case WIRE_BAD_CSUM: why = DROP_IP_CSUM; NET_INC(ip->core, IpExtInCsumErrors); break;
 	default: break;
 	}
 	/* Linux counts a total length beyond the frame as truncated, not a header error. */
 	if (err == WIRE_BAD_LEN && wire_get16(pkt_data(p) + 2) > p->len)
-		NET_INC(s, IpExtInTruncatedPkts);
+		NET_INC(ip->core, IpExtInTruncatedPkts);
 	else
-		NET_INC(s, IpInHdrErrors);
-	net_drop(s, p, why);
+		NET_INC(ip->core, IpInHdrErrors);
+	net_drop(ip->core, p, why);
 }
 
 /* Step 3. Returns 0 to go on. */
-static int options_drop(struct net_stack *s, struct pkt *p, const struct ipv4_hdr *h)
+static int options_drop(struct ipv4 *ip, struct pkt *p, const struct ipv4_hdr *h)
 {
 	int srcroute;
 	if (h->hdr_len == IPV4_HDR_MIN)
 		return 0;
 	if (ipv4_options_check(pkt_data(p) + IPV4_HDR_MIN, h->hdr_len - IPV4_HDR_MIN, &srcroute)) {
-		NET_INC(s, IpInHdrErrors);
-		net_drop(s, p, DROP_IP_BAD_OPTIONS);
+		NET_INC(ip->core, IpInHdrErrors);
+		net_drop(ip->core, p, DROP_IP_BAD_OPTIONS);
 		return 1;
 	}
 	if (srcroute) {
-		NET_INC(s, IpInDiscards);
-		net_drop(s, p, DROP_IP_SRCROUTE);
+		NET_INC(ip->core, IpInDiscards);
+		net_drop(ip->core, p, DROP_IP_SRCROUTE);
 		return 1;
 	}
 	return 0;
 }
 
-/* UDP to the DHCP client port while the interface waits for a lease: a server may
- * unicast the OFFER/ACK to the address it offers (RFC 2131 §4.1), not yet ours. */
-static int dhcp_bootstrap(const struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx)
+/* UDP to the bootstrap port (DHCP's client port, set while it waits for a lease): a
+ * server may unicast the OFFER/ACK to the address it offers (RFC 2131 §4.1), not yet
+ * ours. */
+static int bootstrap(const struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
 {
 	const uint8_t *d = pkt_data(p) + rx->ip.hdr_len;
-	int acquiring = s->dhcp.state == DHCP_INIT || s->dhcp.state == DHCP_SELECTING ||
-			s->dhcp.state == DHCP_REQUESTING;
-	return acquiring && s->dhcp.ifi == rx->ifi &&
-	       rx->ip.proto == IPV4_PROTO_UDP && p->len >= rx->ip.hdr_len + UDP_HDR_LEN &&
-	       wire_get16(d + 2) == DHCP_CLIENT_PORT;
+	uint16_t port = ip->bootstrap_port[rx->ifi];
+	return port && rx->ip.proto == IPV4_PROTO_UDP &&
+	       p->len >= rx->ip.hdr_len + UDP_HDR_LEN && wire_get16(d + 2) == port;
+}
+
+void ipv4_set_bootstrap(struct ipv4 *ip, int ifi, uint16_t udp_port)
+{
+	ip->bootstrap_port[ifi] = udp_port;
 }
 
 /* Steps 4 and 5. Returns the drop reason, or DROP_COUNT to accept. */
-static enum net_drop_reason addr_check(struct net_stack *s, struct pkt *p, struct ipv4_rx *rx)
+static enum net_drop_reason addr_check(struct ipv4 *ip, struct pkt *p, struct ipv4_rx *rx)
 {
 	uint32_t src = rx->ip.src, dst = rx->ip.dst;
-	if (inet_is_martian_src(src) || ipv4_is_local(s, src) || ipv4_is_bcast(s, rx->ifi, src))
+	if (inet_is_martian_src(src) || ipv4_is_local(ip, src) || ipv4_is_bcast(ip, rx->ifi, src))
 		return DROP_IP_MARTIAN_SRC;
-	rx->ip_bcast = (uint8_t)ipv4_is_bcast(s, rx->ifi, dst);
+	rx->ip_bcast = (uint8_t)ipv4_is_bcast(ip, rx->ifi, dst);
 	if (rx->ip_bcast) {
-		NET_INC(s, IpExtInBcastPkts);
+		NET_INC(ip->core, IpExtInBcastPkts);
 		return DROP_COUNT;
 	}
-	if (dhcp_bootstrap(s, p, rx))
+	if (bootstrap(ip, p, rx))
 		return DROP_COUNT;
 	if (rx->l2_bcast)
 		return DROP_IP_L2_BCAST_UNICAST;
-	if (ipv4_is_local(s, dst))
+	if (ipv4_is_local(ip, dst))
 		return DROP_COUNT;
 	return DROP_IP_NOT_FOR_US;
 }
 
-static void deliver(struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx)
+static void deliver(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
 {
-	if (rx->ip.proto == IPV4_PROTO_ICMP) {
-		NET_INC(s, IpInDelivers);
-		icmp_input(s, p, rx);
-		return;
-	}
-	if (rx->ip.proto == IPV4_PROTO_UDP) {
-		NET_INC(s, IpInDelivers);
-		udp_input(s, p, rx);
-		return;
-	}
 	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
+		const struct ipv4_proto *pr = &ip->protos[i];
 		/* A free slot has proto 0, which is also a real protocol number (HOPOPT). */
-		if (s->protos[i].input && s->protos[i].proto == rx->ip.proto) {
-			/* Registered protocols are connection-oriented (TCP): never a broadcast
-			 * (RFC 1122 §4.2.3.10). Only we know the subnet broadcasts; TCP can
-			 * filter 255.255.255.255 but would answer 10.0.0.255 from it. */
-			if (rx->ip_bcast) {
-				net_drop(s, p, DROP_IP_BCAST_PROTO);
-				return;
-			}
-			NET_INC(s, IpInDelivers);
-			s->protos[i].input(s->protos[i].ctx, s, p, rx);
+		if (!pr->input || pr->proto != rx->ip.proto)
+			continue;
+		/* Connection-oriented protocols (TCP) never see a broadcast (RFC 1122
+		 * §4.2.3.10). Only we know the subnet broadcasts; TCP can filter
+		 * 255.255.255.255 but would answer 10.0.0.255 from it. */
+		if (rx->ip_bcast && !(pr->flags & IPV4_PROTO_F_BCAST)) {
+			net_drop(ip->core, p, DROP_IP_BCAST_PROTO);
 			return;
 		}
+		NET_INC(ip->core, IpInDelivers);
+		pr->input(pr->ctx, p, rx);
+		return;
 	}
-	NET_INC(s, IpInUnknownProtos);
-	icmp_send_error(s, pkt_data(p) - rx->ip.hdr_len, p->len + (size_t)rx->ip.hdr_len, rx,
-			ICMP_DEST_UNREACH, ICMP_PROT_UNREACH);
-	net_drop(s, p, DROP_IP_UNKNOWN_PROTO);
+	NET_INC(ip->core, IpInUnknownProtos);
+	if (ip->report)
+		ip->report(ip->report_ctx, pkt_data(p) - rx->ip.hdr_len,
+			   p->len + (size_t)rx->ip.hdr_len, rx, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH);
+	net_drop(ip->core, p, DROP_IP_UNKNOWN_PROTO);
 }
 
-void ipv4_input(struct net_stack *s, int ifi, struct pkt *p, int l2_bcast)
+void ipv4_proto_error(struct ipv4 *ip, uint8_t proto, uint8_t type, uint8_t code,
+		      uint16_t next_mtu, const uint8_t *quoted_ip, size_t len)
 {
-	NET_INC(s, IpInReceives);
+	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
+		const struct ipv4_proto *pr = &ip->protos[i];
+		if (pr->input && pr->proto == proto && pr->error)
+			pr->error(pr->ctx, type, code, next_mtu, quoted_ip, len);
+	}
+}
+
+static void ipv4_input(void *ctx, int ifi, struct pkt *p, int l2_bcast)
+{
+	struct ipv4 *ip = ctx;
+	NET_INC(ip->core, IpInReceives);
 	enum wire_err err = ipv4_check(pkt_data(p), p->len);
 	if (err) {
-		hdr_error(s, p, err);
+		hdr_error(ip, p, err);
 		return;
 	}
 	struct ipv4_rx rx = { .ifi = (uint8_t)ifi, .l2_bcast = (uint8_t)l2_bcast, .ts_ns = p->ts_ns };
 	ipv4_parse(pkt_data(p), &rx.ip);
 	pkt_trim(p, rx.ip.tot_len);
-	NET_ADD(s, IpExtInOctets, p->len);
-	if (options_drop(s, p, &rx.ip))
+	NET_ADD(ip->core, IpExtInOctets, p->len);
+	if (options_drop(ip, p, &rx.ip))
 		return;
-	enum net_drop_reason why = addr_check(s, p, &rx);
+	enum net_drop_reason why = addr_check(ip, p, &rx);
 	if (why != DROP_COUNT) {
-		NET_INC(s, IpInAddrErrors);
-		net_drop(s, p, why);
+		NET_INC(ip->core, IpInAddrErrors);
+		net_drop(ip->core, p, why);
 		return;
 	}
 	if (ipv4_is_fragment(&rx.ip)) {
-		NET_INC(s, IpReasmReqds);
-		NET_INC(s, IpReasmFails);
-		net_drop(s, p, DROP_IP_FRAGMENT);
+		NET_INC(ip->core, IpReasmReqds);
+		NET_INC(ip->core, IpReasmFails);
+		net_drop(ip->core, p, DROP_IP_FRAGMENT);
 		return;
 	}
 	pkt_pull(p, rx.ip.hdr_len);
-	deliver(s, p, &rx);
+	deliver(ip, p, &rx);
 }
 
 /* Adds the header and hands the datagram to the link. nexthop 0 = link broadcast. */
-static int ip_send(struct net_stack *s, int ifi, struct pkt *p, uint32_t src, uint32_t dst,
+static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32_t dst,
 		   const struct ipv4_out *o, uint32_t nexthop)
 {
-	NET_INC(s, IpOutRequests);
-	if (p->len + IPV4_HDR_MIN > s->ifs[ifi].mtu) {
-		NET_INC(s, IpFragFails);
-		net_drop(s, p, DROP_IP_TOO_BIG);
+	NET_INC(ip->core, IpOutRequests);
+	if (p->len + IPV4_HDR_MIN > ip->link->ifs[ifi].mtu) {
+		NET_INC(ip->core, IpFragFails);
+		net_drop(ip->core, p, DROP_IP_TOO_BIG);
 		return -NET_EMSGSIZE;
 	}
 	uint8_t *h = pkt_push(p, IPV4_HDR_MIN);
 	if (!h) {
-		NET_INC(s, IpOutDiscards);
-		net_drop(s, p, DROP_TX_TOO_BIG);
+		NET_INC(ip->core, IpOutDiscards);
+		net_drop(ip->core, p, DROP_TX_TOO_BIG);
 		return -NET_EMSGSIZE;
 	}
 	struct ipv4_hdr ih = { .hdr_len = IPV4_HDR_MIN, .tos = o->tos, .tot_len = p->len,
-			       .id = s->ip_id++, .frag = o->df ? IPV4_DF : 0, .ttl = o->ttl,
+			       .id = ip->ip_id++, .frag = o->df ? IPV4_DF : 0, .ttl = o->ttl,
 			       .proto = o->proto, .src = src, .dst = dst };
 	ipv4_emit(&ih, h);
-	NET_ADD(s, IpExtOutOctets, p->len);
+	NET_ADD(ip->core, IpExtOutOctets, p->len);
 	if (!nexthop) {
-		NET_INC(s, IpExtOutBcastPkts);
-		return net_xmit(s, ifi, p, eth_broadcast, ETH_P_IP);
+		NET_INC(ip->core, IpExtOutBcastPkts);
+		return link_output(ip->link, ifi, p, eth_broadcast, ETH_P_IP);
 	}
-	return neigh_output(s, ifi, nexthop, p);
+	return neigh_output(ip->neigh, ifi, nexthop, p);
 }
 
-int ipv4_output(struct net_stack *s, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
+int ipv4_output(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
 		uint8_t ttl)
 {
 	struct ipv4_out o = { .proto = proto, .ttl = ttl };
-	return ipv4_output_ext(s, p, src, dst, &o);
+	return ipv4_output_ext(ip, p, src, dst, &o);
 }
 
-int ipv4_output_ext(struct net_stack *s, struct pkt *p, uint32_t src, uint32_t dst,
+int ipv4_output_ext(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst,
 		    const struct ipv4_out *o)
 {
 	struct route_result rt;
 	/* No loopback device: datagrams to our own addresses have nowhere to go. */
-	if (route_get(s, dst, &rt) < 0 || rt.type == RTN_LOCAL) {
-		NET_INC(s, IpOutNoRoutes);
-		net_drop(s, p, DROP_IP_NO_ROUTE);
+	if (route_get(ip->routes, dst, &rt) < 0 || rt.type == RTN_LOCAL) {
+		NET_INC(ip->core, IpOutNoRoutes);
+		net_drop(ip->core, p, DROP_IP_NO_ROUTE);
 		return -NET_ENETUNREACH;
 	}
-	return ip_send(s, rt.ifi, p, src ? src : rt.src, dst, o,
+	return ip_send(ip, rt.ifi, p, src ? src : rt.src, dst, o,
 		       rt.type == RTN_BROADCAST ? 0 : rt.nexthop);
 }
 
-int ipv4_output_bcast(struct net_stack *s, int ifi, struct pkt *p, uint32_t src, uint8_t proto)
+int ipv4_output_bcast(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint8_t proto)
 {
 	struct ipv4_out o = { .proto = proto, .ttl = NET_DEFAULT_TTL };
-	return ip_send(s, ifi, p, src, INET_BCAST, &o, 0);
+	return ip_send(ip, ifi, p, src, INET_BCAST, &o, 0);
 }

@@ -9,8 +9,13 @@
 #include <stdint.h>
 #include "net/pkt.h"
 #include "net/ipv4_wire.h"
+#include "net/config.h"
 
-struct net_stack;
+struct net_core;
+struct net_link;
+struct neigh_table;
+struct route_table;
+struct arp;
 
 /* What the transport layers learn about a received datagram. */
 struct ipv4_rx {
@@ -21,46 +26,80 @@ struct ipv4_rx {
 	uint64_t ts_ns;         /* receive time (driver's, or the stack's clock) */
 };
 
-/* A transport protocol added from outside net/'s own (e.g. TCP). input consumes p
- * (data = transport header, length = IP payload); it sees unicast datagrams only (IP
- * broadcasts are dropped as DropIpBcastProto). error (may be NULL) hears ICMP errors
- * whose quoted datagram is of this protocol and came from one of our addresses:
- * quoted_ip is that datagram as quoted (at least a whole IP header + 8 bytes). */
-typedef void (*ipv4_proto_fn)(void *ctx, struct net_stack *s, struct pkt *p,
-			      const struct ipv4_rx *rx);
-typedef void (*ipv4_proto_err_fn)(void *ctx, struct net_stack *s, uint8_t type, uint8_t code,
-				  uint16_t next_mtu, const uint8_t *quoted_ip, size_t len);
+/* A protocol above IP (ICMP, UDP, TCP) registers an input and an error handler. input
+ * consumes p (data = transport header, length = IP payload); without IPV4_PROTO_F_BCAST
+ * it sees unicast datagrams only (IP broadcasts are dropped as DropIpBcastProto). error
+ * (may be NULL) hears ICMP errors whose quoted datagram is of this protocol and came from
+ * one of our addresses: quoted_ip is that datagram as quoted (at least a whole IP header
+ * + 8 bytes). */
+typedef void (*ipv4_proto_fn)(void *ctx, struct pkt *p, const struct ipv4_rx *rx);
+/* An ICMP error quoting one of the protocol's datagrams (quoted_ip: len bytes from its
+ * IP header on; next_mtu from "fragmentation needed", else 0). */
+typedef void (*ipv4_proto_err_fn)(void *ctx, uint8_t type, uint8_t code, uint16_t next_mtu,
+				  const uint8_t *quoted_ip, size_t len);
+/* Asks for an ICMP error about a received datagram (dgram: len bytes from its IP header);
+ * ICMP sets it and applies RFC 1122's rules of when not to send one. */
+typedef int (*ipv4_report_fn)(void *ctx, const uint8_t *dgram, size_t len,
+			      const struct ipv4_rx *rx, uint8_t type, uint8_t code);
+
+#define IPV4_PROTO_F_BCAST 1    /* the protocol takes IP broadcasts (datagrams only) */
 
 struct ipv4_proto {
 	uint8_t proto;          /* 0: free slot */
+	uint8_t flags;          /* IPV4_PROTO_F_* */
 	ipv4_proto_fn input;
 	ipv4_proto_err_fn error;
 	void *ctx;
 };
 
-/* 0, -NET_EEXIST (ICMP, UDP or already registered) or -NET_ENOSPC. */
-int ipv4_register_proto(struct net_stack *s, uint8_t proto, ipv4_proto_fn input,
-			ipv4_proto_err_fn error, void *ctx);
+struct ipv4 {
+	struct net_core *core;
+	struct net_link *link;
+	struct neigh_table *neigh;
+	struct route_table *routes;
+	struct arp *arp;                /* address announcements */
+	uint16_t ip_id;                 /* next IPv4 identification (random start) */
+	uint16_t bootstrap_port[NET_MAX_IFS];   /* see ipv4_set_bootstrap */
+	struct ipv4_proto protos[IPV4_MAX_PROTOS];
+	ipv4_report_fn report;
+	void *report_ctx;
+};
 
-/* Consumes p (data = IP header, link padding not yet trimmed). */
-void ipv4_input(struct net_stack *s, int ifi, struct pkt *p, int l2_bcast);
+/* Registers EtherType 0x0800 with the link (input: the ladder in ipv4.c) and the
+ * gateway-keeping hook with neigh. */
+void ipv4_init(struct ipv4 *ip, struct net_link *link, struct neigh_table *neigh,
+	       struct route_table *routes, struct arp *arp);
+/* 0, or -NET_EEXIST (proto 0 or taken), -NET_ENOSPC. flags: IPV4_PROTO_F_*. */
+int ipv4_register_proto(struct ipv4 *ip, uint8_t proto, int flags, ipv4_proto_fn input,
+			ipv4_proto_err_fn error, void *ctx);
+void ipv4_set_error_report(struct ipv4 *ip, ipv4_report_fn fn, void *ctx);
+/* Hands an ICMP error about one of proto's datagrams to that protocol. */
+void ipv4_proto_error(struct ipv4 *ip, uint8_t proto, uint8_t type, uint8_t code,
+		      uint16_t next_mtu, const uint8_t *quoted_ip, size_t len);
+/* While udp_port is nonzero, UDP to it on interface ifi is ours whatever its destination
+ * address (DHCP before it has a lease, RFC 2131 §4.1). */
+void ipv4_set_bootstrap(struct ipv4 *ip, int ifi, uint16_t udp_port);
+/* Interface addresses: each brings its connected route and ARP announcements. */
+void ipv4_set_addr(struct ipv4 *ip, int ifi, uint32_t addr, int prefix_len, int origin,
+		   uint64_t valid_until_ns);
+void ipv4_clear_addr(struct ipv4 *ip, int ifi);
 /* Takes ownership of p (data = transport header + payload). src 0 = the route's source
  * address. Routes, adds the IP header, resolves the next hop, queues for transmit.
  * 0 or negative error (p freed and counted). */
-int ipv4_output(struct net_stack *s, struct pkt *p, uint32_t src, uint32_t dst,
+int ipv4_output(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst,
 		uint8_t proto, uint8_t ttl);
 /* Header fields a transport may choose (TCP: DF for path MTU discovery, its TOS). */
 struct ipv4_out {
 	uint8_t proto, ttl, tos, df;
 };
 /* ipv4_output() with those fields. */
-int ipv4_output_ext(struct net_stack *s, struct pkt *p, uint32_t src, uint32_t dst,
+int ipv4_output_ext(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst,
 		    const struct ipv4_out *o);
 /* Limited broadcast on interface ifi without routing (DHCP while we have no address). */
-int ipv4_output_bcast(struct net_stack *s, int ifi, struct pkt *p, uint32_t src, uint8_t proto);
+int ipv4_output_bcast(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint8_t proto);
 /* 1 if addr is one of our interface addresses. */
-int ipv4_is_local(const struct net_stack *s, uint32_t addr);
+int ipv4_is_local(const struct ipv4 *ip, uint32_t addr);
 /* 1 if addr is the limited broadcast or the subnet broadcast of interface ifi. */
-int ipv4_is_bcast(const struct net_stack *s, int ifi, uint32_t addr);
+int ipv4_is_bcast(const struct ipv4 *ip, int ifi, uint32_t addr);
 
 #endif

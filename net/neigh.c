@@ -1,14 +1,21 @@
 /*
  * Neighbour table state machine (neigh.h; Linux net/core/neighbour.c __neigh_event_send,
  * neigh_update, neigh_timer_handler; RFC 1122 §2.3.2.1-2). Every entry's timer is checked
- * from net_poll(); no entry lives without a timer except REACHABLE/DELAY/PROBE's own.
+ * from neigh_poll(); no entry lives without a timer except REACHABLE/DELAY/PROBE's own.
  * Queued packets leave only three ways: sent on resolution, dropped when the queue
  * overflows (oldest first), dropped when the entry fails or is evicted.
  */
-#include "net/stack.h"
-#include "net/arp.h"
+#include "net/neigh.h"
+#include "net/link.h"
 #include "net/err.h"
 #include "lib/string.h"
+
+void neigh_init(struct neigh_table *t, struct net_link *link)
+{
+	memset(t, 0, sizeof(*t));
+	t->link = link;
+	t->core = link->core;
+}
 
 static const char *const state_names[] = {
 	"NONE", "INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PROBE", "FAILED",
@@ -19,30 +26,30 @@ const char *neigh_state_name(int state)
 	return state >= 0 && state <= NEIGH_FAILED ? state_names[state] : "?";
 }
 
-struct neigh_entry *neigh_lookup(struct net_stack *s, int ifi, uint32_t addr)
+struct neigh_entry *neigh_lookup(struct neigh_table *t, int ifi, uint32_t addr)
 {
 	for (int i = 0; i < NEIGH_MAX; i++) {
-		struct neigh_entry *e = &s->neigh.e[i];
+		struct neigh_entry *e = &t->e[i];
 		if (e->state != NEIGH_NONE && e->ifi == ifi && e->addr == addr)
 			return e;
 	}
 	return NULL;
 }
 
-static void drain_queue(struct net_stack *s, struct neigh_entry *e, enum net_drop_reason why)
+static void drain_queue(struct neigh_table *t, struct neigh_entry *e, enum net_drop_reason why)
 {
 	struct pkt *p;
 	while ((p = pktq_pop(&e->queue))) {
-		NET_INC(s, NeighUnresolvedDiscards);
-		net_drop(s, p, why);
+		NET_INC(t->core, NeighUnresolvedDiscards);
+		net_drop(t->core, p, why);
 	}
 }
 
-static void destroy(struct net_stack *s, struct neigh_entry *e, enum net_drop_reason why)
+static void destroy(struct neigh_table *t, struct neigh_entry *e, enum net_drop_reason why)
 {
-	drain_queue(s, e, why);
+	drain_queue(t, e, why);
 	memset(e, 0, sizeof(*e));
-	NET_INC(s, NeighDestroys);
+	NET_INC(t->core, NeighDestroys);
 }
 
 /* Eviction order when the table is full: the least useful state first, then the entry
@@ -51,17 +58,10 @@ static void destroy(struct net_stack *s, struct neigh_entry *e, enum net_drop_re
  * Which entry a full table gives up (docs/hardening.md #7). Unresolved entries go first,
  * right after failed ones: a flood of spoofed on-link sources creates nothing but
  * INCOMPLETE entries, and must not push out the resolved neighbours we talk to.
- * A gateway of a route ranks above everything: losing it cuts off every remote host.
+ * A gateway of a route ranks above everything (the keep hook, which the IPv4 floor
+ * answers from its routes): losing it cuts off every remote host.
  */
-static int is_gateway(const struct net_stack *s, uint32_t addr)
-{
-	for (int i = 0; i < ROUTE_MAX; i++)
-		if (s->routes.r[i].used && s->routes.r[i].gateway == addr)
-			return 1;
-	return 0;
-}
-
-static int evict_rank(const struct net_stack *s, const struct neigh_entry *e)
+static int evict_rank(const struct neigh_table *t, const struct neigh_entry *e)
 {
 	int rank;
 	switch (e->state) {
@@ -71,196 +71,210 @@ static int evict_rank(const struct net_stack *s, const struct neigh_entry *e)
 	case NEIGH_REACHABLE: rank = 3; break;
 	default: rank = 4; break;      /* DELAY, PROBE: being confirmed right now */
 	}
-	return is_gateway(s, e->addr) ? rank + 10 : rank;
+	return t->keep && t->keep(t->keep_ctx, e->addr) ? rank + 10 : rank;
 }
 
-static struct neigh_entry *alloc_entry(struct net_stack *s, int ifi, uint32_t addr)
+static struct neigh_entry *alloc_entry(struct neigh_table *t, int ifi, uint32_t addr)
 {
 	struct neigh_entry *e = NULL, *victim = NULL;
 	for (int i = 0; i < NEIGH_MAX && !e; i++) {
-		struct neigh_entry *c = &s->neigh.e[i];
+		struct neigh_entry *c = &t->e[i];
 		if (c->state == NEIGH_NONE)
 			e = c;
-		else if (!victim || evict_rank(s, c) < evict_rank(s, victim) ||
-			 (evict_rank(s, c) == evict_rank(s, victim) && c->used_ns < victim->used_ns))
+		else if (!victim || evict_rank(t, c) < evict_rank(t, victim) ||
+			 (evict_rank(t, c) == evict_rank(t, victim) && c->used_ns < victim->used_ns))
 			victim = c;
 	}
 	if (!e) {
-		NET_INC(s, NeighTableFulls);
-		NET_INC(s, NeighForcedGcRuns);
-		destroy(s, victim, DROP_NEIGH_EVICTED);
+		NET_INC(t->core, NeighTableFulls);
+		NET_INC(t->core, NeighForcedGcRuns);
+		destroy(t, victim, DROP_NEIGH_EVICTED);
 		e = victim;
 	}
 	e->addr = addr;
 	e->ifi = (uint8_t)ifi;
-	e->created_ns = e->updated_ns = e->used_ns = s->now_ns;
-	NET_INC(s, NeighAllocs);
+	e->created_ns = e->updated_ns = e->used_ns = t->core->now_ns;
+	NET_INC(t->core, NeighAllocs);
 	return e;
 }
 
-static uint64_t reachable_time(struct net_stack *s)
+static uint64_t reachable_time(struct neigh_table *t)
 {
 	/* Linux neigh_rand_reach_time: uniform in [base/2, 3*base/2). */
-	return NEIGH_REACHABLE_NS / 2 + net_random(s) % NEIGH_REACHABLE_NS;
+	return NEIGH_REACHABLE_NS / 2 + net_random(t->core) % NEIGH_REACHABLE_NS;
 }
 
-static void send_queued(struct net_stack *s, struct neigh_entry *e)
+static void send_queued(struct neigh_table *t, struct neigh_entry *e)
 {
 	struct pkt *p;
 	while ((p = pktq_pop(&e->queue)))
-		net_xmit(s, e->ifi, p, e->mac, ETH_P_IP);
+		link_output(t->link, e->ifi, p, e->mac, ETH_P_IP);
 }
 
 /* Entry has no usable address: INCOMPLETE with its first broadcast request out now. */
-static void start_resolution(struct net_stack *s, struct neigh_entry *e)
+static void start_resolution(struct neigh_table *t, struct neigh_entry *e)
 {
 	e->state = NEIGH_INCOMPLETE;
-	e->updated_ns = s->now_ns;
+	e->updated_ns = t->core->now_ns;
 	e->probes = 1;
-	e->timer_ns = s->now_ns + NEIGH_RETRANS_NS;
-	arp_solicit(s, e->ifi, e->addr, NULL);
+	e->timer_ns = t->core->now_ns + NEIGH_RETRANS_NS;
+	if (t->solicit)
+		t->solicit(t->solicit_ctx, e->ifi, e->addr, NULL);
 }
 
-static void enqueue(struct net_stack *s, struct neigh_entry *e, struct pkt *p)
+static void enqueue(struct neigh_table *t, struct neigh_entry *e, struct pkt *p)
 {
 	if (e->queue.len >= NEIGH_QUEUE_LEN) {
-		NET_INC(s, NeighUnresolvedDiscards);
-		net_drop(s, pktq_pop(&e->queue), DROP_NEIGH_QUEUE_FULL);
+		NET_INC(t->core, NeighUnresolvedDiscards);
+		net_drop(t->core, pktq_pop(&e->queue), DROP_NEIGH_QUEUE_FULL);
 	}
 	pktq_push(&e->queue, p);
 }
 
-int neigh_output(struct net_stack *s, int ifi, uint32_t nexthop, struct pkt *p)
+int neigh_output(struct neigh_table *t, int ifi, uint32_t nexthop, struct pkt *p)
 {
-	NET_INC(s, NeighLookups);
-	struct neigh_entry *e = neigh_lookup(s, ifi, nexthop);
+	NET_INC(t->core, NeighLookups);
+	struct neigh_entry *e = neigh_lookup(t, ifi, nexthop);
 	if (!e || e->state == NEIGH_FAILED) {
-		if (!s->ifs[ifi].addr) {
-			net_drop(s, p, DROP_NEIGH_NO_ADDR);
+		if (!t->link->ifs[ifi].addr) {
+			net_drop(t->core, p, DROP_NEIGH_NO_ADDR);
 			return -NET_EHOSTUNREACH;
 		}
 		if (!e)
-			e = alloc_entry(s, ifi, nexthop);
-		enqueue(s, e, p);
-		start_resolution(s, e);
+			e = alloc_entry(t, ifi, nexthop);
+		enqueue(t, e, p);
+		start_resolution(t, e);
 		return 0;
 	}
-	e->used_ns = s->now_ns;
+	e->used_ns = t->core->now_ns;
 	switch (e->state) {
 	case NEIGH_INCOMPLETE:
-		enqueue(s, e, p);
+		enqueue(t, e, p);
 		return 0;
 	case NEIGH_REACHABLE:
-		NET_INC(s, NeighHits);
+		NET_INC(t->core, NeighHits);
 		break;
 	case NEIGH_STALE:
 		/* Use the old address, but ask for proof soon (RFC 1122 §2.3.2.1). */
 		e->state = NEIGH_DELAY;
-		e->updated_ns = s->now_ns;
-		e->timer_ns = s->now_ns + NEIGH_DELAY_NS;
+		e->updated_ns = t->core->now_ns;
+		e->timer_ns = t->core->now_ns + NEIGH_DELAY_NS;
 		break;
 	default:
 		break;
 	}
-	return net_xmit(s, ifi, p, e->mac, ETH_P_IP);
+	return link_output(t->link, ifi, p, e->mac, ETH_P_IP);
 }
 
-struct neigh_entry *neigh_update(struct net_stack *s, int ifi, uint32_t addr,
+struct neigh_entry *neigh_update(struct neigh_table *t, int ifi, uint32_t addr,
 				 const uint8_t *mac, int state, int create)
 {
-	struct neigh_entry *e = neigh_lookup(s, ifi, addr);
+	struct neigh_entry *e = neigh_lookup(t, ifi, addr);
 	if (!e) {
 		if (!create)
 			return NULL;
-		e = alloc_entry(s, ifi, addr);
+		e = alloc_entry(t, ifi, addr);
 	}
 	int had_mac = e->state != NEIGH_NONE && e->state != NEIGH_INCOMPLETE &&
 		      e->state != NEIGH_FAILED;
 	int changed = !had_mac || !eth_equal(e->mac, mac);
 	if (state == NEIGH_REACHABLE) {
 		e->state = NEIGH_REACHABLE;
-		e->confirmed_ns = s->now_ns;
-		e->timer_ns = s->now_ns + reachable_time(s);
+		e->confirmed_ns = t->core->now_ns;
+		e->timer_ns = t->core->now_ns + reachable_time(t);
 		e->probes = 0;
 	} else if (changed) {
 		/* A request or broadcast reply names an address but proves nothing about
 		 * reachability; an unchanged address keeps its state (Linux neigh_update). */
 		e->state = NEIGH_STALE;
-		e->timer_ns = s->now_ns + NEIGH_GC_STALE_NS;
+		e->timer_ns = t->core->now_ns + NEIGH_GC_STALE_NS;
 		e->probes = 0;
 	}
 	if (changed) {
 		memcpy(e->mac, mac, ETH_ALEN);
-		e->updated_ns = s->now_ns;
+		e->updated_ns = t->core->now_ns;
 	}
-	send_queued(s, e);
+	send_queued(t, e);
 	return e;
 }
 
-static void fail(struct net_stack *s, struct neigh_entry *e)
+void neigh_suspect(struct neigh_table *t, int ifi, uint32_t addr)
 {
-	NET_INC(s, NeighResFailed);
-	drain_queue(s, e, DROP_NEIGH_FAILED);
+	struct neigh_entry *e = neigh_lookup(t, ifi, addr);
+	if (!e || e->state != NEIGH_REACHABLE)
+		return;
+	/* STALE: the next output moves it to DELAY, then unicast PROBEs (RFC 1122
+	 * §2.3.2.1), while packets still flow to the old address meanwhile. */
+	e->state = NEIGH_STALE;
+	e->updated_ns = t->core->now_ns;
+	e->timer_ns = t->core->now_ns + NEIGH_GC_STALE_NS;
+}
+
+static void fail(struct neigh_table *t, struct neigh_entry *e)
+{
+	NET_INC(t->core, NeighResFailed);
+	drain_queue(t, e, DROP_NEIGH_FAILED);
 	e->state = NEIGH_FAILED;
-	e->updated_ns = s->now_ns;
-	e->timer_ns = s->now_ns + NEIGH_GC_FAILED_NS;
+	e->updated_ns = t->core->now_ns;
+	e->timer_ns = t->core->now_ns + NEIGH_GC_FAILED_NS;
 }
 
 /* Sends the next request of a resolution or probe phase, or gives up. */
-static void retransmit(struct net_stack *s, struct neigh_entry *e, int max, const uint8_t *mac)
+static void retransmit(struct neigh_table *t, struct neigh_entry *e, int max, const uint8_t *mac)
 {
 	if (e->probes >= max) {
-		fail(s, e);
+		fail(t, e);
 		return;
 	}
 	e->probes++;
-	e->timer_ns = s->now_ns + NEIGH_RETRANS_NS;
-	arp_solicit(s, e->ifi, e->addr, mac);
+	e->timer_ns = t->core->now_ns + NEIGH_RETRANS_NS;
+	if (t->solicit)
+		t->solicit(t->solicit_ctx, e->ifi, e->addr, mac);
 }
 
-static void timer_expired(struct net_stack *s, struct neigh_entry *e)
+static void timer_expired(struct neigh_table *t, struct neigh_entry *e)
 {
 	switch (e->state) {
 	case NEIGH_INCOMPLETE:
-		retransmit(s, e, NEIGH_MCAST_PROBES, NULL);
+		retransmit(t, e, NEIGH_MCAST_PROBES, NULL);
 		break;
 	case NEIGH_REACHABLE:
 		e->state = NEIGH_STALE;
-		e->updated_ns = s->now_ns;
-		e->timer_ns = s->now_ns + NEIGH_GC_STALE_NS;
+		e->updated_ns = t->core->now_ns;
+		e->timer_ns = t->core->now_ns + NEIGH_GC_STALE_NS;
 		break;
 	case NEIGH_DELAY:
 		e->state = NEIGH_PROBE;
-		e->updated_ns = s->now_ns;
+		e->updated_ns = t->core->now_ns;
 		e->probes = 0;
-		retransmit(s, e, NEIGH_UCAST_PROBES, e->mac);
+		retransmit(t, e, NEIGH_UCAST_PROBES, e->mac);
 		break;
 	case NEIGH_PROBE:
-		retransmit(s, e, NEIGH_UCAST_PROBES, e->mac);
+		retransmit(t, e, NEIGH_UCAST_PROBES, e->mac);
 		break;
 	case NEIGH_STALE:       /* idle for gc_stale_time: nobody needs it */
 	case NEIGH_FAILED:
-		destroy(s, e, DROP_NEIGH_EVICTED);
+		destroy(t, e, DROP_NEIGH_EVICTED);
 		break;
 	default:
 		break;
 	}
 }
 
-void neigh_poll(struct net_stack *s)
+void neigh_poll(struct neigh_table *t)
 {
 	for (int i = 0; i < NEIGH_MAX; i++) {
-		struct neigh_entry *e = &s->neigh.e[i];
-		if (e->state != NEIGH_NONE && e->timer_ns && s->now_ns >= e->timer_ns)
-			timer_expired(s, e);
+		struct neigh_entry *e = &t->e[i];
+		if (e->state != NEIGH_NONE && e->timer_ns && t->core->now_ns >= e->timer_ns)
+			timer_expired(t, e);
 	}
 }
 
-void neigh_flush(struct net_stack *s, int ifi)
+void neigh_flush(struct neigh_table *t, int ifi)
 {
 	for (int i = 0; i < NEIGH_MAX; i++) {
-		struct neigh_entry *e = &s->neigh.e[i];
+		struct neigh_entry *e = &t->e[i];
 		if (e->state != NEIGH_NONE && (ifi < 0 || e->ifi == ifi))
-			destroy(s, e, DROP_NEIGH_EVICTED);
+			destroy(t, e, DROP_NEIGH_EVICTED);
 	}
 }

@@ -18,7 +18,8 @@
 #include "net/pkt.h"
 #include "net/eth.h"
 
-struct net_stack;
+struct net_link;
+struct net_core;
 
 enum neigh_state {
 	NEIGH_NONE,             /* free slot */
@@ -39,23 +40,40 @@ struct neigh_entry {
 	struct pkt_queue queue; /* waiting for resolution */
 };
 
+/* Sends an ARP request for target (to mac, or broadcast when NULL). */
+typedef int (*neigh_solicit_fn)(void *ctx, int ifi, uint32_t target, const uint8_t *mac);
+/* 1 if addr must outlive other entries when the table is full (a gateway). */
+typedef int (*neigh_keep_fn)(void *ctx, uint32_t addr);
+
 struct neigh_table {
+	struct net_core *core;
+	struct net_link *link;
 	struct neigh_entry e[NEIGH_MAX];
+	/* Set by the floors above: ARP resolves, IPv4's routes say what to keep. */
+	neigh_solicit_fn solicit;
+	void *solicit_ctx;
+	neigh_keep_fn keep;
+	void *keep_ctx;
 };
+
+void neigh_init(struct neigh_table *t, struct net_link *link);
 
 /* Takes ownership of p (data = IP header): sends it to nexthop on interface ifi now, or
  * queues it until ARP resolves. 0 or a negative error (p freed and counted). */
-int neigh_output(struct net_stack *s, int ifi, uint32_t nexthop, struct pkt *p);
+int neigh_output(struct neigh_table *t, int ifi, uint32_t nexthop, struct pkt *p);
 /* ARP evidence that addr is at mac. state: NEIGH_REACHABLE (reply to us) or NEIGH_STALE
  * (request, broadcast reply). create: make an entry if none exists. Returns the entry or
  * NULL if none exists and create is 0. */
-struct neigh_entry *neigh_update(struct net_stack *s, int ifi, uint32_t addr,
+struct neigh_entry *neigh_update(struct neigh_table *t, int ifi, uint32_t addr,
 				 const uint8_t *mac, int state, int create);
-struct neigh_entry *neigh_lookup(struct net_stack *s, int ifi, uint32_t addr);
+struct neigh_entry *neigh_lookup(struct neigh_table *t, int ifi, uint32_t addr);
 /* Timers: retransmissions, REACHABLE->STALE, DELAY->PROBE, failures, garbage collection. */
-void neigh_poll(struct net_stack *s);
+void neigh_poll(struct neigh_table *t);
+/* Negative advice from above (TCP's R1 timeouts): a REACHABLE entry is re-confirmed
+ * before it is trusted again. */
+void neigh_suspect(struct neigh_table *t, int ifi, uint32_t addr);
 /* Removes every entry of interface ifi (queued packets are dropped and counted). */
-void neigh_flush(struct net_stack *s, int ifi);
+void neigh_flush(struct neigh_table *t, int ifi);
 const char *neigh_state_name(int state);
 
 #endif

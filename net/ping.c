@@ -10,9 +10,14 @@
  * like %g.
  */
 #include <stdarg.h>
-#include "net/stack.h"
 #include "net/ping.h"
 #include "net/icmp.h"
+#include "net/ipv4.h"
+#include "net/route.h"
+#include "net/link.h"
+#include "net/arp.h"
+#include "net/arp_wire.h"
+#include "net/eth.h"
 #include "net/icmp_wire.h"
 #include "net/inet.h"
 #include "net/err.h"
@@ -88,24 +93,39 @@ static char *fmt_loss(char *buf, size_t cap, uint32_t lost, uint32_t sent)
 	return buf;
 }
 
-int ping_start(struct net_stack *s, uint32_t dst, uint32_t count, uint16_t size,
+static int ping_reply(void *ctx, uint32_t src, uint16_t id, uint16_t seq, size_t len,
+		      uint8_t ttl, uint64_t ts_ns);
+static void ping_error(void *ctx, uint32_t from, uint8_t type, uint8_t code, uint16_t id,
+		       uint16_t seq);
+
+void ping_init(struct ping_session *p, struct icmp *icmp)
+{
+	memset(p, 0, sizeof(*p));
+	p->core = icmp->core;
+	p->link = icmp->ip->link;
+	p->icmp = icmp;
+	icmp->echo_reply = ping_reply;
+	icmp->echo_error = ping_error;
+	icmp->echo_ctx = p;
+}
+
+int ping_start(struct ping_session *p, uint32_t dst, uint32_t count, uint16_t size,
 	       void (*out)(void *ctx, const char *text), void *ctx)
 {
-	struct ping_session *p = &s->ping;
 	struct route_result rt;
 	if (p->active)
 		return -NET_EBUSY;
-	if (route_get(s, dst, &rt) < 0 || rt.type == RTN_LOCAL)
+	if (route_get(p->icmp->ip->routes, dst, &rt) < 0 || rt.type == RTN_LOCAL)
 		return -NET_ENETUNREACH;
-	if ((uint32_t)size + ICMP_HDR_LEN + IPV4_HDR_MIN > s->ifs[rt.ifi].mtu)
+	if ((uint32_t)size + ICMP_HDR_LEN + IPV4_HDR_MIN > p->link->ifs[rt.ifi].mtu)
 		return -NET_EMSGSIZE;
-	memset(p, 0, sizeof(*p));
+	*p = (struct ping_session){ .core = p->core, .link = p->link, .icmp = p->icmp };
 	p->active = 1;
 	p->dst = dst;
-	p->id = (uint16_t)net_random(s);
+	p->id = (uint16_t)net_random(p->core);
 	p->size = size;
 	p->count = count ? (count > PING_MAX_COUNT ? PING_MAX_COUNT : count) : PING_DEFAULT_COUNT;
-	p->start_ns = p->next_ns = s->now_ns;
+	p->start_ns = p->next_ns = p->core->now_ns;
 	p->out = out;
 	p->ctx = ctx;
 	char a[INET_ADDRSTRLEN];
@@ -113,13 +133,12 @@ int ping_start(struct net_stack *s, uint32_t dst, uint32_t count, uint16_t size,
 	say(p, "PING %s (%s) %u(%u) bytes of data.\n", a, a, size,
 	    size + ICMP_HDR_LEN + IPV4_HDR_MIN);
 	/* The first request leaves from the next net_poll(), which brings a fresh clock:
-	 * s->now_ns may be a whole idle tick old when a shell command runs. */
+	 * p->core->now_ns may be a whole idle tick old when a shell command runs. */
 	return 0;
 }
 
-static void finish(struct net_stack *s)
+static void finish(struct ping_session *p)
 {
-	struct ping_session *p = &s->ping;
 	char a[INET_ADDRSTRLEN], loss[16], errs[24] = "";
 	if (p->errors)
 		ksnprintf(errs, sizeof(errs), "+%u errors, ", p->errors);
@@ -138,15 +157,14 @@ static void finish(struct net_stack *s)
 	p->active = 0;
 }
 
-static void send_next(struct net_stack *s)
+static void send_next(struct ping_session *p)
 {
-	struct ping_session *p = &s->ping;
 	uint16_t seq = (uint16_t)++p->sent;
-	p->sent_ns[seq % PING_TRACK] = s->now_ns;
+	p->sent_ns[seq % PING_TRACK] = p->core->now_ns;
 	p->answered[seq % PING_TRACK] = 0;
-	p->last_send_ns = s->now_ns;
-	p->next_ns = s->now_ns + PING_INTERVAL_NS;
-	int r = icmp_send_echo(s, p->dst, p->id, seq, p->size);
+	p->last_send_ns = p->core->now_ns;
+	p->next_ns = p->core->now_ns + PING_INTERVAL_NS;
+	int r = icmp_send_echo(p->icmp, p->dst, p->id, seq, p->size);
 	if (r < 0 && r != -NET_ENETUNREACH)
 		return;
 	if (r < 0) {
@@ -155,16 +173,15 @@ static void send_next(struct net_stack *s)
 	}
 }
 
-void ping_poll(struct net_stack *s)
+void ping_poll(struct ping_session *p)
 {
-	struct ping_session *p = &s->ping;
 	if (!p->active)
 		return;
-	if (p->sent < p->count && s->now_ns >= p->next_ns)
-		send_next(s);
+	if (p->sent < p->count && p->core->now_ns >= p->next_ns)
+		send_next(p);
 	if (p->sent >= p->count &&
-	    (p->received + p->errors >= p->count || s->now_ns >= p->last_send_ns + PING_LINGER_NS))
-		finish(s);
+	    (p->received + p->errors >= p->count || p->core->now_ns >= p->last_send_ns + PING_LINGER_NS))
+		finish(p);
 }
 
 /* The sequence numbers still in the send-time window. */
@@ -175,17 +192,17 @@ static int seq_known(const struct ping_session *p, uint16_t seq)
 	return p->sent && age < PING_TRACK && age < p->sent;
 }
 
-int ping_reply(struct net_stack *s, uint32_t src, uint16_t id, uint16_t seq, size_t len,
-	       uint8_t ttl, uint64_t ts_ns)
+static int ping_reply(void *ctx, uint32_t src, uint16_t id, uint16_t seq, size_t len,
+		      uint8_t ttl, uint64_t ts_ns)
 {
-	struct ping_session *p = &s->ping;
+	struct ping_session *p = ctx;
 	if (!p->active || id != p->id || src != p->dst)
 		return 0;
 	if (!seq_known(p, seq))
 		return 1;
 	int slot = seq % PING_TRACK;
 	uint64_t sent = p->sent_ns[slot];
-	uint64_t now = ts_ns >= sent && ts_ns <= s->now_ns + NET_NS_PER_SEC ? ts_ns : s->now_ns;
+	uint64_t now = ts_ns >= sent && ts_ns <= p->core->now_ns + NET_NS_PER_SEC ? ts_ns : p->core->now_ns;
 	uint64_t us = (now - sent) / NET_NS_PER_US;
 	char a[INET_ADDRSTRLEN], t[24];
 	if (p->answered[slot]) {
@@ -222,14 +239,98 @@ static const char *error_text(uint8_t type, uint8_t code)
 	}
 }
 
-void ping_error(struct net_stack *s, uint32_t from, uint8_t type, uint8_t code, uint16_t id,
-		uint16_t seq)
+static void ping_error(void *ctx, uint32_t from, uint8_t type, uint8_t code, uint16_t id,
+		       uint16_t seq)
 {
-	struct ping_session *p = &s->ping;
+	struct ping_session *p = ctx;
 	if (!p->active || id != p->id || !seq_known(p, seq) || p->answered[seq % PING_TRACK])
 		return;
 	p->answered[seq % PING_TRACK] = 1;
 	p->errors++;
 	char a[INET_ADDRSTRLEN];
 	say(p, "From %s icmp_seq=%u %s\n", inet_fmt(a, from), seq, error_text(type, code));
+}
+
+/* ---- arping: ARP requests from the shell, replies through arp.c's on_reply hook -------------------------------------------------------------------- */
+
+static void arping_print(struct arping_session *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void arping_print(struct arping_session *a, const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (a->out)
+		a->out(a->ctx, buf);
+}
+
+int arping_start(struct arping_session *a, int ifi, uint32_t target, uint32_t count,
+		 void (*out)(void *ctx, const char *text), void *ctx)
+{
+	if (a->active)
+		return -NET_EBUSY;
+	if (ifi < 0 || ifi >= a->link->nifs)
+		return -NET_ENODEV;
+	if (!a->link->ifs[ifi].addr)
+		return -NET_EADDRNOTAVAIL;
+	*a = (struct arping_session){ .core = a->core, .link = a->link, .arp = a->arp };
+	a->active = 1;
+	a->ifi = (uint8_t)ifi;
+	a->target = target;
+	a->src = a->link->ifs[ifi].addr;
+	a->count = count ? count : ARPING_DEFAULT_COUNT;
+	a->start_ns = a->next_ns = a->core->now_ns;
+	a->out = out;
+	a->ctx = ctx;
+	char t[INET_ADDRSTRLEN], f[INET_ADDRSTRLEN];
+	arping_print(a, "ARPING %s from %s %s\n", inet_fmt(t, target), inet_fmt(f, a->src),
+		     a->link->ifs[ifi].dev->name);
+	return 0;
+}
+
+static int arping_rx(void *ctx, int ifi, const struct arp_pkt *p, int l2_unicast, uint64_t rx_ns)
+{
+	struct arping_session *a = ctx;
+	if (!a->active || ifi != a->ifi || p->op != ARP_OP_REPLY || p->spa != a->target)
+		return 0;
+	a->received++;
+	/* The driver's receive stamp: a->core->now_ns is the last net_poll(), which with an
+	 * interrupt-driven NIC is usually the very poll that sent the request. */
+	uint64_t now = rx_ns > a->last_send_ns ? rx_ns : a->core->now_ns;
+	uint64_t us = (now - a->last_send_ns) / NET_NS_PER_US;
+	char ip[INET_ADDRSTRLEN], mac[ETH_MACSTRLEN];
+	arping_print(a, "%s reply from %s [%s]  %lu.%03lums\n", l2_unicast ? "Unicast" : "Broadcast",
+		     inet_fmt(ip, p->spa), eth_fmt(mac, p->sha, 1), us / 1000, us % 1000);
+	return 1;
+}
+
+void arping_poll(struct arping_session *a)
+{
+	if (!a->active)
+		return;
+	if (a->sent < a->count && a->core->now_ns >= a->next_ns) {
+		if (a->ifi >= a->link->nifs || !a->link->ifs[a->ifi].addr) {
+			a->count = a->sent;     /* address gone: stop here */
+		} else {
+			arp_solicit(a->arp, a->ifi, a->target, NULL);
+			a->sent++;
+			a->last_send_ns = a->core->now_ns;
+			a->next_ns = a->core->now_ns + NET_NS_PER_SEC;
+		}
+	}
+	if (a->sent >= a->count && a->core->now_ns >= a->last_send_ns + NET_NS_PER_SEC) {
+		arping_print(a, "Sent %u probes (%u broadcast(s))\nReceived %u response(s)\n", a->sent,
+			     a->sent, a->received);
+		a->active = 0;
+	}
+}
+
+void arping_init(struct arping_session *a, struct arp *arp)
+{
+	*a = (struct arping_session){ .core = arp->core, .link = arp->link, .arp = arp };
+	arp->on_reply = arping_rx;
+	arp->reply_ctx = a;
 }

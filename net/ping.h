@@ -1,6 +1,7 @@
 /*
- * ping from the shell: one asynchronous session per stack, output in iputils' layout.
- * Requests leave from net_poll() every PING_INTERVAL_NS; replies arrive from icmp.c.
+ * ping and arping from the shell: one asynchronous session each per stack, output in
+ * iputils' layout. Requests leave from net_poll() every PING_INTERVAL_NS; replies arrive
+ * through the echo hooks of icmp.c and the reply hook of arp.c.
  */
 #ifndef SKIFF_NET_PING_H
 #define SKIFF_NET_PING_H
@@ -8,9 +9,15 @@
 #include <stdint.h>
 #include "net/config.h"
 
-struct net_stack;
+struct net_core;
+struct net_link;
+struct icmp;
+struct arp;
 
 struct ping_session {
+	struct net_core *core;
+	struct net_link *link;
+	struct icmp *icmp;
 	uint8_t active;
 	uint32_t dst;
 	uint16_t id, size;
@@ -23,14 +30,30 @@ struct ping_session {
 	void *ctx;
 };
 
-int ping_start(struct net_stack *s, uint32_t dst, uint32_t count, uint16_t size,
+/* Takes over icmp's echo hooks. */
+void ping_init(struct ping_session *p, struct icmp *icmp);
+int ping_start(struct ping_session *p, uint32_t dst, uint32_t count, uint16_t size,
 	       void (*out)(void *ctx, const char *text), void *ctx);
-void ping_poll(struct net_stack *s);
-/* An echo reply for id/seq from src arrived (len = ICMP message bytes). */
-int ping_reply(struct net_stack *s, uint32_t src, uint16_t id, uint16_t seq, size_t len,
-	       uint8_t ttl, uint64_t ts_ns);
-/* An ICMP error quoting one of our echo requests. */
-void ping_error(struct net_stack *s, uint32_t from, uint8_t type, uint8_t code,
-		uint16_t id, uint16_t seq);
+void ping_poll(struct ping_session *p);
+
+/* arping from the shell: ARP requests, replies from arp.c's on_reply hook. */
+struct arping_session {
+	struct net_core *core;
+	struct net_link *link;
+	struct arp *arp;
+	uint8_t active;
+	uint8_t ifi;
+	uint32_t target, src;
+	uint32_t count, sent, received;
+	uint64_t start_ns, next_ns, last_send_ns;
+	void (*out)(void *ctx, const char *text);
+	void *ctx;
+};
+
+/* Takes over arp's on_reply hook. */
+void arping_init(struct arping_session *a, struct arp *arp);
+int arping_start(struct arping_session *a, int ifi, uint32_t target, uint32_t count,
+		 void (*out)(void *ctx, const char *text), void *ctx);
+void arping_poll(struct arping_session *a);
 
 #endif

@@ -5,7 +5,9 @@
  * refuses goes back to the head in order, so a full ring delays packets instead of
  * losing them. Only a full queue drops.
  */
-#include "net/stack.h"
+#include "net/qdisc.h"
+#include "net/core.h"
+#include "net/netdev.h"
 #include "net/err.h"
 #include "lib/string.h"
 
@@ -20,17 +22,16 @@ void qdisc_purge(struct qdisc *qd)
 	pktq_purge(&qd->q);
 }
 
-int qdisc_enqueue(struct net_stack *s, int ifi, struct pkt *p)
+int qdisc_enqueue(struct qdisc *qd, struct net_core *c, struct netdev *dev, struct pkt *p)
 {
-	struct qdisc *qd = &s->ifs[ifi].qdisc;
 	if (qd->q.len >= qd->limit) {
 		qd->st.drops++;
-		net_drop(s, p, DROP_QDISC_FULL);
+		net_drop(c, p, DROP_QDISC_FULL);
 		return -NET_ENOBUFS;
 	}
-	p->ts_ns = s->now_ns;
+	p->ts_ns = c->now_ns;
 	pktq_push(&qd->q, p);
-	qdisc_run(s, ifi);
+	qdisc_run(qd, c, dev);
 	return 0;
 }
 
@@ -60,16 +61,14 @@ static int xmit_batch(struct qdisc *qd, struct netdev *dev, int max)
 	return sent == n;
 }
 
-void qdisc_run(struct net_stack *s, int ifi)
+void qdisc_run(struct qdisc *qd, struct net_core *c, struct netdev *dev)
 {
-	struct qdisc *qd = &s->ifs[ifi].qdisc;
-	struct netdev *dev = s->ifs[ifi].dev;
 	if (!qd->q.len) {
 		/* Idle: still hand finished TX buffers back to their pool now and then;
 		 * they are RX buffers too. */
-		if (dev->ops->tx_reclaim && s->now_ns >= qd->reclaim_ns) {
+		if (dev->ops->tx_reclaim && c->now_ns >= qd->reclaim_ns) {
 			dev->ops->tx_reclaim(dev);
-			qd->reclaim_ns = s->now_ns + QDISC_RECLAIM_NS;
+			qd->reclaim_ns = c->now_ns + QDISC_RECLAIM_NS;
 		}
 		return;
 	}

@@ -10,7 +10,8 @@
 #include <stdint.h>
 #include "net/pkt.h"
 
-struct net_stack;
+struct net_core;
+struct netdev;
 
 struct qdisc_stats {
 	uint64_t bytes, packets;        /* handed to the driver */
@@ -29,9 +30,10 @@ struct qdisc {
 void qdisc_init(struct qdisc *qd, uint32_t limit);
 /* Takes ownership of the frame p (Ethernet header included), queues it on interface ifi
  * and tries to transmit. 0, or -NET_ENOBUFS when the queue was full (p dropped, counted). */
-int qdisc_enqueue(struct net_stack *s, int ifi, struct pkt *p);
+/* Takes p; queues it for dev and runs the queue. 0 or -NET_ENOBUFS (dropped, counted). */
+int qdisc_enqueue(struct qdisc *qd, struct net_core *c, struct netdev *dev, struct pkt *p);
 /* Reclaims finished TX descriptors and hands queued frames to the driver. */
-void qdisc_run(struct net_stack *s, int ifi);
+void qdisc_run(struct qdisc *qd, struct net_core *c, struct netdev *dev);
 /* Frees everything queued (device going away). */
 void qdisc_purge(struct qdisc *qd);
 

@@ -6,8 +6,8 @@
  * multicast is unsupported, then the table; the source address is the route's preferred
  * source or the output interface's address (RFC 1122 §3.3.4.3).
  */
-#include "net/stack.h"
-#include "net/ipv4.h"
+#include "net/route.h"
+#include "net/link.h"
 #include "net/inet.h"
 #include "net/err.h"
 #include "lib/string.h"
@@ -71,10 +71,24 @@ const struct route *route_lookup(const struct route_table *t, uint32_t dst)
 	return best;
 }
 
-static int local_route(struct net_stack *s, uint32_t dst, struct route_result *res)
+void route_init(struct route_table *t, const struct net_link *link)
 {
-	for (int i = 0; i < s->nifs; i++) {
-		if (s->ifs[i].addr && s->ifs[i].addr == dst) {
+	memset(t, 0, sizeof(*t));
+	t->link = link;
+}
+
+int route_is_gateway(const struct route_table *t, uint32_t addr)
+{
+	for (int i = 0; i < ROUTE_MAX; i++)
+		if (t->r[i].used && t->r[i].gateway == addr)
+			return 1;
+	return 0;
+}
+
+static int local_route(const struct net_link *l, uint32_t dst, struct route_result *res)
+{
+	for (int i = 0; i < l->nifs; i++) {
+		if (l->ifs[i].addr && l->ifs[i].addr == dst) {
 			*res = (struct route_result){ RTN_LOCAL, i, dst, dst, NULL };
 			return 1;
 		}
@@ -82,14 +96,15 @@ static int local_route(struct net_stack *s, uint32_t dst, struct route_result *r
 	return 0;
 }
 
-int route_get(struct net_stack *s, uint32_t dst, struct route_result *res)
+int route_get(const struct route_table *t, uint32_t dst, struct route_result *res)
 {
-	if (local_route(s, dst, res))
+	const struct net_link *l = t->link;
+	if (local_route(l, dst, res))
 		return 0;
 	if (dst == INET_BCAST) {
-		for (int i = 0; i < s->nifs; i++) {
-			if (s->ifs[i].addr) {
-				*res = (struct route_result){ RTN_BROADCAST, i, dst, s->ifs[i].addr, NULL };
+		for (int i = 0; i < l->nifs; i++) {
+			if (l->ifs[i].addr) {
+				*res = (struct route_result){ RTN_BROADCAST, i, dst, l->ifs[i].addr, NULL };
 				return 0;
 			}
 		}
@@ -97,14 +112,14 @@ int route_get(struct net_stack *s, uint32_t dst, struct route_result *res)
 	}
 	if (inet_is_multicast(dst) || dst == 0)
 		return -NET_ENETUNREACH;
-	const struct route *r = route_lookup(&s->routes, dst);
-	if (!r || r->ifi >= s->nifs)
+	const struct route *r = route_lookup(t, dst);
+	if (!r || r->ifi >= l->nifs)
 		return -NET_ENETUNREACH;
 	res->route = r;
 	res->ifi = r->ifi;
 	res->nexthop = r->gateway ? r->gateway : dst;
-	res->src = r->prefsrc ? r->prefsrc : s->ifs[r->ifi].addr;
-	res->type = ipv4_is_bcast(s, r->ifi, dst) ? RTN_BROADCAST : RTN_UNICAST;
+	res->src = r->prefsrc ? r->prefsrc : l->ifs[r->ifi].addr;
+	res->type = link_is_bcast(l, r->ifi, dst) ? RTN_BROADCAST : RTN_UNICAST;
 	return 0;
 }
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include "net/config.h"
 
-struct net_stack;
+struct net_link;
 
 enum route_proto { RTPROT_KERNEL, RTPROT_STATIC, RTPROT_DHCP, RTPROT_BOOT };
 enum route_type { RTN_UNICAST, RTN_LOCAL, RTN_BROADCAST };
@@ -21,12 +21,13 @@ struct route {
 	uint32_t prefsrc;       /* 0: the interface's address */
 	uint32_t metric;
 	uint8_t prefix_len;
-	uint8_t ifi;            /* index into net_stack.ifs */
+	uint8_t ifi;            /* index into net_link.ifs */
 	uint8_t proto;          /* enum route_proto */
 	uint8_t used;           /* slot in use */
 };
 
 struct route_table {
+	const struct net_link *link;    /* the interfaces routes lead to */
 	struct route r[ROUTE_MAX];
 };
 
@@ -47,7 +48,10 @@ void route_flush(struct route_table *t, int ifi, int proto);
 /* Pure longest-prefix match; ties go to the lower metric. NULL if nothing matches. */
 const struct route *route_lookup(const struct route_table *t, uint32_t dst);
 /* Full output decision for dst. 0 or -NET_ENETUNREACH. */
-int route_get(struct net_stack *s, uint32_t dst, struct route_result *res);
+int route_get(const struct route_table *t, uint32_t dst, struct route_result *res);
+void route_init(struct route_table *t, const struct net_link *link);
+/* 1 if addr is the gateway of some route (the neighbour table keeps those longest). */
+int route_is_gateway(const struct route_table *t, uint32_t addr);
 const char *route_proto_name(int proto);
 
 #endif

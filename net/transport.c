@@ -1,15 +1,17 @@
 /* TCP's environment on top of IPv4 (see transport.h); RFC 9293 §3.9.1 (TCP/IP interface). */
 #include "net/transport.h"
-#include "net/stack.h"
+#include "net/tcp.h"
 #include "net/ipv4.h"
+#include "net/link.h"
 #include "net/route.h"
+#include "net/neigh.h"
 
 #define TCP_TTL 64
 
 /* DF on every segment: TCP does path MTU discovery (RFC 1191 §3, RFC 9293 §3.7.2). */
 static int env_ip_output_tos(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, uint8_t tos)
 {
-	struct ipv4_out o = { .proto = 6, .ttl = TCP_TTL, .tos = tos, .df = 1 };
+	struct ipv4_out o = { .proto = IPV4_PROTO_TCP, .ttl = TCP_TTL, .tos = tos, .df = 1 };
 	return ipv4_output_ext(ctx, p, src, dst, &o);
 }
 
@@ -20,71 +22,83 @@ static int env_ip_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 
 static int env_route(void *ctx, uint32_t dst, uint32_t *src, uint16_t *mtu)
 {
-	struct net_stack *s = ctx;
+	struct ipv4 *ip = ctx;
 	struct route_result r;
-	if (route_get(s, dst, &r) || r.ifi < 0 || r.ifi >= s->nifs)
+	if (route_get(ip->routes, dst, &r) || r.ifi < 0 || r.ifi >= ip->link->nifs)
 		return -1;
 	*src = r.src;
-	*mtu = s->ifs[r.ifi].mtu;
+	*mtu = ip->link->ifs[r.ifi].mtu;
 	return 0;
+}
+
+/* RFC 1122 §4.2.3.5 negative advice (MUST-20): R1 retransmissions went unanswered, so
+ * stop trusting the next hop's address: its neighbour entry is re-confirmed by unicast
+ * probes before the next segments go out (as Linux's dst_negative_advice leads to). */
+static void env_route_advice(void *ctx, uint32_t dst)
+{
+	struct ipv4 *ip = ctx;
+	struct route_result r;
+	if (route_get(ip->routes, dst, &r) == 0 && r.type == RTN_UNICAST)
+		neigh_suspect(ip->neigh, r.ifi, r.nexthop);
 }
 
 static struct pkt *env_pkt_alloc(void *ctx)
 {
-	return net_alloc(ctx, -1);
+	struct ipv4 *ip = ctx;
+	return link_alloc(ip->link, -1);
 }
 
 static void *env_mem_alloc(void *ctx, size_t n)
 {
-	struct net_stack *s = ctx;
-	return s->cfg.mem_alloc(s->cfg.ctx, n);
+	struct ipv4 *ip = ctx;
+	return ip->core->cfg.mem_alloc(ip->core->cfg.ctx, n);
 }
 
 static void env_mem_free(void *ctx, void *p)
 {
-	struct net_stack *s = ctx;
-	s->cfg.mem_free(s->cfg.ctx, p);
+	struct ipv4 *ip = ctx;
+	ip->core->cfg.mem_free(ip->core->cfg.ctx, p);
 }
 
 static uint64_t env_random(void *ctx)
 {
-	return net_random(ctx);
+	struct ipv4 *ip = ctx;
+	return net_random(ip->core);
 }
 
-static void tcp_in(void *ctx, struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx)
+static void tcp_in(void *ctx, struct pkt *p, const struct ipv4_rx *rx)
 {
-	(void)ctx;
-	tcp_input(&s->tcp, p, rx->ip.src, rx->ip.dst, s->now_ns);
+	struct tcp_stack *t = ctx;
+	struct ipv4 *ip = t->env.ctx;
+	tcp_input(t, p, rx->ip.src, rx->ip.dst, ip->core->now_ns);
 }
 
-static void tcp_err(void *ctx, struct net_stack *s, uint8_t type, uint8_t code, uint16_t next_mtu,
+static void tcp_err(void *ctx, uint8_t type, uint8_t code, uint16_t next_mtu,
 		    const uint8_t *quoted_ip, size_t len)
 {
-	(void)ctx;
-	tcp_icmp_error(&s->tcp, type, code, next_mtu, quoted_ip, len);
+	tcp_icmp_error(ctx, type, code, next_mtu, quoted_ip, len);
 }
 
-void transport_init(struct net_stack *s)
+int transport_init(struct tcp_stack *t, struct ipv4 *ip)
 {
-	if (!s->cfg.mem_alloc || !s->cfg.mem_free)
-		return;
+	if (!ip->core->cfg.mem_alloc || !ip->core->cfg.mem_free)
+		return 0;
 	struct tcp_env env = {
 		.ip_output = env_ip_output,
 		.ip_output_tos = env_ip_output_tos,
 		.route = env_route,
+		.route_advice = env_route_advice,
 		.pkt_alloc = env_pkt_alloc,
 		.mem_alloc = env_mem_alloc,
 		.mem_free = env_mem_free,
 		.random = env_random,
-		.ctx = s,
+		.ctx = ip,
 	};
-	tcp_init(&s->tcp, &env, NULL, s->now_ns);
-	if (ipv4_register_proto(s, 6, tcp_in, tcp_err, NULL) == 0)
-		s->tcp_on = 1;
+	tcp_init(t, &env, NULL, ip->core->now_ns);
+	return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in, tcp_err, t) == 0;
 }
 
-void transport_poll(struct net_stack *s)
+void transport_poll(struct tcp_stack *t, uint64_t now_ns)
 {
-	if (s->tcp_on)
-		tcp_poll(&s->tcp, s->now_ns);
+	tcp_poll(t, now_ns);
 }

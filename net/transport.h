@@ -1,15 +1,19 @@
 /*
- * TCP inside the stack: struct tcp_env implemented on top of the IPv4 layer, protocol 6
- * registered with ipv4_register_proto(), and TCP's timers run from net_poll(). TCP is
- * on when the stack's config supplies mem_alloc/mem_free (TCP allocates its control
- * blocks and buffers; the L2/L3 layers allocate nothing).
+ * TCP attached to the IPv4 floor: struct tcp_env implemented on top of IPv4, routing and
+ * the link's packet pools; protocol 6 registered with ipv4_register_proto() like ICMP and
+ * UDP. TCP is on when the config supplies mem_alloc/mem_free (TCP allocates its control
+ * blocks and buffers; the floors below allocate nothing).
  */
 #ifndef SKIFF_NET_TRANSPORT_H
 #define SKIFF_NET_TRANSPORT_H
 
-struct net_stack;
+#include <stdint.h>
 
-void transport_init(struct net_stack *s);
-void transport_poll(struct net_stack *s);
+struct tcp_stack;
+struct ipv4;
+
+/* 1 if TCP is on (registered with ip), else 0. */
+int transport_init(struct tcp_stack *t, struct ipv4 *ip);
+void transport_poll(struct tcp_stack *t, uint64_t now_ns);
 
 #endif

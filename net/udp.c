@@ -6,140 +6,155 @@
  * Output: payload -> header with checksum (always generated) -> ipv4_output.
  * Ephemeral ports are random in the RFC 6335 dynamic range (RFC 6056 §3.3.1 style).
  */
-#include "net/stack.h"
 #include "net/udp.h"
+#include "net/link.h"
+#include "net/route.h"
+#include "net/icmp.h"
 #include "net/udp_wire.h"
 #include "net/icmp_wire.h"
 #include "net/ipv4.h"
 #include "net/err.h"
 #include "lib/string.h"
 
-static struct udp_sock *find(struct net_stack *s, uint16_t port)
+static void udp_input(void *ctx, struct pkt *p, const struct ipv4_rx *rx);
+
+void udp_init(struct udp *u, struct ipv4 *ip, struct icmp *icmp)
+{
+	memset(u, 0, sizeof(*u));
+	u->core = ip->core;
+	u->link = ip->link;
+	u->ip = ip;
+	u->icmp = icmp;
+	ipv4_register_proto(ip, IPV4_PROTO_UDP, IPV4_PROTO_F_BCAST, udp_input, NULL, u);
+}
+
+static struct udp_sock *find(struct udp *u, uint16_t port)
 {
 	for (int i = 0; i < UDP_MAX_SOCKS; i++)
-		if (s->udp.socks[i].port == port)
-			return &s->udp.socks[i];
+		if (u->socks[i].port == port)
+			return &u->socks[i];
 	return NULL;
 }
 
-static int ephemeral(struct net_stack *s)
+static int ephemeral(struct udp *u)
 {
 	uint32_t range = UDP_EPHEMERAL_HI - UDP_EPHEMERAL_LO + 1;
-	uint32_t start = (uint32_t)(net_random(s) % range);
+	uint32_t start = (uint32_t)(net_random(u->core) % range);
 	/* At most UDP_MAX_SOCKS ports are taken, so this ends within that many + 1 steps. */
 	for (uint32_t i = 0; i < range; i++) {
 		uint16_t port = (uint16_t)(UDP_EPHEMERAL_LO + (start + i) % range);
-		if (!find(s, port))
+		if (!find(u, port))
 			return port;
 	}
 	return -NET_EADDRINUSE;
 }
 
-int udp_bind(struct net_stack *s, uint16_t port, udp_recv_fn fn, void *ctx)
+int udp_bind(struct udp *u, uint16_t port, udp_recv_fn fn, void *ctx)
 {
 	if (!fn)
 		return -NET_EINVAL;
-	if (!find(s, 0))
+	if (!find(u, 0))
 		return -NET_ENOSPC;
 	if (port == 0) {
-		int p = ephemeral(s);
+		int p = ephemeral(u);
 		if (p < 0)
 			return p;
 		port = (uint16_t)p;
-	} else if (find(s, port)) {
+	} else if (find(u, port)) {
 		return -NET_EADDRINUSE;
 	}
-	struct udp_sock *sk = find(s, 0);
+	struct udp_sock *sk = find(u, 0);
 	*sk = (struct udp_sock){ port, fn, ctx };
 	return port;
 }
 
-int udp_unbind(struct net_stack *s, uint16_t port)
+int udp_unbind(struct udp *u, uint16_t port)
 {
-	struct udp_sock *sk = port ? find(s, port) : NULL;
+	struct udp_sock *sk = port ? find(u, port) : NULL;
 	if (!sk)
 		return -NET_ENOENT;
 	memset(sk, 0, sizeof(*sk));
 	return 0;
 }
 
-int udp_output(struct net_stack *s, struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
+int udp_output(struct udp *u, struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
 	       uint16_t dport, int ifi)
 {
 	if (ifi < 0 && !src) {
 		struct route_result rt;
-		if (route_get(s, dst, &rt) < 0) {
-			NET_INC(s, IpOutNoRoutes);
-			net_drop(s, p, DROP_IP_NO_ROUTE);
+		if (route_get(u->ip->routes, dst, &rt) < 0) {
+			NET_INC(u->core, IpOutNoRoutes);
+			net_drop(u->core, p, DROP_IP_NO_ROUTE);
 			return -NET_ENETUNREACH;
 		}
 		src = rt.src;   /* the pseudo header needs it before IP picks it */
 	}
 	uint8_t *h = pkt_push(p, UDP_HDR_LEN);
 	if (!h) {
-		net_drop(s, p, DROP_TX_TOO_BIG);
+		net_drop(u->core, p, DROP_TX_TOO_BIG);
 		return -NET_EMSGSIZE;
 	}
 	struct udp_hdr uh = { .sport = sport, .dport = dport, .len = p->len };
 	udp_emit(&uh, h, src, dst);
-	NET_INC(s, UdpOutDatagrams);
+	NET_INC(u->core, UdpOutDatagrams);
 	if (ifi >= 0)
-		return ipv4_output_bcast(s, ifi, p, src, IPV4_PROTO_UDP);
-	return ipv4_output(s, p, src, dst, IPV4_PROTO_UDP, NET_DEFAULT_TTL);
+		return ipv4_output_bcast(u->ip, ifi, p, src, IPV4_PROTO_UDP);
+	return ipv4_output(u->ip, p, src, dst, IPV4_PROTO_UDP, NET_DEFAULT_TTL);
 }
 
-int udp_send(struct net_stack *s, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+int udp_send(struct udp *u, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
 	     const void *data, size_t len)
 {
 	struct route_result rt;
-	if (route_get(s, dst, &rt) < 0 || rt.type == RTN_LOCAL) {
-		NET_INC(s, IpOutNoRoutes);
+	if (route_get(u->ip->routes, dst, &rt) < 0 || rt.type == RTN_LOCAL) {
+		NET_INC(u->core, IpOutNoRoutes);
 		return -NET_ENETUNREACH;
 	}
-	if (len > (size_t)s->ifs[rt.ifi].mtu - UDP_HDR_LEN - IPV4_HDR_MIN)
+	if (len > (size_t)u->link->ifs[rt.ifi].mtu - UDP_HDR_LEN - IPV4_HDR_MIN)
 		return -NET_EMSGSIZE;
-	struct pkt *p = net_alloc(s, rt.ifi);
+	struct pkt *p = link_alloc(u->link, rt.ifi);
 	if (!p) {
-		NET_INC(s, UdpSndbufErrors);
+		NET_INC(u->core, UdpSndbufErrors);
 		return -NET_ENOBUFS;
 	}
 	memcpy(pkt_put(p, len), data, len);
-	return udp_output(s, p, src ? src : rt.src, sport, dst, dport, -1);
+	return udp_output(u, p, src ? src : rt.src, sport, dst, dport, -1);
 }
 
-static void no_port(struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx)
+static void no_port(struct udp *u, struct pkt *p, const struct ipv4_rx *rx)
 {
 	if (rx->ip_bcast || rx->l2_bcast) {
-		NET_INC(s, UdpIgnoredMulti);
+		NET_INC(u->core, UdpIgnoredMulti);
 	} else {
-		NET_INC(s, UdpNoPorts);
-		icmp_send_error(s, pkt_data(p) - rx->ip.hdr_len, p->len + (size_t)rx->ip.hdr_len, rx,
+		NET_INC(u->core, UdpNoPorts);
+		icmp_send_error(u->icmp, pkt_data(p) - rx->ip.hdr_len, p->len + (size_t)rx->ip.hdr_len, rx,
 				ICMP_DEST_UNREACH, ICMP_PORT_UNREACH);
 	}
-	net_drop(s, p, DROP_UDP_NO_PORT);
+	net_drop(u->core, p, DROP_UDP_NO_PORT);
 }
 
-void udp_input(struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx)
+static void udp_input(void *ctx, struct pkt *p, const struct ipv4_rx *rx)
 {
+	struct udp *u = ctx;
 	enum wire_err err = udp_check(pkt_data(p), p->len, rx->ip.src, rx->ip.dst);
 	if (err) {
-		NET_INC(s, UdpInErrors);
+		NET_INC(u->core, UdpInErrors);
 		if (err == WIRE_BAD_CSUM)
-			NET_INC(s, UdpInCsumErrors);
-		net_drop(s, p, err == WIRE_BAD_CSUM ? DROP_UDP_CSUM :
+			NET_INC(u->core, UdpInCsumErrors);
+		net_drop(u->core, p, err == WIRE_BAD_CSUM ? DROP_UDP_CSUM :
 			       err == WIRE_BAD_LEN ? DROP_UDP_BAD_LEN : DROP_UDP_TRUNCATED);
 		return;
 	}
 	struct udp_hdr uh;
 	udp_parse(pkt_data(p), &uh);
-	struct udp_sock *sk = uh.dport ? find(s, uh.dport) : NULL;
+	struct udp_sock *sk = uh.dport ? find(u, uh.dport) : NULL;
 	if (!sk) {
-		no_port(s, p, rx);
+		no_port(u, p, rx);
 		return;
 	}
-	NET_INC(s, UdpInDatagrams);
+	NET_INC(u->core, UdpInDatagrams);
 	struct udp_rx_info info = { .src = rx->ip.src, .dst = rx->ip.dst, .sport = uh.sport,
 				    .dport = uh.dport, .ifi = rx->ifi, .bcast = rx->ip_bcast };
-	sk->fn(sk->ctx, s, &info, pkt_data(p) + UDP_HDR_LEN, p->len - UDP_HDR_LEN);
+	sk->fn(sk->ctx, &info, pkt_data(p) + UDP_HDR_LEN, p->len - UDP_HDR_LEN);
 	pkt_free(p);
 }

@@ -10,7 +10,10 @@
 #include "net/config.h"
 #include "net/pkt.h"
 
-struct net_stack;
+struct net_core;
+struct net_link;
+struct ipv4;
+struct icmp;
 struct ipv4_rx;
 
 struct udp_rx_info {
@@ -22,7 +25,7 @@ struct udp_rx_info {
 
 /* Called from net_input() context; data is valid only during the call. The callback may
  * call udp_send() (and any other net/ function except net_input()). */
-typedef void (*udp_recv_fn)(void *ctx, struct net_stack *s, const struct udp_rx_info *info,
+typedef void (*udp_recv_fn)(void *ctx, const struct udp_rx_info *info,
 			    const uint8_t *data, size_t len);
 
 struct udp_sock {
@@ -31,23 +34,28 @@ struct udp_sock {
 	void *ctx;
 };
 
-struct udp_table {
+struct udp {
+	struct net_core *core;
+	struct net_link *link;
+	struct ipv4 *ip;
+	struct icmp *icmp;      /* port unreachable */
 	struct udp_sock socks[UDP_MAX_SOCKS];
 };
 
+/* Attaches to IPv4 as protocol 17 (broadcasts included). */
+void udp_init(struct udp *u, struct ipv4 *ip, struct icmp *icmp);
+
 /* Binds port (0: pick a random free ephemeral port). Returns the port, or -NET_EADDRINUSE,
  * -NET_ENOSPC, -NET_EINVAL. */
-int udp_bind(struct net_stack *s, uint16_t port, udp_recv_fn fn, void *ctx);
-int udp_unbind(struct net_stack *s, uint16_t port);
+int udp_bind(struct udp *u, uint16_t port, udp_recv_fn fn, void *ctx);
+int udp_unbind(struct udp *u, uint16_t port);
 /* Sends len bytes from sport to dst:dport. src 0: the route's source. 0 or negative error
  * (-NET_EMSGSIZE beyond the MTU: we do not fragment). */
-int udp_send(struct net_stack *s, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+int udp_send(struct udp *u, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
 	     const void *data, size_t len);
 /* Takes ownership of p (data = payload): adds the UDP header and sends. ifi >= 0 sends a
  * limited broadcast on that interface without routing (DHCP). */
-int udp_output(struct net_stack *s, struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
+int udp_output(struct udp *u, struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
 	       uint16_t dport, int ifi);
-/* Consumes p (data = UDP header). */
-void udp_input(struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx);
 
 #endif

@@ -71,11 +71,9 @@ static void tcp_echo(void *user, struct tcp_sock *s, unsigned ev)
 static struct fake_netdev fa, fb, fc;
 static struct net_stack sa, sb, sc;
 
-static void udp_echo(void *ctx, struct net_stack *s, const struct udp_rx_info *info,
-		     const uint8_t *data, size_t len)
+static void udp_echo(void *ctx, const struct udp_rx_info *info, const uint8_t *data, size_t len)
 {
-	(void)ctx;
-	udp_send(s, info->dst, info->dport, info->src, info->sport, data, len);
+	udp_send(ctx, info->dst, info->dport, info->src, info->sport, data, len);
 }
 
 static void discard(void *ctx, const char *text)
@@ -95,13 +93,13 @@ static void setup_a(void)
 	net_attach(&sa, &fa.dev);
 	net_poll(&sa, 1);
 	tcp_listen(&sa.tcp, 0, 80, 0, tcp_echo, NULL, &listener);
-	udp_bind(&sa, 7, udp_echo, NULL);
+	udp_bind(&sa.udp, 7, udp_echo, &sa.udp);
 	uint8_t x = 0;
-	udp_send(&sa, 0, 7, INET_ADDR(10, 0, 0, 2), 7, &x, 1);     /* INCOMPLETE ... */
+	udp_send(&sa.udp, 0, 7, INET_ADDR(10, 0, 0, 2), 7, &x, 1);     /* INCOMPLETE ... */
 	size_t n = frame_arp(f, fa.dev.mac, ARP_OP_REPLY, test_mac(2), INET_ADDR(10, 0, 0, 2),
 			     fa.dev.mac, INET_ADDR(10, 0, 0, 1));
 	fake_netdev_rx(&fa, &sa, f, n);                             /* ... REACHABLE */
-	ping_start(&sa, INET_ADDR(10, 0, 0, 2), 3, 56, discard, NULL);
+	ping_start(&sa.ping, INET_ADDR(10, 0, 0, 2), 3, 56, discard, NULL);
 	fake_netdev_drop_all(&fa);
 }
 
@@ -146,7 +144,7 @@ static void run(struct fake_netdev *f, struct net_stack *s, const uint8_t *data,
 	/* Timers: ARP retries and ageing, DHCP retransmission, T1, T2, expiry. */
 	static const uint64_t steps[] = { 1, 1, 5, 61, 1800, 1400, 500 };
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		net_poll(s, s->now_ns + steps[i] * SEC);
+		net_poll(s, s->core.now_ns + steps[i] * SEC);
 	fake_netdev_drop_all(f);
 	net_fini(s);
 	if (live_allocs) {

@@ -1,5 +1,6 @@
 /* Test doubles for the stack tests (see fake_netdev.h). */
 #include "tests/unit/fake_netdev.h"
+#include "net/cmd.h"
 #include "net/inet.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,7 +226,7 @@ int tn_fini(struct test_net *t)
 
 void tn_advance(struct test_net *t, uint64_t ns)
 {
-	net_poll(&t->s, t->s.now_ns + ns);
+	net_poll(&t->s, t->s.core.now_ns + ns);
 }
 
 void tn_clear(struct test_net *t)

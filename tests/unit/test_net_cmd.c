@@ -57,7 +57,7 @@ TEST(net_cmd_ip_addr_change)
 	struct test_net t;
 	setup(&t);
 	CHECK_EQ(tn_cmd(&t, "ip addr del 10.0.0.1/24 dev eth0"), 0);
-	CHECK_EQ(t.s.ifs[0].addr, 0);
+	CHECK_EQ(t.s.link.ifs[0].addr, 0);
 	tn_clear(&t);
 	CHECK_EQ(tn_cmd(&t, "ip route"), 0);
 	CHECK(tn_out_is(&t, ""));               /* the routes went with the address */
@@ -86,7 +86,7 @@ TEST(net_cmd_ip_neigh)
 			     (const uint8_t *)"\0\0\0\0\0\0", ip("10.0.0.1"));
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	uint8_t tag = 1;
-	udp_send(&t.s, 0, 1, ip("10.0.0.43"), 2, &tag, 1);
+	udp_send(&t.s.udp, 0, 1, ip("10.0.0.43"), 2, &tag, 1);
 	tn_advance(&t, NET_NS_PER_SEC);
 	tn_advance(&t, NET_NS_PER_SEC);
 	CHECK_EQ(tn_cmd(&t, "ip neigh"), 0);

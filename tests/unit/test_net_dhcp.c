@@ -142,13 +142,13 @@ TEST(net_dhcp_full_exchange)
 	CHECK_EQ(t.s.dhcp.state, DHCP_REQUESTING);
 	server_send(&t, sv, DHCP_ACK, &m, 0);
 	CHECK_EQ(t.s.dhcp.state, DHCP_BOUND);
-	CHECK_EQ(t.s.ifs[0].addr, sv->offer);
-	CHECK_EQ(t.s.ifs[0].prefix_len, 24);
+	CHECK_EQ(t.s.link.ifs[0].addr, sv->offer);
+	CHECK_EQ(t.s.link.ifs[0].prefix_len, 24);
 	uint32_t dns[4];
 	CHECK_EQ(net_dns_servers(&t.s, dns, 4), 1);
 	CHECK_EQ(dns[0], sv->dns);
 	struct route_result r;
-	REQUIRE(route_get(&t.s, INET_ADDR(1, 1, 1, 1), &r) == 0);
+	REQUIRE(route_get(&t.s.routes, INET_ADDR(1, 1, 1, 1), &r) == 0);
 	CHECK_EQ(r.nexthop, sv->router);
 	CHECK_EQ(r.src, sv->offer);
 	CHECK(tn_log_has(&t, "dhcp: eth0: lease 10.0.2.15/24 from 10.0.2.2, router 10.0.2.1, dns 10.0.2.3, 3600 s"));
@@ -194,8 +194,8 @@ TEST(net_dhcp_renew_at_t1)
 	CHECK_EQ(m.flags, 0);
 	server_send(&t, sv, DHCP_ACK, &m, 1);
 	CHECK_EQ(t.s.dhcp.state, DHCP_BOUND);
-	CHECK_EQ(t.s.ifs[0].addr, sv->offer);
-	CHECK_EQ(t.s.dhcp.t1_ns, t.s.now_ns + 1800 * SEC);  /* timers restarted from the ACK */
+	CHECK_EQ(t.s.link.ifs[0].addr, sv->offer);
+	CHECK_EQ(t.s.dhcp.t1_ns, t.s.core.now_ns + 1800 * SEC);  /* timers restarted from the ACK */
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -211,10 +211,10 @@ TEST(net_dhcp_nak_restarts)
 	REQUIRE(next_dhcp(&t, sv, &fr, &m) && m.msg_type == DHCP_REQUEST);
 	server_send(&t, sv, DHCP_NAK, &m, 1);
 	CHECK_EQ(t.s.dhcp.state, DHCP_INIT);
-	CHECK_EQ(t.s.ifs[0].addr, 0);           /* RFC 2131 §4.4.5: stop using it at once */
+	CHECK_EQ(t.s.link.ifs[0].addr, 0);           /* RFC 2131 §4.4.5: stop using it at once */
 	struct route_result r;
-	CHECK(route_get(&t.s, INET_ADDR(1, 1, 1, 1), &r) < 0);
-	CHECK_EQ(t.s.mib[MIB_DhcpInNaks], 1);
+	CHECK(route_get(&t.s.routes, INET_ADDR(1, 1, 1, 1), &r) < 0);
+	CHECK_EQ(t.s.core.mib[MIB_DhcpInNaks], 1);
 	CHECK(tn_log_has(&t, "server 10.0.2.2 refused our REQUEST (NAK)"));
 	fake_netdev_drop_all(&t.f);
 	tn_advance(&t, SEC / 2);
@@ -257,9 +257,9 @@ TEST(net_dhcp_rebind_then_expire)
 	/* T1..T2 = 1350 s: 1800, +675, +337, +168, +84, +60 (floor) -> 6 renewals. */
 	CHECK_EQ(renews, 6);
 	CHECK(rebinds >= 2 && rebinds <= 8);
-	CHECK_EQ(t.s.ifs[0].addr, 0);
+	CHECK_EQ(t.s.link.ifs[0].addr, 0);
 	CHECK(t.s.dhcp.state == DHCP_INIT || t.s.dhcp.state == DHCP_SELECTING);
-	CHECK_EQ(t.s.mib[MIB_DhcpLeaseExpired], 1);
+	CHECK_EQ(t.s.core.mib[MIB_DhcpLeaseExpired], 1);
 	CHECK(tn_log_has(&t, "lease of 10.0.2.15 expired"));
 	CHECK_EQ(tn_fini(&t), 0);
 }
@@ -278,8 +278,8 @@ TEST(net_dhcp_backoff_warning_and_fallback)
 		while (next_dhcp(&t, sv, &fr, &m)) {
 			CHECK_EQ(m.msg_type, DHCP_DISCOVER);
 			if (sent)
-				gaps[sent - 1] = t.s.now_ns - last;
-			last = t.s.now_ns;
+				gaps[sent - 1] = t.s.core.now_ns - last;
+			last = t.s.core.now_ns;
 			sent++;
 		}
 		fake_netdev_drop_all(&t.f);     /* the fallback's announcements */
@@ -291,7 +291,7 @@ TEST(net_dhcp_backoff_warning_and_fallback)
 		CHECK(gaps[i] >= (base[i] - 1) * SEC && gaps[i] <= (base[i] + 1) * SEC + SEC / 10);
 	CHECK(tn_log_has(&t, "<1>dhcp: eth0: no DHCP server answered 3 DISCOVERs"));
 	CHECK(tn_log_has(&t, "<1>dhcp: eth0: using static fallback address 10.0.2.99/24"));
-	CHECK_EQ(t.s.ifs[0].addr, INET_ADDR(10, 0, 2, 99));
+	CHECK_EQ(t.s.link.ifs[0].addr, INET_ADDR(10, 0, 2, 99));
 	tn_clear(&t);
 	CHECK_EQ(tn_cmd(&t, "ip route"), 0);
 	CHECK(tn_out_has(&t, "default via 10.0.2.1 dev eth0 proto static"));
@@ -301,7 +301,7 @@ TEST(net_dhcp_backoff_warning_and_fallback)
 	server_send(&t, sv, DHCP_OFFER, &m, 0);
 	REQUIRE(next_dhcp(&t, sv, &fr, &m) && m.msg_type == DHCP_REQUEST);
 	server_send(&t, sv, DHCP_ACK, &m, 0);
-	CHECK_EQ(t.s.ifs[0].addr, sv->offer);
+	CHECK_EQ(t.s.link.ifs[0].addr, sv->offer);
 	tn_clear(&t);
 	CHECK_EQ(tn_cmd(&t, "ip route"), 0);
 	CHECK(tn_out_is(&t, "default via 10.0.2.1 dev eth0 proto dhcp src 10.0.2.15\n"
@@ -327,7 +327,7 @@ TEST(net_dhcp_ignores_foreign_and_bad_replies)
 	server_send(&t, &sv, DHCP_OFFER, &wrong, 0);       /* someone else's MAC */
 	server_send(&t, &sv, DHCP_ACK, &m, 0);             /* ACK while SELECTING */
 	server_send(&t, &sv, DHCP_NAK, &m, 0);             /* NAK while SELECTING */
-	CHECK_EQ(t.s.mib[MIB_DhcpInIgnored], 4);
+	CHECK_EQ(t.s.core.mib[MIB_DhcpInIgnored], 4);
 	/* An option running past the end of the message. */
 	size_t n = server_msg(msg, &sv, DHCP_OFFER, &m);
 	msg[DHCP_OPTS_OFF + 1] = 250;
@@ -336,13 +336,13 @@ TEST(net_dhcp_ignores_foreign_and_bad_replies)
 	/* An offer of an unusable address. */
 	sv.offer = INET_ADDR(127, 0, 0, 1);
 	server_send(&t, &sv, DHCP_OFFER, &m, 0);
-	CHECK_EQ(t.s.mib[MIB_DhcpInBad], 2);
+	CHECK_EQ(t.s.core.mib[MIB_DhcpInBad], 2);
 	/* From the wrong port. */
 	sv = default_srv;
 	n = server_msg(msg, &sv, DHCP_OFFER, &m);
 	fl = frame_udp(f, eth_broadcast, test_mac(SRV_MAC), sv.addr, INET_BCAST, 1067, 68, msg, n);
 	fake_netdev_rx(&t.f, &t.s, f, fl);
-	CHECK_EQ(t.s.mib[MIB_DhcpInIgnored], 5);
+	CHECK_EQ(t.s.core.mib[MIB_DhcpInIgnored], 5);
 	CHECK_EQ(t.s.dhcp.state, DHCP_SELECTING);
 	CHECK_EQ(t.f.wire.len, 0);
 	/* Still works after all that. */
@@ -363,7 +363,7 @@ TEST(net_dhcp_xid_from_random_callback)
 	struct frame fr;
 	struct dhcp_msg m;
 	tn_init(&t, 1, NULL, NULL, 1);
-	t.s.cfg.random = fixed_random;
+	t.s.core.cfg.random = fixed_random;
 	tn_advance(&t, 0);
 	REQUIRE(next_dhcp(&t, &default_srv, &fr, &m));
 	CHECK_EQ(m.xid, 0x5eedf00d);
@@ -387,7 +387,7 @@ TEST(net_dhcp_unicast_offer_and_link_flap)
 	uint8_t f[128];
 	size_t n = frame_udp(f, t.f.dev.mac, test_mac(SRV_MAC), sv->addr, sv->offer, 67, 69, "x", 1);
 	fake_netdev_rx(&t.f, &t.s, f, n);
-	CHECK_EQ(t.s.drops[DROP_IP_NOT_FOR_US], 1);
+	CHECK_EQ(t.s.core.drops[DROP_IP_NOT_FOR_US], 1);
 	/* Cable out and back in: discovery starts again at once, not after the backoff. */
 	t.f.link = 0;
 	tn_advance(&t, NET_NS_PER_SEC);

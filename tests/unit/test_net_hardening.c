@@ -15,7 +15,7 @@ static uint64_t total_drops(const struct net_stack *s)
 {
 	uint64_t n = 0;
 	for (int i = 0; i < DROP_COUNT; i++)
-		n += s->drops[i];
+		n += s->core.drops[i];
 	return n;
 }
 
@@ -100,9 +100,9 @@ TEST(net_hardening_tcp_never_sees_directed_broadcast)
 	n = syn_frame(f, eth_broadcast, ip("10.0.0.255"), 81);
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	CHECK_EQ(t.f.wire.len, 0);              /* no RST either */
-	CHECK_EQ(t.s.drops[DROP_IP_BCAST_PROTO], 2);
+	CHECK_EQ(t.s.core.drops[DROP_IP_BCAST_PROTO], 2);
 	CHECK_EQ(total_drops(&t.s), before + 2);
-	CHECK_EQ(t.s.mib[MIB_IpInDelivers], 0);
+	CHECK_EQ(t.s.core.mib[MIB_IpInDelivers], 0);
 	fake_netdev_drop_all(&t.f);
 	/* The same SYN to our unicast address is answered with a SYN-ACK from it. */
 	n = syn_frame(f, t.f.dev.mac, ip("10.0.0.1"), 80);
@@ -155,19 +155,17 @@ struct err_log {
 	size_t len;
 };
 
-static void err_in(void *ctx, struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx)
+static void err_in(void *ctx, struct pkt *p, const struct ipv4_rx *rx)
 {
 	(void)ctx;
 	(void)rx;
-	(void)s;
 	pkt_free(p);
 }
 
-static void err_cb(void *ctx, struct net_stack *s, uint8_t type, uint8_t code, uint16_t mtu,
+static void err_cb(void *ctx, uint8_t type, uint8_t code, uint16_t mtu,
 		   const uint8_t *quoted, size_t len)
 {
 	struct err_log *l = ctx;
-	(void)s;
 	(void)type;
 	(void)code;
 	(void)mtu;
@@ -200,7 +198,7 @@ TEST(net_hardening_icmp_error_quote_bounds)
 	struct err_log l = { 0 };
 	uint8_t q[128];
 	plain_init(&t);
-	REQUIRE(ipv4_register_proto(&t.s, 99, err_in, err_cb, &l) == 0);
+	REQUIRE(ipv4_register_proto(&t.s.ip, 99, 0, err_in, err_cb, &l) == 0);
 	struct ipv4_hdr ih = { .tot_len = 1000, .ttl = 64, .proto = 99, .src = ip("10.0.0.1"),
 			       .dst = ip("10.0.0.2") };
 	ipv4_emit(&ih, q);
@@ -227,7 +225,7 @@ TEST(net_hardening_icmp_error_quote_bounds)
 	rx_icmp_error(&t, q, 68);
 	CHECK_EQ(l.calls, 2);
 	CHECK_EQ(l.len, 68);
-	CHECK_EQ(t.s.mib[MIB_IcmpInDestUnreachs], 10);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpInDestUnreachs], 10);
 	CHECK_EQ(t.f.wire.len, 0);              /* never an error about an error */
 	CHECK_EQ(tn_fini(&t), 0);
 }
@@ -266,8 +264,8 @@ TEST(net_hardening_rare_features_dropped)
 				      IPV4_PROTO_ICMP, l4, 20);
 		fake_netdev_rx(&t.f, &t.s, f, n);
 	}
-	CHECK_EQ(t.s.drops[DROP_ICMP_UNHANDLED], 4);
-	CHECK_EQ(t.s.mib[MIB_IcmpInTimestamps], 1);
+	CHECK_EQ(t.s.core.drops[DROP_ICMP_UNHANDLED], 4);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpInTimestamps], 1);
 	CHECK_EQ(t.f.wire.len, 0);
 	/* RARP (RFC 903) request: its own EtherType, never parsed. */
 	uint8_t rarp[ARP_LEN];
@@ -277,11 +275,11 @@ TEST(net_hardening_rare_features_dropped)
 	arp_emit(&a, rarp);
 	size_t n = eth_frame(f, eth_broadcast, 0x8035, rarp, sizeof(rarp));
 	fake_netdev_rx(&t.f, &t.s, f, n);
-	CHECK_EQ(t.s.drops[DROP_ETH_UNKNOWN_TYPE], 1);
+	CHECK_EQ(t.s.core.drops[DROP_ETH_UNKNOWN_TYPE], 1);
 	/* The same body as ARP: op 3 is refused by arp_check. */
 	n = eth_frame(f, eth_broadcast, ETH_P_ARP, rarp, sizeof(rarp));
 	fake_netdev_rx(&t.f, &t.s, f, n);
-	CHECK_EQ(t.s.drops[DROP_ARP_BAD_FORMAT], 1);
+	CHECK_EQ(t.s.core.drops[DROP_ARP_BAD_FORMAT], 1);
 	CHECK_EQ(t.f.wire.len, 0);
 	/* IP-in-IP (protocol 4) carrying an echo request to us. */
 	uint8_t inner[128];
@@ -290,8 +288,8 @@ TEST(net_hardening_rare_features_dropped)
 	n = frame_ipv4(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), 4,
 		       inner + ETH_HLEN, in - ETH_HLEN);
 	fake_netdev_rx(&t.f, &t.s, f, n);
-	CHECK_EQ(t.s.drops[DROP_IP_UNKNOWN_PROTO], 1);
-	CHECK_EQ(t.s.mib[MIB_IcmpInEchos], 0);  /* the inner datagram was not looked at */
+	CHECK_EQ(t.s.core.drops[DROP_IP_UNKNOWN_PROTO], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpInEchos], 0);  /* the inner datagram was not looked at */
 	REQUIRE(tn_next(&t, &fr, buf));
 	CHECK(fr.is_icmp && fr.icmp.type == ICMP_DEST_UNREACH && fr.icmp.code == ICMP_PROT_UNREACH);
 	CHECK_EQ(t.f.wire.len, 0);

@@ -52,12 +52,12 @@ TEST(net_icmp_echo_reply_all_sizes)
 		CHECK_EQ(fr.ip.ttl, 64);
 		CHECK_MEM(fr.eth.dst, test_mac(2), 6);
 	}
-	CHECK_EQ(t.s.mib[MIB_IcmpInEchos], 5);
-	CHECK_EQ(t.s.mib[MIB_IcmpOutEchoReps], 5);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpInEchos], 5);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutEchoReps], 5);
 	/* One byte more than the MTU allows for the reply: dropped, counted. */
 	rx_echo(&t, "10.0.0.1", 9, 1473);
 	CHECK_EQ(t.f.wire.len, 0);
-	CHECK_EQ(t.s.drops[DROP_IP_TOO_BIG], 1);
+	CHECK_EQ(t.s.core.drops[DROP_IP_TOO_BIG], 1);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -87,18 +87,18 @@ TEST(net_icmp_echo_ignored_or_bad)
 	rx_echo(&t, "10.0.0.255", 1, 8);        /* subnet broadcast */
 	rx_echo(&t, "255.255.255.255", 2, 8);
 	CHECK_EQ(t.f.wire.len, 0);
-	CHECK_EQ(t.s.drops[DROP_ICMP_BCAST_ECHO], 2);
+	CHECK_EQ(t.s.core.drops[DROP_ICMP_BCAST_ECHO], 2);
 	size_t n = frame_icmp_echo(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"),
 				   ICMP_ECHO, 1, 1, 8);
 	f[n - 1] ^= 0xff;                       /* ICMP checksum now wrong */
 	fake_netdev_rx(&t.f, &t.s, f, n);
-	CHECK_EQ(t.s.mib[MIB_IcmpInErrors], 1);
-	CHECK_EQ(t.s.mib[MIB_IcmpInCsumErrors], 1);
-	CHECK_EQ(t.s.drops[DROP_ICMP_CSUM], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpInErrors], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpInCsumErrors], 1);
+	CHECK_EQ(t.s.core.drops[DROP_ICMP_CSUM], 1);
 	uint8_t tiny[4] = { 8, 0, 0xf7, 0xff };
 	n = frame_ipv4(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), IPV4_PROTO_ICMP, tiny, 4);
 	fake_netdev_rx(&t.f, &t.s, f, n);
-	CHECK_EQ(t.s.drops[DROP_ICMP_TRUNCATED], 1);
+	CHECK_EQ(t.s.core.drops[DROP_ICMP_TRUNCATED], 1);
 	CHECK_EQ(t.f.wire.len, 0);
 	CHECK_EQ(tn_fini(&t), 0);
 }
@@ -131,8 +131,8 @@ TEST(net_icmp_port_unreachable_quotes_exactly)
 	CHECK_EQ(q.src, ip("10.0.0.2"));
 	CHECK_EQ(q.proto, IPV4_PROTO_UDP);
 	CHECK_EQ(fr.l4[20 + 2] << 8 | fr.l4[20 + 3], 9999);
-	CHECK_EQ(t.s.mib[MIB_UdpNoPorts], 1);
-	CHECK_EQ(t.s.mib[MIB_IcmpOutDestUnreachs], 1);
+	CHECK_EQ(t.s.core.mib[MIB_UdpNoPorts], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutDestUnreachs], 1);
 	/* A big datagram is quoted only up to 576 bytes of error. */
 	rx_udp(&t, t.f.dev.mac, "10.0.0.1", 9999, 1000);
 	REQUIRE(tn_next(&t, &fr, buf));
@@ -142,8 +142,8 @@ TEST(net_icmp_port_unreachable_quotes_exactly)
 	rx_udp(&t, eth_broadcast, "10.0.0.255", 9999, 4);
 	rx_udp(&t, eth_broadcast, "255.255.255.255", 9999, 4);
 	CHECK_EQ(t.f.wire.len, 0);
-	CHECK_EQ(t.s.mib[MIB_UdpIgnoredMulti], 2);
-	CHECK_EQ(t.s.drops[DROP_UDP_NO_PORT], 4);
+	CHECK_EQ(t.s.core.mib[MIB_UdpIgnoredMulti], 2);
+	CHECK_EQ(t.s.core.drops[DROP_UDP_NO_PORT], 4);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -158,8 +158,8 @@ TEST(net_icmp_protocol_unreachable)
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	REQUIRE(tn_next(&t, &fr, buf));
 	CHECK(fr.icmp.type == ICMP_DEST_UNREACH && fr.icmp.code == ICMP_PROT_UNREACH);
-	CHECK_EQ(t.s.mib[MIB_IpInUnknownProtos], 1);
-	CHECK_EQ(t.s.drops[DROP_IP_UNKNOWN_PROTO], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IpInUnknownProtos], 1);
+	CHECK_EQ(t.s.core.drops[DROP_IP_UNKNOWN_PROTO], 1);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -174,9 +174,9 @@ static int try_error(struct test_net *t, uint32_t src, uint32_t dst, uint8_t pro
 	ipv4_emit(&h, d);
 	memcpy(d + 20, l4, l4len);
 	ipv4_parse(d, &rx.ip);
-	rx.ip_bcast = (uint8_t)ipv4_is_bcast(&t->s, 0, dst);
+	rx.ip_bcast = (uint8_t)ipv4_is_bcast(&t->s.ip, 0, dst);
 	size_t before = t->f.wire.len;
-	icmp_send_error(&t->s, d, 20 + l4len, &rx, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH);
+	icmp_send_error(&t->s.icmp, d, 20 + l4len, &rx, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH);
 	return (int)(t->f.wire.len - before);
 }
 
@@ -217,8 +217,8 @@ TEST(net_icmp_error_rate_limit)
 	for (int i = 0; i < ICMP_BURST + 10; i++)
 		rx_udp(&t, t.f.dev.mac, "10.0.0.1", 9999, 4);
 	CHECK_EQ(t.f.wire.len, ICMP_BURST);
-	CHECK_EQ(t.s.mib[MIB_IcmpOutRateLimitGlobal], 10);
-	CHECK_EQ(t.s.mib[MIB_UdpNoPorts], ICMP_BURST + 10);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutRateLimitGlobal], 10);
+	CHECK_EQ(t.s.core.mib[MIB_UdpNoPorts], ICMP_BURST + 10);
 	fake_netdev_drop_all(&t.f);
 	/* 1000/s: 10 ms buys 10 more. */
 	tn_advance(&t, 10 * NET_NS_PER_MS);

@@ -30,7 +30,7 @@ static void setup(struct test_net *t)
 
 static void send_udp(struct test_net *t, const char *dst, char tag)
 {
-	CHECK_EQ(udp_send(&t->s, 0, 1000, ip(dst), 2000, &tag, 1), 0);
+	CHECK_EQ(udp_send(&t->s.udp, 0, 1000, ip(dst), 2000, &tag, 1), 0);
 }
 
 static void rx_arp(struct test_net *t, const uint8_t *dmac, uint16_t op, uint8_t smac,
@@ -44,7 +44,7 @@ static void rx_arp(struct test_net *t, const uint8_t *dmac, uint16_t op, uint8_t
 
 static int state_of(struct test_net *t, const char *addr)
 {
-	struct neigh_entry *e = neigh_lookup(&t->s, 0, ip(addr));
+	struct neigh_entry *e = neigh_lookup(&t->s.neigh, 0, ip(addr));
 	return e ? e->state : NEIGH_NONE;
 }
 
@@ -65,8 +65,8 @@ TEST(net_neigh_resolve_queue_and_flush)
 	CHECK_EQ(fr.arp.tpa, ip("10.0.0.2"));
 	CHECK_MEM(fr.arp.sha, t.f.dev.mac, 6);
 	CHECK_EQ(state_of(&t, "10.0.0.2"), NEIGH_INCOMPLETE);
-	CHECK_EQ(t.s.drops[DROP_NEIGH_QUEUE_FULL], 1);
-	CHECK_EQ(t.s.mib[MIB_NeighUnresolvedDiscards], 1);
+	CHECK_EQ(t.s.core.drops[DROP_NEIGH_QUEUE_FULL], 1);
+	CHECK_EQ(t.s.core.mib[MIB_NeighUnresolvedDiscards], 1);
 	/* The reply resolves the entry and releases the queue in order. */
 	rx_arp(&t, t.f.dev.mac, ARP_OP_REPLY, 2, "10.0.0.2", "10.0.0.1");
 	CHECK_EQ(state_of(&t, "10.0.0.2"), NEIGH_REACHABLE);
@@ -79,7 +79,7 @@ TEST(net_neigh_resolve_queue_and_flush)
 	/* Reachable: straight out, counted as a hit. */
 	send_udp(&t, "10.0.0.2", '5');
 	CHECK_EQ(wire_len(&t), 1);
-	CHECK(t.s.mib[MIB_NeighHits] >= 1);
+	CHECK(t.s.core.mib[MIB_NeighHits] >= 1);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -118,7 +118,7 @@ TEST(net_neigh_reachable_stale_delay_probe_failed)
 	CHECK_EQ(state_of(&t, "10.0.0.2"), NEIGH_PROBE);
 	tn_advance(&t, SEC);
 	CHECK_EQ(state_of(&t, "10.0.0.2"), NEIGH_FAILED);
-	CHECK_EQ(t.s.mib[MIB_NeighResFailed], 1);
+	CHECK_EQ(t.s.core.mib[MIB_NeighResFailed], 1);
 	tn_clear(&t);
 	CHECK_EQ(tn_cmd(&t, "ip neigh"), 0);
 	CHECK(tn_out_is(&t, "10.0.0.2 dev eth0 FAILED\n"));
@@ -162,7 +162,7 @@ TEST(net_neigh_incomplete_retries_then_fails)
 	tn_advance(&t, SEC);
 	CHECK_EQ(wire_len(&t), 3);              /* mcast_solicit = 3, then give up */
 	CHECK_EQ(state_of(&t, "10.0.0.3"), NEIGH_FAILED);
-	CHECK_EQ(t.s.drops[DROP_NEIGH_FAILED], 1);
+	CHECK_EQ(t.s.core.drops[DROP_NEIGH_FAILED], 1);
 	/* Using a FAILED entry starts over. */
 	send_udp(&t, "10.0.0.3", 'y');
 	CHECK_EQ(state_of(&t, "10.0.0.3"), NEIGH_INCOMPLETE);
@@ -186,27 +186,27 @@ TEST(net_arp_input_rules)
 	CHECK_MEM(fr.arp.tha, test_mac(5), 6);
 	CHECK_EQ(fr.arp.tpa, ip("10.0.0.5"));
 	CHECK_EQ(state_of(&t, "10.0.0.5"), NEIGH_STALE);
-	CHECK_EQ(t.s.mib[MIB_ArpOutReplies], 1);
+	CHECK_EQ(t.s.core.mib[MIB_ArpOutReplies], 1);
 	/* A request for someone else: no reply, nothing learnt. */
 	rx_arp(&t, eth_broadcast, ARP_OP_REQUEST, 6, "10.0.0.6", "10.0.0.9");
 	CHECK_EQ(wire_len(&t), 0);
 	CHECK_EQ(state_of(&t, "10.0.0.6"), NEIGH_NONE);
-	CHECK_EQ(t.s.drops[DROP_ARP_NOT_FOR_US], 1);
+	CHECK_EQ(t.s.core.drops[DROP_ARP_NOT_FOR_US], 1);
 	/* An unsolicited reply never creates an entry... */
 	rx_arp(&t, t.f.dev.mac, ARP_OP_REPLY, 7, "10.0.0.7", "10.0.0.1");
 	CHECK_EQ(state_of(&t, "10.0.0.7"), NEIGH_NONE);
-	CHECK_EQ(t.s.drops[DROP_ARP_UNSOLICITED], 1);
+	CHECK_EQ(t.s.core.drops[DROP_ARP_UNSOLICITED], 1);
 	/* ... but updates one that exists (new MAC, confirmed). */
 	rx_arp(&t, t.f.dev.mac, ARP_OP_REPLY, 8, "10.0.0.5", "10.0.0.1");
 	CHECK_EQ(state_of(&t, "10.0.0.5"), NEIGH_REACHABLE);
-	CHECK_MEM(neigh_lookup(&t.s, 0, ip("10.0.0.5"))->mac, test_mac(8), 6);
+	CHECK_MEM(neigh_lookup(&t.s.neigh, 0, ip("10.0.0.5"))->mac, test_mac(8), 6);
 	/* Gratuitous ARP: refreshes an existing entry only. */
 	rx_arp(&t, eth_broadcast, ARP_OP_REQUEST, 9, "10.0.0.5", "10.0.0.5");
 	CHECK_EQ(state_of(&t, "10.0.0.5"), NEIGH_STALE);
-	CHECK_MEM(neigh_lookup(&t.s, 0, ip("10.0.0.5"))->mac, test_mac(9), 6);
+	CHECK_MEM(neigh_lookup(&t.s.neigh, 0, ip("10.0.0.5"))->mac, test_mac(9), 6);
 	rx_arp(&t, eth_broadcast, ARP_OP_REQUEST, 10, "10.0.0.10", "10.0.0.10");
 	CHECK_EQ(state_of(&t, "10.0.0.10"), NEIGH_NONE);
-	CHECK_EQ(t.s.mib[MIB_ArpInGratuitous], 2);
+	CHECK_EQ(t.s.core.mib[MIB_ArpInGratuitous], 2);
 	CHECK_EQ(wire_len(&t), 0);
 	CHECK_EQ(tn_fini(&t), 0);
 }
@@ -225,13 +225,13 @@ TEST(net_arp_probe_conflict_and_bad_senders)
 	CHECK_EQ(state_of(&t, "0.0.0.0"), NEIGH_NONE);
 	/* Someone else claiming our address: counted, not answered. */
 	rx_arp(&t, eth_broadcast, ARP_OP_REQUEST, 12, "10.0.0.1", "10.0.0.7");
-	CHECK_EQ(t.s.drops[DROP_ARP_CONFLICT], 1);
+	CHECK_EQ(t.s.core.drops[DROP_ARP_CONFLICT], 1);
 	/* Martian sender address, broadcast or our own sender MAC. */
 	rx_arp(&t, eth_broadcast, ARP_OP_REQUEST, 13, "127.0.0.1", "10.0.0.1");
 	rx_arp(&t, eth_broadcast, ARP_OP_REQUEST, 13, "10.0.0.255", "10.0.0.1");
 	rx_arp(&t, eth_broadcast, ARP_OP_REQUEST, 1, "10.0.0.14", "10.0.0.1");
-	CHECK_EQ(t.s.drops[DROP_ARP_BAD_SENDER], 2);
-	CHECK_EQ(t.s.drops[DROP_ETH_BAD_SRC], 1);       /* our MAC as Ethernet source */
+	CHECK_EQ(t.s.core.drops[DROP_ARP_BAD_SENDER], 2);
+	CHECK_EQ(t.s.core.drops[DROP_ETH_BAD_SRC], 1);       /* our MAC as Ethernet source */
 	/* Wrong hlen and a truncated packet. */
 	uint8_t f[64];
 	size_t n = frame_arp(f, eth_broadcast, ARP_OP_REQUEST, test_mac(15), ip("10.0.0.15"),
@@ -239,8 +239,8 @@ TEST(net_arp_probe_conflict_and_bad_senders)
 	f[ETH_HLEN + 4] = 8;
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	fake_netdev_rx(&t.f, &t.s, f, ETH_HLEN + 20);
-	CHECK_EQ(t.s.drops[DROP_ARP_BAD_FORMAT], 1);
-	CHECK_EQ(t.s.drops[DROP_ARP_TRUNCATED], 1);
+	CHECK_EQ(t.s.core.drops[DROP_ARP_BAD_FORMAT], 1);
+	CHECK_EQ(t.s.core.drops[DROP_ARP_TRUNCATED], 1);
 	CHECK_EQ(wire_len(&t), 0);
 	CHECK_EQ(tn_fini(&t), 0);
 }
@@ -260,8 +260,8 @@ TEST(net_neigh_table_bounded)
 	for (int i = 0; i < NEIGH_MAX; i++)
 		n += t.s.neigh.e[i].state != NEIGH_NONE;
 	CHECK_EQ(n, NEIGH_MAX);
-	CHECK_EQ(t.s.mib[MIB_NeighTableFulls], 5);
-	CHECK_EQ(t.s.mib[MIB_NeighAllocs], NEIGH_MAX + 5);
+	CHECK_EQ(t.s.core.mib[MIB_NeighTableFulls], 5);
+	CHECK_EQ(t.s.core.mib[MIB_NeighAllocs], NEIGH_MAX + 5);
 	/* The least recently used went first; the newest are present. */
 	CHECK_EQ(state_of(&t, "10.0.1.1"), NEIGH_NONE);
 	CHECK_EQ(state_of(&t, "10.0.1.5"), NEIGH_NONE);
@@ -298,7 +298,7 @@ TEST(net_neigh_flood_keeps_resolved_entries)
 	CHECK_EQ(state_of(&t, "10.0.0.10"), NEIGH_NONE);        /* oldest unresolved went */
 	snprintf(a, sizeof(a), "10.0.0.%d", 10 + NEIGH_MAX + 19);
 	CHECK_EQ(state_of(&t, a), NEIGH_INCOMPLETE);            /* newest kept */
-	CHECK(t.s.mib[MIB_NeighTableFulls] >= 20);
+	CHECK(t.s.core.mib[MIB_NeighTableFulls] >= 20);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -358,13 +358,13 @@ TEST(net_input_clock_from_driver_stamp)
 	REQUIRE(tn_cmd(&t, "arping -c 1 10.0.0.2") == 0);
 	tn_advance(&t, 0);
 	fake_netdev_drop_all(&t.f);
-	uint64_t sent = t.s.now_ns;
+	uint64_t sent = t.s.core.now_ns;
 	size_t n = frame_arp(f, t.f.dev.mac, ARP_OP_REPLY, test_mac(2), ip("10.0.0.2"), t.f.dev.mac,
 			     ip("10.0.0.1"));
 	fake_netdev_rx_at(&t.f, &t.s, f, n, sent + 37 * NET_NS_PER_US);
 	CHECK(tn_out_has(&t, "[02:00:00:00:00:02]  0.037ms\n"));
-	CHECK_EQ(t.s.now_ns, sent + 37 * NET_NS_PER_US);
+	CHECK_EQ(t.s.core.now_ns, sent + 37 * NET_NS_PER_US);
 	fake_netdev_rx_at(&t.f, &t.s, f, n, sent + 5 * SEC);
-	CHECK_EQ(t.s.now_ns, sent + 37 * NET_NS_PER_US);
+	CHECK_EQ(t.s.core.now_ns, sent + 37 * NET_NS_PER_US);
 	CHECK_EQ(tn_fini(&t), 0);
 }

@@ -33,7 +33,7 @@ static void run(struct test_net *a, struct test_net *b, int ms, uint64_t delay_u
 	for (int i = 0; i < ms; i++) {
 		for (int round = 0; round < 10; round++) {
 			int n = move(a, b, 0, &(int){ 0 });
-			a->s.now_ns += delay_us * US;   /* time on the wire; no timers run */
+			a->s.core.now_ns += delay_us * US;   /* time on the wire; no timers run */
 			n += move(b, a, drop_b_nth, &b_count);
 			if (!n)
 				break;
@@ -69,13 +69,13 @@ TEST(net_pair_ping)
 		"\n--- 10.0.0.2 ping statistics ---\n"
 		"3 packets transmitted, 3 received, 0% packet loss, time 2001ms\n"
 		"rtt min/avg/max/mdev = 0.412/0.549/0.824/0.195 ms\n"));
-	CHECK_EQ(a.s.mib[MIB_IcmpOutEchos], 3);
-	CHECK_EQ(b.s.mib[MIB_IcmpInEchos], 3);
-	CHECK_EQ(b.s.mib[MIB_IcmpOutEchoReps], 3);
-	CHECK_EQ(a.s.mib[MIB_IcmpInEchoReps], 3);
+	CHECK_EQ(a.s.core.mib[MIB_IcmpOutEchos], 3);
+	CHECK_EQ(b.s.core.mib[MIB_IcmpInEchos], 3);
+	CHECK_EQ(b.s.core.mib[MIB_IcmpOutEchoReps], 3);
+	CHECK_EQ(a.s.core.mib[MIB_IcmpInEchoReps], 3);
 	/* Both learnt each other through ARP. */
-	CHECK(neigh_lookup(&a.s, 0, ip("10.0.0.2")) != NULL);
-	CHECK(neigh_lookup(&b.s, 0, ip("10.0.0.1")) != NULL);
+	CHECK(neigh_lookup(&a.s.neigh, 0, ip("10.0.0.2")) != NULL);
+	CHECK(neigh_lookup(&b.s.neigh, 0, ip("10.0.0.1")) != NULL);
 	CHECK_EQ(tn_fini(&a), 0);
 	CHECK_EQ(tn_fini(&b), 0);
 }
@@ -118,11 +118,10 @@ struct got {
 	uint16_t sport;
 };
 
-static void on_rx(void *ctx, struct net_stack *s, const struct udp_rx_info *info,
+static void on_rx(void *ctx, const struct udp_rx_info *info,
 		  const uint8_t *data, size_t len)
 {
 	struct got *g = ctx;
-	(void)s;
 	g->n++;
 	g->sport = info->sport;
 	snprintf(g->text, sizeof(g->text), "%.*s", (int)len, (const char *)data);
@@ -133,19 +132,19 @@ TEST(net_pair_udp)
 	struct test_net a, b;
 	struct got g = { 0 };
 	pair(&a, &b);
-	REQUIRE(udp_bind(&b.s, 5000, on_rx, &g) == 5000);
-	int port = udp_bind(&a.s, 0, on_rx, &g);
+	REQUIRE(udp_bind(&b.s.udp, 5000, on_rx, &g) == 5000);
+	int port = udp_bind(&a.s.udp, 0, on_rx, &g);
 	REQUIRE(port > 0);
-	CHECK_EQ(udp_send(&a.s, 0, (uint16_t)port, ip("10.0.0.2"), 5000, "hello b", 7), 0);
+	CHECK_EQ(udp_send(&a.s.udp, 0, (uint16_t)port, ip("10.0.0.2"), 5000, "hello b", 7), 0);
 	run(&a, &b, 5, 10, 0);
 	CHECK_EQ(g.n, 1);
 	CHECK_STR(g.text, "hello b");
 	CHECK_EQ(g.sport, port);
 	/* To a port nobody listens on: the sender hears ICMP port unreachable. */
-	CHECK_EQ(udp_send(&a.s, 0, (uint16_t)port, ip("10.0.0.2"), 5001, "x", 1), 0);
+	CHECK_EQ(udp_send(&a.s.udp, 0, (uint16_t)port, ip("10.0.0.2"), 5001, "x", 1), 0);
 	run(&a, &b, 5, 10, 0);
-	CHECK_EQ(a.s.mib[MIB_IcmpInDestUnreachs], 1);
-	CHECK_EQ(b.s.mib[MIB_UdpNoPorts], 1);
+	CHECK_EQ(a.s.core.mib[MIB_IcmpInDestUnreachs], 1);
+	CHECK_EQ(b.s.core.mib[MIB_UdpNoPorts], 1);
 	CHECK_EQ(tn_fini(&a), 0);
 	CHECK_EQ(tn_fini(&b), 0);
 }

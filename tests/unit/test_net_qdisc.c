@@ -13,7 +13,7 @@ static void setup(struct test_net *t, int ring)
 	fake_netdev_rx(&t->f, &t->s, f, n);     /* 10.0.0.2 known: no ARP in the way */
 	tn_advance(t, 0);                       /* first announcement out of the way */
 	fake_netdev_drop_all(&t->f);
-	memset(&t->s.ifs[0].qdisc.st, 0, sizeof(t->s.ifs[0].qdisc.st));
+	memset(&t->s.link.ifs[0].qdisc.st, 0, sizeof(t->s.link.ifs[0].qdisc.st));
 	t->f.ring_size = ring;
 	t->f.in_flight = 0;
 }
@@ -24,7 +24,7 @@ static int send_n(struct test_net *t, int n)
 	int ok = 0;
 	for (int i = 0; i < n; i++) {
 		uint8_t tag = (uint8_t)i;
-		ok += udp_send(&t->s, 0, 1000, ip("10.0.0.2"), 2000, &tag, 1) == 0;
+		ok += udp_send(&t->s.udp, 0, 1000, ip("10.0.0.2"), 2000, &tag, 1) == 0;
 	}
 	return ok;
 }
@@ -47,7 +47,7 @@ TEST(net_qdisc_absorbs_full_ring)
 	uint8_t tags[64];
 	setup(&t, 4);
 	CHECK_EQ(send_n(&t, 10), 10);
-	const struct qdisc *qd = &t.s.ifs[0].qdisc;
+	const struct qdisc *qd = &t.s.link.ifs[0].qdisc;
 	CHECK_EQ(t.f.wire.len, 4);              /* the ring took what it had room for */
 	CHECK_EQ(qd->q.len, 6);                 /* the rest waits, nothing lost */
 	CHECK_EQ(qd->st.drops, 0);
@@ -74,7 +74,7 @@ TEST(net_qdisc_requeues_when_driver_refuses)
 	setup(&t, 3);
 	t.f.reclaim_lies = 1;                   /* tx_burst is the only truth */
 	CHECK_EQ(send_n(&t, 7), 7);
-	const struct qdisc *qd = &t.s.ifs[0].qdisc;
+	const struct qdisc *qd = &t.s.link.ifs[0].qdisc;
 	CHECK_EQ(t.f.wire.len, 3);
 	CHECK_EQ(qd->q.len, 4);
 	CHECK(qd->st.requeues >= 4);
@@ -88,7 +88,7 @@ TEST(net_qdisc_requeues_when_driver_refuses)
 	REQUIRE(got == 7);
 	for (int i = 0; i < 7; i++)
 		CHECK_EQ(tags[i], i);
-	CHECK_EQ(t.s.drops[DROP_QDISC_FULL], 0);
+	CHECK_EQ(t.s.core.drops[DROP_QDISC_FULL], 0);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -96,14 +96,14 @@ TEST(net_qdisc_limit_drops_and_tc_output)
 {
 	struct test_net t;
 	setup(&t, 2);
-	t.s.ifs[0].qdisc.limit = 5;
+	t.s.link.ifs[0].qdisc.limit = 5;
 	CHECK_EQ(send_n(&t, 10), 7);            /* 2 in the ring, 5 queued, 3 refused */
-	const struct qdisc *qd = &t.s.ifs[0].qdisc;
+	const struct qdisc *qd = &t.s.link.ifs[0].qdisc;
 	CHECK_EQ(qd->q.len, 5);
 	CHECK_EQ(qd->st.drops, 3);
-	CHECK_EQ(t.s.drops[DROP_QDISC_FULL], 3);
+	CHECK_EQ(t.s.core.drops[DROP_QDISC_FULL], 3);
 	uint8_t tag = 0;
-	CHECK_EQ(udp_send(&t.s, 0, 1, ip("10.0.0.2"), 2, &tag, 1), -NET_ENOBUFS);
+	CHECK_EQ(udp_send(&t.s.udp, 0, 1, ip("10.0.0.2"), 2, &tag, 1), -NET_ENOBUFS);
 	tn_clear(&t);
 	CHECK_EQ(tn_cmd(&t, "tc -s qdisc"), 0);
 	CHECK(tn_out_is(&t, "qdisc pfifo 0: dev eth0 root refcnt 2 limit 5p\n"

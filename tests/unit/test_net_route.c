@@ -75,21 +75,21 @@ TEST(net_route_get_semantics)
 	struct test_net t;
 	struct route_result r;
 	tn_init(&t, 1, "10.0.2.15/24", "10.0.2.2", 0);
-	REQUIRE(route_get(&t.s, ip("10.0.2.3"), &r) == 0);
+	REQUIRE(route_get(&t.s.routes, ip("10.0.2.3"), &r) == 0);
 	CHECK_EQ(r.type, RTN_UNICAST);
 	CHECK_EQ(r.ifi, 0);
 	CHECK_EQ(r.nexthop, ip("10.0.2.3"));    /* on link */
 	CHECK_EQ(r.src, ip("10.0.2.15"));
-	REQUIRE(route_get(&t.s, ip("93.184.216.34"), &r) == 0);
+	REQUIRE(route_get(&t.s.routes, ip("93.184.216.34"), &r) == 0);
 	CHECK_EQ(r.nexthop, ip("10.0.2.2"));    /* via the gateway */
 	CHECK_EQ(r.src, ip("10.0.2.15"));
-	REQUIRE(route_get(&t.s, ip("10.0.2.15"), &r) == 0);
+	REQUIRE(route_get(&t.s.routes, ip("10.0.2.15"), &r) == 0);
 	CHECK_EQ(r.type, RTN_LOCAL);
-	REQUIRE(route_get(&t.s, ip("10.0.2.255"), &r) == 0);
+	REQUIRE(route_get(&t.s.routes, ip("10.0.2.255"), &r) == 0);
 	CHECK_EQ(r.type, RTN_BROADCAST);
-	REQUIRE(route_get(&t.s, ip("255.255.255.255"), &r) == 0);
+	REQUIRE(route_get(&t.s.routes, ip("255.255.255.255"), &r) == 0);
 	CHECK_EQ(r.type, RTN_BROADCAST);
-	CHECK(route_get(&t.s, ip("224.0.0.1"), &r) < 0);
+	CHECK(route_get(&t.s.routes, ip("224.0.0.1"), &r) < 0);
 
 	tn_clear(&t);
 	CHECK_EQ(tn_cmd(&t, "ip route"), 0);
@@ -115,7 +115,7 @@ TEST(net_route_get_semantics)
 	CHECK(tn_out_is(&t, "RTNETLINK answers: Network is unreachable\n"));
 	/* ... and a more specific one added by hand wins over the connected /24. */
 	CHECK_EQ(tn_cmd(&t, "ip route add 10.0.2.128/25 via 10.0.2.2"), 0);
-	REQUIRE(route_get(&t.s, ip("10.0.2.200"), &r) == 0);
+	REQUIRE(route_get(&t.s.routes, ip("10.0.2.200"), &r) == 0);
 	CHECK_EQ(r.nexthop, ip("10.0.2.2"));
 	CHECK_EQ(tn_cmd(&t, "ip route add 10.9.0.0/16 via 192.0.2.1"), -1);   /* gateway off-link */
 	CHECK_EQ(tn_fini(&t), 0);

@@ -12,7 +12,7 @@ static uint64_t total_drops(const struct net_stack *s)
 {
 	uint64_t n = 0;
 	for (int i = 0; i < DROP_COUNT; i++)
-		n += s->drops[i];
+		n += s->core.drops[i];
 	return n;
 }
 
@@ -30,9 +30,9 @@ static void setup(struct test_net *t)
 /* Feeds the frame; checks it was dropped for exactly reason (and nothing was sent). */
 static int dropped_as(struct test_net *t, const uint8_t *f, size_t n, int reason)
 {
-	uint64_t before = total_drops(&t->s), r = t->s.drops[reason];
+	uint64_t before = total_drops(&t->s), r = t->s.core.drops[reason];
 	fake_netdev_rx(&t->f, &t->s, f, n);
-	int ok = total_drops(&t->s) == before + 1 && t->s.drops[reason] == r + 1 && t->f.wire.len == 0;
+	int ok = total_drops(&t->s) == before + 1 && t->s.core.drops[reason] == r + 1 && t->f.wire.len == 0;
 	if (!ok)
 		printf("    expected drop %s\n", net_drop_names[reason]);
 	fake_netdev_drop_all(&t->f);
@@ -97,7 +97,7 @@ TEST(net_stack_ethernet_drops)
 	struct pkt *p = pkt_alloc(&other.pool);
 	memcpy(pkt_put(p, n), f, n);
 	net_input(&t.s, &other.dev, p);
-	CHECK_EQ(t.s.drops[DROP_NO_IFACE], 1);
+	CHECK_EQ(t.s.core.drops[DROP_NO_IFACE], 1);
 	CHECK_EQ(fake_netdev_destroy(&other), 0);
 	/* And the untouched frame still works. */
 	fake_netdev_rx(&t.f, &t.s, f, n);
@@ -125,7 +125,7 @@ TEST(net_stack_ipv4_header_ladder)
 	h[3] += 1;                              /* total length one past the frame */
 	fix_ip_csum(g);
 	CHECK(dropped_as(&t, g, n, DROP_IP_TOT_LEN));
-	CHECK_EQ(t.s.mib[MIB_IpExtInTruncatedPkts], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IpExtInTruncatedPkts], 1);
 	memcpy(g, f, n);
 	h[3] = 19;                              /* total length below the header */
 	h[2] = 0;
@@ -134,9 +134,9 @@ TEST(net_stack_ipv4_header_ladder)
 	memcpy(g, f, n);
 	h[11] ^= 0x10;
 	CHECK(dropped_as(&t, g, n, DROP_IP_CSUM));
-	CHECK_EQ(t.s.mib[MIB_IpExtInCsumErrors], 1);
-	CHECK_EQ(t.s.mib[MIB_IpInHdrErrors], 5);
-	CHECK_EQ(t.s.mib[MIB_IpInReceives], 6);
+	CHECK_EQ(t.s.core.mib[MIB_IpExtInCsumErrors], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IpInHdrErrors], 5);
+	CHECK_EQ(t.s.core.mib[MIB_IpInReceives], 6);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -159,7 +159,7 @@ TEST(net_stack_ipv4_addresses)
 	CHECK(dropped_as(&t, f, n, DROP_IP_NOT_FOR_US));
 	n = frame_icmp_echo(f, eth_broadcast, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), ICMP_ECHO, 1, 1, 8);
 	CHECK(dropped_as(&t, f, n, DROP_IP_L2_BCAST_UNICAST));      /* RFC 1122 §3.3.6 */
-	CHECK_EQ(t.s.mib[MIB_IpInAddrErrors], 10);
+	CHECK_EQ(t.s.core.mib[MIB_IpInAddrErrors], 10);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -177,8 +177,8 @@ TEST(net_stack_fragments_and_options)
 	f[ETH_HLEN + 7] = 0x10;                 /* offset 128: a later one */
 	fix_ip_csum(f);
 	CHECK(dropped_as(&t, f, n, DROP_IP_FRAGMENT));
-	CHECK_EQ(t.s.mib[MIB_IpReasmReqds], 2);
-	CHECK_EQ(t.s.mib[MIB_IpReasmFails], 2);
+	CHECK_EQ(t.s.core.mib[MIB_IpReasmReqds], 2);
+	CHECK_EQ(t.s.core.mib[MIB_IpReasmFails], 2);
 	/* Harmless options are skipped: the echo is answered. */
 	static const uint8_t nops[] = { 1, 1, 1, 0 };
 	n = echo_with_options(f, &t, nops, 4);
@@ -206,9 +206,9 @@ TEST(net_stack_two_stacks_one_process)
 	tn_init(&b, 1, "10.0.0.1/24", NULL, 0);
 	size_t n = frame_udp(f, a.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), 1, 9, "x", 1);
 	fake_netdev_rx(&a.f, &a.s, f, n);
-	CHECK_EQ(a.s.mib[MIB_UdpNoPorts], 1);
-	CHECK_EQ(b.s.mib[MIB_UdpNoPorts], 0);
-	CHECK_EQ(b.s.mib[MIB_IpInReceives], 0);
+	CHECK_EQ(a.s.core.mib[MIB_UdpNoPorts], 1);
+	CHECK_EQ(b.s.core.mib[MIB_UdpNoPorts], 0);
+	CHECK_EQ(b.s.core.mib[MIB_IpInReceives], 0);
 	CHECK_EQ(tn_fini(&a), 0);
 	CHECK_EQ(tn_fini(&b), 0);
 }
@@ -219,20 +219,18 @@ struct proto_log {
 	size_t quoted;
 };
 
-static void proto_in(void *ctx, struct net_stack *s, struct pkt *p, const struct ipv4_rx *rx)
+static void proto_in(void *ctx, struct pkt *p, const struct ipv4_rx *rx)
 {
 	struct proto_log *l = ctx;
 	(void)rx;
 	l->inputs++;
 	pkt_free(p);
-	(void)s;
 }
 
-static void proto_err(void *ctx, struct net_stack *s, uint8_t type, uint8_t code, uint16_t mtu,
+static void proto_err(void *ctx, uint8_t type, uint8_t code, uint16_t mtu,
 		      const uint8_t *quoted, size_t len)
 {
 	struct proto_log *l = ctx;
-	(void)s;
 	(void)mtu;
 	(void)quoted;
 	l->errors++;
@@ -247,20 +245,20 @@ TEST(net_stack_registered_protocol)
 	struct proto_log l = { 0 };
 	uint8_t f[256], icmp[128];
 	setup(&t);
-	CHECK_EQ(ipv4_register_proto(&t.s, IPV4_PROTO_UDP, proto_in, NULL, &l), -NET_EEXIST);
-	CHECK_EQ(ipv4_register_proto(&t.s, 0, proto_in, NULL, &l), -NET_EEXIST);
-	REQUIRE(ipv4_register_proto(&t.s, IPV4_PROTO_TCP, proto_in, proto_err, &l) == 0);
-	CHECK_EQ(ipv4_register_proto(&t.s, IPV4_PROTO_TCP, proto_in, proto_err, &l), -NET_EEXIST);
+	CHECK_EQ(ipv4_register_proto(&t.s.ip, IPV4_PROTO_UDP, 0, proto_in, NULL, &l), -NET_EEXIST);
+	CHECK_EQ(ipv4_register_proto(&t.s.ip, 0, 0, proto_in, NULL, &l), -NET_EEXIST);
+	REQUIRE(ipv4_register_proto(&t.s.ip, IPV4_PROTO_TCP, 0, proto_in, proto_err, &l) == 0);
+	CHECK_EQ(ipv4_register_proto(&t.s.ip, IPV4_PROTO_TCP, 0, proto_in, proto_err, &l), -NET_EEXIST);
 	size_t n = frame_ipv4(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), IPV4_PROTO_TCP,
 			      "0123456789abcdefghij", 20);
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	CHECK_EQ(l.inputs, 1);
-	CHECK_EQ(t.s.mib[MIB_IpInDelivers], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IpInDelivers], 1);
 	/* Protocol 0 is not "a free slot": it is unknown, answered with protocol unreachable. */
 	n = frame_ipv4(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), 0, "abcdefgh", 8);
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	CHECK_EQ(l.inputs, 1);
-	CHECK_EQ(t.s.drops[DROP_IP_UNKNOWN_PROTO], 1);
+	CHECK_EQ(t.s.core.drops[DROP_IP_UNKNOWN_PROTO], 1);
 	CHECK_EQ(t.f.wire.len, 1);
 	fake_netdev_drop_all(&t.f);
 	/* An ICMP error quoting one of our TCP segments reaches the protocol. */

@@ -8,10 +8,10 @@ struct rx_log {
 	struct udp_rx_info info;
 	uint8_t data[2048];
 	size_t len;
-	int echo;               /* send the datagram back */
+	struct udp *echo;       /* send the datagram back through this */
 };
 
-static void on_rx(void *ctx, struct net_stack *s, const struct udp_rx_info *info,
+static void on_rx(void *ctx, const struct udp_rx_info *info,
 		  const uint8_t *data, size_t len)
 {
 	struct rx_log *l = ctx;
@@ -20,7 +20,7 @@ static void on_rx(void *ctx, struct net_stack *s, const struct udp_rx_info *info
 	memcpy(l->data, data, len);
 	l->len = len;
 	if (l->echo)
-		udp_send(s, info->dst, info->dport, info->src, info->sport, data, len);
+		udp_send(l->echo, info->dst, info->dport, info->src, info->sport, data, len);
 }
 
 static void setup(struct test_net *t)
@@ -43,11 +43,12 @@ static size_t udp_frame(uint8_t *f, struct test_net *t, uint16_t dport, const ch
 TEST(net_udp_bind_recv_send)
 {
 	struct test_net t;
-	struct rx_log l = { .echo = 1 };
+	struct rx_log l = { 0 };
 	struct frame fr;
 	uint8_t f[256], buf[2048];
 	setup(&t);
-	REQUIRE(udp_bind(&t.s, 7, on_rx, &l) == 7);
+	l.echo = &t.s.udp;
+	REQUIRE(udp_bind(&t.s.udp, 7, on_rx, &l) == 7);
 	size_t n = udp_frame(f, &t, 7, "ping?");
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	REQUIRE(l.calls == 1);
@@ -58,19 +59,19 @@ TEST(net_udp_bind_recv_send)
 	CHECK_EQ(l.info.sport, 4321);
 	CHECK_EQ(l.info.dport, 7);
 	CHECK_EQ(l.info.bcast, 0);
-	CHECK_EQ(t.s.mib[MIB_UdpInDatagrams], 1);
+	CHECK_EQ(t.s.core.mib[MIB_UdpInDatagrams], 1);
 	/* The echo went out with a valid checksum (frame_decode verifies it). */
 	REQUIRE(tn_next(&t, &fr, buf));
 	CHECK(fr.is_udp && fr.udp.sport == 7 && fr.udp.dport == 4321 && fr.udp.csum != 0);
 	CHECK_EQ(fr.l4len, 5);
 	CHECK_MEM(fr.l4, "ping?", 5);
-	CHECK_EQ(t.s.mib[MIB_UdpOutDatagrams], 1);
+	CHECK_EQ(t.s.core.mib[MIB_UdpOutDatagrams], 1);
 	/* Unbound: the next one is a port unreachable. */
-	CHECK_EQ(udp_unbind(&t.s, 7), 0);
-	CHECK_EQ(udp_unbind(&t.s, 7), -NET_ENOENT);
+	CHECK_EQ(udp_unbind(&t.s.udp, 7), 0);
+	CHECK_EQ(udp_unbind(&t.s.udp, 7), -NET_ENOENT);
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	CHECK_EQ(l.calls, 1);
-	CHECK_EQ(t.s.mib[MIB_UdpNoPorts], 1);
+	CHECK_EQ(t.s.core.mib[MIB_UdpNoPorts], 1);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -79,19 +80,19 @@ TEST(net_udp_ports)
 	struct test_net t;
 	struct rx_log l = { 0 };
 	setup(&t);
-	CHECK_EQ(udp_bind(&t.s, 53, on_rx, &l), 53);
-	CHECK_EQ(udp_bind(&t.s, 53, on_rx, &l), -NET_EADDRINUSE);
-	CHECK_EQ(udp_bind(&t.s, 54, NULL, &l), -NET_EINVAL);
+	CHECK_EQ(udp_bind(&t.s.udp, 53, on_rx, &l), 53);
+	CHECK_EQ(udp_bind(&t.s.udp, 53, on_rx, &l), -NET_EADDRINUSE);
+	CHECK_EQ(udp_bind(&t.s.udp, 54, NULL, &l), -NET_EINVAL);
 	int prev = -1, distinct = 0;
 	for (int i = 1; i < UDP_MAX_SOCKS; i++) {
-		int p = udp_bind(&t.s, 0, on_rx, &l);
+		int p = udp_bind(&t.s.udp, 0, on_rx, &l);
 		CHECK(p >= UDP_EPHEMERAL_LO && p <= UDP_EPHEMERAL_HI);
 		distinct += p != prev;
 		prev = p;
 	}
 	CHECK(distinct >= UDP_MAX_SOCKS - 2);   /* random, not sequential from one value */
-	CHECK_EQ(udp_bind(&t.s, 0, on_rx, &l), -NET_ENOSPC);
-	CHECK_EQ(udp_bind(&t.s, 80, on_rx, &l), -NET_ENOSPC);
+	CHECK_EQ(udp_bind(&t.s.udp, 0, on_rx, &l), -NET_ENOSPC);
+	CHECK_EQ(udp_bind(&t.s.udp, 80, on_rx, &l), -NET_ENOSPC);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
@@ -101,14 +102,14 @@ TEST(net_udp_checksum_and_length_rules)
 	struct rx_log l = { 0 };
 	uint8_t f[256];
 	setup(&t);
-	REQUIRE(udp_bind(&t.s, 9, on_rx, &l) == 9);
+	REQUIRE(udp_bind(&t.s.udp, 9, on_rx, &l) == 9);
 	size_t n = udp_frame(f, &t, 9, "data");
 	size_t u = ETH_HLEN + 20;
 	f[n - 1] ^= 1;                          /* payload changed: checksum fails */
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	CHECK_EQ(l.calls, 0);
-	CHECK_EQ(t.s.mib[MIB_UdpInCsumErrors], 1);
-	CHECK_EQ(t.s.mib[MIB_UdpInErrors], 1);
+	CHECK_EQ(t.s.core.mib[MIB_UdpInCsumErrors], 1);
+	CHECK_EQ(t.s.core.mib[MIB_UdpInErrors], 1);
 	f[u + 6] = f[u + 7] = 0;                /* no checksum at all: accepted */
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	CHECK_EQ(l.calls, 1);
@@ -117,12 +118,12 @@ TEST(net_udp_checksum_and_length_rules)
 	f[u + 5] += 2;                          /* UDP length 13: past the IP payload */
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	CHECK_EQ(l.calls, 1);
-	CHECK_EQ(t.s.drops[DROP_UDP_BAD_LEN], 2);
-	CHECK_EQ(t.s.mib[MIB_UdpInErrors], 3);
+	CHECK_EQ(t.s.core.drops[DROP_UDP_BAD_LEN], 2);
+	CHECK_EQ(t.s.core.mib[MIB_UdpInErrors], 3);
 	/* Shorter than a UDP header. */
 	n = frame_ipv4(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), IPV4_PROTO_UDP, "abc", 3);
 	fake_netdev_rx(&t.f, &t.s, f, n);
-	CHECK_EQ(t.s.drops[DROP_UDP_TRUNCATED], 1);
+	CHECK_EQ(t.s.core.drops[DROP_UDP_TRUNCATED], 1);
 	CHECK_EQ(t.f.wire.len, 0);              /* none of these earned an ICMP error */
 	CHECK_EQ(tn_fini(&t), 0);
 }
@@ -132,10 +133,10 @@ TEST(net_udp_send_errors)
 	struct test_net t;
 	static uint8_t big[2048];
 	tn_init(&t, 1, "10.0.0.1/24", NULL, 0);
-	CHECK_EQ(udp_send(&t.s, 0, 1, ip("10.0.0.2"), 2, big, 1473), -NET_EMSGSIZE);
-	CHECK_EQ(udp_send(&t.s, 0, 1, ip("192.0.2.1"), 2, big, 10), -NET_ENETUNREACH);
-	CHECK_EQ(udp_send(&t.s, 0, 1, ip("10.0.0.1"), 2, big, 10), -NET_ENETUNREACH);   /* no loopback */
-	CHECK_EQ(t.s.mib[MIB_IpOutNoRoutes], 2);
-	CHECK_EQ(udp_send(&t.s, 0, 1, ip("10.0.0.2"), 2, big, 1472), 0);
+	CHECK_EQ(udp_send(&t.s.udp, 0, 1, ip("10.0.0.2"), 2, big, 1473), -NET_EMSGSIZE);
+	CHECK_EQ(udp_send(&t.s.udp, 0, 1, ip("192.0.2.1"), 2, big, 10), -NET_ENETUNREACH);
+	CHECK_EQ(udp_send(&t.s.udp, 0, 1, ip("10.0.0.1"), 2, big, 10), -NET_ENETUNREACH);   /* no loopback */
+	CHECK_EQ(t.s.core.mib[MIB_IpOutNoRoutes], 2);
+	CHECK_EQ(udp_send(&t.s.udp, 0, 1, ip("10.0.0.2"), 2, big, 1472), 0);
 	CHECK_EQ(tn_fini(&t), 0);
 }

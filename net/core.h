@@ -1,0 +1,56 @@
+/*
+ * The stack's bottom floor: configuration, the clock, entropy, logging and the counters
+ * (stats.h) with the one drop exit every layer uses. Every layer above holds a pointer to
+ * one struct net_core; nothing here knows any protocol, so the core can be read and
+ * tested alone (docs/architecture.md shows the floors).
+ *
+ * Calling context: the kernel's main loop only, never an interrupt handler.
+ */
+#ifndef SKIFF_NET_CORE_H
+#define SKIFF_NET_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "net/config.h"
+#include "net/pkt.h"
+#include "net/stats.h"
+
+enum net_log_level { NET_LOG_ERR, NET_LOG_WARN, NET_LOG_INFO, NET_LOG_DEBUG };
+
+struct net_config {            /* filled by the kernel from skiff.conf */
+	int use_dhcp;              /* 1: DHCP; 0: static addr/prefix/gateway */
+	uint32_t addr, gateway;    /* host byte order; with use_dhcp, a static fallback */
+	int prefix_len;
+	uint16_t mtu;              /* 0: the device's MTU (or 1500) */
+	char hostname[64];
+	uint64_t (*random)(void *ctx);               /* entropy for xids, IP IDs, ports */
+	void (*log)(void *ctx, int level, const char *msg); /* level: enum net_log_level */
+	/* TCP's control blocks and buffers; both NULL: no TCP (net/transport.h). */
+	void *(*mem_alloc)(void *ctx, size_t n);
+	void (*mem_free)(void *ctx, void *p);
+	void *ctx;
+};
+
+struct net_core {
+	struct net_config cfg;
+	uint64_t now_ns;                /* last net_poll() time; input paths use it */
+	uint64_t rng;                   /* fallback generator when cfg.random is NULL */
+	uint64_t mib[MIB_COUNT];        /* nstat counters, enum net_mib */
+	uint64_t drops[DROP_COUNT];     /* per-reason drops, enum net_drop_reason */
+};
+
+#define NET_INC(c, name) ((c)->mib[MIB_##name]++)
+#define NET_ADD(c, name, n) ((c)->mib[MIB_##name] += (n))
+
+/* Resets c and takes a copy of cfg. */
+void net_core_init(struct net_core *c, const struct net_config *cfg);
+/* Advances the clock; a clock that steps backwards is ignored (it would wedge every
+ * "timer <= now" test). */
+void net_core_tick(struct net_core *c, uint64_t now_ns);
+/* Frees p and counts it under reason. The one exit of every drop path. */
+void net_drop(struct net_core *c, struct pkt *p, enum net_drop_reason reason);
+uint64_t net_random(struct net_core *c);
+void net_log(struct net_core *c, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * The link floor (link.h). Ethernet input checks, in order: header present; destination
+ * is our MAC or broadcast (no multicast groups are joined); source is a unicast address
+ * that is not ours; then the EtherType picks the registered handler (IEEE 802.3 §3.2.6,
+ * RFC 894).
+ */
+#include "net/link.h"
+#include "net/eth.h"
+#include "net/err.h"
+#include "net/platform.h"
+#include "lib/string.h"
+
+void link_init(struct net_link *l, struct net_core *core)
+{
+	memset(l, 0, sizeof(*l));
+	l->core = core;
+}
+
+void link_fini(struct net_link *l)
+{
+	for (int i = 0; i < l->nifs; i++)
+		qdisc_purge(&l->ifs[i].qdisc);
+}
+
+static uint16_t pick_mtu(struct net_link *l, const struct netdev *dev, uint16_t cfg_mtu)
+{
+	uint32_t mtu = dev->mtu ? dev->mtu : NET_DEFAULT_MTU;
+	if (cfg_mtu && cfg_mtu < mtu)
+		mtu = cfg_mtu;
+	if (mtu > PKT_BUF_SIZE - ETH_HLEN) {
+		net_log(l->core, NET_LOG_WARN, "%s: mtu %u exceeds packet buffers, using %u",
+			dev->name, mtu, PKT_BUF_SIZE - ETH_HLEN);
+		mtu = PKT_BUF_SIZE - ETH_HLEN;
+	}
+	if (mtu < NET_MIN_MTU)
+		mtu = NET_MIN_MTU;
+	return (uint16_t)mtu;
+}
+
+int link_attach(struct net_link *l, struct netdev *dev, uint16_t cfg_mtu)
+{
+	if (!dev || !dev->ops || !dev->ops->tx_burst)
+		return -NET_EINVAL;
+	if (link_find(l, dev) >= 0)
+		return -NET_EEXIST;
+	if (l->nifs >= NET_MAX_IFS)
+		return -NET_ENOSPC;
+	int ifi = l->nifs++;
+	struct net_if *ifc = &l->ifs[ifi];
+	memset(ifc, 0, sizeof(*ifc));
+	ifc->dev = dev;
+	ifc->mtu = pick_mtu(l, dev, cfg_mtu);
+	ifc->link_up = dev->ops->link_up ? (uint8_t)(dev->ops->link_up(dev) != 0) : 1;
+	ifc->link_check_ns = l->core->now_ns + NET_LINK_CHECK_NS;
+	qdisc_init(&ifc->qdisc, QDISC_LIMIT);
+	char mac[ETH_MACSTRLEN];
+	net_log(l->core, NET_LOG_INFO, "%s: attached, driver %s, mac %s, mtu %u, link %s",
+		dev->name, dev->driver, eth_fmt(mac, dev->mac, 0), ifc->mtu,
+		ifc->link_up ? "up" : "down");
+	return ifi;
+}
+
+int link_register_type(struct net_link *l, uint16_t type, link_rx_fn fn, void *ctx)
+{
+	struct link_type *slot = NULL;
+	if (!type || !fn)
+		return -NET_EINVAL;
+	for (int i = 0; i < LINK_MAX_TYPES; i++) {
+		if (l->types[i].type == type)
+			return -NET_EEXIST;
+		if (!l->types[i].type && !slot)
+			slot = &l->types[i];
+	}
+	if (!slot)
+		return -NET_ENOSPC;
+	*slot = (struct link_type){ type, fn, ctx };
+	return 0;
+}
+
+static void demux(struct net_link *l, int ifi, struct pkt *p, uint16_t type, int bcast)
+{
+	for (int i = 0; i < LINK_MAX_TYPES; i++) {
+		if (l->types[i].type == type) {
+			l->types[i].fn(l->types[i].ctx, ifi, p, bcast);
+			return;
+		}
+	}
+	net_drop(l->core, p, type == ETH_P_8021Q ? DROP_ETH_VLAN : DROP_ETH_UNKNOWN_TYPE);
+}
+
+static void eth_input(struct net_link *l, int ifi, struct pkt *p)
+{
+	const uint8_t *mac = l->ifs[ifi].dev->mac;
+	if (eth_check(pkt_data(p), p->len) != WIRE_OK) {
+		net_drop(l->core, p, DROP_ETH_TRUNCATED);
+		return;
+	}
+	struct eth_hdr eh;
+	eth_parse(pkt_data(p), &eh);
+	int bcast = eth_is_broadcast(eh.dst);
+	if (!eth_is_multicast(eh.dst) && !eth_equal(eh.dst, mac)) {
+		net_drop(l->core, p, DROP_ETH_OTHERHOST);
+		return;
+	}
+	if (eth_is_multicast(eh.dst) && !bcast) {
+		net_drop(l->core, p, DROP_ETH_MULTICAST);
+		return;
+	}
+	if (eth_is_multicast(eh.src) || eth_equal(eh.src, mac)) {
+		net_drop(l->core, p, DROP_ETH_BAD_SRC);
+		return;
+	}
+	pkt_pull(p, ETH_HLEN);
+	demux(l, ifi, p, eh.type, bcast);
+}
+
+void link_input(struct net_link *l, struct netdev *dev, struct pkt *p)
+{
+	struct net_core *c = l->core;
+	int ifi = link_find(l, dev);
+	if (ifi < 0) {
+		net_drop(c, p, DROP_NO_IFACE);
+		return;
+	}
+	/* Drivers stamp frames with the clock net_poll() gets; a stamp newer than the
+	 * last poll is the best "now" the input path has (sanity-bounded to 1 s). */
+	if (!p->ts_ns)
+		p->ts_ns = c->now_ns;
+	else if (p->ts_ns > c->now_ns && p->ts_ns - c->now_ns <= NET_NS_PER_SEC)
+		c->now_ns = p->ts_ns;
+	p->ifindex = (uint16_t)ifi;
+	eth_input(l, ifi, p);
+}
+
+int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_mac, uint16_t type)
+{
+	struct net_if *ifc = &l->ifs[ifi];
+	uint8_t *h = pkt_push(p, ETH_HLEN);
+	if (!h || p->len > ifc->mtu + ETH_HLEN) {
+		net_drop(l->core, p, DROP_TX_TOO_BIG);
+		return -NET_EMSGSIZE;
+	}
+	struct eth_hdr eh = { .type = type };
+	memcpy(eh.dst, dst_mac, ETH_ALEN);
+	memcpy(eh.src, ifc->dev->mac, ETH_ALEN);
+	eth_emit(&eh, h);
+	/* Pad runts ourselves rather than trust every NIC to (RFC 894: zero padding). */
+	if (p->len < ETH_ZLEN) {
+		size_t pad = ETH_ZLEN - p->len;
+		uint8_t *tail = pkt_put(p, pad);
+		NET_ASSERT(tail);       /* a runt always has a full data area behind it */
+		memset(tail, 0, pad);
+	}
+	return qdisc_enqueue(&ifc->qdisc, l->core, ifc->dev, p);
+}
+
+struct pkt *link_alloc(struct net_link *l, int ifi)
+{
+	/* Any pool will do: pkt_free() returns a packet to the pool it came from. */
+	struct pkt *p = NULL;
+	if (ifi >= 0 && ifi < l->nifs && l->ifs[ifi].dev->pool)
+		p = pkt_alloc(l->ifs[ifi].dev->pool);
+	for (int k = 0; !p && k < l->nifs; k++)
+		if (k != ifi && l->ifs[k].dev->pool)
+			p = pkt_alloc(l->ifs[k].dev->pool);
+	if (!p)
+		NET_INC(l->core, PktAllocFails);
+	return p;
+}
+
+static void check_link(struct net_link *l, int ifi)
+{
+	struct net_if *ifc = &l->ifs[ifi];
+	uint64_t now = l->core->now_ns;
+	if (!ifc->dev->ops->link_up || now < ifc->link_check_ns)
+		return;
+	ifc->link_check_ns = now + NET_LINK_CHECK_NS;
+	uint8_t up = ifc->dev->ops->link_up(ifc->dev) != 0;
+	if (up == ifc->link_up)
+		return;
+	ifc->link_up = up;
+	ifc->link_changes++;
+	net_log(l->core, NET_LOG_INFO, "%s: link %s", ifc->dev->name, up ? "up" : "down");
+	if (l->on_change)
+		l->on_change(l->change_ctx, ifi, up);
+}
+
+void link_poll(struct net_link *l)
+{
+	for (int i = 0; i < l->nifs; i++)
+		check_link(l, i);
+}
+
+void link_run_queues(struct net_link *l)
+{
+	for (int i = 0; i < l->nifs; i++)
+		qdisc_run(&l->ifs[i].qdisc, l->core, l->ifs[i].dev);
+}
+
+int link_find(const struct net_link *l, const struct netdev *dev)
+{
+	for (int i = 0; i < l->nifs; i++)
+		if (l->ifs[i].dev == dev)
+			return i;
+	return -1;
+}
+
+int link_by_name(const struct net_link *l, const char *name)
+{
+	for (int i = 0; i < l->nifs; i++)
+		if (strcmp(l->ifs[i].dev->name, name) == 0)
+			return i;
+	return -1;
+}
+
+int link_is_bcast(const struct net_link *l, int ifi, uint32_t addr)
+{
+	if (addr == INET_BCAST)
+		return 1;
+	const struct net_if *ifc = &l->ifs[ifi];
+	return ifc->addr && ifc->prefix_len < 31 && addr == iface_bcast(ifc);
+}
+
+int link_is_local(const struct net_link *l, uint32_t addr)
+{
+	for (int i = 0; i < l->nifs; i++)
+		if (l->ifs[i].addr && l->ifs[i].addr == addr)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * The link floor (L2): the interface table, Ethernet input demultiplexing and output.
+ *
+ * Receive:  driver -> link_input(): interface lookup, Ethernet checks (header; destination
+ *           ours or broadcast; sane source), then the handler registered for the
+ *           EtherType (ARP and IPv4 register with link_register_type(), as Linux's
+ *           dev_add_pack) -- the link names no protocol above it.
+ * Transmit: link_output(): Ethernet header, runt padding, the interface's qdisc, driver.
+ * Timers:   link_poll(): link state (link_change callback on a change);
+ *           link_run_queues(): qdisc draining.
+ *
+ * Each interface also carries its IPv4 address (as Linux's net_device carries its
+ * in_device): ARP answers for it and routes lead to it, but only the IPv4 floor
+ * (ipv4_set_addr) changes it.
+ */
+#ifndef SKIFF_NET_LINK_H
+#define SKIFF_NET_LINK_H
+
+#include <stdint.h>
+#include "net/core.h"
+#include "net/netdev.h"
+#include "net/qdisc.h"
+#include "net/inet.h"
+
+enum iface_origin { IFACE_ADDR_NONE, IFACE_ADDR_STATIC, IFACE_ADDR_DHCP, IFACE_ADDR_FALLBACK };
+
+struct net_if {
+	struct netdev *dev;
+	uint16_t mtu;
+	uint32_t addr;          /* 0: none */
+	uint8_t prefix_len;
+	uint8_t origin;         /* enum iface_origin */
+	uint8_t link_up;
+	uint32_t link_changes;  /* up/down transitions seen */
+	uint64_t link_check_ns;
+	uint64_t valid_until_ns;        /* lease end, 0: forever */
+	struct qdisc qdisc;
+};
+
+/* A registered EtherType's input: consumes p (data = the Ethernet payload). */
+typedef void (*link_rx_fn)(void *ctx, int ifi, struct pkt *p, int l2_bcast);
+/* Told about every link state change, after the interface records it. */
+typedef void (*link_change_fn)(void *ctx, int ifi, int up);
+
+#define LINK_MAX_TYPES 4
+
+struct link_type {
+	uint16_t type;          /* 0: free slot */
+	link_rx_fn fn;
+	void *ctx;
+};
+
+struct net_link {
+	struct net_core *core;
+	int nifs;
+	struct net_if ifs[NET_MAX_IFS];
+	struct link_type types[LINK_MAX_TYPES];
+	link_change_fn on_change;
+	void *change_ctx;
+};
+
+void link_init(struct net_link *l, struct net_core *core);
+/* Frees what the qdiscs hold. */
+void link_fini(struct net_link *l);
+/* Adds dev (ops->tx_burst and pool set) with MTU min(dev, cfg_mtu); returns the new
+ * interface index or -NET_EINVAL, -NET_EEXIST, -NET_ENOSPC. */
+int link_attach(struct net_link *l, struct netdev *dev, uint16_t cfg_mtu);
+int link_register_type(struct net_link *l, uint16_t type, link_rx_fn fn, void *ctx);
+/* Consumes p (data = Ethernet frame without FCS) received on dev. */
+void link_input(struct net_link *l, struct netdev *dev, struct pkt *p);
+/* Takes ownership of p (data = L3 packet): adds the Ethernet header, pads to the minimum
+ * frame, queues on interface ifi. 0 or negative error (p freed, counted). */
+int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_mac, uint16_t type);
+/* A transmit packet with all headroom free, from interface ifi's pool (or any). */
+struct pkt *link_alloc(struct net_link *l, int ifi);
+/* Reads link states (every NET_LINK_CHECK_NS). */
+void link_poll(struct net_link *l);
+/* Hands queued frames to the drivers; last in every net_poll(). */
+void link_run_queues(struct net_link *l);
+
+int link_find(const struct net_link *l, const struct netdev *dev);
+int link_by_name(const struct net_link *l, const char *name);
+static inline uint32_t iface_bcast(const struct net_if *ifc)
+{
+	return ifc->addr | ~inet_mask(ifc->prefix_len);
+}
+/* addr is the limited broadcast or interface ifi's subnet broadcast. */
+int link_is_bcast(const struct net_link *l, int ifi, uint32_t addr);
+/* addr is one of our interface addresses. */
+int link_is_local(const struct net_link *l, uint32_t addr);
+
+#endif
