@@ -128,7 +128,8 @@ void link_input(struct net_link *l, struct netdev *dev, struct pkt *p)
 		p->ts_ns = c->now_ns;
 	else if (p->ts_ns > c->now_ns && p->ts_ns - c->now_ns <= NET_NS_PER_SEC)
 		c->now_ns = p->ts_ns;
-	p->ifindex = (uint16_t)ifi;
+	if (!p->ifindex)
+		p->ifindex = (uint16_t)dev->ifindex;
 	eth_input(l, ifi, p);
 }
 

@@ -24,18 +24,24 @@
 #include "lib/string.h"
 #include "lib/fmt.h"
 
-static void say(struct ping_session *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+typedef void (*out_fn)(void *ctx, const char *text);
 
-static void say(struct ping_session *p, const char *fmt, ...)
+/* One line of a session's output, to its shell (out may be NULL: nobody listens). */
+static void print(out_fn out, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void print(out_fn out, void *ctx, const char *fmt, ...)
 {
 	char buf[200];
 	va_list ap;
 	va_start(ap, fmt);
 	kvsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (p->out)
-		p->out(p->ctx, buf);
+	if (out)
+		out(ctx, buf);
 }
+
+#define say(p, ...) print((p)->out, (p)->ctx, __VA_ARGS__)
+#define arping_print(a, ...) print((a)->out, (a)->ctx, __VA_ARGS__)
 
 /* iputils' precision: 3 decimals below 1 ms, 2 below 10 ms, 1 below 100 ms, then none. */
 static char *fmt_ms(char *buf, size_t cap, uint64_t us)
@@ -252,20 +258,6 @@ static void ping_error(void *ctx, uint32_t from, uint8_t type, uint8_t code, uin
 }
 
 /* ---- arping: ARP requests from the shell, replies through arp.c's on_reply hook -------------------------------------------------------------------- */
-
-static void arping_print(struct arping_session *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void arping_print(struct arping_session *a, const char *fmt, ...)
-{
-	char buf[160];
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (a->out)
-		a->out(a->ctx, buf);
-}
 
 int arping_start(struct arping_session *a, int ifi, uint32_t target, uint32_t count,
 		 void (*out)(void *ctx, const char *text), void *ctx)

@@ -32,7 +32,7 @@ struct pkt {
 	uint16_t off;           /* data start, from the slot start */
 	uint16_t len;           /* data length */
 	uint16_t flags;
-	uint16_t ifindex;
+	uint16_t ifindex;       /* receiving device's netdev.ifindex (1-based, as Linux); 0: unknown */
 	uint32_t mark;          /* free for the layer that holds the packet */
 	uint8_t reserved[PKT_HDR_SIZE - 44];
 };

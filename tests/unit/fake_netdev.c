@@ -218,6 +218,17 @@ void tn_init(struct test_net *t, uint8_t mac_last, const char *cidr, const char 
 	net_attach(&t->s, &t->f.dev);
 }
 
+void tn_init_peer(struct test_net *t)
+{
+	uint8_t f[64];
+	tn_init(t, 1, "10.0.0.1/24", "10.0.0.254", 0);
+	tn_advance(t, 0);
+	size_t n = frame_arp(f, eth_broadcast, ARP_OP_REQUEST, test_mac(2), ip("10.0.0.2"),
+			     (const uint8_t *)"\0\0\0\0\0\0", ip("10.0.0.1"));
+	fake_netdev_rx(&t->f, &t->s, f, n);
+	fake_netdev_drop_all(&t->f);
+}
+
 int tn_fini(struct test_net *t)
 {
 	net_fini(&t->s);

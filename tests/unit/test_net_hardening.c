@@ -138,18 +138,6 @@ TEST(net_tcp_segments_carry_df)
 
 /* ---- coverage the review added for defences that already held ---------------------- */
 
-/* 10.0.0.1/24 without TCP, 10.0.0.2 known. */
-static void plain_init(struct test_net *t)
-{
-	uint8_t f[64];
-	tn_init(t, 1, "10.0.0.1/24", "10.0.0.254", 0);
-	tn_advance(t, 0);
-	size_t n = frame_arp(f, eth_broadcast, ARP_OP_REQUEST, test_mac(2), ip("10.0.0.2"),
-			     (const uint8_t *)"\0\0\0\0\0\0", ip("10.0.0.1"));
-	fake_netdev_rx(&t->f, &t->s, f, n);
-	fake_netdev_drop_all(&t->f);
-}
-
 struct err_log {
 	int calls;
 	size_t len;
@@ -197,7 +185,7 @@ TEST(net_hardening_icmp_error_quote_bounds)
 	struct test_net t;
 	struct err_log l = { 0 };
 	uint8_t q[128];
-	plain_init(&t);
+	tn_init_peer(&t);
 	REQUIRE(ipv4_register_proto(&t.s.ip, 99, 0, err_in, err_cb, &l) == 0);
 	struct ipv4_hdr ih = { .tot_len = 1000, .ttl = 64, .proto = 99, .src = ip("10.0.0.1"),
 			       .dst = ip("10.0.0.2") };
@@ -253,7 +241,7 @@ TEST(net_hardening_rare_features_dropped)
 	struct test_net t;
 	struct frame fr;
 	uint8_t f[256], l4[64], buf[2048];
-	plain_init(&t);
+	tn_init_peer(&t);
 	static const uint8_t types[] = { ICMP_TIMESTAMP, 15 /* information */, 17 /* mask */,
 					 10 /* router solicitation */ };
 	for (size_t i = 0; i < sizeof(types); i++) {

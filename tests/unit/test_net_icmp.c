@@ -9,18 +9,6 @@
 
 #define SEC NET_NS_PER_SEC
 
-/* 10.0.0.1/24, with 10.0.0.2 (MAC ...:02) already in the neighbour table. */
-static void setup(struct test_net *t)
-{
-	uint8_t f[64];
-	tn_init(t, 1, "10.0.0.1/24", "10.0.0.254", 0);
-	tn_advance(t, 0);
-	size_t n = frame_arp(f, eth_broadcast, ARP_OP_REQUEST, test_mac(2), ip("10.0.0.2"),
-			     (const uint8_t *)"\0\0\0\0\0\0", ip("10.0.0.1"));
-	fake_netdev_rx(&t->f, &t->s, f, n);
-	fake_netdev_drop_all(&t->f);
-}
-
 static void rx_echo(struct test_net *t, const char *dst, uint16_t seq, size_t datalen)
 {
 	static uint8_t f[4096];
@@ -35,7 +23,7 @@ TEST(net_icmp_echo_reply_all_sizes)
 	struct frame fr;
 	static uint8_t buf[4096];
 	static const size_t sizes[] = { 0, 1, 56, 1000, 1472 };
-	setup(&t);
+	tn_init_peer(&t);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		rx_echo(&t, "10.0.0.1", (uint16_t)i, sizes[i]);
 		REQUIRE(tn_next(&t, &fr, buf));
@@ -66,7 +54,7 @@ TEST(net_icmp_echo_padding_trimmed)
 	struct test_net t;
 	struct frame fr;
 	uint8_t f[64], buf[2048];
-	setup(&t);
+	tn_init_peer(&t);
 	size_t n = frame_icmp_echo(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"),
 				   ICMP_ECHO, 1, 1, 4);
 	REQUIRE(n == 46);
@@ -83,7 +71,7 @@ TEST(net_icmp_echo_ignored_or_bad)
 {
 	struct test_net t;
 	uint8_t f[128];
-	setup(&t);
+	tn_init_peer(&t);
 	rx_echo(&t, "10.0.0.255", 1, 8);        /* subnet broadcast */
 	rx_echo(&t, "255.255.255.255", 2, 8);
 	CHECK_EQ(t.f.wire.len, 0);
@@ -117,7 +105,7 @@ TEST(net_icmp_port_unreachable_quotes_exactly)
 	struct test_net t;
 	struct frame fr;
 	static uint8_t buf[4096];
-	setup(&t);
+	tn_init_peer(&t);
 	rx_udp(&t, t.f.dev.mac, "10.0.0.1", 9999, 12);
 	REQUIRE(tn_next(&t, &fr, buf));
 	CHECK(fr.is_icmp && fr.icmp.type == ICMP_DEST_UNREACH && fr.icmp.code == ICMP_PORT_UNREACH);
@@ -152,7 +140,7 @@ TEST(net_icmp_protocol_unreachable)
 	struct test_net t;
 	struct frame fr;
 	uint8_t f[128], buf[2048];
-	setup(&t);
+	tn_init_peer(&t);
 	size_t n = frame_ipv4(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), 99,
 			      "abcdefgh", 8);
 	fake_netdev_rx(&t.f, &t.s, f, n);
@@ -183,7 +171,7 @@ static int try_error(struct test_net *t, uint32_t src, uint32_t dst, uint8_t pro
 TEST(net_icmp_error_rules)
 {
 	struct test_net t;
-	setup(&t);
+	tn_init_peer(&t);
 	uint32_t peer = ip("10.0.0.2"), us = ip("10.0.0.1");
 	static const uint8_t udp8[8] = { 0x15, 0xb3, 0x27, 0x0f, 0, 8, 0, 0 };
 	static const uint8_t echo[8] = { ICMP_ECHO, 0, 0, 0, 0, 1, 0, 1 };
@@ -213,7 +201,7 @@ TEST(net_icmp_error_rules)
 TEST(net_icmp_error_rate_limit)
 {
 	struct test_net t;
-	setup(&t);
+	tn_init_peer(&t);
 	for (int i = 0; i < ICMP_BURST + 10; i++)
 		rx_udp(&t, t.f.dev.mac, "10.0.0.1", 9999, 4);
 	CHECK_EQ(t.f.wire.len, ICMP_BURST);

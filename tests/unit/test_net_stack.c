@@ -16,17 +16,6 @@ static uint64_t total_drops(const struct net_stack *s)
 	return n;
 }
 
-static void setup(struct test_net *t)
-{
-	uint8_t f[64];
-	tn_init(t, 1, "10.0.0.1/24", "10.0.0.254", 0);
-	tn_advance(t, 0);
-	size_t n = frame_arp(f, eth_broadcast, ARP_OP_REQUEST, test_mac(2), ip("10.0.0.2"),
-			     (const uint8_t *)"\0\0\0\0\0\0", ip("10.0.0.1"));
-	fake_netdev_rx(&t->f, &t->s, f, n);
-	fake_netdev_drop_all(&t->f);
-}
-
 /* Feeds the frame; checks it was dropped for exactly reason (and nothing was sent). */
 static int dropped_as(struct test_net *t, const uint8_t *f, size_t n, int reason)
 {
@@ -72,7 +61,7 @@ TEST(net_stack_ethernet_drops)
 {
 	struct test_net t;
 	uint8_t f[128], g[128];
-	setup(&t);
+	tn_init_peer(&t);
 	size_t n = frame_icmp_echo(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"),
 				   ICMP_ECHO, 1, 1, 8);
 	CHECK(dropped_as(&t, f, 13, DROP_ETH_TRUNCATED));
@@ -109,7 +98,7 @@ TEST(net_stack_ipv4_header_ladder)
 {
 	struct test_net t;
 	uint8_t f[128], g[128];
-	setup(&t);
+	tn_init_peer(&t);
 	size_t n = frame_icmp_echo(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"),
 				   ICMP_ECHO, 1, 1, 8);
 	uint8_t *h = g + ETH_HLEN;
@@ -144,7 +133,7 @@ TEST(net_stack_ipv4_addresses)
 {
 	struct test_net t;
 	uint8_t f[128];
-	setup(&t);
+	tn_init_peer(&t);
 	static const char *const martians[] = { "127.0.0.1", "0.0.0.0", "224.0.0.1", "240.0.0.1",
 						"255.255.255.255", "10.0.0.1", "10.0.0.255" };
 	for (size_t i = 0; i < sizeof(martians) / sizeof(martians[0]); i++) {
@@ -167,7 +156,7 @@ TEST(net_stack_fragments_and_options)
 {
 	struct test_net t;
 	uint8_t f[256];
-	setup(&t);
+	tn_init_peer(&t);
 	size_t n = frame_icmp_echo(f, t.f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"),
 				   ICMP_ECHO, 1, 1, 8);
 	f[ETH_HLEN + 6] = 0x20;                 /* MF: a first fragment */
@@ -244,7 +233,7 @@ TEST(net_stack_registered_protocol)
 	struct test_net t;
 	struct proto_log l = { 0 };
 	uint8_t f[256], icmp[128];
-	setup(&t);
+	tn_init_peer(&t);
 	CHECK_EQ(ipv4_register_proto(&t.s.ip, IPV4_PROTO_UDP, 0, proto_in, NULL, &l), -NET_EEXIST);
 	CHECK_EQ(ipv4_register_proto(&t.s.ip, 0, 0, proto_in, NULL, &l), -NET_EEXIST);
 	REQUIRE(ipv4_register_proto(&t.s.ip, IPV4_PROTO_TCP, 0, proto_in, proto_err, &l) == 0);

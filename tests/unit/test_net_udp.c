@@ -23,17 +23,6 @@ static void on_rx(void *ctx, const struct udp_rx_info *info,
 		udp_send(l->echo, info->dst, info->dport, info->src, info->sport, data, len);
 }
 
-static void setup(struct test_net *t)
-{
-	uint8_t f[64];
-	tn_init(t, 1, "10.0.0.1/24", "10.0.0.254", 0);
-	tn_advance(t, 0);
-	size_t n = frame_arp(f, eth_broadcast, ARP_OP_REQUEST, test_mac(2), ip("10.0.0.2"),
-			     (const uint8_t *)"\0\0\0\0\0\0", ip("10.0.0.1"));
-	fake_netdev_rx(&t->f, &t->s, f, n);
-	fake_netdev_drop_all(&t->f);
-}
-
 static size_t udp_frame(uint8_t *f, struct test_net *t, uint16_t dport, const char *data)
 {
 	return frame_udp(f, t->f.dev.mac, test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), 4321, dport,
@@ -46,7 +35,7 @@ TEST(net_udp_bind_recv_send)
 	struct rx_log l = { 0 };
 	struct frame fr;
 	uint8_t f[256], buf[2048];
-	setup(&t);
+	tn_init_peer(&t);
 	l.echo = &t.s.udp;
 	REQUIRE(udp_bind(&t.s.udp, 7, on_rx, &l) == 7);
 	size_t n = udp_frame(f, &t, 7, "ping?");
@@ -79,7 +68,7 @@ TEST(net_udp_ports)
 {
 	struct test_net t;
 	struct rx_log l = { 0 };
-	setup(&t);
+	tn_init_peer(&t);
 	CHECK_EQ(udp_bind(&t.s.udp, 53, on_rx, &l), 53);
 	CHECK_EQ(udp_bind(&t.s.udp, 53, on_rx, &l), -NET_EADDRINUSE);
 	CHECK_EQ(udp_bind(&t.s.udp, 54, NULL, &l), -NET_EINVAL);
@@ -101,7 +90,7 @@ TEST(net_udp_checksum_and_length_rules)
 	struct test_net t;
 	struct rx_log l = { 0 };
 	uint8_t f[256];
-	setup(&t);
+	tn_init_peer(&t);
 	REQUIRE(udp_bind(&t.s.udp, 9, on_rx, &l) == 9);
 	size_t n = udp_frame(f, &t, 9, "data");
 	size_t u = ETH_HLEN + 20;
