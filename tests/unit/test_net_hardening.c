@@ -66,15 +66,21 @@ static int tcp_net_fini(struct test_net *t)
 	return tn_fini(t);
 }
 
-/* A TCP SYN from 10.0.0.2:40000 to dst:dport inside an Ethernet frame to dmac. */
-static size_t syn_frame(uint8_t *f, const uint8_t *dmac, uint32_t dst, uint16_t dport)
+/* A TCP segment from 10.0.0.2:40000 to dst:dport inside an Ethernet frame to dmac. */
+static size_t seg_frame(uint8_t *f, const uint8_t *dmac, uint32_t dst, uint16_t dport,
+			uint32_t seq, uint32_t ack, uint8_t flags)
 {
 	uint8_t seg[64];
-	struct tcp_hdr h = { .sport = 40000, .dport = dport, .seq = 1000, .flags = TCP_SYN,
-			     .wnd = 65535 };
+	struct tcp_hdr h = { .sport = 40000, .dport = dport, .seq = seq, .ack = ack,
+			     .flags = flags, .wnd = 65535 };
 	size_t hl = tcp_wire_emit(&h, seg, sizeof(seg));
 	tcp_wire_set_csum(seg, hl, ip("10.0.0.2"), dst);
 	return frame_ipv4(f, dmac, test_mac(2), ip("10.0.0.2"), dst, IPV4_PROTO_TCP, seg, hl);
+}
+
+static size_t syn_frame(uint8_t *f, const uint8_t *dmac, uint32_t dst, uint16_t dport)
+{
+	return seg_frame(f, dmac, dst, dport, 1000, 0, TCP_SYN);
 }
 
 /*
@@ -282,4 +288,52 @@ TEST(net_hardening_rare_features_dropped)
 	CHECK(fr.is_icmp && fr.icmp.type == ICMP_DEST_UNREACH && fr.icmp.code == ICMP_PROT_UNREACH);
 	CHECK_EQ(t.f.wire.len, 0);
 	CHECK_EQ(tn_fini(&t), 0);
+}
+
+/* RFC 1122 §4.2.3.5 (MUST-20): after R1 (3) unanswered retransmissions TCP gives IP
+ * negative advice; the stack turns it into re-confirming the next hop: its REACHABLE
+ * neighbour entry goes STALE, so the next segment starts unicast probes (transport.c
+ * env_route_advice -> neigh_suspect). Before, the hook was never wired. */
+TEST(net_tcp_negative_advice_reconfirms_next_hop)
+{
+	struct test_net t;
+	struct tcp_sock *l, *c;
+	uint8_t f[128], buf[2048];
+	struct frame fr;
+	struct tcp_hdr h;
+	tcp_net_init(&t);
+	/* A unicast ARP reply proves 10.0.0.2 reachable. */
+	size_t n = frame_arp(f, t.f.dev.mac, ARP_OP_REPLY, test_mac(2), ip("10.0.0.2"),
+			     t.f.dev.mac, ip("10.0.0.1"));
+	fake_netdev_rx(&t.f, &t.s, f, n);
+	const struct neigh_entry *e = neigh_lookup(&t.s.neigh, 0, ip("10.0.0.2"));
+	REQUIRE(e && e->state == NEIGH_REACHABLE);
+	REQUIRE(tcp_listen(&t.s.tcp, 0, 80, 0, NULL, NULL, &l) == 0);
+	fake_netdev_rx(&t.f, &t.s, f, syn_frame(f, t.f.dev.mac, ip("10.0.0.1"), 80));
+	REQUIRE(tn_next(&t, &fr, buf));
+	REQUIRE(tcp_wire_parse(fr.ipdata, fr.iplen, &h) == WIRE_OK);
+	fake_netdev_rx(&t.f, &t.s, f, seg_frame(f, t.f.dev.mac, ip("10.0.0.1"), 80, 1001,
+						h.seq + 1, TCP_ACK));
+	REQUIRE(tcp_accept(l, &c) == 0);
+	REQUIRE(tcp_send(c, "lost", 4) == 4);
+	fake_netdev_drop_all(&t.f);
+	/* The advice comes with the fourth timeout, when R1 = 3 retransmissions went
+	 * unanswered (tcp_timer.c rto_expired); until then the entry is trusted. */
+	const uint64_t *timeouts = &t.s.tcp.mib[TCP_MIB_TCPTimeouts];
+	for (int i = 0; i < 200 && *timeouts < 3; i++) {
+		tn_advance(&t, 50 * NET_NS_PER_MS);
+		fake_netdev_drop_all(&t.f);
+	}
+	REQUIRE(*timeouts == 3);
+	CHECK_EQ(e->state, NEIGH_REACHABLE);
+	for (int i = 0; i < 400 && *timeouts < 4; i++) {
+		tn_advance(&t, 50 * NET_NS_PER_MS);
+		fake_netdev_drop_all(&t.f);
+	}
+	REQUIRE(*timeouts == 4);
+	CHECK(e->state != NEIGH_REACHABLE);     /* STALE, or DELAY once a segment used it */
+	tcp_abort(c);
+	tcp_close(l);
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(tcp_net_fini(&t), 0);
 }
