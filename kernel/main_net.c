@@ -229,10 +229,25 @@ static void http_init(const struct conf *c, const struct boot_info *bi)
 		 cfg.port);
 }
 
+/* Buffers for reassembled IPv4 datagrams (net/ipv4_frag.h): whole pages, never DMA'd. */
+static void reasm_pool_init(struct net_config *nc)
+{
+	static struct pkt_pool pool;
+	size_t bytes = IPV4_REASM_MAX * pkt_slot_size(IPV4_REASM_BUF);
+	uint64_t mem = pmm_alloc((bytes + PAGE_SIZE - 1) / PAGE_SIZE, 1);
+	if (!mem) {
+		log_warn("net: no memory for IP reassembly: fragments will be dropped");
+		return;
+	}
+	pkt_pool_init_sized(&pool, (void *)(uintptr_t)mem, mem, IPV4_REASM_MAX, IPV4_REASM_BUF);
+	nc->reasm_pool = &pool;
+}
+
 void main_net_init(const struct conf *c, const struct boot_info *bi)
 {
 	struct net_config nc;
 	config_from(c, &nc);
+	reasm_pool_init(&nc);
 	net = kcalloc(1, sizeof(*net));
 	if (!net)
 		panic("no memory for the network stack");

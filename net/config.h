@@ -31,6 +31,17 @@
 #define ARP_ANNOUNCE_NUM 2              /* RFC 5227 §1.1 ANNOUNCE_NUM */
 #define ARP_ANNOUNCE_INTERVAL_NS (2 * NET_NS_PER_SEC) /* RFC 5227 ANNOUNCE_INTERVAL */
 
+/* IPv4 reassembly (RFC 791, RFC 815; limits as Linux's net.ipv4.ipfrag_*, scaled down).
+ * Each datagram in progress holds one big buffer (IPV4_REASM_BUF bytes, from the
+ * stack's reassembly pool), so memory is bounded by the pool; fragments are copied in
+ * as they arrive and their receive buffers freed at once. */
+#define IPV4_REASM_MAX 8                /* datagrams in progress (ipfrag_high_thresh) */
+#define IPV4_REASM_PER_SRC 4            /* of those, from one source address */
+#define IPV4_REASM_MAX_FRAGS 64         /* pieces of one datagram (tiny-fragment floods) */
+#define IPV4_REASM_TIMEOUT_NS (30 * NET_NS_PER_SEC)   /* ipfrag_time */
+#define IPV4_REASM_BUF 65536            /* a buffer holds any legal payload */
+#define IPV4_IDENTS 256                 /* IP ID counters, by a keyed hash of the destination */
+
 #define ROUTE_MAX 16
 #define IPV4_MAX_PROTOS 6               /* ICMP, UDP, TCP and room to spare */
 

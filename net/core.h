@@ -25,6 +25,9 @@ struct net_config {            /* filled by the kernel from skiff.conf */
 	char hostname[64];
 	uint64_t (*random)(void *ctx);               /* entropy for xids, IP IDs, ports */
 	void (*log)(void *ctx, int level, const char *msg); /* level: enum net_log_level */
+	/* Buffers for reassembled IPv4 datagrams, IPV4_REASM_BUF bytes each (a pool made
+	 * with pkt_pool_init_sized); NULL: fragments are dropped (DropIpFragment). */
+	struct pkt_pool *reasm_pool;
 	/* TCP's control blocks and buffers; both NULL: no TCP (net/transport.h). */
 	void *(*mem_alloc)(void *ctx, size_t n);
 	void (*mem_free)(void *ctx, void *p);

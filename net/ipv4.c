@@ -13,16 +13,15 @@
  *      limited broadcast or a subnet broadcast; an IP unicast inside a link broadcast is
  *      refused (§3.3.6); while DHCP runs on an unaddressed interface, UDP to port 68 is
  *      also ours. Everything else is dropped: we never forward.      -> IpInAddrErrors
- *   6. fragments: NOT reassembled. Every fragment is dropped and counted (IpReasmReqds,
- *      IpReasmFails, DropIpFragment); a host whose MTU covers its traffic does not need
- *      reassembly, and not having it removes a whole class of bugs (docs/hardening.md #6).
+ *   6. fragments: reassembled with hard limits (ipv4_frag.c; docs/hardening.md #6); the
+ *      whole datagram continues from here as if it had arrived in one piece.
  *   7. protocol: the handler registered for it (ICMP, UDP and TCP all attach through
  *      ipv4_register_proto, as Linux's inet_protos); only those registered with
  *      IPV4_PROTO_F_BCAST see an IP broadcast. None: protocol unreachable, reported
  *      through the error hook ICMP sets (ipv4_set_error_report).
  * Output: route, source address, 20-byte header (no options, DF as asked: TCP sets it
- * for path MTU discovery, RFC 1191 §3; ID from a
- * counter with a random start), MTU check (we never fragment), neighbour resolution.
+ * for path MTU discovery, RFC 1191 §3; ID from a per-destination counter, RFC 7739),
+ * fragments when over the MTU without DF (RFC 791 §2.3), neighbour resolution.
  */
 #include "net/ipv4.h"
 #include "net/link.h"
@@ -33,6 +32,7 @@
 #include "net/icmp_wire.h"
 #include "net/eth.h"
 #include "net/inet.h"
+#include "net/ipv4_frag.h"
 #include "net/err.h"
 #include "lib/string.h"
 
@@ -52,10 +52,18 @@ void ipv4_init(struct ipv4 *ip, struct net_link *link, struct neigh_table *neigh
 	ip->neigh = neigh;
 	ip->routes = routes;
 	ip->arp = arp;
-	ip->ip_id = (uint16_t)net_random(ip->core);
+	ip->ident_key = net_random(ip->core);
+	for (int i = 0; i < IPV4_IDENTS; i++)
+		ip->idents[i] = (uint16_t)net_random(ip->core);
+	ip->reasm.pool = ip->core->cfg.reasm_pool;
 	neigh->keep = keep_gateway;
 	neigh->keep_ctx = routes;
 	link_register_type(link, ETH_P_IP, ipv4_input, ip);
+}
+
+void ipv4_poll(struct ipv4 *ip)
+{
+	ipv4_reasm_poll(ip);
 }
 
 void ipv4_set_error_report(struct ipv4 *ip, ipv4_report_fn fn, void *ctx)
@@ -170,7 +178,7 @@ static int bootstrap(const struct ipv4 *ip, struct pkt *p, const struct ipv4_rx 
 	const uint8_t *d = pkt_data(p) + rx->ip.hdr_len;
 	uint16_t port = ip->bootstrap_port[rx->ifi];
 	return port && rx->ip.proto == IPV4_PROTO_UDP &&
-	       p->len >= rx->ip.hdr_len + UDP_HDR_LEN && wire_get16(d + 2) == port;
+	       p->len >= (uint32_t)rx->ip.hdr_len + UDP_HDR_LEN && wire_get16(d + 2) == port;
 }
 
 void ipv4_set_bootstrap(struct ipv4 *ip, int ifi, uint16_t udp_port)
@@ -254,25 +262,56 @@ static void ipv4_input(void *ctx, int ifi, struct pkt *p, int l2_bcast)
 		net_drop(ip->core, p, why);
 		return;
 	}
-	if (ipv4_is_fragment(&rx.ip)) {
-		NET_INC(ip->core, IpReasmReqds);
-		NET_INC(ip->core, IpReasmFails);
-		net_drop(ip->core, p, DROP_IP_FRAGMENT);
-		return;
-	}
+	if (ipv4_is_fragment(&rx.ip) && !(p = ipv4_reasm_input(ip, p, &rx)))
+		return;         /* held for the rest of its datagram, or dropped */
 	pkt_pull(p, rx.ip.hdr_len);
 	deliver(ip, p, &rx);
 }
 
 /* Adds the header and hands the datagram to the link. nexthop 0 = link broadcast. */
+/* Hands a finished datagram (data = IP header) to the link. nexthop 0 = link broadcast. */
+int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
+{
+	NET_ADD(ip->core, IpExtOutOctets, p->len);
+	if (!nexthop) {
+		NET_INC(ip->core, IpExtOutBcastPkts);
+		return link_output(ip->link, ifi, p, eth_broadcast, ETH_P_IP);
+	}
+	return neigh_output(ip->neigh, ifi, nexthop, p);
+}
+
+/* RFC 6864 §4.1 / RFC 7739 §5.2: one IP ID counter per (source, destination, protocol)
+ * bucket, chosen by a keyed hash, so what one peer sees of our IDs says nothing about
+ * our traffic to anyone else (the idle-scan side channel of a global counter). */
+static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	uint64_t x = ((uint64_t)dst << 32 | src) ^ ip->ident_key ^ ((uint64_t)proto << 56);
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return ip->idents[x % IPV4_IDENTS]++;
+}
+
+/* Adds the header and sends; a datagram over the MTU is fragmented unless DF is set
+ * (TCP sets it: path MTU discovery, RFC 1191). */
 static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32_t dst,
 		   const struct ipv4_out *o, uint32_t nexthop)
 {
 	NET_INC(ip->core, IpOutRequests);
-	if (p->len + IPV4_HDR_MIN > ip->link->ifs[ifi].mtu) {
-		NET_INC(ip->core, IpFragFails);
-		net_drop(ip->core, p, DROP_IP_TOO_BIG);
-		return -NET_EMSGSIZE;
+	uint16_t mtu = ip->link->ifs[ifi].mtu;
+	struct ipv4_hdr ih = { .hdr_len = IPV4_HDR_MIN, .tos = o->tos,
+			       .tot_len = (uint16_t)(p->len + IPV4_HDR_MIN),
+			       .id = next_id(ip, src, dst, o->proto), .frag = o->df ? IPV4_DF : 0,
+			       .ttl = o->ttl, .proto = o->proto, .src = src, .dst = dst };
+	if (p->len + IPV4_HDR_MIN > mtu) {
+		if (o->df || p->len + IPV4_HDR_MIN > 65535) {
+			NET_INC(ip->core, IpFragFails);
+			net_drop(ip->core, p, DROP_IP_TOO_BIG);
+			return -NET_EMSGSIZE;
+		}
+		return ipv4_fragment(ip, ifi, p, &ih, nexthop, mtu);
 	}
 	uint8_t *h = pkt_push(p, IPV4_HDR_MIN);
 	if (!h) {
@@ -280,16 +319,8 @@ static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32
 		net_drop(ip->core, p, DROP_TX_TOO_BIG);
 		return -NET_EMSGSIZE;
 	}
-	struct ipv4_hdr ih = { .hdr_len = IPV4_HDR_MIN, .tos = o->tos, .tot_len = p->len,
-			       .id = ip->ip_id++, .frag = o->df ? IPV4_DF : 0, .ttl = o->ttl,
-			       .proto = o->proto, .src = src, .dst = dst };
 	ipv4_emit(&ih, h);
-	NET_ADD(ip->core, IpExtOutOctets, p->len);
-	if (!nexthop) {
-		NET_INC(ip->core, IpExtOutBcastPkts);
-		return link_output(ip->link, ifi, p, eth_broadcast, ETH_P_IP);
-	}
-	return neigh_output(ip->neigh, ifi, nexthop, p);
+	return ipv4_xmit(ip, ifi, p, nexthop);
 }
 
 int ipv4_output(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,

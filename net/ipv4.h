@@ -10,6 +10,7 @@
 #include "net/pkt.h"
 #include "net/ipv4_wire.h"
 #include "net/config.h"
+#include "net/ipv4_frag.h"
 
 struct net_core;
 struct net_link;
@@ -58,11 +59,13 @@ struct ipv4 {
 	struct neigh_table *neigh;
 	struct route_table *routes;
 	struct arp *arp;                /* address announcements */
-	uint16_t ip_id;                 /* next IPv4 identification (random start) */
+	uint64_t ident_key;             /* keys the IP ID bucket (next_id in ipv4.c) */
+	uint16_t idents[IPV4_IDENTS];   /* IP ID counters, random starts */
 	uint16_t bootstrap_port[NET_MAX_IFS];   /* see ipv4_set_bootstrap */
 	struct ipv4_proto protos[IPV4_MAX_PROTOS];
 	ipv4_report_fn report;
 	void *report_ctx;
+	struct ipv4_reasm reasm;        /* ipv4_frag.c */
 };
 
 /* Registers EtherType 0x0800 with the link (input: the ladder in ipv4.c) and the
@@ -83,6 +86,10 @@ void ipv4_set_bootstrap(struct ipv4 *ip, int ifi, uint16_t udp_port);
 void ipv4_set_addr(struct ipv4 *ip, int ifi, uint32_t addr, int prefix_len, int origin,
 		   uint64_t valid_until_ns);
 void ipv4_clear_addr(struct ipv4 *ip, int ifi);
+/* Reassembly timeouts; from net_poll(). */
+void ipv4_poll(struct ipv4 *ip);
+/* Inside the IPv4 module (ipv4_frag.c): a finished datagram to the link. */
+int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop);
 /* Takes ownership of p (data = transport header + payload). src 0 = the route's source
  * address. Routes, adds the IP header, resolves the next hop, queues for transmit.
  * 0 or negative error (p freed and counted). */

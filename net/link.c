@@ -137,7 +137,7 @@ int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_m
 {
 	struct net_if *ifc = &l->ifs[ifi];
 	uint8_t *h = pkt_push(p, ETH_HLEN);
-	if (!h || p->len > ifc->mtu + ETH_HLEN) {
+	if (!h || p->len > (uint32_t)ifc->mtu + ETH_HLEN) {
 		net_drop(l->core, p, DROP_TX_TOO_BIG);
 		return -NET_EMSGSIZE;
 	}

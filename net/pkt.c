@@ -12,17 +12,27 @@ _Static_assert(PKT_SLOT_SIZE % 64 == 0, "slots stay cache-line aligned");
 
 void pkt_pool_init(struct pkt_pool *pool, void *mem, uint64_t phys, uint32_t nslots)
 {
+	pkt_pool_init_sized(pool, mem, phys, nslots, PKT_BUF_SIZE);
+}
+
+void pkt_pool_init_sized(struct pkt_pool *pool, void *mem, uint64_t phys, uint32_t nslots,
+			 uint32_t buf_size)
+{
+	NET_ASSERT(buf_size >= PKT_BUF_SIZE);
+	size_t slot = buf_size == PKT_BUF_SIZE ? PKT_SLOT_SIZE : pkt_slot_size(buf_size);
 	memset(pool, 0, sizeof(*pool));
 	pool->base = mem;
 	pool->phys_base = phys;
 	pool->nslots = nslots;
+	pool->slot_size = (uint32_t)slot;
+	pool->buf_size = buf_size;
 	pool->stats.slots = nslots;
 	/* Push in reverse so the first allocation gets slot 0. */
 	for (uint32_t i = nslots; i-- > 0;) {
-		struct pkt *p = (struct pkt *)(pool->base + (size_t)i * PKT_SLOT_SIZE);
+		struct pkt *p = (struct pkt *)(pool->base + (size_t)i * slot);
 		memset(p, 0, sizeof(*p));
 		p->pool = pool;
-		p->phys = phys + (uint64_t)i * PKT_SLOT_SIZE;
+		p->phys = phys + (uint64_t)i * slot;
 		p->flags = PKT_F_FREE;
 		p->next = pool->free_list;
 		pool->free_list = p;
@@ -71,8 +81,8 @@ uint8_t *pkt_push(struct pkt *p, size_t n)
 {
 	if (n > (size_t)p->off - PKT_HDR_SIZE)
 		return NULL;
-	p->off = (uint16_t)(p->off - n);
-	p->len = (uint16_t)(p->len + n);
+	p->off = (uint32_t)(p->off - n);
+	p->len = (uint32_t)(p->len + n);
 	return pkt_data(p);
 }
 
@@ -80,8 +90,8 @@ uint8_t *pkt_pull(struct pkt *p, size_t n)
 {
 	if (n > p->len)
 		return NULL;
-	p->off = (uint16_t)(p->off + n);
-	p->len = (uint16_t)(p->len - n);
+	p->off = (uint32_t)(p->off + n);
+	p->len = (uint32_t)(p->len - n);
 	return pkt_data(p);
 }
 
@@ -90,14 +100,14 @@ uint8_t *pkt_put(struct pkt *p, size_t n)
 	if (n > pkt_tailroom(p))
 		return NULL;
 	uint8_t *tail = pkt_data(p) + p->len;
-	p->len = (uint16_t)(p->len + n);
+	p->len = (uint32_t)(p->len + n);
 	return tail;
 }
 
 void pkt_trim(struct pkt *p, size_t len)
 {
 	if (len < p->len)
-		p->len = (uint16_t)len;
+		p->len = (uint32_t)len;
 }
 
 void pktq_push(struct pkt_queue *q, struct pkt *p)

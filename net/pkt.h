@@ -29,12 +29,12 @@ struct pkt {
 	struct pkt_pool *pool;
 	uint64_t phys;          /* physical address of this slot */
 	uint64_t ts_ns;         /* receive or enqueue time */
-	uint16_t off;           /* data start, from the slot start */
-	uint16_t len;           /* data length */
+	uint32_t off;           /* data start, from the slot start */
+	uint32_t len;           /* data length */
 	uint16_t flags;
 	uint16_t ifindex;       /* receiving device's netdev.ifindex (1-based, as Linux); 0: unknown */
 	uint32_t mark;          /* free for the layer that holds the packet */
-	uint8_t reserved[PKT_HDR_SIZE - 44];
+	uint8_t reserved[PKT_HDR_SIZE - 48];
 };
 _Static_assert(sizeof(struct pkt) == PKT_HDR_SIZE, "packet header is 64 bytes");
 _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slot holds a full buffer");
@@ -51,12 +51,24 @@ struct pkt_pool {
 	uint8_t *base;
 	uint64_t phys_base;
 	uint32_t nslots;
+	uint32_t slot_size;     /* bytes per slot: PKT_SLOT_SIZE, or larger (pkt_pool_init_sized) */
+	uint32_t buf_size;      /* data area per slot: PKT_BUF_SIZE, or larger */
 	struct pkt *free_list;
 	struct pkt_pool_stats stats;
 };
 
 /* mem holds nslots * PKT_SLOT_SIZE bytes at physical address phys. */
 void pkt_pool_init(struct pkt_pool *pool, void *mem, uint64_t phys, uint32_t nslots);
+/* Slots with a data area of buf_size bytes (>= PKT_BUF_SIZE) instead: mem holds
+ * nslots * pkt_slot_size(buf_size) bytes. For buffers no device sees (reassembled
+ * datagrams). */
+void pkt_pool_init_sized(struct pkt_pool *pool, void *mem, uint64_t phys, uint32_t nslots,
+			 uint32_t buf_size);
+/* A slot's size for a data area of buf_size bytes, rounded to 64. */
+static inline size_t pkt_slot_size(uint32_t buf_size)
+{
+	return ((size_t)PKT_HDR_SIZE + PKT_HEADROOM + buf_size + 63) & ~(size_t)63;
+}
 /* A packet with off = PKT_HDR_SIZE + PKT_HEADROOM and len 0; NULL when empty (counted). */
 struct pkt *pkt_alloc(struct pkt_pool *pool);
 void pkt_free(struct pkt *p);
@@ -67,7 +79,7 @@ static inline uint64_t pkt_dma_addr(const struct pkt *p) { return p->phys + p->o
 /* Bytes available after the data, inside the slot's data area. */
 static inline size_t pkt_tailroom(const struct pkt *p)
 {
-	return (size_t)PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE - p->off - p->len;
+	return (size_t)PKT_HDR_SIZE + PKT_HEADROOM + p->pool->buf_size - p->off - p->len;
 }
 
 /* Prepend n bytes of header; NULL if the headroom is exhausted. */

@@ -43,6 +43,7 @@ void net_fini(struct net_stack *s)
 {
 	if (s->tcp_on)
 		tcp_shutdown_stack(&s->tcp);
+	ipv4_reasm_flush(&s->ip);
 	neigh_flush(&s->neigh, -1);
 	link_fini(&s->link);
 }
@@ -89,6 +90,7 @@ void net_poll(struct net_stack *s, uint64_t now_ns)
 	link_poll(&s->link);
 	arp_poll(&s->arp);
 	neigh_poll(&s->neigh);
+	ipv4_poll(&s->ip);
 	dhcp_poll(&s->dhcp);
 	ping_poll(&s->ping);
 	arping_poll(&s->arping);

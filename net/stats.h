@@ -13,7 +13,8 @@
 #define NET_MIB_LIST(X) \
 	X(IpInReceives) X(IpInHdrErrors) X(IpInAddrErrors) X(IpInUnknownProtos) \
 	X(IpInDiscards) X(IpInDelivers) X(IpOutRequests) X(IpOutDiscards) X(IpOutNoRoutes) \
-	X(IpReasmReqds) X(IpReasmOKs) X(IpReasmFails) X(IpFragFails) \
+	X(IpReasmTimeout) X(IpReasmReqds) X(IpReasmOKs) X(IpReasmFails) \
+	X(IpFragOKs) X(IpFragFails) X(IpFragCreates) X(IpExtReasmOverlaps) \
 	X(IpExtInTruncatedPkts) X(IpExtInCsumErrors) X(IpExtInBcastPkts) X(IpExtOutBcastPkts) \
 	X(IpExtInOctets) X(IpExtOutOctets) \
 	X(IcmpInMsgs) X(IcmpInErrors) X(IcmpInCsumErrors) X(IcmpInDestUnreachs) \
@@ -65,7 +66,15 @@ enum net_mib {
 	X(IP_MARTIAN_SRC, "DropIpMartianSrc") \
 	X(IP_NOT_FOR_US, "DropIpNotForUs")       /* we do not forward */ \
 	X(IP_L2_BCAST_UNICAST, "DropIpL2BcastUnicast") /* IP unicast in an L2 broadcast */ \
-	X(IP_FRAGMENT, "DropIpFragment")         /* no reassembly, see ipv4.c */ \
+	X(IP_FRAGMENT, "DropIpFragment")         /* no reassembly buffers configured */ \
+	X(IP_FRAG_OVERLAP, "DropIpFragOverlap")  /* overlapping fragments: whole datagram (RFC 5722 rule) */ \
+	X(IP_FRAG_DUP, "DropIpFragDup")          /* exact duplicate of a fragment held */ \
+	X(IP_FRAG_TINY, "DropIpFragTiny")        /* first fragment without the transport header (RFC 1858) */ \
+	X(IP_FRAG_BAD_LEN, "DropIpFragBadLen")   /* empty, not a multiple of 8, or past the end */ \
+	X(IP_FRAG_TOO_BIG, "DropIpFragTooBig")   /* reassembled datagram over 65535 bytes */ \
+	X(IP_FRAG_TOO_MANY, "DropIpFragTooMany") /* more pieces than one datagram may have */ \
+	X(IP_FRAG_TIMEOUT, "DropIpFragTimeout")  /* incomplete when its time ran out */ \
+	X(IP_FRAG_EVICTED, "DropIpFragEvicted")  /* pushed out for a newer datagram */ \
 	X(IP_UNKNOWN_PROTO, "DropIpUnknownProto") \
 	X(IP_BCAST_PROTO, "DropIpBcastProto")    /* IP broadcast to TCP (RFC 1122 §4.2.3.10) */ \
 	X(IP_NO_ROUTE, "DropIpNoRoute") \

@@ -1,6 +1,7 @@
 /*
  * UDP (udp.h). RFC 768, RFC 1122 §4.1.3.
- * Input: udp_check (header present, UDP length == IP payload, checksum if non-zero) ->
+ * Input: udp_check (header present, 8 <= UDP length <= IP payload, then trimmed to it;
+ * checksum if non-zero) ->
  * socket by destination port -> callback; no socket: ICMP port unreachable for unicast
  * (UdpNoPorts), silence for broadcast (UdpIgnoredMulti), RFC 1122 §4.1.3.1.
  * Output: payload -> header with checksum (always generated) -> ipv4_output.
@@ -106,6 +107,8 @@ int udp_send(struct udp *u, uint32_t src, uint16_t sport, uint32_t dst, uint16_t
 	     const void *data, size_t len)
 {
 	struct route_result rt;
+	if (!dport)
+		return -NET_EINVAL;     /* port 0 is nobody's (RFC 768: only a source may be 0) */
 	if (route_get(u->ip->routes, dst, &rt) < 0 || rt.type == RTN_LOCAL) {
 		NET_INC(u->core, IpOutNoRoutes);
 		return -NET_ENETUNREACH;
@@ -147,6 +150,7 @@ static void udp_input(void *ctx, struct pkt *p, const struct ipv4_rx *rx)
 	}
 	struct udp_hdr uh;
 	udp_parse(pkt_data(p), &uh);
+	pkt_trim(p, uh.len);    /* udp_check made sure uh.len <= p->len */
 	struct udp_sock *sk = uh.dport ? find(u, uh.dport) : NULL;
 	if (!sk) {
 		no_port(u, p, rx);

@@ -7,11 +7,15 @@ enum wire_err udp_check(const uint8_t *buf, size_t len, uint32_t src, uint32_t d
 {
 	if (len < UDP_HDR_LEN)
 		return WIRE_TRUNCATED;
-	if (wire_get16(buf + 4) != len)
+	/* RFC 768: the UDP length governs; bytes after it in the IP payload are not the
+	 * datagram's (Linux trims them too). One that claims more than arrived, or less
+	 * than its own header, is malformed. */
+	uint16_t ulen = wire_get16(buf + 4);
+	if (ulen < UDP_HDR_LEN || ulen > len)
 		return WIRE_BAD_LEN;
 	if (wire_get16(buf + 6) != 0) {
-		uint32_t sum = inet_csum_pseudo(src, dst, IPV4_PROTO_UDP, (uint16_t)len);
-		if (inet_csum_fold(inet_csum_add(sum, buf, len)) != 0)
+		uint32_t sum = inet_csum_pseudo(src, dst, IPV4_PROTO_UDP, ulen);
+		if (inet_csum_fold(inet_csum_add(sum, buf, ulen)) != 0)
 			return WIRE_BAD_CSUM;
 	}
 	return WIRE_OK;

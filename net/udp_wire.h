@@ -1,8 +1,9 @@
 /*
  * UDP header, bytes only (RFC 768; RFC 1122 §4.1.3.4). udp_check() takes the IP
  * payload length and the addresses for the pseudo header: buffer holds 8 bytes; the
- * UDP length equals the IP payload (a shorter UDP length is refused, not trimmed);
- * then the checksum unless it is 0 (sender did not compute one, allowed for IPv4).
+ * UDP length is at least 8 and at most the IP payload (it governs: the caller trims the
+ * rest, RFC 768); then the checksum over the UDP length unless it is 0 (the sender did
+ * not compute one, allowed for IPv4).
  */
 #ifndef SKIFF_NET_UDP_WIRE_H
 #define SKIFF_NET_UDP_WIRE_H

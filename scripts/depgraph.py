@@ -39,6 +39,7 @@ FLOORS = [
 # Files that together are one module (regex on the path without extension -> module).
 GROUPS = [
     (r"^net/tcp(_(?!wire$)[a-z]+)?$", "net/tcp"),
+    (r"^net/ipv4_frag$", "net/ipv4"),
 ]
 
 SRC_DIRS = ["lib", "kernel", "drivers", "net", "boot"]

@@ -214,6 +214,11 @@ void tn_init(struct test_net *t, uint8_t mac_last, const char *cidr, const char 
 	if (gw)
 		cfg.gateway = ip(gw);
 	fake_netdev_init(&t->f, "eth0", mac_last, 256);
+	t->reasm_mem = aligned_alloc(64, TN_REASM_SLOTS * pkt_slot_size(IPV4_REASM_BUF));
+	if (!t->reasm_mem)
+		abort();
+	pkt_pool_init_sized(&t->reasm, t->reasm_mem, 0x40000000, TN_REASM_SLOTS, IPV4_REASM_BUF);
+	cfg.reasm_pool = &t->reasm;
 	net_init(&t->s, &cfg);
 	net_attach(&t->s, &t->f.dev);
 }
@@ -232,7 +237,13 @@ void tn_init_peer(struct test_net *t)
 int tn_fini(struct test_net *t)
 {
 	net_fini(&t->s);
-	return fake_netdev_destroy(&t->f);
+	int leaked = fake_netdev_destroy(&t->f);
+	if (t->reasm_mem) {
+		leaked += (int)(t->reasm.nslots - t->reasm.stats.free);
+		free(t->reasm_mem);
+		t->reasm_mem = NULL;
+	}
+	return leaked;
 }
 
 void tn_advance(struct test_net *t, uint64_t ns)

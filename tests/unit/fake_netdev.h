@@ -47,9 +47,13 @@ void fake_netdev_rx_at(struct fake_netdev *f, struct net_stack *s, const void *f
 
 /* ---- a stack with one fake device ------------------------------------------------ */
 
+#define TN_REASM_SLOTS IPV4_REASM_MAX
+
 struct test_net {
 	struct net_stack s;
 	struct fake_netdev f;
+	struct pkt_pool reasm;  /* reassembly buffers (net_config.reasm_pool) */
+	void *reasm_mem;
 	uint64_t rng;
 	char log[8192];
 	size_t log_len;

@@ -42,10 +42,28 @@ TEST(net_icmp_echo_reply_all_sizes)
 	}
 	CHECK_EQ(t.s.core.mib[MIB_IcmpInEchos], 5);
 	CHECK_EQ(t.s.core.mib[MIB_IcmpOutEchoReps], 5);
-	/* One byte more than the MTU allows for the reply: dropped, counted. */
+	/* One byte more than the MTU allows for the reply: it leaves in two fragments
+	 * (RFC 791 §2.3; DF is not set on echo replies), 1480 + 1 data bytes. */
 	rx_echo(&t, "10.0.0.1", 9, 1473);
-	CHECK_EQ(t.f.wire.len, 0);
-	CHECK_EQ(t.s.core.drops[DROP_IP_TOO_BIG], 1);
+	CHECK_EQ(t.f.wire.len, 2);
+	struct pkt *one = fake_netdev_pop(&t.f), *two = fake_netdev_pop(&t.f);
+	REQUIRE(one && two);
+	struct ipv4_hdr h1, h2;
+	REQUIRE(ipv4_check(pkt_data(one) + ETH_HLEN, one->len - ETH_HLEN) == WIRE_OK);
+	REQUIRE(ipv4_check(pkt_data(two) + ETH_HLEN, two->len - ETH_HLEN) == WIRE_OK);
+	ipv4_parse(pkt_data(one) + ETH_HLEN, &h1);
+	ipv4_parse(pkt_data(two) + ETH_HLEN, &h2);
+	CHECK_EQ(h1.tot_len, 1500);
+	CHECK_EQ(h1.frag, IPV4_MF);
+	CHECK_EQ(h2.tot_len, 20 + 1);
+	CHECK_EQ(h2.frag, 1480 / 8);
+	CHECK_EQ(h2.id, h1.id);
+	CHECK_EQ(pkt_data(two)[ETH_HLEN + 20], (uint8_t)(1472 * 7 + 3));  /* the last data byte */
+	pkt_free(one);
+	pkt_free(two);
+	CHECK_EQ(t.s.core.mib[MIB_IpFragOKs], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IpFragCreates], 2);
+	CHECK_EQ(t.s.core.drops[DROP_IP_TOO_BIG], 0);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 

@@ -161,13 +161,34 @@ TEST(net_stack_fragments_and_options)
 				   ICMP_ECHO, 1, 1, 8);
 	f[ETH_HLEN + 6] = 0x20;                 /* MF: a first fragment */
 	fix_ip_csum(f);
-	CHECK(dropped_as(&t, f, n, DROP_IP_FRAGMENT));
+	uint64_t drops = total_drops(&t.s);
+	fake_netdev_rx(&t.f, &t.s, f, n);       /* held for its datagram: no drop, no reply */
 	f[ETH_HLEN + 6] = 0x00;
-	f[ETH_HLEN + 7] = 0x10;                 /* offset 128: a later one */
+	f[ETH_HLEN + 7] = 0x10;                 /* offset 128: a last one, leaving a hole */
 	fix_ip_csum(f);
-	CHECK(dropped_as(&t, f, n, DROP_IP_FRAGMENT));
+	fake_netdev_rx(&t.f, &t.s, f, n);
+	CHECK_EQ(t.f.wire.len, 0);
+	CHECK_EQ(total_drops(&t.s), drops);
 	CHECK_EQ(t.s.core.mib[MIB_IpReasmReqds], 2);
-	CHECK_EQ(t.s.core.mib[MIB_IpReasmFails], 2);
+	/* The hole never fills: after ipfrag_time the datagram goes, and since its first
+	 * piece came, the sender hears ICMP time exceeded, code 1 (RFC 792). */
+	tn_advance(&t, IPV4_REASM_TIMEOUT_NS);
+	struct frame fr;
+	static uint8_t buf[2048];
+	int seen = 0;                           /* (the second gratuitous ARP goes out too) */
+	while (tn_next(&t, &fr, buf))
+		seen += fr.is_icmp && fr.icmp.type == ICMP_TIME_EXCEEDED && fr.icmp.code == 1 &&
+			fr.ip.dst == ip("10.0.0.2");
+	CHECK_EQ(seen, 1);
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(t.s.core.mib[MIB_IpReasmTimeout], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IpReasmFails], 1);
+	CHECK_EQ(t.s.core.drops[DROP_IP_FRAG_TIMEOUT], 1);
+	/* A stack given no reassembly buffers drops every fragment, counted. */
+	struct pkt_pool *pool = t.s.ip.reasm.pool;
+	t.s.ip.reasm.pool = NULL;
+	CHECK(dropped_as(&t, f, n, DROP_IP_FRAGMENT));
+	t.s.ip.reasm.pool = pool;
 	/* Harmless options are skipped: the echo is answered. */
 	static const uint8_t nops[] = { 1, 1, 1, 0 };
 	n = echo_with_options(f, &t, nops, 4);

@@ -102,11 +102,15 @@ TEST(net_udp_checksum_and_length_rules)
 	f[u + 6] = f[u + 7] = 0;                /* no checksum at all: accepted */
 	fake_netdev_rx(&t.f, &t.s, f, n);
 	CHECK_EQ(l.calls, 1);
-	f[u + 5] -= 1;                          /* UDP length 11 inside a 12-byte IP payload */
-	fake_netdev_rx(&t.f, &t.s, f, n);
+	f[u + 5] -= 1;                          /* UDP length 11 inside a 12-byte IP payload: */
+	fake_netdev_rx(&t.f, &t.s, f, n);       /* the UDP length governs (RFC 768) */
+	CHECK_EQ(l.calls, 2);
+	CHECK_EQ(l.len, 3);
 	f[u + 5] += 2;                          /* UDP length 13: past the IP payload */
 	fake_netdev_rx(&t.f, &t.s, f, n);
-	CHECK_EQ(l.calls, 1);
+	f[u + 5] = 7;                           /* UDP length 7: shorter than its header */
+	fake_netdev_rx(&t.f, &t.s, f, n);
+	CHECK_EQ(l.calls, 2);
 	CHECK_EQ(t.s.core.drops[DROP_UDP_BAD_LEN], 2);
 	CHECK_EQ(t.s.core.mib[MIB_UdpInErrors], 3);
 	/* Shorter than a UDP header. */
@@ -127,5 +131,8 @@ TEST(net_udp_send_errors)
 	CHECK_EQ(udp_send(&t.s.udp, 0, 1, ip("10.0.0.1"), 2, big, 10), -NET_ENETUNREACH);   /* no loopback */
 	CHECK_EQ(t.s.core.mib[MIB_IpOutNoRoutes], 2);
 	CHECK_EQ(udp_send(&t.s.udp, 0, 1, ip("10.0.0.2"), 2, big, 1472), 0);
+	CHECK_EQ(udp_send(&t.s.udp, 0, 1, ip("10.0.0.2"), 0, big, 10), -NET_EINVAL); /* port 0 */
+	CHECK_EQ(udp_send(&t.s.udp, 0, 0, ip("10.0.0.2"), 2, big, 10), 0);   /* no source port */
+	fake_netdev_drop_all(&t.f);
 	CHECK_EQ(tn_fini(&t), 0);
 }

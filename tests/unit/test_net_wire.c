@@ -351,8 +351,12 @@ TEST(net_udp_malformed)
 	uint8_t b[32];
 	memcpy(b, g, n);
 	CHECK(udp_check(b, 7, src, dst) == WIRE_TRUNCATED);
-	CHECK(udp_check(b, n + 1, src, dst) == WIRE_BAD_LEN);   /* IP payload longer */
+	CHECK(udp_check(b, n + 1, src, dst) == WIRE_OK);        /* IP payload longer: UDP length governs */
 	CHECK(udp_check(b, n - 1, src, dst) == WIRE_BAD_LEN);   /* UDP length past payload */
+	b[4] = 0;
+	b[5] = 7;
+	CHECK(udp_check(b, n, src, dst) == WIRE_BAD_LEN);       /* shorter than its header */
+	memcpy(b, g, n);
 	CHECK(udp_check(b, n, src, dst + 1) == WIRE_BAD_CSUM);  /* pseudo header covered */
 	b[9] ^= 1;
 	CHECK(udp_check(b, n, src, dst) == WIRE_BAD_CSUM);
