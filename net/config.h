@@ -49,6 +49,10 @@
 #define ICMP_RATE_PER_SEC 1000
 #define ICMP_BURST 50
 #define ICMP_QUOTE_MAX (576 - 20 - 8)   /* RFC 1812 §4.3.2.3: error fits in 576 bytes */
+/* And per destination, like Linux's icmp_ratelimit (1 s) with XRLIM_BURST_FACTOR 6. */
+#define ICMP_PEER_INTERVAL_NS NET_NS_PER_SEC
+#define ICMP_PEER_BURST 6
+#define ICMP_PEERS 64                   /* destinations remembered (least recent replaced) */
 
 #define UDP_MAX_SOCKS 16
 #define UDP_EPHEMERAL_LO 49152          /* RFC 6335 dynamic range */

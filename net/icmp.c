@@ -11,7 +11,8 @@
  * ICMP type we cannot classify, a datagram to a broadcast or multicast address or in a
  * link-layer broadcast, a non-initial fragment, or one whose source is not a unicast
  * host address. They quote the datagram as received, at most ICMP_QUOTE_MAX bytes, and
- * are paced by a global token bucket (ICMP_RATE_PER_SEC, burst ICMP_BURST).
+ * are paced by a global token bucket (ICMP_RATE_PER_SEC, burst ICMP_BURST) and one per
+ * destination (ICMP_PEER_BURST, then one per ICMP_PEER_INTERVAL_NS), as Linux does.
  */
 #include "net/icmp.h"
 #include "net/link.h"
@@ -59,6 +60,34 @@ static int rate_ok(struct icmp *ic)
 	return 1;
 }
 
+/* The per-destination bucket (Linux icmpv4_xrlim_allow): one message per
+ * ICMP_PEER_INTERVAL_NS, bursts of ICMP_PEER_BURST, so one source cannot draw the whole
+ * global budget. The table forgets the least recently limited destination first. */
+static int peer_ok(struct icmp *ic, uint32_t dst)
+{
+	const uint64_t full = ICMP_PEER_BURST * ICMP_PEER_INTERVAL_NS;
+	uint64_t now = ic->core->now_ns;
+	struct icmp_peer *pr = NULL, *lru = NULL;
+	for (int i = 0; i < ICMP_PEERS && !pr; i++) {
+		struct icmp_peer *e = &ic->peers[i];
+		if (e->addr == dst)
+			pr = e;
+		else if (!lru || (lru->addr && (!e->addr || e->last_ns < lru->last_ns)))
+			lru = e;        /* a free entry, else the least recently used */
+	}
+	if (!pr) {
+		pr = lru;
+		*pr = (struct icmp_peer){ .addr = dst, .credit_ns = full, .last_ns = now };
+	}
+	uint64_t elapsed = now - pr->last_ns;
+	pr->last_ns = now;
+	pr->credit_ns = full - pr->credit_ns < elapsed ? full : pr->credit_ns + elapsed;
+	if (pr->credit_ns < ICMP_PEER_INTERVAL_NS)
+		return 0;
+	pr->credit_ns -= ICMP_PEER_INTERVAL_NS;
+	return 1;
+}
+
 /* RFC 1122 §3.2.2: may we send an error about dgram (len bytes as received)? */
 static int error_allowed(const struct icmp *ic, const uint8_t *dgram, size_t len,
 			 const struct ipv4_rx *rx)
@@ -87,6 +116,10 @@ int icmp_send_error(struct icmp *ic, const uint8_t *dgram, size_t len,
 		return -NET_EINVAL;
 	if (!rate_ok(ic)) {
 		NET_INC(ic->core, IcmpOutRateLimitGlobal);
+		return -NET_EAGAIN;
+	}
+	if (!peer_ok(ic, rx->ip.src)) {
+		NET_INC(ic->core, IcmpOutRateLimitHost);
 		return -NET_EAGAIN;
 	}
 	size_t quote = len < ICMP_QUOTE_MAX ? len : ICMP_QUOTE_MAX;

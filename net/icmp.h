@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "net/pkt.h"
+#include "net/config.h"
 
 struct net_core;
 struct ipv4;
@@ -20,11 +21,18 @@ typedef int (*icmp_echo_reply_fn)(void *ctx, uint32_t src, uint16_t id, uint16_t
 typedef void (*icmp_echo_error_fn)(void *ctx, uint32_t from, uint8_t type, uint8_t code,
 				   uint16_t id, uint16_t seq);
 
+struct icmp_peer {
+	uint32_t addr;          /* 0: free */
+	uint64_t credit_ns;     /* up to ICMP_PEER_BURST intervals; a message costs one */
+	uint64_t last_ns;
+};
+
 struct icmp {
 	struct net_core *core;
 	struct ipv4 *ip;
 	uint64_t tokens;        /* ICMP_BURST * NET_NS_PER_SEC = full; a message costs 1 s */
 	uint64_t refill_ns;     /* last refill time */
+	struct icmp_peer peers[ICMP_PEERS];
 	icmp_echo_reply_fn echo_reply;  /* set by ping */
 	icmp_echo_error_fn echo_error;
 	void *echo_ctx;

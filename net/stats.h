@@ -20,7 +20,8 @@
 	X(IcmpInMsgs) X(IcmpInErrors) X(IcmpInCsumErrors) X(IcmpInDestUnreachs) \
 	X(IcmpInTimeExcds) X(IcmpInParmProbs) X(IcmpInSrcQuenchs) X(IcmpInRedirects) \
 	X(IcmpInEchos) X(IcmpInEchoReps) X(IcmpInTimestamps) \
-	X(IcmpOutMsgs) X(IcmpOutErrors) X(IcmpOutRateLimitGlobal) X(IcmpOutDestUnreachs) \
+	X(IcmpOutMsgs) X(IcmpOutErrors) X(IcmpOutRateLimitGlobal) X(IcmpOutRateLimitHost) \
+	X(IcmpOutDestUnreachs) \
 	X(IcmpOutEchos) X(IcmpOutEchoReps) \
 	X(UdpInDatagrams) X(UdpNoPorts) X(UdpInErrors) X(UdpOutDatagrams) X(UdpInCsumErrors) \
 	X(UdpIgnoredMulti) X(UdpSndbufErrors) \

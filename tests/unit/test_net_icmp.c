@@ -109,6 +109,16 @@ TEST(net_icmp_echo_ignored_or_bad)
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
+static void rx_udp_from(struct test_net *t, uint32_t src, const char *dst, uint16_t dport,
+			size_t len)
+{
+	static uint8_t f[4096], data[2048];
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)i;
+	size_t n = frame_udp(f, t->f.dev.mac, test_mac(2), src, ip(dst), 5555, dport, data, len);
+	fake_netdev_rx(&t->f, &t->s, f, n);
+}
+
 static void rx_udp(struct test_net *t, const uint8_t *dmac, const char *dst, uint16_t dport, size_t len)
 {
 	static uint8_t f[4096], data[2048];
@@ -216,20 +226,46 @@ TEST(net_icmp_error_rules)
 	CHECK_EQ(tn_fini(&t), 0);
 }
 
+/* The global bucket, seen from many sources (each within its own per-host budget). */
 TEST(net_icmp_error_rate_limit)
 {
 	struct test_net t;
 	tn_init_peer(&t);
 	for (int i = 0; i < ICMP_BURST + 10; i++)
-		rx_udp(&t, t.f.dev.mac, "10.0.0.1", 9999, 4);
-	CHECK_EQ(t.f.wire.len, ICMP_BURST);
+		rx_udp_from(&t, ip("10.0.0.100") + (uint32_t)(i % 20), "10.0.0.1", 9999, 4);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutMsgs], ICMP_BURST);
 	CHECK_EQ(t.s.core.mib[MIB_IcmpOutRateLimitGlobal], 10);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutRateLimitHost], 0);
 	CHECK_EQ(t.s.core.mib[MIB_UdpNoPorts], ICMP_BURST + 10);
 	fake_netdev_drop_all(&t.f);
 	/* 1000/s: 10 ms buys 10 more. */
 	tn_advance(&t, 10 * NET_NS_PER_MS);
 	for (int i = 0; i < 20; i++)
+		rx_udp_from(&t, ip("10.0.0.150") + (uint32_t)i, "10.0.0.1", 9999, 4);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutMsgs], ICMP_BURST + 10);
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
+/* One source draws ICMP_PEER_BURST errors, then one a second; another source is not
+ * starved by it (Linux icmp_ratelimit). */
+TEST(net_icmp_error_rate_limit_per_host)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	for (int i = 0; i < 40; i++)
 		rx_udp(&t, t.f.dev.mac, "10.0.0.1", 9999, 4);
-	CHECK_EQ(t.f.wire.len, 10);
+	CHECK_EQ(t.f.wire.len, ICMP_PEER_BURST);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutRateLimitHost], 40 - ICMP_PEER_BURST);
+	fake_netdev_drop_all(&t.f);
+	rx_udp_from(&t, ip("10.0.0.3"), "10.0.0.1", 9999, 4);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutMsgs], ICMP_PEER_BURST + 1);
+	fake_netdev_drop_all(&t.f);
+	tn_advance(&t, NET_NS_PER_SEC);
+	fake_netdev_drop_all(&t.f);
+	for (int i = 0; i < 5; i++)
+		rx_udp(&t, t.f.dev.mac, "10.0.0.1", 9999, 4);
+	CHECK_EQ(t.f.wire.len, 1);                              /* one second bought one */
+	fake_netdev_drop_all(&t.f);
 	CHECK_EQ(tn_fini(&t), 0);
 }
