@@ -21,7 +21,7 @@ KERNEL_SRCS := kernel/main.c kernel/cmds.c kernel/console.c \
 KERNEL_ASM := kernel/isr.asm
 DRIVER_SRCS := drivers/uart.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/virtio.c \
 	drivers/virtio_net.c
-NET_SRCS := net/netdev.c net/checksum.c net/http_parse.c net/http_server.c \
+NET_SRCS := net/netdev.c net/checksum.c net/http_parse.c net/http_server.c net/http_site.c net/http_endpoints.c \
 	net/pkt.c net/inet.c net/stats.c net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c \
 	net/udp_wire.c net/dhcp_wire.c net/stack.c net/iface.c net/qdisc.c net/route.c net/neigh.c \
 	net/arp.c net/ipv4.c net/icmp.c net/ping.c net/udp.c net/dhcp.c net/cmd.c net/cmd_ip.c net/transport.c net/http_app.c
@@ -108,7 +108,7 @@ unit: $(BUILD)/host/unit
 
 # libFuzzer over http_conn_input (clang 14 + libclang-rt-14-dev); new inputs go to build/.
 HTTP_FUZZ_SECONDS ?= 60
-HTTP_FUZZ_SRCS := tests/fuzz/fuzz_http.c net/http_parse.c net/http_server.c lib/fmt.c
+HTTP_FUZZ_SRCS := tests/fuzz/fuzz_http.c net/http_parse.c net/http_server.c net/http_site.c net/http_endpoints.c lib/fmt.c
 $(BUILD)/fuzz/fuzz_http: $(HTTP_FUZZ_SRCS) $(wildcard net/http_*.h)
 	@mkdir -p $(dir $@)
 	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
