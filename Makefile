@@ -25,7 +25,7 @@ NET_SRCS := net/netdev.c net/checksum.c net/http_parse.c net/http_server.c net/h
 	net/pkt.c net/inet.c net/stats.c net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c \
 	net/udp_wire.c net/dhcp_wire.c net/stack.c net/iface.c net/qdisc.c net/route.c net/neigh.c \
 	net/arp.c net/ipv4.c net/icmp.c net/ping.c net/udp.c net/dhcp.c net/cmd.c net/cmd_ip.c net/transport.c net/http_app.c
-NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \
+NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_stack.c net/tcp_table.c net/tcp_event.c net/tcp_sendq.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \
 	net/tcp_sack.c net/tcp_listen.c net/tcp_isn.c net/tcp_show.c
 
 # Hardware-free code that the host unit tests compile natively.

@@ -16,7 +16,9 @@
  * function (including tcp_close() of the socket they were called for). A socket handle
  * stays valid until the application calls tcp_close() or tcp_abort() on it.
  *
- * Files: tcp.c (stack, tables, user calls), tcp_in.c (SEGMENT ARRIVES), tcp_out.c
+ * Files: tcp.c (user calls), tcp_stack.c (instance, memory, call bracketing, entry
+ * points), tcp_table.c (hash, lists, TCB lifetime), tcp_event.c (states, events,
+ * shared transitions), tcp_sendq.c (send queue), tcp_in.c (SEGMENT ARRIVES), tcp_out.c
  * (segments out), tcp_timer.c, tcp_cc.c (Reno, CUBIC), tcp_sack.c (scoreboard, RFC 6675
  * recovery, receive-side blocks), tcp_listen.c (SYN queue, SYN cookies), tcp_isn.c
  * (SipHash, ISN, ports), tcp_show.c (ss, nstat), tcp_wire.c (bytes).

@@ -4,7 +4,7 @@
  * fourth SYN, fifth ACK, sixth URG, seventh text, eighth FIN; the third, security, does
  * not apply: no IP security options); the shared steps are the step*() helpers.
  *
- * Call order: tcp_input (tcp.c) -> tcp_input_one -> validate -> lookup ->
+ * Call order: tcp_input (tcp_stack.c) -> tcp_input_one -> validate -> lookup ->
  *   tcp_listen_input (tcp_listen.c) | closed_input | tcp_input_conn -> in_<state>
  *   -> tcp_output (tcp_out.c) for whatever the segment made sendable.
  * Also: tcp_icmp_error (RFC 1191 PMTU, RFC 5927 checks, RFC 9293 §3.9.2.2 soft errors).

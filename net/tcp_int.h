@@ -239,29 +239,45 @@ static inline bool tcp_synchronized(const struct tcp_sock *c)
 {
 	return c->state >= TCP_ESTABLISHED || c->state == TCP_SYN_RECEIVED;
 }
+/* The states RFC 1213 tcpCurrEstab counts. */
+static inline bool tcp_counts_estab(uint8_t st) { return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT; }
 static inline uint32_t tcp_flight(const struct tcp_sock *c) { return c->snd_max - c->snd_una; }
 static inline uint32_t tcp_rcv_unread(const struct tcp_sock *c) { return c->rcv_nxt - c->rcv_user; }
 
-/* tcp.c: tables, lifetime, events */
+/* tcp_table.c: tables and TCB lifetime */
 struct tcp_sock *tcp_sock_new(struct tcp_stack *t);
+struct tcp_sock *tcp_listener_new(struct tcp_stack *t);
+void tcp_sock_free(struct tcp_stack *t, struct tcp_sock *c);   /* unlinked, unqueued TCBs */
 void tcp_hash_insert(struct tcp_stack *t, struct tcp_sock *c);
 void tcp_hash_remove(struct tcp_stack *t, struct tcp_sock *c);
 struct tcp_sock *tcp_lookup(struct tcp_stack *t, uint32_t laddr, uint16_t lport,
 			    uint32_t raddr, uint16_t rport);
 struct tcp_sock *tcp_lookup_listener(struct tcp_stack *t, uint32_t laddr, uint16_t lport);
+void tcp_tw_push(struct tcp_stack *t, struct tcp_sock *c);
+void tcp_tw_unlink(struct tcp_stack *t, struct tcp_sock *c);
+void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu);  /* mss, cc, rto, buffers sizes */
+
+/* tcp_event.c: states, events, shared transitions */
 void tcp_set_state(struct tcp_sock *c, enum tcp_state st);
 void tcp_event(struct tcp_sock *c, unsigned ev);
+void tcp_events_unlink(struct tcp_stack *t, struct tcp_sock *c);
+void tcp_reap_later(struct tcp_sock *c);
 void tcp_done(struct tcp_sock *c, int err);          /* -> CLOSED, report err */
 void tcp_enter_time_wait(struct tcp_sock *c);
 int tcp_established(struct tcp_sock *c);              /* buffers; 0 or -errno */
+bool tcp_challenge_allowed(struct tcp_sock *c);
+
+/* tcp_sendq.c */
+void tcp_sq_append(struct tcp_sock *c, struct tcp_chunk *k);
 void tcp_sq_ack(struct tcp_sock *c, uint32_t ack);    /* drop acknowledged bytes */
 void tcp_sq_flush(struct tcp_sock *c, int err);
+void tcp_sq_run_done(struct tcp_sock *c);             /* reference completions */
+
+/* tcp_stack.c: instance, memory, bracketing */
 void tcp_enter(struct tcp_stack *t);
 void tcp_leave(struct tcp_stack *t, bool deliver);
 void *tcp_alloc(struct tcp_stack *t, size_t n);
 void tcp_free(struct tcp_stack *t, void *p, size_t n);
-void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu);  /* mss, cc, rto, buffers sizes */
-bool tcp_challenge_allowed(struct tcp_sock *c);
 
 /* tcp_isn.c */
 uint64_t tcp_siphash(const uint64_t key[2], const uint32_t *w, size_t nw);
