@@ -7,9 +7,6 @@
 #include "tests/unit/test_tcp_harness.h"
 #include "net/tcp_int.h"
 
-#define POP(h, s) REQUIRE(th_pop((h), &(s)))
-#define NONE(h) CHECK_EQ(th_pending(h), 0)
-
 static const struct tcp_opts full_opts = {
 	.has = TCP_HAS_MSS | TCP_HAS_WS | TCP_HAS_SACK_PERM | TCP_HAS_TS,
 	.mss = 1460, .ws = 7, .tsval = 5000,
@@ -358,21 +355,12 @@ TEST(tcp_conn_connect_timeout_backoff)
 	th_fini(&h);
 }
 
-/* An established passive connection with default options. */
-static struct tcp_sock *estab(struct th *h, struct th_peer *p, struct tcp_sock **l)
-{
-	peer_init(p, 40000, 80, 1000);
-	struct tcp_sock *c = th_open_passive(h, p, l, NULL);
-	h->events = 0;
-	return c;
-}
-
 TEST(tcp_conn_data_and_delayed_ack)
 {
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	peer_send(&h, &p, TCP_ACK | TCP_PSH, "hello", 5);
 	NONE(&h);                                       /* delayed */
@@ -408,7 +396,7 @@ TEST(tcp_conn_fin_established_to_close_wait_to_last_ack)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	peer_send(&h, &p, TCP_ACK | TCP_FIN, "bye", 3);
 	struct th_seg s;
@@ -451,7 +439,7 @@ TEST(tcp_conn_fin_wait_1_2_time_wait)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	tcp_close(c);
 	struct th_seg s;
@@ -490,7 +478,7 @@ TEST(tcp_conn_fin_wait_1_fin_ack_together)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	tcp_shutdown(c, TCP_SHUT_WR);                   /* half-close; handle stays */
 	struct th_seg s;
@@ -520,7 +508,7 @@ TEST(tcp_conn_simultaneous_close_closing)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	tcp_close(c);
 	struct th_seg s;
@@ -577,7 +565,7 @@ TEST(tcp_conn_rst_acceptability_rfc5961)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	uint32_t nxt = p.seq;
 	struct th_seg s;
@@ -628,7 +616,7 @@ TEST(tcp_conn_ack_acceptability_rfc5961)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	struct th_seg s;
 	uint32_t una = p.ack;
@@ -762,7 +750,7 @@ TEST(tcp_conn_abort_and_close_with_unread_data)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	peer_send(&h, &p, TCP_ACK, "unread", 6);
 	tcp_close(c);                                   /* RFC 2525 §2.17: RST, not FIN */
@@ -782,7 +770,7 @@ TEST(tcp_conn_urgent_inline)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	struct tcp_hdr hdr = { .sport = p.port, .dport = 80, .seq = p.seq, .ack = p.ack,
 			       .flags = TCP_ACK | TCP_URG | TCP_PSH, .wnd = 65535, .urg = 3 };
@@ -813,7 +801,7 @@ TEST(tcp_conn_keepalive)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	th_advance(&h, 3 * 3600 * TH_SEC);              /* MUST-25: off by default */
 	NONE(&h);
@@ -966,7 +954,7 @@ TEST(tcp_conn_malformed_options_dropped_safely)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	/* MUST-7: zero-length, one-length, overlong and truncated options: the segment is
 	 * dropped and counted, the connection is untouched. */
@@ -1033,7 +1021,7 @@ TEST(tcp_conn_tos_passed_to_ip)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	CHECK_EQ(tcp_setopt(c, TCP_OPT_TOS, 256), -NET_EINVAL);
 	REQUIRE(tcp_setopt(c, TCP_OPT_TOS, 0xb8) == 0);     /* EF (MUST-48), unchanged (SHLD-22) */
@@ -1060,7 +1048,7 @@ static struct tcp_sock *into_state(struct th *h, struct th_peer *p, struct tcp_s
 		p->ack = s.h.seq + 1;
 		return h->t.conns;
 	}
-	struct tcp_sock *c = estab(h, p, l);
+	struct tcp_sock *c = th_estab(h, p, l, NULL, 0);
 	if (!c || !strcmp(st, "ESTAB"))
 		return c;
 	if (!strcmp(st, "CLOSE-WAIT") || !strcmp(st, "LAST-ACK")) {
@@ -1154,7 +1142,7 @@ TEST(tcp_conn_straddling_segment_trimmed)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = estab(&h, &p, &l);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	peer_send(&h, &p, TCP_ACK, "abcdef", 6);
 	p.seq -= 3;                                     /* resend "def" + new "ghi" */

@@ -1,6 +1,7 @@
 /* The TCP capture environment (see test_tcp_harness.h). */
 #include "tests/unit/test_tcp_harness.h"
 #include "tests/unit/test.h"
+#include "net/tcp_int.h"
 #include <stdlib.h>
 
 #define TH_SLOTS 1024
@@ -288,4 +289,38 @@ struct tcp_sock *th_open_active(struct th *h, struct th_peer *p, const struct tc
 	if (!th_pop(h, &s) || s.h.flags != TCP_ACK || s.h.ack != p->seq)
 		return NULL;
 	return c;
+}
+
+struct tcp_sock *th_estab(struct th *h, struct th_peer *p, struct tcp_sock **listener,
+			  const struct tcp_opts *opts, uint16_t wnd)
+{
+	peer_init(p, TH_PEER_PORT, 80, 1000);
+	if (wnd)
+		p->wnd = wnd;
+	if (opts && (opts->has & TCP_HAS_TS)) {
+		p->ts = true;
+		p->tsval = opts->tsval;
+	}
+	struct tcp_sock *c = th_open_passive(h, p, listener, opts);
+	h->events = 0;
+	return c;
+}
+
+struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *p, uint16_t port)
+{
+	struct tcp_opts o = { .has = TCP_HAS_MSS, .mss = 1460 };
+	struct th_seg s;
+	bool got = false;
+	peer_init(p, port, l->lport, 5000u + port);
+	th_drain(h);
+	peer_send_opts(h, p, TCP_SYN, &o, NULL, 0);
+	while (!got && th_pop(h, &s))
+		got = s.h.flags == (TCP_SYN | TCP_ACK) && s.h.dport == port;
+	if (!got)
+		return NULL;
+	p->ack = s.h.seq + 1;
+	peer_send(h, p, TCP_ACK, NULL, 0);
+	th_drain(h);
+	struct tcp_sock *c = NULL;
+	return tcp_accept(l, &c) == 0 ? c : NULL;
 }
