@@ -311,6 +311,7 @@ uint32_t tcp_rcv_wnd(const struct tcp_sock *c);
 uint32_t tcp_sndbuf_free(const struct tcp_sock *c);
 void tcp_rearm_rtx(struct tcp_sock *c);
 bool tcp_retransmit_head(struct tcp_sock *c);
+uint32_t tcp_payload_max(const struct tcp_sock *c);   /* mss minus this segment's SACK room */
 
 /* tcp_timer.c */
 void tcp_timers(struct tcp_sock *c, uint64_t now);

@@ -105,6 +105,16 @@ static uint32_t sack_room(const struct tcp_sock *c)
 	return 4 + 8 * n;
 }
 
+/* Payload that fits one segment now: c->mss already leaves room for timestamps; SACK
+ * blocks on our ACKs take more (RFC 9293 §3.7.1: SMSS excludes options, so the
+ * options of this segment come off it). Every data segment, new or retransmitted, is
+ * sized by this, so none exceeds the path MTU. */
+uint32_t tcp_payload_max(const struct tcp_sock *c)
+{
+	uint32_t room = sack_room(c);
+	return c->mss > room + 1 ? c->mss - room : 1;
+}
+
 static void syn_opts(struct tcp_sock *c, struct tcp_opts *o)
 {
 	struct tcp_config *cfg = &c->t->cfg;
@@ -249,7 +259,7 @@ bool tcp_send_new(struct tcp_sock *c, bool force, bool recovery)
 	bool fin_due = c->fin_queued && seq_leq(c->snd_nxt, c->snd_buf_end);
 	if (data_left == 0 && !fin_due)
 		return false;
-	uint32_t mss = c->mss - sack_room(c);
+	uint32_t mss = tcp_payload_max(c);
 	uint32_t wnd = recovery || c->snd_wnd < cwnd_eff(c) ? c->snd_wnd : cwnd_eff(c);
 	uint32_t inflight = c->snd_nxt - c->snd_una;
 	uint32_t room = wnd > inflight ? wnd - inflight : 0;
@@ -367,7 +377,8 @@ bool tcp_retransmit_head(struct tcp_sock *c)
 {
 	uint32_t seq = c->snd_una;
 	uint32_t data_left = seq_gt(c->snd_buf_end, seq) ? c->snd_buf_end - seq : 0;
-	uint32_t len = data_left < c->mss ? data_left : c->mss;
+	uint32_t mss = tcp_payload_max(c);
+	uint32_t len = data_left < mss ? data_left : mss;
 	bool fin = c->fin_queued && len == data_left && seq_lt(c->snd_buf_end, c->snd_max);
 	if (len == 0 && !fin)
 		return false;
