@@ -165,11 +165,40 @@ static void reject(struct http_app *a, struct tcp_sock *s)
 	a->stats.rejected_503++;
 }
 
+/* No free slot: the connection that has waited longest for its request bytes (never
+ * sent a complete head, or idle in keep-alive) and at least HTTP_APP_SHED_MIN_NS makes
+ * room: reset, counted. Connections with responses queued are never chosen. */
+static struct http_app_conn *shed_slot(struct http_app *a)
+{
+	uint64_t now = now_of(a), best = 0;
+	struct http_app_conn *v = NULL;
+	for (uint32_t i = 0; i < a->nslots; i++) {
+		struct http_app_conn *c = &a->conns[i];
+		uint64_t since;
+		if (!c->sock || c->linger_until || !http_conn_waiting_since(&c->http, &since) ||
+		    now < since + HTTP_APP_SHED_MIN_NS)
+			continue;
+		if (!v || since < best) {
+			v = c;
+			best = since;
+		}
+	}
+	if (!v)
+		return NULL;
+	a->stats.shed++;
+	a->srv.stats.conns_shed++;
+	sock_close(v, 1);
+	slot_release(v);
+	return v;
+}
+
 static void accept_all(struct http_app *a)
 {
 	struct tcp_sock *s;
 	while (tcp_accept(a->listener, &s) == 0) {
 		struct http_app_conn *c = free_slot(a);
+		if (!c)
+			c = shed_slot(a);
 		if (!c) {
 			reject(a, s);
 			continue;

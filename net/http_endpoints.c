@@ -181,6 +181,8 @@ static void metrics_rows(const struct http_server *srv, struct http_metrics_out 
 			 HTTP_METRIC_GAUGE, NULL, st->conns_open);
 	http_metrics_row(w, "skiff_http_connections_rejected_total", "HTTP connections refused with 503 at the cap.",
 			 HTTP_METRIC_COUNTER, NULL, st->conns_rejected);
+	http_metrics_row(w, "skiff_http_connections_shed_total", "Idle or slow HTTP connections reset to serve a new one.",
+			 HTTP_METRIC_COUNTER, NULL, st->conns_shed);
 	http_metrics_row(w, "skiff_http_metrics_rows_dropped_total", "Invalid /metrics rows left out.",
 			 HTTP_METRIC_COUNTER, NULL, st->metrics_dropped);
 	if (srv->metrics)

@@ -509,6 +509,17 @@ int http_conn_poll(struct http_conn *c, uint64_t now)
 	return HTTP_POLL_OK;
 }
 
+bool http_conn_waiting_since(const struct http_conn *c, uint64_t *since)
+{
+	if (!c->open || c->dead || c->closing || c->eof || c->q_count)
+		return false;
+	if (c->head_started)
+		*since = c->t_head;
+	else
+		*since = c->t_input > c->t_progress ? c->t_input : c->t_progress;
+	return true;
+}
+
 void http_conn_fini(struct http_conn *c)
 {
 	if (!c->open)

@@ -78,6 +78,7 @@ struct http_stats {
 	uint64_t parse_errors[HTTP_PERR_COUNT];
 	uint64_t timeouts[HTTP_TIMEOUT_COUNT];
 	uint64_t conns_total, conns_open, conns_rejected;
+	uint64_t conns_shed;                    /* reset by the glue to make room */
 	uint64_t metrics_dropped;
 };
 
@@ -153,6 +154,11 @@ void http_conn_advance(struct http_conn *c, size_t n);
 /* HTTP_POLL_CLOSE when the connection is finished (close requested and output sent,
  * peer EOF and output sent) or timed out (counted); else HTTP_POLL_OK. */
 int http_conn_poll(struct http_conn *c, uint64_t now);
+
+/* True when the connection waits for request bytes (nothing to send, not closing);
+ * *since is when the head being received started, or, between requests, the last
+ * input or output progress. The glue sheds the longest waiting one when full. */
+bool http_conn_waiting_since(const struct http_conn *c, uint64_t *since);
 
 /* The connection is gone (closed or reset); idempotent. */
 void http_conn_fini(struct http_conn *c);

@@ -358,6 +358,28 @@ static void abort_conn(struct tcp_sock *c, int err)
 	tcp_done(c, err);
 }
 
+/* The application let go of a connection that is still closing: an orphan (Linux
+ * tcp_close). Past max_orphans it is reset at once (tcp_too_many_orphans,
+ * TCPAbortOnMemory); else it keeps only what it still has to send: the receive buffer
+ * goes, new data from the peer is answered with a RST (TCPAbortOnData). */
+static void orphan(struct tcp_sock *c)
+{
+	struct tcp_stack *t = c->t;
+	if (c->orphan)
+		return;
+	if (t->norphans >= t->cfg.max_orphans) {
+		tcp_mib(t, TCP_MIB_TCPAbortOnMemory);
+		abort_conn(c, -NET_ECONNABORTED);
+		return;
+	}
+	c->orphan = true;
+	t->norphans++;
+	if (c->rbuf) {
+		tcp_free(t, c->rbuf, c->rbuf_size);
+		c->rbuf = NULL;
+	}
+}
+
 int tcp_close(struct tcp_sock *c)
 {
 	struct tcp_stack *t = c->t;
@@ -399,6 +421,8 @@ int tcp_close(struct tcp_sock *c)
 	default:
 		break;                  /* FIN-WAIT-1, CLOSING, LAST-ACK, TIME-WAIT: carry on */
 	}
+	if (c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT && c->state != TCP_LISTEN)
+		orphan(c);
 	if (c->state == TCP_TIME_WAIT && c->rbuf) {
 		tcp_free(t, c->rbuf, c->rbuf_size);
 		c->rbuf = NULL;

@@ -16,6 +16,10 @@ void tcp_set_state(struct tcp_sock *c, enum tcp_state st)
 		t->nestab++;
 	if (c->state == TCP_TIME_WAIT && st != TCP_TIME_WAIT)
 		tcp_tw_unlink(t, c);
+	if (c->orphan && (st == TCP_CLOSED || st == TCP_TIME_WAIT)) {
+		c->orphan = false;
+		t->norphans--;
+	}
 	c->state = (uint8_t)st;
 }
 
@@ -105,8 +109,10 @@ void tcp_enter_time_wait(struct tcp_sock *c)
 int tcp_established(struct tcp_sock *c)
 {
 	struct tcp_stack *t = c->t;
-	if (!c->rbuf) {
+	if (!c->rbuf && !c->orphan) {   /* an orphan never reads: no buffer */
 		c->rbuf = tcp_alloc(t, c->rbuf_size);
+		if (!c->rbuf && tcp_shed_orphan(t))
+			c->rbuf = tcp_alloc(t, c->rbuf_size);
 		if (!c->rbuf)
 			return -NET_ENOMEM;
 	}

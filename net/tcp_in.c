@@ -552,9 +552,21 @@ static void in_established(struct tcp_sock *c, struct tcp_seg *s)
 		tcp_set_state(c, TCP_CLOSE_WAIT);
 }
 
+/* New data for an orphan: nobody will read it. Linux resets the connection
+ * (tcp_rcv_state_process, TCPAbortOnData) rather than ACK and drop it for ever. */
+static bool orphan_data(struct tcp_sock *c, const struct tcp_seg *s)
+{
+	if (!c->orphan || s->dlen == 0)
+		return false;
+	tcp_mib(c->t, TCP_MIB_TCPAbortOnData);
+	tcp_send_rst(c);
+	tcp_done(c, -NET_ECONNRESET);
+	return true;
+}
+
 static void in_fin_wait_1(struct tcp_sock *c, struct tcp_seg *s)
 {
-	if (!steps_1_to_5(c, s))
+	if (!steps_1_to_5(c, s) || orphan_data(c, s))
 		return;
 	bool fin_acked = our_fin_acked(c);
 	if (fin_acked) {
@@ -574,7 +586,7 @@ static void in_fin_wait_1(struct tcp_sock *c, struct tcp_seg *s)
 
 static void in_fin_wait_2(struct tcp_sock *c, struct tcp_seg *s)
 {
-	if (!steps_1_to_5(c, s))
+	if (!steps_1_to_5(c, s) || orphan_data(c, s))
 		return;
 	step6_urg(c, s);
 	step7_text(c, s);

@@ -38,6 +38,10 @@ static inline bool seq_in(uint32_t a, uint32_t lo, uint32_t hi) { return seq_geq
 #define TCP_PAWS_IDLE_NS (24ull * 24 * 3600 * 1000000000ull) /* RFC 7323 §5.5: 24 days */
 #define TCP_SYN_RTO_AFTER_LOSS_MS 3000  /* RFC 6298 §5.7 */
 #define TCP_PERSIST_MIN_MS 200
+#define TCP_HEAP_DEFAULT (8ull << 20)    /* the kernel heap (kernel/main.c HEAP_PAGES) */
+#define TCP_MEM_PRESSURE_PCT 50 /* of mem_max: new connections get TCP_RBUF_MIN */
+#define TCP_RBUF_MIN 4096       /* receive buffer under pressure (Linux tcp_rmem[0]) */
+#define TCP_ORPHAN_RETRIES 8    /* Linux tcp_orphan_retries = 0 means 8 */
 #define TCP_SEQ_NONE 0          /* tsecr/rtt markers use flags, not this */
 
 enum tcp_state {
@@ -96,6 +100,7 @@ struct tcp_sock {
 	bool app_owned;                  /* the application holds a handle */
 	bool hashed, on_events, on_reap, in_tw;
 	bool counted;                    /* in t->nconns: from creation until CLOSED */
+	bool orphan;                     /* app closed it; not CLOSED/TIME-WAIT (t->norphans) */
 	bool nodelay, keepalive;
 	bool ts_ok, sack_ok, ws_ok;      /* negotiated options */
 	bool fin_queued;                 /* shutdown/close: FIN after the data */
@@ -256,6 +261,7 @@ struct tcp_sock *tcp_lookup_listener(struct tcp_stack *t, uint32_t laddr, uint16
 void tcp_tw_push(struct tcp_stack *t, struct tcp_sock *c);
 void tcp_tw_unlink(struct tcp_stack *t, struct tcp_sock *c);
 void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu);  /* mss, cc, rto, buffers sizes */
+bool tcp_peer_full(struct tcp_stack *t, uint32_t addr);
 
 /* tcp_event.c: states, events, shared transitions */
 void tcp_set_state(struct tcp_sock *c, enum tcp_state st);
@@ -278,6 +284,7 @@ void tcp_enter(struct tcp_stack *t);
 void tcp_leave(struct tcp_stack *t, bool deliver);
 void *tcp_alloc(struct tcp_stack *t, size_t n);
 void tcp_free(struct tcp_stack *t, void *p, size_t n);
+bool tcp_shed_orphan(struct tcp_stack *t);
 
 /* tcp_isn.c */
 uint64_t tcp_siphash(const uint64_t key[2], const uint32_t *w, size_t nw);

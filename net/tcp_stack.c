@@ -26,7 +26,11 @@ void tcp_config_default(struct tcp_config *cfg)
 		.sndbuf = 64 * 1024,
 		.rcvbuf = 64 * 1024,
 		.max_refs = 64,
+		.heap_bytes = TCP_HEAP_DEFAULT, /* the kernel sets its real heap size */
 		.mem_max = 0,           /* 0: derived in tcp_init */
+		.max_orphans = 0,       /* 0: derived in tcp_init */
+		.orphan_retries = TCP_ORPHAN_RETRIES,
+		.max_conns_per_peer = 0, /* 0: derived in tcp_init */
 		.rto_min_ms = 200,
 		.rto_max_ms = 120000,
 		.rto_initial_ms = 1000,
@@ -58,6 +62,35 @@ static uint32_t pow2_floor(uint32_t v)
 	return p;
 }
 
+/* A quarter of the connections, but all of a small table (at least one). */
+static uint32_t share(uint32_t max_conns)
+{
+	uint32_t q = max_conns / 4, small = max_conns < 16 ? max_conns : 16;
+	q = q > small ? q : small;
+	return q ? q : 1;
+}
+
+/* The memory budget comes from the heap that really backs mem_alloc (half of it: the
+ * HTTP slots and the rest of the kernel live there too), never more than every
+ * connection at full buffers could use. Orphan and per-peer limits follow max_conns
+ * (Linux scales tcp_max_orphans with memory; here max_conns already does). */
+static void tcp_limits_derive(struct tcp_config *c)
+{
+	if (c->heap_bytes == 0)
+		c->heap_bytes = TCP_HEAP_DEFAULT;
+	if (c->mem_max == 0) {
+		uint64_t all = (uint64_t)c->max_conns * (c->rcvbuf + c->sndbuf + sizeof(struct tcp_sock)) +
+			       (uint64_t)c->max_listeners * sizeof(struct tcp_sock);
+		c->mem_max = c->heap_bytes / 2 < all ? c->heap_bytes / 2 : all;
+	}
+	if (c->max_orphans == 0)
+		c->max_orphans = share(c->max_conns);
+	if (c->orphan_retries == 0)
+		c->orphan_retries = TCP_ORPHAN_RETRIES;
+	if (c->max_conns_per_peer == 0)
+		c->max_conns_per_peer = share(c->max_conns);
+}
+
 void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_config *cfg, uint64_t now_ns)
 {
 	memset(t, 0, sizeof(*t));
@@ -87,9 +120,7 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 		c->keepalive_idle_s = 7200;
 	if (c->keepalive_intvl_s == 0)
 		c->keepalive_intvl_s = 75;
-	if (c->mem_max == 0)
-		c->mem_max = (uint64_t)c->max_conns * (c->rcvbuf + c->sndbuf + sizeof(struct tcp_sock)) +
-			     (uint64_t)c->max_listeners * sizeof(struct tcp_sock);
+	tcp_limits_derive(c);
 	t->now = now_ns;
 	uint64_t *keys[] = { t->isn_key, t->hash_key, t->cookie_key, t->ts_key, t->port_key };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -100,6 +131,17 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 
 
 /* ---- memory -------------------------------------------------------------------------- */
+/* Memory pressure (Linux tcp_memory_pressure): past TCP_MEM_PRESSURE_PCT of the
+ * budget new connections get the smallest receive buffer and orphans are not retried;
+ * counted once per entry. */
+static void mem_account(struct tcp_stack *t)
+{
+	bool over = t->mem_used * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
+	if (over && !t->mem_pressure)
+		tcp_mib(t, TCP_MIB_TCPMemoryPressures);
+	t->mem_pressure = over;
+}
+
 void *tcp_alloc(struct tcp_stack *t, size_t n)
 {
 	if (t->mem_used + n > t->cfg.mem_max) {
@@ -112,6 +154,7 @@ void *tcp_alloc(struct tcp_stack *t, size_t n)
 		return NULL;
 	}
 	t->mem_used += n;
+	mem_account(t);
 	return p;
 }
 
@@ -122,6 +165,23 @@ void tcp_free(struct tcp_stack *t, void *p, size_t n)
 	NET_ASSERT(t->mem_used >= n);
 	t->mem_used -= n;
 	t->env.mem_free(t->env.ctx, p);
+	mem_account(t);
+}
+
+/* Room for a new connection: the orphan whose peer has been silent longest goes (RST).
+ * Its queued copies are freed now, the TCB at the end of this call. */
+bool tcp_shed_orphan(struct tcp_stack *t)
+{
+	struct tcp_sock *v = NULL;
+	for (struct tcp_sock *c = t->conns; c; c = c->next)
+		if (c->orphan && (!v || c->last_ack_ns < v->last_ack_ns))
+			v = c;
+	if (!v)
+		return false;
+	tcp_mib(t, TCP_MIB_OrphanShed);
+	tcp_send_rst(v);
+	tcp_done(v, -NET_ECONNABORTED);
+	return true;
 }
 
 

@@ -117,18 +117,20 @@ void tcp_tw_push(struct tcp_stack *t, struct tcp_sock *c)
 }
 
 /* A fresh TCB in CLOSED, linked on t->conns; NULL at the connection or memory limit.
- * At the limit the oldest TIME-WAIT TCB is recycled first. */
+ * At the limit the oldest TIME-WAIT TCB is recycled first, then an orphan is shed. */
 struct tcp_sock *tcp_sock_new(struct tcp_stack *t)
 {
 	if (t->nconns >= t->cfg.max_conns && t->tw_head) {
 		tcp_mib(t, TCP_MIB_TWRecycled);
 		tcp_done(t->tw_head, 0);
 	}
-	if (t->nconns >= t->cfg.max_conns) {
+	if (t->nconns >= t->cfg.max_conns && !tcp_shed_orphan(t)) {
 		tcp_mib(t, TCP_MIB_ConnLimit);
 		return NULL;
 	}
 	struct tcp_sock *c = tcp_alloc(t, sizeof(*c));
+	if (!c && tcp_shed_orphan(t))
+		c = tcp_alloc(t, sizeof(*c));
 	if (!c)
 		return NULL;
 	memset(c, 0, sizeof(*c));
@@ -189,7 +191,9 @@ void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu)
 	c->ssthresh = UINT32_MAX;
 	c->cwnd = TCP_INIT_CWND * c->mss;
 	c->cc = t->cfg.cc == TCP_CC_RENO ? &tcp_cc_reno : &tcp_cc_cubic;
-	c->rbuf_size = t->cfg.rcvbuf;
+	/* Under memory pressure the smallest buffer: it is fixed before the first window
+	 * is announced, so it never shrinks one (RFC 9293 SHLD-14). */
+	c->rbuf_size = t->mem_pressure ? TCP_RBUF_MIN : t->cfg.rcvbuf;
 	c->rcv_wscale = 0;
 	if (t->cfg.window_scaling)
 		while (c->rcv_wscale < TCP_MAX_WS && (c->rbuf_size >> c->rcv_wscale) > 65535)
@@ -201,3 +205,15 @@ void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu)
 	c->cc->init(c);
 }
 
+
+/* The peer at addr already holds its share of TCBs (TIME-WAIT and CLOSED ones aside).
+ * Walks the list only when the total is past the share, i.e. under load. */
+bool tcp_peer_full(struct tcp_stack *t, uint32_t addr)
+{
+	uint32_t cap = t->cfg.max_conns_per_peer, n = 0;
+	if (t->nconns < cap)
+		return false;
+	for (struct tcp_sock *c = t->conns; c && n < cap; c = c->next)
+		n += c->raddr == addr && c->state != TCP_TIME_WAIT && c->state != TCP_CLOSED;
+	return n >= cap;
+}
