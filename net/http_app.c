@@ -166,8 +166,9 @@ static void reject(struct http_app *a, struct tcp_sock *s)
 }
 
 /* No free slot: the connection that has waited longest for its request bytes (never
- * sent a complete head, or idle in keep-alive) and at least HTTP_APP_SHED_MIN_NS makes
- * room: reset, counted. Connections with responses queued are never chosen. */
+ * sent a complete head, or idle in keep-alive), at least cfg.shed_after_ns, makes room:
+ * reset, counted. Connections with responses queued are never chosen. So a flood of
+ * idle or trickling clients cannot lock a fresh one out until the header timeout. */
 static struct http_app_conn *shed_slot(struct http_app *a)
 {
 	uint64_t now = now_of(a), best = 0;
@@ -176,7 +177,7 @@ static struct http_app_conn *shed_slot(struct http_app *a)
 		struct http_app_conn *c = &a->conns[i];
 		uint64_t since;
 		if (!c->sock || c->linger_until || !http_conn_waiting_since(&c->http, &since) ||
-		    now < since + HTTP_APP_SHED_MIN_NS)
+		    now - since < a->srv.cfg.shed_after_ns)
 			continue;
 		if (!v || since < best) {
 			v = c;

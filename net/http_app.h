@@ -17,9 +17,6 @@
 #include "net/tcp.h"
 
 #define HTTP_APP_LINGER_NS (2ull * 1000000000ull)
-/* All slots busy: a connection that has been waiting this long for its request (idle,
- * or a head trickling in) is reset to serve a new one, the longest waiting first. */
-#define HTTP_APP_SHED_MIN_NS (500ull * 1000000ull)
 
 struct http_app_conn {
 	struct tcp_sock *sock;          /* NULL: slot free */

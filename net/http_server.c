@@ -99,6 +99,7 @@ void http_config_default(struct http_config *cfg)
 		.header_timeout_ns = 10000000000ull,
 		.idle_timeout_ns = 30000000000ull,
 		.send_timeout_ns = 30000000000ull,
+		.shed_after_ns = 500000000ull,
 		.max_head = HTTP_HEAD_MAX,
 		.max_target = HTTP_TARGET_MAX,
 		.max_pipeline = HTTP_PIPELINE_MAX,
@@ -127,6 +128,8 @@ void http_server_init(struct http_server *srv, const struct http_config *cfg,
 		c->idle_timeout_ns = d.idle_timeout_ns;
 	if (!c->send_timeout_ns)
 		c->send_timeout_ns = d.send_timeout_ns;
+	if (!c->shed_after_ns)
+		c->shed_after_ns = d.shed_after_ns;
 }
 
 size_t http_reject_503(char *buf, size_t cap)

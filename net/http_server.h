@@ -8,7 +8,9 @@
  *             http_site_add(site, bf->name, bf->data, bf->size) for every boot_file
  *             (boot volume overrides built-in); http_server_init(srv, cfg, site);
  *             optionally srv->clock / srv->metrics (+ their ctx).
- *   accept:   over cfg.max_conns: n = http_server_reject(srv, buf, cap), send buf[0..n),
+ *   accept:   over cfg.max_conns: reset the conn whose http_conn_waiting_since() is the
+ *             oldest and older than cfg.shed_after_ns (count srv->stats.conns_shed) and
+ *             take its place; if none, n = http_server_reject(srv, buf, cap), send buf[0..n),
  *             close. Else http_conn_init(conn, srv, now).
  *   data in:  used = http_conn_input(conn, data, len, now); used < len means "later":
  *             keep the rest in the socket (window closes) and offer it again once
@@ -57,13 +59,15 @@ struct http_config {
 	uint64_t header_timeout_ns;     /* a request head must arrive within this (slowloris) */
 	uint64_t idle_timeout_ns;       /* keep-alive: idle connection closed after this */
 	uint64_t send_timeout_ns;       /* no output progress for this long: closed */
+	uint64_t shed_after_ns;         /* all slots busy: a connection waiting this long for
+					 * its request is reset for a new one (UINT64_MAX: never) */
 	uint32_t max_head;              /* <= HTTP_HEAD_MAX; over it 431 */
 	uint32_t max_target;            /* <= max_head - HTTP_LINE_SLACK; over it 414 */
 	uint32_t max_pipeline;          /* 1..HTTP_PIPELINE_MAX */
 };
 
-/* port 80, 64 connections, 10 s head, 30 s idle, 30 s send, 8 KiB head, 2 KiB target,
- * 8 pipelined requests. */
+/* port 80, 64 connections, 10 s head, 30 s idle, 30 s send, shed after 500 ms, 8 KiB
+ * head, 2 KiB target, 8 pipelined requests. */
 void http_config_default(struct http_config *cfg);
 
 /* Status codes the server counts (skiff_http_requests_total{code}); others go to "other". */
