@@ -358,20 +358,29 @@ static void abort_conn(struct tcp_sock *c, int err)
 	tcp_done(c, err);
 }
 
+/* Closing c would make one orphan too many (Linux tcp_too_many_orphans): reset it
+ * instead, before any FIN goes out. */
+static bool too_many_orphans(struct tcp_sock *c)
+{
+	struct tcp_stack *t = c->t;
+	bool live = c->state != TCP_CLOSED && c->state != TCP_LISTEN && c->state != TCP_SYN_SENT &&
+		    c->state != TCP_TIME_WAIT;
+	if (!live || c->orphan || t->norphans < t->cfg.max_orphans)
+		return false;
+	tcp_mib(t, TCP_MIB_TCPAbortOnMemory);
+	abort_conn(c, -NET_ECONNABORTED);
+	return true;
+}
+
 /* The application let go of a connection that is still closing: an orphan (Linux
- * tcp_close). Past max_orphans it is reset at once (tcp_too_many_orphans,
- * TCPAbortOnMemory); else it keeps only what it still has to send: the receive buffer
- * goes, new data from the peer is answered with a RST (TCPAbortOnData). */
+ * tcp_close). It keeps only what it still has to send: the receive buffer goes, new
+ * data from the peer is answered with a RST (TCPAbortOnData), and its retransmission
+ * series is the shorter orphan one. */
 static void orphan(struct tcp_sock *c)
 {
 	struct tcp_stack *t = c->t;
 	if (c->orphan)
 		return;
-	if (t->norphans >= t->cfg.max_orphans) {
-		tcp_mib(t, TCP_MIB_TCPAbortOnMemory);
-		abort_conn(c, -NET_ECONNABORTED);
-		return;
-	}
 	c->orphan = true;
 	t->norphans++;
 	if (c->rbuf) {
@@ -387,6 +396,10 @@ int tcp_close(struct tcp_sock *c)
 	tcp_now(t);
 	c->app_owned = false;
 	c->cb = NULL;
+	if (too_many_orphans(c)) {
+		tcp_leave(t, false);
+		return 0;
+	}
 	switch (c->state) {
 	case TCP_LISTEN:
 		tcp_listener_close(c);

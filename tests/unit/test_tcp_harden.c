@@ -206,3 +206,181 @@ TEST(tcp_harden_rtx_not_dropped_by_ipv4)
 	tcp_shutdown_stack(&t.s.tcp);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* ---- memory budget, orphans, per-peer caps ------------------------------------------- */
+
+static const char resp503[] = "HTTP/1.1 503 Service Unavailable\r\n\r\n";
+
+/* The budget comes from the heap that backs mem_alloc, not from max_conns x buffers
+ * (~135 MB against an 8 MiB kernel heap before). */
+TEST(tcp_harden_budget_from_heap)
+{
+	struct tcp_config cfg;
+	struct th h;
+	tcp_config_default(&cfg);
+	CHECK_EQ(cfg.heap_bytes, 8ull << 20);
+	th_init(&h, &cfg);
+	CHECK_EQ(h.t.cfg.mem_max, 4ull << 20);
+	CHECK_EQ(h.t.cfg.max_orphans, 256);
+	CHECK_EQ(h.t.cfg.max_conns_per_peer, 256);
+	CHECK_EQ(h.t.cfg.orphan_retries, 8);
+	th_fini(&h);
+	cfg.heap_bytes = 2ull << 20;
+	th_init(&h, &cfg);
+	CHECK_EQ(h.t.cfg.mem_max, 1ull << 20);
+	th_fini(&h);
+	cfg.mem_max = 123456;                           /* an explicit budget stays */
+	th_init(&h, &cfg);
+	CHECK_EQ(h.t.cfg.mem_max, 123456);
+	th_fini(&h);
+}
+
+/* An orphan (closed by the app, its data unacknowledged, peer silent) gives back its
+ * receive buffer at once and is given up after the orphan series, not retries2
+ * (~800 s before). */
+TEST(tcp_harden_orphan_frees_rbuf_and_gives_up_early)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l;
+	th_init(&h, NULL);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	uint64_t base = h.t.mem_used;
+	struct tcp_sock *c = th_handshake(&h, l, &p, 0, 40000);
+	REQUIRE(c);
+	uint32_t rbuf = c->rbuf_size;
+	REQUIRE(tcp_send(c, resp503, sizeof(resp503) - 1) > 0);
+	uint64_t open_mem = h.t.mem_used;
+	tcp_close(c);
+	th_drain(&h);
+	CHECK_EQ(h.t.norphans, 1);
+	CHECK_EQ(h.t.mem_used, open_mem - rbuf);
+	uint64_t secs = 0;
+	while (h.t.nconns && secs < 3600) {
+		th_advance(&h, TH_SEC);
+		th_drain(&h);
+		secs++;
+	}
+	CHECK(secs < 120);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPAbortOnTimeout], 1);
+	CHECK_EQ(h.t.norphans, 0);
+	CHECK_EQ(h.t.mem_used, base);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Past max_orphans the next close resets (Linux tcp_too_many_orphans). */
+TEST(tcp_harden_orphan_limit_resets_at_close)
+{
+	struct tcp_config cfg;
+	struct th h;
+	struct th_peer p;
+	struct th_seg s;
+	struct tcp_sock *l;
+	tcp_config_default(&cfg);
+	cfg.max_orphans = 2;
+	th_init(&h, &cfg);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	for (int i = 0; i < 3; i++) {
+		struct tcp_sock *c = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i));
+		REQUIRE(c);
+		REQUIRE(tcp_send(c, resp503, sizeof(resp503) - 1) > 0);
+		th_drain(&h);
+		tcp_close(c);
+		if (i < 2)
+			th_drain(&h);           /* their FINs */
+	}
+	POP(&h, s);
+	CHECK(s.h.flags & TCP_RST);                     /* no FIN first */
+	CHECK_EQ(s.h.dport, 40002);
+	NONE(&h);
+	CHECK_EQ(h.t.norphans, 2);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPAbortOnMemory], 1);
+	for (int i = 0; i < 200 && h.t.nconns; i++)
+		th_advance(&h, TH_SEC);
+	CHECK_EQ(h.t.nconns, 0);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* New data for an orphan is answered with a RST (Linux TCPAbortOnData), not ACKed into
+ * a buffer nobody reads. */
+TEST(tcp_harden_orphan_data_resets)
+{
+	struct th h;
+	struct th_peer p;
+	struct th_seg s;
+	struct tcp_sock *l, *c;
+	th_init(&h, NULL);
+	c = th_estab(&h, &p, &l, NULL, 0);
+	REQUIRE(c);
+	tcp_close(c);
+	POP(&h, s);
+	CHECK_EQ(s.h.flags, TCP_ACK | TCP_FIN);
+	p.ack = s.h.seq + 1;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);            /* -> FIN-WAIT-2 */
+	NONE(&h);
+	peer_send(&h, &p, TCP_ACK, "late", 4);
+	POP(&h, s);
+	CHECK(s.h.flags & TCP_RST);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPAbortOnData], 1);
+	CHECK_EQ(h.t.nconns, 0);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* One remote address holds at most max_conns_per_peer TCBs; others still get in. */
+TEST(tcp_harden_per_peer_cap)
+{
+	struct tcp_config cfg;
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c[6];
+	tcp_config_default(&cfg);
+	cfg.max_conns_per_peer = 4;
+	th_init(&h, &cfg);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	for (int i = 0; i < 4; i++)
+		REQUIRE((c[i] = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i))) != NULL);
+	CHECK(th_handshake(&h, l, &p, 0, 40004) == NULL);
+	CHECK_EQ(h.t.mib[TCP_MIB_PeerConnLimit], 1);
+	c[4] = th_handshake(&h, l, &p, TH_PEER + 1, 40004);
+	CHECK(c[4] != NULL);
+	tcp_abort(c[0]);                                /* a slot of its own frees again */
+	c[5] = th_handshake(&h, l, &p, 0, 40005);
+	CHECK(c[5] != NULL);
+	for (int i = 1; i < 6; i++)
+		if (c[i])
+			tcp_abort(c[i]);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* At max_conns an orphan makes room for a new connection (counted, reset). */
+TEST(tcp_harden_conn_limit_sheds_orphan)
+{
+	struct tcp_config cfg;
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l;
+	tcp_config_default(&cfg);
+	cfg.max_conns = 4;
+	th_init(&h, &cfg);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	for (int i = 0; i < 4; i++) {
+		struct tcp_sock *c = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i));
+		REQUIRE(c);
+		REQUIRE(tcp_send(c, resp503, sizeof(resp503) - 1) > 0);
+		tcp_close(c);
+		th_advance(&h, TH_MS);
+	}
+	CHECK_EQ(h.t.norphans, 4);
+	struct tcp_sock *n = th_handshake(&h, l, &p, TH_PEER + 1, 41000);
+	CHECK(n != NULL);
+	CHECK_EQ(h.t.mib[TCP_MIB_OrphanShed], 1);
+	CHECK_EQ(h.t.norphans, 3);
+	if (n)
+		tcp_abort(n);
+	tcp_close(l);
+	th_fini(&h);
+}

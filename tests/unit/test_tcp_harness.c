@@ -306,12 +306,15 @@ struct tcp_sock *th_estab(struct th *h, struct th_peer *p, struct tcp_sock **lis
 	return c;
 }
 
-struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *p, uint16_t port)
+struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *p, uint32_t addr,
+			      uint16_t port)
 {
 	struct tcp_opts o = { .has = TCP_HAS_MSS, .mss = 1460 };
 	struct th_seg s;
 	bool got = false;
 	peer_init(p, port, l->lport, 5000u + port);
+	if (addr)
+		p->addr = addr;
 	th_drain(h);
 	peer_send_opts(h, p, TCP_SYN, &o, NULL, 0);
 	while (!got && th_pop(h, &s))

@@ -110,8 +110,10 @@ struct tcp_sock *th_open_active(struct th *h, struct th_peer *p, const struct tc
 struct tcp_sock *th_estab(struct th *h, struct th_peer *p, struct tcp_sock **listener,
 			  const struct tcp_opts *opts, uint16_t wnd);
 
-/* One more passive handshake on listener l from the peer port `port` (ISN 5000+port,
- * MSS 1460), then tcp_accept(). Pending output is dropped. NULL if any step fails. */
-struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *p, uint16_t port);
+/* One more passive handshake on listener l from addr (0: TH_PEER) port `port` (ISN
+ * 5000+port, MSS 1460), then tcp_accept(). Pending output is dropped. NULL if any step
+ * fails. */
+struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *p, uint32_t addr,
+			      uint16_t port);
 
 #endif
