@@ -384,3 +384,112 @@ TEST(tcp_harden_conn_limit_sheds_orphan)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* Past half the budget new connections get the smallest receive buffer (fixed before
+ * their first window), so many more fit; before, the 7th of these failed. */
+TEST(tcp_harden_memory_pressure_small_rbuf)
+{
+	struct tcp_config cfg;
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c[12];
+	tcp_config_default(&cfg);
+	cfg.mem_max = 400 * 1024;
+	th_init(&h, &cfg);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	int n = 0;
+	for (int i = 0; i < 12; i++) {
+		c[i] = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i));
+		n += c[i] != NULL;
+	}
+	CHECK_EQ(n, 12);
+	CHECK_EQ(c[0]->rbuf_size, 65536);
+	CHECK_EQ(c[11]->rbuf_size, TCP_RBUF_MIN);
+	CHECK(h.t.mib[TCP_MIB_TCPMemoryPressures] >= 1);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPAbortOnMemory], 0);
+	CHECK(h.t.mem_used <= h.t.cfg.mem_max);
+	for (int i = 0; i < 12; i++)
+		if (c[i])
+			tcp_abort(c[i]);
+	th_advance(&h, TH_MS);                          /* reaped */
+	CHECK(!h.t.mem_pressure);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Under memory pressure an orphan whose RTO fires is reset, not retried (Linux
+ * tcp_out_of_resources). */
+TEST(tcp_harden_orphan_reset_on_rto_under_pressure)
+{
+	struct tcp_config cfg;
+	struct th h;
+	struct th_peer p;
+	struct th_seg s;
+	struct tcp_sock *l, *c[3];
+	tcp_config_default(&cfg);
+	cfg.mem_max = 200 * 1024;
+	th_init(&h, &cfg);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	for (int i = 0; i < 3; i++)
+		REQUIRE((c[i] = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i))) != NULL);
+	REQUIRE(tcp_send(c[2], resp503, sizeof(resp503) - 1) > 0);
+	tcp_close(c[2]);
+	th_drain(&h);
+	REQUIRE(h.t.mem_pressure);
+	CHECK_EQ(h.t.norphans, 1);
+	th_advance(&h, 1500 * TH_MS);                   /* the first RTO */
+	bool rst = false;
+	while (th_pop(&h, &s))
+		rst |= (s.h.flags & TCP_RST) && s.h.dport == 40002;
+	CHECK(rst);
+	CHECK_EQ(h.t.norphans, 0);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPAbortOnMemory], 1);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPAbortOnTimeout], 0);
+	tcp_abort(c[0]);
+	tcp_abort(c[1]);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* The reproducer's flood: 400 clients each get a 503 and are closed while they never
+ * ACK. Every one is accepted, memory stays inside the budget, a new client is served at
+ * once, and five minutes later everything is back to the baseline. (Before: about 120
+ * orphans exhausted an 8 MiB budget and new connections failed for minutes.) */
+TEST(tcp_harden_orphan_flood_new_client_served)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l;
+	th_init(&h, NULL);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	uint64_t base = h.t.mem_used, peak = 0;
+	int opened = 0;
+	for (int i = 0; i < 400; i++) {
+		struct tcp_sock *c = th_handshake(&h, l, &p, 0x0b000000u + (uint32_t)i, 20000);
+		if (!c)
+			break;
+		tcp_send(c, resp503, sizeof(resp503) - 1);
+		tcp_close(c);
+		th_drain(&h);
+		opened++;
+		th_advance(&h, 10 * TH_MS);
+		th_drain(&h);
+		peak = h.t.mem_used > peak ? h.t.mem_used : peak;
+	}
+	CHECK_EQ(opened, 400);
+	CHECK(peak <= h.t.cfg.mem_max);
+	CHECK(h.t.norphans <= h.t.cfg.max_orphans);
+	struct tcp_sock *c = th_handshake(&h, l, &p, 0, 60000);
+	CHECK(c != NULL);
+	if (c)
+		tcp_abort(c);
+	for (int s = 0; s < 300; s++) {
+		th_advance(&h, TH_SEC);
+		th_drain(&h);
+	}
+	CHECK_EQ(h.t.nconns, 0);
+	CHECK_EQ(h.t.norphans, 0);
+	CHECK_EQ(h.t.mem_used, base);
+	tcp_close(l);
+	th_fini(&h);
+}
