@@ -40,7 +40,8 @@ UNIT_SRCS += tests/unit/fake_netdev.c tests/unit/test_net_pkt.c tests/unit/test_
 UNIT_SRCS += tests/unit/test_net_hardening.c
 UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
 	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
-	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c tests/unit/test_tcp_harden.c
+	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c tests/unit/test_tcp_harden.c \
+	tests/unit/test_http_app.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
 EFI_INC := /usr/include/efi

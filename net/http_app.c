@@ -165,10 +165,10 @@ static void reject(struct http_app *a, struct tcp_sock *s)
 	a->stats.rejected_503++;
 }
 
-/* No free slot: the connection that has waited longest for its request bytes (never
- * sent a complete head, or idle in keep-alive), at least cfg.shed_after_ns, makes room:
- * reset, counted. Connections with responses queued are never chosen. So a flood of
- * idle or trickling clients cannot lock a fresh one out until the header timeout. */
+/* No free slot: the connection stalled longest (idle, a head trickling in, or a peer
+ * that does not read), at least cfg.shed_after_ns, makes room: reset, counted. A new
+ * client is the youngest, so a flood of idle, slow or non-reading clients cannot lock
+ * it out until their timeouts. */
 static struct http_app_conn *shed_slot(struct http_app *a)
 {
 	uint64_t now = now_of(a), best = 0;
@@ -176,7 +176,7 @@ static struct http_app_conn *shed_slot(struct http_app *a)
 	for (uint32_t i = 0; i < a->nslots; i++) {
 		struct http_app_conn *c = &a->conns[i];
 		uint64_t since;
-		if (!c->sock || c->linger_until || !http_conn_waiting_since(&c->http, &since) ||
+		if (!c->sock || c->linger_until || !http_conn_stalled_since(&c->http, &since) ||
 		    now - since < a->srv.cfg.shed_after_ns)
 			continue;
 		if (!v || since < best) {

@@ -99,7 +99,7 @@ void http_config_default(struct http_config *cfg)
 		.header_timeout_ns = 10000000000ull,
 		.idle_timeout_ns = 30000000000ull,
 		.send_timeout_ns = 30000000000ull,
-		.shed_after_ns = 500000000ull,
+		.shed_after_ns = 0,     /* the oldest stalled goes first: a new client is last */
 		.max_head = HTTP_HEAD_MAX,
 		.max_target = HTTP_TARGET_MAX,
 		.max_pipeline = HTTP_PIPELINE_MAX,
@@ -128,8 +128,6 @@ void http_server_init(struct http_server *srv, const struct http_config *cfg,
 		c->idle_timeout_ns = d.idle_timeout_ns;
 	if (!c->send_timeout_ns)
 		c->send_timeout_ns = d.send_timeout_ns;
-	if (!c->shed_after_ns)
-		c->shed_after_ns = d.shed_after_ns;
 }
 
 size_t http_reject_503(char *buf, size_t cap)
@@ -512,11 +510,13 @@ int http_conn_poll(struct http_conn *c, uint64_t now)
 	return HTTP_POLL_OK;
 }
 
-bool http_conn_waiting_since(const struct http_conn *c, uint64_t *since)
+bool http_conn_stalled_since(const struct http_conn *c, uint64_t *since)
 {
-	if (!c->open || c->dead || c->closing || c->eof || c->q_count)
+	if (!c->open || c->dead || c->closing || c->eof)
 		return false;
-	if (c->head_started)
+	if (c->q_count)
+		*since = c->out_total != c->out_seen ? c->now : c->t_progress;
+	else if (c->head_started)
 		*since = c->t_head;
 	else
 		*since = c->t_input > c->t_progress ? c->t_input : c->t_progress;

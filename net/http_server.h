@@ -8,7 +8,7 @@
  *             http_site_add(site, bf->name, bf->data, bf->size) for every boot_file
  *             (boot volume overrides built-in); http_server_init(srv, cfg, site);
  *             optionally srv->clock / srv->metrics (+ their ctx).
- *   accept:   over cfg.max_conns: reset the conn whose http_conn_waiting_since() is the
+ *   accept:   over cfg.max_conns: reset the conn whose http_conn_stalled_since() is the
  *             oldest and older than cfg.shed_after_ns (count srv->stats.conns_shed) and
  *             take its place; if none, n = http_server_reject(srv, buf, cap), send buf[0..n),
  *             close. Else http_conn_init(conn, srv, now).
@@ -59,15 +59,16 @@ struct http_config {
 	uint64_t header_timeout_ns;     /* a request head must arrive within this (slowloris) */
 	uint64_t idle_timeout_ns;       /* keep-alive: idle connection closed after this */
 	uint64_t send_timeout_ns;       /* no output progress for this long: closed */
-	uint64_t shed_after_ns;         /* all slots busy: a connection waiting this long for
-					 * its request is reset for a new one (UINT64_MAX: never) */
+	uint64_t shed_after_ns;         /* all slots busy: the connection waiting longest for its
+					 * request, if at least this long, is reset for a new one
+					 * (0: any; UINT64_MAX: never, 503 instead) */
 	uint32_t max_head;              /* <= HTTP_HEAD_MAX; over it 431 */
 	uint32_t max_target;            /* <= max_head - HTTP_LINE_SLACK; over it 414 */
 	uint32_t max_pipeline;          /* 1..HTTP_PIPELINE_MAX */
 };
 
-/* port 80, 64 connections, 10 s head, 30 s idle, 30 s send, shed after 500 ms, 8 KiB
- * head, 2 KiB target, 8 pipelined requests. */
+/* port 80, 64 connections, 10 s head, 30 s idle, 30 s send, shed the longest waiting
+ * connection for a new one (no minimum), 8 KiB head, 2 KiB target, 8 pipelined requests. */
 void http_config_default(struct http_config *cfg);
 
 /* Status codes the server counts (skiff_http_requests_total{code}); others go to "other". */
@@ -159,10 +160,11 @@ void http_conn_advance(struct http_conn *c, size_t n);
  * peer EOF and output sent) or timed out (counted); else HTTP_POLL_OK. */
 int http_conn_poll(struct http_conn *c, uint64_t now);
 
-/* True when the connection waits for request bytes (nothing to send, not closing);
- * *since is when the head being received started, or, between requests, the last
- * input or output progress. The glue sheds the longest waiting one when full. */
-bool http_conn_waiting_since(const struct http_conn *c, uint64_t *since);
+/* Since when the connection has made no progress (false once it is closing): waiting
+ * for request bytes, since the head being received started (a trickle does not count
+ * as progress) or since the last input/output; with responses queued, since output
+ * last moved (a peer that does not read). The glue sheds the oldest when full. */
+bool http_conn_stalled_since(const struct http_conn *c, uint64_t *since);
 
 /* The connection is gone (closed or reset); idempotent. */
 void http_conn_fini(struct http_conn *c);

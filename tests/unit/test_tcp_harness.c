@@ -306,13 +306,12 @@ struct tcp_sock *th_estab(struct th *h, struct th_peer *p, struct tcp_sock **lis
 	return c;
 }
 
-struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *p, uint32_t addr,
-			      uint16_t port)
+bool th_peer_open(struct th *h, uint16_t lport, struct th_peer *p, uint32_t addr, uint16_t port)
 {
 	struct tcp_opts o = { .has = TCP_HAS_MSS, .mss = 1460 };
 	struct th_seg s;
 	bool got = false;
-	peer_init(p, port, l->lport, 5000u + port);
+	peer_init(p, port, lport, 5000u + port);
 	if (addr)
 		p->addr = addr;
 	th_drain(h);
@@ -320,10 +319,18 @@ struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *
 	while (!got && th_pop(h, &s))
 		got = s.h.flags == (TCP_SYN | TCP_ACK) && s.h.dport == port;
 	if (!got)
-		return NULL;
+		return false;
 	p->ack = s.h.seq + 1;
 	peer_send(h, p, TCP_ACK, NULL, 0);
 	th_drain(h);
+	return true;
+}
+
+struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *p, uint32_t addr,
+			      uint16_t port)
+{
 	struct tcp_sock *c = NULL;
+	if (!th_peer_open(h, l->lport, p, addr, port))
+		return NULL;
 	return tcp_accept(l, &c) == 0 ? c : NULL;
 }

@@ -115,5 +115,8 @@ struct tcp_sock *th_estab(struct th *h, struct th_peer *p, struct tcp_sock **lis
  * fails. */
 struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *p, uint32_t addr,
 			      uint16_t port);
+/* The peer's half of it alone (for listeners an application accepts from): true once
+ * the SYN-ACK came and the ACK went. */
+bool th_peer_open(struct th *h, uint16_t lport, struct th_peer *p, uint32_t addr, uint16_t port);
 
 #endif
