@@ -58,13 +58,15 @@ void tcp_rcv_options_syn(struct tcp_sock *c, const struct tcp_opts *o, bool we_o
 
 /* ---- shared checklist steps ------------------------------------------------------------ */
 
-/* The window we accept into: what we advertised, or more if the buffer has room (so a
- * window probe is taken once the application read). */
+/* RCV.WND of Table 6: what we advertised, or what our next segment will advertise if
+ * that is more (the application read: a window probe is taken at once). Never the raw
+ * buffer room, which a window field may not be able to say (65536 > 65535) or SWS
+ * avoidance holds back: the edge is exact. */
 static uint32_t accept_wnd(const struct tcp_sock *c)
 {
 	uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t buf = c->rbuf ? tcp_rcv_wnd(c) : 0;
-	return adv > buf ? adv : buf;
+	uint32_t next = c->rbuf ? (uint32_t)tcp_rcv_wnd_next(c) << c->rcv_wscale : 0;
+	return adv > next ? adv : next;
 }
 
 /* RFC 9293 Table 6. */

@@ -314,6 +314,7 @@ void tcp_send_challenge_ack(struct tcp_sock *c);
 void tcp_reply_rst(struct tcp_stack *t, const struct tcp_seg *s);
 void tcp_reply_raw(struct tcp_stack *t, uint32_t src, uint32_t dst, const struct tcp_hdr *h);
 uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn);
+uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c);
 uint32_t tcp_rcv_wnd(const struct tcp_sock *c);
 uint32_t tcp_sndbuf_free(const struct tcp_sock *c);
 void tcp_rearm_rtx(struct tcp_sock *c);

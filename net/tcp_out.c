@@ -35,6 +35,15 @@ uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn)
 		c->rcv_adv = c->rcv_nxt + w;
 		return (uint16_t)w;
 	}
+	uint16_t field = tcp_rcv_wnd_next(c);
+	c->rcv_adv = c->rcv_nxt + ((uint32_t)field << c->rcv_wscale);
+	return field;
+}
+
+/* The window field the next non-SYN segment will carry (no side effects). */
+uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c)
+{
+	uint32_t avail = tcp_rcv_wnd(c);
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t sws = c->rbuf_size / 2 < c->rcv_mss ? c->rbuf_size / 2 : c->rcv_mss;
 	uint32_t w = avail >= cur + sws ? avail : cur;
@@ -46,7 +55,6 @@ uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn)
 		field = phys >> ws;
 	if (field > 65535)
 		field = 65535;
-	c->rcv_adv = c->rcv_nxt + (field << ws);
 	return (uint16_t)field;
 }
 

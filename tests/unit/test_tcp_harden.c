@@ -493,3 +493,86 @@ TEST(tcp_harden_orphan_flood_new_client_served)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* ---- peer-supplied numbers and window edges --------------------------------------------- */
+
+/* Fills our receive window from the peer in full segments up to `bytes`. */
+static void fill_window(struct th *h, struct th_peer *p, uint32_t bytes)
+{
+	while (bytes) {
+		uint32_t n = bytes < 1460 ? bytes : 1460;
+		peer_send(h, p, TCP_ACK, blob, n);
+		bytes -= n;
+	}
+	th_drain(h);
+}
+
+/* RFC 9293 §3.10.7.4 Table 6: a segment ending exactly at RCV.NXT + RCV.WND is taken
+ * whole; one octet beyond the window is not taken (the rest is). Before, the buffer's
+ * 65536 bytes were accepted against an advertised 65535. */
+TEST(tcp_harden_window_right_edge_exact)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c;
+	struct th_seg s;
+	blob_fill();
+	for (int beyond = 0; beyond <= 1; beyond++) {
+		th_init(&h, NULL);
+		c = th_estab(&h, &p, &l, NULL, 0);      /* no window scaling: 65535 */
+		REQUIRE(c);
+		uint32_t wnd = c->rcv_adv - c->rcv_nxt, nxt0 = c->rcv_nxt;
+		CHECK_EQ(wnd, 65535);
+		fill_window(&h, &p, wnd - 1000);
+		peer_send(&h, &p, TCP_ACK, blob, 1000 + beyond);
+		CHECK_EQ(c->rcv_nxt - nxt0, wnd);       /* up to the edge, never past it */
+		if (beyond) {
+			POP(&h, s);                     /* the cut is ACKed at once */
+			CHECK_EQ(s.h.ack, nxt0 + wnd);
+			CHECK_EQ(s.h.wnd, 0);
+		}
+		tcp_abort(c);
+		tcp_close(l);
+		th_fini(&h);
+	}
+}
+
+/* Zero window (§3.10.7.4): a segment at RCV.NXT still delivers its ACK (and RST), not
+ * its text; a zero-length segment elsewhere is unacceptable; a RST at RCV.NXT resets. */
+TEST(tcp_harden_zero_window_rules)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c;
+	struct th_seg s;
+	blob_fill();
+	th_init(&h, NULL);
+	c = th_estab(&h, &p, &l, NULL, 0);
+	REQUIRE(c);
+	fill_window(&h, &p, 65535);
+	REQUIRE(tcp_send(c, "out", 3) == 3);
+	POP(&h, s);
+	uint32_t una = c->snd_una;
+	p.ack = s.h.seq + 3;
+	uint64_t zw = h.t.mib[TCP_MIB_TCPZeroWindowDrop];
+	peer_send(&h, &p, TCP_ACK, "xy", 2);            /* at RCV.NXT: ACK taken, text not */
+	CHECK_EQ(c->snd_una, una + 3);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPZeroWindowDrop], zw + 1);
+	p.seq -= 2;
+	POP(&h, s);
+	CHECK_EQ(s.h.ack, p.seq);
+	CHECK_EQ(s.h.wnd, 0);
+	p.seq += 1;                                     /* beyond RCV.NXT with a zero window */
+	th_advance(&h, TH_SEC);                         /* past the out-of-window ACK spacing */
+	th_drain(&h);
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	POP(&h, s);                                     /* unacceptable: just our ACK */
+	CHECK_EQ(s.h.ack, p.seq - 1);
+	CHECK_EQ(c->state, TCP_ESTABLISHED);
+	p.seq -= 1;
+	peer_send(&h, &p, TCP_RST, NULL, 0);            /* RST at RCV.NXT */
+	CHECK_EQ(c->state, TCP_CLOSED);
+	tcp_close(c);
+	tcp_close(l);
+	th_fini(&h);
+}
