@@ -30,8 +30,10 @@ void tcp_rcv_options_syn(struct tcp_sock *c, const struct tcp_opts *o, bool we_o
 {
 	struct tcp_config *cfg = &c->t->cfg;
 	uint32_t pm = (o->has & TCP_HAS_MSS) ? o->mss : TCP_DEFAULT_MSS;
-	if (pm < TCP_MIN_MSS)
+	if (pm < TCP_MIN_MSS) {
 		pm = TCP_MIN_MSS;               /* tiny MSS = segment storm (CVE-2019-11479) */
+		tcp_mib(c->t, TCP_MIB_PeerMssClamped);
+	}
 	c->peer_mss = (uint16_t)(pm > 65535 ? 65535 : pm);
 	if ((o->has & TCP_HAS_WS) && we_offered_ws && cfg->window_scaling) {
 		c->ws_ok = true;

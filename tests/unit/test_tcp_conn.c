@@ -1034,43 +1034,6 @@ TEST(tcp_conn_tos_passed_to_ip)
 }
 
 /* Brings a fresh passive connection into state st (by name, as ss spells it). */
-static struct tcp_sock *into_state(struct th *h, struct th_peer *p, struct tcp_sock **l, const char *st)
-{
-	struct th_seg s;
-	if (!strcmp(st, "SYN-RECV")) {
-		peer_init(p, 40000, 80, 1000);
-		if (tcp_listen(&h->t, 0, 80, 8, th_cb, h, l) != 0)
-			return NULL;
-		peer_send(h, p, TCP_SYN, NULL, 0);
-		if (!th_pop(h, &s))
-			return NULL;
-		p->ack = s.h.seq + 1;
-		return h->t.conns;
-	}
-	struct tcp_sock *c = th_estab(h, p, l, NULL, 0);
-	if (!c || !strcmp(st, "ESTAB"))
-		return c;
-	if (!strcmp(st, "CLOSE-WAIT") || !strcmp(st, "LAST-ACK")) {
-		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
-		if (!strcmp(st, "LAST-ACK"))
-			tcp_close(c);
-		th_drain(h);
-		return c;
-	}
-	tcp_close(c);                                   /* FIN-WAIT-1 */
-	th_drain(h);
-	if (!strcmp(st, "CLOSING"))
-		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
-	if (!strcmp(st, "FIN-WAIT-2") || !strcmp(st, "TIME-WAIT")) {
-		p->ack++;
-		peer_send(h, p, TCP_ACK, NULL, 0);
-	}
-	if (!strcmp(st, "TIME-WAIT"))
-		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
-	th_drain(h);
-	return c;
-}
-
 /* RFC 5961 in every synchronized state: an in-window RST or any SYN gets a challenge
  * ACK and changes nothing; a RST at exactly RCV.NXT ends the connection. */
 TEST(tcp_conn_rfc5961_in_every_state)
@@ -1081,7 +1044,7 @@ TEST(tcp_conn_rfc5961_in_every_state)
 		struct th h;
 		th_init(&h, NULL);
 		struct th_peer p;
-		struct tcp_sock *l = NULL, *c = into_state(&h, &p, &l, states[k]);
+		struct tcp_sock *l = NULL, *c = th_into_state(&h, &p, &l, states[k], NULL);
 		REQUIRE(c);
 		struct tcp_conn_info i;
 		tcp_get_info(c, &i);

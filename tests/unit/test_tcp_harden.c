@@ -576,3 +576,161 @@ TEST(tcp_harden_zero_window_rules)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* RFC 5961 whatever options the segment carries: with timestamps and SACK negotiated,
+ * an in-window RST carrying TS and SACK blocks, and a SYN carrying every SYN option,
+ * each get a challenge ACK and change nothing, in every synchronized state. */
+TEST(tcp_harden_rfc5961_with_options_every_state)
+{
+	static const char *const states[] = { "ESTAB", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
+					      "CLOSING", "LAST-ACK", "TIME-WAIT" };
+	const struct tcp_opts syn_opts = { .has = TCP_HAS_MSS | TCP_HAS_WS | TCP_HAS_SACK_PERM | TCP_HAS_TS,
+					   .mss = 1460, .ws = 7, .tsval = 100 };
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+		struct th h;
+		struct th_peer p;
+		struct th_seg s;
+		struct tcp_conn_info i;
+		th_init(&h, NULL);
+		struct tcp_sock *l = NULL, *c = th_into_state(&h, &p, &l, states[k], &syn_opts);
+		REQUIRE(c);
+		REQUIRE(c->ts_ok && c->sack_ok);
+		uint32_t nxt = p.seq;
+		bool tw = !strcmp(states[k], "TIME-WAIT");
+		struct tcp_opts o = { .has = TCP_HAS_TS | TCP_HAS_SACK, .tsval = p.tsval, .nsack = 1 };
+		o.sack[0] = (struct tcp_sack_block){ c->snd_una, c->snd_una + 1 };
+		h.now += TH_SEC;
+		p.seq = nxt + 10;
+		peer_send_opts(&h, &p, TCP_RST | TCP_ACK, &o, NULL, 0);
+		if (!th_pop(&h, &s) || s.h.flags != TCP_ACK || s.h.ack != nxt)
+			test_fail(__FILE__, __LINE__, states[k]);
+		tcp_get_info(c, &i);
+		CHECK_STR(i.state, states[k]);
+		h.now += TH_SEC;
+		p.seq = tw ? nxt - 5 : nxt + 5;
+		struct tcp_opts so = syn_opts;
+		so.tsval = p.tsval;                     /* not newer: TIME-WAIT may not reopen */
+		peer_send_opts(&h, &p, TCP_SYN, &so, "data", 4);
+		if (!th_pop(&h, &s) || s.h.flags != TCP_ACK || s.h.ack != nxt)
+			test_fail(__FILE__, __LINE__, states[k]);
+		tcp_get_info(c, &i);
+		CHECK_STR(i.state, states[k]);
+		CHECK_EQ(c->rcv_nxt, nxt);              /* the SYN's text was not taken */
+		if (c->app_owned)
+			tcp_abort(c);
+		if (l)
+			tcp_close(l);
+		th_fini(&h);
+	}
+}
+
+/* A peer MSS below the floor is raised to TCP_MIN_MSS (88; Linux's tcp_min_snd_mss 48,
+ * CVE-2019-11479): never a storm of tiny segments, and counted. */
+TEST(tcp_harden_peer_mss_floor)
+{
+	struct th h;
+	struct th_peer p;
+	struct th_seg s;
+	struct tcp_sock *l, *c;
+	blob_fill();
+	th_init(&h, NULL);
+	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_TS | TCP_HAS_SACK_PERM, .mss = 1, .tsval = 9 };
+	c = th_estab(&h, &p, &l, &o, 0);
+	REQUIRE(c);
+	CHECK_EQ(c->mss, TCP_MIN_MSS);
+	CHECK_EQ(h.t.mib[TCP_MIB_PeerMssClamped], 1);
+	REQUIRE(tcp_send(c, blob, 880) == 880);
+	int n = 0;
+	while (th_pop(&h, &s))
+		if (s.dlen) {
+			n++;
+			CHECK(s.dlen >= 48 && s.dlen <= TCP_MIN_MSS);
+		}
+	CHECK(n >= 1 && n <= 10);
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Window scale above 14 is used as 14 (RFC 7323 §2.3). */
+TEST(tcp_harden_window_scale_clamped)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c;
+	th_init(&h, NULL);
+	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_WS, .mss = 1460, .ws = 200 };
+	c = th_estab(&h, &p, &l, &o, 0);
+	REQUIRE(c);
+	CHECK(c->ws_ok);
+	CHECK_EQ(c->snd_wscale, 14);
+	p.wnd = 0xffff;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	CHECK_EQ(c->snd_wnd, 0xffffu << 14);            /* < 2^30: no sequence-space wrap */
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* SACK blocks outside [SND.UNA, SND.MAX], inverted or longer than the flight are
+ * discarded and counted; none reaches the scoreboard. */
+TEST(tcp_harden_sack_blocks_validated)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c;
+	blob_fill();
+	th_init(&h, NULL);
+	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_SACK_PERM, .mss = 1460 };
+	c = th_estab(&h, &p, &l, &o, 0);
+	REQUIRE(c);
+	REQUIRE(tcp_send(c, blob, 4000) == 4000);
+	th_drain(&h);
+	uint32_t una = c->snd_una, max = c->snd_max;
+	const struct tcp_sack_block bad[] = {
+		{ max, max + 100 },                     /* above SND.MAX */
+		{ una - 200, una },                     /* below SND.UNA */
+		{ una + 500, una + 100 },               /* inverted */
+		{ una + 1, una + 1 },                   /* empty */
+		{ una - 0x40000000u, una + 10 },        /* longer than the flight */
+	};
+	uint64_t d0 = h.t.mib[TCP_MIB_TCPSACKDiscard];
+	p.ack = una;
+	p.sack_blocks = true;
+	p.nsack = 1;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p.sack[0] = bad[i];
+		peer_send(&h, &p, TCP_ACK, NULL, 0);
+	}
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPSACKDiscard] - d0, 5);
+	CHECK_EQ(c->nsb, 0);
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* An urgent pointer past anything the buffer could ever hold is ignored and counted
+ * (it may lie beyond the current window: urgent mode is signalled even into a zero
+ * window, MUST-66); a sane one is reported. */
+TEST(tcp_harden_urgent_pointer_validated)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c;
+	th_init(&h, NULL);
+	c = th_estab(&h, &p, &l, NULL, 0);
+	REQUIRE(c);
+	struct tcp_hdr hd = { .sport = p.port, .dport = p.lport, .seq = p.seq + 1000, .ack = p.ack,
+			      .flags = TCP_ACK | TCP_URG, .wnd = 65535, .urg = 0xffff };
+	uint64_t ign = h.t.mib[TCP_MIB_UrgIgnored];
+	th_inject(&h, p.addr, TH_ADDR, &hd, "ab", 2);   /* RCV.NXT + 1000 + 65535: past the buffer */
+	CHECK_EQ(h.t.mib[TCP_MIB_UrgIgnored], ign + 1);
+	CHECK(!(h.events & TCP_EV_URGENT));
+	hd.seq = p.seq;
+	hd.urg = 2;
+	th_inject(&h, p.addr, TH_ADDR, &hd, "cd", 2);
+	CHECK(h.events & TCP_EV_URGENT);
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}

@@ -334,3 +334,41 @@ struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *
 		return NULL;
 	return tcp_accept(l, &c) == 0 ? c : NULL;
 }
+
+struct tcp_sock *th_into_state(struct th *h, struct th_peer *p, struct tcp_sock **l, const char *st,
+			       const struct tcp_opts *opts)
+{
+	struct th_seg s;
+	if (!strcmp(st, "SYN-RECV")) {
+		peer_init(p, 40000, 80, 1000);
+		if (tcp_listen(&h->t, 0, 80, 8, th_cb, h, l) != 0)
+			return NULL;
+		peer_send_opts(h, p, TCP_SYN, opts, NULL, 0);
+		if (!th_pop(h, &s))
+			return NULL;
+		p->ack = s.h.seq + 1;
+		return h->t.conns;
+	}
+	struct tcp_sock *c = th_estab(h, p, l, opts, 0);
+	if (!c || !strcmp(st, "ESTAB"))
+		return c;
+	if (!strcmp(st, "CLOSE-WAIT") || !strcmp(st, "LAST-ACK")) {
+		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
+		if (!strcmp(st, "LAST-ACK"))
+			tcp_close(c);
+		th_drain(h);
+		return c;
+	}
+	tcp_close(c);                                   /* FIN-WAIT-1 */
+	th_drain(h);
+	if (!strcmp(st, "CLOSING"))
+		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
+	if (!strcmp(st, "FIN-WAIT-2") || !strcmp(st, "TIME-WAIT")) {
+		p->ack++;
+		peer_send(h, p, TCP_ACK, NULL, 0);
+	}
+	if (!strcmp(st, "TIME-WAIT"))
+		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
+	th_drain(h);
+	return c;
+}

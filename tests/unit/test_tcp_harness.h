@@ -110,6 +110,13 @@ struct tcp_sock *th_open_active(struct th *h, struct th_peer *p, const struct tc
 struct tcp_sock *th_estab(struct th *h, struct th_peer *p, struct tcp_sock **listener,
 			  const struct tcp_opts *opts, uint16_t wnd);
 
+/* A passive connection from the default peer brought into state st (ss names:
+ * "SYN-RECV", "ESTAB", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK",
+ * "TIME-WAIT"); opts: the peer's SYN options (NULL: MSS only). Closing states are
+ * reached through tcp_close() (the TCB is then an orphan). Output is drained. */
+struct tcp_sock *th_into_state(struct th *h, struct th_peer *p, struct tcp_sock **l, const char *st,
+			       const struct tcp_opts *opts);
+
 /* One more passive handshake on listener l from addr (0: TH_PEER) port `port` (ISN
  * 5000+port, MSS 1460), then tcp_accept(). Pending output is dropped. NULL if any step
  * fails. */
