@@ -27,8 +27,8 @@ NET_SRCS := net/core.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stat
 	net/route.c net/ipv4.c net/ipv4_frag.c net/icmp.c \
 	net/udp.c net/transport.c \
 	net/dhcp.c net/ping.c net/cmd_util.c net/cmd_ip.c net/cmd.c net/stack.c \
-	net/http_parse.c net/http_server.c net/http_app.c
-NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \
+	net/http_parse.c net/http_server.c net/http_site.c net/http_endpoints.c net/http_app.c
+NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_stack.c net/tcp_table.c net/tcp_event.c net/tcp_sendq.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \
 	net/tcp_sack.c net/tcp_listen.c net/tcp_isn.c net/tcp_show.c
 
 # Hardware-free code that the host unit tests compile natively.
@@ -43,7 +43,8 @@ UNIT_SRCS += tests/unit/fake_netdev.c tests/unit/test_net_pkt.c tests/unit/test_
 UNIT_SRCS += tests/unit/test_net_hardening.c tests/unit/test_net_frag.c
 UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
 	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
-	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c
+	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c tests/unit/test_tcp_harden.c \
+	tests/unit/test_http_app.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
 EFI_INC := /usr/include/efi
@@ -111,7 +112,7 @@ unit: $(BUILD)/host/unit
 
 # libFuzzer over http_conn_input (clang 14 + libclang-rt-14-dev); new inputs go to build/.
 HTTP_FUZZ_SECONDS ?= 60
-HTTP_FUZZ_SRCS := tests/fuzz/fuzz_http.c net/http_parse.c net/http_server.c lib/fmt.c
+HTTP_FUZZ_SRCS := tests/fuzz/fuzz_http.c net/http_parse.c net/http_server.c net/http_site.c net/http_endpoints.c lib/fmt.c
 $(BUILD)/fuzz/fuzz_http: $(HTTP_FUZZ_SRCS) $(wildcard net/http_*.h)
 	@mkdir -p $(dir $@)
 	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \

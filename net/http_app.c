@@ -165,11 +165,41 @@ static void reject(struct http_app *a, struct tcp_sock *s)
 	a->stats.rejected_503++;
 }
 
+/* No free slot: the connection stalled longest (idle, a head trickling in, or a peer
+ * that does not read), at least cfg.shed_after_ns, makes room: reset, counted. A new
+ * client is the youngest, so a flood of idle, slow or non-reading clients cannot lock
+ * it out until their timeouts. */
+static struct http_app_conn *shed_slot(struct http_app *a)
+{
+	uint64_t now = now_of(a), best = 0;
+	struct http_app_conn *v = NULL;
+	for (uint32_t i = 0; i < a->nslots; i++) {
+		struct http_app_conn *c = &a->conns[i];
+		uint64_t since;
+		if (!c->sock || c->linger_until || !http_conn_stalled_since(&c->http, &since) ||
+		    now - since < a->srv.cfg.shed_after_ns)
+			continue;
+		if (!v || since < best) {
+			v = c;
+			best = since;
+		}
+	}
+	if (!v)
+		return NULL;
+	a->stats.shed++;
+	a->srv.stats.conns_shed++;
+	sock_close(v, 1);
+	slot_release(v);
+	return v;
+}
+
 static void accept_all(struct http_app *a)
 {
 	struct tcp_sock *s;
 	while (tcp_accept(a->listener, &s) == 0) {
 		struct http_app_conn *c = free_slot(a);
+		if (!c)
+			c = shed_slot(a);
 		if (!c) {
 			reject(a, s);
 			continue;

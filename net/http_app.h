@@ -27,6 +27,7 @@ struct http_app_conn {
 
 struct http_app_stats {
 	uint64_t accepted, rejected_503, resets, lingers, linger_timeouts, send_refs, send_copies;
+	uint64_t shed;                  /* idle or slow connections reset for a new one */
 };
 
 struct http_app {

@@ -297,7 +297,27 @@ static void parse_range(const char *v, size_t n, struct http_range *r)
 struct fields {
 	unsigned host_count, range_count;
 	bool host_bad, cl_bad, conn_close, conn_keep_alive;
+	bool te_unknown;        /* a transfer coding other than chunked */
 };
+
+/* Transfer-Encoding = #transfer-coding (RFC 9112 §6.1); parameters after ';' are not
+ * looked at. The only coding we know is the framing one, chunked; an empty list
+ * element is skipped (RFC 9110 §5.6.1). */
+static void parse_transfer_encoding(const char *v, size_t n, struct fields *f)
+{
+	size_t i = 0;
+	while (i < n) {
+		while (i < n && (is_ows((uint8_t)v[i]) || v[i] == ','))
+			i++;
+		size_t s = i;
+		while (i < n && !is_ows((uint8_t)v[i]) && v[i] != ',' && v[i] != ';')
+			i++;
+		if (i > s && !ieq(v + s, i - s, "chunked"))
+			f->te_unknown = true;
+		while (i < n && v[i] != ',')
+			i++;            /* parameters */
+	}
+}
 
 static void parse_connection(const char *v, size_t n, struct fields *f)
 {
@@ -353,6 +373,7 @@ static int parse_field(const char *l, size_t n, struct http_request *req, struct
 			f->cl_bad = true;
 	} else if (ieq(l, nlen, "transfer-encoding")) {
 		req->has_transfer_encoding = true;
+		parse_transfer_encoding(v, vlen, f);
 	} else if (ieq(l, nlen, "connection")) {
 		parse_connection(v, vlen, f);
 	} else if (ieq(l, nlen, "range")) {
@@ -542,6 +563,8 @@ int http_parse_head(char *buf, size_t len, const struct http_limits *lim,
 		return fail(why, HTTP_PERR_CONTENT_LENGTH, 400);
 	if (req->has_transfer_encoding && (req->has_content_length || req->minor == 0))
 		return fail(why, HTTP_PERR_TRANSFER_ENCODING, 400);  /* RFC 9112 §6.1, §6.3 */
+	if (f.te_unknown)
+		return fail(why, HTTP_PERR_TRANSFER_ENCODING, 501);  /* §6.1: whatever the method */
 	if (req->method == HTTP_M_UNKNOWN)
 		return fail(why, HTTP_PERR_METHOD, 501);
 	if (req->method != HTTP_M_GET && req->method != HTTP_M_HEAD)

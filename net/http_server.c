@@ -1,5 +1,6 @@
 /*
- * The HTTP/1.1 connection state machine and the site (see http_server.h).
+ * The HTTP/1.1 connection state machine (see http_server.h); the site lives in
+ * http_site.c, /bytes and /metrics in http_endpoints.c.
  *
  * Input: bytes collect in conn->in (one request head, HTTP_HEAD_MAX, plus whatever
  * of the next ones fits); each complete head is parsed, resolved against the site at
@@ -11,6 +12,7 @@
  * far parsing ran ahead of output.
  */
 #include "net/http_server.h"
+#include "net/http_int.h"
 #include "net/err.h"
 #include "net/platform.h"
 #include "lib/fmt.h"
@@ -27,10 +29,6 @@ enum http_body { BODY_NONE, BODY_STATIC, BODY_BYTES, BODY_METRICS };
 #define RF_NOSTORE 0x40         /* Cache-Control: no-store */
 
 enum { PH_START, PH_HEAD, PH_BODY };
-
-#define CT_TEXT "text/plain; charset=utf-8"
-#define CT_OCTET "application/octet-stream"
-#define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
 
 static const struct {
 	uint16_t code;
@@ -61,200 +59,9 @@ static unsigned status_index(unsigned code)
 	return NSTATUS;
 }
 
-static const char *const timeout_names[HTTP_TIMEOUT_COUNT] = { "header", "idle", "send" };
-
 static uint64_t elapsed(uint64_t now, uint64_t since)
 {
 	return now > since ? now - since : 0;
-}
-
-/* ---- bounded text output ---------------------------------------------------------- */
-
-struct tbuf {
-	char *p;
-	size_t cap, len;
-	bool over;              /* something did not fit; len is unchanged by it */
-};
-
-static void tput(struct tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tput(struct tbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	if (b->over)
-		return;
-	va_start(ap, fmt);
-	int n = kvsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= b->cap - b->len)
-		b->over = true;
-	else
-		b->len += (size_t)n;
-}
-
-static void tputc(struct tbuf *b, char c)
-{
-	if (b->len + 1 >= b->cap)
-		b->over = true;
-	if (!b->over)
-		b->p[b->len++] = c;
-}
-
-/* ---- site ------------------------------------------------------------------------- */
-
-void http_site_init(struct http_site *s)
-{
-	s->n = 0;
-}
-
-static bool valid_site_path(const char *p, size_t n)
-{
-	if (n == 0 || n > HTTP_TARGET_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((uint8_t)p[i] < 0x20 || (uint8_t)p[i] >= 0x7f || p[i] == '\\')
-			return false;
-	for (size_t s = 0; s < n;) {
-		size_t e = s;
-		while (e < n && p[e] != '/')
-			e++;
-		if ((e - s == 1 && p[s] == '.') || (e - s == 2 && p[s] == '.' && p[s + 1] == '.'))
-			return false;
-		s = e + 1;
-	}
-	return true;
-}
-
-static const struct http_site_entry *find2(const struct http_site *s, const char *a, size_t an,
-					   const char *b, size_t bn)
-{
-	for (uint32_t i = 0; i < s->n; i++) {
-		const struct http_site_entry *e = &s->e[i];
-		if (e->path_len == an + bn && memcmp(e->path, a, an) == 0 && memcmp(e->path + an, b, bn) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-int http_site_add(struct http_site *s, const char *path, const uint8_t *data, uint64_t size)
-{
-	if (!path || (!data && size))
-		return -NET_EINVAL;
-	while (*path == '/')
-		path++;
-	size_t n = 0;
-	while (n <= HTTP_TARGET_MAX && path[n])
-		n++;
-	if (!valid_site_path(path, n))
-		return -NET_EINVAL;
-	struct http_site_entry *e = (struct http_site_entry *)find2(s, path, n, "", 0);
-	if (!e) {
-		if (s->n >= HTTP_SITE_MAX)
-			return -NET_ENOSPC;
-		e = &s->e[s->n++];
-	}
-	*e = (struct http_site_entry){ path, n, data, size, http_content_type(path, n) };
-	return 0;
-}
-
-int http_site_add_table(struct http_site *s, const struct http_file *files, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int err = http_site_add(s, files[i].path, files[i].data, files[i].size);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-const struct http_site_entry *http_site_find(const struct http_site *s, const char *path, size_t len)
-{
-	if (len && *path == '/') {
-		path++;
-		len--;
-	}
-	if (len == 0 || path[len - 1] == '/')
-		return find2(s, path, len, "index.html", 10);
-	return find2(s, path, len, "", 0);
-}
-
-const char *http_content_type(const char *path, size_t len)
-{
-	static const struct {
-		const char *ext, *type;
-	} types[] = {
-		{ "html", "text/html; charset=utf-8" },
-		{ "htm", "text/html; charset=utf-8" },
-		{ "css", "text/css; charset=utf-8" },
-		{ "js", "text/javascript; charset=utf-8" },
-		{ "mjs", "text/javascript; charset=utf-8" },
-		{ "json", "application/json" },
-		{ "txt", CT_TEXT },
-		{ "png", "image/png" },
-		{ "jpg", "image/jpeg" },
-		{ "jpeg", "image/jpeg" },
-		{ "gif", "image/gif" },
-		{ "svg", "image/svg+xml" },
-		{ "ico", "image/x-icon" },
-		{ "wasm", "application/wasm" },
-		{ "pdf", "application/pdf" },
-	};
-	size_t dot = len;
-	for (size_t i = len; i > 0 && path[i - 1] != '/'; i--)
-		if (path[i - 1] == '.') {
-			dot = i - 1;
-			break;
-		}
-	if (dot == len)
-		return CT_OCTET;
-	const char *ext = path + dot + 1;
-	size_t elen = len - dot - 1;
-	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-		size_t k = strlen(types[t].ext);
-		if (k != elen)
-			continue;
-		size_t i = 0;
-		while (i < k && (ext[i] | 0x20) == types[t].ext[i])
-			i++;
-		if (i == k)
-			return types[t].type;
-	}
-	return CT_OCTET;
-}
-
-/* ---- /bytes/N --------------------------------------------------------------------- */
-
-static uint64_t bytes_block(uint64_t n, uint64_t j)
-{
-	uint64_t z = (n ^ HTTP_BYTES_SEED) + (j + 1) * 0x9e3779b97f4a7c15ull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-void http_bytes_fill(uint64_t n, uint64_t off, uint8_t *dst, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		uint64_t k = off + i;
-		uint64_t z = bytes_block(n, k / 8);
-		for (unsigned b = (unsigned)(k % 8); b < 8 && i < len; b++, i++)
-			dst[i] = (uint8_t)(z >> (8 * b));
-	}
-}
-
-/* "/bytes/" then N: decimal, no sign, no leading zero, N <= HTTP_BYTES_MAX. */
-static bool parse_bytes_n(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (n == 0 || n > 8 || (s[0] == '0' && n > 1))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return v <= HTTP_BYTES_MAX;
 }
 
 /* ---- date ------------------------------------------------------------------------- */
@@ -281,177 +88,6 @@ size_t http_date_format(char *buf, size_t cap, uint64_t t)
 	return 29;
 }
 
-/* ---- metrics ---------------------------------------------------------------------- */
-
-struct http_metrics_out {
-	char *buf;
-	size_t cap, len;
-	uint32_t index;         /* rows offered so far in this pass */
-	uint32_t first;         /* rows before this went out in earlier chunks */
-	uint32_t next;          /* first row not sent yet */
-	bool full;              /* a row did not fit: this chunk is complete */
-	const char *prev;       /* previous row's name: HELP/TYPE once per family */
-	uint64_t dropped;
-};
-
-static bool valid_metric_name(const char *s)
-{
-	if (!s || !*s)
-		return false;
-	for (size_t i = 0; s[i]; i++) {
-		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-			  (i > 0 && c >= '0' && c <= '9');
-		if (!ok || i >= 200)
-			return false;
-	}
-	return true;
-}
-
-/* label="value"(,label="value")*, values escaped \\ \" \n only. */
-static bool valid_labels(const char *s)
-{
-	size_t i = 0;
-	if (!s || !*s)
-		return true;
-	for (;;) {
-		size_t st = i;
-		while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_' ||
-		       (i > st && s[i] >= '0' && s[i] <= '9'))
-			i++;
-		if (i == st || s[i] != '=' || s[i + 1] != '"')
-			return false;
-		for (i += 2; s[i] != '"'; i++) {
-			if (!s[i] || s[i] == '\n')
-				return false;
-			if (s[i] == '\\') {
-				i++;
-				if (s[i] != '\\' && s[i] != '"' && s[i] != 'n')
-					return false;
-			}
-		}
-		i++;
-		if (!s[i])
-			return true;
-		if (s[i] != ',' || i > 1000)
-			return false;
-		i++;
-	}
-}
-
-void http_metrics_row(struct http_metrics_out *w, const char *name, const char *help,
-		      enum http_metric_type type, const char *labels, uint64_t value)
-{
-	uint32_t idx = w->index++;
-	bool family = !w->prev || !name || strcmp(w->prev, name) != 0;
-	w->prev = name;
-	if (idx < w->first || w->full)
-		return;
-	if (!valid_metric_name(name) || !valid_labels(labels) ||
-	    (type != HTTP_METRIC_COUNTER && type != HTTP_METRIC_GAUGE)) {
-		w->dropped++;
-		w->next = idx + 1;
-		return;
-	}
-	struct tbuf b = { w->buf, w->cap, w->len, false };
-	if (family) {
-		tput(&b, "# HELP %s ", name);
-		for (const char *h = help ? help : ""; *h && !b.over; h++) {
-			if (*h == '\\' || *h == '\n')
-				tputc(&b, '\\');
-			tputc(&b, *h == '\n' ? 'n' : *h);
-		}
-		tput(&b, "\n# TYPE %s %s\n", name, type == HTTP_METRIC_COUNTER ? "counter" : "gauge");
-	}
-	if (labels && *labels)
-		tput(&b, "%s{%s} %llu\n", name, labels, (unsigned long long)value);
-	else
-		tput(&b, "%s %llu\n", name, (unsigned long long)value);
-	if (b.over) {
-		if (w->len == 0) {      /* would not fit an empty chunk either: skip it */
-			w->dropped++;
-			w->next = idx + 1;
-		} else {
-			w->full = true;
-		}
-		return;
-	}
-	w->len = b.len;
-	w->next = idx + 1;
-}
-
-/* The HTTP module's own rows, then the glue's. */
-static void metrics_rows(const struct http_server *srv, struct http_metrics_out *w)
-{
-	const struct http_stats *st = &srv->stats;
-	char lab[48];
-	for (unsigned i = 0; i < HTTP_NCODES; i++) {
-		if (i < NSTATUS)
-			ksnprintf(lab, sizeof(lab), "code=\"%u\"", statuses[i].code);
-		else
-			ksnprintf(lab, sizeof(lab), "code=\"other\"");
-		http_metrics_row(w, "skiff_http_requests_total", "HTTP responses completed, by status code.",
-				 HTTP_METRIC_COUNTER, lab, st->responses[i]);
-	}
-	http_metrics_row(w, "skiff_http_response_bytes_total", "HTTP response bytes handed to TCP (heads and bodies).",
-			 HTTP_METRIC_COUNTER, NULL, st->response_bytes);
-	for (unsigned i = 1; i < HTTP_PERR_COUNT; i++) {
-		ksnprintf(lab, sizeof(lab), "reason=\"%s\"", http_perr_name((enum http_perr)i));
-		http_metrics_row(w, "skiff_http_parse_errors_total", "Malformed or refused HTTP requests, by reason.",
-				 HTTP_METRIC_COUNTER, lab, st->parse_errors[i]);
-	}
-	for (unsigned i = 0; i < HTTP_TIMEOUT_COUNT; i++) {
-		ksnprintf(lab, sizeof(lab), "kind=\"%s\"", timeout_names[i]);
-		http_metrics_row(w, "skiff_http_timeouts_total", "HTTP connections closed by a timeout, by kind.",
-				 HTTP_METRIC_COUNTER, lab, st->timeouts[i]);
-	}
-	http_metrics_row(w, "skiff_http_connections_total", "HTTP connections accepted.",
-			 HTTP_METRIC_COUNTER, NULL, st->conns_total);
-	http_metrics_row(w, "skiff_http_connections_open", "HTTP connections open now.",
-			 HTTP_METRIC_GAUGE, NULL, st->conns_open);
-	http_metrics_row(w, "skiff_http_connections_rejected_total", "HTTP connections refused with 503 at the cap.",
-			 HTTP_METRIC_COUNTER, NULL, st->conns_rejected);
-	http_metrics_row(w, "skiff_http_metrics_rows_dropped_total", "Invalid /metrics rows left out.",
-			 HTTP_METRIC_COUNTER, NULL, st->metrics_dropped);
-	if (srv->metrics)
-		srv->metrics(srv->metrics_ctx, w);
-}
-
-/* Next /metrics chunk into conn->out: "hhhh\r\n" rows "\r\n" in 1.1 (chunk-size may
- * have leading zeros, RFC 9112 §7.1), plus "0\r\n\r\n" after the last; bare rows in
- * 1.0 (the body ends with the connection). */
-static void metrics_chunk(struct http_conn *c, const struct http_resp *r)
-{
-	bool chunked = r->flags & RF_CHUNKED;
-	size_t pre = chunked ? 6 : 0, post = chunked ? 2 + 5 : 0;
-	struct http_metrics_out w = {
-		.buf = (char *)c->out + pre,
-		.cap = sizeof(c->out) - pre - post,
-		.first = c->metrics_row,
-		.next = c->metrics_row,
-	};
-	metrics_rows(c->srv, &w);
-	c->metrics_row = w.next;
-	c->srv->stats.metrics_dropped += w.dropped;
-	size_t pos = w.len;
-	if (chunked && w.len) {
-		static const char hex[] = "0123456789abcdef";
-		for (int i = 0; i < 4; i++)
-			c->out[i] = (uint8_t)hex[(w.len >> (12 - 4 * i)) & 0xf];
-		memcpy(c->out + 4, "\r\n", 2);
-		memcpy(c->out + pre + w.len, "\r\n", 2);
-		pos = pre + w.len + 2;
-	}
-	if (!w.full) {
-		c->metrics_end = true;
-		if (chunked) {
-			memcpy(c->out + pos, "0\r\n\r\n", 5);
-			pos += 5;
-		}
-	}
-	c->out_len = (uint32_t)pos;
-	c->out_off = 0;
-}
 
 /* ---- server ----------------------------------------------------------------------- */
 
@@ -463,6 +99,7 @@ void http_config_default(struct http_config *cfg)
 		.header_timeout_ns = 10000000000ull,
 		.idle_timeout_ns = 30000000000ull,
 		.send_timeout_ns = 30000000000ull,
+		.shed_after_ns = 0,     /* the oldest stalled goes first: a new client is last */
 		.max_head = HTTP_HEAD_MAX,
 		.max_target = HTTP_TARGET_MAX,
 		.max_pipeline = HTTP_PIPELINE_MAX,
@@ -604,7 +241,7 @@ static void queue_request(struct http_conn *c, const struct http_request *req, u
 		return;
 	}
 	if (req->path_len > 7 && memcmp(req->path, "/bytes/", 7) == 0 &&
-	    parse_bytes_n(req->path + 7, req->path_len - 7, &n)) {
+	    http_bytes_parse(req->path + 7, req->path_len - 7, &n)) {
 		r->body = BODY_BYTES;
 		r->total = n;
 		r->ctype = CT_OCTET;
@@ -713,36 +350,36 @@ void http_conn_eof(struct http_conn *c)
 static void render_head(struct http_conn *c, const struct http_resp *r)
 {
 	const struct http_server *srv = c->srv;
-	struct tbuf b = { (char *)c->out, sizeof(c->out), 0, false };
+	struct http_tbuf b = { (char *)c->out, sizeof(c->out), 0, false };
 	uint64_t secs;
 	char date[32];
 
-	tput(&b, "HTTP/1.1 %u %s\r\nServer: Skiff\r\n", r->status,
+	http_tput(&b, "HTTP/1.1 %u %s\r\nServer: Skiff\r\n", r->status,
 	     status_index(r->status) < NSTATUS ? statuses[status_index(r->status)].reason : "Unknown");
 	if (srv->clock && srv->clock(srv->clock_ctx, &secs) && http_date_format(date, sizeof(date), secs))
-		tput(&b, "Date: %s\r\n", date);
+		http_tput(&b, "Date: %s\r\n", date);
 	if (r->ctype)
-		tput(&b, "Content-Type: %s\r\nX-Content-Type-Options: nosniff\r\n", r->ctype);
+		http_tput(&b, "Content-Type: %s\r\nX-Content-Type-Options: nosniff\r\n", r->ctype);
 	if (r->flags & RF_CHUNKED)
-		tput(&b, "Transfer-Encoding: chunked\r\n");
+		http_tput(&b, "Transfer-Encoding: chunked\r\n");
 	else if (r->body != BODY_METRICS)
-		tput(&b, "Content-Length: %llu\r\n", (unsigned long long)r->len);
+		http_tput(&b, "Content-Length: %llu\r\n", (unsigned long long)r->len);
 	if (r->status == 206)
-		tput(&b, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)r->off,
+		http_tput(&b, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)r->off,
 		     (unsigned long long)(r->off + r->len - 1), (unsigned long long)r->total);
 	else if (r->status == 416)
-		tput(&b, "Content-Range: bytes */%llu\r\n", (unsigned long long)r->total);
+		http_tput(&b, "Content-Range: bytes */%llu\r\n", (unsigned long long)r->total);
 	if (r->flags & RF_RANGES)
-		tput(&b, "Accept-Ranges: bytes\r\n");
+		http_tput(&b, "Accept-Ranges: bytes\r\n");
 	if (r->flags & RF_ALLOW)
-		tput(&b, "Allow: GET, HEAD\r\n");
+		http_tput(&b, "Allow: GET, HEAD\r\n");
 	if (r->flags & RF_NOSTORE)
-		tput(&b, "Cache-Control: no-store\r\n");
+		http_tput(&b, "Cache-Control: no-store\r\n");
 	if (r->flags & RF_CLOSE)
-		tput(&b, "Connection: close\r\n");
+		http_tput(&b, "Connection: close\r\n");
 	else if (r->flags & RF_KEEPALIVE)
-		tput(&b, "Connection: keep-alive\r\n");
-	tput(&b, "\r\n");
+		http_tput(&b, "Connection: keep-alive\r\n");
+	http_tput(&b, "\r\n");
 	NET_ASSERT(!b.over);    /* a head is a few hundred bytes */
 	c->out_len = (uint32_t)b.len;
 	c->out_off = 0;
@@ -809,7 +446,7 @@ bool http_conn_peek(struct http_conn *c, const uint8_t **ptr, size_t *len)
 			continue;
 		}
 		if (r->body == BODY_METRICS && !c->metrics_end) {
-			metrics_chunk(c, r);
+			http_metrics_chunk(c, r->flags & RF_CHUNKED);
 			continue;
 		}
 		finish(c);
@@ -871,6 +508,19 @@ int http_conn_poll(struct http_conn *c, uint64_t now)
 			return timed_out(c, c->served ? HTTP_TIMEOUT_IDLE : HTTP_TIMEOUT_HEADER);
 	}
 	return HTTP_POLL_OK;
+}
+
+bool http_conn_stalled_since(const struct http_conn *c, uint64_t *since)
+{
+	if (!c->open || c->dead || c->closing || c->eof)
+		return false;
+	if (c->q_count)
+		*since = c->out_total != c->out_seen ? c->now : c->t_progress;
+	else if (c->head_started)
+		*since = c->t_head;
+	else
+		*since = c->t_input > c->t_progress ? c->t_input : c->t_progress;
+	return true;
 }
 
 void http_conn_fini(struct http_conn *c)

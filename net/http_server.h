@@ -8,7 +8,9 @@
  *             http_site_add(site, bf->name, bf->data, bf->size) for every boot_file
  *             (boot volume overrides built-in); http_server_init(srv, cfg, site);
  *             optionally srv->clock / srv->metrics (+ their ctx).
- *   accept:   over cfg.max_conns: n = http_server_reject(srv, buf, cap), send buf[0..n),
+ *   accept:   over cfg.max_conns: reset the conn whose http_conn_stalled_since() is the
+ *             oldest and older than cfg.shed_after_ns (count srv->stats.conns_shed) and
+ *             take its place; if none, n = http_server_reject(srv, buf, cap), send buf[0..n),
  *             close. Else http_conn_init(conn, srv, now).
  *   data in:  used = http_conn_input(conn, data, len, now); used < len means "later":
  *             keep the rest in the socket (window closes) and offer it again once
@@ -25,7 +27,7 @@
  *   reset:    http_conn_fini(conn). The struct may then be reused with http_conn_init.
  * Times are nanoseconds from any monotonic clock.
  *
- * Responses: GET/HEAD of site files (Range: one range -> 206, unsatisfiable -> 416),
+ * Responses (site: http_site.h; generated endpoints: http_endpoints.h): GET/HEAD of site files (Range: one range -> 206, unsatisfiable -> 416),
  * /bytes/N (N deterministic pseudo-random bytes, see http_bytes_fill), /metrics
  * (Prometheus text 0.0.4, chunked in 1.1, close-delimited in 1.0). Errors from
  * http_parse_head() with their status; a 4xx/5xx for a malformed request closes the
@@ -43,79 +45,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "net/http_parse.h"
+#include "net/http_site.h"
+#include "net/http_endpoints.h"
 
-#define HTTP_SITE_MAX 128               /* built-in files + BOOT_MAX_FILES (64) */
 #define HTTP_PIPELINE_MAX 8             /* responses queued per connection */
 #define HTTP_OUT_MAX 4096               /* per-connection buffer: heads, generated chunks */
-#define HTTP_BYTES_MAX (64ull << 20)    /* /bytes/N: N <= 64 MiB */
-
-/* ---- the site ------------------------------------------------------------------- */
-
-/* A file compiled into the image. www_files/www_nfiles are defined by the generated
- * build/gen/www_data.c (scripts/embed_www.py over www/), linked into the image only. */
-struct http_file {
-	const char *path;               /* below www/, no leading '/': "index.html" */
-	const uint8_t *data;
-	uint64_t size;
-};
-extern const struct http_file www_files[];
-extern const size_t www_nfiles;
-
-struct http_site_entry {
-	const char *path;               /* the caller's string, without leading '/' */
-	size_t path_len;
-	const uint8_t *data;
-	uint64_t size;
-	const char *content_type;
-};
-
-struct http_site {
-	struct http_site_entry e[HTTP_SITE_MAX];
-	uint32_t n;
-};
-
-void http_site_init(struct http_site *s);
-
-/* Adds a file, or replaces the one with the same path (leading '/' ignored). The site
- * keeps the path and data pointers: both must live as long as the site (boot_info and
- * the image do). Returns 0, -NET_EINVAL (path empty, over HTTP_TARGET_MAX, with a
- * control byte, backslash or "."/".." segment; data NULL with size > 0) or
- * -NET_ENOSPC (HTTP_SITE_MAX files). */
-int http_site_add(struct http_site *s, const char *path, const uint8_t *data, uint64_t size);
-
-/* http_site_add() for each of n files; returns the first error (and stops), or 0. */
-int http_site_add_table(struct http_site *s, const struct http_file *files, size_t n);
-
-/* The entry for a decoded request path ("/a/b.css": one leading '/' is dropped); ""
- * or "/", or a trailing '/', means "index.html" in that folder. NULL if none. */
-const struct http_site_entry *http_site_find(const struct http_site *s, const char *path, size_t len);
-
-/* Content-Type by extension (html css js json txt png jpg gif svg ico wasm pdf, case-
- * insensitive); application/octet-stream otherwise. */
-const char *http_content_type(const char *path, size_t len);
-
-/* ---- metrics ------------------------------------------------------------------------ */
-
-enum http_metric_type { HTTP_METRIC_COUNTER, HTTP_METRIC_GAUGE };
-
-/* The writer /metrics hands to the glue's callback; opaque. */
-struct http_metrics_out;
-
-/* Emits one sample: name [a-zA-Z_:][a-zA-Z0-9_:]*; labels NULL/"" or already in
- * exposition syntax, e.g. `dev="eth0",queue="0"` (values escaped: \\ \" \n); help is
- * free text (escaped here). Rows of one metric family must be consecutive and carry the
- * same help/type: "# HELP"/"# TYPE" are written before the first row of each family.
- * Invalid rows are dropped and counted (skiff_http_metrics_rows_dropped_total). */
-void http_metrics_row(struct http_metrics_out *w, const char *name, const char *help,
-		      enum http_metric_type type, const char *labels, uint64_t value);
-
-/* Called once per output chunk (~4 KiB); must emit the same rows in the same order
- * each time (values may move). Name, help and labels need only live during the call. */
-typedef void (*http_metrics_fn)(void *ctx, struct http_metrics_out *w);
-
-/* Wall clock for the Date field: true with seconds since 1970-01-01 UTC, or false when
- * unknown (Date is then omitted, RFC 9110 §6.6.1). */
-typedef bool (*http_clock_fn)(void *ctx, uint64_t *unix_seconds);
 
 /* ---- server and connections ----------------------------------------------------- */
 
@@ -125,13 +59,16 @@ struct http_config {
 	uint64_t header_timeout_ns;     /* a request head must arrive within this (slowloris) */
 	uint64_t idle_timeout_ns;       /* keep-alive: idle connection closed after this */
 	uint64_t send_timeout_ns;       /* no output progress for this long: closed */
+	uint64_t shed_after_ns;         /* all slots busy: the connection waiting longest for its
+					 * request, if at least this long, is reset for a new one
+					 * (0: any; UINT64_MAX: never, 503 instead) */
 	uint32_t max_head;              /* <= HTTP_HEAD_MAX; over it 431 */
 	uint32_t max_target;            /* <= max_head - HTTP_LINE_SLACK; over it 414 */
 	uint32_t max_pipeline;          /* 1..HTTP_PIPELINE_MAX */
 };
 
-/* port 80, 64 connections, 10 s head, 30 s idle, 30 s send, 8 KiB head, 2 KiB target,
- * 8 pipelined requests. */
+/* port 80, 64 connections, 10 s head, 30 s idle, 30 s send, shed the longest waiting
+ * connection for a new one (no minimum), 8 KiB head, 2 KiB target, 8 pipelined requests. */
 void http_config_default(struct http_config *cfg);
 
 /* Status codes the server counts (skiff_http_requests_total{code}); others go to "other". */
@@ -146,6 +83,7 @@ struct http_stats {
 	uint64_t parse_errors[HTTP_PERR_COUNT];
 	uint64_t timeouts[HTTP_TIMEOUT_COUNT];
 	uint64_t conns_total, conns_open, conns_rejected;
+	uint64_t conns_shed;                    /* reset by the glue to make room */
 	uint64_t metrics_dropped;
 };
 
@@ -222,6 +160,12 @@ void http_conn_advance(struct http_conn *c, size_t n);
  * peer EOF and output sent) or timed out (counted); else HTTP_POLL_OK. */
 int http_conn_poll(struct http_conn *c, uint64_t now);
 
+/* Since when the connection has made no progress (false once it is closing): waiting
+ * for request bytes, since the head being received started (a trickle does not count
+ * as progress) or since the last input/output; with responses queued, since output
+ * last moved (a peer that does not read). The glue sheds the oldest when full. */
+bool http_conn_stalled_since(const struct http_conn *c, uint64_t *since);
+
 /* The connection is gone (closed or reset); idempotent. */
 void http_conn_fini(struct http_conn *c);
 
@@ -237,16 +181,5 @@ size_t http_server_reject(struct http_server *srv, char *buf, size_t cap);
  * a NUL. Returns 29, or 0 if cap < 30 or the year is past 9999. */
 size_t http_date_format(char *buf, size_t cap, uint64_t unix_seconds);
 
-/* Bytes [off, off+len) of the body of /bytes/N. The generator (the Python twin is
- * tests/system/bytesgen.py): splitmix64 in counter form,
- *   seed  = N ^ 0x536b6966662f6279
- *   z_j   = seed + (j + 1) * 0x9e3779b97f4a7c15            (mod 2^64)
- *   z_j   = (z_j ^ (z_j >> 30)) * 0xbf58476d1ce4e5b9
- *   z_j   = (z_j ^ (z_j >> 27)) * 0x94d049bb133111eb
- *   z_j   =  z_j ^ (z_j >> 31)
- * and body byte k is byte k % 8 of z_{k/8} in little-endian order. Random access, so
- * ranges cost nothing. */
-#define HTTP_BYTES_SEED 0x536b6966662f6279ull
-void http_bytes_fill(uint64_t n, uint64_t off, uint8_t *dst, size_t len);
 
 #endif

@@ -16,7 +16,9 @@
  * function (including tcp_close() of the socket they were called for). A socket handle
  * stays valid until the application calls tcp_close() or tcp_abort() on it.
  *
- * Files: tcp.c (stack, tables, user calls), tcp_in.c (SEGMENT ARRIVES), tcp_out.c
+ * Files: tcp.c (user calls), tcp_stack.c (instance, memory, call bracketing, entry
+ * points), tcp_table.c (hash, lists, TCB lifetime), tcp_event.c (states, events,
+ * shared transitions), tcp_sendq.c (send queue), tcp_in.c (SEGMENT ARRIVES), tcp_out.c
  * (segments out), tcp_timer.c, tcp_cc.c (Reno, CUBIC), tcp_sack.c (scoreboard, RFC 6675
  * recovery, receive-side blocks), tcp_listen.c (SYN queue, SYN cookies), tcp_isn.c
  * (SipHash, ISN, ports), tcp_show.c (ss, nstat), tcp_wire.c (bytes).
@@ -96,7 +98,12 @@ struct tcp_config {
 	uint32_t sndbuf;          /* bytes tcp_send() may queue per connection */
 	uint32_t rcvbuf;          /* receive buffer (= largest window) per connection */
 	uint32_t max_refs;        /* tcp_send_ref() buffers queued per connection */
-	uint64_t mem_max;         /* all TCP allocations together, bytes */
+	uint64_t heap_bytes;      /* size of the allocator behind mem_alloc (the kernel heap) */
+	uint64_t mem_max;         /* all TCP allocations together; 0: heap_bytes / 2 */
+	uint32_t max_orphans;     /* closed by the app, not yet acknowledged (tcp_max_orphans);
+				   * 0: max_conns / 4; one more is reset at close */
+	uint8_t orphan_retries;   /* RTO or probe series of an orphan (tcp_orphan_retries: 8) */
+	uint32_t max_conns_per_peer; /* TCBs per remote address; 0: max_conns / 4 */
 	uint32_t rto_min_ms;      /* 200 (TCP_RTO_MIN) */
 	uint32_t rto_max_ms;      /* 120000 (TCP_RTO_MAX) */
 	uint32_t rto_initial_ms;  /* 1000 (RFC 6298 §2.1) */
@@ -183,7 +190,11 @@ struct tcp_config {
 	X(NoPktBuf, "TcpExtSkiffNoPktBuf")                                      \
 	X(OutErrs, "TcpExtSkiffOutErrs")                                        \
 	X(UrgIgnored, "TcpExtSkiffUrgIgnored")                                  \
-	X(SynDataIgnored, "TcpExtSkiffSynDataIgnored")
+	X(SynDataIgnored, "TcpExtSkiffSynDataIgnored")                          \
+	X(TCPMemoryPressures, "TcpExtTCPMemoryPressures")                       \
+	X(OrphanShed, "TcpExtSkiffOrphanShed")                                  \
+	X(PeerConnLimit, "TcpExtSkiffPeerConnLimit")                            \
+	X(PeerMssClamped, "TcpExtSkiffPeerMssClamped")
 
 enum tcp_mib {
 #define TCP_MIB_ENUM(id, name) TCP_MIB_##id,
@@ -213,7 +224,9 @@ struct tcp_stack {
 	struct tcp_sock *reap;       /* closed TCBs to free at the end of this call */
 	struct pkt *backlog, *backlog_tail;    /* input that arrived re-entrantly */
 	uint32_t nconns, nlisteners, ntw, nestab;
+	uint32_t norphans;           /* TCBs with c->orphan */
 	uint64_t mem_used;
+	bool mem_pressure;           /* over TCP_MEM_PRESSURE_PCT of mem_max */
 	int depth;                   /* nesting of calls into TCP */
 	uint64_t chack_sec;          /* challenge ACK limiter: current second */
 	uint32_t chack_left;

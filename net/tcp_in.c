@@ -4,7 +4,7 @@
  * fourth SYN, fifth ACK, sixth URG, seventh text, eighth FIN; the third, security, does
  * not apply: no IP security options); the shared steps are the step*() helpers.
  *
- * Call order: tcp_input (tcp.c) -> tcp_input_one -> validate -> lookup ->
+ * Call order: tcp_input (tcp_stack.c) -> tcp_input_one -> validate -> lookup ->
  *   tcp_listen_input (tcp_listen.c) | closed_input | tcp_input_conn -> in_<state>
  *   -> tcp_output (tcp_out.c) for whatever the segment made sendable.
  * Also: tcp_icmp_error (RFC 1191 PMTU, RFC 5927 checks, RFC 9293 §3.9.2.2 soft errors).
@@ -30,8 +30,10 @@ void tcp_rcv_options_syn(struct tcp_sock *c, const struct tcp_opts *o, bool we_o
 {
 	struct tcp_config *cfg = &c->t->cfg;
 	uint32_t pm = (o->has & TCP_HAS_MSS) ? o->mss : TCP_DEFAULT_MSS;
-	if (pm < TCP_MIN_MSS)
+	if (pm < TCP_MIN_MSS) {
 		pm = TCP_MIN_MSS;               /* tiny MSS = segment storm (CVE-2019-11479) */
+		tcp_mib(c->t, TCP_MIB_PeerMssClamped);
+	}
 	c->peer_mss = (uint16_t)(pm > 65535 ? 65535 : pm);
 	if ((o->has & TCP_HAS_WS) && we_offered_ws && cfg->window_scaling) {
 		c->ws_ok = true;
@@ -58,13 +60,15 @@ void tcp_rcv_options_syn(struct tcp_sock *c, const struct tcp_opts *o, bool we_o
 
 /* ---- shared checklist steps ------------------------------------------------------------ */
 
-/* The window we accept into: what we advertised, or more if the buffer has room (so a
- * window probe is taken once the application read). */
+/* RCV.WND of Table 6: what we advertised, or what our next segment will advertise if
+ * that is more (the application read: a window probe is taken at once). Never the raw
+ * buffer room, which a window field may not be able to say (65536 > 65535) or SWS
+ * avoidance holds back: the edge is exact. */
 static uint32_t accept_wnd(const struct tcp_sock *c)
 {
 	uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t buf = c->rbuf ? tcp_rcv_wnd(c) : 0;
-	return adv > buf ? adv : buf;
+	uint32_t next = c->rbuf ? (uint32_t)tcp_rcv_wnd_next(c) << c->rcv_wscale : 0;
+	return adv > next ? adv : next;
 }
 
 /* RFC 9293 Table 6. */
@@ -552,9 +556,21 @@ static void in_established(struct tcp_sock *c, struct tcp_seg *s)
 		tcp_set_state(c, TCP_CLOSE_WAIT);
 }
 
+/* New data for an orphan: nobody will read it. Linux resets the connection
+ * (tcp_rcv_state_process, TCPAbortOnData) rather than ACK and drop it for ever. */
+static bool orphan_data(struct tcp_sock *c, const struct tcp_seg *s)
+{
+	if (!c->orphan || s->dlen == 0)
+		return false;
+	tcp_mib(c->t, TCP_MIB_TCPAbortOnData);
+	tcp_send_rst(c);
+	tcp_done(c, -NET_ECONNRESET);
+	return true;
+}
+
 static void in_fin_wait_1(struct tcp_sock *c, struct tcp_seg *s)
 {
-	if (!steps_1_to_5(c, s))
+	if (!steps_1_to_5(c, s) || orphan_data(c, s))
 		return;
 	bool fin_acked = our_fin_acked(c);
 	if (fin_acked) {
@@ -574,7 +590,7 @@ static void in_fin_wait_1(struct tcp_sock *c, struct tcp_seg *s)
 
 static void in_fin_wait_2(struct tcp_sock *c, struct tcp_seg *s)
 {
-	if (!steps_1_to_5(c, s))
+	if (!steps_1_to_5(c, s) || orphan_data(c, s))
 		return;
 	step6_urg(c, s);
 	step7_text(c, s);

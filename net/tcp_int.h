@@ -38,6 +38,10 @@ static inline bool seq_in(uint32_t a, uint32_t lo, uint32_t hi) { return seq_geq
 #define TCP_PAWS_IDLE_NS (24ull * 24 * 3600 * 1000000000ull) /* RFC 7323 §5.5: 24 days */
 #define TCP_SYN_RTO_AFTER_LOSS_MS 3000  /* RFC 6298 §5.7 */
 #define TCP_PERSIST_MIN_MS 200
+#define TCP_HEAP_DEFAULT (8ull << 20)    /* the kernel heap (kernel/main.c HEAP_PAGES) */
+#define TCP_MEM_PRESSURE_PCT 50 /* of mem_max: new connections get TCP_RBUF_MIN */
+#define TCP_RBUF_MIN 4096       /* receive buffer under pressure (Linux tcp_rmem[0]) */
+#define TCP_ORPHAN_RETRIES 8    /* Linux tcp_orphan_retries = 0 means 8 */
 #define TCP_SEQ_NONE 0          /* tsecr/rtt markers use flags, not this */
 
 enum tcp_state {
@@ -96,6 +100,7 @@ struct tcp_sock {
 	bool app_owned;                  /* the application holds a handle */
 	bool hashed, on_events, on_reap, in_tw;
 	bool counted;                    /* in t->nconns: from creation until CLOSED */
+	bool orphan;                     /* app closed it; not CLOSED/TIME-WAIT (t->norphans) */
 	bool nodelay, keepalive;
 	bool ts_ok, sack_ok, ws_ok;      /* negotiated options */
 	bool fin_queued;                 /* shutdown/close: FIN after the data */
@@ -239,29 +244,47 @@ static inline bool tcp_synchronized(const struct tcp_sock *c)
 {
 	return c->state >= TCP_ESTABLISHED || c->state == TCP_SYN_RECEIVED;
 }
+/* The states RFC 1213 tcpCurrEstab counts. */
+static inline bool tcp_counts_estab(uint8_t st) { return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT; }
 static inline uint32_t tcp_flight(const struct tcp_sock *c) { return c->snd_max - c->snd_una; }
 static inline uint32_t tcp_rcv_unread(const struct tcp_sock *c) { return c->rcv_nxt - c->rcv_user; }
 
-/* tcp.c: tables, lifetime, events */
+/* tcp_table.c: tables and TCB lifetime */
 struct tcp_sock *tcp_sock_new(struct tcp_stack *t);
+struct tcp_sock *tcp_listener_new(struct tcp_stack *t);
+void tcp_sock_free(struct tcp_stack *t, struct tcp_sock *c);   /* unlinked, unqueued TCBs */
 void tcp_hash_insert(struct tcp_stack *t, struct tcp_sock *c);
 void tcp_hash_remove(struct tcp_stack *t, struct tcp_sock *c);
 struct tcp_sock *tcp_lookup(struct tcp_stack *t, uint32_t laddr, uint16_t lport,
 			    uint32_t raddr, uint16_t rport);
 struct tcp_sock *tcp_lookup_listener(struct tcp_stack *t, uint32_t laddr, uint16_t lport);
+void tcp_tw_push(struct tcp_stack *t, struct tcp_sock *c);
+void tcp_tw_unlink(struct tcp_stack *t, struct tcp_sock *c);
+void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu);  /* mss, cc, rto, buffers sizes */
+bool tcp_peer_full(struct tcp_stack *t, uint32_t addr);
+
+/* tcp_event.c: states, events, shared transitions */
 void tcp_set_state(struct tcp_sock *c, enum tcp_state st);
 void tcp_event(struct tcp_sock *c, unsigned ev);
+void tcp_events_unlink(struct tcp_stack *t, struct tcp_sock *c);
+void tcp_reap_later(struct tcp_sock *c);
 void tcp_done(struct tcp_sock *c, int err);          /* -> CLOSED, report err */
 void tcp_enter_time_wait(struct tcp_sock *c);
 int tcp_established(struct tcp_sock *c);              /* buffers; 0 or -errno */
+bool tcp_challenge_allowed(struct tcp_sock *c);
+
+/* tcp_sendq.c */
+void tcp_sq_append(struct tcp_sock *c, struct tcp_chunk *k);
 void tcp_sq_ack(struct tcp_sock *c, uint32_t ack);    /* drop acknowledged bytes */
 void tcp_sq_flush(struct tcp_sock *c, int err);
+void tcp_sq_run_done(struct tcp_sock *c);             /* reference completions */
+
+/* tcp_stack.c: instance, memory, bracketing */
 void tcp_enter(struct tcp_stack *t);
 void tcp_leave(struct tcp_stack *t, bool deliver);
 void *tcp_alloc(struct tcp_stack *t, size_t n);
 void tcp_free(struct tcp_stack *t, void *p, size_t n);
-void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu);  /* mss, cc, rto, buffers sizes */
-bool tcp_challenge_allowed(struct tcp_sock *c);
+bool tcp_shed_orphan(struct tcp_stack *t);
 
 /* tcp_isn.c */
 uint64_t tcp_siphash(const uint64_t key[2], const uint32_t *w, size_t nw);
@@ -291,10 +314,12 @@ void tcp_send_challenge_ack(struct tcp_sock *c);
 void tcp_reply_rst(struct tcp_stack *t, const struct tcp_seg *s);
 void tcp_reply_raw(struct tcp_stack *t, uint32_t src, uint32_t dst, const struct tcp_hdr *h);
 uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn);
+uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c);
 uint32_t tcp_rcv_wnd(const struct tcp_sock *c);
 uint32_t tcp_sndbuf_free(const struct tcp_sock *c);
 void tcp_rearm_rtx(struct tcp_sock *c);
 bool tcp_retransmit_head(struct tcp_sock *c);
+uint32_t tcp_payload_max(const struct tcp_sock *c);   /* mss minus this segment's SACK room */
 
 /* tcp_timer.c */
 void tcp_timers(struct tcp_sock *c, uint64_t now);

@@ -150,6 +150,11 @@ static void syn_input(struct tcp_sock *l, struct tcp_seg *s)
 		tcp_mib(t, TCP_MIB_ListenDrops);
 		return;
 	}
+	if (tcp_peer_full(t, s->src)) {
+		tcp_mib(t, TCP_MIB_PeerConnLimit);      /* one host cannot take every TCB */
+		tcp_mib(t, TCP_MIB_ListenDrops);
+		return;
+	}
 	bool full = l->syn_len >= t->cfg.syn_backlog ||
 		    (t->nconns >= t->cfg.max_conns && !t->tw_head);
 	if (full) {
@@ -192,6 +197,11 @@ static bool cookie_ack(struct tcp_sock *l, struct tcp_seg *s)
 	tcp_mib(t, TCP_MIB_SyncookiesRecv);
 	if (l->acc_len >= l->backlog) {
 		tcp_mib(t, TCP_MIB_ListenOverflows);
+		tcp_mib(t, TCP_MIB_ListenDrops);
+		return true;
+	}
+	if (tcp_peer_full(t, s->src)) {
+		tcp_mib(t, TCP_MIB_PeerConnLimit);
 		tcp_mib(t, TCP_MIB_ListenDrops);
 		return true;
 	}

@@ -35,6 +35,15 @@ uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn)
 		c->rcv_adv = c->rcv_nxt + w;
 		return (uint16_t)w;
 	}
+	uint16_t field = tcp_rcv_wnd_next(c);
+	c->rcv_adv = c->rcv_nxt + ((uint32_t)field << c->rcv_wscale);
+	return field;
+}
+
+/* The window field the next non-SYN segment will carry (no side effects). */
+uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c)
+{
+	uint32_t avail = tcp_rcv_wnd(c);
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t sws = c->rbuf_size / 2 < c->rcv_mss ? c->rbuf_size / 2 : c->rcv_mss;
 	uint32_t w = avail >= cur + sws ? avail : cur;
@@ -46,7 +55,6 @@ uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn)
 		field = phys >> ws;
 	if (field > 65535)
 		field = 65535;
-	c->rcv_adv = c->rcv_nxt + (field << ws);
 	return (uint16_t)field;
 }
 
@@ -103,6 +111,16 @@ static uint32_t sack_room(const struct tcp_sock *c)
 		return 0;
 	uint32_t n = c->nooo < (c->ts_ok ? 3u : 4u) ? c->nooo : (c->ts_ok ? 3u : 4u);
 	return 4 + 8 * n;
+}
+
+/* Payload that fits one segment now: c->mss already leaves room for timestamps; SACK
+ * blocks on our ACKs take more (RFC 9293 §3.7.1: SMSS excludes options, so the
+ * options of this segment come off it). Every data segment, new or retransmitted, is
+ * sized by this, so none exceeds the path MTU. */
+uint32_t tcp_payload_max(const struct tcp_sock *c)
+{
+	uint32_t room = sack_room(c);
+	return c->mss > room + 1 ? c->mss - room : 1;
 }
 
 static void syn_opts(struct tcp_sock *c, struct tcp_opts *o)
@@ -249,7 +267,7 @@ bool tcp_send_new(struct tcp_sock *c, bool force, bool recovery)
 	bool fin_due = c->fin_queued && seq_leq(c->snd_nxt, c->snd_buf_end);
 	if (data_left == 0 && !fin_due)
 		return false;
-	uint32_t mss = c->mss - sack_room(c);
+	uint32_t mss = tcp_payload_max(c);
 	uint32_t wnd = recovery || c->snd_wnd < cwnd_eff(c) ? c->snd_wnd : cwnd_eff(c);
 	uint32_t inflight = c->snd_nxt - c->snd_una;
 	uint32_t room = wnd > inflight ? wnd - inflight : 0;
@@ -367,7 +385,8 @@ bool tcp_retransmit_head(struct tcp_sock *c)
 {
 	uint32_t seq = c->snd_una;
 	uint32_t data_left = seq_gt(c->snd_buf_end, seq) ? c->snd_buf_end - seq : 0;
-	uint32_t len = data_left < c->mss ? data_left : c->mss;
+	uint32_t mss = tcp_payload_max(c);
+	uint32_t len = data_left < mss ? data_left : mss;
 	bool fin = c->fin_queued && len == data_left && seq_lt(c->snd_buf_end, c->snd_max);
 	if (len == 0 && !fin)
 		return false;

@@ -152,8 +152,9 @@ uint32_t tcp_sb_pipe(const struct tcp_sock *c)
 /* Resends one segment of [seq, end) (FIN included if it lies there). */
 static bool rtx_range(struct tcp_sock *c, uint32_t seq, uint32_t end, bool move_high)
 {
-	if (seq_gt(end, seq + c->mss))
-		end = seq + c->mss;
+	uint32_t mss = tcp_payload_max(c);
+	if (seq_gt(end, seq + mss))
+		end = seq + mss;
 	uint32_t dend = seq_min(end, c->snd_buf_end);
 	uint32_t len = seq_gt(dend, seq) ? dend - seq : 0;
 	bool fin = c->fin_queued && seq_gt(end, c->snd_buf_end) && seq_gt(c->snd_max, c->snd_buf_end);
@@ -201,7 +202,8 @@ static bool next_seg(struct tcp_sock *c)
 		}
 		c->rescue_done = true;
 		if (seq_lt(hs, he)) {
-			uint32_t s = seq_gt(he - hs, c->mss) ? he - c->mss : hs;
+			uint32_t mss = tcp_payload_max(c);
+			uint32_t s = seq_gt(he - hs, mss) ? he - mss : hs;
 			return rtx_range(c, s, he, false);      /* HighRxt not updated */
 		}
 	}

@@ -90,11 +90,31 @@ static void syn_timeout(struct tcp_sock *c)
 	tcp_send_syn(c);
 }
 
+/* R2 for this connection: an orphan gets the shorter series (Linux tcp_orphan_retries). */
+static uint8_t max_retries(const struct tcp_sock *c)
+{
+	const struct tcp_config *cfg = &c->t->cfg;
+	return c->orphan && cfg->orphan_retries < cfg->retries2 ? cfg->orphan_retries : cfg->retries2;
+}
+
 static bool timed_out(struct tcp_sock *c, uint64_t now)
 {
 	if (c->user_timeout_ms && c->rtx_stamp_ns)
 		return now - c->rtx_stamp_ns >= (uint64_t)c->user_timeout_ms * TCP_NS_PER_MS;
-	return c->rtx_count >= c->t->cfg.retries2;
+	return c->rtx_count >= max_retries(c);
+}
+
+/* An orphan that times out while memory is tight, or while there are too many
+ * orphans, is reset instead of retried (Linux tcp_out_of_resources). */
+static bool out_of_resources(struct tcp_sock *c)
+{
+	struct tcp_stack *t = c->t;
+	if (!c->orphan || (!t->mem_pressure && t->norphans <= t->cfg.max_orphans))
+		return false;
+	tcp_mib(t, TCP_MIB_TCPAbortOnMemory);
+	tcp_send_rst(c);
+	tcp_done(c, -NET_ENOMEM);
+	return true;
 }
 
 /* RFC 6298 §5.4-5.6 and RFC 5681 §3.1 (loss window, ssthresh once per series). */
@@ -105,6 +125,8 @@ static void rto_expired(struct tcp_sock *c, uint64_t now)
 		c->t_rtx = 0;
 		return;
 	}
+	if (out_of_resources(c))
+		return;
 	if (timed_out(c, now)) {
 		give_up(c, false);
 		return;
@@ -140,7 +162,9 @@ static void persist_expired(struct tcp_sock *c, uint64_t now)
 	struct tcp_stack *t = c->t;
 	/* MUST-37: a window may stay shut as long as the peer answers; give up only
 	 * when retries2 probes in a row went unanswered (orphans: in total). */
-	if (c->probes >= t->cfg.retries2 ||
+	if (out_of_resources(c))
+		return;
+	if (c->probes >= max_retries(c) ||
 	    (c->user_timeout_ms && now - c->last_ack_ns >= (uint64_t)c->user_timeout_ms * TCP_NS_PER_MS)) {
 		give_up(c, !c->app_owned);
 		return;

@@ -48,6 +48,8 @@ struct fz {
 	uint8_t file[8192];
 };
 
+#define FZ_MTU 1500             /* the route's MTU: every segment + IPv4 header fits */
+
 static int f_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 {
 	(void)ctx;
@@ -56,6 +58,8 @@ static int f_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 	struct tcp_hdr h;
 	if (tcp_wire_parse(pkt_data(p), p->len, &h) != WIRE_OK)
 		abort();
+	if (p->len + 20u > FZ_MTU)
+		abort();                /* no segment, new or retransmitted, exceeds the MTU */
 	pkt_free(p);
 	return 0;
 }
@@ -65,7 +69,7 @@ static int f_route(void *ctx, uint32_t dst, uint32_t *src, uint16_t *mtu)
 	(void)ctx;
 	(void)dst;
 	*src = US;
-	*mtu = 1500;
+	*mtu = FZ_MTU;
 	return 0;
 }
 

@@ -226,6 +226,23 @@ TEST(http_parse_transfer_encoding)
 	       400, HTTP_PERR_TRANSFER_ENCODING);
 }
 
+/* RFC 9112 §6.1: a transfer coding the server does not understand is 501, whatever the
+ * method (it was 405 for POST: the method was judged first). chunked is understood. */
+TEST(http_parse_unknown_transfer_coding_501)
+{
+	EXPECT(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"),
+	       501, HTTP_PERR_TRANSFER_ENCODING);
+	EXPECT(parse("PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, x-custom;q=1\r\n\r\n"),
+	       501, HTTP_PERR_TRANSFER_ENCODING);
+	EXPECT(parse("DELETE / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\nTransfer-Encoding: br\r\n\r\n"),
+	       501, HTTP_PERR_TRANSFER_ENCODING);
+	EXPECT(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"), 405,
+	       HTTP_PERR_NONE);
+	EXPECT(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: , chunked\r\n\r\n"), 405,
+	       HTTP_PERR_NONE);
+	EXPECT(field("Transfer-Encoding: gzip"), 501, HTTP_PERR_TRANSFER_ENCODING);
+}
+
 TEST(http_parse_targets)
 {
 	CHECK_EQ(target("/"), 0);

@@ -974,8 +974,8 @@ static void glue_metrics(void *ctx, struct http_metrics_out *w)
 	http_metrics_row(w, "skiff_last", "Last row.", HTTP_METRIC_GAUGE, NULL, 42);
 }
 
-/* Own rows: 13 codes + bytes + 13 reasons + 3 timeouts + 4 connection/metrics rows. */
-#define OWN_ROWS (HTTP_NCODES + 1 + (HTTP_PERR_COUNT - 1) + HTTP_TIMEOUT_COUNT + 4)
+/* Own rows: 13 codes + bytes + 13 reasons + 3 timeouts + 5 connection/metrics rows. */
+#define OWN_ROWS (HTTP_NCODES + 1 + (HTTP_PERR_COUNT - 1) + HTTP_TIMEOUT_COUNT + 5)
 
 TEST(http_server_metrics)
 {

@@ -8,22 +8,9 @@
 #include "tests/unit/test_tcp_harness.h"
 #include "net/tcp_int.h"
 
-#define POP(h, s) REQUIRE(th_pop((h), &(s)))
-#define NONE(h) CHECK_EQ(th_pending(h), 0)
-
 static const struct tcp_opts sack_opts = {
 	.has = TCP_HAS_MSS | TCP_HAS_SACK_PERM, .mss = 1460,
 };
-
-static struct tcp_sock *open_with(struct th *h, struct th_peer *p, struct tcp_sock **l,
-				  const struct tcp_opts *o, uint16_t wnd)
-{
-	peer_init(p, 40000, 80, 1000);
-	p->wnd = wnd;
-	struct tcp_sock *c = th_open_passive(h, p, l, o);
-	h->events = 0;
-	return c;
-}
 
 static void fill(uint8_t *b, size_t n, uint32_t seed)
 {
@@ -36,7 +23,7 @@ TEST(tcp_data_ack_every_second_full_segment)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, NULL, 65535);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
 	REQUIRE(c);
 	uint8_t b[1460];
 	fill(b, sizeof(b), 1);
@@ -62,7 +49,7 @@ TEST(tcp_data_out_of_order_and_sack_blocks)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, &sack_opts, 65535);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, &sack_opts, 65535);
 	REQUIRE(c);
 	uint8_t data[5000];
 	fill(data, sizeof(data), 7);
@@ -116,7 +103,7 @@ TEST(tcp_data_ooo_ranges_bounded)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, &sack_opts, 65535);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, &sack_opts, 65535);
 	REQUIRE(c);
 	uint32_t x = p.seq;
 	uint8_t b[10];
@@ -143,7 +130,7 @@ TEST(tcp_data_window_zero_probe_and_update)
 	struct th h;
 	th_init(&h, &cfg);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, NULL, 65535);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
 	REQUIRE(c);
 	uint8_t b[1024];
 	fill(b, sizeof(b), 9);
@@ -230,11 +217,8 @@ TEST(tcp_data_paws)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	peer_init(&p, 40000, 80, 1000);
-	p.ts = true;
-	p.tsval = 100;
 	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_TS, .mss = 1460, .tsval = 100 };
-	struct tcp_sock *l, *c = th_open_passive(&h, &p, &l, &o);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, &o, 0);
 	REQUIRE(c);
 	p.tsval = 200;
 	peer_send(&h, &p, TCP_ACK, "new", 3);
@@ -264,7 +248,7 @@ TEST(tcp_data_sender_window_and_persist)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, NULL, 1000);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 1000);
 	REQUIRE(c);
 	uint8_t out[3000];
 	fill(out, sizeof(out), 5);
@@ -324,7 +308,7 @@ TEST(tcp_data_nagle_and_nodelay)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, NULL, 65535);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
 	REQUIRE(c);
 	struct th_seg s;
 	CHECK_EQ(tcp_send(c, "aaaa", 4), 4);
@@ -359,7 +343,7 @@ TEST(tcp_data_sndbuf_limit_and_send_event)
 	struct th h;
 	th_init(&h, &cfg);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, NULL, 65535);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
 	REQUIRE(c);
 	tcp_set_callback(c, th_cb, &h);
 	static uint8_t big[10000];
@@ -404,7 +388,7 @@ TEST(tcp_data_send_ref_zero_copy)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, NULL, 65535);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
 	REQUIRE(c);
 	static uint8_t file[100000];
 	fill(file, sizeof(file), 13);
@@ -450,7 +434,7 @@ TEST(tcp_data_recv_peek_consume_and_trim)
 	struct th h;
 	th_init(&h, &cfg);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, NULL, 65535);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
 	REQUIRE(c);
 	uint8_t b[5000];
 	fill(b, sizeof(b), 17);
@@ -496,7 +480,7 @@ TEST(tcp_data_window_shrinks_with_data_in_flight)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, NULL, 65535);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
 	REQUIRE(c);
 	uint8_t out[4000];
 	fill(out, sizeof(out), 21);
@@ -539,7 +523,7 @@ TEST(tcp_data_zero_window_still_takes_rst_and_urg)
 	struct th h;
 	th_init(&h, &cfg);
 	struct th_peer p;
-	struct tcp_sock *l, *c = open_with(&h, &p, &l, NULL, 65535);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
 	REQUIRE(c);
 	uint8_t b[1024] = { 0 };
 	for (int i = 0; i < 4; i++)

@@ -1,6 +1,7 @@
 /* The TCP capture environment (see test_tcp_harness.h). */
 #include "tests/unit/test_tcp_harness.h"
 #include "tests/unit/test.h"
+#include "net/tcp_int.h"
 #include <stdlib.h>
 
 #define TH_SLOTS 1024
@@ -287,5 +288,87 @@ struct tcp_sock *th_open_active(struct th *h, struct th_peer *p, const struct tc
 	peer_send_opts(h, p, TCP_SYN | TCP_ACK, opts, NULL, 0);
 	if (!th_pop(h, &s) || s.h.flags != TCP_ACK || s.h.ack != p->seq)
 		return NULL;
+	return c;
+}
+
+struct tcp_sock *th_estab(struct th *h, struct th_peer *p, struct tcp_sock **listener,
+			  const struct tcp_opts *opts, uint16_t wnd)
+{
+	peer_init(p, TH_PEER_PORT, 80, 1000);
+	if (wnd)
+		p->wnd = wnd;
+	if (opts && (opts->has & TCP_HAS_TS)) {
+		p->ts = true;
+		p->tsval = opts->tsval;
+	}
+	struct tcp_sock *c = th_open_passive(h, p, listener, opts);
+	h->events = 0;
+	return c;
+}
+
+bool th_peer_open(struct th *h, uint16_t lport, struct th_peer *p, uint32_t addr, uint16_t port)
+{
+	struct tcp_opts o = { .has = TCP_HAS_MSS, .mss = 1460 };
+	struct th_seg s;
+	bool got = false;
+	peer_init(p, port, lport, 5000u + port);
+	if (addr)
+		p->addr = addr;
+	th_drain(h);
+	peer_send_opts(h, p, TCP_SYN, &o, NULL, 0);
+	while (!got && th_pop(h, &s))
+		got = s.h.flags == (TCP_SYN | TCP_ACK) && s.h.dport == port;
+	if (!got)
+		return false;
+	p->ack = s.h.seq + 1;
+	peer_send(h, p, TCP_ACK, NULL, 0);
+	th_drain(h);
+	return true;
+}
+
+struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *p, uint32_t addr,
+			      uint16_t port)
+{
+	struct tcp_sock *c = NULL;
+	if (!th_peer_open(h, l->lport, p, addr, port))
+		return NULL;
+	return tcp_accept(l, &c) == 0 ? c : NULL;
+}
+
+struct tcp_sock *th_into_state(struct th *h, struct th_peer *p, struct tcp_sock **l, const char *st,
+			       const struct tcp_opts *opts)
+{
+	struct th_seg s;
+	if (!strcmp(st, "SYN-RECV")) {
+		peer_init(p, 40000, 80, 1000);
+		if (tcp_listen(&h->t, 0, 80, 8, th_cb, h, l) != 0)
+			return NULL;
+		peer_send_opts(h, p, TCP_SYN, opts, NULL, 0);
+		if (!th_pop(h, &s))
+			return NULL;
+		p->ack = s.h.seq + 1;
+		return h->t.conns;
+	}
+	struct tcp_sock *c = th_estab(h, p, l, opts, 0);
+	if (!c || !strcmp(st, "ESTAB"))
+		return c;
+	if (!strcmp(st, "CLOSE-WAIT") || !strcmp(st, "LAST-ACK")) {
+		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
+		if (!strcmp(st, "LAST-ACK"))
+			tcp_close(c);
+		th_drain(h);
+		return c;
+	}
+	tcp_close(c);                                   /* FIN-WAIT-1 */
+	th_drain(h);
+	if (!strcmp(st, "CLOSING"))
+		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
+	if (!strcmp(st, "FIN-WAIT-2") || !strcmp(st, "TIME-WAIT")) {
+		p->ack++;
+		peer_send(h, p, TCP_ACK, NULL, 0);
+	}
+	if (!strcmp(st, "TIME-WAIT"))
+		peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
+	th_drain(h);
 	return c;
 }

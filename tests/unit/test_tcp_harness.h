@@ -23,6 +23,11 @@
 #define TH_ADDR 0x0a000001u             /* 10.0.0.1: us */
 #define TH_PEER 0x0a000002u             /* 10.0.0.2: the peer */
 #define TH_MAXOUT 4096
+#define TH_PEER_PORT 40000              /* the default peer: 10.0.0.2:40000 -> :80, ISN 1000 */
+
+/* Assertions on what TCP emitted: the next segment must exist; nothing is pending. */
+#define POP(h, s) REQUIRE(th_pop((h), &(s)))
+#define NONE(h) CHECK_EQ(th_pending(h), 0)
 
 struct th_seg {
 	struct tcp_hdr h;
@@ -98,5 +103,27 @@ void peer_send_opts(struct th *h, struct th_peer *p, uint8_t flags, const struct
 struct tcp_sock *th_open_passive(struct th *h, struct th_peer *p, struct tcp_sock **listener,
 				 const struct tcp_opts *opts);
 struct tcp_sock *th_open_active(struct th *h, struct th_peer *p, const struct tcp_opts *opts);
+
+/* The usual fixture: the default peer (TH_PEER_PORT -> 80, ISN 1000; window wnd, 0:
+ * 65535) opens a connection to a new listener on 80 with opts (a TS option in opts
+ * makes the peer keep sending timestamps from opts->tsval); events are cleared. */
+struct tcp_sock *th_estab(struct th *h, struct th_peer *p, struct tcp_sock **listener,
+			  const struct tcp_opts *opts, uint16_t wnd);
+
+/* A passive connection from the default peer brought into state st (ss names:
+ * "SYN-RECV", "ESTAB", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK",
+ * "TIME-WAIT"); opts: the peer's SYN options (NULL: MSS only). Closing states are
+ * reached through tcp_close() (the TCB is then an orphan). Output is drained. */
+struct tcp_sock *th_into_state(struct th *h, struct th_peer *p, struct tcp_sock **l, const char *st,
+			       const struct tcp_opts *opts);
+
+/* One more passive handshake on listener l from addr (0: TH_PEER) port `port` (ISN
+ * 5000+port, MSS 1460), then tcp_accept(). Pending output is dropped. NULL if any step
+ * fails. */
+struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *p, uint32_t addr,
+			      uint16_t port);
+/* The peer's half of it alone (for listeners an application accepts from): true once
+ * the SYN-ACK came and the ACK went. */
+bool th_peer_open(struct th *h, uint16_t lport, struct th_peer *p, uint32_t addr, uint16_t port);
 
 #endif

@@ -7,9 +7,6 @@
 #include "tests/unit/test_tcp_harness.h"
 #include "net/tcp_int.h"
 
-#define POP(h, s) REQUIRE(th_pop((h), &(s)))
-#define NONE(h) CHECK_EQ(th_pending(h), 0)
-
 static void syn_from(struct th *h, struct th_peer *p, uint16_t port, const struct tcp_opts *o)
 {
 	peer_init(p, port, 80, 1000u * port);

@@ -7,9 +7,6 @@
 #include "tests/unit/test_tcp_harness.h"
 #include "net/tcp_int.h"
 
-#define POP(h, s) REQUIRE(th_pop((h), &(s)))
-#define NONE(h) CHECK_EQ(th_pending(h), 0)
-
 static uint8_t blob[200000];
 
 static void blob_init(void)
@@ -23,11 +20,8 @@ static struct tcp_sock *open_conn(struct th *h, struct th_peer *p, struct tcp_so
 {
 	th_init(h, cfg);
 	blob_init();
-	peer_init(p, 40000, 80, 1000);
 	struct tcp_opts o = { .has = TCP_HAS_MSS | (sack ? TCP_HAS_SACK_PERM : 0), .mss = 1460 };
-	struct tcp_sock *c = th_open_passive(h, p, l, &o);
-	h->events = 0;
-	return c;
+	return th_estab(h, p, l, &o, 0);
 }
 
 /* Pops every queued segment; returns how many, recording their seqs. */

@@ -43,12 +43,9 @@ TEST(tcp_show_ss_tni_and_tl)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	peer_init(&p, 40000, 80, 1000);
 	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_WS | TCP_HAS_SACK_PERM | TCP_HAS_TS,
 			      .mss = 1460, .ws = 7, .tsval = 1 };
-	p.ts = true;
-	p.tsval = 1;
-	struct tcp_sock *l, *c = th_open_passive(&h, &p, &l, &o);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, &o, 0);
 	REQUIRE(c);
 	CHECK_EQ(tcp_send(c, "hello", 5), 5);
 	th_drain(&h);
@@ -100,8 +97,7 @@ TEST(tcp_show_nstat_names)
 	struct th h;
 	th_init(&h, NULL);
 	struct th_peer p;
-	peer_init(&p, 40000, 80, 1000);
-	struct tcp_sock *l, *c = th_open_passive(&h, &p, &l, NULL);
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
 	REQUIRE(c);
 	struct kv k = { .n = 0 };
 	tcp_nstat(&h.t, emit, &k);

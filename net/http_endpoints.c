@@ -1,0 +1,225 @@
+/*
+ * The generated endpoints: /bytes/N (deterministic pseudo-random bodies, random
+ * access) and /metrics (Prometheus text exposition 0.0.4, written one conn->out-sized
+ * chunk at a time: every chunk walks all rows and keeps those not sent yet). The
+ * connection state machine (http_server.c) decides when; this file writes the bytes.
+ */
+#include "net/http_endpoints.h"
+#include "net/http_server.h"
+#include "net/http_int.h"
+#include "lib/fmt.h"
+#include "lib/string.h"
+
+static const uint16_t codes[] = HTTP_CODES;
+#define NCODES (sizeof(codes) / sizeof(codes[0]))
+_Static_assert(NCODES + 1 == HTTP_NCODES, "HTTP_NCODES: HTTP_CODES plus other");
+
+static const char *const timeout_names[HTTP_TIMEOUT_COUNT] = { "header", "idle", "send" };
+
+/* ---- /bytes/N --------------------------------------------------------------------- */
+
+static uint64_t bytes_block(uint64_t n, uint64_t j)
+{
+	uint64_t z = (n ^ HTTP_BYTES_SEED) + (j + 1) * 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+void http_bytes_fill(uint64_t n, uint64_t off, uint8_t *dst, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		uint64_t k = off + i;
+		uint64_t z = bytes_block(n, k / 8);
+		for (unsigned b = (unsigned)(k % 8); b < 8 && i < len; b++, i++)
+			dst[i] = (uint8_t)(z >> (8 * b));
+	}
+}
+
+bool http_bytes_parse(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 8 || (s[0] == '0' && n > 1))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return v <= HTTP_BYTES_MAX;
+}
+
+/* ---- metrics ---------------------------------------------------------------------- */
+
+struct http_metrics_out {
+	char *buf;
+	size_t cap, len;
+	uint32_t index;         /* rows offered so far in this pass */
+	uint32_t first;         /* rows before this went out in earlier chunks */
+	uint32_t next;          /* first row not sent yet */
+	bool full;              /* a row did not fit: this chunk is complete */
+	const char *prev;       /* previous row's name: HELP/TYPE once per family */
+	uint64_t dropped;
+};
+
+static bool valid_metric_name(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (size_t i = 0; s[i]; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+			  (i > 0 && c >= '0' && c <= '9');
+		if (!ok || i >= 200)
+			return false;
+	}
+	return true;
+}
+
+/* label="value"(,label="value")*, values escaped \\ \" \n only. */
+static bool valid_labels(const char *s)
+{
+	size_t i = 0;
+	if (!s || !*s)
+		return true;
+	for (;;) {
+		size_t st = i;
+		while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_' ||
+		       (i > st && s[i] >= '0' && s[i] <= '9'))
+			i++;
+		if (i == st || s[i] != '=' || s[i + 1] != '"')
+			return false;
+		for (i += 2; s[i] != '"'; i++) {
+			if (!s[i] || s[i] == '\n')
+				return false;
+			if (s[i] == '\\') {
+				i++;
+				if (s[i] != '\\' && s[i] != '"' && s[i] != 'n')
+					return false;
+			}
+		}
+		i++;
+		if (!s[i])
+			return true;
+		if (s[i] != ',' || i > 1000)
+			return false;
+		i++;
+	}
+}
+
+void http_metrics_row(struct http_metrics_out *w, const char *name, const char *help,
+		      enum http_metric_type type, const char *labels, uint64_t value)
+{
+	uint32_t idx = w->index++;
+	bool family = !w->prev || !name || strcmp(w->prev, name) != 0;
+	w->prev = name;
+	if (idx < w->first || w->full)
+		return;
+	if (!valid_metric_name(name) || !valid_labels(labels) ||
+	    (type != HTTP_METRIC_COUNTER && type != HTTP_METRIC_GAUGE)) {
+		w->dropped++;
+		w->next = idx + 1;
+		return;
+	}
+	struct http_tbuf b = { w->buf, w->cap, w->len, false };
+	if (family) {
+		http_tput(&b, "# HELP %s ", name);
+		for (const char *h = help ? help : ""; *h && !b.over; h++) {
+			if (*h == '\\' || *h == '\n')
+				http_tputc(&b, '\\');
+			http_tputc(&b, *h == '\n' ? 'n' : *h);
+		}
+		http_tput(&b, "\n# TYPE %s %s\n", name, type == HTTP_METRIC_COUNTER ? "counter" : "gauge");
+	}
+	if (labels && *labels)
+		http_tput(&b, "%s{%s} %llu\n", name, labels, (unsigned long long)value);
+	else
+		http_tput(&b, "%s %llu\n", name, (unsigned long long)value);
+	if (b.over) {
+		if (w->len == 0) {      /* would not fit an empty chunk either: skip it */
+			w->dropped++;
+			w->next = idx + 1;
+		} else {
+			w->full = true;
+		}
+		return;
+	}
+	w->len = b.len;
+	w->next = idx + 1;
+}
+
+/* The HTTP module's own rows, then the glue's. */
+static void metrics_rows(const struct http_server *srv, struct http_metrics_out *w)
+{
+	const struct http_stats *st = &srv->stats;
+	char lab[48];
+	for (unsigned i = 0; i < HTTP_NCODES; i++) {
+		if (i < NCODES)
+			ksnprintf(lab, sizeof(lab), "code=\"%u\"", codes[i]);
+		else
+			ksnprintf(lab, sizeof(lab), "code=\"other\"");
+		http_metrics_row(w, "skiff_http_requests_total", "HTTP responses completed, by status code.",
+				 HTTP_METRIC_COUNTER, lab, st->responses[i]);
+	}
+	http_metrics_row(w, "skiff_http_response_bytes_total", "HTTP response bytes handed to TCP (heads and bodies).",
+			 HTTP_METRIC_COUNTER, NULL, st->response_bytes);
+	for (unsigned i = 1; i < HTTP_PERR_COUNT; i++) {
+		ksnprintf(lab, sizeof(lab), "reason=\"%s\"", http_perr_name((enum http_perr)i));
+		http_metrics_row(w, "skiff_http_parse_errors_total", "Malformed or refused HTTP requests, by reason.",
+				 HTTP_METRIC_COUNTER, lab, st->parse_errors[i]);
+	}
+	for (unsigned i = 0; i < HTTP_TIMEOUT_COUNT; i++) {
+		ksnprintf(lab, sizeof(lab), "kind=\"%s\"", timeout_names[i]);
+		http_metrics_row(w, "skiff_http_timeouts_total", "HTTP connections closed by a timeout, by kind.",
+				 HTTP_METRIC_COUNTER, lab, st->timeouts[i]);
+	}
+	http_metrics_row(w, "skiff_http_connections_total", "HTTP connections accepted.",
+			 HTTP_METRIC_COUNTER, NULL, st->conns_total);
+	http_metrics_row(w, "skiff_http_connections_open", "HTTP connections open now.",
+			 HTTP_METRIC_GAUGE, NULL, st->conns_open);
+	http_metrics_row(w, "skiff_http_connections_rejected_total", "HTTP connections refused with 503 at the cap.",
+			 HTTP_METRIC_COUNTER, NULL, st->conns_rejected);
+	http_metrics_row(w, "skiff_http_connections_shed_total", "Idle or slow HTTP connections reset to serve a new one.",
+			 HTTP_METRIC_COUNTER, NULL, st->conns_shed);
+	http_metrics_row(w, "skiff_http_metrics_rows_dropped_total", "Invalid /metrics rows left out.",
+			 HTTP_METRIC_COUNTER, NULL, st->metrics_dropped);
+	if (srv->metrics)
+		srv->metrics(srv->metrics_ctx, w);
+}
+
+/* Next /metrics chunk into conn->out: "hhhh\r\n" rows "\r\n" in 1.1 (chunk-size may
+ * have leading zeros, RFC 9112 §7.1), plus "0\r\n\r\n" after the last; bare rows in
+ * 1.0 (the body ends with the connection). */
+void http_metrics_chunk(struct http_conn *c, bool chunked)
+{
+	size_t pre = chunked ? 6 : 0, post = chunked ? 2 + 5 : 0;
+	struct http_metrics_out w = {
+		.buf = (char *)c->out + pre,
+		.cap = sizeof(c->out) - pre - post,
+		.first = c->metrics_row,
+		.next = c->metrics_row,
+	};
+	metrics_rows(c->srv, &w);
+	c->metrics_row = w.next;
+	c->srv->stats.metrics_dropped += w.dropped;
+	size_t pos = w.len;
+	if (chunked && w.len) {
+		static const char hex[] = "0123456789abcdef";
+		for (int i = 0; i < 4; i++)
+			c->out[i] = (uint8_t)hex[(w.len >> (12 - 4 * i)) & 0xf];
+		memcpy(c->out + 4, "\r\n", 2);
+		memcpy(c->out + pre + w.len, "\r\n", 2);
+		pos = pre + w.len + 2;
+	}
+	if (!w.full) {
+		c->metrics_end = true;
+		if (chunked) {
+			memcpy(c->out + pos, "0\r\n\r\n", 5);
+			pos += 5;
+		}
+	}
+	c->out_len = (uint32_t)pos;
+	c->out_off = 0;
+}

@@ -1,0 +1,340 @@
+/*
+ * TCP stack instance: configuration, the memory budget, call bracketing and the entry
+ * points from IP (segments in, timers, shutdown). The tables live in tcp_table.c,
+ * state changes and event delivery in tcp_event.c, the send queue in tcp_sendq.c and
+ * the user calls of RFC 9293 §3.10 in tcp.c.
+ *
+ * Call order: every entry point brackets its work with tcp_enter()/tcp_leave(). Only
+ * the outermost leave of tcp_input()/tcp_poll() delivers events to applications and
+ * frees closed TCBs ("reap"), so no callback ever runs while TCP is half-way through
+ * a segment, and no TCB disappears under a caller. Segments that arrive re-entrantly
+ * (ip_output looping back) are queued in t->backlog and processed before returning.
+ */
+#include "net/tcp_int.h"
+#include "lib/string.h"
+
+#define BACKLOG_MAX 1024
+
+void tcp_config_default(struct tcp_config *cfg)
+{
+	*cfg = (struct tcp_config){
+		.max_conns = 1024,
+		.max_listeners = 32,
+		.syn_backlog = 128,
+		.accept_backlog = 128,
+		.max_time_wait = 512,
+		.sndbuf = 64 * 1024,
+		.rcvbuf = 64 * 1024,
+		.max_refs = 64,
+		.heap_bytes = TCP_HEAP_DEFAULT, /* the kernel sets its real heap size */
+		.mem_max = 0,           /* 0: derived in tcp_init */
+		.max_orphans = 0,       /* 0: derived in tcp_init */
+		.orphan_retries = TCP_ORPHAN_RETRIES,
+		.max_conns_per_peer = 0, /* 0: derived in tcp_init */
+		.rto_min_ms = 200,
+		.rto_max_ms = 120000,
+		.rto_initial_ms = 1000,
+		.delack_ms = 40,
+		.time_wait_ms = 60000,
+		.fin_wait2_ms = 60000,
+		.syn_retries = 7,
+		.synack_retries = 5,
+		.retries1 = 3,
+		.retries2 = 15,
+		.cc = TCP_CC_CUBIC,
+		.syncookies = true,
+		.sack = true,
+		.timestamps = true,
+		.window_scaling = true,
+		.keepalive_idle_s = 7200,
+		.keepalive_intvl_s = 75,
+		.keepalive_probes = 9,
+		.challenge_ack_limit = 1000,
+		.rst_limit = 1000,
+	};
+}
+
+static uint32_t pow2_floor(uint32_t v)
+{
+	uint32_t p = 1;
+	while (p <= v / 2)
+		p <<= 1;
+	return p;
+}
+
+/* A quarter of the connections, but all of a small table (at least one). */
+static uint32_t share(uint32_t max_conns)
+{
+	uint32_t q = max_conns / 4, small = max_conns < 16 ? max_conns : 16;
+	q = q > small ? q : small;
+	return q ? q : 1;
+}
+
+/* The memory budget comes from the heap that really backs mem_alloc (half of it: the
+ * HTTP slots and the rest of the kernel live there too), never more than every
+ * connection at full buffers could use. Orphan and per-peer limits follow max_conns
+ * (Linux scales tcp_max_orphans with memory; here max_conns already does). */
+static void tcp_limits_derive(struct tcp_config *c)
+{
+	if (c->heap_bytes == 0)
+		c->heap_bytes = TCP_HEAP_DEFAULT;
+	if (c->mem_max == 0) {
+		uint64_t all = (uint64_t)c->max_conns * (c->rcvbuf + c->sndbuf + sizeof(struct tcp_sock)) +
+			       (uint64_t)c->max_listeners * sizeof(struct tcp_sock);
+		c->mem_max = c->heap_bytes / 2 < all ? c->heap_bytes / 2 : all;
+	}
+	if (c->max_orphans == 0)
+		c->max_orphans = share(c->max_conns);
+	if (c->orphan_retries == 0)
+		c->orphan_retries = TCP_ORPHAN_RETRIES;
+	if (c->max_conns_per_peer == 0)
+		c->max_conns_per_peer = share(c->max_conns);
+}
+
+void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_config *cfg, uint64_t now_ns)
+{
+	memset(t, 0, sizeof(*t));
+	t->env = *env;
+	if (cfg)
+		t->cfg = *cfg;
+	else
+		tcp_config_default(&t->cfg);
+	struct tcp_config *c = &t->cfg;
+	/* Sanitise what the code relies on. */
+	if (c->rcvbuf < 4096)
+		c->rcvbuf = 4096;
+	if (c->rcvbuf > (1u << 30))
+		c->rcvbuf = 1u << 30;
+	c->rcvbuf = pow2_floor(c->rcvbuf);
+	if (c->sndbuf < 4096)
+		c->sndbuf = 4096;
+	if (c->delack_ms == 0 || c->delack_ms > 500)
+		c->delack_ms = 40;              /* MUST-40: < 0.5 s */
+	if (c->rto_min_ms == 0)
+		c->rto_min_ms = 1;
+	if (c->rto_max_ms < c->rto_min_ms)
+		c->rto_max_ms = c->rto_min_ms;
+	if (c->rto_initial_ms < c->rto_min_ms)
+		c->rto_initial_ms = c->rto_min_ms;
+	if (c->keepalive_idle_s == 0)
+		c->keepalive_idle_s = 7200;
+	if (c->keepalive_intvl_s == 0)
+		c->keepalive_intvl_s = 75;
+	tcp_limits_derive(c);
+	t->now = now_ns;
+	uint64_t *keys[] = { t->isn_key, t->hash_key, t->cookie_key, t->ts_key, t->port_key };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		keys[i][0] = env->random(env->ctx);
+		keys[i][1] = env->random(env->ctx);
+	}
+}
+
+
+/* ---- memory -------------------------------------------------------------------------- */
+/* Memory pressure (Linux tcp_memory_pressure): past TCP_MEM_PRESSURE_PCT of the
+ * budget new connections get the smallest receive buffer and orphans are not retried;
+ * counted once per entry. */
+static void mem_account(struct tcp_stack *t)
+{
+	bool over = t->mem_used * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
+	if (over && !t->mem_pressure)
+		tcp_mib(t, TCP_MIB_TCPMemoryPressures);
+	t->mem_pressure = over;
+}
+
+void *tcp_alloc(struct tcp_stack *t, size_t n)
+{
+	if (t->mem_used + n > t->cfg.mem_max) {
+		tcp_mib(t, TCP_MIB_MemLimit);
+		return NULL;
+	}
+	void *p = t->env.mem_alloc(t->env.ctx, n);
+	if (!p) {
+		tcp_mib(t, TCP_MIB_MemLimit);
+		return NULL;
+	}
+	t->mem_used += n;
+	mem_account(t);
+	return p;
+}
+
+void tcp_free(struct tcp_stack *t, void *p, size_t n)
+{
+	if (!p)
+		return;
+	NET_ASSERT(t->mem_used >= n);
+	t->mem_used -= n;
+	t->env.mem_free(t->env.ctx, p);
+	mem_account(t);
+}
+
+/* Room for a new connection: the orphan whose peer has been silent longest goes (RST).
+ * Its queued copies are freed now, the TCB at the end of this call. */
+bool tcp_shed_orphan(struct tcp_stack *t)
+{
+	struct tcp_sock *v = NULL;
+	for (struct tcp_sock *c = t->conns; c; c = c->next)
+		if (c->orphan && (!v || c->last_ack_ns < v->last_ack_ns))
+			v = c;
+	if (!v)
+		return false;
+	tcp_mib(t, TCP_MIB_OrphanShed);
+	tcp_send_rst(v);
+	tcp_done(v, -NET_ECONNABORTED);
+	return true;
+}
+
+
+/* ---- call bracketing ----------------------------------------------------------------- */
+void tcp_enter(struct tcp_stack *t)
+{
+	t->depth++;
+}
+
+static void drain_backlog(struct tcp_stack *t)
+{
+	while (t->backlog) {
+		struct pkt *p = t->backlog;
+		t->backlog = p->next;
+		if (!t->backlog)
+			t->backlog_tail = NULL;
+		p->next = NULL;
+		uint32_t a[2];
+		memcpy(a, pkt_data(p) - 8, 8);
+		tcp_input_one(t, p, a[0], a[1]);
+	}
+}
+
+static void deliver(struct tcp_stack *t)
+{
+	while (t->events) {
+		struct tcp_sock *c = t->events;
+		t->events = c->ev_next;
+		c->on_events = false;
+		unsigned ev = c->events;
+		c->events = 0;
+		tcp_sq_run_done(c);
+		if (ev && c->app_owned && c->cb)
+			c->cb(c->user, c, ev);
+	}
+}
+
+static void reap_all(struct tcp_stack *t)
+{
+	while (t->reap) {
+		struct tcp_sock *c = t->reap;
+		t->reap = c->reap_next;
+		c->on_reap = false;
+		if (c->app_owned) {
+			continue;       /* re-owned (cannot happen today); keep it */
+		}
+		tcp_sq_run_done(c);
+		tcp_events_unlink(t, c);
+		tcp_sock_free(t, c);
+	}
+}
+
+void tcp_leave(struct tcp_stack *t, bool deliver_events)
+{
+	NET_ASSERT(t->depth > 0);
+	if (t->depth == 1) {
+		for (;;) {
+			drain_backlog(t);
+			if (!deliver_events || !t->events)
+				break;
+			deliver(t);
+		}
+		if (deliver_events)
+			reap_all(t);
+	}
+	t->depth--;
+}
+
+
+/* ---- entry points from IP ------------------------------------------------------------ */
+void tcp_input(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst, uint64_t now_ns)
+{
+	if (t->depth > 0) {
+		/* Re-entered from ip_output: keep it for the outermost call. The addresses
+		 * ride in the headroom just before the TCP header. */
+		if (p->off < PKT_HDR_SIZE + 8 || t->depth > 8) {
+			tcp_mib(t, TCP_MIB_InErrs);
+			pkt_free(p);
+			return;
+		}
+		uint32_t n = 0;
+		for (struct pkt *q = t->backlog; q; q = q->next)
+			n++;
+		if (n >= BACKLOG_MAX) {
+			tcp_mib(t, TCP_MIB_InErrs);
+			pkt_free(p);
+			return;
+		}
+		uint32_t a[2] = { src, dst };
+		memcpy(pkt_data(p) - 8, a, 8);
+		p->next = NULL;
+		if (t->backlog_tail)
+			t->backlog_tail->next = p;
+		else
+			t->backlog = p;
+		t->backlog_tail = p;
+		return;
+	}
+	tcp_enter(t);
+	if (now_ns > t->now)
+		t->now = now_ns;
+	tcp_input_one(t, p, src, dst);
+	tcp_leave(t, true);
+}
+
+void tcp_poll(struct tcp_stack *t, uint64_t now_ns)
+{
+	tcp_enter(t);
+	if (now_ns > t->now)
+		t->now = now_ns;
+	for (struct tcp_sock *c = t->conns; c; c = c->next)
+		tcp_timers(c, t->now);
+	tcp_leave(t, true);
+}
+
+uint64_t tcp_next_deadline(const struct tcp_stack *t)
+{
+	uint64_t d = UINT64_MAX;
+	for (const struct tcp_sock *c = t->conns; c; c = c->next) {
+		const uint64_t tm[4] = { c->t_rtx, c->t_delack, c->t_keep, c->t_conn };
+		for (int i = 0; i < 4; i++)
+			if (tm[i] && tm[i] < d)
+				d = tm[i];
+	}
+	return d;
+}
+
+void tcp_shutdown_stack(struct tcp_stack *t)
+{
+	tcp_enter(t);
+	for (struct tcp_sock *l = t->listeners; l; l = l->next) {
+		l->app_owned = false;
+		if (l->state == TCP_LISTEN) {
+			tcp_listener_close(l);
+			tcp_set_state(l, TCP_CLOSED);
+		}
+		tcp_reap_later(l);
+	}
+	for (struct tcp_sock *c = t->conns; c; c = c->next) {
+		c->app_owned = false;
+		c->listener = NULL;
+		if (c->state == TCP_CLOSED)
+			tcp_reap_later(c);
+		else
+			tcp_done(c, -NET_ECONNABORTED);
+	}
+	while (t->backlog) {
+		struct pkt *p = t->backlog;
+		t->backlog = p->next;
+		pkt_free(p);
+	}
+	t->backlog_tail = NULL;
+	tcp_leave(t, true);
+	NET_ASSERT(t->nconns == 0 && t->nlisteners == 0 && t->conns == NULL);
+}
+

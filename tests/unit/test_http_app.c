@@ -1,0 +1,156 @@
+/*
+ * The HTTP glue (http_app.c) over the TCP harness: hostile clients by the thousand
+ * (idle, trickling headers, never reading, never acknowledging, half-open) and a new
+ * client still gets "/" within a second; afterwards memory returns to the baseline.
+ */
+#include "tests/unit/test.h"
+#include "tests/unit/test_tcp_harness.h"
+#include "net/http_app.h"
+#include "net/tcp_int.h"
+#include <stdlib.h>
+
+static const char index_html[] = "<!DOCTYPE html><h1>Skiff</h1>\n";
+static const char get_root[] = "GET / HTTP/1.1\r\nHost: skiff\r\n\r\n";
+
+struct app_fx {
+	struct th h;
+	struct http_site site;
+	struct http_app a;
+	void *mem;
+};
+
+static void fx_start(struct app_fx *f, uint32_t max_conns)
+{
+	struct http_config cfg;
+	th_init(&f->h, NULL);
+	http_site_init(&f->site);
+	REQUIRE(http_site_add(&f->site, "index.html", (const uint8_t *)index_html,
+			      sizeof(index_html) - 1) == 0);
+	http_config_default(&cfg);
+	cfg.max_conns = max_conns;
+	f->mem = calloc(1, http_app_mem_size(&cfg));
+	REQUIRE(f->mem);
+	REQUIRE(http_app_start(&f->a, &f->h.t, &cfg, &f->site, f->mem) == 0);
+}
+
+static void fx_advance(struct app_fx *f, uint64_t ns)
+{
+	th_advance(&f->h, ns);
+	http_app_poll(&f->a, f->h.now);
+}
+
+/* Steps of 10 ms for up to `ms`; true once a segment to port carries "HTTP/1.1 200". */
+static bool served_within(struct app_fx *f, uint16_t port, int ms)
+{
+	struct th_seg s;
+	for (int t = 0; t <= ms; t += 10) {
+		while (th_pop(&f->h, &s))
+			if (s.h.dport == port && s.dlen >= 12 && !memcmp(s.data, "HTTP/1.1 200", 12))
+				return true;
+		fx_advance(f, 10 * TH_MS);
+	}
+	return false;
+}
+
+/* Slots full of idle connections: the newest client is served, the idlest goes. */
+TEST(http_app_full_slots_shed_idlest)
+{
+	struct app_fx f;
+	struct th_peer p[5], q;
+	fx_start(&f, 4);
+	uint64_t base = f.h.t.mem_used;
+	for (int i = 0; i < 4; i++) {
+		REQUIRE(th_peer_open(&f.h, 80, &p[i], 0, (uint16_t)(41000 + i)));
+		fx_advance(&f, 100 * TH_MS);
+	}
+	CHECK_EQ(f.a.nopen, 4);
+	REQUIRE(th_peer_open(&f.h, 80, &q, 0, 42000));
+	peer_send(&f.h, &q, TCP_ACK | TCP_PSH, get_root, sizeof(get_root) - 1);
+	CHECK(served_within(&f, 42000, 1000));
+	CHECK_EQ(f.a.stats.shed, 1);
+	CHECK_EQ(f.a.srv.stats.conns_shed, 1);
+	CHECK_EQ(f.a.stats.rejected_503, 0);
+	for (int s = 0; s < 400; s++) {
+		fx_advance(&f, TH_SEC);
+		th_drain(&f.h);
+	}
+	CHECK_EQ(f.a.nopen, 0);
+	CHECK_EQ(f.h.t.nconns, 0);
+	CHECK_EQ(f.h.t.mem_used, base);
+	tcp_close(f.a.listener);
+	th_fini(&f.h);
+	free(f.mem);
+}
+
+enum hostile { IDLE, TRICKLE, NO_READ, NO_ACK, HALF_OPEN, NKIND };
+
+/* One hostile client of the given kind from addr:port; its peer state stays in *p. */
+static void hostile(struct app_fx *f, struct th_peer *p, enum hostile k, uint32_t addr, uint16_t port)
+{
+	static const char trickle[] = "GET / HTTP/1.1\r\nHo";
+	static const char big[] = "GET /bytes/1000000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	if (k == HALF_OPEN) {
+		peer_init(p, port, 80, 7000u + port);
+		p->addr = addr;
+		peer_send(&f->h, p, TCP_SYN, NULL, 0);  /* and never the ACK */
+		th_drain(&f->h);
+		return;
+	}
+	if (!th_peer_open(&f->h, 80, p, addr, port))
+		return;
+	if (k == TRICKLE)
+		peer_send(&f->h, p, TCP_ACK | TCP_PSH, trickle, sizeof(trickle) - 1);
+	if (k == NO_READ) {
+		p->wnd = 0;                             /* reads nothing, ever */
+		peer_send(&f->h, p, TCP_ACK | TCP_PSH, big, sizeof(big) - 1);
+	}
+	if (k == NO_ACK)
+		peer_send(&f->h, p, TCP_ACK | TCP_PSH, get_root, sizeof(get_root) - 1);
+	th_drain(&f->h);
+}
+
+#define FLOOD 2000
+
+/* The goal of the hardening issue: thousands of hostile connections from many hosts,
+ * and a new client still gets "/" within a second; once they stop, every TCB, slot and
+ * byte of TCP memory is back. */
+TEST(http_app_hostile_flood_new_client_served)
+{
+	static struct th_peer peers[FLOOD];
+	struct app_fx f;
+	struct th_peer q;
+	fx_start(&f, 64);
+	uint64_t base = f.h.t.mem_used, peak = 0;
+	for (int i = 0; i < FLOOD; i++) {
+		uint32_t addr = 0x0b000000u + (uint32_t)(i % 200);
+		hostile(&f, &peers[i], (enum hostile)(i % NKIND), addr, (uint16_t)(20000 + i));
+		if (i % 10 == 0) {
+			/* tricklers send one more byte now and then (a head never completes) */
+			for (int j = i - 50; j < i; j++)
+				if (j >= 0 && j % NKIND == TRICKLE)
+					peer_send(&f.h, &peers[j], TCP_ACK | TCP_PSH, "s", 1);
+			fx_advance(&f, 2 * TH_MS);
+			th_drain(&f.h);
+		}
+		peak = f.h.t.mem_used > peak ? f.h.t.mem_used : peak;
+	}
+	CHECK(peak <= f.h.t.cfg.mem_max);
+	REQUIRE(th_peer_open(&f.h, 80, &q, 0x0a000002u, 60000));
+	peer_send(&f.h, &q, TCP_ACK | TCP_PSH, get_root, sizeof(get_root) - 1);
+	CHECK(served_within(&f, 60000, 1000));
+	fprintf(stderr, "    %d hostile: shed %llu, 503 %llu, TCBs %u, orphans %u, TCP memory peak %llu of %llu\n",
+		FLOOD, (unsigned long long)f.a.stats.shed, (unsigned long long)f.a.stats.rejected_503,
+		f.h.t.nconns, f.h.t.norphans, (unsigned long long)peak,
+		(unsigned long long)f.h.t.cfg.mem_max);
+	CHECK(f.a.stats.shed > 0);
+	for (int s = 0; s < 600 && (f.h.t.nconns || f.a.nopen); s++) {
+		fx_advance(&f, TH_SEC);
+		th_drain(&f.h);
+	}
+	CHECK_EQ(f.a.nopen, 0);
+	CHECK_EQ(f.h.t.nconns, 0);
+	CHECK_EQ(f.h.t.mem_used, base);
+	tcp_close(f.a.listener);
+	th_fini(&f.h);
+	free(f.mem);
+}
