@@ -14,7 +14,7 @@ PYTHON := /usr/bin/python3
 # ---- sources, by folder (the folder names are the architecture) ---------------------
 BOOT_SRCS := boot/efi_main.c
 LIB_SRCS := lib/fmt.c lib/string.c
-KERNEL_SRCS := kernel/main.c kernel/cmds.c kernel/console.c \
+KERNEL_SRCS := kernel/main.c kernel/loop.c kernel/cmds.c kernel/console.c \
 	kernel/conf.c kernel/time.c kernel/gdt.c kernel/trap.c kernel/pmm.c kernel/paging.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
 	kernel/panic.c kernel/random.c kernel/rtc.c kernel/main_net.c
