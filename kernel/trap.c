@@ -4,7 +4,6 @@
  */
 #include "kernel/trap.h"
 #include "kernel/gdt.h"
-#include "kernel/apic.h"
 #include "kernel/console.h"
 #include "kernel/paging.h"
 #include "kernel/cpu.h"
@@ -33,6 +32,7 @@ extern char ImageBase[], _end[];
 
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 static struct irq_slot irqs[256];
+static void (*eoi_fn)(void);    /* the interrupt controller's end-of-interrupt */
 
 static const char *const exc_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -70,6 +70,11 @@ void trap_init(void)
 		uint64_t base;
 	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void trap_set_eoi(void (*eoi)(void))
+{
+	eoi_fn = eoi;
 }
 
 int irq_register(irq_handler_fn fn, void *ctx, const char *name)
@@ -154,5 +159,6 @@ void trap_dispatch(struct trap_frame *f)
 	s->count++;
 	if (s->fn)
 		s->fn(s->ctx);
-	apic_eoi();
+	if (eoi_fn)
+		eoi_fn();
 }
