@@ -13,7 +13,7 @@
  * With MRG_RXBUF a frame could span buffers (num_buffers > 1): those are dropped and
  * counted; 2048-byte buffers always hold a 1514-byte frame, so it does not happen.
  */
-#include "drivers/virtio_net.h"
+#include "drivers/driver.h"
 #include "drivers/nic.h"
 #include "drivers/virtio.h"
 #include "kernel/console.h"
@@ -445,7 +445,9 @@ static const struct pci_id ids[] = {
 
 static const struct pci_driver driver = { "virtio-net", ids, probe };
 
-void virtio_net_register(void)
+static void virtio_net_register(void)
 {
 	pci_register_driver(&driver);
 }
+
+DRIVER_INIT(virtio_net_register);

@@ -32,8 +32,7 @@
 #include "drivers/uart.h"
 #include "drivers/pci.h"
 #include "drivers/nic.h"
-#include "drivers/e1000.h"
-#include "drivers/virtio_net.h"
+#include "drivers/driver.h"
 #include "kernel/main_net.h"
 
 #define STACK_PAGES 16          /* 64 KiB kernel stack, plus one guard page below */
@@ -117,10 +116,9 @@ static void stage2(void *arg)
 	loop_register(&console_hook);
 	cmds_init(boot, &conf);
 	pci_init();                                                 /* 10 */
-	/* NIC drivers: the poll switch is read by their probes, so it comes first. */
+	/* The poll switch is read by the NIC drivers' probes, so it comes first. */
 	nic_set_poll_only(conf.poll);
-	e1000_register();
-	virtio_net_register();
+	driver_init_all();
 	pci_probe_drivers();
 	main_net_init(&conf, boot);
 	print_ready();                                              /* 11 */
