@@ -20,7 +20,7 @@ KERNEL_SRCS := kernel/main.c kernel/loop.c kernel/cmds.c kernel/console.c \
 	kernel/panic.c kernel/random.c kernel/rtc.c kernel/main_net.c
 KERNEL_ASM := kernel/isr.asm
 DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/builtin.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/virtio.c \
-	drivers/virtio_net.c
+	drivers/virtio_net.c drivers/virtio_rng.c
 NET_SRCS := net/netdev.c net/checksum.c net/http_parse.c net/http_server.c \
 	net/pkt.c net/inet.c net/stats.c net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c \
 	net/udp_wire.c net/dhcp_wire.c net/stack.c net/iface.c net/qdisc.c net/route.c net/neigh.c \

@@ -120,6 +120,7 @@ static void stage2(void *arg)
 	nic_set_poll_only(conf.poll);
 	driver_init_all();
 	pci_probe_drivers();
+	random_report();
 	main_net_init(&conf, boot);
 	print_ready();                                              /* 11 */
 	if (conf.shell)
