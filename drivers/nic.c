@@ -146,9 +146,10 @@ static void check_link(struct nic *n)
 	if (n->link >= 0)
 		d->link_changes++;
 	if (up)
-		log_info("%s: link up, %s", d->name, link_desc(d, desc, sizeof(desc)));
+		log_info("%s: link up, %s (%lu changes)", d->name, link_desc(d, desc, sizeof(desc)),
+			 (unsigned long)d->link_changes);
 	else
-		log_info("%s: link down", d->name);
+		log_info("%s: link down (%lu changes)", d->name, (unsigned long)d->link_changes);
 	n->link = up;
 }
 
@@ -227,7 +228,8 @@ static void show(struct nic *n)
 	d->ops->get_stats(d, &st);
 	const uint8_t *m = d->mac;
 	char desc[48];
-	int up = d->ops->link_up(d);
+	check_link(n);          /* what we show and what we counted agree */
+	int up = n->link;
 	kprintf("%s: %s %02x:%02x:%02x:%02x:%02x:%02x link %s irq %s mtu %u\n", d->name,
 		d->driver, m[0], m[1], m[2], m[3], m[4], m[5], up ? "up" : "down", d->irq_mode, d->mtu);
 	kprintf("    link %s, %lu changes\n", up ? link_desc(d, desc, sizeof(desc)) : "down",

@@ -114,7 +114,7 @@ def check_link_flap(g, ns, addr):
     before = nic(g)["changes"]
     mark = g.mark()
     g.qmp("set_link", name="n0", up=False)
-    g.wait_for(r"eth0: link down", timeout=5, start=mark)
+    g.wait_for(rf"eth0: link down \({before + 1} changes\)", timeout=5, start=mark)
     assert nic(g)["link"] == "down"
     mark = g.mark()
     g.qmp("set_link", name="n0", up=True)
@@ -127,7 +127,7 @@ def check_link_flap(g, ns, addr):
         time.sleep(0.1)
     recovered = time.time() - t0
     assert ok, f"no HTTP within {LINK_RECOVERY_S} s of the link returning"
-    g.wait_for(r"eth0: link up", timeout=5, start=mark)
+    g.wait_for(rf"eth0: link up, .* \({before + 2} changes\)", timeout=5, start=mark)
     after = nic(g)
     assert after["link"] == "up" and after["changes"] == before + 2, after["text"]
     return recovered
