@@ -17,7 +17,7 @@ LIB_SRCS := lib/fmt.c lib/string.c
 KERNEL_SRCS := kernel/main.c kernel/loop.c kernel/cmds.c kernel/console.c \
 	kernel/conf.c kernel/time.c kernel/gdt.c kernel/trap.c kernel/pmm.c kernel/paging.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
-	kernel/panic.c kernel/random.c kernel/rtc.c kernel/main_net.c
+	kernel/panic.c kernel/backtrace.c kernel/random.c kernel/rtc.c kernel/main_net.c
 KERNEL_ASM := kernel/isr.asm
 DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/builtin.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/virtio.c \
 	drivers/virtio_net.c drivers/virtio_rng.c

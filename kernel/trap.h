@@ -28,8 +28,6 @@ int irq_register(irq_handler_fn handler, void *ctx, const char *name);
 /* Per-vector delivery counts, for the shell's `irq` command. */
 void irq_show(void);
 
-/* Prints a frame-pointer backtrace starting at rbp. */
-void backtrace_from(uint64_t rbp);
 
 #define VEC_SPURIOUS 0xFF
 #define VEC_FIRST_IRQ 0x20
