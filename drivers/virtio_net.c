@@ -442,7 +442,7 @@ static void netdev_setup(struct vnet *v, const uint8_t mac[6])
 static int fail(struct vnet *v, struct pci_dev *pci, const char *why)
 {
 	log_warn("virtio-net: %02x:%02x.%x: %s", pci->bus, pci->dev, pci->fn, why);
-	if (v->vp.common)
+	if (v->vp.common || v->vp.legacy)
 		virtio_fail(&v->vp);
 	kfree(v);
 	return -1;

@@ -33,6 +33,7 @@ static int fail(struct vrng *r, const struct pci_dev *pci, const char *why)
 	log_warn("virtio-rng: %02x:%02x.%x: %s", pci->bus, pci->dev, pci->fn, why);
 	if (r->vp.common || r->vp.legacy)
 		virtio_fail(&r->vp);
+	r->vp.pci = NULL;               /* a second device may still be tried */
 	return -1;
 }
 
