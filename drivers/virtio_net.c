@@ -475,11 +475,11 @@ static int probe(struct pci_dev *pci, const struct pci_id *id)
 	virtq_kick(&v->rxq);
 	nic_register(&v->dev);
 	irq_setup(v, msix);
-	log_info("%s: virtio-net at %02x:%02x.%x (%04x:%04x, %s interface), MAC "
-		 "%02x:%02x:%02x:%02x:%02x:%02x, %s, features 0x%lx", v->dev.name, pci->bus,
+	log_info("%s: virtio-net at %02x:%02x.%x (%04x:%04x, %s interface, %u-byte header), "
+		 "MAC %02x:%02x:%02x:%02x:%02x:%02x, %s, features 0x%lx", v->dev.name, pci->bus,
 		 pci->dev, pci->fn, pci->vendor, pci->device, v->vp.legacy ? "legacy" : "modern",
-		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], v->dev.irq_mode,
-		 (unsigned long)v->vp.features);
+		 (unsigned)v->hdr_len, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+		 v->dev.irq_mode, (unsigned long)v->vp.features);
 	return 0;
 }
 
