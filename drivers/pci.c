@@ -265,6 +265,7 @@ static const struct pci_id known[] = {
 	{ 0x8086, 0x3100, "Intel I225-K 2.5GbE" },
 	{ 0x8086, 0x3101, "Intel I225-K2 2.5GbE" },
 	{ 0x8086, 0x3102, "Intel I226-K 2.5GbE" },
+	{ 0x8086, 0x5504, "Intel I226-K 2.5GbE (early ID)" },
 	{ 0x8086, 0x5502, "Intel I225-LMvP 2.5GbE" },
 	{ 0x8086, 0x5503, "Intel I226-LMvP 2.5GbE" },
 	{ 0x8086, 0x125B, "Intel I226-LM 2.5GbE" },
