@@ -456,6 +456,33 @@ static int fail(struct vnet *v, struct pci_dev *pci, const char *why)
 	return -1;
 }
 
+/* Only what this driver handles, whatever the device offers (QEMU's defaults include
+ * offloads we never take); then the header size those features imply (§5.1.6). */
+static int negotiate(struct vnet *v)
+{
+	uint64_t required = v->vp.legacy ? 0 : 1ull << VIRTIO_F_VERSION_1;
+	if (virtio_start(&v->vp, WANTED_FEATURES, required) < 0)
+		return -1;
+	v->hdr_len = v->vp.legacy && !virtio_has(&v->vp, VIRTIO_NET_F_MRG_RXBUF) ? HDR_LEN_LEGACY
+										 : HDR_LEN;
+	if (v->vp.legacy && !virtio_has(&v->vp, VIRTIO_F_ANY_LAYOUT))
+		log_warn("virtio-net: legacy device without ANY_LAYOUT: header and frame share a "
+			 "descriptor anyway (QEMU accepts it)");
+	return 0;
+}
+
+static void log_probe(const struct vnet *v, const uint8_t mac[6])
+{
+	const struct pci_dev *pci = v->vp.pci;
+	log_info("%s: virtio-net at %02x:%02x.%x (%04x:%04x, %s interface, %u-byte header), "
+		 "MAC %02x:%02x:%02x:%02x:%02x:%02x, %s, features 0x%lx", v->dev.name, pci->bus,
+		 pci->dev, pci->fn, pci->vendor, pci->device, v->vp.legacy ? "legacy" : "modern",
+		 (unsigned)v->hdr_len, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+		 v->dev.irq_mode, (unsigned long)v->vp.features);
+}
+
+/* MSI-X goes on before anything reads the device config: on the legacy interface
+ * that config moves by 4 bytes while MSI-X is enabled (§4.1.4.8). */
 static int probe(struct pci_dev *pci, const struct pci_id *id)
 {
 	(void)id;
@@ -466,13 +493,8 @@ static int probe(struct pci_dev *pci, const struct pci_id *id)
 	if (virtio_pci_init(&v->vp, pci) < 0)
 		return fail(v, pci, "neither virtio capabilities nor a legacy I/O BAR");
 	int msix = !nic_poll_only() && pci_msix_enable(pci) >= VECTORS;
-	if (virtio_start(&v->vp, WANTED_FEATURES, v->vp.legacy ? 0 : 1ull << VIRTIO_F_VERSION_1) < 0)
+	if (negotiate(v) < 0)
 		return fail(v, pci, "feature negotiation failed");
-	v->hdr_len = v->vp.legacy && !virtio_has(&v->vp, VIRTIO_NET_F_MRG_RXBUF) ? HDR_LEN_LEGACY
-										 : HDR_LEN;
-	if (v->vp.legacy && !virtio_has(&v->vp, VIRTIO_F_ANY_LAYOUT))
-		log_warn("virtio-net: legacy device without ANY_LAYOUT: header and frame share a "
-			 "descriptor anyway (QEMU accepts it)");
 	if (queues_setup(v, msix) < 0)
 		return fail(v, pci, "virtqueue setup failed");
 	if (nic_pool_create(&v->pool, NIC_POOL_SLOTS) < 0 || rx_fill(v) < 0)
@@ -483,11 +505,7 @@ static int probe(struct pci_dev *pci, const struct pci_id *id)
 	virtq_kick(&v->rxq);
 	nic_register(&v->dev);
 	irq_setup(v, msix);
-	log_info("%s: virtio-net at %02x:%02x.%x (%04x:%04x, %s interface, %u-byte header), "
-		 "MAC %02x:%02x:%02x:%02x:%02x:%02x, %s, features 0x%lx", v->dev.name, pci->bus,
-		 pci->dev, pci->fn, pci->vendor, pci->device, v->vp.legacy ? "legacy" : "modern",
-		 (unsigned)v->hdr_len, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
-		 v->dev.irq_mode, (unsigned long)v->vp.features);
+	log_probe(v, mac);
 	return 0;
 }
 
