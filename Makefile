@@ -14,13 +14,13 @@ PYTHON := /usr/bin/python3
 # ---- sources, by folder (the folder names are the architecture) ---------------------
 BOOT_SRCS := boot/efi_main.c
 LIB_SRCS := lib/fmt.c lib/string.c
-KERNEL_SRCS := kernel/main.c kernel/cmds.c kernel/console.c \
+KERNEL_SRCS := kernel/main.c kernel/loop.c kernel/cmds.c kernel/console.c \
 	kernel/conf.c kernel/time.c kernel/gdt.c kernel/trap.c kernel/pmm.c kernel/paging.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
-	kernel/panic.c kernel/random.c kernel/rtc.c kernel/main_net.c
+	kernel/panic.c kernel/backtrace.c kernel/random.c kernel/rtc.c kernel/main_net.c
 KERNEL_ASM := kernel/isr.asm
-DRIVER_SRCS := drivers/uart.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/virtio.c \
-	drivers/virtio_net.c
+DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/builtin.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/virtio.c \
+	drivers/virtio_net.c drivers/virtio_rng.c
 NET_SRCS := net/core.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stats.c \
 	net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c net/udp_wire.c net/dhcp_wire.c \
 	net/link.c net/qdisc.c net/neigh.c net/arp.c \

@@ -66,6 +66,8 @@ void nic_register(struct netdev *dev)
 	memset(n, 0, sizeof(*n));
 	n->dev = dev;
 	n->link = -1;
+	if (!dev->speed_mbps)   /* a driver that never reads duplex must not show "half" */
+		dev->full_duplex = -1;
 	ksnprintf(dev->name, sizeof(dev->name), "eth%d", nnics);
 	dev->ifindex = (uint32_t)nnics + 1;
 	nnics++;
@@ -122,11 +124,32 @@ int nic_pool_create(struct pkt_pool *pool, uint32_t nslots)
 
 /* ---- main loop hook ------------------------------------------------------------- */
 
+/* "1000 Mb/s full duplex", or what of it the driver knows. */
+static const char *link_desc(const struct netdev *d, char *buf, size_t size)
+{
+	const char *duplex = d->full_duplex == 1 ? "full" : d->full_duplex == 0 ? "half" : "unknown";
+	if (d->speed_mbps)
+		ksnprintf(buf, size, "%u Mb/s %s duplex", (unsigned)d->speed_mbps, duplex);
+	else
+		ksnprintf(buf, size, "speed unknown, %s duplex", duplex);
+	return buf;
+}
+
+/* The first reading is the initial state, not a change. */
 static void check_link(struct nic *n)
 {
-	int up = n->dev->ops->link_up(n->dev);
-	if (up != n->link)
-		log_info("%s: link %s", n->dev->name, up ? "up" : "down");
+	struct netdev *d = n->dev;
+	char desc[48];
+	int up = d->ops->link_up(d);
+	if (up == n->link)
+		return;
+	if (n->link >= 0)
+		d->link_changes++;
+	if (up)
+		log_info("%s: link up, %s (%lu changes)", d->name, link_desc(d, desc, sizeof(desc)),
+			 (unsigned long)d->link_changes);
+	else
+		log_info("%s: link down (%lu changes)", d->name, (unsigned long)d->link_changes);
 	n->link = up;
 }
 
@@ -204,9 +227,13 @@ static void show(struct nic *n)
 	struct netdev_stats st;
 	d->ops->get_stats(d, &st);
 	const uint8_t *m = d->mac;
+	char desc[48];
+	check_link(n);          /* what we show and what we counted agree */
+	int up = n->link;
 	kprintf("%s: %s %02x:%02x:%02x:%02x:%02x:%02x link %s irq %s mtu %u\n", d->name,
-		d->driver, m[0], m[1], m[2], m[3], m[4], m[5], d->ops->link_up(d) ? "up" : "down",
-		d->irq_mode, d->mtu);
+		d->driver, m[0], m[1], m[2], m[3], m[4], m[5], up ? "up" : "down", d->irq_mode, d->mtu);
+	kprintf("    link %s, %lu changes\n", up ? link_desc(d, desc, sizeof(desc)) : "down",
+		(unsigned long)d->link_changes);
 	kprintf("    rx %lu packets %lu bytes %lu dropped %lu errors %lu missed\n",
 		(unsigned long)st.rx_packets, (unsigned long)st.rx_bytes,
 		(unsigned long)st.rx_dropped, (unsigned long)st.rx_errors,

@@ -1,7 +1,7 @@
 /*
  * NIC registry and the main-loop side of the NAPI contract (net/netdev.h).
  *
- * Order: the kernel calls nic_set_poll_only(conf.poll) and the drivers' *_register()
+ * Order: the kernel calls nic_set_poll_only(conf.poll) and driver_init_all() (drivers/driver.h)
  * before pci_probe_drivers(); each probe brings its device up and calls nic_register(),
  * which names it eth0, eth1, ... in probe order. From then on a main-loop hook, for
  * every NIC, runs netdev_napi_poll() (budget NIC_BUDGET) when an interrupt marked it

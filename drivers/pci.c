@@ -9,13 +9,14 @@
 #include "kernel/paging.h"
 #include "kernel/console.h"
 #include "kernel/shell.h"
+#include "lib/fmt.h"
 #include "lib/string.h"
 #include "kernel/cpu.h"
 #include "kernel/apic.h"
 
 #define CONFIG_ADDRESS 0xCF8
 #define CONFIG_DATA 0xCFC
-#define MAX_DRIVERS 8
+#define MAX_DRIVERS 16
 
 /* MSI capability (PCI 3.0 §6.8.1), offsets from the capability. */
 #define MSI_CTRL 0x02
@@ -45,6 +46,7 @@
 static struct pci_dev devs[PCI_MAX_DEVS];
 static int ndevs;
 static const struct pci_driver *drivers[MAX_DRIVERS];
+static uint8_t driver_class[MAX_DRIVERS];       /* PCI base class each driver serves */
 static int ndrivers;
 static struct {
 	volatile uint8_t *base;
@@ -252,6 +254,36 @@ static const struct pci_id known[] = {
 	{ 0x8086, 0x10D3, "Intel 82574L Gigabit Ethernet" },
 	{ 0x8086, 0x10C9, "Intel 82576 Gigabit Ethernet" },
 	{ 0x8086, 0x1533, "Intel I210 Gigabit Ethernet" },
+	{ 0x8086, 0x1521, "Intel I350 Gigabit Ethernet" },
+	/* igc: I225/I226 2.5GbE (Linux igc_hw.h device IDs). */
+	{ 0x8086, 0x15F2, "Intel I225-LM 2.5GbE" },
+	{ 0x8086, 0x15F3, "Intel I225-V 2.5GbE" },
+	{ 0x8086, 0x15F8, "Intel I225-I 2.5GbE" },
+	{ 0x8086, 0x15F7, "Intel I220-V 2.5GbE" },
+	{ 0x8086, 0x15FD, "Intel I225 2.5GbE (blank NVM)" },
+	{ 0x8086, 0x0D9F, "Intel I225-IT 2.5GbE" },
+	{ 0x8086, 0x3100, "Intel I225-K 2.5GbE" },
+	{ 0x8086, 0x3101, "Intel I225-K2 2.5GbE" },
+	{ 0x8086, 0x3102, "Intel I226-K 2.5GbE" },
+	{ 0x8086, 0x5504, "Intel I226-K 2.5GbE (early ID)" },
+	{ 0x8086, 0x5502, "Intel I225-LMvP 2.5GbE" },
+	{ 0x8086, 0x5503, "Intel I226-LMvP 2.5GbE" },
+	{ 0x8086, 0x125B, "Intel I226-LM 2.5GbE" },
+	{ 0x8086, 0x125C, "Intel I226-V 2.5GbE" },
+	{ 0x8086, 0x125D, "Intel I226-IT 2.5GbE" },
+	{ 0x8086, 0x125E, "Intel I221-V 2.5GbE" },
+	{ 0x8086, 0x125F, "Intel I226 2.5GbE (blank NVM)" },
+	{ 0x8086, 0x1229, "Intel 82557/8/9 EtherExpress Pro/100" },
+	{ 0x8086, 0x1209, "Intel 8255xER/82551IT Fast Ethernet" },
+	{ 0x8086, 0x10FB, "Intel 82599ES 10-Gigabit SFI/SFP+" },
+	{ 0x8086, 0x1572, "Intel X710 10GbE SFP+" },
+	{ 0x10EC, 0x8139, "Realtek RTL8139 Fast Ethernet" },
+	{ 0x10EC, 0x8168, "Realtek RTL8111/8168 PCIe Gigabit Ethernet" },
+	{ 0x10EC, 0x8169, "Realtek RTL8169 Gigabit Ethernet" },
+	{ 0x10EC, 0x8029, "Realtek RTL8029 (NE2000) Ethernet" },
+	{ 0x1022, 0x2000, "AMD PCnet-PCI II (Am79C970A)" },
+	{ 0x15AD, 0x07B0, "VMware VMXNET3 Ethernet" },
+	{ 0x14E4, 0x1657, "Broadcom BCM5719 Gigabit Ethernet" },
 	{ 0x8086, 0x29C0, "Intel 82G33/G31/P35/P31 DRAM controller" },
 	{ 0x8086, 0x2918, "Intel 82801IB (ICH9) LPC interface" },
 	{ 0x8086, 0x2922, "Intel 82801IR (ICH9R) SATA AHCI controller" },
@@ -261,6 +293,8 @@ static const struct pci_id known[] = {
 	{ 0x1AF4, 0x1000, "Red Hat virtio network device (transitional)" },
 	{ 0x1AF4, 0x1041, "Red Hat virtio 1.0 network device" },
 	{ 0x1AF4, 0x1001, "Red Hat virtio block device (transitional)" },
+	{ 0x1AF4, 0x1005, "Red Hat virtio RNG (transitional)" },
+	{ 0x1AF4, 0x1044, "Red Hat virtio 1.0 RNG" },
 	{ 0x1234, 0x1111, "QEMU standard VGA" },
 	{ 0x1B36, 0x0008, "Red Hat QEMU PCIe host bridge" },
 	{ 0, 0, NULL },
@@ -384,10 +418,17 @@ void pci_init(void)
 	shell_register(&lspci_cmd);
 }
 
+void pci_register_driver_class(const struct pci_driver *drv, uint8_t class_code)
+{
+	if (ndrivers == MAX_DRIVERS)
+		panic("pci: more than %d drivers", MAX_DRIVERS);
+	driver_class[ndrivers] = class_code;
+	drivers[ndrivers++] = drv;
+}
+
 void pci_register_driver(const struct pci_driver *drv)
 {
-	if (ndrivers < MAX_DRIVERS)
-		drivers[ndrivers++] = drv;
+	pci_register_driver_class(drv, PCI_CLASS_NETWORK);
 }
 
 static const struct pci_id *match(const struct pci_driver *drv, const struct pci_dev *d)
@@ -398,6 +439,39 @@ static const struct pci_id *match(const struct pci_driver *drv, const struct pci
 	return NULL;
 }
 
+/* "e1000, e1000e, virtio-net": every registered NIC driver, each name once. */
+static void nic_families(char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	for (int j = 0; j < ndrivers; j++) {
+		if (driver_class[j] != PCI_CLASS_NETWORK)
+			continue;
+		int seen = 0;
+		for (int k = 0; k < j; k++)
+			seen |= strcmp(drivers[k]->name, drivers[j]->name) == 0;
+		if (!seen)
+			n += ksnprintf(buf + n, size - n, "%s%s", n ? ", " : "", drivers[j]->name);
+		if (n >= size)
+			return;
+	}
+}
+
+/* One line per unclaimed network function: the user sees why there is no eth0. */
+static void report_unclaimed(void)
+{
+	char families[128];
+	nic_families(families, sizeof(families));
+	for (int i = 0; i < ndevs; i++) {
+		const struct pci_dev *d = &devs[i];
+		if (d->class_code != PCI_CLASS_NETWORK || d->driver)
+			continue;
+		log_warn("pci: %02x:%02x.%x %04x:%04x %s: no driver (Skiff drives %s)", d->bus,
+			 d->dev, d->fn, d->vendor, d->device, pci_name(d),
+			 families[0] ? families : "no NICs");
+	}
+}
+
 void pci_probe_drivers(void)
 {
 	for (int i = 0; i < ndevs; i++)
@@ -406,6 +480,7 @@ void pci_probe_drivers(void)
 			if (id && drivers[j]->probe(&devs[i], id) == 0)
 				devs[i].driver = drivers[j];
 		}
+	report_unclaimed();
 }
 
 int pci_count(void)

@@ -72,7 +72,14 @@ struct pci_driver {
 };
 
 void pci_init(void);
+#define PCI_CLASS_NETWORK 0x02
+/* Registers a driver for devices of PCI base class class_code (informational: it
+ * decides which families the "no driver" line for an unclaimed NIC lists).
+ * pci_register_driver() is the same for a network driver. */
+void pci_register_driver_class(const struct pci_driver *drv, uint8_t class_code);
 void pci_register_driver(const struct pci_driver *drv);
+/* Probes every device against every registered driver, then logs one line per
+ * network-class function no driver took: address, IDs, name, and the families we drive. */
 void pci_probe_drivers(void);
 
 int pci_count(void);

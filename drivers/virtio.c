@@ -1,7 +1,14 @@
 /*
- * Virtio 1.x PCI transport, modern interface only (virtio 1.2 §4.1), and split
- * virtqueues (§2.7). The device driver decides what the buffers are; this file only
- * knows capabilities, the status handshake, feature bits, ring memory and doorbells.
+ * Virtio PCI transport (virtio 1.2 §4.1) and split virtqueues (§2.7). The device
+ * driver decides what the buffers are; this file only knows capabilities, the status
+ * handshake, feature bits, ring memory and doorbells.
+ *
+ * Two register interfaces behind one API: the modern one (vendor capabilities
+ * pointing into memory BARs, §4.1.4) whenever the device offers it, which covers
+ * 1af4:1041-style modern devices and transitional 1af4:1000-style ones alike; and the
+ * legacy one (§4.1.4.8: a fixed register block in I/O BAR0) for devices without the
+ * capabilities (QEMU disable-modern=on). Each public function branches once on
+ * vp->legacy; the legacy halves are the leg_* helpers at the end of the file.
  */
 #include "drivers/virtio.h"
 #include "kernel/cpu.h"
@@ -39,7 +46,30 @@
 #define COMMON_Q_DEVICE 0x30
 #define COMMON_LEN 0x38                 /* up to and including queue_device */
 
+/* Legacy register block in BAR0 I/O space (§4.1.4.8), offsets from its base. */
+#define LEG_DEVICE_FEATURES 0x00        /* 32 bits: features 0-31 only */
+#define LEG_GUEST_FEATURES 0x04
+#define LEG_QUEUE_PFN 0x08              /* ring address >> 12 (§2.7.2 legacy alignment) */
+#define LEG_QUEUE_SIZE 0x0C             /* read-only: the device fixes the size */
+#define LEG_QUEUE_SELECT 0x0E
+#define LEG_QUEUE_NOTIFY 0x10
+#define LEG_STATUS 0x12
+#define LEG_ISR 0x13
+#define LEG_CONFIG_VECTOR 0x14          /* only while MSI-X is enabled */
+#define LEG_QUEUE_VECTOR 0x16           /* only while MSI-X is enabled */
+#define LEG_CONFIG 0x14                 /* device config without MSI-X ... */
+#define LEG_CONFIG_MSIX 0x18            /* ... and with it: it moves by 4 */
+#define LEG_QUEUE_ALIGN 4096
+
 #define RESET_TIMEOUT_US 100000
+
+static int leg_init(struct virtio_pci *vp);
+static uint8_t leg_status(struct virtio_pci *vp);
+static void leg_set_status(struct virtio_pci *vp, uint8_t v);
+static int leg_features(struct virtio_pci *vp, uint64_t wanted, uint64_t required);
+static uint16_t leg_config_base(const struct virtio_pci *vp);
+static int leg_queue(struct virtio_pci *vp, struct virtq *q, uint16_t index, uint16_t max_size,
+		     uint16_t msix);
 
 struct cap_map {
 	volatile uint8_t *base;
@@ -84,7 +114,7 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci)
 			vp->notify_mult = pci_read32(pci, cap + CAP_NOTIFY_MULT);
 	}
 	if (!common.base || common.len < COMMON_LEN || !notify.base || !isr.base || !device.base)
-		return -1;
+		return leg_init(vp);
 	vp->common = common.base;
 	vp->notify_base = notify.base;
 	vp->notify_len = notify.len;
@@ -96,12 +126,20 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci)
 
 static uint8_t get_status(struct virtio_pci *vp)
 {
-	return read8(vp->common + COMMON_STATUS);
+	return vp->legacy ? leg_status(vp) : read8(vp->common + COMMON_STATUS);
+}
+
+static void set_status(struct virtio_pci *vp, uint8_t v)
+{
+	if (vp->legacy)
+		leg_set_status(vp, v);
+	else
+		write8(vp->common + COMMON_STATUS, v);
 }
 
 static void add_status(struct virtio_pci *vp, uint8_t bits)
 {
-	write8(vp->common + COMMON_STATUS, get_status(vp) | bits);
+	set_status(vp, get_status(vp) | bits);
 }
 
 void virtio_fail(struct virtio_pci *vp)
@@ -122,7 +160,7 @@ int virtio_has(const struct virtio_pci *vp, int bit)
 /* §4.1.4.3.2: after writing 0 the driver waits until the device reads back 0. */
 static int reset(struct virtio_pci *vp)
 {
-	write8(vp->common + COMMON_STATUS, 0);
+	set_status(vp, 0);
 	uint64_t end = time_us() + RESET_TIMEOUT_US;
 	while (get_status(vp) != 0)
 		if (time_us() > end)
@@ -153,6 +191,8 @@ int virtio_start(struct virtio_pci *vp, uint64_t wanted, uint64_t required)
 		return -1;
 	add_status(vp, VIRTIO_STATUS_ACKNOWLEDGE);
 	add_status(vp, VIRTIO_STATUS_DRIVER);
+	if (vp->legacy)
+		return leg_features(vp, wanted, required);
 	uint64_t f = device_features(vp) & wanted;
 	if ((f & required) != required) {
 		virtio_fail(vp);
@@ -172,23 +212,51 @@ int virtio_start(struct virtio_pci *vp, uint64_t wanted, uint64_t required)
 /* The device answers VIRTIO_MSI_NO_VECTOR when it cannot use the entry (§4.1.5.1.2). */
 int virtio_config_vector(struct virtio_pci *vp, uint16_t entry)
 {
+	if (vp->legacy) {
+		if (!vp->pci->msix_table)       /* the register exists only with MSI-X on */
+			return entry == VIRTIO_MSI_NO_VECTOR ? 0 : -1;
+		outw((uint16_t)(vp->io + LEG_CONFIG_VECTOR), entry);
+		return inw((uint16_t)(vp->io + LEG_CONFIG_VECTOR)) == entry ? 0 : -1;
+	}
 	write16(vp->common + COMMON_MSIX_CONFIG, entry);
 	return read16(vp->common + COMMON_MSIX_CONFIG) == entry ? 0 : -1;
 }
 
+/* Legacy devices have no generation counter (§4.1.4.8): a constant makes the
+ * callers' retry loops single passes. */
 uint8_t virtio_config_generation(struct virtio_pci *vp)
 {
-	return read8(vp->common + COMMON_CFG_GENERATION);
+	return vp->legacy ? 0 : read8(vp->common + COMMON_CFG_GENERATION);
 }
 
+/* Legacy config is guest-endian, which is little-endian here, like modern. */
 uint8_t virtio_config8(struct virtio_pci *vp, uint32_t off)
 {
+	if (vp->legacy)
+		return off + leg_config_base(vp) < vp->io_len ?
+		       inb((uint16_t)(vp->io + leg_config_base(vp) + off)) : 0;
 	return off < vp->device_len ? read8(vp->device + off) : 0;
 }
 
 uint16_t virtio_config16(struct virtio_pci *vp, uint32_t off)
 {
+	if (vp->legacy)
+		return off + leg_config_base(vp) + 2 <= vp->io_len ?
+		       inw((uint16_t)(vp->io + leg_config_base(vp) + off)) : 0;
 	return off + 2 <= vp->device_len ? read16(vp->device + off) : 0;
+}
+
+uint32_t virtio_config32(struct virtio_pci *vp, uint32_t off)
+{
+	if (vp->legacy)
+		return off + leg_config_base(vp) + 4 <= vp->io_len ?
+		       inl((uint16_t)(vp->io + leg_config_base(vp) + off)) : 0;
+	return off + 4 <= vp->device_len ? read32(vp->device + off) : 0;
+}
+
+uint8_t virtio_isr(struct virtio_pci *vp)
+{
+	return vp->legacy ? inb((uint16_t)(vp->io + LEG_ISR)) : read8(vp->isr);
 }
 
 /* 64-bit fields may be written as two 32-bit halves (§4.1.3.1). */
@@ -234,6 +302,8 @@ int virtq_setup(struct virtio_pci *vp, struct virtq *q, uint16_t index, uint16_t
 		uint16_t msix)
 {
 	memset(q, 0, sizeof(*q));
+	if (vp->legacy)
+		return leg_queue(vp, q, index, max_size, msix);
 	write16(vp->common + COMMON_Q_SELECT, index);
 	uint16_t dev_size = read16(vp->common + COMMON_Q_SIZE);
 	if (dev_size == 0 || max_size == 0)
@@ -270,6 +340,15 @@ void virtq_post(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint1
 	q->avail_idx++;
 }
 
+/* Modern: a write to the queue's notify address; legacy: Queue Notify in I/O space. */
+static void doorbell(struct virtq *q)
+{
+	if (q->notify_port)
+		outw(q->notify_port, q->index);
+	else
+		write16(q->notify, q->index);
+}
+
 /* §2.7.7: true when the index moved past event in the step old -> new. */
 static int need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {
@@ -288,7 +367,7 @@ void virtq_kick(struct virtq *q)
 	int notify = q->event_idx ? need_event(*q->avail_event, new_idx, old_idx)
 				  : !(q->used->flags & VIRTQ_USED_F_NO_NOTIFY);
 	if (notify) {
-		write16(q->notify, q->index);
+		doorbell(q);
 		q->kicks++;
 	} else {
 		q->kicks_suppressed++;
@@ -298,7 +377,7 @@ void virtq_kick(struct virtq *q)
 void virtq_notify(struct virtq *q)
 {
 	mb();
-	write16(q->notify, q->index);
+	doorbell(q);
 	q->kicks_forced++;
 }
 
@@ -331,4 +410,73 @@ void virtq_irq_after(struct virtq *q, uint16_t idx)
 		*q->used_event = idx;
 	else
 		q->avail->flags = 0;
+}
+
+/* ---- legacy interface (virtio 1.2 §4.1.4.8, §4.1.5 "Legacy Interfaces") ------------- */
+
+static int leg_init(struct virtio_pci *vp)
+{
+	const struct pci_bar *b = &vp->pci->bar[0];
+	if (!b->is_io || b->size < LEG_CONFIG || b->addr > 0xFFFF - b->size)
+		return -1;
+	vp->legacy = 1;
+	vp->io = (uint16_t)b->addr;
+	vp->io_len = (uint32_t)b->size;
+	return 0;
+}
+
+static uint8_t leg_status(struct virtio_pci *vp)
+{
+	return inb((uint16_t)(vp->io + LEG_STATUS));
+}
+
+static void leg_set_status(struct virtio_pci *vp, uint8_t v)
+{
+	outb((uint16_t)(vp->io + LEG_STATUS), v);
+}
+
+/* Legacy negotiation is features 0-31 and no FEATURES_OK step (§4.1.4.8,
+ * §3.1.2 "Legacy Interface: Device Initialization"): the device cannot refuse. */
+static int leg_features(struct virtio_pci *vp, uint64_t wanted, uint64_t required)
+{
+	uint64_t f = inl((uint16_t)(vp->io + LEG_DEVICE_FEATURES)) & wanted & 0xFFFFFFFFull;
+	if ((f & required) != required) {
+		virtio_fail(vp);
+		return -1;
+	}
+	outl((uint16_t)(vp->io + LEG_GUEST_FEATURES), (uint32_t)f);
+	vp->features = f;
+	return 0;
+}
+
+static uint16_t leg_config_base(const struct virtio_pci *vp)
+{
+	return vp->pci->msix_table ? LEG_CONFIG_MSIX : LEG_CONFIG;
+}
+
+/* §4.1.5.1.3.1 legacy: the device fixes the queue size, the ring is one physically
+ * contiguous block (descriptors, avail ring, then the used ring on the next
+ * LEG_QUEUE_ALIGN boundary, exactly ring_alloc's layout), given as a page number. */
+static int leg_queue(struct virtio_pci *vp, struct virtq *q, uint16_t index, uint16_t max_size,
+		     uint16_t msix)
+{
+	outw((uint16_t)(vp->io + LEG_QUEUE_SELECT), index);
+	uint16_t size = inw((uint16_t)(vp->io + LEG_QUEUE_SIZE));
+	if (size == 0 || size > max_size || (size & (size - 1)))
+		return -1;
+	if (ring_alloc(q, size) < 0)
+		return -1;
+	_Static_assert(LEG_QUEUE_ALIGN == 4096, "ring_alloc puts the used ring on a 4 KiB boundary");
+	if (vp->pci->msix_table) {
+		outw((uint16_t)(vp->io + LEG_QUEUE_VECTOR), msix);
+		if (inw((uint16_t)(vp->io + LEG_QUEUE_VECTOR)) != msix) {
+			dma_free(q->mem, q->mem_bytes);
+			return -1;
+		}
+	}
+	outl((uint16_t)(vp->io + LEG_QUEUE_PFN), (uint32_t)(q->mem_phys / LEG_QUEUE_ALIGN));
+	q->notify_port = (uint16_t)(vp->io + LEG_QUEUE_NOTIFY);
+	q->index = index;
+	q->event_idx = virtio_has(vp, VIRTIO_F_EVENT_IDX);
+	return 0;
 }

@@ -1,6 +1,7 @@
 /*
- * Virtio 1.x over PCI, modern interface only (virtio 1.2 §4.1), and split virtqueues
- * (§2.7). Device drivers (virtio_net.c) use it in the order of §3.1.1:
+ * Virtio over PCI (virtio 1.2 §4.1): the modern interface when the device has the
+ * vendor capabilities, else the legacy I/O-port interface (§4.1.4.8); split
+ * virtqueues (§2.7). Device drivers (virtio_net.c) use it in the order of §3.1.1:
  *   virtio_pci_init -> virtio_start (reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK)
  *   -> virtq_setup per queue -> buffers posted -> virtio_driver_ok -> virtq_kick.
  * Descriptors are managed by the device driver: it chooses the id (the descriptor
@@ -14,6 +15,7 @@
 #include "drivers/pci.h"
 
 /* Feature bits (§6 reserved features, §5.1.3 network device features). */
+#define VIRTIO_F_ANY_LAYOUT 27         /* legacy only: header and data may share a buffer */
 #define VIRTIO_F_EVENT_IDX 29
 #define VIRTIO_F_VERSION_1 32
 
@@ -65,7 +67,8 @@ struct virtq {
 	volatile struct virtq_used *used;
 	volatile uint16_t *used_event;  /* in the avail ring: interrupt me after this */
 	volatile uint16_t *avail_event; /* in the used ring: notify the device after this */
-	volatile uint16_t *notify;      /* doorbell */
+	volatile uint16_t *notify;      /* doorbell (modern) */
+	uint16_t notify_port;           /* doorbell (legacy I/O port), 0 for modern */
 	uint16_t avail_idx;             /* next avail-ring entry to fill (published on kick) */
 	uint16_t kicked_idx;            /* avail->idx as of the last kick */
 	uint16_t last_used;             /* next used-ring entry to consume */
@@ -80,17 +83,22 @@ struct virtio_pci {
 	struct pci_dev *pci;
 	volatile uint8_t *common, *isr, *device, *notify_base;
 	uint32_t notify_mult, notify_len, device_len;
+	int legacy;                     /* legacy I/O interface (no vendor capabilities) */
+	uint16_t io;                    /* legacy: BAR0 I/O base */
+	uint32_t io_len;
 	uint64_t features;              /* negotiated */
 };
 
 /* Finds the common, notify, ISR and device configuration structures through the
- * vendor capabilities (§4.1.4), maps them, enables memory decoding and bus mastering.
- * 0, or -1 if one is missing or lies outside its BAR. */
+ * vendor capabilities (§4.1.4) and maps them; without them, uses the legacy register
+ * block if BAR0 is I/O space (vp->legacy = 1). Enables decoding and bus mastering.
+ * 0, or -1 if neither interface is usable. A legacy device's config space moves when
+ * MSI-X is enabled, so call pci_msix_enable() before reading it. */
 int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci);
 
 /* Reset, ACKNOWLEDGE, DRIVER, then negotiate: accepts (offered & wanted), fails unless
- * every bit in required is among them and the device keeps FEATURES_OK (§3.1.1). On
- * failure the status is FAILED. Returns 0 or -1. */
+ * every bit in required is among them and the device keeps FEATURES_OK (§3.1.1;
+ * legacy: bits 0-31 only, no FEATURES_OK). On failure the status is FAILED. 0 or -1. */
 int virtio_start(struct virtio_pci *vp, uint64_t wanted, uint64_t required);
 int virtio_has(const struct virtio_pci *vp, int bit);
 void virtio_driver_ok(struct virtio_pci *vp);
@@ -103,8 +111,15 @@ int virtio_config_vector(struct virtio_pci *vp, uint16_t entry);
 uint8_t virtio_config_generation(struct virtio_pci *vp);
 uint8_t virtio_config8(struct virtio_pci *vp, uint32_t off);
 uint16_t virtio_config16(struct virtio_pci *vp, uint32_t off);
+uint32_t virtio_config32(struct virtio_pci *vp, uint32_t off);
+/* Reads (and so clears) the ISR status: bit 0 queue interrupt, bit 1 config change
+ * (§4.1.4.5). Only meaningful for INTx. */
+uint8_t virtio_isr(struct virtio_pci *vp);
+#define VIRTIO_ISR_QUEUE 1
+#define VIRTIO_ISR_CONFIG 2
 
-/* Sets up queue index with at most max_size entries (a power of two) in DMA memory,
+/* Sets up queue index with at most max_size entries (a power of two) in DMA memory
+ * (legacy: exactly the device's size, which must not exceed max_size),
  * interrupts on MSI-X entry msix (VIRTIO_MSI_NO_VECTOR: none), and enables it.
  * Before DRIVER_OK. 0, or -1 (no such queue, no memory, vector refused). */
 int virtq_setup(struct virtio_pci *vp, struct virtq *q, uint16_t index, uint16_t max_size,

@@ -1,19 +1,27 @@
 /*
- * Virtio network device (virtio 1.2 §5.1) on the modern PCI transport (virtio.c);
- * QEMU `-device virtio-net-pci,disable-legacy=on`, 1af4:1041.
+ * Virtio network device (virtio 1.2 §5.1) on the PCI transport (virtio.c), in every
+ * form QEMU's virtio-net-pci takes: modern-only 1af4:1041 (disable-legacy=on),
+ * transitional 1af4:1000 with the modern capabilities (the default; driven through
+ * the modern interface), and legacy-only 1af4:1000 (disable-modern=on; the legacy
+ * I/O-port interface, §4.1.4.8).
  *
- * Probe (§5.1.5 after §3.1.1): transport -> features VERSION_1, MAC, STATUS,
- * MRG_RXBUF, EVENT_IDX and no checksum or segmentation offload, so every frame
- * arrives complete and unverified -> MSI-X (entry 0 config/link, 1 receiveq1,
- * 2 transmitq1) -> queues -> receive buffers -> DRIVER_OK -> kick -> register ethN.
+ * Probe (§5.1.5 after §3.1.1): transport -> MSI-X if the device has 3 entries (first:
+ * a legacy device's config space moves when it is on) -> features: only what this
+ * driver handles, whatever the device offers: VERSION_1 (modern), MAC, STATUS,
+ * SPEED_DUPLEX, MRG_RXBUF, EVENT_IDX, ANY_LAYOUT (legacy), and no checksum or
+ * segmentation offload, so every frame arrives complete and unverified -> queues
+ * (entry 0 config/link, 1 receiveq1, 2 transmitq1) -> receive buffers -> DRIVER_OK
+ * -> kick -> register ethN. Without MSI-X: poll mode (INTx is not routed yet).
  *
- * One descriptor per buffer: the 12-byte virtio_net_hdr sits in the packet's headroom
+ * One descriptor per buffer: the virtio_net_hdr sits in the packet's headroom
  * right before the frame, so a received frame lands at pkt_data() and a transmitted
- * one needs no copy. Descriptor id = ring slot, with a side array id -> packet.
+ * one needs no copy. It is 12 bytes with VERSION_1 or MRG_RXBUF, else 10 (§5.1.6
+ * legacy: no num_buffers); a legacy device takes it in the frame's descriptor only
+ * with ANY_LAYOUT (§2.6.4.3). Descriptor id = ring slot, with a side array id -> packet.
  * With MRG_RXBUF a frame could span buffers (num_buffers > 1): those are dropped and
  * counted; 2048-byte buffers always hold a 1514-byte frame, so it does not happen.
  */
-#include "drivers/virtio_net.h"
+#include "drivers/driver.h"
 #include "drivers/nic.h"
 #include "drivers/virtio.h"
 #include "kernel/console.h"
@@ -25,11 +33,15 @@
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_SPEED_DUPLEX 63
 #define VIRTIO_NET_S_LINK_UP 1
 
 /* struct virtio_net_config (§5.1.4) */
 #define VNET_CFG_MAC 0
 #define VNET_CFG_STATUS 6
+#define VNET_CFG_SPEED 12               /* le32 Mb/s, 0xFFFFFFFF unknown */
+#define VNET_CFG_DUPLEX 16              /* 0 half, 1 full, 0xFF unknown */
+#define VNET_SPEED_MAX 800000           /* §5.1.4.2: larger values mean unknown */
 
 #define RXQ_INDEX 0                     /* receiveq1 */
 #define TXQ_INDEX 1                     /* transmitq1 */
@@ -41,9 +53,11 @@
 
 #define WANTED_FEATURES (1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_EVENT_IDX | \
 			 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS | \
-			 1ull << VIRTIO_NET_F_MRG_RXBUF)
+			 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_SPEED_DUPLEX | \
+			 1ull << VIRTIO_F_ANY_LAYOUT)
 
-/* §5.1.6: with VERSION_1 the header always has num_buffers (12 bytes). */
+/* §5.1.6: with VERSION_1 or MRG_RXBUF the header has num_buffers (12 bytes); a
+ * legacy device without MRG_RXBUF uses the first 10. */
 struct virtio_net_hdr {
 	uint8_t flags;
 	uint8_t gso_type;
@@ -54,6 +68,7 @@ struct virtio_net_hdr {
 	uint16_t num_buffers;
 };
 #define HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
+#define HDR_LEN_LEGACY 10u
 _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr is 12 bytes");
 _Static_assert(sizeof(struct virtio_net_hdr) <= PKT_HEADROOM, "header fits the headroom");
 
@@ -74,8 +89,9 @@ struct vnet {
 	uint16_t tx_free_ids[QUEUE_MAX];        /* stack of unused TX descriptor ids */
 	uint16_t tx_nfree;
 	uint16_t rx_skip;                       /* buffers left of a dropped multi-buffer frame */
-	uint64_t wd_next_ns;                    /* next stall-watchdog check */
+	uint64_t wd_next_ns, wd_rx_next_ns;     /* next stall-watchdog checks */
 	uint16_t wd_tx_used, wd_rx_used;        /* used->idx at the last check */
+	uint32_t hdr_len;                       /* HDR_LEN or HDR_LEN_LEGACY */
 	struct vnet_stats sw;
 	char irq_names[VECTORS][24];
 };
@@ -85,8 +101,8 @@ struct vnet {
 /* The device writes the header HDR_LEN bytes before pkt_data(), the frame at it. */
 static void rx_post(struct vnet *v, uint16_t id)
 {
-	virtq_post(&v->rxq, id, pkt_dma_addr(v->rx_pkts[id]) - HDR_LEN, HDR_LEN + PKT_BUF_SIZE,
-		   VIRTQ_DESC_F_WRITE);
+	virtq_post(&v->rxq, id, pkt_dma_addr(v->rx_pkts[id]) - v->hdr_len,
+		   v->hdr_len + PKT_BUF_SIZE, VIRTQ_DESC_F_WRITE);
 }
 
 static int rx_fill(struct vnet *v)
@@ -107,7 +123,7 @@ static int rx_check(struct vnet *v, const struct virtio_net_hdr *h, uint32_t len
 		v->rx_skip--;
 		return -1;
 	}
-	if (len < HDR_LEN + NIC_FRAME_MIN || len > HDR_LEN + PKT_BUF_SIZE) {
+	if (len < v->hdr_len + NIC_FRAME_MIN || len > v->hdr_len + PKT_BUF_SIZE) {
 		v->sw.rx_bad_length++;
 		return -1;
 	}
@@ -124,7 +140,7 @@ static int rx_check(struct vnet *v, const struct virtio_net_hdr *h, uint32_t len
 static struct pkt *rx_take(struct vnet *v, uint16_t id, uint32_t len)
 {
 	struct pkt *p = v->rx_pkts[id];
-	if (rx_check(v, (const struct virtio_net_hdr *)(pkt_data(p) - HDR_LEN), len) < 0)
+	if (rx_check(v, (const struct virtio_net_hdr *)(pkt_data(p) - v->hdr_len), len) < 0)
 		return NULL;
 	struct pkt *fresh = pkt_alloc(&v->pool);
 	if (!fresh) {
@@ -132,11 +148,11 @@ static struct pkt *rx_take(struct vnet *v, uint16_t id, uint32_t len)
 		return NULL;
 	}
 	v->rx_pkts[id] = fresh;
-	pkt_put(p, len - HDR_LEN);
+	pkt_put(p, len - v->hdr_len);
 	p->ifindex = (uint16_t)v->dev.ifindex;
 	p->ts_ns = time_ns();
 	v->sw.rx_packets++;
-	v->sw.rx_bytes += len - HDR_LEN;
+	v->sw.rx_bytes += len - v->hdr_len;
 	return p;
 }
 
@@ -171,12 +187,12 @@ static int vnet_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 		struct pkt *p = pkts[taken];
 		struct virtio_net_hdr *h;
 		if (p->len < NIC_FRAME_MIN || p->len > NIC_FRAME_MAX ||
-		    !(h = (struct virtio_net_hdr *)pkt_push(p, HDR_LEN))) {
+		    !(h = (struct virtio_net_hdr *)pkt_push(p, v->hdr_len))) {
 			v->sw.tx_length_errors++;
 			pkt_free(p);
 			continue;
 		}
-		memset(h, 0, HDR_LEN);          /* no checksum offload, no GSO (§5.1.6.2) */
+		memset(h, 0, v->hdr_len);       /* no checksum offload, no GSO (§5.1.6.2) */
 		uint16_t id = v->tx_free_ids[--v->tx_nfree];
 		v->tx_pkts[id] = p;
 		virtq_post(&v->txq, id, pkt_dma_addr(p), p->len, 0);
@@ -196,23 +212,31 @@ static int vnet_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
  * TCG the device thread was seen to miss an update, after which it never asked for
  * another notification and the queue stopped for good. So: frames outstanding and no
  * used-ring progress for a watchdog period -> ring the doorbell anyway (harmless if
- * the device was merely slow). Receive gets the same, at a slower rate.
+ * the device was merely slow), counted in tx_kicks_forced.
+ * Receive at a slower rate: an idle link and a stalled receive queue look the same
+ * from the ring (the device holds every buffer and used->idx does not move), so an
+ * idle guest rings once per RX_WATCHDOG_NS, not on every timer tick (was ~370/s).
  */
 #define WATCHDOG_NS (2ull * 1000000ull)
+#define RX_WATCHDOG_NS (1000ull * 1000000ull)
 
 static void vnet_watchdog(struct vnet *v)
 {
 	uint64_t now = time_ns();
-	if (now < v->wd_next_ns)
-		return;
-	v->wd_next_ns = now + WATCHDOG_NS;
-	uint16_t tx_used = v->txq.used->idx, rx_used = v->rxq.used->idx;
-	if (v->tx_nfree < v->txq.size && tx_used == v->wd_tx_used)
-		virtq_notify(&v->txq);
-	if (rx_used == v->wd_rx_used)
-		virtq_notify(&v->rxq);
-	v->wd_tx_used = tx_used;
-	v->wd_rx_used = rx_used;
+	if (now >= v->wd_next_ns) {
+		uint16_t tx_used = v->txq.used->idx;
+		v->wd_next_ns = now + WATCHDOG_NS;
+		if (v->tx_nfree < v->txq.size && tx_used == v->wd_tx_used)
+			virtq_notify(&v->txq);
+		v->wd_tx_used = tx_used;
+	}
+	if (now >= v->wd_rx_next_ns) {
+		uint16_t rx_used = v->rxq.used->idx;
+		v->wd_rx_next_ns = now + RX_WATCHDOG_NS;
+		if (rx_used == v->wd_rx_used)
+			virtq_notify(&v->rxq);
+		v->wd_rx_used = rx_used;
+	}
 }
 
 static int vnet_tx_reclaim(struct netdev *dev)
@@ -228,7 +252,7 @@ static int vnet_tx_reclaim(struct netdev *dev)
 		}
 		struct pkt *p = v->tx_pkts[id];
 		v->sw.tx_packets++;
-		v->sw.tx_bytes += p->len - HDR_LEN;
+		v->sw.tx_bytes += p->len - v->hdr_len;
 		pkt_free(p);
 		v->tx_pkts[id] = NULL;
 		v->tx_free_ids[v->tx_nfree++] = id;
@@ -280,6 +304,9 @@ static void irq_setup(struct vnet *v, int msix)
 {
 	if (!msix || bind_vector(v, VEC_CONFIG, config_irq, "config") < 0 ||
 	    bind_vector(v, VEC_RX, rx_irq, "rx") < 0 || bind_vector(v, VEC_TX, tx_irq, "tx") < 0) {
+		if (!nic_poll_only())
+			log_warn("%s: no usable MSI-X and INTx is not routed (no IOAPIC routing for "
+				 "PCI yet): poll mode", v->dev.name);
 		v->dev.poll_only = 1;
 		v->dev.irq_mode = "poll";
 		pci_intx_disable(v->vp.pci);
@@ -293,9 +320,28 @@ static void irq_setup(struct vnet *v, int msix)
 
 /* ---- link and counters ------------------------------------------------------------- */
 
+/* §5.1.4: speed and duplex are valid with SPEED_DUPLEX; re-read on config changes. */
+static void read_speed(struct vnet *v)
+{
+	v->dev.speed_mbps = 0;
+	v->dev.full_duplex = -1;
+	if (!virtio_has(&v->vp, VIRTIO_NET_F_SPEED_DUPLEX))
+		return;
+	uint8_t gen, duplex;
+	uint32_t speed;
+	do {
+		gen = virtio_config_generation(&v->vp);
+		speed = virtio_config32(&v->vp, VNET_CFG_SPEED);
+		duplex = virtio_config8(&v->vp, VNET_CFG_DUPLEX);
+	} while (gen != virtio_config_generation(&v->vp));
+	v->dev.speed_mbps = speed <= VNET_SPEED_MAX ? speed : 0;
+	v->dev.full_duplex = duplex == 1 ? 1 : duplex == 0 ? 0 : -1;
+}
+
 static int vnet_link_up(struct netdev *dev)
 {
 	struct vnet *v = dev->priv;
+	read_speed(v);
 	if (!virtio_has(&v->vp, VIRTIO_NET_F_STATUS))
 		return 1;       /* §5.1.4: without STATUS the link is assumed up */
 	return (virtio_config16(&v->vp, VNET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP) != 0;
@@ -404,12 +450,39 @@ static void netdev_setup(struct vnet *v, const uint8_t mac[6])
 static int fail(struct vnet *v, struct pci_dev *pci, const char *why)
 {
 	log_warn("virtio-net: %02x:%02x.%x: %s", pci->bus, pci->dev, pci->fn, why);
-	if (v->vp.common)
+	if (v->vp.common || v->vp.legacy)
 		virtio_fail(&v->vp);
 	kfree(v);
 	return -1;
 }
 
+/* Only what this driver handles, whatever the device offers (QEMU's defaults include
+ * offloads we never take); then the header size those features imply (§5.1.6). */
+static int negotiate(struct vnet *v)
+{
+	uint64_t required = v->vp.legacy ? 0 : 1ull << VIRTIO_F_VERSION_1;
+	if (virtio_start(&v->vp, WANTED_FEATURES, required) < 0)
+		return -1;
+	v->hdr_len = v->vp.legacy && !virtio_has(&v->vp, VIRTIO_NET_F_MRG_RXBUF) ? HDR_LEN_LEGACY
+										 : HDR_LEN;
+	if (v->vp.legacy && !virtio_has(&v->vp, VIRTIO_F_ANY_LAYOUT))
+		log_warn("virtio-net: legacy device without ANY_LAYOUT: header and frame share a "
+			 "descriptor anyway (QEMU accepts it)");
+	return 0;
+}
+
+static void log_probe(const struct vnet *v, const uint8_t mac[6])
+{
+	const struct pci_dev *pci = v->vp.pci;
+	log_info("%s: virtio-net at %02x:%02x.%x (%04x:%04x, %s interface, %u-byte header), "
+		 "MAC %02x:%02x:%02x:%02x:%02x:%02x, %s, features 0x%lx", v->dev.name, pci->bus,
+		 pci->dev, pci->fn, pci->vendor, pci->device, v->vp.legacy ? "legacy" : "modern",
+		 (unsigned)v->hdr_len, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
+		 v->dev.irq_mode, (unsigned long)v->vp.features);
+}
+
+/* MSI-X goes on before anything reads the device config: on the legacy interface
+ * that config moves by 4 bytes while MSI-X is enabled (§4.1.4.8). */
 static int probe(struct pci_dev *pci, const struct pci_id *id)
 {
 	(void)id;
@@ -418,10 +491,10 @@ static int probe(struct pci_dev *pci, const struct pci_id *id)
 	if (!v)
 		return -1;
 	if (virtio_pci_init(&v->vp, pci) < 0)
-		return fail(v, pci, "virtio capabilities missing");
-	if (virtio_start(&v->vp, WANTED_FEATURES, 1ull << VIRTIO_F_VERSION_1) < 0)
-		return fail(v, pci, "feature negotiation failed");
+		return fail(v, pci, "neither virtio capabilities nor a legacy I/O BAR");
 	int msix = !nic_poll_only() && pci_msix_enable(pci) >= VECTORS;
+	if (negotiate(v) < 0)
+		return fail(v, pci, "feature negotiation failed");
 	if (queues_setup(v, msix) < 0)
 		return fail(v, pci, "virtqueue setup failed");
 	if (nic_pool_create(&v->pool, NIC_POOL_SLOTS) < 0 || rx_fill(v) < 0)
@@ -432,20 +505,21 @@ static int probe(struct pci_dev *pci, const struct pci_id *id)
 	virtq_kick(&v->rxq);
 	nic_register(&v->dev);
 	irq_setup(v, msix);
-	log_info("%s: virtio-net at %02x:%02x.%x, MAC %02x:%02x:%02x:%02x:%02x:%02x, %s, "
-		 "features 0x%lx", v->dev.name, pci->bus, pci->dev, pci->fn, mac[0], mac[1], mac[2],
-		 mac[3], mac[4], mac[5], v->dev.irq_mode, (unsigned long)v->vp.features);
+	log_probe(v, mac);
 	return 0;
 }
 
 static const struct pci_id ids[] = {
 	{ 0x1AF4, 0x1041, "virtio 1.0 network device" },
+	{ 0x1AF4, 0x1000, "virtio network device (transitional)" },
 	{ 0, 0, NULL },
 };
 
 static const struct pci_driver driver = { "virtio-net", ids, probe };
 
-void virtio_net_register(void)
+static void virtio_net_register(void)
 {
 	pci_register_driver(&driver);
 }
+
+DRIVER_INIT(virtio_net_register);

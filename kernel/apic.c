@@ -71,6 +71,7 @@ void apic_init(void)
 		panic("apic: cannot map the local APIC at 0x%lx", (unsigned long)base);
 	lapic_write(LAPIC_TPR, 0);
 	lapic_write(LAPIC_SVR, SVR_ENABLE | VEC_SPURIOUS);
+	trap_set_eoi(apic_eoi);
 	for (int i = 0; i < a->n_ioapic; i++) {
 		volatile uint8_t *io = (volatile uint8_t *)map_mmio(a->ioapic[i].addr, 4096);
 		if (!io)

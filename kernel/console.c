@@ -5,12 +5,12 @@
 #include "kernel/console.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
-#include "kernel/time.h"
 #include "kernel/cpu.h"
 
 #define LOG_RING_SIZE (32 * 1024)
 
 static const struct console_sink *sink;
+static uint64_t (*clock_us)(void);     /* log time stamps; 0 until the clock registers */
 static int log_level = LOG_INFO;
 static char ring[LOG_RING_SIZE];
 static size_t ring_head;        /* total bytes ever written; ring[head % size] is next */
@@ -18,6 +18,11 @@ static size_t ring_head;        /* total bytes ever written; ring[head % size] i
 void console_set_sink(const struct console_sink *s)
 {
 	sink = s;
+}
+
+void console_set_clock(uint64_t (*us)(void))
+{
+	clock_us = us;
 }
 
 void console_write(const char *s, size_t n)
@@ -98,7 +103,7 @@ void log_msg(int level, const char *file, int line, const char *fmt, ...)
 {
 	if (level > log_level)
 		return;
-	uint64_t us = time_us();
+	uint64_t us = clock_us ? clock_us() : 0;
 	uint64_t flags = irq_save();
 	if (level == LOG_INFO)
 		print(1, "[%5u.%06u] ", (unsigned)(us / 1000000), (unsigned)(us % 1000000));

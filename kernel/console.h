@@ -8,6 +8,7 @@
 #define SKIFF_CONSOLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "kernel/conf.h"
 
 struct console_sink {
@@ -16,6 +17,9 @@ struct console_sink {
 };
 
 void console_set_sink(const struct console_sink *sink);
+/* Time stamps for log lines (kernel/time.c registers time_us once calibrated), so the
+ * console depends on no clock. */
+void console_set_clock(uint64_t (*us)(void));
 void console_write(const char *s, size_t n);
 void console_flush(void);
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

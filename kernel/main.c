@@ -6,7 +6,7 @@
  *  3. configuration                9. local APIC, IOAPIC, timer tick, UART IRQ
  *  4. GDT, TSS, IDT               10. PCI enumeration, driver probe
  *  5. physical pages              11. shell, "ready" line
- *  6. own stack + page tables     12. main loop: poll hooks, shell input, hlt when idle
+ *  6. own stack + page tables     12. main loop (kernel/loop.c): console, NIC, stack hooks
  *
  * This file and main_net.c are the composition root: the only kernel files that name
  * drivers/ and net/. Everything else in kernel/ knows nothing of devices or networking.
@@ -32,20 +32,16 @@
 #include "drivers/uart.h"
 #include "drivers/pci.h"
 #include "drivers/nic.h"
-#include "drivers/e1000.h"
-#include "drivers/virtio_net.h"
+#include "drivers/driver.h"
 #include "kernel/main_net.h"
 
 #define STACK_PAGES 16          /* 64 KiB kernel stack, plus one guard page below */
 #define HEAP_PAGES 2048         /* 8 MiB */
 #define TICK_HZ 1000
-#define MAX_HOOKS 16
 
 static struct boot_info *boot;
 static struct conf conf;
 static uint64_t stack_guard;
-static const struct loop_hook *hooks[MAX_HOOKS];
-static int nhooks;
 
 void stack_switch(uint64_t rsp, void (*fn)(void *), void *arg) __attribute__((noreturn));
 
@@ -74,6 +70,26 @@ static void start_interrupts(void)
 	sti();
 }
 
+/* The serial console as a main-loop hook: shell input first, then the TX drain. */
+static void console_poll(void *ctx, uint64_t now_ns)
+{
+	(void)ctx;
+	(void)now_ns;
+	int c;
+	while ((c = uart_getc()) >= 0)
+		if (conf.shell)
+			shell_input((char)c);
+	uart_poll();
+}
+
+static int console_pending(void *ctx)
+{
+	(void)ctx;
+	return uart_rx_pending();
+}
+
+static const struct loop_hook console_hook = { "console", console_poll, console_pending, NULL };
+
 static void print_ready(void)
 {
 	uint64_t us = time_us();
@@ -97,13 +113,14 @@ static void stage2(void *arg)
 	random_init();
 	rtc_init();
 	shell_init(conf.hostname);
+	loop_register(&console_hook);
 	cmds_init(boot, &conf);
 	pci_init();                                                 /* 10 */
-	/* NIC drivers: the poll switch is read by their probes, so it comes first. */
+	/* The poll switch is read by the NIC drivers' probes, so it comes first. */
 	nic_set_poll_only(conf.poll);
-	e1000_register();
-	virtio_net_register();
+	driver_init_all();
 	pci_probe_drivers();
+	random_report();
 	main_net_init(&conf, boot);
 	print_ready();                                              /* 11 */
 	if (conf.shell)
@@ -128,40 +145,4 @@ void kernel_main(struct boot_info *bi)
 		panic("no memory for the kernel stack");
 	stack_guard = stack;
 	stack_switch(stack + (STACK_PAGES + 1) * PAGE_SIZE, stage2, NULL);
-}
-
-void loop_register(const struct loop_hook *hook)
-{
-	if (nhooks == MAX_HOOKS)
-		panic("too many main loop hooks");
-	hooks[nhooks++] = hook;
-}
-
-static int work_pending(void)
-{
-	if (uart_rx_pending())
-		return 1;
-	for (int i = 0; i < nhooks; i++)
-		if (hooks[i]->pending && hooks[i]->pending(hooks[i]->ctx))
-			return 1;
-	return 0;
-}
-
-void loop_run(void)
-{
-	for (;;) {
-		int c;
-		while ((c = uart_getc()) >= 0)
-			if (conf.shell)
-				shell_input((char)c);
-		uint64_t now = time_ns();
-		for (int i = 0; i < nhooks; i++)
-			hooks[i]->poll(hooks[i]->ctx, now);
-		uart_poll();
-		cli();
-		if (work_pending())
-			sti();
-		else
-			sti_hlt();      /* any interrupt, including the tick, wakes us */
-	}
 }

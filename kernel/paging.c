@@ -7,16 +7,10 @@
 #include "kernel/paging.h"
 #include "kernel/pmm.h"
 #include "kernel/cpu.h"
+#include "kernel/pte.h"
 #include "kernel/console.h"
 #include "lib/string.h"
 
-#define PTE_P (1ull << 0)
-#define PTE_RW (1ull << 1)
-#define PTE_PWT (1ull << 3)
-#define PTE_PCD (1ull << 4)
-#define PTE_PS (1ull << 7)
-#define PTE_NX (1ull << 63)
-#define PTE_ADDR 0x000ffffffffff000ull
 
 #define MSR_EFER 0xC0000080
 #define EFER_NXE (1ull << 11)
@@ -165,21 +159,6 @@ volatile void *map_mmio(uint64_t phys, uint64_t size)
 	map_range(phys, phys + size, F_MMIO);
 	stats.mmio_bytes += size;
 	return (volatile void *)(uintptr_t)phys;
-}
-
-/* Walks the live tables (ours, or the firmware's before paging_init). */
-int paging_is_mapped(uint64_t va)
-{
-	const uint64_t *t = (const uint64_t *)(uintptr_t)(read_cr3() & PTE_ADDR);
-	for (int level = 3; level >= 0; level--) {
-		uint64_t e = t[(va >> (12 + 9 * level)) & 511];
-		if (!(e & PTE_P))
-			return 0;
-		if (level == 0 || (level < 3 && (e & PTE_PS)))
-			return 1;
-		t = (const uint64_t *)(uintptr_t)(e & PTE_ADDR);
-	}
-	return 1;
 }
 
 void paging_get_stats(struct paging_stats *s)

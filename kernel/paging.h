@@ -18,7 +18,6 @@ void paging_init(const struct boot_info *bi);
 /* Identity-maps [phys, phys+size) uncached and non-executable; NULL on failure. */
 volatile void *map_mmio(uint64_t phys, uint64_t size);
 void paging_unmap_page(uint64_t va);
-int paging_is_mapped(uint64_t va);
 void paging_get_stats(struct paging_stats *s);
 
 #endif

@@ -1,6 +1,6 @@
 /* panic(): a broken kernel invariant. Report where, show the call chain, stop. */
 #include "kernel/console.h"
-#include "kernel/trap.h"
+#include "kernel/backtrace.h"
 #include "lib/fmt.h"
 #include "kernel/cpu.h"
 

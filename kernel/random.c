@@ -5,6 +5,8 @@
 
 static int have_rdrand, have_rdseed;
 static uint64_t pool[4];
+static uint64_t device_bytes;           /* mixed in by random_add_entropy() */
+static const char *device_name;
 
 static int rdrand64(uint64_t *v)
 {
@@ -66,12 +68,44 @@ void random_init(void)
 	pool[3] = 0x7465646279746573ull;
 	for (int i = 0; i < 64; i++)
 		mix(jitter_sample());
-	log_info("random: %s", random_source());
+}
+
+void random_add_entropy(const void *buf, size_t len, const char *source)
+{
+	const uint8_t *b = buf;
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w = 0;
+		for (size_t k = 0; k < 8 && i + k < len; k++)
+			w |= (uint64_t)b[i + k] << (8 * k);
+		mix(w);
+	}
+	mix(rdtsc());
+	device_bytes += len;
+	device_name = source;
 }
 
 const char *random_source(void)
 {
-	return have_rdseed ? "RDSEED+RDRAND" : have_rdrand ? "RDRAND" : "TSC jitter (no RDRAND: weak)";
+	if (have_rdseed || have_rdrand)
+		return have_rdseed ? "RDSEED+RDRAND" : "RDRAND";
+	return device_bytes ? device_name : "TSC jitter only (weak)";
+}
+
+/* One line, after the drivers probed: what was used, and how to get a real source. */
+void random_report(void)
+{
+	const char *cpu = have_rdseed ? "RDSEED+RDRAND" : have_rdrand ? "RDRAND" : NULL;
+	if (cpu && device_bytes)
+		log_info("random: %s, %s (%lu bytes), TSC jitter", cpu, device_name,
+			 (unsigned long)device_bytes);
+	else if (cpu)
+		log_info("random: %s, TSC jitter", cpu);
+	else if (device_bytes)
+		log_info("random: %s (%lu bytes) and TSC jitter; the CPU has no RDRAND", device_name,
+			 (unsigned long)device_bytes);
+	else
+		log_warn("random: TSC jitter only (weak): the CPU has no RDRAND and there is no "
+			 "virtio-rng; add `-device virtio-rng-pci` or use `-cpu max` (or host)");
 }
 
 uint64_t random_u64(void)

@@ -55,6 +55,7 @@ void time_init(uint64_t tsc_at_entry, uint64_t tsc_hint_hz)
 	else
 		tsc_hz = tsc_hint_hz ? tsc_hint_hz : 1000000000ull;
 	ns_mult = (1000000000ull << 32) / tsc_hz;  /* fits: 1e9 << 32 < 2^62 */
+	console_set_clock(time_us);
 	log_info("time: TSC %u.%03u MHz, calibrated against the PIT (3 x 10 ms)%s",
 		 (unsigned)(tsc_hz / 1000000), (unsigned)(tsc_hz / 1000 % 1000),
 		 best ? "" : " FAILED, using the CPUID hint");

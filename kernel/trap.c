@@ -4,9 +4,8 @@
  */
 #include "kernel/trap.h"
 #include "kernel/gdt.h"
-#include "kernel/apic.h"
 #include "kernel/console.h"
-#include "kernel/paging.h"
+#include "kernel/backtrace.h"
 #include "kernel/cpu.h"
 #include "lib/string.h"
 
@@ -29,10 +28,10 @@ struct irq_slot {
 };
 
 extern char isr_stubs[];
-extern char ImageBase[], _end[];
 
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 static struct irq_slot irqs[256];
+static void (*eoi_fn)(void);    /* the interrupt controller's end-of-interrupt */
 
 static const char *const exc_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -72,6 +71,11 @@ void trap_init(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
+void trap_set_eoi(void (*eoi)(void))
+{
+	eoi_fn = eoi;
+}
+
 int irq_register(irq_handler_fn fn, void *ctx, const char *name)
 {
 	for (int v = VEC_FIRST_IRQ + 16; v < VEC_SPURIOUS; v++)
@@ -90,38 +94,13 @@ void irq_show(void)
 			kprintf("0x%02x    %-10lu  %s\n", v, (unsigned long)irqs[v].count, irqs[v].name);
 }
 
-static void print_addr(const char *label, uint64_t a)
-{
-	uint64_t base = (uint64_t)(uintptr_t)ImageBase, end = (uint64_t)(uintptr_t)_end;
-	if (a >= base && a < end)
-		kprintf("%s%016lx (skiff+0x%lx)\n", label, (unsigned long)a, (unsigned long)(a - base));
-	else
-		kprintf("%s%016lx\n", label, (unsigned long)a);
-}
-
-void backtrace_from(uint64_t rbp)
-{
-	kprintf("backtrace (addr2line -e build/skiff.so OFFSET):\n");
-	for (int depth = 0; depth < 16 && rbp && !(rbp & 7); depth++) {
-		if (!paging_is_mapped(rbp) || !paging_is_mapped(rbp + 8))
-			break;
-		const uint64_t *fp = (const uint64_t *)(uintptr_t)rbp;
-		if (!fp[1])
-			break;
-		print_addr("  ", fp[1]);
-		if (fp[0] <= rbp)       /* frames grow upward; anything else is corrupt */
-			break;
-		rbp = fp[0];
-	}
-}
-
 static void exception_report(const struct trap_frame *f)
 {
 	console_flush();
 	const char *name = f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "exception";
 	kprintf("\n*** CPU exception %lu: %s, error code 0x%lx\n", (unsigned long)f->vector, name,
 		(unsigned long)f->error);
-	print_addr("RIP ", f->rip);
+	backtrace_addr("RIP ", f->rip);
 	if (f->vector == 14)
 		kprintf("CR2 %016lx (%s, %s, %s)\n", (unsigned long)read_cr2(),
 			f->error & 1 ? "protection violation" : "page not present",
@@ -132,7 +111,7 @@ static void exception_report(const struct trap_frame *f)
 	kprintf("R12 %016lx R13 %016lx R14 %016lx R15 %016lx\n", f->r12, f->r13, f->r14, f->r15);
 	kprintf("RFLAGS %016lx CS %04lx SS %04lx CR3 %016lx\n", f->rflags, f->cs, f->ss,
 		(unsigned long)read_cr3());
-	print_addr("  ", f->rip);
+	backtrace_addr("  ", f->rip);
 	backtrace_from(f->rbp);
 	kprintf("system halted\n");
 	console_flush();
@@ -154,5 +133,6 @@ void trap_dispatch(struct trap_frame *f)
 	s->count++;
 	if (s->fn)
 		s->fn(s->ctx);
-	apic_eoi();
+	if (eoi_fn)
+		eoi_fn();
 }

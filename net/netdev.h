@@ -69,6 +69,12 @@ struct netdev {
 	const char *irq_mode;   /* "MSI-X", "MSI", "INTx", "poll": for ethtool -S */
 	volatile int napi_pending;
 	struct netdev_napi_stats napi;
+	/* Link, as the driver's link_up() last read it: 0 Mb/s when the hardware does
+	 * not say; full_duplex 1 full, 0 half, -1 unknown. link_changes counts up<->down
+	 * transitions seen by drivers/nic.c (the stack may watch it to re-announce). */
+	uint32_t speed_mbps;
+	int full_duplex;
+	uint64_t link_changes;
 };
 
 /* From the driver's IRQ handler, after it masked the queue interrupt. */

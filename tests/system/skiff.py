@@ -4,6 +4,7 @@ Guest starts scripts/qemu.sh (the same script `make run` uses) with the console 
 unix socket, keeps everything the guest prints, and offers wait_for() and cmd().
 Every guest is killed on close(); logs land in build/test-logs/ for post-mortems.
 """
+import json
 import os
 import re
 import shutil
@@ -43,12 +44,14 @@ def image_with_files(files, base=IMAGE):
 
 class Guest:
     def __init__(self, name, nic="all", net="none", img=IMAGE, netns=None, tap=None,
-                 extra=(), hostname="skiff", boot_timeout=90, machine="q35"):
+                 extra=(), hostname="skiff", boot_timeout=90, machine="q35", qmp=False):
         os.makedirs(LOGDIR, exist_ok=True)
         self.name = name
         self.prompt = f"{hostname}> "
         self.dir = tempfile.mkdtemp(prefix="skiff-guest-")
         self.sock_path = os.path.join(self.dir, "serial.sock")
+        self.qmp_path = os.path.join(self.dir, "qmp.sock") if qmp else None
+        self.qmp_file = None
         self.buf = ""
         self.lock = threading.Lock()
         self.log = open(os.path.join(LOGDIR, f"{name}.log"), "w")
@@ -57,6 +60,8 @@ class Guest:
                "--machine", machine]
         if tap:
             cmd += ["--tap", tap]
+        if qmp:
+            extra = [*extra, "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         if extra:
             cmd += ["--", *extra]
         if netns:
@@ -137,6 +142,27 @@ class Guest:
         body = out.split("\n", 1)[1] if "\n" in out else ""
         return body[: body.rfind(self.prompt)]
 
+    def qmp(self, command, **arguments):
+        """Runs a QMP command (Guest(qmp=True)); returns its "return" value."""
+        if self.qmp_file is None:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(self.qmp_path)
+            self.qmp_file = s.makefile("rw")
+            json.loads(self.qmp_file.readline())            # greeting
+            self._qmp_send("qmp_capabilities", {})
+        return self._qmp_send(command, arguments)
+
+    def _qmp_send(self, command, arguments):
+        self.qmp_file.write(json.dumps({"execute": command, "arguments": arguments}) + "\n")
+        self.qmp_file.flush()
+        while True:
+            reply = json.loads(self.qmp_file.readline())
+            if "error" in reply:
+                raise GuestError(f"QMP {command}: {reply['error']}")
+            if "return" in reply:                           # events are skipped
+                return reply["return"]
+
     def wait_exit(self, timeout=30):
         try:
             return self.proc.wait(timeout=timeout)
@@ -148,6 +174,8 @@ class Guest:
             self.proc.kill()
             self.proc.wait(timeout=10)
         try:
+            if self.qmp_file:
+                self.qmp_file.close()
             if self.sock:
                 self.sock.close()
         except OSError:

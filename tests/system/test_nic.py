@@ -236,3 +236,21 @@ def test_nic_poll_mode(netns):
     finally:
         g.close()
         shutil.rmtree(os.path.dirname(img), ignore_errors=True)
+
+
+def test_unknown_nic_gets_a_no_driver_line():
+    """-device rtl8139: one line naming it, "no driver" and what Skiff drives; the shell
+    still comes up (Guest waits for the prompt)."""
+    g = NicGuest("nic-rtl8139", nic="none", net="none", img=IMG,
+                 extra=["-netdev", "user,id=n0,restrict=on", "-device", "rtl8139,netdev=n0,romfile="])
+    try:
+        lines = re.findall(r"pci: (\S+) 10ec:8139 Realtek RTL8139 Fast Ethernet: no driver "
+                           r"\(Skiff drives ([^)]*)\)", g.output())
+        assert len(lines) == 1, g.output()[-2000:]
+        families = lines[0][1].split(", ")
+        assert {"e1000", "e1000e", "virtio-net"} <= set(families)
+        assert "virtio-rng" not in families
+        assert "no NICs" in g.cmd("nic")
+        assert "uptime" in g.cmd("help")
+    finally:
+        g.close()
