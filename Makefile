@@ -144,6 +144,27 @@ fuzz-smoke:
 
 fuzz: fuzz-rx
 
+# libFuzzer over the capture filter: the expression compiler and frame matching.
+FILTER_FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz/fuzz_filter_%: tests/fuzz/fuzz_filter_%.c net/pkt_filter.c net/pkt_filter.h lib/fmt.c
+	@mkdir -p $(dir $@)
+	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< net/pkt_filter.c lib/fmt.c -o $@
+
+.PHONY: fuzz-filter fuzz-filter-smoke
+fuzz-filter: $(BUILD)/fuzz/fuzz_filter_expr $(BUILD)/fuzz/fuzz_filter_match
+	@mkdir -p $(BUILD)/fuzz/corpus-filter-expr $(BUILD)/fuzz/corpus-filter-match
+	$(BUILD)/fuzz/fuzz_filter_expr -max_total_time=$(FILTER_FUZZ_SECONDS) -max_len=512 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-filter-expr tests/fuzz/corpus/filter-expr
+	$(BUILD)/fuzz/fuzz_filter_match -max_total_time=$(FILTER_FUZZ_SECONDS) -max_len=256 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-filter-match tests/fuzz/corpus/filter-match
+
+fuzz-filter-smoke:
+	$(MAKE) fuzz-filter FILTER_FUZZ_SECONDS=10
+
+fuzz: fuzz-filter
+fuzz-smoke: fuzz-filter-smoke
+
 # libFuzzer over tcp_input: segments into an ESTABLISHED connection (tests/fuzz/fuzz_tcp.c).
 TCP_FUZZ_SECONDS ?= 300
 TCP_FUZZ_SRCS := tests/fuzz/fuzz_tcp.c lib/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))

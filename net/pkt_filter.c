@@ -22,7 +22,9 @@ enum { PF_K_NONE, PF_K_HOST, PF_K_NET, PF_K_PORT, PF_K_PROTO };
 #define ETHERTYPE_IP 0x0800
 #define ETHERTYPE_ARP 0x0806
 #define ETHERTYPE_RARP 0x8035
+#define ETHERTYPE_IPV6 0x86dd
 #define IPPROTO_SCTP 132
+#define IPPROTO_FRAGMENT 44     /* IPv6 fragment header (RFC 8200 §4.5) */
 
 /* ---- tokens ----------------------------------------------------------------------- */
 
@@ -438,6 +440,8 @@ static int field_eq(const struct pf_node *n, const uint8_t *f, size_t len, size_
 		NEED(off, 6);
 		return memcmp(f + off, n->mac, 6) == 0;
 	}
+	if (n->mask == 0)
+		return 1;       /* net 0/0: libpcap reads no address at all */
 	NEED(off, 4);
 	return (wire_get32(f + off) & n->mask) == n->addr;
 }
@@ -473,25 +477,46 @@ static int match_l3addr(const struct pf_node *n, const uint8_t *f, size_t len)
 	return ip ? dir_match(n, f, len, 14 + 12, 14 + 16) : dir_match(n, f, len, 14 + 14, 14 + 24);
 }
 
+/* tcp/udp: IPv4 protocol, or IPv6 next header (also behind one fragment header),
+ * as libpcap tests it; Skiff itself speaks no IPv6, a capture may still hold it. */
 static int ip_proto_is(const uint8_t *f, size_t len, uint8_t proto)
 {
 	NEED(12, 2);
-	if (wire_get16(f + 12) != ETHERTYPE_IP)
+	uint16_t type = wire_get16(f + 12);
+	if (type == ETHERTYPE_IP) {
+		NEED(14 + 9, 1);
+		return f[14 + 9] == proto;
+	}
+	if (type != ETHERTYPE_IPV6 || proto == 1)
+		return 0;       /* icmp is IPv4 only (ICMPv6 is icmp6) */
+	NEED(14 + 6, 1);
+	if (f[14 + 6] == proto)
+		return 1;
+	if (f[14 + 6] != IPPROTO_FRAGMENT)
 		return 0;
-	NEED(14 + 9, 1);
-	return f[14 + 9] == proto;
+	NEED(14 + 40, 1);
+	return f[14 + 40] == proto;
 }
 
+static int port_proto(const struct pf_node *n, uint8_t p)
+{
+	return n->proto == PF_P_TCP ? p == 6 : n->proto == PF_P_UDP ? p == 17 :
+	       p == 6 || p == 17 || p == IPPROTO_SCTP;
+}
+
+/* Ports: IPv4 first fragments at 4*IHL, IPv6 right after the fixed header. */
 static int match_port(const struct pf_node *n, const uint8_t *f, size_t len)
 {
 	NEED(12, 2);
-	if (wire_get16(f + 12) != ETHERTYPE_IP)
+	uint16_t type = wire_get16(f + 12);
+	if (type == ETHERTYPE_IPV6) {
+		NEED(14 + 6, 1);
+		return port_proto(n, f[14 + 6]) ? dir_match(n, f, len, 14 + 40, 14 + 42) : 0;
+	}
+	if (type != ETHERTYPE_IP)
 		return 0;
 	NEED(14 + 9, 1);
-	uint8_t p = f[14 + 9];
-	int want = n->proto == PF_P_TCP ? p == 6 : n->proto == PF_P_UDP ? p == 17 :
-		   p == 6 || p == 17 || p == IPPROTO_SCTP;
-	if (!want)
+	if (!port_proto(n, f[14 + 9]))
 		return 0;
 	NEED(14 + 6, 2);
 	if (wire_get16(f + 14 + 6) & 0x1fff)

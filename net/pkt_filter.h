@@ -19,11 +19,14 @@
  *     `port 80 or 443`, `host 10.0.0.1 or 10.0.0.2`, `port 22 and not 23`. A bare value
  *     with nothing to inherit (at the start, after `tcp`) is a syntax error.
  *   - `host`/`net` without a protocol match IPv4 source/destination and the ARP/RARP
- *     sender/target protocol addresses; `port` matches TCP, UDP and SCTP, first
- *     fragments only. IPv6 is not decoded (Skiff speaks IPv4 only): `tcp` means IPv4
- *     TCP here, where tcpdump would also match IPv6.
+ *     sender/target protocol addresses; `port` matches TCP, UDP and SCTP over IPv4
+ *     (first fragments only) and IPv6 (next header right after the fixed header);
+ *     `tcp`/`udp` also match IPv6 like libpcap. IPv6 addresses are not accepted.
  *   - Like a BPF program, a field read past the end of the frame ends the match with
- *     "no" for the whole filter, even under `not` (only the primitive reached decides).
+ *     "no" for the whole filter, even under `not`. On such truncated captures tcpdump
+ *     can differ in rare cases: its optimiser reorders loads (`host A or B` reads the
+ *     source once for both), this evaluator reads in the unoptimised order. Whole
+ *     frames (all Skiff ever filters) match tcpdump exactly.
  * Host names and service names are not resolved (tcpdump -n habits); they are errors.
  */
 #ifndef SKIFF_NET_PKT_FILTER_H
