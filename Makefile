@@ -27,7 +27,7 @@ NET_SRCS := net/netdev.c net/checksum.c net/http_parse.c net/http_server.c \
 	net/arp.c net/ipv4.c net/icmp.c net/ping.c net/udp.c net/dhcp.c net/cmd.c net/cmd_ip.c net/transport.c net/http_app.c
 NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \
 	net/tcp_sack.c net/tcp_listen.c net/tcp_isn.c net/tcp_show.c
-NET_SRCS += net/fq_codel.c net/pkt_filter.c net/pcapng.c
+NET_SRCS += net/fq_codel.c net/pkt_filter.c net/pcapng.c net/pkt_print.c
 
 # Hardware-free code that the host unit tests compile natively.
 HOST_SRCS := lib/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)
@@ -42,7 +42,8 @@ UNIT_SRCS += tests/unit/test_net_hardening.c
 UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
 	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
 	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c
-UNIT_SRCS += tests/unit/test_net_fq_codel.c tests/unit/test_net_pkt_filter.c tests/unit/test_net_pcapng.c
+UNIT_SRCS += tests/unit/test_net_fq_codel.c tests/unit/test_net_pkt_filter.c tests/unit/test_net_pcapng.c \
+	tests/unit/test_net_pkt_print.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
 EFI_INC := /usr/include/efi
