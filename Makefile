@@ -166,6 +166,26 @@ fuzz-filter-smoke:
 fuzz: fuzz-filter
 fuzz-smoke: fuzz-filter-smoke
 
+# libFuzzer over the tcpdump-style printer.
+PRINT_FUZZ_SECONDS ?= 60
+PRINT_FUZZ_SRCS := tests/fuzz/fuzz_pkt_print.c net/pkt_print.c net/checksum.c lib/fmt.c
+$(BUILD)/fuzz/fuzz_pkt_print: $(PRINT_FUZZ_SRCS) net/pkt_print.h
+	@mkdir -p $(dir $@)
+	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PRINT_FUZZ_SRCS) -o $@
+
+.PHONY: fuzz-print fuzz-print-smoke
+fuzz-print: $(BUILD)/fuzz/fuzz_pkt_print
+	@mkdir -p $(BUILD)/fuzz/corpus-print
+	$< -max_total_time=$(PRINT_FUZZ_SECONDS) -max_len=2048 -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus-print tests/fuzz/corpus/print tests/fuzz/corpus/filter-match
+
+fuzz-print-smoke:
+	$(MAKE) fuzz-print PRINT_FUZZ_SECONDS=10
+
+fuzz: fuzz-print
+fuzz-smoke: fuzz-print-smoke
+
 # libFuzzer over tcp_input: segments into an ESTABLISHED connection (tests/fuzz/fuzz_tcp.c).
 TCP_FUZZ_SECONDS ?= 300
 TCP_FUZZ_SRCS := tests/fuzz/fuzz_tcp.c lib/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))

@@ -254,7 +254,9 @@ static void bootp_print(struct out *o, const uint8_t *b, size_t cap, size_t len,
 		put(o, b[0] == 2 ? "Reply" : "op-#%u", b[0]);
 	}
 	put(o, ", length %zu", len);
-	if (flags & PKT_PRINT_VERBOSE)
+	if ((flags & PKT_PRINT_VERBOSE) && cap < 12)
+		put(o, " [|bootp]");
+	else if (flags & PKT_PRINT_VERBOSE)
 		put(o, ", xid 0x%x, Flags [%s]", wire_get32(b + 4),
 		    wire_get16(b + 10) & 0x8000 ? "Broadcast" : "none");
 }
