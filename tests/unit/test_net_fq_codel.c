@@ -318,3 +318,47 @@ TEST(net_fq_codel_tc_show)
 		  "  new_flows_len 1 old_flows_len 0\n"));
 	CHECK_EQ(fix_fini(&x), 0);
 }
+
+/* Random enqueues, dequeues, requeues and time steps over 64 flows and a small limit:
+ * the counters always describe what is queued, and every packet comes back. */
+TEST(net_fq_codel_random_ops_keep_accounts)
+{
+	struct fq_fix x;
+	uint32_t seed = 99;
+	uint64_t now = 0, enq_ok = 0, out = 0;
+	fix_init(&x, 200, 1);
+	x.fq.prm.memory_limit = 150 * PKT_SLOT_SIZE;
+	for (int i = 0; i < 20000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		uint32_t r = seed >> 8;
+		now += (r % 7) * 100000;                /* 0..0.6 ms */
+		if (r % 3 != 0) {
+			struct pkt *p = mk(&x, (uint16_t)(1000 + r % 64), 60 + r % 1400,
+					   (r & 0x100) ? 0x02 : 0);
+			REQUIRE(p);
+			fq_codel_enqueue(&x.fq, p, now);
+			enq_ok++;
+		} else {
+			struct pkt *p = fq_codel_dequeue(&x.fq, now);
+			if (p && (r & 0x200))
+				fq_codel_requeue(&x.fq, p);
+			else if (p) {
+				out++;
+				pkt_free(p);
+			}
+		}
+		uint32_t n = x.fq.requeued.len;
+		uint64_t bytes = x.fq.requeued.bytes;
+		for (int f = 0; f < 1024; f++) {
+			n += x.fq.flows[f].q.len;
+			bytes += x.fq.flows[f].q.bytes;
+		}
+		REQUIRE(n == x.fq.qlen && bytes == x.fq.backlog);
+		REQUIRE(x.fq.qlen <= 200 && x.fq.memory_usage == (uint64_t)x.fq.qlen * PKT_SLOT_SIZE);
+		REQUIRE(x.pool.stats.slots - x.pool.stats.free == x.fq.qlen);
+	}
+	CHECK_EQ(enq_ok, out + x.fq.qlen + x.fq.st.drops);      /* every packet accounted */
+	CHECK_EQ(x.fq.st.packets, out);
+	CHECK(x.fq.st.drop_overlimit > 0);
+	CHECK_EQ(fix_fini(&x), 0);
+}
