@@ -30,6 +30,7 @@ NET_SRCS := net/core.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stat
 	net/http_parse.c net/http_server.c net/http_site.c net/http_endpoints.c net/http_app.c
 NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_stack.c net/tcp_table.c net/tcp_event.c net/tcp_sendq.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \
 	net/tcp_sack.c net/tcp_listen.c net/tcp_isn.c net/tcp_show.c
+NET_SRCS += net/fq_codel.c net/pkt_filter.c net/pcapng.c net/pkt_print.c
 
 # Hardware-free code that the host unit tests compile natively.
 HOST_SRCS := lib/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)
@@ -45,6 +46,8 @@ UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit
 	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
 	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c tests/unit/test_tcp_harden.c \
 	tests/unit/test_http_app.c
+UNIT_SRCS += tests/unit/test_net_fq_codel.c tests/unit/test_net_pkt_filter.c tests/unit/test_net_pcapng.c \
+	tests/unit/test_net_pkt_print.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
 EFI_INC := /usr/include/efi
@@ -163,6 +166,47 @@ fuzz-smoke:
 	$(MAKE) fuzz-http HTTP_FUZZ_SECONDS=15
 
 fuzz: fuzz-rx
+
+# libFuzzer over the capture filter: the expression compiler and frame matching.
+FILTER_FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz/fuzz_filter_%: tests/fuzz/fuzz_filter_%.c net/pkt_filter.c net/pkt_filter.h lib/fmt.c
+	@mkdir -p $(dir $@)
+	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $< net/pkt_filter.c lib/fmt.c -o $@
+
+.PHONY: fuzz-filter fuzz-filter-smoke
+fuzz-filter: $(BUILD)/fuzz/fuzz_filter_expr $(BUILD)/fuzz/fuzz_filter_match
+	@mkdir -p $(BUILD)/fuzz/corpus-filter-expr $(BUILD)/fuzz/corpus-filter-match
+	$(BUILD)/fuzz/fuzz_filter_expr -max_total_time=$(FILTER_FUZZ_SECONDS) -max_len=512 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-filter-expr tests/fuzz/corpus/filter-expr
+	$(BUILD)/fuzz/fuzz_filter_match -max_total_time=$(FILTER_FUZZ_SECONDS) -max_len=256 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-filter-match tests/fuzz/corpus/filter-match
+
+fuzz-filter-smoke:
+	$(MAKE) fuzz-filter FILTER_FUZZ_SECONDS=10
+
+fuzz: fuzz-filter
+fuzz-smoke: fuzz-filter-smoke
+
+# libFuzzer over the tcpdump-style printer.
+PRINT_FUZZ_SECONDS ?= 60
+PRINT_FUZZ_SRCS := tests/fuzz/fuzz_pkt_print.c net/pkt_print.c net/checksum.c lib/fmt.c
+$(BUILD)/fuzz/fuzz_pkt_print: $(PRINT_FUZZ_SRCS) net/pkt_print.h
+	@mkdir -p $(dir $@)
+	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PRINT_FUZZ_SRCS) -o $@
+
+.PHONY: fuzz-print fuzz-print-smoke
+fuzz-print: $(BUILD)/fuzz/fuzz_pkt_print
+	@mkdir -p $(BUILD)/fuzz/corpus-print
+	$< -max_total_time=$(PRINT_FUZZ_SECONDS) -max_len=2048 -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus-print tests/fuzz/corpus/print tests/fuzz/corpus/filter-match
+
+fuzz-print-smoke:
+	$(MAKE) fuzz-print PRINT_FUZZ_SECONDS=10
+
+fuzz: fuzz-print
+fuzz-smoke: fuzz-print-smoke
 
 # libFuzzer over tcp_input: segments into an ESTABLISHED connection (tests/fuzz/fuzz_tcp.c).
 TCP_FUZZ_SECONDS ?= 300

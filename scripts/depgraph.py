@@ -28,8 +28,8 @@ FLOORS = [
     (7, "net apps", [r"^net/(dhcp|ping|cmd|cmd_ip|cmd_util|stack|http_.*)$"]),
     (6, "net L4", [r"^net/(udp|tcp|transport)$"]),
     (5, "net L3", [r"^net/(route|ipv4|icmp)$"]),
-    (4, "net L2", [r"^net/(link|qdisc|neigh|arp)$"]),
-    (3, "net wire", [r"^net/(eth|wire|.*_wire)$"]),
+    (4, "net L2", [r"^net/(link|qdisc|fq_codel|neigh|arp)$"]),
+    (3, "net wire", [r"^net/(eth|wire|.*_wire|pkt_filter|pkt_print|pcapng)$"]),
     (3, "drivers", [r"^drivers/"]),
     (2, "net core", [r"^net/(config|err|platform|pkt|netdev|stats|checksum|inet|core)$"]),
     (1, "kernel", [r"^kernel/"]),
@@ -188,7 +188,7 @@ def main():
         by_floor.setdefault(floor_of(n), []).append(n)
     for (num, name), mods in sorted(by_floor.items(), key=lambda kv: (-(kv[0][0] or -1), kv[0][1] or "")):
         short = ", ".join(sorted(m.split("/", 1)[1] for m in mods))
-        print(f"floor {num} {name:12s} {len(mods):3d} modules: {short}")
+        print(f"floor {num if num is not None else '?'} {name or 'unplaced':12s} {len(mods):3d} modules: {short}")
     if args.v:
         for a, b, kind in sorted(edges):
             print(f"  {a} -> {b} [{kind}]")
