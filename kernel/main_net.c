@@ -181,6 +181,15 @@ static void metrics_nics(struct http_metrics_out *w)
 		http_metrics_row(w, "skiff_qdisc_backlog_packets", "Packets waiting in the egress queue",
 				 HTTP_METRIC_GAUGE, label, net->link.ifs[i].qdisc.q.len);
 	}
+	for (int i = 0; i < net->link.nifs; i++) {
+		const struct pkt_pool *pool = net->link.ifs[i].dev->pool;
+		ksnprintf(label, sizeof(label), "dev=\"%s\"", net->link.ifs[i].dev->name);
+		http_metrics_row(w, "skiff_pkt_pool_free", "Free packet buffers of the NIC's pool",
+				 HTTP_METRIC_GAUGE, label, pool->stats.free);
+	}
+	if (net->core.cfg.reasm_pool)
+		http_metrics_row(w, "skiff_reasm_pool_free", "Free IPv4 reassembly buffers",
+				 HTTP_METRIC_GAUGE, NULL, net->core.cfg.reasm_pool->stats.free);
 }
 
 static void metrics(void *ctx, struct http_metrics_out *w)

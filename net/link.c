@@ -181,7 +181,7 @@ static void check_link(struct net_link *l, int ifi)
 		return;
 	ifc->link_up = up;
 	ifc->link_changes++;
-	net_log(l->core, NET_LOG_INFO, "%s: link %s", ifc->dev->name, up ? "up" : "down");
+	net_log(l->core, NET_LOG_DEBUG, "%s: link %s", ifc->dev->name, up ? "up" : "down");
 	if (l->on_change)
 		l->on_change(l->change_ctx, ifi, up);
 }

@@ -13,13 +13,14 @@ SKIFF_IMAGE=path boots another image than build/skiff.img.
 """
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
 import time
 
 import pytest
-from scapy.all import ICMP, IP, TCP, UDP, Dot1Q, Ether, IPOption_RR, Raw
+from scapy.all import ICMP, IP, TCP, UDP, Dot1Q, Ether, IPOption_RR, Raw, fragment
 
 from netns import HOST_ADDR, POOL, Netns
 from skiff import IMAGE, ROOT, Guest, image_with_files, nstat
@@ -315,15 +316,84 @@ def test_ping_full_mtu_dont_fragment(net):
     assert len(re.findall(rf"^1480 bytes from {re.escape(net.addr)}: icmp_seq=\d", out, re.M)) == 3, out
 
 
-def test_ping_beyond_mtu_not_answered(net):
-    # 1473 bytes of data make a 1501-byte datagram: fragmented by the host, and Skiff
-    # does not reassemble (ipv4.c step 6), so the fragments are counted and dropped.
+def test_ping_beyond_mtu_reassembled(net):
+    # 1473 bytes of data make a 1501-byte datagram: the host fragments it, Skiff
+    # reassembles (ipv4_frag.c) and fragments its reply (RFC 791), the host reassembles.
     before = nstat(net.guest)
-    sent, received, out = host_ping(net, "-c", "2", "-i", "0.2", "-s", "1473", "-W", "1")
-    assert (sent, received) == (2, 0), out
+    sent, received, out = host_ping(net, "-c", "2", "-i", "0.2", "-s", "1473", "-W", "2")
+    assert (sent, received) == (2, 2), out
     after = nstat(net.guest)
-    assert delta(before, after, "DropIpFragment") == 4
-    assert delta(before, after, "IpReasmFails") == 4
+    assert delta(before, after, "IpReasmReqds") == 4
+    assert delta(before, after, "IpReasmOKs") == 2
+    assert delta(before, after, "IpFragOKs") == 2
+    assert delta(before, after, "IpFragCreates") == 4
+    assert delta(before, after, "IpReasmFails") == 0
+
+
+@pytest.mark.parametrize("size", [8000, 65507])
+def test_ping_large_fragmented(net, size):
+    # An 8 KB ping (6 fragments each way) and the largest one IPv4 allows (45 each way).
+    before = nstat(net.guest)
+    sent, received, out = host_ping(net, "-c", "2", "-i", "0.3", "-s", str(size), "-W", "3")
+    assert (sent, received) == (2, 2), out
+    after = nstat(net.guest)
+    assert delta(before, after, "IpReasmOKs") == 2
+    assert delta(before, after, "IpReasmFails") == 0
+    assert wait_pool(net.guest, net.pool_baseline) == net.pool_baseline
+
+
+def echo_fragments(n, ident, size=3000, fragsize=1480):
+    pkt = n.ip(id=ident) / ICMP(id=0x7a7a, seq=ident & 0xffff) / Raw(bytes(i % 251 for i in range(size)))
+    return [n.eth() / f for f in fragment(pkt, fragsize=fragsize)]
+
+
+@pytest.mark.parametrize("order", ["in-order", "reversed", "shuffled", "duplicated"])
+def test_fragments_in_every_order(net, order):
+    g = net.guest
+    before = nstat(g)
+    for k in range(5):
+        frags = echo_fragments(net, 0x4000 + k)
+        if order == "reversed":
+            frags.reverse()
+        elif order == "shuffled":
+            random.Random(k).shuffle(frags)
+        elif order == "duplicated":
+            frags = [frags[0], frags[0], frags[1], frags[1], frags[2]]
+        net.peer.send(frags)
+    assert answers_ping(net)
+    after = nstat(g)
+    assert delta(before, after, "IpReasmOKs") == 5
+    assert delta(before, after, "IcmpOutEchoReps") == 5 + 1          # + the liveness ping
+    assert delta(before, after, "DropIpFragDup") == (10 if order == "duplicated" else 0)
+    assert delta(before, after, "IpReasmFails") == 0
+
+
+def test_overlapping_fragments_drop_the_datagram(net):
+    g = net.guest
+    before = nstat(g)
+    frags = echo_fragments(net, 0x5000)
+    evil = net.eth() / net.ip(id=0x5000, flags="MF", frag=1472 // 8, proto=1) / Raw(b"X" * 64)
+    net.peer.send([frags[0], evil] + frags[1:])
+    assert answers_ping(net)
+    after = nstat(g)
+    assert delta(before, after, "IpExtReasmOverlaps") == 1
+    assert delta(before, after, "DropIpFragOverlap") == 2           # the piece and its datagram
+    assert delta(before, after, "IcmpOutEchoReps") == 1             # only the liveness ping
+
+
+def test_fragment_storm_then_a_clean_ping(net):
+    # 600 first pieces that never complete, from the host's own address: the table
+    # evicts the oldest, and a clean fragmented ping right after still gets through.
+    g = net.guest
+    storm = [net.eth() / net.ip(id=0x6000 + i, flags="MF", proto=17) / Raw(b"s" * 1480)
+             for i in range(600)]
+    for i in range(0, len(storm), 100):
+        net.peer.send(storm[i:i + 100])
+    before = nstat(g)
+    sent, received, out = host_ping(net, "-c", "1", "-s", "3000", "-W", "3")
+    assert (sent, received) == (1, 1), out
+    assert delta(before, nstat(g), "IpReasmOKs") == 1
+    assert wait_pool(g, net.pool_baseline) == net.pool_baseline
 
 
 def test_flood_2000_answered(net):
@@ -484,10 +554,13 @@ GARBAGE = [
     # §3.2.1.8): the one case here that is not dropped.
     ("ipv4-option-rr-answered", lambda n: n.eth() / n.ip(options=[IPOption_RR()]) /
      ICMP(id=1, seq=1) / Raw(b"rr"), {"IcmpInEchos": 1, "IcmpOutEchoReps": 1, "IcmpOutMsgs": 1}),
-    ("ipv4-fragment-first", lambda n: n.eth() / n.ip(flags="MF") / UDP(dport=CLOSED_PORT) / Raw(b"f" * 32),
-     {"DropIpFragment": 1, "IpReasmReqds": 1, "IpReasmFails": 1, "UdpNoPorts": 0}),
-    ("ipv4-fragment-later", lambda n: n.eth() / n.ip(frag=100, proto=17) / Raw(b"f" * 32),
-     {"DropIpFragment": 1, "IpReasmReqds": 1, "IpReasmFails": 1}),
+    # Fragment anomalies (ipv4_frag.h): each piece alone is refused, counted by reason.
+    ("ipv4-fragment-tiny-first", lambda n: n.eth() / n.ip(flags="MF", proto=17) / Raw(b"tiny"),
+     {"DropIpFragTiny": 1, "IpReasmReqds": 1, "IpReasmFails": 1, "UdpNoPorts": 0}),
+    ("ipv4-fragment-unaligned", lambda n: n.eth() / n.ip(flags="MF", proto=17) / Raw(b"f" * 33),
+     {"DropIpFragBadLen": 1, "IpReasmReqds": 1, "IpReasmFails": 1}),
+    ("ipv4-fragment-past-65535", lambda n: n.eth() / n.ip(frag=8189, proto=17) / Raw(b"f" * 32),
+     {"DropIpFragTooBig": 1, "IpReasmReqds": 1, "IpReasmFails": 1}),
     ("ipv4-martian-src", lambda n: n.eth() / IP(src="127.0.0.1", dst=n.addr) / ICMP(),
      {"DropIpMartianSrc": 1, "IpInAddrErrors": 1}),
     ("ipv4-not-for-us", lambda n: n.eth() / n.ip(dst="10.99.0.200") / ICMP(),

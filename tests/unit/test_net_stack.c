@@ -285,3 +285,31 @@ TEST(net_stack_registered_protocol)
 	CHECK_EQ(l.quoted, 28);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* A link that comes back may be on another segment: the stack announces its address
+ * again (RFC 5227 §2.3 gratuitous ARPs) and counts the change. */
+TEST(net_stack_link_return_announces)
+{
+	struct test_net t;
+	struct frame fr;
+	static uint8_t buf[2048];
+	tn_init_peer(&t);
+	tn_advance(&t, 3 * NET_NS_PER_SEC);            /* the start-up announcements */
+	fake_netdev_drop_all(&t.f);
+	t.f.link = 0;
+	tn_advance(&t, NET_NS_PER_SEC);
+	CHECK_EQ(t.s.link.ifs[0].link_up, 0);
+	fake_netdev_drop_all(&t.f);
+	t.f.link = 1;
+	int garps = 0;
+	for (int i = 0; i < 4; i++) {
+		tn_advance(&t, NET_NS_PER_SEC);
+		while (tn_next(&t, &fr, buf))
+			garps += fr.is_arp && fr.arp.op == ARP_OP_REQUEST &&
+				 fr.arp.spa == ip("10.0.0.1") && fr.arp.tpa == ip("10.0.0.1");
+	}
+	CHECK_EQ(garps, ARP_ANNOUNCE_NUM);
+	CHECK_EQ(t.s.link.ifs[0].link_up, 1);
+	CHECK_EQ(t.s.link.ifs[0].link_changes, 2);
+	CHECK_EQ(tn_fini(&t), 0);
+}
