@@ -1,6 +1,6 @@
 # Skiff: one flat Makefile.
 #   make            build the UEFI image (build/skiff.img)
-#   make run        boot it in QEMU (NIC=e1000|e1000e|virtio, NET=user|tap|none)
+#   make run        boot it in QEMU (NIC=e1000|e1000e|igb|virtio, NET=user|tap|none)
 #   make test       host unit tests (ASan+UBSan), then system tests in QEMU
 #   make bench      benchmarks (prints numbers, asserts nothing)
 #   make deps       install the Debian packages all of the above need
@@ -19,7 +19,7 @@ KERNEL_SRCS := kernel/main.c kernel/cmds.c kernel/console.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
 	kernel/panic.c kernel/random.c kernel/rtc.c kernel/main_net.c
 KERNEL_ASM := kernel/isr.asm
-DRIVER_SRCS := drivers/uart.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/virtio.c \
+DRIVER_SRCS := drivers/uart.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/igb.c drivers/virtio.c \
 	drivers/virtio_net.c
 NET_SRCS := net/netdev.c net/checksum.c net/http_parse.c net/http_server.c \
 	net/pkt.c net/inet.c net/stats.c net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c \

@@ -33,6 +33,7 @@
 #include "drivers/pci.h"
 #include "drivers/nic.h"
 #include "drivers/e1000.h"
+#include "drivers/igb.h"
 #include "drivers/virtio_net.h"
 #include "kernel/main_net.h"
 
@@ -102,6 +103,7 @@ static void stage2(void *arg)
 	/* NIC drivers: the poll switch is read by their probes, so it comes first. */
 	nic_set_poll_only(conf.poll);
 	e1000_register();
+	igb_register();
 	virtio_net_register();
 	pci_probe_drivers();
 	main_net_init(&conf, boot);
