@@ -750,6 +750,29 @@ static int igb_probe(struct pci_dev *pci, const struct pci_id *id)
 
 static const struct pci_driver driver = { "igb", ids, igb_probe };
 
+/* igc family (I225, I226; 2.5 GbE): another register layout and descriptor format, so no
+ * driver here; named for the "no driver" lines. IDs from Linux igc_hw.h. */
+static const struct pci_id igc_ids[] = {
+	{ 0x8086, 0x15F2, "I225-LM" }, { 0x8086, 0x15F3, "I225-V" },
+	{ 0x8086, 0x15F8, "I225-I" }, { 0x8086, 0x15F7, "I220-V" },
+	{ 0x8086, 0x3100, "I225-K" }, { 0x8086, 0x3101, "I225-K (2)" },
+	{ 0x8086, 0x5502, "I225-LMvP" }, { 0x8086, 0x0D9F, "I225-IT" },
+	{ 0x8086, 0x15FD, "I225 (blank NVM)" },
+	{ 0x8086, 0x125B, "I226-LM" }, { 0x8086, 0x125C, "I226-V" },
+	{ 0x8086, 0x125D, "I226-IT" }, { 0x8086, 0x125E, "I221-V" },
+	{ 0x8086, 0x5503, "I226-LMvP" }, { 0x8086, 0x5504, "I226-K" },
+	{ 0x8086, 0x125F, "I226 (blank NVM)" },
+	{ 0, 0, NULL },
+};
+
+const char *igc_model_name(uint16_t vendor, uint16_t device)
+{
+	for (const struct pci_id *k = igc_ids; k->vendor; k++)
+		if (k->vendor == vendor && k->device == device)
+			return k->name;
+	return NULL;
+}
+
 void igb_register(void)
 {
 	pci_register_driver(&driver);
