@@ -134,7 +134,8 @@ static int phy_select(const struct e1000_io *io, uint32_t preg, unsigned *addr, 
 		    (uint16_t)(page << E1000_PHY_PAGE_SHIFT), why, cap) < 0 ? -1 : 0;
 }
 
-int pch_phy_read(const struct e1000_io *io, uint32_t preg, uint16_t *val, char *why, size_t cap)
+int pch_phy_read(const struct e1000_io *io, uint32_t preg, uint16_t *val, char *why,
+		 size_t cap)
 {
 	unsigned addr;
 	if (phy_select(io, preg, &addr, why, cap) < 0)
@@ -146,7 +147,8 @@ int pch_phy_read(const struct e1000_io *io, uint32_t preg, uint16_t *val, char *
 	return 0;
 }
 
-int pch_phy_write(const struct e1000_io *io, uint32_t preg, uint16_t val, char *why, size_t cap)
+int pch_phy_write(const struct e1000_io *io, uint32_t preg, uint16_t val, char *why,
+		  size_t cap)
 {
 	unsigned addr;
 	if (phy_select(io, preg, &addr, why, cap) < 0)

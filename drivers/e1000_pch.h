@@ -36,8 +36,10 @@ void pch_swflag_release(const struct e1000_io *io);
 
 /* PHY register preg = E1000_PHY_REG(page, reg) (drivers/e1000_regs.h): page 0 and pages
  * 768 and up; the flag must be held. */
-int pch_phy_read(const struct e1000_io *io, uint32_t preg, uint16_t *val, char *why, size_t cap);
-int pch_phy_write(const struct e1000_io *io, uint32_t preg, uint16_t val, char *why, size_t cap);
+int pch_phy_read(const struct e1000_io *io, uint32_t preg, uint16_t *val, char *why,
+		 size_t cap);
+int pch_phy_write(const struct e1000_io *io, uint32_t preg, uint16_t val, char *why,
+		  size_t cap);
 
 /* Kumeran register offset (0-31); the flag must be held. */
 uint16_t pch_kmrn_read(const struct e1000_io *io, unsigned offset);

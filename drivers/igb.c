@@ -30,14 +30,14 @@
 #define RX_RING 256             /* descriptors: power of two, 16 B each (RDLEN % 128 == 0) */
 #define TX_RING 256
 #define RING_BYTES(n) ((n) * 16)
-#define RESET_DELAY_US 5000     /* settle time after CTRL.RST before any access (§4.5.2) */
+#define RESET_DELAY_US 5000     /* settle time after CTRL.RST before any access (§4.5.5) */
 #define RESET_TIMEOUT_US 10000
 #define EERD_TIMEOUT_US 10000
 #define MDIC_TIMEOUT_US 10000
 #define QUEUE_ENABLE_TIMEOUT_US 10000
 #define RX_BUF_KB 2             /* SRRCTL.BSIZEPACKET: 2 KiB = PKT_BUF_SIZE */
-#define TCTL_CT 0x0F            /* collision threshold (§8.12.1) */
-#define TCTL_COLD 0x3F          /* collision distance, full duplex (§8.12.1) */
+#define TCTL_CT 0x0F            /* collision threshold (§8.12) */
+#define TCTL_COLD 0x3F          /* collision distance, full duplex (§8.12) */
 /* RXDCTL/TXDCTL thresholds: WTHRESH 1 writes each descriptor back as soon as it is done,
  * so DD never waits for a batch that may not come. */
 #define XDCTL_THRESH (8u << IGB_XDCTL_PTHRESH_SHIFT | 8u << IGB_XDCTL_HTHRESH_SHIFT | \
@@ -47,7 +47,7 @@
 enum { VEC_RX, VEC_TX, VEC_OTHER, VECTORS };
 #define EIMS_BIT(v) (1u << (v))
 
-/* Advanced receive descriptor (82576 §7.1.5.2): read format, as software writes it. */
+/* Advanced receive descriptor (82576 §7.1.5): read format, as software writes it. */
 struct igb_rx_desc_read {
 	uint64_t pkt_addr;
 	uint64_t hdr_addr;      /* no header split: 0 */
@@ -70,7 +70,7 @@ union igb_rx_desc {
 };
 _Static_assert(sizeof(union igb_rx_desc) == 16, "receive descriptor is 16 bytes");
 
-/* Advanced transmit data descriptor (82576 §7.2.2.3); write-back sets DD in
+/* Advanced transmit data descriptor (82576 §7.2.2); write-back sets DD in
  * olinfo_status (bit 0 of the last dword). */
 struct igb_tx_desc {
 	uint64_t buffer_addr;
@@ -180,7 +180,7 @@ static int wait_reg(struct igb *g, uint32_t reg, uint32_t mask, uint32_t want,
 
 /* ---- probe steps ----------------------------------------------------------------- */
 
-/* §4.5.1-4.5.3: interrupts masked before and after the global reset, pending causes
+/* §4.5.4, §4.5.5: interrupts masked before and after the global reset, pending causes
  * cleared, so nothing fires before the rings exist. The reset re-reads the NVM; MAC
  * and configuration are valid once EECD.AUTO_RD is set. A part without NVM (and
  * QEMU's 82576) never sets it: then the defaults stand and read_mac() decides, as
@@ -199,7 +199,7 @@ static int reset(struct igb *g)
 	wr(g, IGB_EIMC, IGB_IMC_ALL);
 	(void)rd(g, IGB_ICR);
 	(void)rd(g, IGB_EICR);
-	/* §8.2.5: tell the manageability firmware a driver now owns the port. */
+	/* §8.2 CTRL_EXT: tell the manageability firmware a driver now owns the port. */
 	wr(g, IGB_CTRL_EXT, rd(g, IGB_CTRL_EXT) | IGB_CTRL_EXT_DRV_LOAD);
 	return 0;
 }
@@ -212,7 +212,7 @@ static int eerd_read(struct igb *g, unsigned word)
 	return (int)(rd(g, IGB_EERD) >> IGB_EERD_DATA_SHIFT);
 }
 
-/* The reset loads RAL0/RAH0 from NVM words 0-2 (§6.1, Ethernet address); if that entry
+/* The reset loads RAL0/RAH0 from NVM words 0-2 (the Ethernet address, ch. 6); if that entry
  * is not marked valid, read the three words through EERD ourselves. */
 static int read_mac(struct igb *g, uint8_t mac[6])
 {
@@ -235,7 +235,7 @@ static int read_mac(struct igb *g, uint8_t mac[6])
 	return (mac[0] & 1) || memcmp(mac, zero, 6) == 0 ? -1 : 0;
 }
 
-/* §8.2.6 MDIC: one PHY register access; the value read, or -1 (counted). */
+/* §8.2 MDIC: one PHY register access; the value read, or -1 (counted). */
 static int mdic(struct igb *g, uint32_t op, unsigned reg, uint16_t data)
 {
 	wr(g, IGB_MDIC, op | (uint32_t)reg << IGB_MDIC_REG_SHIFT |
@@ -351,7 +351,7 @@ static int tx_init(struct igb *g)
 
 /* ---- interrupts (net/netdev.h contract) ------------------------------------------ */
 
-/* EIAC auto-clears a vector's EICR bit when its message goes out (§7.3.4), so the
+/* EIAC auto-clears a vector's EICR bit when its message goes out (§7.3), so the
  * queue handlers only mask (EIMC) and flag. */
 static void msix_rx(void *ctx)
 {
@@ -386,7 +386,7 @@ static int bind_vector(struct igb *g, int entry, irq_handler_fn fn, const char *
 	return pci_msix_bind(g->pci, entry, fn, g, name);
 }
 
-/* §7.3.1.2 MSI-X with multiple vectors: GPIE selects the mode, IVAR maps RX queue 0,
+/* §7.3 MSI-X with multiple vectors: GPIE selects the mode, IVAR maps RX queue 0,
  * TX queue 0 and the other causes each to its own vector (for queue 0 the byte
  * positions are the same on the 82576 and the I350/I210 layouts), EIAC auto-clears all
  * three. EIAM stays 0 (GPIE.EIAME off): handlers mask explicitly, as the contract says. */
@@ -406,7 +406,7 @@ static int setup_msix(struct igb *g)
 	return 0;
 }
 
-/* MSI-X or nothing: every igb part has it (§7.3.1), and a failure after MSI-X was
+/* MSI-X or nothing: every igb part has it (§7.3), and a failure after MSI-X was
  * enabled must not fall back to MSI (PCI 3.0 §6.8), so it ends in poll mode. */
 static void irq_setup(struct igb *g)
 {
@@ -520,7 +520,7 @@ static int igb_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 		volatile struct igb_tx_desc *d = &g->tx[i];
 		d->buffer_addr = pkt_dma_addr(p);
 		/* One data descriptor per frame: EOP; IFCS appends the FCS; RS asks for the
-		 * DD write-back tx_reclaim waits for. PAYLEN is the whole frame (§7.2.2.3). */
+		 * DD write-back tx_reclaim waits for. PAYLEN is the whole frame (§7.2.2). */
 		d->cmd_type_len = p->len | IGB_ADVTXD_DTYP_DATA | IGB_ADVTXD_DCMD_DEXT |
 				  IGB_ADVTXD_DCMD_EOP | IGB_ADVTXD_DCMD_IFCS | IGB_ADVTXD_DCMD_RS;
 		d->olinfo_status = (uint32_t)p->len << IGB_ADVTXD_PAYLEN_SHIFT;
@@ -560,7 +560,7 @@ static int igb_tx_reclaim(struct netdev *dev)
 }
 
 /* Unmasking a vector whose EICR bit was set meanwhile sends its message at once
- * (§7.3.4), so nothing that arrived while masked is lost. */
+ * (§7.3), so nothing that arrived while masked is lost. */
 static void igb_irq_enable(struct netdev *dev, int on)
 {
 	struct igb *g = dev->priv;

@@ -78,7 +78,7 @@
 #define IGB_MPTC 0x040F0
 #define IGB_BPTC 0x040F4
 
-/* CTRL (82576 §8.2.1) */
+/* CTRL (82576 §8.2) */
 #define IGB_CTRL_LRST (1u << 3)
 #define IGB_CTRL_SLU (1u << 6)
 #define IGB_CTRL_FRCSPD (1u << 11)
@@ -87,20 +87,20 @@
 #define IGB_CTRL_VME (1u << 30)
 #define IGB_CTRL_PHY_RST (1u << 31)
 
-/* STATUS (82576 §8.2.2) */
+/* STATUS (82576 §8.2) */
 #define IGB_STATUS_LU (1u << 1)
 
-/* EECD / EERD (82576 §8.2.3, §8.2.4): the 82574 layout */
+/* EECD / EERD (82576 §8.2): the 82574 layout */
 #define IGB_EECD_AUTO_RD (1u << 9)
 #define IGB_EERD_START (1u << 0)
 #define IGB_EERD_DONE (1u << 1)
 #define IGB_EERD_ADDR_SHIFT 2
 #define IGB_EERD_DATA_SHIFT 16
 
-/* CTRL_EXT (82576 §8.2.5) */
+/* CTRL_EXT (82576 §8.2) */
 #define IGB_CTRL_EXT_DRV_LOAD (1u << 28)
 
-/* MDIC (82576 §8.2.6): PHY register access */
+/* MDIC (82576 §8.2): PHY register access */
 #define IGB_MDIC_DATA_MASK 0xFFFFu
 #define IGB_MDIC_REG_SHIFT 16
 #define IGB_MDIC_PHY_SHIFT 21
@@ -115,32 +115,32 @@
 #define MII_BMCR_ANRESTART (1u << 9)
 #define MII_BMCR_ANENABLE (1u << 12)
 
-/* ICR / IMS / IMC bits (82576 §8.8.1) */
+/* ICR / IMS / IMC bits (82576 §8.8) */
 #define IGB_ICR_LSC (1u << 2)
 #define IGB_IMC_ALL 0xFFFFFFFFu
 
-/* GPIE (82576 §8.8.13) */
+/* GPIE (82576 §8.8) */
 #define IGB_GPIE_NSICR (1u << 0)        /* ICR cleared on read, whatever IMS holds */
 #define IGB_GPIE_MULTIPLE_MSIX (1u << 4)  /* EICR bits are MSI-X vectors, not queues */
 #define IGB_GPIE_PBA_SUPPORT (1u << 31)
 
-/* IVAR (82576 §8.8.15): one byte per cause, vector in the low bits, bit 7 valid */
+/* IVAR (82576 §8.8): one byte per cause, vector in the low bits, bit 7 valid */
 #define IGB_IVAR_VALID 0x80u
 #define IGB_IVAR_RXQ0_SHIFT 0
 #define IGB_IVAR_TXQ0_SHIFT 8
 #define IGB_IVAR_MISC_OTHER_SHIFT 8     /* IVAR_MISC: "other" causes (LSC, ...) */
 
-/* RCTL (82576 §8.10.1) */
+/* RCTL (82576 §8.10) */
 #define IGB_RCTL_EN (1u << 1)
 #define IGB_RCTL_BAM (1u << 15)
 #define IGB_RCTL_SECRC (1u << 26)
 
-/* SRRCTL (82576 §8.10.2) */
+/* SRRCTL (82576 §8.10) */
 #define IGB_SRRCTL_BSIZEPKT_SHIFT 0     /* in 1 KiB units */
 #define IGB_SRRCTL_BSIZEHDR_SHIFT 8     /* in 64-byte units; unused without header split */
 #define IGB_SRRCTL_DESCTYPE_ADV_ONEBUF (1u << 25)
 
-/* RXDCTL / TXDCTL (82576 §8.10.10, §8.12.13) */
+/* RXDCTL / TXDCTL (82576 §8.10, §8.12) */
 #define IGB_XDCTL_PTHRESH_SHIFT 0
 #define IGB_XDCTL_HTHRESH_SHIFT 8
 #define IGB_XDCTL_WTHRESH_SHIFT 16
@@ -149,14 +149,14 @@
 /* RAH */
 #define IGB_RAH_AV (1u << 31)
 
-/* TCTL (82576 §8.12.1) */
+/* TCTL (82576 §8.12) */
 #define IGB_TCTL_EN (1u << 1)
 #define IGB_TCTL_PSP (1u << 3)
 #define IGB_TCTL_CT_SHIFT 4
 #define IGB_TCTL_COLD_SHIFT 12
 #define IGB_TCTL_RTLC (1u << 24)
 
-/* Advanced receive descriptor write-back (82576 §7.1.5.2): status_error field */
+/* Advanced receive descriptor write-back (82576 §7.1.5): status_error field */
 #define IGB_RXD_STAT_DD (1u << 0)
 #define IGB_RXD_STAT_EOP (1u << 1)
 #define IGB_RXDEXT_ERR_CE (1u << 24)    /* CRC or alignment error */
@@ -167,7 +167,7 @@
 #define IGB_RXDEXT_ERR_FRAME (IGB_RXDEXT_ERR_CE | IGB_RXDEXT_ERR_SE | IGB_RXDEXT_ERR_SEQ | \
 			      IGB_RXDEXT_ERR_CXE | IGB_RXDEXT_ERR_RXE)
 
-/* Advanced transmit data descriptor (82576 §7.2.2.3): cmd_type_len and olinfo_status */
+/* Advanced transmit data descriptor (82576 §7.2.2): cmd_type_len and olinfo_status */
 #define IGB_ADVTXD_DTYP_DATA (3u << 20)
 #define IGB_ADVTXD_DCMD_EOP (1u << 24)
 #define IGB_ADVTXD_DCMD_IFCS (1u << 25)
