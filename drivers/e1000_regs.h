@@ -153,4 +153,88 @@
 #define E1000_TXD_CMD_RS (1u << 3)
 #define E1000_TXD_STAT_DD (1u << 0)
 
+/* ---- PCH LAN (I217, I218, I219): MAC registers the bring-up in drivers/e1000_pch.c
+ * uses. Intel publishes no programming manual for these parts; offsets and bits are
+ * the facts Linux e1000e's ich8lan.h, defines.h and regs.h record. */
+#define E1000_MDIC 0x00020
+#define E1000_FEXTNVM6 0x00010          /* replaces EECD on ICH/PCH */
+#define E1000_KMRNCTRLSTA 0x00034       /* Kumeran (MAC-PHY interconnect) register access */
+#define E1000_FEXTNVM3 0x0003C
+#define E1000_FEXTNVM7 0x000E4
+#define E1000_EXTCNF_CTRL 0x00F00       /* software/firmware PHY ownership flag */
+#define E1000_H2ME 0x05B50              /* host-to-ME (management engine) signals */
+#define E1000_FWSM 0x05B54
+
+/* MDIC: PHY register access (82574 §10.2.2.7; the same on PCH) */
+#define E1000_MDIC_DATA_MASK 0xFFFFu
+#define E1000_MDIC_REG_SHIFT 16
+#define E1000_MDIC_REG_MASK (0x1Fu << 16)
+#define E1000_MDIC_PHY_SHIFT 21
+#define E1000_MDIC_OP_WRITE (1u << 26)
+#define E1000_MDIC_OP_READ (2u << 26)
+#define E1000_MDIC_READY (1u << 28)
+#define E1000_MDIC_ERROR (1u << 30)
+
+/* CTRL, CTRL_EXT, STATUS bits the PCH flows use */
+#define E1000_CTRL_SPD_100 (1u << 8)
+#define E1000_CTRL_SPD_1000 (2u << 8)
+#define E1000_CTRL_LANPHYPC_OVERRIDE (1u << 16)
+#define E1000_CTRL_LANPHYPC_VALUE (1u << 17)
+#define E1000_CTRL_EXT_LPCD (1u << 2)   /* LANPHYPC cycle done */
+#define E1000_CTRL_EXT_FORCE_SMBUS (1u << 11)
+#define E1000_CTRL_EXT_SPD_BYPS (1u << 15)
+#define E1000_STATUS_FD (1u << 0)
+#define E1000_STATUS_SPEED_100 (1u << 6)
+#define E1000_STATUS_SPEED_1000 (1u << 7)
+
+/* FWSM / H2ME: ME firmware present, and the ULP handshake with it */
+#define E1000_FWSM_ULP_CFG_DONE (1u << 10)
+#define E1000_FWSM_FW_VALID (1u << 15)
+#define E1000_H2ME_ULP (1u << 11)
+#define E1000_H2ME_ENFORCE_SETTINGS (1u << 12)
+
+/* EXTCNF_CTRL, FEXTNVM3/6/7 */
+#define E1000_EXTCNF_CTRL_SWFLAG (1u << 5)
+#define E1000_FEXTNVM3_PHY_CFG_COUNTER_MASK (3u << 26)
+#define E1000_FEXTNVM3_PHY_CFG_COUNTER_50MSEC (2u << 26)
+#define E1000_FEXTNVM6_REQ_PLL_CLK (1u << 8)
+#define E1000_FEXTNVM6_ENABLE_K1_ENTRY_CONDITION (1u << 9)
+#define E1000_FEXTNVM7_DISABLE_SMB_PERST (1u << 5)
+
+/* KMRNCTRLSTA: offset in 20:16, REN (read enable) bit 21, data 15:0 */
+#define E1000_KMRNCTRLSTA_OFFSET_SHIFT 16
+#define E1000_KMRNCTRLSTA_REN (1u << 21)
+#define E1000_KMRNCTRLSTA_K1_CONFIG 0x7
+#define E1000_KMRNCTRLSTA_K1_ENABLE 0x0002u
+
+/* PCH PHY (82577-family "HV" PHY and its I217/I218/I219 successors): registers are
+ * (page, register) pairs; page select goes through register 31 at PHY address 1. */
+#define E1000_PHY_REG(page, reg) (((uint32_t)(page) << 5) | ((reg) & 0x1F))
+#define E1000_PHY_PAGE_SELECT 0x1F
+#define E1000_PHY_PAGE_SHIFT 5
+#define E1000_PHY_MULTI_PAGE_MAX 0xF    /* registers 0-15 are the same on every page */
+#define E1000_PHY_ADDR_HV 2             /* pages below 768 */
+#define E1000_PHY_ADDR_HV_HIGH 1        /* pages 768 and up, and the page select */
+#define E1000_HV_HIGH_PAGE_START 768
+#define E1000_MII_BMSR E1000_PHY_REG(0, 1)
+#define E1000_MII_BMSR_LSTATUS 0x0004u
+#define E1000_MII_BMSR_ANEGCOMPLETE 0x0020u
+#define E1000_CV_SMB_CTRL E1000_PHY_REG(769, 23)
+#define E1000_CV_SMB_CTRL_FORCE_SMBUS 0x0001u
+#define E1000_HV_PM_CTRL E1000_PHY_REG(770, 17)
+#define E1000_HV_PM_CTRL_K1_ENABLE 0x4000u
+#define E1000_I217_INBAND_CTRL E1000_PHY_REG(770, 18)
+#define E1000_I217_INBAND_CTRL_TX_TIMEOUT_MASK 0x3F00u
+#define E1000_I217_INBAND_CTRL_TX_TIMEOUT_SHIFT 8
+#define E1000_I218_ULP_CONFIG1 E1000_PHY_REG(779, 16)
+#define E1000_I218_ULP_CONFIG1_START 0x0001u
+#define E1000_I218_ULP_CONFIG1_IND 0x0004u
+#define E1000_I218_ULP_CONFIG1_STICKY_ULP 0x0010u
+#define E1000_I218_ULP_CONFIG1_INBAND_EXIT 0x0020u
+#define E1000_I218_ULP_CONFIG1_WOL_HOST 0x0040u
+#define E1000_I218_ULP_CONFIG1_RESET_TO_SMBUS 0x0100u
+#define E1000_I218_ULP_CONFIG1_EN_ULP_LANPHYPC 0x0400u
+#define E1000_I218_ULP_CONFIG1_DIS_CLR_STICKY_ON_PERST 0x0800u
+#define E1000_I218_ULP_CONFIG1_DISABLE_SMB_PERST 0x1000u
+
 #endif

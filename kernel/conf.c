@@ -43,7 +43,7 @@ static int is_addr(const char *s, size_t n)
 	return n > 0;
 }
 
-static const char *const nic_names[] = { "auto", "e1000", "e1000e", "virtio", NULL };
+static const char *const nic_names[] = { "auto", "e1000", "e1000e", "igb", "virtio", NULL };
 
 #define OFF(f) offsetof(struct conf, f)
 static const struct key keys[] = {

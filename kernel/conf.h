@@ -18,7 +18,7 @@ struct conf {
 	int shell;              /* shell = on|off */
 	char hostname[64];      /* hostname = RFC 1123 label */
 	int poll;               /* poll = on|off: NIC drivers never use interrupts */
-	char nic[16];           /* nic = auto|e1000|e1000e|virtio: which NIC to use */
+	char nic[16];           /* nic = auto|e1000|e1000e|igb|virtio: which NIC to use */
 	char ip[20];            /* ip = dhcp | A.B.C.D/N */
 	char gateway[16];       /* gateway = A.B.C.D (static configuration) */
 	int mtu;                /* mtu = 576..9000 */

@@ -13,7 +13,7 @@ tap, dnsmasq; created and removed here, traffic never leaves it):
 Under TCG these measure the emulator as much as Skiff: compare models and commits on
 the same machine, not against real hardware.
 
-Environment: BENCH_BOOTS (3), BENCH_NICS ("e1000 e1000e virtio"), BENCH_FLOOD (20000),
+Environment: BENCH_BOOTS (3), BENCH_NICS ("e1000 e1000e igb virtio"), BENCH_FLOOD (20000),
 BENCH_SKIFF_PINGS (10); BENCH_NET=0 skips the network part (it needs root).
 """
 import os
@@ -28,7 +28,7 @@ from netns import HOST_ADDR, Netns  # noqa: E402
 from skiff import Guest  # noqa: E402
 
 BOOTS = int(os.environ.get("BENCH_BOOTS", "3"))
-NICS = os.environ.get("BENCH_NICS", "e1000 e1000e virtio").split()
+NICS = os.environ.get("BENCH_NICS", "e1000 e1000e igb virtio").split()
 FLOOD = int(os.environ.get("BENCH_FLOOD", "20000"))
 SKIFF_PINGS = int(os.environ.get("BENCH_SKIFF_PINGS", "10"))
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Boots a Skiff image in QEMU (q35, OVMF, TCG: no KVM assumed). Used by `make run`
 # and by the system tests, so both boot the same machine.
-#   --nic e1000|e1000e|virtio|all|none   NIC model(s); all = one of each (lspci test)
+#   --nic e1000|e1000e|igb|virtio|all|none   NIC model(s); all = one of each (lspci test)
 #   --net user|tap|dgram|none             user: hostfwd 127.0.0.1:$HTTP_PORT -> guest :80
 #                                         dgram: Ethernet frames as UDP datagrams between
 #                                         127.0.0.1:$DGRAM_LOCAL (QEMU, default 10000) and
@@ -45,6 +45,7 @@ dev() {
 	case $1 in
 	e1000) echo "-device e1000,netdev=$2,romfile=" ;;
 	e1000e) echo "-device e1000e,netdev=$2,romfile=" ;;
+	igb) echo "-device igb,netdev=$2,romfile=" ;;
 	virtio) echo "-device virtio-net-pci,netdev=$2,romfile=,disable-legacy=on" ;;
 	*) echo "qemu.sh: unknown NIC $1" >&2; exit 2 ;;
 	esac

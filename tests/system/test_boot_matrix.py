@@ -65,8 +65,7 @@ MATRIX = [
     Entry("e1000-pc-qemu64", "pc", "qemu64", "e1000,netdev=n0,romfile=", "e1000", "poll"),
     Entry("e1000e-q35-qemu64", "q35", "qemu64", "e1000e,netdev=n0,romfile=", "e1000e", "MSI-X"),
     Entry("e1000e-pc", "pc", "max", "e1000e,netdev=n0,romfile=", "e1000e", "MSI-X"),
-    # igb, once drivers/igb.c lands:
-    # Entry("igb-q35", "q35", "max", "igb,netdev=n0,romfile=", "igb", "MSI-X"),
+    Entry("igb-pc-qemu64", "pc", "qemu64", "igb,netdev=n0,romfile=", "igb", "MSI-X"),
 ]
 
 

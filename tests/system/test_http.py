@@ -1,6 +1,6 @@
 """HTTP over Skiff's TCP, end to end: curl, wrk, raw sockets and raw frames against the guest.
 
-One boot per NIC model (e1000, e1000e, virtio), each in a namespace of its own
+One boot per NIC model (e1000, e1000e, igb, virtio), each in a namespace of its own
 (netns.Netns: br0 10.99.0.1/24, tap0, dnsmasq; IPv6 off). QEMU's NIC is wired to the tap
 through impair.py (scripts/qemu.sh --net dgram): a pass-through wire until a test asks it
 to reorder or duplicate frames. Loss comes from iptables' statistic match on br0 in the
@@ -39,7 +39,7 @@ from skiff import IMAGE, ROOT, Guest, nstat
 IMG = os.environ.get("SKIFF_IMAGE", IMAGE)
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
-MODELS = os.environ.get("SKIFF_NICS", "e1000 e1000e virtio").split()
+MODELS = os.environ.get("SKIFF_NICS", "e1000 e1000e igb virtio").split()
 INDEX = open(os.path.join(ROOT, "www", "index.html"), "rb").read()
 BIG = 10 * 1024 * 1024
 BIG_SHA = bytesgen.sha256(BIG)

@@ -190,6 +190,7 @@ TEST(conf_nic_ip_gateway)
 	CHECK_STR(good("nic", "auto").nic, "auto");
 	CHECK_STR(good("nic", "e1000").nic, "e1000");
 	CHECK_STR(good("nic", "e1000e").nic, "e1000e");
+	CHECK_STR(good("nic", "igb").nic, "igb");
 	CHECK_STR(good("nic", "virtio").nic, "virtio");
 	BAD("nic", "E1000");
 	BAD("nic", "e1000x");
