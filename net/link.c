@@ -6,6 +6,7 @@
  */
 #include "net/link.h"
 #include "net/eth.h"
+#include "net/gso.h"
 #include "net/err.h"
 #include "net/platform.h"
 #include "lib/string.h"
@@ -133,11 +134,55 @@ void link_input(struct net_link *l, struct netdev *dev, struct pkt *p)
 	eth_input(l, ifi, p);
 }
 
+struct gso_ctx {
+	struct net_link *l;
+	int ifi;
+	int err;
+};
+
+static struct pkt *gso_alloc(void *ctx)
+{
+	struct gso_ctx *g = ctx;
+	return link_alloc(g->l, g->ifi);
+}
+
+static void gso_out(void *ctx, struct pkt *seg)
+{
+	struct gso_ctx *g = ctx;
+	struct net_if *ifc = &g->l->ifs[g->ifi];
+	int err = qdisc_enqueue(&ifc->qdisc, g->l->core, ifc->dev, seg);
+	if (err && !g->err)
+		g->err = err;
+}
+
+/* What the device cannot do, software does here, once per frame (Linux
+ * validate_xmit_skb): segmentation, then the checksum. */
+static int xmit_offloads(struct net_link *l, int ifi, struct pkt *p)
+{
+	struct net_if *ifc = &l->ifs[ifi];
+	uint32_t f = ifc->dev->features;
+	if ((p->flags & PKT_F_GSO_TCP4) && !((f & NETDEV_F_TSO4) && p->len <= ifc->dev->tso_max)) {
+		struct gso_ctx g = { l, ifi, 0 };
+		int n = gso_segment(p, (f & NETDEV_F_TX_CSUM) != 0, gso_alloc, gso_out, &g);
+		if (n < 0) {
+			NET_INC(l->core, PktAllocFails);
+			return n;
+		}
+		return g.err;
+	}
+	if ((p->flags & PKT_F_CSUM_PARTIAL) && !(f & NETDEV_F_TX_CSUM) && gso_csum_help(p)) {
+		net_drop(l->core, p, DROP_TX_BAD_OFFLOAD);
+		return -NET_EINVAL;
+	}
+	return qdisc_enqueue(&ifc->qdisc, l->core, ifc->dev, p);
+}
+
 int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_mac, uint16_t type)
 {
 	struct net_if *ifc = &l->ifs[ifi];
 	uint8_t *h = pkt_push(p, ETH_HLEN);
-	if (!h || p->len > (uint32_t)ifc->mtu + ETH_HLEN) {
+	uint32_t max = p->flags & PKT_F_GSO_TCP4 ? 65535u + ETH_HLEN : (uint32_t)ifc->mtu + ETH_HLEN;
+	if (!h || p->len > max) {
 		net_drop(l->core, p, DROP_TX_TOO_BIG);
 		return -NET_EMSGSIZE;
 	}
@@ -152,7 +197,7 @@ int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_m
 		NET_ASSERT(tail);       /* a runt always has a full data area behind it */
 		memset(tail, 0, pad);
 	}
-	return qdisc_enqueue(&ifc->qdisc, l->core, ifc->dev, p);
+	return xmit_offloads(l, ifi, p);
 }
 
 struct pkt *link_alloc(struct net_link *l, int ifi)

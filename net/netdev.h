@@ -75,7 +75,16 @@ struct netdev {
 	uint32_t speed_mbps;
 	int full_duplex;
 	uint64_t link_changes;
+	/* Offloads the driver enabled (NETDEV_F_*); the stack falls back to software for
+	 * what is missing (link_output). tso_max: largest PKT_F_GSO_TCP4 frame it takes. */
+	uint32_t features;
+	uint32_t tso_max;
 };
+
+#define NETDEV_F_TX_CSUM 0x01   /* fills PKT_F_CSUM_PARTIAL checksums (TCP and UDP over IPv4) */
+#define NETDEV_F_TSO4 0x02      /* segments PKT_F_GSO_TCP4 frames (with their checksums) */
+#define NETDEV_F_RX_CSUM 0x04   /* marks frames whose L4 checksum it verified PKT_F_CSUM_OK */
+#define NETDEV_F_RX_LRO 0x08    /* may deliver coalesced TCP frames larger than the MTU */
 
 /* From the driver's IRQ handler, after it masked the queue interrupt. */
 static inline void netdev_irq(struct netdev *dev)

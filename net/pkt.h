@@ -34,12 +34,23 @@ struct pkt {
 	uint16_t flags;
 	uint16_t ifindex;       /* receiving device's netdev.ifindex (1-based, as Linux); 0: unknown */
 	uint32_t mark;          /* free for the layer that holds the packet */
-	uint8_t reserved[PKT_HDR_SIZE - 48];
+	/* Offloads (PKT_F_CSUM_PARTIAL, PKT_F_GSO_TCP4; netdev.h NETDEV_F_*): */
+	uint32_t csum_start;    /* slot offset (like off) where the L4 checksum's sum starts */
+	uint16_t csum_off;      /* the checksum field, from csum_start */
+	uint16_t gso_size;      /* payload bytes per wire segment */
+	uint8_t reserved[PKT_HDR_SIZE - 56];
 };
 _Static_assert(sizeof(struct pkt) == PKT_HDR_SIZE, "packet header is 64 bytes");
 _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slot holds a full buffer");
 
-#define PKT_F_CSUM_OK 0x0001    /* a device verified the L4 checksum (never trusted by default) */
+#define PKT_F_CSUM_OK 0x0001    /* RX: a device verified the L4 checksum (never trusted by default) */
+/* TX: the L4 checksum field holds only the pseudo-header sum; the sum over csum_start..end
+ * is left to the device (NETDEV_F_TX_CSUM) or to link_output() in software, as Linux's
+ * CHECKSUM_PARTIAL. */
+#define PKT_F_CSUM_PARTIAL 0x0002
+/* TX: a TCP/IPv4 frame larger than one wire segment, cut into gso_size-byte payloads by
+ * the device (NETDEV_F_TSO4) or by link_output() in software (net/gso.c). */
+#define PKT_F_GSO_TCP4 0x0004
 #define PKT_F_FREE 0x8000       /* on the pool's free list: pkt_free() of it is a double free */
 
 struct pkt_pool_stats {
@@ -80,6 +91,15 @@ static inline uint64_t pkt_dma_addr(const struct pkt *p) { return p->phys + p->o
 static inline size_t pkt_tailroom(const struct pkt *p)
 {
 	return (size_t)PKT_HDR_SIZE + PKT_HEADROOM + p->pool->buf_size - p->off - p->len;
+}
+
+/* Marks p's L4 checksum for the device: l4 points into p's data at the transport header,
+ * whose checksum field (at field_off from it) already holds the pseudo-header sum. */
+static inline void pkt_csum_partial(struct pkt *p, const uint8_t *l4, uint16_t field_off)
+{
+	p->flags |= PKT_F_CSUM_PARTIAL;
+	p->csum_start = (uint32_t)(l4 - (const uint8_t *)p);
+	p->csum_off = field_off;
 }
 
 /* Prepend n bytes of header; NULL if the headroom is exhausted. */

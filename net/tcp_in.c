@@ -700,7 +700,9 @@ void tcp_input_one(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t ds
 		tcp_mib(t, TCP_MIB_InErrs);
 		goto drop;
 	}
-	if (!tcp_wire_csum_ok(b, len, src, dst)) {
+	/* A device that verified the checksum said so (PKT_F_CSUM_OK); nothing else is
+	 * trusted (a frame it did not verify is checked here whatever it carries). */
+	if (!(p->flags & PKT_F_CSUM_OK) && !tcp_wire_csum_ok(b, len, src, dst)) {
 		tcp_mib(t, TCP_MIB_InCsumErrors);
 		tcp_mib(t, TCP_MIB_InErrs);
 		goto drop;

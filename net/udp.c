@@ -139,7 +139,8 @@ static void no_port(struct udp *u, struct pkt *p, const struct ipv4_rx *rx)
 static void udp_input(void *ctx, struct pkt *p, const struct ipv4_rx *rx)
 {
 	struct udp *u = ctx;
-	enum wire_err err = udp_check(pkt_data(p), p->len, rx->ip.src, rx->ip.dst);
+	enum wire_err err = p->flags & PKT_F_CSUM_OK ? udp_check_len(pkt_data(p), p->len) :
+			    udp_check(pkt_data(p), p->len, rx->ip.src, rx->ip.dst);
 	if (err) {
 		NET_INC(u->core, UdpInErrors);
 		if (err == WIRE_BAD_CSUM)

@@ -3,7 +3,7 @@
 #include "net/inet.h"
 #include "net/ipv4_wire.h"
 
-enum wire_err udp_check(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst)
+enum wire_err udp_check_len(const uint8_t *buf, size_t len)
 {
 	if (len < UDP_HDR_LEN)
 		return WIRE_TRUNCATED;
@@ -13,6 +13,15 @@ enum wire_err udp_check(const uint8_t *buf, size_t len, uint32_t src, uint32_t d
 	uint16_t ulen = wire_get16(buf + 4);
 	if (ulen < UDP_HDR_LEN || ulen > len)
 		return WIRE_BAD_LEN;
+	return WIRE_OK;
+}
+
+enum wire_err udp_check(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst)
+{
+	enum wire_err err = udp_check_len(buf, len);
+	if (err)
+		return err;
+	uint16_t ulen = wire_get16(buf + 4);
 	if (wire_get16(buf + 6) != 0) {
 		uint32_t sum = inet_csum_pseudo(src, dst, IPV4_PROTO_UDP, ulen);
 		if (inet_csum_fold(inet_csum_add(sum, buf, ulen)) != 0)

@@ -19,6 +19,8 @@ struct udp_hdr {
 };
 
 enum wire_err udp_check(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst);
+/* The same without the checksum: for frames a device verified (PKT_F_CSUM_OK). */
+enum wire_err udp_check_len(const uint8_t *buf, size_t len);
 void udp_parse(const uint8_t *buf, struct udp_hdr *h);
 /* Writes the header; h->len bytes (header + payload already at buf+8) are summed.
  * A computed checksum of 0 is sent as 0xffff (RFC 768). */

@@ -136,6 +136,7 @@ void fake_netdev_rx_at(struct fake_netdev *f, struct net_stack *s, const void *f
 	if (!p)
 		return;
 	p->ts_ns = ts_ns;
+	p->flags |= f->rx_flags;
 	memcpy(pkt_put(p, len), frame, len);
 	f->stats.rx_packets++;
 	f->stats.rx_bytes += len;

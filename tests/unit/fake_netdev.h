@@ -27,6 +27,7 @@ struct fake_netdev {
 	int in_flight;          /* taken by tx_burst, not yet completed */
 	int reclaim_lies;       /* tx_reclaim reports room the ring does not have */
 	int link;
+	uint16_t rx_flags;      /* set on every received packet (PKT_F_CSUM_OK: "verified") */
 	uint64_t tx_calls, reclaim_calls;
 	struct netdev_stats stats;
 };

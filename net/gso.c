@@ -1,0 +1,111 @@
+/*
+ * Software fallbacks for transmit offloads (gso.h): the checksum a device would fill
+ * (Linux skb_checksum_help) and the segmentation it would do (Linux tcp_gso_segment), so
+ * the floors above can always hand down one large TCP frame with a partial checksum and
+ * pay for cutting it once per frame here, below the per-packet work of TCP and IP.
+ */
+#include "net/gso.h"
+#include "net/eth.h"
+#include "net/ipv4_wire.h"
+#include "net/tcp_wire.h"
+#include "net/inet.h"
+#include "net/err.h"
+#include "lib/string.h"
+
+int gso_csum_help(struct pkt *p)
+{
+	uint32_t start = p->csum_start;
+	if (start < p->off || start + p->csum_off + 2 > p->off + p->len)
+		return -NET_EINVAL;
+	uint8_t *l4 = (uint8_t *)p + start;
+	size_t n = p->off + p->len - start;
+	/* The field holds the pseudo-header sum already: summing over it completes it. */
+	uint16_t c = inet_csum_fold(inet_csum_add(0, l4, n));
+	wire_put16(l4 + p->csum_off, c ? c : 0xffff);  /* UDP: 0 means "none" (RFC 768) */
+	p->flags &= (uint16_t)~PKT_F_CSUM_PARTIAL;
+	return 0;
+}
+
+struct frame_hdrs {
+	size_t ip_off, tcp_off, hlen;   /* from the frame start */
+	struct ipv4_hdr ip;
+	uint32_t seq;
+	uint8_t flags;
+};
+
+static int parse(const uint8_t *f, size_t len, struct frame_hdrs *h)
+{
+	if (len < ETH_HLEN + IPV4_HDR_MIN || wire_get16(f + 12) != ETH_P_IP)
+		return -NET_EINVAL;
+	h->ip_off = ETH_HLEN;
+	ipv4_parse(f + ETH_HLEN, &h->ip);
+	if (h->ip.proto != IPV4_PROTO_TCP || h->ip.hdr_len < IPV4_HDR_MIN)
+		return -NET_EINVAL;
+	h->tcp_off = h->ip_off + h->ip.hdr_len;
+	if (len < h->tcp_off + TCP_HDR_LEN)
+		return -NET_EINVAL;
+	size_t doff = (size_t)(f[h->tcp_off + 12] >> 4) * 4;
+	h->hlen = h->tcp_off + doff;
+	if (doff < TCP_HDR_LEN || len < h->hlen)
+		return -NET_EINVAL;
+	h->seq = wire_get32(f + h->tcp_off + 4);
+	h->flags = f[h->tcp_off + 13];
+	return 0;
+}
+
+/* Fixes segment k's headers (copied from the big frame) for payload n. */
+static void fix_headers(struct pkt *s, const struct frame_hdrs *h, uint32_t k, size_t n,
+			uint16_t mss, int last, int partial)
+{
+	uint8_t *f = pkt_data(s), *ip = f + h->ip_off, *tcp = f + h->tcp_off;
+	wire_put16(ip + 2, (uint16_t)(h->hlen - h->ip_off + n));
+	wire_put16(ip + 4, (uint16_t)(h->ip.id + k));
+	wire_put16(ip + 10, 0);
+	wire_put16(ip + 10, inet_csum(ip, h->ip.hdr_len));
+	wire_put32(tcp + 4, h->seq + k * mss);
+	uint8_t flags = h->flags;
+	if (!last)
+		flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
+	if (k)
+		flags &= (uint8_t)~TCP_CWR;     /* RFC 3168 §6.1.2: CWR on the first only */
+	tcp[13] = flags;
+	size_t tlen = h->hlen - h->tcp_off + n;
+	uint32_t pseudo = inet_csum_pseudo(h->ip.src, h->ip.dst, IPV4_PROTO_TCP, (uint16_t)tlen);
+	wire_put16(tcp + 16, 0);
+	if (partial) {
+		wire_put16(tcp + 16, inet_csum_fold(pseudo) ^ 0xffff);
+		pkt_csum_partial(s, tcp, 16);
+	} else {
+		wire_put16(tcp + 16, inet_csum_fold(inet_csum_add(pseudo, tcp, tlen)));
+	}
+}
+
+int gso_segment(struct pkt *p, int partial, gso_alloc_fn alloc, gso_out_fn out, void *ctx)
+{
+	struct frame_hdrs h;
+	uint16_t mss = p->gso_size;
+	if (!mss || parse(pkt_data(p), p->len, &h)) {
+		pkt_free(p);
+		return -NET_EINVAL;
+	}
+	size_t payload = p->len - h.hlen;
+	uint32_t nseg = (uint32_t)((payload + mss - 1) / mss), k = 0;
+	int err = 0;
+	for (; k < nseg && !err; k++) {
+		size_t off = (size_t)k * mss, n = payload - off < mss ? payload - off : mss;
+		struct pkt *s = alloc(ctx);
+		if (!s || pkt_tailroom(s) < h.hlen + n) {
+			pkt_free(s);
+			err = -NET_ENOBUFS;
+			break;
+		}
+		uint8_t *d = pkt_put(s, h.hlen + n);
+		memcpy(d, pkt_data(p), h.hlen);
+		memcpy(d + h.hlen, pkt_data(p) + h.hlen + off, n);
+		fix_headers(s, &h, k, n, mss, k + 1 == nseg, partial);
+		s->ts_ns = p->ts_ns;
+		out(ctx, s);
+	}
+	pkt_free(p);
+	return err ? err : (int)k;
+}
