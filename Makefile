@@ -65,7 +65,7 @@ OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(BOOT_SRCS) $(LIB_SRCS) $(KERNEL_SRCS) 
 # www/ compiled in as a generated source (scripts/embed_www.py); never in git.
 OBJS += $(BUILD)/obj/$(BUILD)/gen/www_data.o
 
-.PHONY: all image run test unit systest bench fuzz fuzz-http deps clean depgraph
+.PHONY: all image run test unit systest bench fuzz fuzz-http deps clean depgraph soak
 all: image
 image: $(BUILD)/skiff.img
 
@@ -252,6 +252,11 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) systest
+
+# 20 minutes (SOAK_SECONDS) of mixed legitimate and hostile traffic against one guest;
+# not part of `make test`. Prints requests served, errors and memory levels.
+soak: deps image
+	$(PYTHON) scripts/soak.py
 
 bench: deps image
 	$(PYTHON) scripts/bench.py

@@ -238,6 +238,10 @@ static void icmp_input(void *ctx, struct pkt *p, const struct ipv4_rx *rx)
 			pkt_free(p);
 		else
 			net_drop(ic->core, p, DROP_ICMP_UNMATCHED);
+	} else if (icmp_is_error(h.type) && (rx->ip_bcast || rx->l2_bcast)) {
+		/* Errors answer one datagram of one host: one to a broadcast is forged or
+		 * broken, and must not reach ping or TCP (Linux icmp_rcv). */
+		net_drop(ic->core, p, DROP_ICMP_BCAST_ERROR);
 	} else if (icmp_is_error(h.type)) {
 		error_input(ic, pkt_data(p), p->len, rx, &h);
 		pkt_free(p);

@@ -83,6 +83,7 @@ enum net_mib {
 	X(ICMP_TRUNCATED, "DropIcmpTruncated") \
 	X(ICMP_CSUM, "DropIcmpCsum") \
 	X(ICMP_BCAST_ECHO, "DropIcmpBcastEcho")  /* icmp_echo_ignore_broadcasts */ \
+	X(ICMP_BCAST_ERROR, "DropIcmpBcastError")/* an error sent to a broadcast: nobody's */ \
 	X(ICMP_UNHANDLED, "DropIcmpUnhandled")   /* a type we count but do not act on */ \
 	X(ICMP_UNMATCHED, "DropIcmpUnmatched")   /* echo reply for no ping of ours */ \
 	X(UDP_TRUNCATED, "DropUdpTruncated") \

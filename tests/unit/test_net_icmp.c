@@ -269,3 +269,25 @@ TEST(net_icmp_error_rate_limit_per_host)
 	fake_netdev_drop_all(&t.f);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* An ICMP error sent to a broadcast address answers no datagram of ours: dropped and
+ * counted before anything above (ping, TCP) hears of it (docs/review-l2l3.md L4). */
+TEST(net_icmp_error_to_broadcast_dropped)
+{
+	struct test_net t;
+	uint8_t f[256], msg[64], q[28];
+	tn_init_peer(&t);
+	struct ipv4_hdr qh = { .tot_len = 28, .ttl = 64, .proto = IPV4_PROTO_UDP,
+			       .src = ip("10.0.0.1"), .dst = ip("10.0.0.2") };
+	ipv4_emit(&qh, q);
+	memset(q + 20, 0, 8);
+	memcpy(msg + ICMP_HDR_LEN, q, sizeof(q));
+	struct icmp_hdr h = { .type = ICMP_DEST_UNREACH, .code = ICMP_PORT_UNREACH };
+	icmp_emit(&h, msg, ICMP_HDR_LEN + sizeof(q));
+	size_t n = frame_ipv4(f, eth_broadcast, test_mac(2), ip("10.0.0.2"), ip("10.0.0.255"),
+			      IPV4_PROTO_ICMP, msg, ICMP_HDR_LEN + sizeof(q));
+	fake_netdev_rx(&t.f, &t.s, f, n);
+	CHECK_EQ(t.s.core.drops[DROP_ICMP_BCAST_ERROR], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpInDestUnreachs], 1);      /* counted as received */
+	CHECK_EQ(tn_fini(&t), 0);
+}
