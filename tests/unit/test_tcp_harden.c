@@ -20,6 +20,33 @@ static void blob_fill(void)
 
 /* ---- retransmissions fit the MTU ------------------------------------------------------ */
 
+/* A connection with SACK and timestamps that has sent nseg full segments (popped) and
+ * holds one out-of-order range from the peer, so its ACKs carry a SACK block. */
+static struct tcp_sock *sack_ts_conn(struct th *h, struct th_peer *p, struct tcp_sock **l, int nseg,
+				     uint32_t *seqs)
+{
+	struct th_seg s;
+	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_SACK_PERM | TCP_HAS_TS, .mss = 1460,
+			      .tsval = 100 };
+	th_init(h, NULL);
+	struct tcp_sock *c = th_estab(h, p, l, &o, 0);
+	if (!c || !c->sack_ok || !c->ts_ok)
+		return NULL;
+	blob_fill();
+	if (tcp_send(c, blob, (size_t)nseg * c->mss) != nseg * (long)c->mss)
+		return NULL;
+	int n = 0;
+	while (th_pop(h, &s))
+		if (s.dlen && n < nseg)
+			seqs[n++] = s.h.seq;
+	uint32_t save = p->seq;
+	p->seq = save + 100;                            /* a hole: we hold one OOO range */
+	peer_send(h, p, TCP_ACK, blob, 50);
+	p->seq = save;
+	th_drain(h);
+	return n == nseg && c->nooo == 1 ? c : NULL;
+}
+
 /* An RTO retransmission of a full segment while we hold out-of-order data (so our ACKs
  * carry SACK blocks on top of timestamps) must still fit the MTU: it is sized like new
  * data, mss minus the option room. */
@@ -29,24 +56,9 @@ TEST(tcp_harden_rto_rtx_leaves_room_for_sack_blocks)
 	struct th_peer p;
 	struct tcp_sock *l, *c;
 	struct th_seg s;
-	th_init(&h, NULL);
-	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_SACK_PERM | TCP_HAS_TS, .mss = 1460,
-			      .tsval = 100 };
-	c = th_estab(&h, &p, &l, &o, 0);
+	uint32_t seqs[3];
+	c = sack_ts_conn(&h, &p, &l, 3, seqs);
 	REQUIRE(c);
-	REQUIRE(c->sack_ok && c->ts_ok);
-	blob_fill();
-	REQUIRE(tcp_send(c, blob, 3 * c->mss) == 3 * (long)c->mss);
-	int first = 0;
-	while (th_pop(&h, &s))
-		first += s.dlen > 0;
-	CHECK_EQ(first, 3);
-	uint32_t save = p.seq;
-	p.seq = save + 100;                             /* a hole: we hold one OOO range */
-	peer_send(&h, &p, TCP_ACK, blob, 50);
-	p.seq = save;
-	REQUIRE(c->nooo == 1);
-	th_drain(&h);
 	th_advance(&h, 1500 * TH_MS);                   /* everything lost: the RTO fires */
 	int rtx = 0, big = 0;
 	while (th_pop(&h, &s)) {
@@ -71,24 +83,9 @@ TEST(tcp_harden_sack_recovery_rtx_fits_mtu)
 	struct th_peer p;
 	struct tcp_sock *l, *c;
 	struct th_seg s;
-	th_init(&h, NULL);
-	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_SACK_PERM | TCP_HAS_TS, .mss = 1460,
-			      .tsval = 100 };
-	c = th_estab(&h, &p, &l, &o, 0);
+	uint32_t seqs[8];
+	c = sack_ts_conn(&h, &p, &l, 8, seqs);
 	REQUIRE(c);
-	blob_fill();
-	REQUIRE(tcp_send(c, blob, 8 * c->mss) == 8 * (long)c->mss);
-	uint32_t seqs[16];
-	int n = 0;
-	while (th_pop(&h, &s))
-		if (s.dlen && n < 16)
-			seqs[n++] = s.h.seq;
-	REQUIRE(n >= 8);
-	uint32_t save = p.seq;
-	p.seq = save + 100;                             /* we hold OOO data: our ACKs SACK */
-	peer_send(&h, &p, TCP_ACK, blob, 50);
-	p.seq = save;
-	th_drain(&h);
 	/* The peer lost the first segment and SACKs the rest: three dupacks. */
 	p.sack_blocks = true;
 	p.nsack = 1;
