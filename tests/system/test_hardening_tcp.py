@@ -24,6 +24,7 @@ MODEL = os.environ.get("SKIFF_NICS", "virtio").split()[0]
 FLOOD_ADDRS = ("10.99.0.2", "10.99.0.3")
 FLOOD_PER_ADDR = 300                    # > the per-peer cap (a quarter of 1024 TCBs)
 CONNECT_SECONDS = 20
+TCB_BYTES = 1200                        # sizeof(struct tcp_sock) and allocator overhead
 
 
 @pytest.fixture(scope="module")
@@ -105,5 +106,13 @@ def test_flood_of_idle_and_slow_clients_new_client_served(site):
                                    if r[0] not in ("TIME-WAIT", "LISTEN")], 120), site.diag()
     assert wait_until(lambda: pool_free(site.guest) == site.pool, 20), \
         (pool_free(site.guest), site.pool)
+    # The kernel heap (TCP's budget lives there) is back too, but for TIME-WAIT TCBs.
+    heap0 = sample(base, "skiff_heap_used_bytes")
+
+    def heap_back():
+        tw = sum(1 for r in ss_rows(site.guest) if r[0] == "TIME-WAIT")
+        return sample(scrape(site), "skiff_heap_used_bytes") <= heap0 + tw * TCB_BYTES + 4096
+
+    assert wait_until(heap_back, 30), (heap0, sample(scrape(site), "skiff_heap_used_bytes"))
     code, _ = timed_get(site)
     assert code == "200"
