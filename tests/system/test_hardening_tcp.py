@@ -5,7 +5,8 @@ test_http.py (its Site: br0 10.99.0.1/24, dnsmasq, the impair.py relay). The flo
 from two more addresses of the namespace's bridge (10.99.0.2, .3), so Skiff's per-peer
 cap could only ever hit the flood, never curl on 10.99.0.1 (in practice the HTTP slots
 shed the stalled connections before a peer gets near it): idle connections that never
-send a byte, and connections that send half a request head and stop. While they are all open, curl
+send a byte, connections that send half a request head and stop, and connections that
+ask for 10 MB and never read (a 4 KiB receive buffer: the window closes). While they are all open, curl
 must get / within a second; once they close, every TCB, slot and packet buffer of the
 guest is back. Bounded: FLOOD_PER_ADDR sockets per address, every wait has a deadline;
 traffic stays in the namespace; the namespace and QEMU go with the fixture.
@@ -46,6 +47,7 @@ def open_flood(site):
         for src in FLOOD_ADDRS:
             for _ in range(FLOOD_PER_ADDR):
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
                 s.setblocking(False)
                 s.bind((src, 0))
                 s.connect_ex((site.addr, 80))
@@ -63,11 +65,13 @@ def open_flood(site):
     for s in pending:
         s.close()
     for i, s in enumerate(done):
-        if i % 2:                       # half of them trickle a head that never ends
-            try:
+        try:
+            if i % 3 == 1:              # a head that never ends
                 s.send(b"GET / HTTP/1.1\r\nHost: sk")
-            except OSError:
-                pass
+            elif i % 3 == 2:            # a large response never read
+                s.send(b"GET /bytes/10000000 HTTP/1.1\r\nHost: sk\r\n\r\n")
+        except OSError:
+            pass
     return done
 
 

@@ -414,6 +414,31 @@ TEST(tcp_harden_memory_pressure_small_rbuf)
 	th_fini(&h);
 }
 
+/* Under memory pressure a connection may queue only TCP_SNDBUF_MIN more copied bytes:
+ * peers that never read cannot eat the budget with 64 KiB each. */
+TEST(tcp_harden_memory_pressure_small_sndbuf)
+{
+	struct tcp_config cfg;
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c[4];
+	blob_fill();
+	tcp_config_default(&cfg);
+	cfg.mem_max = 400 * 1024;
+	th_init(&h, &cfg);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	for (int i = 0; i < 4; i++)
+		REQUIRE((c[i] = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i))) != NULL);
+	REQUIRE(h.t.mem_pressure);
+	CHECK_EQ(tcp_sndbuf(c[3]), TCP_SNDBUF_MIN);
+	CHECK_EQ(tcp_send(c[3], blob, sizeof(blob)), TCP_SNDBUF_MIN);
+	CHECK(h.t.mem_used <= h.t.cfg.mem_max);
+	for (int i = 0; i < 4; i++)
+		tcp_abort(c[i]);
+	tcp_close(l);
+	th_fini(&h);
+}
+
 /* Under memory pressure an orphan whose RTO fires is reset, not retried (Linux
  * tcp_out_of_resources). */
 TEST(tcp_harden_orphan_reset_on_rto_under_pressure)
