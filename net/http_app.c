@@ -177,7 +177,7 @@ static struct http_app_conn *shed_slot(struct http_app *a)
 		struct http_app_conn *c = &a->conns[i];
 		uint64_t since;
 		if (!c->sock || c->linger_until || !http_conn_stalled_since(&c->http, &since) ||
-		    now - since < a->srv.cfg.shed_after_ns)
+		    since > now || now - since < a->srv.cfg.shed_after_ns)
 			continue;
 		if (!v || since < best) {
 			v = c;

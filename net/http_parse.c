@@ -300,37 +300,42 @@ struct fields {
 	bool te_unknown;        /* a transfer coding other than chunked */
 };
 
+/* The next element of a #list (RFC 9110 §5.6.1) from v[*i]: its token is v[*s, *e)
+ * (empty elements skipped, parameters after ';' and anything else up to the next ','
+ * left out). False at the end. */
+static bool list_next(const char *v, size_t n, size_t *i, size_t *s, size_t *e)
+{
+	while (*i < n && (is_ows((uint8_t)v[*i]) || v[*i] == ','))
+		(*i)++;
+	if (*i >= n)
+		return false;
+	*s = *i;
+	while (*i < n && !is_ows((uint8_t)v[*i]) && v[*i] != ',' && v[*i] != ';')
+		(*i)++;
+	*e = *i;
+	while (*i < n && v[*i] != ',')
+		(*i)++;
+	return true;
+}
+
 /* Transfer-Encoding = #transfer-coding (RFC 9112 §6.1); parameters after ';' are not
  * looked at. The only coding we know is the framing one, chunked; an empty list
  * element is skipped (RFC 9110 §5.6.1). */
 static void parse_transfer_encoding(const char *v, size_t n, struct fields *f)
 {
-	size_t i = 0;
-	while (i < n) {
-		while (i < n && (is_ows((uint8_t)v[i]) || v[i] == ','))
-			i++;
-		size_t s = i;
-		while (i < n && !is_ows((uint8_t)v[i]) && v[i] != ',' && v[i] != ';')
-			i++;
-		if (i > s && !ieq(v + s, i - s, "chunked"))
+	size_t i = 0, s, e;
+	while (list_next(v, n, &i, &s, &e))
+		if (!ieq(v + s, e - s, "chunked"))
 			f->te_unknown = true;
-		while (i < n && v[i] != ',')
-			i++;            /* parameters */
-	}
 }
 
 static void parse_connection(const char *v, size_t n, struct fields *f)
 {
-	size_t i = 0;
-	while (i < n) {
-		while (i < n && (is_ows((uint8_t)v[i]) || v[i] == ','))
-			i++;
-		size_t s = i;
-		while (i < n && !is_ows((uint8_t)v[i]) && v[i] != ',')
-			i++;
-		if (ieq(v + s, i - s, "close"))
+	size_t i = 0, s, e;
+	while (list_next(v, n, &i, &s, &e)) {
+		if (ieq(v + s, e - s, "close"))
 			f->conn_close = true;
-		else if (ieq(v + s, i - s, "keep-alive"))
+		else if (ieq(v + s, e - s, "keep-alive"))
 			f->conn_keep_alive = true;
 	}
 }

@@ -138,9 +138,17 @@ static int send_check(const struct tcp_sock *c)
 	}
 }
 
-uint32_t tcp_sndbuf_free(const struct tcp_sock *c)
+/* The copy budget of one connection: cfg.sndbuf, or TCP_SNDBUF_MIN under memory
+ * pressure (Linux tcp_wmem[0]), so peers that never read cannot fill the budget. */
+uint32_t tcp_sndbuf(const struct tcp_sock *c)
 {
 	uint32_t sb = c->t->cfg.sndbuf;
+	return c->t->mem_pressure && sb > TCP_SNDBUF_MIN ? TCP_SNDBUF_MIN : sb;
+}
+
+uint32_t tcp_sndbuf_free(const struct tcp_sock *c)
+{
+	uint32_t sb = tcp_sndbuf(c);
 	return c->sq_copied >= sb ? 0 : sb - c->sq_copied;
 }
 

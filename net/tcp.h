@@ -101,9 +101,11 @@ struct tcp_config {
 	uint64_t heap_bytes;      /* size of the allocator behind mem_alloc (the kernel heap) */
 	uint64_t mem_max;         /* all TCP allocations together; 0: heap_bytes / 2 */
 	uint32_t max_orphans;     /* closed by the app, not yet acknowledged (tcp_max_orphans);
-				   * 0: max_conns / 4; one more is reset at close */
+				   * one more is reset at close. 0: a quarter of max_conns
+				   * (all of a table under 16) */
 	uint8_t orphan_retries;   /* RTO or probe series of an orphan (tcp_orphan_retries: 8) */
-	uint32_t max_conns_per_peer; /* TCBs per remote address; 0: max_conns / 4 */
+	uint32_t max_conns_per_peer; /* TCBs per remote address (SYNs beyond are dropped);
+				      * 0: like max_orphans */
 	uint32_t rto_min_ms;      /* 200 (TCP_RTO_MIN) */
 	uint32_t rto_max_ms;      /* 120000 (TCP_RTO_MAX) */
 	uint32_t rto_initial_ms;  /* 1000 (RFC 6298 §2.1) */

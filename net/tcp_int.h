@@ -41,6 +41,7 @@ static inline bool seq_in(uint32_t a, uint32_t lo, uint32_t hi) { return seq_geq
 #define TCP_HEAP_DEFAULT (8ull << 20)    /* the kernel heap (kernel/main.c HEAP_PAGES) */
 #define TCP_MEM_PRESSURE_PCT 50 /* of mem_max: new connections get TCP_RBUF_MIN */
 #define TCP_RBUF_MIN 4096       /* receive buffer under pressure (Linux tcp_rmem[0]) */
+#define TCP_SNDBUF_MIN 4096     /* copy budget under pressure (Linux tcp_wmem[0]) */
 #define TCP_ORPHAN_RETRIES 8    /* Linux tcp_orphan_retries = 0 means 8 */
 #define TCP_SEQ_NONE 0          /* tsecr/rtt markers use flags, not this */
 
@@ -316,6 +317,7 @@ void tcp_reply_raw(struct tcp_stack *t, uint32_t src, uint32_t dst, const struct
 uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn);
 uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c);
 uint32_t tcp_rcv_wnd(const struct tcp_sock *c);
+uint32_t tcp_sndbuf(const struct tcp_sock *c);
 uint32_t tcp_sndbuf_free(const struct tcp_sock *c);
 void tcp_rearm_rtx(struct tcp_sock *c);
 bool tcp_retransmit_head(struct tcp_sock *c);

@@ -94,6 +94,9 @@ def http_ok(ns, addr, timeout=2):
 
 
 def check_driven(e, g):
+    # igb (and e1000 on some machines) restart auto-negotiation after their reset: QEMU
+    # brings the link up about 500 ms (virtual) later, logged by drivers/nic.c.
+    g.wait_for(r"eth0: link up", timeout=15)
     st = nic(g)
     assert (st["driver"], st["link"], st["irq"]) == (e.driver, "up", e.irq), st["text"]
     if e.interface:

@@ -39,6 +39,22 @@ static void fx_advance(struct app_fx *f, uint64_t ns)
 	http_app_poll(&f->a, f->h.now);
 }
 
+/* Up to secs seconds for every connection to end (timeouts, orphans giving up), then
+ * slots, TCBs and TCP memory must be back at base; stops the fixture. */
+static void fx_finish(struct app_fx *f, uint64_t base, int secs)
+{
+	for (int s = 0; s < secs && (f->h.t.nconns || f->a.nopen); s++) {
+		fx_advance(f, TH_SEC);
+		th_drain(&f->h);
+	}
+	CHECK_EQ(f->a.nopen, 0);
+	CHECK_EQ(f->h.t.nconns, 0);
+	CHECK_EQ(f->h.t.mem_used, base);
+	tcp_close(f->a.listener);
+	th_fini(&f->h);
+	free(f->mem);
+}
+
 /* Steps of 10 ms for up to `ms`; true once a segment to port carries "HTTP/1.1 200". */
 static bool served_within(struct app_fx *f, uint16_t port, int ms)
 {
@@ -70,16 +86,7 @@ TEST(http_app_full_slots_shed_idlest)
 	CHECK_EQ(f.a.stats.shed, 1);
 	CHECK_EQ(f.a.srv.stats.conns_shed, 1);
 	CHECK_EQ(f.a.stats.rejected_503, 0);
-	for (int s = 0; s < 400; s++) {
-		fx_advance(&f, TH_SEC);
-		th_drain(&f.h);
-	}
-	CHECK_EQ(f.a.nopen, 0);
-	CHECK_EQ(f.h.t.nconns, 0);
-	CHECK_EQ(f.h.t.mem_used, base);
-	tcp_close(f.a.listener);
-	th_fini(&f.h);
-	free(f.mem);
+	fx_finish(&f, base, 400);
 }
 
 enum hostile { IDLE, TRICKLE, NO_READ, NO_ACK, HALF_OPEN, NKIND };
@@ -143,14 +150,5 @@ TEST(http_app_hostile_flood_new_client_served)
 		f.h.t.nconns, f.h.t.norphans, (unsigned long long)peak,
 		(unsigned long long)f.h.t.cfg.mem_max);
 	CHECK(f.a.stats.shed > 0);
-	for (int s = 0; s < 600 && (f.h.t.nconns || f.a.nopen); s++) {
-		fx_advance(&f, TH_SEC);
-		th_drain(&f.h);
-	}
-	CHECK_EQ(f.a.nopen, 0);
-	CHECK_EQ(f.h.t.nconns, 0);
-	CHECK_EQ(f.h.t.mem_used, base);
-	tcp_close(f.a.listener);
-	th_fini(&f.h);
-	free(f.mem);
+	fx_finish(&f, base, 600);
 }

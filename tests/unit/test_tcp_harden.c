@@ -20,6 +20,33 @@ static void blob_fill(void)
 
 /* ---- retransmissions fit the MTU ------------------------------------------------------ */
 
+/* A connection with SACK and timestamps that has sent nseg full segments (popped) and
+ * holds one out-of-order range from the peer, so its ACKs carry a SACK block. */
+static struct tcp_sock *sack_ts_conn(struct th *h, struct th_peer *p, struct tcp_sock **l, int nseg,
+				     uint32_t *seqs)
+{
+	struct th_seg s;
+	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_SACK_PERM | TCP_HAS_TS, .mss = 1460,
+			      .tsval = 100 };
+	th_init(h, NULL);
+	struct tcp_sock *c = th_estab(h, p, l, &o, 0);
+	if (!c || !c->sack_ok || !c->ts_ok)
+		return NULL;
+	blob_fill();
+	if (tcp_send(c, blob, (size_t)nseg * c->mss) != nseg * (long)c->mss)
+		return NULL;
+	int n = 0;
+	while (th_pop(h, &s))
+		if (s.dlen && n < nseg)
+			seqs[n++] = s.h.seq;
+	uint32_t save = p->seq;
+	p->seq = save + 100;                            /* a hole: we hold one OOO range */
+	peer_send(h, p, TCP_ACK, blob, 50);
+	p->seq = save;
+	th_drain(h);
+	return n == nseg && c->nooo == 1 ? c : NULL;
+}
+
 /* An RTO retransmission of a full segment while we hold out-of-order data (so our ACKs
  * carry SACK blocks on top of timestamps) must still fit the MTU: it is sized like new
  * data, mss minus the option room. */
@@ -29,24 +56,9 @@ TEST(tcp_harden_rto_rtx_leaves_room_for_sack_blocks)
 	struct th_peer p;
 	struct tcp_sock *l, *c;
 	struct th_seg s;
-	th_init(&h, NULL);
-	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_SACK_PERM | TCP_HAS_TS, .mss = 1460,
-			      .tsval = 100 };
-	c = th_estab(&h, &p, &l, &o, 0);
+	uint32_t seqs[3];
+	c = sack_ts_conn(&h, &p, &l, 3, seqs);
 	REQUIRE(c);
-	REQUIRE(c->sack_ok && c->ts_ok);
-	blob_fill();
-	REQUIRE(tcp_send(c, blob, 3 * c->mss) == 3 * (long)c->mss);
-	int first = 0;
-	while (th_pop(&h, &s))
-		first += s.dlen > 0;
-	CHECK_EQ(first, 3);
-	uint32_t save = p.seq;
-	p.seq = save + 100;                             /* a hole: we hold one OOO range */
-	peer_send(&h, &p, TCP_ACK, blob, 50);
-	p.seq = save;
-	REQUIRE(c->nooo == 1);
-	th_drain(&h);
 	th_advance(&h, 1500 * TH_MS);                   /* everything lost: the RTO fires */
 	int rtx = 0, big = 0;
 	while (th_pop(&h, &s)) {
@@ -71,24 +83,9 @@ TEST(tcp_harden_sack_recovery_rtx_fits_mtu)
 	struct th_peer p;
 	struct tcp_sock *l, *c;
 	struct th_seg s;
-	th_init(&h, NULL);
-	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_SACK_PERM | TCP_HAS_TS, .mss = 1460,
-			      .tsval = 100 };
-	c = th_estab(&h, &p, &l, &o, 0);
+	uint32_t seqs[8];
+	c = sack_ts_conn(&h, &p, &l, 8, seqs);
 	REQUIRE(c);
-	blob_fill();
-	REQUIRE(tcp_send(c, blob, 8 * c->mss) == 8 * (long)c->mss);
-	uint32_t seqs[16];
-	int n = 0;
-	while (th_pop(&h, &s))
-		if (s.dlen && n < 16)
-			seqs[n++] = s.h.seq;
-	REQUIRE(n >= 8);
-	uint32_t save = p.seq;
-	p.seq = save + 100;                             /* we hold OOO data: our ACKs SACK */
-	peer_send(&h, &p, TCP_ACK, blob, 50);
-	p.seq = save;
-	th_drain(&h);
 	/* The peer lost the first segment and SACKs the rest: three dupacks. */
 	p.sack_blocks = true;
 	p.nsack = 1;
@@ -413,6 +410,31 @@ TEST(tcp_harden_memory_pressure_small_rbuf)
 			tcp_abort(c[i]);
 	th_advance(&h, TH_MS);                          /* reaped */
 	CHECK(!h.t.mem_pressure);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Under memory pressure a connection may queue only TCP_SNDBUF_MIN more copied bytes:
+ * peers that never read cannot eat the budget with 64 KiB each. */
+TEST(tcp_harden_memory_pressure_small_sndbuf)
+{
+	struct tcp_config cfg;
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c[4];
+	blob_fill();
+	tcp_config_default(&cfg);
+	cfg.mem_max = 400 * 1024;
+	th_init(&h, &cfg);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	for (int i = 0; i < 4; i++)
+		REQUIRE((c[i] = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i))) != NULL);
+	REQUIRE(h.t.mem_pressure);
+	CHECK_EQ(tcp_sndbuf(c[3]), TCP_SNDBUF_MIN);
+	CHECK_EQ(tcp_send(c[3], blob, sizeof(blob)), TCP_SNDBUF_MIN);
+	CHECK(h.t.mem_used <= h.t.cfg.mem_max);
+	for (int i = 0; i < 4; i++)
+		tcp_abort(c[i]);
 	tcp_close(l);
 	th_fini(&h);
 }
