@@ -101,6 +101,9 @@ static void config_from(const struct conf *c, struct net_config *nc)
 	nc->log = on_log;
 	nc->mem_alloc = on_mem_alloc;
 	nc->mem_free = on_mem_free;
+	struct heap_stats hs;
+	heap_get_stats(&hs);
+	nc->mem_bytes = hs.arena_bytes;
 }
 
 /* nic = auto takes every NIC (the first gets the address); a model name only those. */

@@ -31,6 +31,7 @@ struct net_config {            /* filled by the kernel from skiff.conf */
 	/* TCP's control blocks and buffers; both NULL: no TCP (net/transport.h). */
 	void *(*mem_alloc)(void *ctx, size_t n);
 	void (*mem_free)(void *ctx, void *p);
+	uint64_t mem_bytes;        /* size of the allocator behind mem_alloc; 0: TCP's default */
 	void *ctx;
 };
 

@@ -94,7 +94,13 @@ int transport_init(struct tcp_stack *t, struct ipv4 *ip)
 		.random = env_random,
 		.ctx = ip,
 	};
-	tcp_init(t, &env, NULL, ip->core->now_ns);
+	/* TCP's memory budget derives from the real allocator behind mem_alloc (the kernel
+	 * heap), never from a figure the heap cannot back (docs/rfc9293-musts.md). */
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	if (ip->core->cfg.mem_bytes)
+		cfg.heap_bytes = ip->core->cfg.mem_bytes;
+	tcp_init(t, &env, &cfg, ip->core->now_ns);
 	return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in, tcp_err, t) == 0;
 }
 
