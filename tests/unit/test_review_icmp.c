@@ -1,0 +1,55 @@
+/* Hostile review of ICMP error pacing (net/icmp.c): a failing test is a defect left for
+ * the lead; a passing one a disproved suspicion kept as a guard. */
+#include "tests/unit/test.h"
+#include "tests/unit/fake_netdev.h"
+#include <string.h>
+
+/* UDP to a closed port of ours from src (unicast, so a port unreachable is due). */
+static void closed_port_from(struct test_net *t, uint32_t src)
+{
+	static uint8_t f[256];
+	static const uint8_t data[4] = { 1, 2, 3, 4 };
+	size_t n = frame_udp(f, t->f.dev.mac, test_mac(2), src, ip("10.0.0.1"), 40000, 9999,
+			     data, sizeof(data));
+	fake_netdev_rx(&t->f, &t->s, f, n);
+}
+
+/* Lock-out and side channel: icmp_send_error() takes a GLOBAL token before it asks the
+ * per-destination bucket, so the errors a flooding source is refused (host-limited)
+ * still drain the global budget. One source sending 1000 datagrams to a closed port in
+ * one instant gets its ICMP_PEER_BURST errors, yet leaves nothing for anyone else: the
+ * next clean peer is refused as "global". The per-host bucket exists so that one
+ * source cannot draw the whole global budget (icmp.c's own comment); Linux checks the
+ * per-destination limit first since "icmp: change the order of rate limits" (6.11),
+ * because a shared global counter is observable across peers (off-path port scans). */
+TEST(review_icmp_host_limited_flood_starves_other_peers)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	for (int i = 0; i < 1000; i++)
+		closed_port_from(&t, ip("10.0.0.2"));
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutMsgs], ICMP_PEER_BURST);
+	fake_netdev_drop_all(&t.f);
+	uint64_t global_before = t.s.core.mib[MIB_IcmpOutRateLimitGlobal];
+	closed_port_from(&t, ip("10.0.0.3"));
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutMsgs], ICMP_PEER_BURST + 1);   /* the clean peer */
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutRateLimitGlobal], global_before);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutRateLimitHost], 1000 - ICMP_PEER_BURST);
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
+/* Guard (disproved): the clock jumping far ahead (a long idle) neither overflows the
+ * token arithmetic nor grants more than a full burst. */
+TEST(review_icmp_long_idle_grants_one_burst)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	tn_advance(&t, 400ull * 24 * 3600 * NET_NS_PER_SEC);    /* 400 days */
+	fake_netdev_drop_all(&t.f);
+	for (int i = 0; i < ICMP_BURST + 20; i++)
+		closed_port_from(&t, ip("10.0.1.1") + (uint32_t)i);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutMsgs], ICMP_BURST);
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(tn_fini(&t), 0);
+}
