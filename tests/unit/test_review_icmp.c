@@ -53,3 +53,45 @@ TEST(review_icmp_long_idle_grants_one_burst)
 	fake_netdev_drop_all(&t.f);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* Rate-limit bypass: the per-destination table holds ICMP_PEERS entries and a new
+ * entry starts with a FULL burst. Whoever wants errors reflected at victim V spoofs V
+ * (V's burst is spent), then ICMP_PEERS other sources: V's entry is forgotten (LRU),
+ * and V's next datagram earns a fresh burst. Within 0.9 s, where V is owed no
+ * error, six such cycles give it six; the bucket that should hold a
+ * victim to 1/s holds it to the global rate / (ICMP_PEERS + 1) instead. Expect no
+ * error for V before its interval has passed. */
+TEST(review_icmp_peer_table_eviction_refills_burst)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	uint32_t victim = ip("10.0.0.2");
+	for (int i = 0; i < ICMP_PEER_BURST; i++)
+		closed_port_from(&t, victim);
+	fake_netdev_drop_all(&t.f);
+	uint64_t host_limited = t.s.core.mib[MIB_IcmpOutRateLimitHost];
+	int extra = 0;
+	/* Each cycle: ICMP_PEERS other sources in two halves (the global bucket holds
+	 * ICMP_BURST, and only errors it lets through touch the table), then V; 150 ms a
+	 * cycle, six cycles: 0.9 s, less than V's interval. */
+	for (int cycle = 0; cycle < 6; cycle++) {
+		for (int half = 0; half < 2; half++) {
+			tn_advance(&t, 50 * NET_NS_PER_MS);
+			fake_netdev_drop_all(&t.f);
+			for (int k = 0; k < ICMP_PEERS / 2; k++)
+				closed_port_from(&t, ip("10.0.2.1") +
+						 (uint32_t)(cycle * ICMP_PEERS + half * ICMP_PEERS / 2 + k));
+			fake_netdev_drop_all(&t.f);
+		}
+		tn_advance(&t, 50 * NET_NS_PER_MS);
+		fake_netdev_drop_all(&t.f);
+		uint64_t before = t.s.core.mib[MIB_IcmpOutMsgs];
+		closed_port_from(&t, victim);
+		extra += t.s.core.mib[MIB_IcmpOutMsgs] > before;
+		fake_netdev_drop_all(&t.f);
+	}
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutRateLimitGlobal], 0);  /* the cycles fit the budget */
+	CHECK_EQ(extra, 0);                                     /* 0.9 s: not one more */
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutRateLimitHost], host_limited + 6);
+	CHECK_EQ(tn_fini(&t), 0);
+}
