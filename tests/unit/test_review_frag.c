@@ -198,3 +198,28 @@ TEST(review_frag_optioned_piece_bounded_by_its_own_header)
 	CHECK(pool_full(&t));
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* bootstrap() (ipv4.c step 5, while DHCP waits for a lease) reads the UDP destination
+ * port at the start of the IP payload of ANY datagram, including a non-initial
+ * fragment, whose payload bytes there are data, not a UDP header. A piece of a
+ * datagram for another host is then "ours" and takes a reassembly slot (and buffer)
+ * because its data happens to hold 0x0044 at bytes 2-3. Expect: a non-initial fragment
+ * to a foreign unicast address is dropped as not for us (DROP_IP_NOT_FOR_US). */
+TEST(review_frag_bootstrap_port_read_from_fragment_data)
+{
+	struct test_net t;
+	tn_init(&t, 1, NULL, NULL, 1);
+	tn_advance(&t, 0);
+	REQUIRE(t.s.ip.bootstrap_port[0] == DHCP_CLIENT_PORT);
+	fake_netdev_drop_all(&t.f);
+	memset(l4, 0, 2000);
+	wire_put16(l4 + 1480 + 2, DHCP_CLIENT_PORT);    /* data that looks like a dport */
+	uint64_t not_for_us = t.s.core.drops[DROP_IP_NOT_FOR_US];
+	raw_piece(&t, t.f.dev.mac, ip("10.9.9.9"), IPV4_HDR_MIN, 0x8181, IPV4_PROTO_UDP, 1480, 16, 1);
+	CHECK_EQ(t.s.core.drops[DROP_IP_NOT_FOR_US], not_for_us + 1);
+	CHECK_EQ(t.s.core.mib[MIB_IpReasmReqds], 0);
+	tn_advance(&t, IPV4_REASM_TIMEOUT_NS);
+	fake_netdev_drop_all(&t.f);
+	CHECK(pool_full(&t));
+	CHECK_EQ(tn_fini(&t), 0);
+}

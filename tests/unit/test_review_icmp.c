@@ -95,3 +95,34 @@ TEST(review_icmp_peer_table_eviction_refills_burst)
 	CHECK_EQ(t.s.core.mib[MIB_IcmpOutRateLimitHost], host_limited + 6);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* Guard (disproved time-wrap): a driver stamp ahead of the clock moves "now" forward
+ * (link_input, at most 1 s), and a later net_poll() with the older clock does not move
+ * it back (net_core_tick keeps the maximum), so the unsigned "now - last" of the ICMP
+ * buckets and the reassembly timer can never wrap to a huge value that refills them. */
+TEST(review_icmp_clock_never_rewinds)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	for (int i = 0; i < ICMP_BURST; i++)
+		closed_port_from(&t, ip("10.0.1.1") + (uint32_t)i);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutMsgs], ICMP_BURST);
+	fake_netdev_drop_all(&t.f);
+	uint64_t now = t.s.core.now_ns;
+	static uint8_t f[256];
+	static const uint8_t data[4] = { 1, 2, 3, 4 };
+	size_t n = frame_udp(f, t.f.dev.mac, test_mac(2), ip("10.0.1.200"), ip("10.0.0.1"), 40000,
+			     9999, data, sizeof(data));
+	fake_netdev_rx_at(&t.f, &t.s, f, n, now + NET_NS_PER_MS);      /* 1 ms later: 1 token */
+	CHECK_EQ(t.s.core.now_ns, now + NET_NS_PER_MS);
+	fake_netdev_drop_all(&t.f);
+	net_poll(&t.s, now);                                    /* an older clock */
+	CHECK_EQ(t.s.core.now_ns, now + NET_NS_PER_MS);
+	fake_netdev_drop_all(&t.f);
+	uint64_t sent = t.s.core.mib[MIB_IcmpOutMsgs];
+	for (int i = 0; i < 10; i++)
+		closed_port_from(&t, ip("10.0.1.100") + (uint32_t)i);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutMsgs], sent);          /* no refill from a wrap */
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(tn_fini(&t), 0);
+}
