@@ -223,3 +223,41 @@ TEST(review_frag_bootstrap_port_read_from_fragment_data)
 	CHECK(pool_full(&t));
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* Lock-out: a small fragmented echo request is answered IN PLACE (icmp.c echo_request),
+ * and when the reply fits the MTU the reassembly buffer itself goes to the qdisc and
+ * the TX ring, where it stays until the device completes it. With the ring full (a
+ * stalled or down link, TX backpressure), IPV4_REASM_MAX tiny fragmented pings pin
+ * every reassembly buffer, and no other datagram can be reassembled: the pool meant
+ * for datagrams in progress holds finished replies. Expect a clean fragmented UDP
+ * datagram to be delivered while those replies wait. */
+TEST(review_frag_echo_replies_pin_reassembly_buffers)
+{
+	struct test_net t;
+	size_t got = 0;
+	tn_init_peer(&t);
+	REQUIRE(udp_bind(&t.s.udp, 5000, on_udp, &got) == 5000);
+	t.f.ring_size = 1;                                      /* never completed below */
+	for (int i = 0; i < IPV4_REASM_MAX; i++) {
+		echo_l4(16);                                    /* 24 bytes: pieces 16 + 8 */
+		raw_piece(&t, t.f.dev.mac, ip(US), IPV4_HDR_MIN, (uint16_t)(0x9000 + i), IPV4_PROTO_ICMP,
+			  0, 16, 1);
+		raw_piece(&t, t.f.dev.mac, ip(US), IPV4_HDR_MIN, (uint16_t)(0x9000 + i), IPV4_PROTO_ICMP,
+			  16, 8, 0);
+	}
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutEchoReps], IPV4_REASM_MAX);
+	memset(l4, 0x33, 3000);
+	struct udp_hdr uh = { .sport = 6000, .dport = 5000, .len = 3000 };
+	udp_emit(&uh, l4, ip(PEER), ip(US));
+	raw_piece(&t, t.f.dev.mac, ip(US), IPV4_HDR_MIN, 0x9999, IPV4_PROTO_UDP, 0, 1480, 1);
+	raw_piece(&t, t.f.dev.mac, ip(US), IPV4_HDR_MIN, 0x9999, IPV4_PROTO_UDP, 1480, 1520, 0);
+	CHECK_EQ(got, 3000 - UDP_HDR_LEN);
+	t.f.ring_size = 0;                                      /* the link drains */
+	fake_netdev_complete(&t.f, t.f.in_flight);
+	tn_advance(&t, IPV4_REASM_TIMEOUT_NS);
+	fake_netdev_drop_all(&t.f);
+	tn_advance(&t, 0);
+	fake_netdev_drop_all(&t.f);
+	CHECK(pool_full(&t));
+	CHECK_EQ(tn_fini(&t), 0);
+}
