@@ -115,3 +115,22 @@ TEST(review_gso_csum_help_rejects_bad_offsets)
 	CHECK_EQ(t.f.wire.len, 0);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* A wrong counter: a GSO frame link_output() cannot segment (gso_size 0 here, or
+ * headers gso_segment() does not parse) is freed by gso_segment() with pkt_free (no
+ * drop reason) and xmit_offloads() counts it as PktAllocFails, an allocation failure
+ * that never happened. Expect a counted drop (DROP_TX_BAD_OFFLOAD, as the checksum
+ * path does) and PktAllocFails unchanged. */
+TEST(review_gso_unsegmentable_frame_counted_as_bad_offload)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	t.f.dev.features = 0;
+	uint64_t allocfails = t.s.core.mib[MIB_PktAllocFails];
+	int rc = send_gso(&t, TCP_HDR_LEN, 3000, 0, TCP_ACK);
+	CHECK(rc != 0);
+	CHECK_EQ(t.f.wire.len, 0);
+	CHECK_EQ(t.s.core.mib[MIB_PktAllocFails], allocfails);
+	CHECK_EQ(t.s.core.drops[DROP_TX_BAD_OFFLOAD], 1);
+	CHECK_EQ(tn_fini(&t), 0);
+}
