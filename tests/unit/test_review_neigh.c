@@ -99,3 +99,51 @@ TEST(review_neigh_link_flap_keeps_reachable_entries)
 	CHECK(!e || e->state != NEIGH_REACHABLE);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* A datagram lost on the way out: ipv4_fragment() hands each fragment to
+ * neigh_output(), and an unresolved neighbour's queue keeps NEIGH_QUEUE_LEN (3)
+ * packets, dropping the OLDEST. A 6-fragment reply (an 8000-byte ping from a host whose
+ * entry we forgot, while it still has ours) keeps fragments 4-6 only: the datagram can
+ * never be reassembled, and it happens on every first large datagram to a host.
+ * Linux bounds the unresolved queue by bytes (unres_qlen_bytes, about 208 KB) so that a
+ * fragmented 64 KB datagram fits. Expect the whole reply once the ARP reply comes. */
+TEST(review_neigh_unresolved_queue_loses_fragmented_datagram)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	static uint8_t f[9000];
+	static uint8_t l4[8008];
+	for (size_t i = 0; i < 8000; i++)
+		l4[ICMP_HDR_LEN + i] = (uint8_t)i;
+	struct icmp_hdr eh = { .type = ICMP_ECHO, .id = 1, .seq = 1 };
+	icmp_emit(&eh, l4, sizeof(l4));
+	/* The request, in 1480-byte fragments from 10.0.0.3 (no neighbour entry). */
+	for (size_t off = 0; off < sizeof(l4); off += 1480) {
+		size_t len = sizeof(l4) - off < 1480 ? sizeof(l4) - off : 1480;
+		memcpy(f, t.f.dev.mac, 6);
+		memcpy(f + 6, test_mac(3), 6);
+		f[12] = 0x08;
+		f[13] = 0x00;
+		struct ipv4_hdr h = { .tot_len = (uint16_t)(IPV4_HDR_MIN + len), .id = 77, .ttl = 64,
+				      .frag = (uint16_t)(off / 8 | (off + len < sizeof(l4) ? IPV4_MF : 0)),
+				      .proto = IPV4_PROTO_ICMP, .src = ip("10.0.0.3"), .dst = ip("10.0.0.1") };
+		ipv4_emit(&h, f + ETH_HLEN);
+		memcpy(f + ETH_HLEN + IPV4_HDR_MIN, l4 + off, len);
+		fake_netdev_rx(&t.f, &t.s, f, ETH_HLEN + IPV4_HDR_MIN + len);
+	}
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutEchoReps], 1);
+	fake_netdev_drop_all(&t.f);                              /* our ARP request */
+	uint8_t a[64];
+	size_t n = frame_arp(a, t.f.dev.mac, ARP_OP_REPLY, test_mac(3), ip("10.0.0.3"),
+			     t.f.dev.mac, ip("10.0.0.1"));
+	fake_netdev_rx(&t.f, &t.s, a, n);
+	int frags = 0;
+	struct pkt *p;
+	while ((p = fake_netdev_pop(&t.f))) {
+		frags += wire_get16(pkt_data(p) + 12) == ETH_P_IP;
+		pkt_free(p);
+	}
+	CHECK_EQ(frags, 6);
+	CHECK_EQ(t.s.core.drops[DROP_NEIGH_QUEUE_FULL], 0);
+	CHECK_EQ(tn_fini(&t), 0);
+}
