@@ -261,3 +261,25 @@ TEST(review_frag_echo_replies_pin_reassembly_buffers)
 	CHECK(pool_full(&t));
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* Guard (disproved): the time exceeded of a reassembly timeout goes through the same
+ * RFC 1122 §3.2.2 rules as every error: none about an ICMP error (the quoted first 8
+ * bytes say which type it was). */
+TEST(review_frag_timeout_of_icmp_error_is_silent)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	memset(l4, 0, 3000);
+	struct icmp_hdr h = { .type = ICMP_DEST_UNREACH, .code = ICMP_PORT_UNREACH };
+	icmp_emit(&h, l4, 3000);
+	raw_piece(&t, t.f.dev.mac, ip(US), IPV4_HDR_MIN, 0xa1a1, IPV4_PROTO_ICMP, 0, 1480, 1);
+	tn_advance(&t, 2 * NET_NS_PER_SEC);
+	fake_netdev_drop_all(&t.f);
+	uint64_t before = t.s.core.mib[MIB_IcmpOutMsgs];
+	tn_advance(&t, IPV4_REASM_TIMEOUT_NS);
+	CHECK_EQ(t.s.core.mib[MIB_IpReasmTimeout], 1);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpOutMsgs], before);
+	fake_netdev_drop_all(&t.f);
+	CHECK(pool_full(&t));
+	CHECK_EQ(tn_fini(&t), 0);
+}
