@@ -33,6 +33,7 @@
 #include "net/eth.h"
 #include "net/inet.h"
 #include "net/ipv4_frag.h"
+#include "net/gso.h"
 #include "net/err.h"
 #include "lib/string.h"
 
@@ -177,7 +178,9 @@ static int bootstrap(const struct ipv4 *ip, struct pkt *p, const struct ipv4_rx 
 {
 	const uint8_t *d = pkt_data(p) + rx->ip.hdr_len;
 	uint16_t port = ip->bootstrap_port[rx->ifi];
-	return port && rx->ip.proto == IPV4_PROTO_UDP &&
+	/* Only a datagram's first piece carries the UDP header (a later fragment's bytes at
+	 * that place are data). */
+	return port && rx->ip.proto == IPV4_PROTO_UDP && ipv4_frag_offset(&rx->ip) == 0 &&
 	       p->len >= (uint32_t)rx->ip.hdr_len + UDP_HDR_LEN && wire_get16(d + 2) == port;
 }
 
@@ -305,11 +308,17 @@ static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32
 			       .tot_len = (uint16_t)(p->len + IPV4_HDR_MIN),
 			       .id = next_id(ip, src, dst, o->proto), .frag = o->df ? IPV4_DF : 0,
 			       .ttl = o->ttl, .proto = o->proto, .src = src, .dst = dst };
-	if (p->len + IPV4_HDR_MIN > mtu) {
+	/* A GSO frame is cut below, each piece within the MTU (link_output checks). */
+	if (p->len + IPV4_HDR_MIN > mtu && !(p->flags & PKT_F_GSO_TCP4)) {
 		if (o->df || p->len + IPV4_HDR_MIN > 65535) {
 			NET_INC(ip->core, IpFragFails);
 			net_drop(ip->core, p, DROP_IP_TOO_BIG);
 			return -NET_EMSGSIZE;
+		}
+		/* Fragments are copies: a checksum left to the device must be done first. */
+		if ((p->flags & PKT_F_CSUM_PARTIAL) && gso_csum_help(p)) {
+			net_drop(ip->core, p, DROP_TX_BAD_OFFLOAD);
+			return -NET_EINVAL;
 		}
 		return ipv4_fragment(ip, ifi, p, &ih, nexthop, mtu);
 	}
