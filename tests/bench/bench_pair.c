@@ -11,7 +11,7 @@
 #define A_ADDR "10.0.0.1/24"
 #define B_ADDR 0x0a000002u
 #define PORT 80
-#define PERIOD 65521u           /* pattern period: prime, so it never lines up with MSS */
+#define PERIOD BP_PERIOD
 #define WAIT_MAX 1000000        /* pumps one wait may take before the run is a failure */
 
 /* The byte stream every sender sends: byte i is pattern[i % PERIOD]. Twice as long as
@@ -32,6 +32,11 @@ static void pattern_init(void)
 static const uint8_t *stream_at(uint64_t off)
 {
 	return pattern + off % PERIOD;
+}
+
+const uint8_t *bp_stream(uint64_t off)
+{
+	return stream_at(off);
 }
 
 __attribute__((noinline)) int bp_verify(uint64_t off, const uint8_t *data, size_t len)
@@ -88,6 +93,18 @@ static int stack_init(struct net_stack *s, struct memnic *m, const char *cidr, u
 	return net_attach(s, &m->dev);
 }
 
+static void step(struct bench_pair *bp);
+
+/* Lets the start-up traffic (gratuitous ARP announcements, RFC 5227 §2.3) finish before
+ * any workload counts frames and drops. */
+static void settle(struct bench_pair *bp)
+{
+	uint64_t end = bp->now + 3 * NET_NS_PER_SEC;
+	while (bp->now < end)
+		step(bp);
+	bp->pumps = bp->idle_jumps = 0;
+}
+
 int bp_init(struct bench_pair *bp, int csum_offload)
 {
 	memset(bp, 0, sizeof(*bp));
@@ -108,7 +125,10 @@ int bp_init(struct bench_pair *bp, int csum_offload)
 	net_poll(&bp->a, bp->now);
 	net_poll(&bp->b, bp->now);
 	int err = tcp_listen(&bp->b.tcp, 0, PORT, 1024, NULL, NULL, &bp->listener);
-	return err ? fail(bp, "tcp_listen", err) : 0;
+	if (err)
+		return fail(bp, "tcp_listen", err);
+	settle(bp);
+	return 0;
 }
 
 int bp_fini(struct bench_pair *bp)

@@ -68,6 +68,10 @@ int bp_bulk_loop(struct bench_pair *bp, struct tcp_sock *c, struct tcp_sock *s, 
 int bp_rr_loop(struct bench_pair *bp, struct tcp_sock *c, struct tcp_sock *s, uint32_t n);
 int bp_crr_loop(struct bench_pair *bp, uint32_t n);
 int bp_verify(uint64_t stream_off, const uint8_t *data, size_t len);
+/* The bytes every sender sends from stream offset off on (BP_PERIOD of them are
+ * contiguous); valid after bp_init(). */
+const uint8_t *bp_stream(uint64_t off);
+#define BP_PERIOD 65521u        /* pattern period: prime, so it never lines up with MSS */
 
 /* 1 if B's TCP skips checksum verification of frames marked PKT_F_CSUM_OK (probed with
  * one bad-checksum SYN; use a pair made for the probe alone). */
