@@ -46,7 +46,7 @@ UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit
 	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
 	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c tests/unit/test_tcp_harden.c \
 	tests/unit/test_http_app.c
-UNIT_SRCS += tests/unit/test_net_bench.c tests/bench/bench_pair.c tests/bench/memlink.c
+UNIT_SRCS += tests/unit/test_net_checksum.c tests/unit/test_net_bench.c tests/bench/bench_pair.c tests/bench/memlink.c
 UNIT_SRCS += tests/unit/test_net_fq_codel.c tests/unit/test_net_pkt_filter.c tests/unit/test_net_pcapng.c \
 	tests/unit/test_net_pkt_print.c
 
