@@ -82,3 +82,15 @@ TEST(net_bench_verifier_catches_a_wrong_byte)
 	buf[BP_PERIOD + 2999] ^= 1;
 	CHECK(bp_verify(off, buf, sizeof(buf)) != 0);           /* the last byte wrong */
 }
+
+/* The offload probe's SYN reaches TCP (so "no checksum error" means "flag honoured"),
+ * and the answer matches TCP's own counter, whichever way TCP treats the flag. */
+TEST(net_bench_csum_probe_reaches_tcp)
+{
+	REQUIRE(bp_init(&bp, 1) == 0);
+	uint64_t segs = bp.b.tcp.mib[TCP_MIB_InSegs], bad = bp.b.tcp.mib[TCP_MIB_InCsumErrors];
+	int honoured = bp_csum_ok_honoured(&bp);
+	CHECK_EQ(bp.b.tcp.mib[TCP_MIB_InSegs], segs + 1);
+	CHECK_EQ(honoured, bp.b.tcp.mib[TCP_MIB_InCsumErrors] == bad);
+	CHECK_EQ(bp_fini(&bp), 0);
+}
