@@ -3,13 +3,13 @@
  * every wire module call these.
  *
  * csum_partial sums the buffer as native-order 64-bit words with end-around carry
- * (RFC 1071 §4.1: an add-with-carry per 8 bytes), then folds to 16 bits and swaps to network order. Both steps are exact: one's complement addition is
- * associative, a sum of 64-bit words folds to the sum of their 16-bit words because
- * 2^16 == 1 modulo 0xffff (§2(B), "parallel summation"), and summing byte-swapped words
- * gives the byte-swapped sum (§2(B), "byte order independence"). It runs about a third
- * of the instructions of summing 32-bit big-endian words one by one (measured with
- * tests/bench/net_bench.c under callgrind; docs/performance.md). Loads go through memcpy, so any
- * alignment is fine.
+ * (RFC 1071 §4.1: an add-with-carry per 8 bytes), folds to 16 bits and swaps to network
+ * order once. Each step is exact: one's complement addition is associative; a sum of
+ * 64-bit words folds to the sum of their 16-bit words because 2^16 == 1 modulo 0xffff
+ * (§2(B), "parallel summation"); summing byte-swapped words gives the byte-swapped sum
+ * (§2(B), "byte order independence"). About a third of the instructions of summing
+ * 32-bit big-endian words one by one (callgrind, tests/bench/net_bench.c;
+ * docs/performance.md). Loads go through memcpy, so any alignment is fine.
  */
 #include "net/checksum.h"
 

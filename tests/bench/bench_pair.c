@@ -275,7 +275,8 @@ static int read_available(struct bench_pair *bp, struct tcp_sock *s, uint64_t *g
 	return 0;
 }
 
-__attribute__((noinline)) int bp_bulk_loop(struct bench_pair *bp, struct tcp_sock *c, struct tcp_sock *s, uint64_t total)
+__attribute__((noinline)) int bp_bulk_loop(struct bench_pair *bp, struct tcp_sock *c,
+					 struct tcp_sock *s, uint64_t total)
 {
 	uint64_t sent = 0, got = 0;
 	for (long waits = 0; got < total; waits++) {
@@ -314,7 +315,8 @@ int bp_bulk(struct bench_pair *bp, uint64_t total, struct bp_result *r)
 	return err || drain(bp) ? -1 : 0;
 }
 
-__attribute__((noinline)) int bp_rr_loop(struct bench_pair *bp, struct tcp_sock *c, struct tcp_sock *s, uint32_t n)
+__attribute__((noinline)) int bp_rr_loop(struct bench_pair *bp, struct tcp_sock *c,
+				       struct tcp_sock *s, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		if (send_all(bp, c, (uint64_t)i * BP_REQ, BP_REQ) ||

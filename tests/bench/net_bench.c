@@ -9,8 +9,9 @@
  * Wall time: best and median of --runs (5) runs, each on a fresh pair, pinned to one
  * CPU. Instructions: callgrind (valgrind --tool=callgrind) over a reduced count of each
  * workload, counting only the measured loop and not the byte-for-byte verification,
- * with glibc's rep movsb copies turned off (see callgrind()), divided per KiB, per transaction, per connection. Both are printed beside issue 11's
- * targets and lwIP 2.1.3's reference, with the ratio (> 1: we cost more). Nothing is
+ * with glibc's rep movsb copies turned off (see callgrind()), divided per KiB, per
+ * transaction, per connection. Both are printed beside issue 11's targets and lwIP
+ * 2.1.3's reference, with the ratio (> 1: we cost more). Nothing is
  * asserted about speed; a run whose bytes do not verify fails (exit 1).
  *
  * Usage: net_bench [--runs N] [--cpu N] [--bulk-mib N] [--rr N] [--crr N]
@@ -154,7 +155,8 @@ static double cg_total(const char *path)
 	return v;
 }
 
-#define REP_OFF "glibc.cpu.x86_rep_movsb_threshold=1000000000000:glibc.cpu.x86_rep_stosb_threshold=1000000000000"
+#define REP_OFF "glibc.cpu.x86_rep_movsb_threshold=1000000000000:" \
+		"glibc.cpu.x86_rep_stosb_threshold=1000000000000"
 
 static int callgrind(enum work w, const struct opts *o, int offload)
 {
@@ -168,7 +170,8 @@ static int callgrind(enum work w, const struct opts *o, int offload)
 	/* callgrind counts every byte of a rep movsb/stosb as an instruction, so glibc's
 	 * large-copy path would make a 64 KiB tcp_send look like 65,536 instructions;
 	 * its vector loop (32 bytes an instruction) is counted instead. */
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && GLIBC_TUNABLES=" REP_OFF " valgrind --tool=callgrind -q "
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && GLIBC_TUNABLES=" REP_OFF
+		 " valgrind --tool=callgrind -q "
 		 "--callgrind-out-file='%s' --collect-atstart=no --toggle-collect=bp_%s_loop "
 		 "--toggle-collect=bp_verify '%s' --one %s %llu%s",
 		 o->out, out, work_name[w], self, work_name[w],
