@@ -21,6 +21,7 @@ static void kill(struct ipv4 *ip, struct reasm_dgram *d, enum net_drop_reason wh
 	net_drop(ip->core, d->buf, why);
 	d->used = 0;
 	d->buf = NULL;
+	ip->reasm.nused--;
 }
 
 /* Drops a piece that cannot belong to any datagram; the datagram itself, if any, stays. */
@@ -90,6 +91,7 @@ static struct reasm_dgram *create(struct ipv4 *ip, const struct ipv4_rx *rx)
 	/* r[] (last) needs no clearing: nranges says how much of it is valid. */
 	memset(d, 0, sizeof(*d) - sizeof(d->r));
 	d->used = 1;
+	r->nused++;
 	d->proto = rx->ip.proto;
 	d->ifi = rx->ifi;
 	d->id = rx->ip.id;
@@ -170,6 +172,7 @@ static struct pkt *complete(struct ipv4 *ip, struct reasm_dgram *d, struct ipv4_
 	rx->ip_bcast = d->ip_bcast;
 	d->used = 0;
 	d->buf = NULL;
+	ip->reasm.nused--;
 	NET_INC(ip->core, IpReasmOKs);
 	return p;
 }
@@ -246,6 +249,8 @@ static void report_timeout(struct ipv4 *ip, struct reasm_dgram *d)
 
 void ipv4_reasm_poll(struct ipv4 *ip)
 {
+	if (!ip->reasm.nused)
+		return;         /* the usual case, every main-loop turn: nothing to time out */
 	for (int i = 0; i < IPV4_REASM_MAX; i++) {
 		struct reasm_dgram *d = &ip->reasm.d[i];
 		if (!d->used || ip->core->now_ns - d->created_ns < IPV4_REASM_TIMEOUT_NS)

@@ -56,6 +56,7 @@ struct reasm_dgram {
 struct ipv4_reasm {
 	struct pkt_pool *pool;          /* NULL: no reassembly, fragments are dropped */
 	struct reasm_dgram d[IPV4_REASM_MAX];
+	uint32_t nused;                 /* slots with used set */
 };
 
 /* Consumes p, a fragment (data = IP header, trimmed to its total length; rx parsed).

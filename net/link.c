@@ -81,7 +81,9 @@ int link_register_type(struct net_link *l, uint16_t type, link_rx_fn fn, void *c
 static void demux(struct net_link *l, int ifi, struct pkt *p, uint16_t type, int bcast)
 {
 	for (int i = 0; i < LINK_MAX_TYPES; i++) {
-		if (l->types[i].type == type) {
+		/* A free slot has type 0, which a frame can carry too (an 802.3 length
+		 * field): match registered slots only, or EtherType 0 calls a NULL handler. */
+		if (l->types[i].fn && l->types[i].type == type) {
 			l->types[i].fn(l->types[i].ctx, ifi, p, bcast);
 			return;
 		}

@@ -17,6 +17,14 @@ void neigh_init(struct neigh_table *t, struct net_link *link)
 	t->core = link->core;
 }
 
+/* Every entry timer is set here, so t->next_ns stays a lower bound of them all. */
+static void arm(struct neigh_table *t, struct neigh_entry *e, uint64_t delay_ns)
+{
+	e->timer_ns = t->core->now_ns + delay_ns;
+	if (e->timer_ns < t->next_ns)
+		t->next_ns = e->timer_ns;
+}
+
 static const char *const state_names[] = {
 	"NONE", "INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PROBE", "FAILED",
 };
@@ -127,7 +135,7 @@ static void start_resolution(struct neigh_table *t, struct neigh_entry *e)
 	e->state = NEIGH_INCOMPLETE;
 	e->updated_ns = t->core->now_ns;
 	e->probes = 1;
-	e->timer_ns = t->core->now_ns + NEIGH_RETRANS_NS;
+	arm(t, e, NEIGH_RETRANS_NS);
 	if (t->solicit)
 		t->solicit(t->solicit_ctx, e->ifi, e->addr, NULL);
 }
@@ -178,7 +186,7 @@ int neigh_output(struct neigh_table *t, int ifi, uint32_t nexthop, struct pkt *p
 		/* Use the old address, but ask for proof soon (RFC 1122 §2.3.2.1). */
 		e->state = NEIGH_DELAY;
 		e->updated_ns = t->core->now_ns;
-		e->timer_ns = t->core->now_ns + NEIGH_DELAY_NS;
+		arm(t, e, NEIGH_DELAY_NS);
 		break;
 	default:
 		break;
@@ -200,13 +208,13 @@ struct neigh_entry *neigh_update(struct neigh_table *t, int ifi, uint32_t addr,
 	if (state == NEIGH_REACHABLE) {
 		e->state = NEIGH_REACHABLE;
 		e->confirmed_ns = t->core->now_ns;
-		e->timer_ns = t->core->now_ns + reachable_time(t);
+		arm(t, e, reachable_time(t));
 		e->probes = 0;
 	} else if (changed) {
 		/* A request or broadcast reply names an address but proves nothing about
 		 * reachability; an unchanged address keeps its state (Linux neigh_update). */
 		e->state = NEIGH_STALE;
-		e->timer_ns = t->core->now_ns + NEIGH_GC_STALE_NS;
+		arm(t, e, NEIGH_GC_STALE_NS);
 		e->probes = 0;
 	}
 	if (changed) {
@@ -226,7 +234,7 @@ void neigh_suspect(struct neigh_table *t, int ifi, uint32_t addr)
 	 * §2.3.2.1), while packets still flow to the old address meanwhile. */
 	e->state = NEIGH_STALE;
 	e->updated_ns = t->core->now_ns;
-	e->timer_ns = t->core->now_ns + NEIGH_GC_STALE_NS;
+	arm(t, e, NEIGH_GC_STALE_NS);
 }
 
 static void fail(struct neigh_table *t, struct neigh_entry *e)
@@ -235,7 +243,7 @@ static void fail(struct neigh_table *t, struct neigh_entry *e)
 	drain_queue(t, e, DROP_NEIGH_FAILED);
 	e->state = NEIGH_FAILED;
 	e->updated_ns = t->core->now_ns;
-	e->timer_ns = t->core->now_ns + NEIGH_GC_FAILED_NS;
+	arm(t, e, NEIGH_GC_FAILED_NS);
 }
 
 /* Sends the next request of a resolution or probe phase, or gives up. */
@@ -246,7 +254,7 @@ static void retransmit(struct neigh_table *t, struct neigh_entry *e, int max, co
 		return;
 	}
 	e->probes++;
-	e->timer_ns = t->core->now_ns + NEIGH_RETRANS_NS;
+	arm(t, e, NEIGH_RETRANS_NS);
 	if (t->solicit)
 		t->solicit(t->solicit_ctx, e->ifi, e->addr, mac);
 }
@@ -260,7 +268,7 @@ static void timer_expired(struct neigh_table *t, struct neigh_entry *e)
 	case NEIGH_REACHABLE:
 		e->state = NEIGH_STALE;
 		e->updated_ns = t->core->now_ns;
-		e->timer_ns = t->core->now_ns + NEIGH_GC_STALE_NS;
+		arm(t, e, NEIGH_GC_STALE_NS);
 		break;
 	case NEIGH_DELAY:
 		e->state = NEIGH_PROBE;
@@ -280,12 +288,22 @@ static void timer_expired(struct neigh_table *t, struct neigh_entry *e)
 	}
 }
 
+/* Runs every main-loop turn, so it looks at the table only when the earliest timer is
+ * due (it was 10% of a request/response transaction's instructions scanning 64 idle
+ * entries; docs/performance.md). */
 void neigh_poll(struct neigh_table *t)
 {
+	if (t->core->now_ns < t->next_ns)
+		return;
+	t->next_ns = UINT64_MAX;        /* arm() lowers it for timers set during the scan */
 	for (int i = 0; i < NEIGH_MAX; i++) {
 		struct neigh_entry *e = &t->e[i];
-		if (e->state != NEIGH_NONE && e->timer_ns && t->core->now_ns >= e->timer_ns)
+		if (e->state == NEIGH_NONE || !e->timer_ns)
+			continue;
+		if (t->core->now_ns >= e->timer_ns)
 			timer_expired(t, e);
+		else if (e->timer_ns < t->next_ns)
+			t->next_ns = e->timer_ns;
 	}
 }
 

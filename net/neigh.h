@@ -50,6 +50,7 @@ struct neigh_table {
 	struct net_link *link;
 	struct neigh_entry e[NEIGH_MAX];
 	uint32_t queued;        /* packets waiting in all entries (<= NEIGH_QUEUE_TOTAL) */
+	uint64_t next_ns;       /* no entry timer is due before this (a lower bound) */
 	/* Set by the floors above: ARP resolves, IPv4's routes say what to keep. */
 	neigh_solicit_fn solicit;
 	void *solicit_ctx;

@@ -3,7 +3,7 @@
  * sch_direct_xmit/dev_requeue_skb). The driver is asked how many TX slots are free
  * (tx_reclaim) and given at most that many frames per tx_burst; whatever it still
  * refuses goes back to the head in order, so a full ring delays packets instead of
- * losing them. Only a full queue drops.
+ * losing them. Only a full queue drops. An empty queue is bypassed (bypass()).
  */
 #include "net/qdisc.h"
 #include "net/core.h"
@@ -22,6 +22,20 @@ void qdisc_purge(struct qdisc *qd)
 	pktq_purge(&qd->q);
 }
 
+/* An empty queue hands p straight to the driver (Linux's TCQ_F_CAN_BYPASS), with the
+ * counters queueing and running it would give; 1 if the driver took it. Otherwise p is
+ * queued as usual, and the run finds the same full ring and counts it. */
+static int bypass(struct qdisc *qd, struct netdev *dev, struct pkt *p)
+{
+	int room = dev->ops->tx_reclaim ? dev->ops->tx_reclaim(dev) : -1;
+	uint32_t len = p->len;          /* the driver may free p before returning */
+	if (room == 0 || dev->ops->tx_burst(dev, &p, 1) != 1)
+		return 0;
+	qd->st.packets++;
+	qd->st.bytes += len;
+	return 1;
+}
+
 int qdisc_enqueue(struct qdisc *qd, struct net_core *c, struct netdev *dev, struct pkt *p)
 {
 	if (qd->q.len >= qd->limit) {
@@ -30,6 +44,8 @@ int qdisc_enqueue(struct qdisc *qd, struct net_core *c, struct netdev *dev, stru
 		return -NET_ENOBUFS;
 	}
 	p->ts_ns = c->now_ns;
+	if (!qd->q.len && bypass(qd, dev, p))
+		return 0;
 	pktq_push(&qd->q, p);
 	qdisc_run(qd, c, dev);
 	return 0;

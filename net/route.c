@@ -34,6 +34,8 @@ int route_add(struct route_table *t, const struct route *r)
 	*free_slot = *r;
 	free_slot->dst = r->dst & inet_mask(r->prefix_len);
 	free_slot->used = 1;
+	if ((uint32_t)(free_slot - t->r) >= t->hi)
+		t->hi = (uint32_t)(free_slot - t->r) + 1;
 	return 0;
 }
 
@@ -60,7 +62,8 @@ void route_flush(struct route_table *t, int ifi, int proto)
 const struct route *route_lookup(const struct route_table *t, uint32_t dst)
 {
 	const struct route *best = NULL;
-	for (int i = 0; i < ROUTE_MAX; i++) {
+	/* Every output looks up; slots fill from 0, so stop past the last one ever used. */
+	for (uint32_t i = 0; i < t->hi; i++) {
 		const struct route *e = &t->r[i];
 		if (!e->used || (dst & inet_mask(e->prefix_len)) != e->dst)
 			continue;

@@ -29,6 +29,7 @@ struct route {
 struct route_table {
 	const struct net_link *link;    /* the interfaces routes lead to */
 	struct route r[ROUTE_MAX];
+	uint32_t hi;                    /* no slot at or above this index was ever used */
 };
 
 struct route_result {

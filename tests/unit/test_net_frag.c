@@ -231,12 +231,14 @@ TEST(net_frag_storm_never_locks_out_a_clean_datagram)
 	for (int i = 0; i < IPV4_REASM_MAX; i++)
 		busy += t.s.ip.reasm.d[i].used;
 	CHECK(busy <= IPV4_REASM_MAX);
+	CHECK_EQ(t.s.ip.reasm.nused, (uint32_t)busy);  /* the count ipv4_reasm_poll skips on */
 	/* Incomplete ones whose first piece came get a time exceeded each; the rest go
 	 * silently; then every buffer is back. */
 	tn_advance(&t, IPV4_REASM_TIMEOUT_NS);
 	fake_netdev_drop_all(&t.f);
 	CHECK(pool_full(&t));
 	CHECK_EQ(t.s.core.mib[MIB_IpReasmTimeout], (uint64_t)busy);
+	CHECK_EQ(t.s.ip.reasm.nused, 0);
 	CHECK_EQ(tn_fini(&t), 0);
 }
 

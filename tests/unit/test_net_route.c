@@ -120,3 +120,27 @@ TEST(net_route_get_semantics)
 	CHECK_EQ(tn_cmd(&t, "ip route add 10.9.0.0/16 via 192.0.2.1"), -1);   /* gateway off-link */
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* Lookup stops past the highest slot ever used: holes left by deletes and the very last
+ * slot are still searched. */
+TEST(net_route_lookup_bound)
+{
+	struct route_table t;
+	memset(&t, 0, sizeof(t));
+	char cidr[32];
+	for (int i = 0; i < ROUTE_MAX; i++) {
+		snprintf(cidr, sizeof(cidr), "192.0.2.%d/32", i);
+		struct route r = rt(cidr, NULL, 0, 0);
+		REQUIRE(route_add(&t, &r) == 0);
+	}
+	CHECK_EQ(t.hi, ROUTE_MAX);
+	CHECK(route_lookup(&t, ip("192.0.2.15")) != NULL);
+	CHECK_EQ(route_del(&t, ip("192.0.2.3"), 32), 0);
+	CHECK(route_lookup(&t, ip("192.0.2.3")) == NULL);
+	CHECK(route_lookup(&t, ip("192.0.2.15")) != NULL);
+	struct route r = rt("198.51.100.0/24", NULL, 0, 0);
+	REQUIRE(route_add(&t, &r) == 0);            /* into the hole at slot 3 */
+	CHECK_EQ(route_lookup(&t, ip("198.51.100.7"))->prefix_len, 24);
+	route_flush(&t, 0, -1);
+	CHECK(route_lookup(&t, ip("192.0.2.15")) == NULL);
+}

@@ -80,6 +80,8 @@ TEST(net_stack_ethernet_drops)
 	g[12] = 0x86;
 	g[13] = 0xdd;
 	CHECK(dropped_as(&t, g, n, DROP_ETH_UNKNOWN_TYPE));
+	g[12] = g[13] = 0;      /* EtherType 0 (an 802.3 length) is a free slot's type */
+	CHECK(dropped_as(&t, g, n, DROP_ETH_UNKNOWN_TYPE));
 	/* A device this stack never attached. */
 	struct fake_netdev other;
 	fake_netdev_init(&other, "eth9", 9, 4);
