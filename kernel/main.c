@@ -136,6 +136,7 @@ void kernel_main(struct boot_info *bi)
 		(unsigned long)(bi->image_size / 1024));
 	time_init(bi->tsc_at_entry, bi->tsc_hint_hz);               /* 2 */
 	load_config();                                              /* 3 */
+	main_net_console(&conf);
 	gdt_init();                                                 /* 4 */
 	trap_init();
 	if (pmm_init(bi->memmap, bi->memmap_size, bi->memdesc_size))  /* 5 */
