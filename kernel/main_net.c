@@ -105,7 +105,8 @@ static void ncon_line(void *ctx, int level, const char *file, int line, const ch
 {
 	(void)ctx;
 	char text[NETCONSOLE_LINE_MAX];
-	int n = file ? ksnprintf(text, sizeof(text), "%s:%d: %s", file, line, msg)
+	/* As on the serial console: file:line for warnings, errors and debug only. */
+	int n = file && level != LOG_INFO ? ksnprintf(text, sizeof(text), "%s:%d: %s", file, line, msg)
 		     : ksnprintf(text, sizeof(text), "%s", msg);
 	if (n < 0)
 		return;

@@ -3,7 +3,8 @@
  * netconsole is a ring of lines drained by netconsole_poll through udp_send.
  *
  * Readiness, checked every poll: a route to the target with a source address (DHCP has
- * finished, or a static address), then the next hop's neighbour entry. While it is
+ * finished, or a static address) on an interface whose link is up (lines logged while
+ * it is down wait), then the next hop's neighbour entry. While it is
  * unresolved, one datagram per second goes out to start (or restart) ARP: the neighbour
  * table holds only NEIGH_QUEUE_LEN packets per unresolved entry.
  */
@@ -155,8 +156,13 @@ static int pop(struct netconsole *nc, struct netconsole_line *out)
 static int budget(struct netconsole *nc, uint64_t now_ns)
 {
 	struct route_result rt;
-	if (!nc->udp || route_get(nc->udp->ip->routes, nc->dst, &rt) < 0 || rt.type == RTN_LOCAL ||
-	    !rt.src || !nc->udp->link->ifs[rt.ifi].addr)
+	if (nc->tail == nc->head || !nc->udp || route_get(nc->udp->ip->routes, nc->dst, &rt) < 0 ||
+	    rt.type == RTN_LOCAL || !rt.src)
+		return 0;
+	/* The stack reads link state once a second (NET_LINK_CHECK_NS); ask the device too,
+	 * so the "link down" line itself is not sent into a dead link. */
+	const struct net_if *ifc = &nc->udp->link->ifs[rt.ifi];
+	if (!ifc->addr || !ifc->link_up || (ifc->dev->ops->link_up && !ifc->dev->ops->link_up(ifc->dev)))
 		return 0;
 	const struct neigh_entry *e = neigh_lookup(nc->udp->ip->neigh, rt.ifi, rt.nexthop);
 	if (e && e->state != NEIGH_INCOMPLETE && e->state != NEIGH_FAILED)

@@ -189,3 +189,26 @@ TEST(netconsole_one_datagram_while_arp_resolves)
 	CHECK_EQ(nc.stats.sent, 10);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+TEST(netconsole_waits_while_the_link_is_down)
+{
+	static struct test_net t;
+	static struct netconsole nc;
+	char last[512];
+	tn_init_peer(&t);
+	netconsole_init(&nc, ip("10.0.0.2"), 514, SYSLOG_FAC_LOCAL0, "skiff1");
+	netconsole_attach(&nc, &t.s.udp);
+	t.f.link = 0;
+	tn_advance(&t, 2 * NET_LINK_CHECK_NS);
+	fake_netdev_drop_all(&t.f);
+	log_line(&nc, 1);
+	netconsole_poll(&nc, t.s.core.now_ns);
+	CHECK_EQ(collect(&t, last, sizeof(last)), 0);
+	CHECK_EQ(nc.stats.errors, 0);
+	t.f.link = 1;
+	tn_advance(&t, 2 * NET_LINK_CHECK_NS);
+	netconsole_poll(&nc, t.s.core.now_ns);
+	CHECK_EQ(collect(&t, last, sizeof(last)), 1);
+	CHECK(strcmp(last, "<134>1 - skiff1 skiff - - - line 1") == 0);
+	CHECK_EQ(tn_fini(&t), 0);
+}
