@@ -17,7 +17,7 @@ LIB_SRCS := lib/fmt.c lib/string.c
 KERNEL_SRCS := kernel/main.c kernel/loop.c kernel/cmds.c kernel/console.c \
 	kernel/conf.c kernel/time.c kernel/gdt.c kernel/trap.c kernel/pmm.c kernel/paging.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
-	kernel/panic.c kernel/backtrace.c kernel/random.c kernel/rtc.c kernel/main_net.c
+	kernel/panic.c kernel/backtrace.c kernel/random.c kernel/rtc.c kernel/fbcon.c kernel/main_net.c
 KERNEL_ASM := kernel/isr.asm
 DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/e1000_pch.c drivers/igb.c drivers/virtio.c \
 	drivers/virtio_net.c drivers/virtio_rng.c
@@ -64,6 +64,10 @@ OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(BOOT_SRCS) $(LIB_SRCS) $(KERNEL_SRCS) 
 	$(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
 # www/ compiled in as a generated source (scripts/embed_www.py); never in git.
 OBJS += $(BUILD)/obj/$(BUILD)/gen/www_data.o
+# The framebuffer console's 8x16 font, from a Debian console font (scripts/gen_font.py
+# names it and its license); generated, never in git.
+FONT_PSF ?= /usr/share/consolefonts/Lat15-VGA16.psf.gz
+OBJS += $(BUILD)/obj/$(BUILD)/gen/font.o
 
 .PHONY: all image run test unit systest bench fuzz fuzz-http deps clean depgraph soak
 all: image
@@ -82,6 +86,10 @@ $(BUILD)/obj/%.o: %.asm
 $(BUILD)/gen/www_data.c: scripts/embed_www.py www $(shell find www -type f 2>/dev/null)
 	@mkdir -p $(dir $@)
 	$(PYTHON) scripts/embed_www.py www $@
+
+$(BUILD)/gen/font.c: scripts/gen_font.py $(FONT_PSF)
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/gen_font.py $(FONT_PSF) $@
 
 $(BUILD)/skiff.so: $(OBJS) linker.ld
 	@echo "  LD      $@"

@@ -29,6 +29,7 @@
 #include "kernel/cpu.h"
 #include "kernel/random.h"
 #include "kernel/rtc.h"
+#include "kernel/fbcon.h"
 #include "drivers/uart.h"
 #include "drivers/pci.h"
 #include "drivers/nic.h"
@@ -103,6 +104,7 @@ static void stage2(void *arg)
 	(void)arg;
 	paging_init(boot);                                          /* 6 */
 	paging_unmap_page(stack_guard);
+	fbcon_init(&boot->fb);          /* a second console where the firmware had a screen */
 	pmm_add_boot_services(boot->memmap, boot->memmap_size, boot->memdesc_size);
 	uint64_t heap = pmm_alloc(HEAP_PAGES, 1);                   /* 7 */
 	if (!heap)
