@@ -69,7 +69,7 @@ OBJS += $(BUILD)/obj/$(BUILD)/gen/www_data.o
 FONT_PSF ?= /usr/share/consolefonts/Lat15-VGA16.psf.gz
 OBJS += $(BUILD)/obj/$(BUILD)/gen/font.o
 
-.PHONY: all image run test unit systest bench fuzz fuzz-http deps clean depgraph soak
+.PHONY: all image run test unit systest bench fuzz fuzz-http deps clean depgraph soak libvirt-check
 all: image
 image: $(BUILD)/skiff.img
 
@@ -255,8 +255,14 @@ systest: deps image
 depgraph: image
 	$(PYTHON) scripts/depgraph.py
 
+# The libvirt domain example of docs/ against libvirt's own schema (libvirt-clients).
+LIBVIRT_XML := $(wildcard docs/libvirt/*.xml)
+libvirt-check:
+	@for f in $(LIBVIRT_XML); do virt-xml-validate $$f domain || exit 1; done
+
 test: deps
 	$(MAKE) depgraph
+	$(MAKE) libvirt-check
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) systest
