@@ -135,3 +135,20 @@ def test_shell_output_on_screen_and_scrolls(guest):
     scrolled = decode(screendump(guest, "scrolled.ppm"), font, cols, rows)
     assert token not in "\n".join(scrolled)
     assert scrolled[-1].startswith("skiff>") or scrolled[-2].startswith("skiff>"), scrolled[-3:]
+
+
+def test_exception_report_reaches_the_screen():
+    # After a fault the main loop never runs again: only console_flush() can draw.
+    g = Guest("fbcon-crash", nic="none", net="none", img=IMG, qmp=True, vga="std")
+    try:
+        m = g.wait_for(r"fbcon: \d+x\d+ framebuffer at \S+ \(\w+\), (\d+)x(\d+) text")
+        cols, rows = int(m.group(1)), int(m.group(2))
+        start = g.mark()
+        g.send("crash null\r")
+        g.wait_for(r"system halted", start=start, timeout=20)
+        time.sleep(REDRAW_S)
+        text = "\n".join(decode(screendump(g, "crash.ppm"), load_font(), cols, rows))
+        assert "*** CPU exception 14" in text, text
+        assert "system halted" in text, text
+    finally:
+        g.close()
