@@ -17,7 +17,7 @@ LIB_SRCS := lib/fmt.c lib/string.c
 KERNEL_SRCS := kernel/main.c kernel/loop.c kernel/cmds.c kernel/console.c \
 	kernel/conf.c kernel/time.c kernel/gdt.c kernel/trap.c kernel/pmm.c kernel/paging.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
-	kernel/panic.c kernel/backtrace.c kernel/random.c kernel/rtc.c kernel/main_net.c
+	kernel/panic.c kernel/backtrace.c kernel/random.c kernel/rtc.c kernel/fbcon.c kernel/main_net.c
 KERNEL_ASM := kernel/isr.asm
 DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/e1000_pch.c drivers/igb.c drivers/virtio.c \
 	drivers/virtio_net.c drivers/virtio_rng.c
@@ -26,7 +26,7 @@ NET_SRCS := net/core.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stat
 	net/link.c net/gso.c net/qdisc.c net/neigh.c net/arp.c \
 	net/route.c net/ipv4.c net/ipv4_frag.c net/icmp.c \
 	net/udp.c net/transport.c \
-	net/dhcp.c net/ping.c net/cmd_util.c net/cmd_ip.c net/cmd.c net/stack.c \
+	net/dhcp.c net/syslog.c net/ping.c net/cmd_util.c net/cmd_ip.c net/cmd.c net/stack.c \
 	net/http_parse.c net/http_server.c net/http_site.c net/http_endpoints.c net/http_app.c
 NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_stack.c net/tcp_table.c net/tcp_event.c net/tcp_sendq.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \
 	net/tcp_sack.c net/tcp_listen.c net/tcp_isn.c net/tcp_show.c
@@ -44,7 +44,7 @@ UNIT_SRCS += tests/unit/fake_netdev.c tests/unit/test_net_pkt.c tests/unit/test_
 	tests/unit/test_net_udp.c tests/unit/test_net_stack.c tests/unit/test_net_dhcp.c \
 	tests/unit/test_net_qdisc.c tests/unit/test_net_pair.c tests/unit/test_net_cmd.c
 UNIT_SRCS += tests/unit/test_net_hardening.c tests/unit/test_net_frag.c tests/unit/test_net_gso.c
-UNIT_SRCS += tests/unit/test_e1000_pch.c
+UNIT_SRCS += tests/unit/test_e1000_pch.c tests/unit/test_net_syslog.c
 UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
 	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
 	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c tests/unit/test_tcp_harden.c \
@@ -67,8 +67,12 @@ OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(BOOT_SRCS) $(LIB_SRCS) $(KERNEL_SRCS) 
 	$(patsubst %.asm,$(BUILD)/obj/%.o,$(KERNEL_ASM))
 # www/ compiled in as a generated source (scripts/embed_www.py); never in git.
 OBJS += $(BUILD)/obj/$(BUILD)/gen/www_data.o
+# The framebuffer console's 8x16 font, from a Debian console font (scripts/gen_font.py
+# names it and its license); generated, never in git.
+FONT_PSF ?= /usr/share/consolefonts/Lat15-VGA16.psf.gz
+OBJS += $(BUILD)/obj/$(BUILD)/gen/font.o
 
-.PHONY: all image run test unit systest bench fuzz fuzz-http deps clean depgraph soak
+.PHONY: all image run test unit systest bench fuzz fuzz-http deps clean depgraph soak libvirt-check
 all: image
 image: $(BUILD)/skiff.img
 
@@ -85,6 +89,10 @@ $(BUILD)/obj/%.o: %.asm
 $(BUILD)/gen/www_data.c: scripts/embed_www.py www $(shell find www -type f 2>/dev/null)
 	@mkdir -p $(dir $@)
 	$(PYTHON) scripts/embed_www.py www $@
+
+$(BUILD)/gen/font.c: scripts/gen_font.py $(FONT_PSF)
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/gen_font.py $(FONT_PSF) $@
 
 $(BUILD)/skiff.so: $(OBJS) linker.ld
 	@echo "  LD      $@"
@@ -263,8 +271,14 @@ systest: deps image
 depgraph: image
 	$(PYTHON) scripts/depgraph.py
 
+# The libvirt domain example of docs/ against libvirt's own schema (libvirt-clients).
+LIBVIRT_XML := $(wildcard docs/libvirt/*.xml)
+libvirt-check:
+	@for f in $(LIBVIRT_XML); do virt-xml-validate $$f domain || exit 1; done
+
 test: deps
 	$(MAKE) depgraph
+	$(MAKE) libvirt-check
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) systest

@@ -2,7 +2,7 @@
  * UEFI entry: the only code that talks to boot services.
  *
  * Order: banner -> loaded-image protocol -> skiff.conf, load options and www/ from the
- * boot volume -> ACPI RSDP -> TSC hint -> memory map -> ExitBootServices (retried on a
+ * boot volume -> ACPI RSDP -> TSC hint -> framebuffer (GOP) -> memory map -> ExitBootServices (retried on a
  * stale map key, UEFI 2.10 §7.4) -> kernel_main(). Nothing in boot/ runs after that.
  * Everything handed over lives in EfiLoaderData pool memory, which the kernel's page
  * allocator never reuses.
@@ -219,6 +219,27 @@ static uint64_t tsc_hint(void)
 	return 0;
 }
 
+/* The Graphics Output Protocol's current mode (UEFI 2.10 §12.9.2): the framebuffer stays
+ * valid after ExitBootServices, the protocol itself does not. A BltOnly mode has no
+ * linear framebuffer, so there is nothing to hand over. */
+static void find_framebuffer(struct boot_info *bi)
+{
+	EFI_GUID gop_guid = EFI_GRAPHICS_OUTPUT_PROTOCOL_GUID;
+	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop;
+	if (bs->LocateProtocol(&gop_guid, NULL, (void **)&gop) != EFI_SUCCESS || !gop->Mode ||
+	    !gop->Mode->Info)
+		return;
+	const EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info = gop->Mode->Info;
+	if (info->PixelFormat == PixelBltOnly || !gop->Mode->FrameBufferBase)
+		return;
+	bi->fb.base = gop->Mode->FrameBufferBase;
+	bi->fb.size = gop->Mode->FrameBufferSize;
+	bi->fb.width = info->HorizontalResolution;
+	bi->fb.height = info->VerticalResolution;
+	bi->fb.stride = info->PixelsPerScanLine;
+	bi->fb.format = (uint32_t)info->PixelFormat;
+}
+
 /* Gets the final map and leaves boot services; a stale key means the map changed. */
 static EFI_STATUS exit_boot(EFI_HANDLE image, struct boot_info *bi)
 {
@@ -278,6 +299,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	}
 	find_rsdp(bi);
 	bi->tsc_hint_hz = tsc_hint();
+	find_framebuffer(bi);
 
 	say("boot: leaving UEFI boot services\n");
 	EFI_STATUS s = exit_boot(image, bi);

@@ -111,7 +111,7 @@ void uart_init(void)
 	outb(COM1 + LCR, LCR_8N1);
 	outb(COM1 + FCR, FCR_ENABLE_CLEAR);
 	outb(COM1 + MCR, MCR_DTR_RTS_OUT2);
-	console_set_sink(&uart_sink);
+	console_add_sink(&uart_sink);
 }
 
 static void uart_irq(void *ctx)

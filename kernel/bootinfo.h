@@ -47,6 +47,18 @@ struct boot_file {
 	uint64_t size;
 };
 
+/* The firmware's framebuffer (UEFI 2.10 §12.9, EFI_GRAPHICS_OUTPUT_PROTOCOL): base == 0
+ * when there is none (no GOP, or a BltOnly mode without a linear framebuffer). */
+enum { BOOT_FB_RGBX = 0, BOOT_FB_BGRX = 1, BOOT_FB_BITMASK = 2 };  /* EFI_GRAPHICS_PIXEL_FORMAT */
+
+struct boot_fb {
+	uint64_t base;          /* physical address of the linear framebuffer */
+	uint64_t size;          /* bytes */
+	uint32_t width, height; /* visible pixels */
+	uint32_t stride;        /* pixels per scan line (>= width) */
+	uint32_t format;        /* BOOT_FB_*: 32 bits per pixel in the first two */
+};
+
 struct boot_info {
 	uint64_t tsc_at_entry;      /* rdtsc at efi_main entry: boot time measurement */
 	uint64_t tsc_hint_hz;       /* CPUID 0x15/0x16 hint, 0 if the CPU gives none */
@@ -67,6 +79,8 @@ struct boot_info {
 
 	struct boot_file files[BOOT_MAX_FILES];
 	uint32_t nfiles;
+
+	struct boot_fb fb;
 };
 
 /* kernel/main.c: never returns. */

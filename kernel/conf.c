@@ -43,6 +43,46 @@ static int is_addr(const char *s, size_t n)
 	return n > 0;
 }
 
+/* Decimal digits only, at most max_digits of them, value <= max; advances *i. */
+static int parse_num(const char *s, size_t n, size_t *i, int max_digits, uint32_t max, uint32_t *out)
+{
+	uint32_t v = 0;
+	int digits = 0;
+	while (*i < n && s[*i] >= '0' && s[*i] <= '9' && digits < max_digits) {
+		v = v * 10 + (uint32_t)(s[*i] - '0');
+		(*i)++;
+		digits++;
+	}
+	if (digits == 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int conf_parse_hostport(const char *s, size_t n, uint32_t *addr, uint16_t *port)
+{
+	size_t i = 0;
+	uint32_t a = 0, v;
+	for (int k = 0; k < 4; k++) {
+		if (parse_num(s, n, &i, 3, 255, &v) || i >= n || s[i] != (k < 3 ? '.' : ':'))
+			return -1;
+		a = a << 8 | v;
+		i++;
+	}
+	if (parse_num(s, n, &i, 5, 65535, &v) || v == 0 || i != n)
+		return -1;
+	*addr = a;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int is_netconsole(const char *s, size_t n)
+{
+	uint32_t a;
+	uint16_t p;
+	return (n == 3 && memcmp(s, "off", 3) == 0) || conf_parse_hostport(s, n, &a, &p) == 0;
+}
+
 static const char *const nic_names[] = { "auto", "e1000", "e1000e", "igb", "virtio", NULL };
 
 #define OFF(f) offsetof(struct conf, f)
@@ -56,6 +96,7 @@ static const struct key keys[] = {
 	{ "gateway", K_STR, OFF(gateway), 0, 15, NULL, is_addr },
 	{ "mtu", K_INT, OFF(mtu), 576, 9000, NULL, NULL },
 	{ "http_port", K_INT, OFF(http_port), 1, 65535, NULL, NULL },
+	{ "netconsole", K_STR, OFF(netconsole), 0, 23, NULL, is_netconsole },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -69,6 +110,7 @@ void conf_defaults(struct conf *c)
 	strlcpy(c->ip, "dhcp", sizeof(c->ip));
 	c->mtu = 1500;
 	c->http_port = 80;
+	strlcpy(c->netconsole, "off", sizeof(c->netconsole));
 }
 
 struct ctx {

@@ -23,6 +23,7 @@ struct conf {
 	char gateway[16];       /* gateway = A.B.C.D (static configuration) */
 	int mtu;                /* mtu = 576..9000 */
 	int http_port;          /* http_port = 1..65535 */
+	char netconsole[24];    /* netconsole = off | A.B.C.D:PORT: the log as syslog over UDP */
 };
 
 /* Receives one problem report, e.g. "skiff.conf:3: unknown key 'foo' (ignored)". */
@@ -37,6 +38,10 @@ int conf_parse(struct conf *c, const char *text, size_t len, const char *origin,
 /* Parses space-separated key=value words; a first word without '=' (the image
  * path the firmware passes) is skipped. Returns the number of problems. */
 int conf_parse_cmdline(struct conf *c, const char *cmdline, conf_report_fn report, void *ctx);
+
+/* "A.B.C.D:PORT" (n bytes, no spaces, octets 0..255 of at most 3 digits, port 1..65535)
+ * into addr (host order) and port; 0 or -1. */
+int conf_parse_hostport(const char *s, size_t n, uint32_t *addr, uint16_t *port);
 
 /* Writes the effective configuration, one "key = value" line per key. */
 void conf_show(const struct conf *c, void (*line)(void *ctx, const char *text), void *ctx);

@@ -8,16 +8,31 @@
 #include "kernel/cpu.h"
 
 #define LOG_RING_SIZE (32 * 1024)
+#define LOG_HOOK_LINE_MAX 400
 
-static const struct console_sink *sink;
+static const struct console_sink *sinks[CONSOLE_MAX_SINKS];
+static int nsinks;
+static const struct log_hook *hooks[CONSOLE_MAX_LOG_HOOKS];
+static int nhooks;
 static uint64_t (*clock_us)(void);     /* log time stamps; 0 until the clock registers */
 static int log_level = LOG_INFO;
 static char ring[LOG_RING_SIZE];
 static size_t ring_head;        /* total bytes ever written; ring[head % size] is next */
 
-void console_set_sink(const struct console_sink *s)
+int console_add_sink(const struct console_sink *s)
 {
-	sink = s;
+	if (nsinks >= CONSOLE_MAX_SINKS)
+		return -1;
+	sinks[nsinks++] = s;
+	return 0;
+}
+
+int log_add_hook(const struct log_hook *h)
+{
+	if (nhooks >= CONSOLE_MAX_LOG_HOOKS)
+		return -1;
+	hooks[nhooks++] = h;
+	return 0;
 }
 
 void console_set_clock(uint64_t (*us)(void))
@@ -27,14 +42,14 @@ void console_set_clock(uint64_t (*us)(void))
 
 void console_write(const char *s, size_t n)
 {
-	if (sink)
-		sink->write(s, n);
+	for (int i = 0; i < nsinks; i++)
+		sinks[i]->write(s, n);
 }
 
 void console_flush(void)
 {
-	if (sink)
-		sink->flush();
+	for (int i = 0; i < nsinks; i++)
+		sinks[i]->flush();
 }
 
 struct line {
@@ -115,6 +130,16 @@ void log_msg(int level, const char *file, int line, const char *fmt, ...)
 		      level_tag[level], file, line);
 	va_list ap;
 	va_start(ap, fmt);
+	if (nhooks) {
+		/* The hooks get their own copy: a line longer than this is cut for them only. */
+		char msg[LOG_HOOK_LINE_MAX];
+		va_list aq;
+		va_copy(aq, ap);
+		kvsnprintf(msg, sizeof(msg), fmt, aq);
+		va_end(aq);
+		for (int i = 0; i < nhooks; i++)
+			hooks[i]->line(hooks[i]->ctx, level, file, line, msg);
+	}
 	vprint(1, fmt, ap);
 	va_end(ap);
 	print(1, "\n");

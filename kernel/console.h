@@ -1,7 +1,9 @@
 /*
- * Console and log. kprintf() writes to the console sink (the UART once
- * drivers/uart.c registers it). log_*() also keeps every line in a ring that the
- * shell's `log` command prints, so boot messages can be read after they scrolled by.
+ * Console and log. kprintf() writes to every console sink (the UART once
+ * drivers/uart.c registers it, the firmware's framebuffer once kernel/fbcon.c does).
+ * log_*() also keeps every line in a ring that the shell's `log` command prints, so
+ * boot messages can be read after they scrolled by, and hands each line to the log
+ * hooks (the netconsole queues it there; a hook must never send from inside the call).
  * Lines carry the time since efi_main entry; warnings, errors and debug add file:line.
  */
 #ifndef SKIFF_CONSOLE_H
@@ -16,7 +18,22 @@ struct console_sink {
 	void (*flush)(void);                     /* synchronous, safe with interrupts off */
 };
 
-void console_set_sink(const struct console_sink *sink);
+#define CONSOLE_MAX_SINKS 4
+#define CONSOLE_MAX_LOG_HOOKS 2
+
+/* Adds an output; every later write goes to all of them, in the order added.
+ * 0, or -1 when the table is full. */
+int console_add_sink(const struct console_sink *sink);
+
+/* One log line, already filtered by level: msg is the text without time stamp and
+ * without file:line (file is NULL when the caller gave none). Called with interrupts
+ * disabled, possibly from any context that logs: queue, never send or log from here. */
+struct log_hook {
+	void (*line)(void *ctx, int level, const char *file, int line, const char *msg);
+	void *ctx;
+};
+/* 0, or -1 when the table is full. */
+int log_add_hook(const struct log_hook *hook);
 /* Time stamps for log lines (kernel/time.c registers time_us once calibrated), so the
  * console depends on no clock. */
 void console_set_clock(uint64_t (*us)(void));

@@ -29,6 +29,7 @@
 #include "kernel/cpu.h"
 #include "kernel/random.h"
 #include "kernel/rtc.h"
+#include "kernel/fbcon.h"
 #include "drivers/uart.h"
 #include "drivers/pci.h"
 #include "drivers/nic.h"
@@ -103,6 +104,7 @@ static void stage2(void *arg)
 	(void)arg;
 	paging_init(boot);                                          /* 6 */
 	paging_unmap_page(stack_guard);
+	fbcon_init(&boot->fb);          /* a second console where the firmware had a screen */
 	pmm_add_boot_services(boot->memmap, boot->memmap_size, boot->memdesc_size);
 	uint64_t heap = pmm_alloc(HEAP_PAGES, 1);                   /* 7 */
 	if (!heap)
@@ -136,6 +138,7 @@ void kernel_main(struct boot_info *bi)
 		(unsigned long)(bi->image_size / 1024));
 	time_init(bi->tsc_at_entry, bi->tsc_hint_hz);               /* 2 */
 	load_config();                                              /* 3 */
+	main_net_console(&conf);
 	gdt_init();                                                 /* 4 */
 	trap_init();
 	if (pmm_init(bi->memmap, bi->memmap_size, bi->memdesc_size))  /* 5 */

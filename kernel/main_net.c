@@ -19,11 +19,15 @@
 #include "net/cmd.h"
 #include "net/inet.h"
 #include "net/http_app.h"
+#include "net/syslog.h"
+#include "kernel/cpu.h"
 
 static struct net_stack *net;
 static struct http_site site;
 static struct http_app http;
 static int http_on;
+static struct netconsole ncon;  /* ~52 KiB: static, it starts before the heap exists */
+static int ncon_on;
 
 static void on_log(void *ctx, int level, const char *msg)
 {
@@ -45,6 +49,8 @@ static void on_frame(void *ctx, struct netdev *dev, struct pkt *p)
 static void on_poll(void *ctx, uint64_t now_ns)
 {
 	net_poll(ctx, now_ns);
+	if (ncon_on)
+		netconsole_poll(&ncon, now_ns);
 	if (http_on)
 		http_app_poll(&http, now_ns);
 }
@@ -74,6 +80,8 @@ static int shell_net(int argc, char **argv)
 	return net_cmd(net, argc, argv, shell_out, NULL);
 }
 
+static int shell_netconsole(int argc, char **argv);
+
 static const struct shell_cmd net_cmds[] = {
 	{ "ip", "addr|route [get ADDR]|neigh|-s link", "addresses, routes, neighbours, links", shell_net },
 	{ "ethtool", "-S DEV", "NIC, queue and interrupt counters", shell_net },
@@ -83,7 +91,66 @@ static const struct shell_cmd net_cmds[] = {
 	{ "arping", "ADDR", "ARP request from Skiff", shell_net },
 	{ "dhcp", "", "DHCP lease state", shell_net },
 	{ "ss", "[-tnilae]", "TCP sockets (ss -tni, ss -tl)", shell_net },
+	{ "netconsole", "", "syslog-over-UDP log: target and counters", shell_netconsole },
 };
+
+/* ---- netconsole: the log as syslog over UDP (net/syslog.h) ------------------------ */
+
+/* RFC 5424 §6.2.1 severities for LOG_ERROR..LOG_DEBUG. */
+static const int log_severity[] = { SYSLOG_SEV_ERR, SYSLOG_SEV_WARNING, SYSLOG_SEV_INFO,
+				    SYSLOG_SEV_DEBUG };
+
+/* The log hook: runs inside log_msg with interrupts off, so it only queues. */
+static void ncon_line(void *ctx, int level, const char *file, int line, const char *msg)
+{
+	(void)ctx;
+	char text[NETCONSOLE_LINE_MAX];
+	/* As on the serial console: file:line for warnings, errors and debug only. */
+	int n = file && level != LOG_INFO ? ksnprintf(text, sizeof(text), "%s:%d: %s", file, line, msg)
+		     : ksnprintf(text, sizeof(text), "%s", msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(text))
+		n = sizeof(text) - 1;
+	netconsole_log(&ncon, log_severity[level & 3], rtc_unix_us(), text, (size_t)n);
+}
+
+static const struct log_hook ncon_hook = { ncon_line, NULL };
+
+void main_net_console(const struct conf *c)
+{
+	uint32_t addr;
+	uint16_t port;
+	if (strcmp(c->netconsole, "off") == 0 ||
+	    conf_parse_hostport(c->netconsole, strlen(c->netconsole), &addr, &port))
+		return;
+	netconsole_init(&ncon, addr, port, SYSLOG_FAC_LOCAL0, c->hostname);
+	ncon.lock = irq_save;
+	ncon.unlock = irq_restore;
+	if (log_add_hook(&ncon_hook))
+		return;
+	ncon_on = 1;
+	log_info("netconsole: log to %s (syslog, RFC 5424, facility local0) once the NIC has an "
+		 "address", c->netconsole);
+}
+
+static int shell_netconsole(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!ncon_on) {
+		kprintf("netconsole: off (skiff.conf: netconsole = ADDR:PORT)\n");
+		return 0;
+	}
+	const struct netconsole_stats *st = &ncon.stats;
+	kprintf("netconsole: to %u.%u.%u.%u:%u, facility local0\n", ncon.dst >> 24,
+		ncon.dst >> 16 & 255, ncon.dst >> 8 & 255, ncon.dst & 255, ncon.dport);
+	kprintf("queued %lu sent %lu dropped %lu (overflow %lu, errors %lu) waiting %lu\n",
+		(unsigned long)st->queued, (unsigned long)st->sent,
+		(unsigned long)(st->overflow + st->errors), (unsigned long)st->overflow,
+		(unsigned long)st->errors, (unsigned long)netconsole_waiting(&ncon));
+	return 0;
+}
 
 static void config_from(const struct conf *c, struct net_config *nc)
 {
@@ -208,6 +275,13 @@ static void metrics(void *ctx, struct http_metrics_out *w)
 			tcp_nstat(&net->tcp, metric_nstat, &x);
 	}
 	metrics_nics(w);
+	if (ncon_on) {
+		http_metrics_row(w, "skiff_netconsole_sent_total", "Log lines sent as syslog datagrams",
+				 HTTP_METRIC_COUNTER, NULL, ncon.stats.sent);
+		http_metrics_row(w, "skiff_netconsole_dropped_total",
+				 "Log lines lost: queue overflow or send errors", HTTP_METRIC_COUNTER, NULL,
+				 ncon.stats.overflow + ncon.stats.errors);
+	}
 	struct pmm_stats p;
 	struct heap_stats h;
 	pmm_get_stats(&p);
@@ -272,6 +346,8 @@ void main_net_init(const struct conf *c, const struct boot_info *bi)
 	}
 	if (!attached)
 		log_warn("net: no NIC attached (nic = %s, %d found)", c->nic, nic_count());
+	if (ncon_on)
+		netconsole_attach(&ncon, &net->udp);
 	nic_set_deliver(on_frame, net);
 	net_hook.ctx = net;
 	loop_register(&net_hook);

@@ -8,5 +8,9 @@
 #include "kernel/bootinfo.h"
 
 void main_net_init(const struct conf *c, const struct boot_info *bi);
+/* netconsole = ADDR:PORT: starts queueing log lines at once (before the heap, PCI or the
+ * stack exist), so the boot log is sent from its start once the NIC has an address.
+ * Call right after the configuration is read. */
+void main_net_console(const struct conf *c);
 
 #endif

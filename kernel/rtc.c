@@ -87,3 +87,10 @@ uint64_t rtc_unix_time(void)
 		return 0;
 	return boot_unix + (time_ns() - boot_ns) / 1000000000ull;
 }
+
+uint64_t rtc_unix_us(void)
+{
+	if (!boot_unix)
+		return 0;
+	return boot_unix * 1000000ull + (time_ns() - boot_ns) / 1000ull;
+}

@@ -7,5 +7,6 @@
 
 void rtc_init(void);
 uint64_t rtc_unix_time(void);   /* seconds since 1970-01-01 UTC, 0 if unknown */
+uint64_t rtc_unix_us(void);     /* the same in microseconds, 0 if unknown */
 
 #endif

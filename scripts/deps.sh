@@ -6,7 +6,7 @@
 set -eu
 pkgs="gcc make binutils gnu-efi nasm ovmf mtools dosfstools fdisk \
 python3 python3-pytest python3-scapy iproute2 iptables iputils-ping curl wget dnsmasq-base tshark tcpdump wrk \
-clang libclang-rt-14-dev valgrind"
+clang libclang-rt-14-dev valgrind console-setup-linux libvirt-clients"
 BPO_LIST=/etc/apt/sources.list.d/skiff-backports.sources
 missing=""
 for p in $pkgs; do

@@ -11,9 +11,12 @@
 #   --img PATH                            disk image (default build/skiff.img)
 #   --no-reboot                           exit QEMU instead of rebooting
 #   --machine q35|pc                      pc (i440fx) has no PCIe ECAM: legacy config path
+#   --vga none|std                        std: a Bochs/std VGA card, so OVMF offers a GOP
+#                                         framebuffer (still -display none: read it with
+#                                         QMP screendump)
 #   -- ARGS                               passed to QEMU as they are
 set -eu
-nic=e1000 net=user serial=stdio img=build/skiff.img tap=skiff-tap0 extra="" noreboot="" machine=q35
+nic=e1000 net=user serial=stdio img=build/skiff.img tap=skiff-tap0 extra="" noreboot="" machine=q35 vga=none
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nic) nic=$2; shift 2 ;;
@@ -23,10 +26,12 @@ while [ $# -gt 0 ]; do
 	--img) img=$2; shift 2 ;;
 	--no-reboot) noreboot=-no-reboot; shift ;;
 	--machine) machine=$2; shift 2 ;;
+	--vga) vga=$2; shift 2 ;;
 	--) shift; extra="$*"; break ;;
 	*) echo "qemu.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
+case $vga in none|std) ;; *) echo "qemu.sh: --vga must be none or std" >&2; exit 2 ;; esac
 port=${HTTP_PORT:-8080}
 ovmf=/usr/share/ovmf/OVMF.fd
 [ -r "$ovmf" ] || { echo "qemu.sh: $ovmf missing (run make deps)" >&2; exit 1; }
@@ -68,7 +73,7 @@ esac
 
 # shellcheck disable=SC2086
 exec qemu-system-x86_64 -machine "$machine" -accel tcg -cpu max -m 512M -smp 1 \
-	-bios "$ovmf" -display none -monitor none -vga none $noreboot \
+	-bios "$ovmf" -display none -monitor none -vga "$vga" $noreboot \
 	-drive if=none,id=disk0,format=raw,file="$img",snapshot=on \
 	-device ide-hd,drive=disk0,bus=ide.0,bootindex=0 \
 	$console $netdev $nics $extra

@@ -44,7 +44,8 @@ def image_with_files(files, base=IMAGE):
 
 class Guest:
     def __init__(self, name, nic="all", net="none", img=IMAGE, netns=None, tap=None,
-                 extra=(), hostname="skiff", boot_timeout=90, machine="q35", qmp=False):
+                 extra=(), hostname="skiff", boot_timeout=90, machine="q35", qmp=False,
+                 vga="none"):
         os.makedirs(LOGDIR, exist_ok=True)
         self.name = name
         self.prompt = f"{hostname}> "
@@ -57,7 +58,7 @@ class Guest:
         self.log = open(os.path.join(LOGDIR, f"{name}.log"), "w")
         cmd = [os.path.join(ROOT, "scripts", "qemu.sh"), "--nic", nic, "--net", net,
                "--serial", "unix:" + self.sock_path, "--img", img, "--no-reboot",
-               "--machine", machine]
+               "--machine", machine, "--vga", vga]
         if tap:
             cmd += ["--tap", tap]
         if qmp:

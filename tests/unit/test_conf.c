@@ -52,7 +52,7 @@ static void custom(struct conf *c)
 	conf_defaults(c);
 	CHECK_EQ(parse(c, &r, "log_level = debug\nshell = off\nhostname = box\npoll = on\n"
 			      "nic = virtio\nip = 10.0.0.5/8\ngateway = 10.0.0.1\nmtu = 9000\n"
-			      "http_port = 8080\n"), 0);
+			      "http_port = 8080\nnetconsole = 10.0.0.1:514\n"), 0);
 }
 
 TEST(conf_defaults)
@@ -69,6 +69,7 @@ TEST(conf_defaults)
 	CHECK_STR(c.gateway, "");
 	CHECK_EQ(c.mtu, 1500);
 	CHECK_EQ(c.http_port, 80);
+	CHECK_STR(c.netconsole, "off");
 	/* An empty file, or one of comments and blanks, changes nothing. */
 	struct conf d = c;
 	struct reports r;
@@ -213,6 +214,37 @@ TEST(conf_nic_ip_gateway)
 	BAD("gateway", "255.255.255.2555");                                        /* 16 */
 	BAD("gateway", "router");
 	BAD("gateway", "10.0.2.2:80");
+}
+
+TEST(conf_netconsole)
+{
+	CHECK_STR(good("netconsole", "off").netconsole, "off");
+	CHECK_STR(good("netconsole", "10.99.0.1:514").netconsole, "10.99.0.1:514");
+	CHECK_STR(good("netconsole", "255.255.255.255:65535").netconsole, "255.255.255.255:65535");
+	CHECK_STR(good("netconsole", "0.0.0.0:1").netconsole, "0.0.0.0:1");
+	BAD("netconsole", "on");
+	BAD("netconsole", "10.99.0.1");                 /* no port */
+	BAD("netconsole", "10.99.0.1:");
+	BAD("netconsole", "10.99.0.1:0");
+	BAD("netconsole", "10.99.0.1:65536");
+	BAD("netconsole", "10.99.0.1:99999999999");     /* must not wrap */
+	BAD("netconsole", "10.99.0.256:514");
+	BAD("netconsole", "10.99.0:514");
+	BAD("netconsole", "10.99.0.1.2:514");
+	BAD("netconsole", "0010.99.0.1:514");           /* 4 digits */
+	BAD("netconsole", "10.99.0.1:514x");
+	BAD("netconsole", "10.99.0.1:-514");
+	BAD("netconsole", "loghost:514");
+	BAD("netconsole", "255.255.255.255:655350");    /* 22 bytes */
+	uint32_t a;
+	uint16_t p;
+	REQUIRE(conf_parse_hostport("10.99.0.1:514", 13, &a, &p) == 0);
+	CHECK_EQ(a, 0x0a630001u);
+	CHECK_EQ(p, 514);
+	/* The view's length is honoured: the bytes after it are not read. */
+	CHECK_EQ(conf_parse_hostport("10.99.0.1:5149", 13, &a, &p), 0);
+	CHECK_EQ(p, 514);
+	CHECK_EQ(conf_parse_hostport("10.99.0.1:5", 10, &a, &p), -1);
 }
 
 TEST(conf_ints)
@@ -469,28 +501,29 @@ TEST(conf_show)
 {
 	static const char *const want_default[] = {
 		"log_level = info", "shell = on", "hostname = skiff", "poll = off", "nic = auto",
-		"ip = dhcp", "gateway = ", "mtu = 1500", "http_port = 80",
+		"ip = dhcp", "gateway = ", "mtu = 1500", "http_port = 80", "netconsole = off",
 	};
 	static const char *const want_custom[] = {
 		"log_level = debug", "shell = off", "hostname = box", "poll = on", "nic = virtio",
 		"ip = 10.0.0.5/8", "gateway = 10.0.0.1", "mtu = 9000", "http_port = 8080",
+		"netconsole = 10.0.0.1:514",
 	};
 	struct conf c;
 	struct lines l = { 0 };
 	conf_defaults(&c);
 	conf_show(&c, collect_line, &l);
-	REQUIRE(l.n == 9);
-	for (int i = 0; i < 9; i++)
+	REQUIRE(l.n == 10);
+	for (int i = 0; i < 10; i++)
 		CHECK_STR(l.text[i], want_default[i]);
 	custom(&c);
 	memset(&l, 0, sizeof(l));
 	conf_show(&c, collect_line, &l);
-	REQUIRE(l.n == 9);
-	for (int i = 0; i < 9; i++)
+	REQUIRE(l.n == 10);
+	for (int i = 0; i < 10; i++)
 		CHECK_STR(l.text[i], want_custom[i]);
 	/* What conf_show prints parses back to the same configuration. */
 	char text[1024] = "";
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < 10; i++)
 		if (strcmp(l.text[i], "gateway = ") != 0) {
 			strcat(text, l.text[i]);
 			strcat(text, "\n");
