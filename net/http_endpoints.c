@@ -5,16 +5,9 @@
  * connection state machine (http_server.c) decides when; this file writes the bytes.
  */
 #include "net/http_endpoints.h"
-#include "net/http_server.h"
 #include "net/http_int.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
-
-static const uint16_t codes[] = HTTP_CODES;
-#define NCODES (sizeof(codes) / sizeof(codes[0]))
-_Static_assert(NCODES + 1 == HTTP_NCODES, "HTTP_NCODES: HTTP_CODES plus other");
-
-static const char *const timeout_names[HTTP_TIMEOUT_COUNT] = { "header", "idle", "send" };
 
 /* ---- /bytes/N --------------------------------------------------------------------- */
 
@@ -150,76 +143,37 @@ void http_metrics_row(struct http_metrics_out *w, const char *name, const char *
 	w->next = idx + 1;
 }
 
-/* The HTTP module's own rows, then the glue's. */
-static void metrics_rows(const struct http_server *srv, struct http_metrics_out *w)
-{
-	const struct http_stats *st = &srv->stats;
-	char lab[48];
-	for (unsigned i = 0; i < HTTP_NCODES; i++) {
-		if (i < NCODES)
-			ksnprintf(lab, sizeof(lab), "code=\"%u\"", codes[i]);
-		else
-			ksnprintf(lab, sizeof(lab), "code=\"other\"");
-		http_metrics_row(w, "skiff_http_requests_total", "HTTP responses completed, by status code.",
-				 HTTP_METRIC_COUNTER, lab, st->responses[i]);
-	}
-	http_metrics_row(w, "skiff_http_response_bytes_total", "HTTP response bytes handed to TCP (heads and bodies).",
-			 HTTP_METRIC_COUNTER, NULL, st->response_bytes);
-	for (unsigned i = 1; i < HTTP_PERR_COUNT; i++) {
-		ksnprintf(lab, sizeof(lab), "reason=\"%s\"", http_perr_name((enum http_perr)i));
-		http_metrics_row(w, "skiff_http_parse_errors_total", "Malformed or refused HTTP requests, by reason.",
-				 HTTP_METRIC_COUNTER, lab, st->parse_errors[i]);
-	}
-	for (unsigned i = 0; i < HTTP_TIMEOUT_COUNT; i++) {
-		ksnprintf(lab, sizeof(lab), "kind=\"%s\"", timeout_names[i]);
-		http_metrics_row(w, "skiff_http_timeouts_total", "HTTP connections closed by a timeout, by kind.",
-				 HTTP_METRIC_COUNTER, lab, st->timeouts[i]);
-	}
-	http_metrics_row(w, "skiff_http_connections_total", "HTTP connections accepted.",
-			 HTTP_METRIC_COUNTER, NULL, st->conns_total);
-	http_metrics_row(w, "skiff_http_connections_open", "HTTP connections open now.",
-			 HTTP_METRIC_GAUGE, NULL, st->conns_open);
-	http_metrics_row(w, "skiff_http_connections_rejected_total", "HTTP connections refused with 503 at the cap.",
-			 HTTP_METRIC_COUNTER, NULL, st->conns_rejected);
-	http_metrics_row(w, "skiff_http_connections_shed_total", "Idle or slow HTTP connections reset to serve a new one.",
-			 HTTP_METRIC_COUNTER, NULL, st->conns_shed);
-	http_metrics_row(w, "skiff_http_metrics_rows_dropped_total", "Invalid /metrics rows left out.",
-			 HTTP_METRIC_COUNTER, NULL, st->metrics_dropped);
-	if (srv->metrics)
-		srv->metrics(srv->metrics_ctx, w);
-}
-
-/* Next /metrics chunk into conn->out: "hhhh\r\n" rows "\r\n" in 1.1 (chunk-size may
- * have leading zeros, RFC 9112 §7.1), plus "0\r\n\r\n" after the last; bare rows in
+/* One /metrics chunk into out (cap bytes): "hhhh\r\n" rows "\r\n" in 1.1 (chunk-size
+ * may have leading zeros, RFC 9112 §7.1), plus "0\r\n\r\n" after the last; bare rows in
  * 1.0 (the body ends with the connection). */
-void http_metrics_chunk(struct http_conn *c, bool chunked)
+size_t http_metrics_chunk(uint8_t *out, size_t cap, bool chunked, struct http_metrics_cursor *cur,
+			  http_metrics_fn rows, void *ctx)
 {
 	size_t pre = chunked ? 6 : 0, post = chunked ? 2 + 5 : 0;
 	struct http_metrics_out w = {
-		.buf = (char *)c->out + pre,
-		.cap = sizeof(c->out) - pre - post,
-		.first = c->metrics_row,
-		.next = c->metrics_row,
+		.buf = (char *)out + pre,
+		.cap = cap - pre - post,
+		.first = cur->row,
+		.next = cur->row,
 	};
-	metrics_rows(c->srv, &w);
-	c->metrics_row = w.next;
-	c->srv->stats.metrics_dropped += w.dropped;
+	rows(ctx, &w);
+	cur->row = w.next;
+	cur->dropped += w.dropped;
 	size_t pos = w.len;
 	if (chunked && w.len) {
 		static const char hex[] = "0123456789abcdef";
 		for (int i = 0; i < 4; i++)
-			c->out[i] = (uint8_t)hex[(w.len >> (12 - 4 * i)) & 0xf];
-		memcpy(c->out + 4, "\r\n", 2);
-		memcpy(c->out + pre + w.len, "\r\n", 2);
+			out[i] = (uint8_t)hex[(w.len >> (12 - 4 * i)) & 0xf];
+		memcpy(out + 4, "\r\n", 2);
+		memcpy(out + pre + w.len, "\r\n", 2);
 		pos = pre + w.len + 2;
 	}
 	if (!w.full) {
-		c->metrics_end = true;
+		cur->end = true;
 		if (chunked) {
-			memcpy(c->out + pos, "0\r\n\r\n", 5);
+			memcpy(out + pos, "0\r\n\r\n", 5);
 			pos += 5;
 		}
 	}
-	c->out_len = (uint32_t)pos;
-	c->out_off = 0;
+	return pos;
 }

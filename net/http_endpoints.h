@@ -52,11 +52,19 @@ typedef void (*http_metrics_fn)(void *ctx, struct http_metrics_out *w);
  * unknown (Date is then omitted, RFC 9110 §6.6.1). */
 typedef bool (*http_clock_fn)(void *ctx, uint64_t *unix_seconds);
 
-struct http_conn;
+/* Where a /metrics response is: the next row to send, whether the last was sent, and
+ * rows left out as invalid. */
+struct http_metrics_cursor {
+	uint32_t row;
+	bool end;
+	uint64_t dropped;
+};
 
-/* Writes the connection's next /metrics chunk into conn->out: "hhhh\r\n" rows "\r\n"
- * when chunked (HTTP/1.1), plus the last-chunk after the final rows; bare rows when not
- * (1.0: the close ends the body). Sets conn->metrics_end after the last rows. */
-void http_metrics_chunk(struct http_conn *c, bool chunked);
+/* Writes the next chunk of rows (from rows(ctx), starting at cur->row) into out: "hhhh\r\n"
+ * rows "\r\n" when chunked (HTTP/1.1), plus the last-chunk after the final rows; bare rows
+ * when not (1.0: the close ends the body). Sets cur->end after the last rows; returns the
+ * bytes written (at most cap). The server supplies the rows; this file only writes. */
+size_t http_metrics_chunk(uint8_t *out, size_t cap, bool chunked, struct http_metrics_cursor *cur,
+			  http_metrics_fn rows, void *ctx);
 
 #endif

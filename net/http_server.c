@@ -51,6 +51,65 @@ static const struct {
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
 _Static_assert(NSTATUS + 1 == HTTP_NCODES, "HTTP_NCODES: the status table plus other");
 
+static const uint16_t codes[] = HTTP_CODES;
+#define NCODES (sizeof(codes) / sizeof(codes[0]))
+_Static_assert(NCODES + 1 == HTTP_NCODES, "HTTP_NCODES: HTTP_CODES plus other");
+
+static const char *const timeout_names[HTTP_TIMEOUT_COUNT] = { "header", "idle", "send" };
+
+/* The HTTP module's own rows, then the glue's. */
+static void metrics_rows(void *ctx, struct http_metrics_out *w)
+{
+	const struct http_server *srv = ctx;
+	const struct http_stats *st = &srv->stats;
+	char lab[48];
+	for (unsigned i = 0; i < HTTP_NCODES; i++) {
+		if (i < NCODES)
+			ksnprintf(lab, sizeof(lab), "code=\"%u\"", codes[i]);
+		else
+			ksnprintf(lab, sizeof(lab), "code=\"other\"");
+		http_metrics_row(w, "skiff_http_requests_total", "HTTP responses completed, by status code.",
+				 HTTP_METRIC_COUNTER, lab, st->responses[i]);
+	}
+	http_metrics_row(w, "skiff_http_response_bytes_total", "HTTP response bytes handed to TCP (heads and bodies).",
+			 HTTP_METRIC_COUNTER, NULL, st->response_bytes);
+	for (unsigned i = 1; i < HTTP_PERR_COUNT; i++) {
+		ksnprintf(lab, sizeof(lab), "reason=\"%s\"", http_perr_name((enum http_perr)i));
+		http_metrics_row(w, "skiff_http_parse_errors_total", "Malformed or refused HTTP requests, by reason.",
+				 HTTP_METRIC_COUNTER, lab, st->parse_errors[i]);
+	}
+	for (unsigned i = 0; i < HTTP_TIMEOUT_COUNT; i++) {
+		ksnprintf(lab, sizeof(lab), "kind=\"%s\"", timeout_names[i]);
+		http_metrics_row(w, "skiff_http_timeouts_total", "HTTP connections closed by a timeout, by kind.",
+				 HTTP_METRIC_COUNTER, lab, st->timeouts[i]);
+	}
+	http_metrics_row(w, "skiff_http_connections_total", "HTTP connections accepted.",
+			 HTTP_METRIC_COUNTER, NULL, st->conns_total);
+	http_metrics_row(w, "skiff_http_connections_open", "HTTP connections open now.",
+			 HTTP_METRIC_GAUGE, NULL, st->conns_open);
+	http_metrics_row(w, "skiff_http_connections_rejected_total", "HTTP connections refused with 503 at the cap.",
+			 HTTP_METRIC_COUNTER, NULL, st->conns_rejected);
+	http_metrics_row(w, "skiff_http_connections_shed_total", "Idle or slow HTTP connections reset to serve a new one.",
+			 HTTP_METRIC_COUNTER, NULL, st->conns_shed);
+	http_metrics_row(w, "skiff_http_metrics_rows_dropped_total", "Invalid /metrics rows left out.",
+			 HTTP_METRIC_COUNTER, NULL, st->metrics_dropped);
+	if (srv->metrics)
+		srv->metrics(srv->metrics_ctx, w);
+}
+
+/* The next /metrics chunk of c into c->out (the writer is http_endpoints.c). */
+static void metrics_chunk(struct http_conn *c, bool chunked)
+{
+	struct http_metrics_cursor cur = { c->metrics_row, c->metrics_end, 0 };
+	c->out_len = (uint32_t)http_metrics_chunk(c->out, sizeof(c->out), chunked, &cur,
+						  metrics_rows, (void *)c->srv);
+	c->out_off = 0;
+	c->metrics_row = cur.row;
+	c->metrics_end = cur.end;
+	c->srv->stats.metrics_dropped += cur.dropped;
+}
+
+
 static unsigned status_index(unsigned code)
 {
 	for (unsigned i = 0; i < NSTATUS; i++)
@@ -446,7 +505,7 @@ bool http_conn_peek(struct http_conn *c, const uint8_t **ptr, size_t *len)
 			continue;
 		}
 		if (r->body == BODY_METRICS && !c->metrics_end) {
-			http_metrics_chunk(c, r->flags & RF_CHUNKED);
+			metrics_chunk(c, r->flags & RF_CHUNKED);
 			continue;
 		}
 		finish(c);
