@@ -283,7 +283,7 @@ int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
 /* RFC 6864 §4.1 / RFC 7739 §5.2: one IP ID counter per (source, destination, protocol)
  * bucket, chosen by a keyed hash, so what one peer sees of our IDs says nothing about
  * our traffic to anyone else (the idle-scan side channel of a global counter). */
-static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto)
+static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto, uint16_t n)
 {
 	uint64_t x = ((uint64_t)dst << 32 | src) ^ ip->ident_key ^ ((uint64_t)proto << 56);
 	x ^= x >> 33;
@@ -291,7 +291,25 @@ static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t pro
 	x ^= x >> 33;
 	x *= 0xc4ceb9fe1a85ec53ull;
 	x ^= x >> 33;
-	return ip->idents[x % IPV4_IDENTS]++;
+	uint16_t id = ip->idents[x % IPV4_IDENTS];
+	ip->idents[x % IPV4_IDENTS] = (uint16_t)(id + n);
+	return id;
+}
+
+/* Wire frames a datagram becomes: a PKT_F_GSO_TCP4 super-segment (data at the TCP
+ * header) is cut into gso_size-byte payloads below us (net/gso.c or the device), each
+ * taking the next IP ID; 0 when one of them would not fit the MTU. */
+static uint16_t wire_frames(const struct pkt *p, uint16_t mtu)
+{
+	if (!(p->flags & PKT_F_GSO_TCP4))
+		return 1;
+	const uint8_t *tcp = (const uint8_t *)p + p->off;
+	size_t thl = p->len >= 20 ? (size_t)(tcp[12] >> 4) * 4 : 0;
+	if (!p->gso_size || thl < 20 || thl > p->len ||
+	    IPV4_HDR_MIN + thl + p->gso_size > mtu || p->len + IPV4_HDR_MIN > 65535)
+		return 0;
+	size_t payload = p->len - thl;
+	return (uint16_t)((payload + p->gso_size - 1) / p->gso_size);
 }
 
 /* Adds the header and sends; a datagram over the MTU is fragmented unless DF is set
@@ -301,11 +319,19 @@ static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32
 {
 	NET_INC(ip->core, IpOutRequests);
 	uint16_t mtu = ip->link->ifs[ifi].mtu;
+	uint16_t frames = wire_frames(p, mtu);
+	if (!frames) {
+		/* A super-segment whose wire segments exceed this route's MTU (it shrank):
+		 * as DF would, so TCP's next segments are sized again. */
+		NET_INC(ip->core, IpFragFails);
+		net_drop(ip->core, p, DROP_IP_TOO_BIG);
+		return -NET_EMSGSIZE;
+	}
 	struct ipv4_hdr ih = { .hdr_len = IPV4_HDR_MIN, .tos = o->tos,
 			       .tot_len = (uint16_t)(p->len + IPV4_HDR_MIN),
-			       .id = next_id(ip, src, dst, o->proto), .frag = o->df ? IPV4_DF : 0,
+			       .id = next_id(ip, src, dst, o->proto, frames), .frag = o->df ? IPV4_DF : 0,
 			       .ttl = o->ttl, .proto = o->proto, .src = src, .dst = dst };
-	if (p->len + IPV4_HDR_MIN > mtu) {
+	if (p->len + IPV4_HDR_MIN > mtu && !(p->flags & PKT_F_GSO_TCP4)) {
 		if (o->df || p->len + IPV4_HDR_MIN > 65535) {
 			NET_INC(ip->core, IpFragFails);
 			net_drop(ip->core, p, DROP_IP_TOO_BIG);

@@ -48,6 +48,27 @@ static struct pkt *env_pkt_alloc(void *ctx)
 	return link_alloc(ip->link, -1);
 }
 
+static struct pkt *env_pkt_alloc_big(void *ctx)
+{
+	struct ipv4 *ip = ctx;
+	return pkt_alloc(ip->core->cfg.tx_big_pool);
+}
+
+/* The egress device's offloads (netdev.h) as TCP sees them. */
+static int env_tx_offload(void *ctx, uint32_t dst, struct tcp_offload *o)
+{
+	struct ipv4 *ip = ctx;
+	struct route_result r;
+	if (route_get(ip->routes, dst, &r) || r.ifi < 0 || r.ifi >= ip->link->nifs)
+		return -1;
+	const struct netdev *dev = ip->link->ifs[r.ifi].dev;
+	o->csum = (dev->features & NETDEV_F_TX_CSUM) != 0;
+	o->gso_max = 0;
+	if ((dev->features & NETDEV_F_TSO4) && dev->tso_max > 14 + 20 + 60)
+		o->gso_max = dev->tso_max - 14 - 20 - 60;      /* tso_max counts whole frames */
+	return 0;
+}
+
 static void *env_mem_alloc(void *ctx, size_t n)
 {
 	struct ipv4 *ip = ctx;
@@ -92,6 +113,8 @@ int transport_init(struct tcp_stack *t, struct ipv4 *ip)
 		.mem_alloc = env_mem_alloc,
 		.mem_free = env_mem_free,
 		.random = env_random,
+		.tx_offload = env_tx_offload,
+		.pkt_alloc_big = ip->core->cfg.tx_big_pool ? env_pkt_alloc_big : NULL,
 		.ctx = ip,
 	};
 	/* TCP's memory budget derives from the real allocator behind mem_alloc (the kernel

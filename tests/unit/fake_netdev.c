@@ -220,6 +220,11 @@ void tn_init(struct test_net *t, uint8_t mac_last, const char *cidr, const char 
 		abort();
 	pkt_pool_init_sized(&t->reasm, t->reasm_mem, 0x40000000, TN_REASM_SLOTS, IPV4_REASM_BUF);
 	cfg.reasm_pool = &t->reasm;
+	t->txbig_mem = aligned_alloc(64, TN_TXBIG_SLOTS * pkt_slot_size(NET_TX_BIG_BUF));
+	if (!t->txbig_mem)
+		abort();
+	pkt_pool_init_sized(&t->txbig, t->txbig_mem, 0x50000000, TN_TXBIG_SLOTS, NET_TX_BIG_BUF);
+	cfg.tx_big_pool = &t->txbig;
 	net_init(&t->s, &cfg);
 	net_attach(&t->s, &t->f.dev);
 }
@@ -243,6 +248,11 @@ int tn_fini(struct test_net *t)
 		leaked += (int)(t->reasm.nslots - t->reasm.stats.free);
 		free(t->reasm_mem);
 		t->reasm_mem = NULL;
+	}
+	if (t->txbig_mem) {
+		leaked += (int)(t->txbig.nslots - t->txbig.stats.free);
+		free(t->txbig_mem);
+		t->txbig_mem = NULL;
 	}
 	return leaked;
 }

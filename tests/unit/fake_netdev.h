@@ -49,12 +49,15 @@ void fake_netdev_rx_at(struct fake_netdev *f, struct net_stack *s, const void *f
 /* ---- a stack with one fake device ------------------------------------------------ */
 
 #define TN_REASM_SLOTS IPV4_REASM_MAX
+#define TN_TXBIG_SLOTS 8
 
 struct test_net {
 	struct net_stack s;
 	struct fake_netdev f;
 	struct pkt_pool reasm;  /* reassembly buffers (net_config.reasm_pool) */
 	void *reasm_mem;
+	struct pkt_pool txbig;  /* TCP super-segments (net_config.tx_big_pool) */
+	void *txbig_mem;
 	uint64_t rng;
 	char log[8192];
 	size_t log_len;
