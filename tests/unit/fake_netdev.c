@@ -204,11 +204,28 @@ uint32_t ip(const char *dotted)
 	return a;
 }
 
-void tn_init(struct test_net *t, uint8_t mac_last, const char *cidr, const char *gw, int use_dhcp)
+static void *tn_mem_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void tn_mem_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static void tn_init_cfg(struct test_net *t, uint8_t mac_last, const char *cidr, const char *gw,
+			int use_dhcp, int tcp)
 {
 	memset(t, 0, sizeof(*t));
 	t->rng = 0x1234567887654321ull ^ mac_last;
 	struct net_config cfg = { .use_dhcp = use_dhcp, .random = tn_random, .log = tn_log, .ctx = t };
+	if (tcp) {
+		cfg.mem_alloc = tn_mem_alloc;
+		cfg.mem_free = tn_mem_free;
+	}
 	snprintf(cfg.hostname, sizeof(cfg.hostname), "skiff%u", mac_last);
 	if (cidr && inet_parse_cidr(cidr, &cfg.addr, &cfg.prefix_len))
 		abort();
@@ -227,6 +244,16 @@ void tn_init(struct test_net *t, uint8_t mac_last, const char *cidr, const char 
 	cfg.tx_big_pool = &t->txbig;
 	net_init(&t->s, &cfg);
 	net_attach(&t->s, &t->f.dev);
+}
+
+void tn_init(struct test_net *t, uint8_t mac_last, const char *cidr, const char *gw, int use_dhcp)
+{
+	tn_init_cfg(t, mac_last, cidr, gw, use_dhcp, 0);
+}
+
+void tn_init_tcp(struct test_net *t, uint8_t mac_last, const char *cidr)
+{
+	tn_init_cfg(t, mac_last, cidr, NULL, 0, 1);
 }
 
 void tn_init_peer(struct test_net *t)
