@@ -25,7 +25,7 @@ NET_SRCS := net/core.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stat
 	net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c net/udp_wire.c net/dhcp_wire.c \
 	net/link.c net/gso.c net/qdisc.c net/neigh.c net/arp.c \
 	net/route.c net/ipv4.c net/ipv4_frag.c net/icmp.c \
-	net/udp.c net/transport.c \
+	net/udp.c net/transport.c net/gro.c \
 	net/dhcp.c net/ping.c net/cmd_util.c net/cmd_ip.c net/cmd.c net/stack.c \
 	net/http_parse.c net/http_server.c net/http_site.c net/http_endpoints.c net/http_app.c
 NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_stack.c net/tcp_table.c net/tcp_event.c net/tcp_sendq.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \

@@ -37,9 +37,11 @@ static uint64_t on_random(void *ctx)
 	return random_u64();
 }
 
+/* Frames of this loop turn's NAPI polls form one burst; on_poll (the next hook, same
+ * turn) ends it, so TCP segments coalesce across it (net/gro.h). */
 static void on_frame(void *ctx, struct netdev *dev, struct pkt *p)
 {
-	net_input(ctx, dev, p);
+	net_input_burst(ctx, dev, p);
 }
 
 static void on_poll(void *ctx, uint64_t now_ns)

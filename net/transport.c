@@ -5,6 +5,7 @@
 #include "net/link.h"
 #include "net/route.h"
 #include "net/neigh.h"
+#include "net/gro.h"
 
 #define TCP_TTL 64
 
@@ -100,7 +101,28 @@ static void tcp_err(void *ctx, uint8_t type, uint8_t code, uint16_t next_mtu,
 	tcp_icmp_error(ctx, type, code, next_mtu, quoted_ip, len);
 }
 
-int transport_init(struct tcp_stack *t, struct ipv4 *ip)
+/* With coalescing: segments pass through the burst's GRO table (gro.h) first. */
+static void gro_deliver(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	struct tcp_stack *t = ctx;
+	struct ipv4 *ip = t->env.ctx;
+	tcp_input(t, p, src, dst, ip->core->now_ns);
+}
+
+static void tcp_in_gro(void *ctx, struct pkt *p, const struct ipv4_rx *rx)
+{
+	gro_receive(ctx, p, rx->ip.src, rx->ip.dst);
+}
+
+static void tcp_err_gro(void *ctx, uint8_t type, uint8_t code, uint16_t next_mtu,
+			const uint8_t *quoted_ip, size_t len)
+{
+	struct gro *g = ctx;
+	gro_flush(g);           /* the error may concern what is held: TCP sees it in order */
+	tcp_icmp_error(g->ctx, type, code, next_mtu, quoted_ip, len);
+}
+
+int transport_init(struct tcp_stack *t, struct ipv4 *ip, struct gro *gro)
 {
 	if (!ip->core->cfg.mem_alloc || !ip->core->cfg.mem_free)
 		return 0;
@@ -124,7 +146,10 @@ int transport_init(struct tcp_stack *t, struct ipv4 *ip)
 	if (ip->core->cfg.mem_bytes)
 		cfg.heap_bytes = ip->core->cfg.mem_bytes;
 	tcp_init(t, &env, &cfg, ip->core->now_ns);
-	return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in, tcp_err, t) == 0;
+	if (!gro)
+		return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in, tcp_err, t) == 0;
+	gro_init(gro, ip->core->cfg.tx_big_pool, gro_deliver, t);
+	return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in_gro, tcp_err_gro, gro) == 0;
 }
 
 void transport_poll(struct tcp_stack *t, uint64_t now_ns)
