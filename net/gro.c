@@ -129,7 +129,7 @@ static void hold(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst, const
 
 void gro_receive(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst)
 {
-	struct seg_view v;
+	struct seg_view v = { 0 };
 	if (!g->open || !g->big || p->len < TCP_HDR_LEN) {
 		g->deliver(g->ctx, p, src, dst);
 		return;
