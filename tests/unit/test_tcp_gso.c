@@ -24,6 +24,9 @@ struct wire {
 	uint64_t rtx_big;            /* retransmitted frames (seq below the highest) over the MTU */
 	uint32_t high_seq;
 	int high_set;
+	uint8_t last_data[14 + 60 + 8];  /* headers of the newest data frame (ICMP quotes) */
+	uint32_t mtu_limit;              /* frames larger than this are counted in over_mtu */
+	uint64_t over_mtu;
 };
 
 static uint64_t wrand(struct wire *w)
@@ -75,6 +78,10 @@ static int nic_tx(struct wire *w, struct pkt *p)
 	size_t dlen = p->len - 34 - (size_t)(f[34 + 12] >> 4) * 4;
 	if (dlen && w->high_set && (int32_t)(seq - w->high_seq) < 0 && p->len > 1514)
 		w->rtx_big++;
+	if (dlen && p->len >= sizeof(w->last_data))
+		memcpy(w->last_data, f, sizeof(w->last_data));
+	if (w->mtu_limit && p->len > 14 + w->mtu_limit)
+		w->over_mtu++;
 	if (dlen && (!w->high_set || (int32_t)(seq - w->high_seq) > 0)) {
 		w->high_seq = seq;
 		w->high_set = 1;
@@ -363,4 +370,54 @@ TEST(tcp_gro_bulk_between_stacks)
 		CHECK(acks[1] < acks[0]);
 		(void)frames;
 	}
+}
+
+/* A path MTU drop in the middle of a super-segment transfer (ICMP fragmentation needed,
+ * RFC 1191): every wire segment from then on, new or retransmitted, fits the new MTU,
+ * and the stream arrives intact. */
+TEST(tcp_gso_pmtu_drop_mid_transfer)
+{
+	static struct test_net a, b;
+	static struct bulk k;
+	memset(&k, 0, sizeof(k));
+	struct wire w = { .rng = 5 };
+	pair_tcp(&a, &b, 1);
+	for (uint32_t i = 0; i < BULK; i++)
+		k.refbuf[i] = pattern(i);
+	REQUIRE(tcp_listen(&b.s.tcp, 0, PORT, 0, NULL, NULL, &k.l) == 0);
+	REQUIRE(tcp_connect(&a.s.tcp, 0, ip("10.0.0.2"), PORT, NULL, NULL, &k.cs) == 0);
+	int injected = 0;
+	for (k.steps = 0; k.steps < 60000 && k.rcvd < BULK; k.steps++) {
+		if (!k.ss)
+			tcp_accept(k.l, &k.ss);
+		if (tcp_ready(k.cs) & TCP_EV_CONNECTED)
+			feed(&k);
+		step(&a, &b, &w);
+		drain(&k);
+		if (!injected && k.rcvd > BULK / 4) {
+			/* From b's side of the path: type 3 code 4, next-hop MTU 1000, quoting
+			 * the newest data segment a sent (RFC 792, RFC 1191 §4). */
+			uint8_t icmp[8 + 28], f[128];
+			memset(icmp, 0, 8);
+			icmp[0] = 3;
+			icmp[1] = 4;
+			wire_put16(icmp + 6, 1000);
+			memcpy(icmp + 8, w.last_data + 14, 28);
+			wire_put16(icmp + 2, csum_fold(csum_partial(icmp, sizeof(icmp), 0)));
+			size_t n = frame_ipv4(f, test_mac(1), test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"),
+					      IPV4_PROTO_ICMP, icmp, sizeof(icmp));
+			fake_netdev_rx(&a.f, &a.s, f, n);
+			w.mtu_limit = 1000;
+			injected = 1;
+		}
+	}
+	CHECK(injected);
+	CHECK_EQ(k.rcvd, BULK);
+	CHECK_EQ(k.bad, 0);
+	CHECK_EQ(w.over_mtu, 0);
+	struct tcp_conn_info info;
+	REQUIRE(tcp_get_info(k.cs, &info) == 0);
+	CHECK_EQ(info.pmtu, 1000);              /* the error was believed */
+	CHECK(mib(&a, TCP_MIB_GsoSegs) > 0);
+	finish(&a, &b, &k);
 }
