@@ -231,8 +231,8 @@ fuzz: fuzz-tcp
 fuzz-smoke: fuzz-tcp-smoke
 
 # Host benchmark: two TCP stacks joined in memory (tests/bench/tcp_bench.c); prints numbers.
-TCP_BENCH_SRCS := tests/bench/tcp_bench.c lib/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))
-$(BUILD)/host/tcp_bench: $(TCP_BENCH_SRCS) $(wildcard net/tcp*.h) net/pkt.h
+TCP_BENCH_SRCS := tests/bench/tcp_bench.c lib/fmt.c net/pkt.c net/checksum.c net/gro.c $(filter net/tcp%,$(NET_SRCS))
+$(BUILD)/host/tcp_bench: $(TCP_BENCH_SRCS) $(wildcard net/tcp*.h) net/pkt.h net/gro.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -std=c11 -Wall -Wextra -Werror -O2 -g -I. -DSKIFF_HOSTED $(TCP_BENCH_SRCS) -o $@
 

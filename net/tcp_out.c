@@ -3,7 +3,10 @@
  * window, congestion window, Nagle and sender SWS avoidance, FIN, persist), ACKs,
  * RSTs and the receive window we advertise.
  *
- * Call order: tcp_output -> send_new -> tcp_xmit -> env.ip_output.
+ * Call order: tcp_output -> send_new -> tcp_xmit -> env.ip_output. New data may go as
+ * one super-segment of up to 64 KiB (PKT_F_GSO_TCP4, cut into MSS-sized wire segments
+ * below IP); retransmissions always go MSS by MSS. Checksums: partial when the device
+ * or net/gso.c completes them, else summed during the copy (copy_sum).
  * Specs: RFC 9293 §3.7.4 (Nagle), §3.8.6.2 (SWS, both sides), §3.8.6.1 (zero window),
  * §3.5.2 (reset generation); RFC 7323 §2-3 (window scale, timestamps); RFC 2018 §4
  * (SACK option on ACKs); RFC 5681 §4.1 (restart after idle).

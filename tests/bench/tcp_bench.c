@@ -16,11 +16,14 @@
  *   csum  a device on both ends fills partial checksums and verifies received ones
  *         (the link marks frames PKT_F_CSUM_OK, as NETDEV_F_RX_CSUM does);
  *   tso   csum plus super-segments (64 KiB, PKT_F_GSO_TCP4) handed across whole, as a
- *         TSO sender and an LRO receiver would see them.
+ *         TSO sender and an LRO receiver would see them;
+ *   gro   none, but each pump's queue is one receive burst through net/gro.c (in-order
+ *         segments merged before TCP sees them).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "net/tcp.h"
 #include "net/pkt.h"
+#include "net/gro.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +73,8 @@ static struct qent q[QMAX];
 static unsigned qhead, qtail;
 static uint64_t frames;
 
-enum mode { MODE_NONE, MODE_CSUM, MODE_TSO };
-static const char *const mode_names[] = { "none", "csum", "tso" };
+enum mode { MODE_NONE, MODE_CSUM, MODE_TSO, MODE_GRO };
+static const char *const mode_names[] = { "none", "csum", "tso", "gro" };
 static enum mode mode;
 static struct pkt_pool big_pool;
 
@@ -160,15 +163,27 @@ static void side_init(struct side *s, uint32_t addr, const struct tcp_config *cf
 }
 
 static uint64_t last_poll;
+static struct gro gro_a, gro_b;
 
-/* Moves every queued packet; polls timers about every millisecond. */
+static void gro_to_tcp(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	tcp_input(&((struct side *)ctx)->t, p, src, dst, now_ns());
+}
+
+/* Moves every queued packet (one receive burst); polls timers about every millisecond. */
 static void pump(void)
 {
 	uint64_t n = now_ns();
+	gro_a.open = gro_b.open = mode == MODE_GRO;
 	while (qhead != qtail) {
 		struct qent e = q[qhead++ % QMAX];
-		tcp_input(&e.to->t, e.p, e.src, e.dst, n);
+		if (mode == MODE_GRO)
+			gro_receive(e.to == &A ? &gro_a : &gro_b, e.p, e.src, e.dst);
+		else
+			tcp_input(&e.to->t, e.p, e.src, e.dst, n);
 	}
+	gro_flush(&gro_a);
+	gro_flush(&gro_b);
 	if (n - last_poll > 1000000) {
 		tcp_poll(&A.t, n);
 		tcp_poll(&B.t, n);
@@ -318,6 +333,8 @@ static void run_mode(enum mode m, uint64_t mib, bool short_run)
 	memset(&B, 0, sizeof(B));
 	side_init(&A, A_ADDR, &cfg);
 	side_init(&B, B_ADDR, &cfg);
+	gro_init(&gro_a, &big_pool, gro_to_tcp, &A);
+	gro_init(&gro_b, &big_pool, gro_to_tcp, &B);
 	struct tcp_sock *l;
 	if (tcp_listen(&B.t, 0, 80, 1024, NULL, NULL, &l) != 0)
 		abort();
@@ -359,7 +376,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(srcbuf); i++)
 		srcbuf[i] = (uint8_t)(i * 7);
 	printf("tcp_bench: two stacks over an in-memory link, MTU 1500, 1 MiB buffers, one core\n");
-	for (int m = MODE_NONE; m <= MODE_TSO; m++)
+	for (int m = MODE_NONE; m <= MODE_GRO; m++)
 		if (strcmp(which, "all") == 0 || strcmp(which, mode_names[m]) == 0)
 			run_mode((enum mode)m, mib, strcmp(which, "all") == 0 && m != MODE_NONE);
 	free(mem);
