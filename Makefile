@@ -51,6 +51,8 @@ UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit
 	tests/unit/test_http_app.c
 UNIT_SRCS += tests/unit/test_net_fq_codel.c tests/unit/test_net_pkt_filter.c tests/unit/test_net_pcapng.c \
 	tests/unit/test_net_pkt_print.c
+UNIT_SRCS += tests/unit/test_review_frag.c tests/unit/test_review_icmp.c tests/unit/test_review_gso.c \
+	tests/unit/test_review_neigh.c tests/unit/test_review_ipout.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
 EFI_INC := /usr/include/efi

@@ -20,7 +20,8 @@
 
 /* Neighbour (ARP) table: net.ipv4.neigh.default.* */
 #define NEIGH_MAX 64                    /* table entries (gc_thresh3 is 1024; we are small) */
-#define NEIGH_QUEUE_LEN 3               /* packets held per INCOMPLETE entry */
+#define NEIGH_QUEUE_LEN 48              /* packets held per INCOMPLETE entry (a 64 KiB datagram's pieces) */
+#define NEIGH_QUEUE_TOTAL 256           /* held in all entries (unres_qlen_bytes bounds Linux's) */
 #define NEIGH_RETRANS_NS (1 * NET_NS_PER_SEC)        /* retrans_time_ms */
 #define NEIGH_MCAST_PROBES 3            /* mcast_solicit: broadcast requests, INCOMPLETE */
 #define NEIGH_UCAST_PROBES 3            /* ucast_solicit: unicast requests, PROBE */

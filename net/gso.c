@@ -46,16 +46,26 @@ static int parse(const uint8_t *f, size_t len, struct frame_hdrs *h)
 		return -NET_EINVAL;
 	size_t doff = (size_t)(f[h->tcp_off + 12] >> 4) * 4;
 	h->hlen = h->tcp_off + doff;
-	if (doff < TCP_HDR_LEN || len < h->hlen)
+	/* The IP total length says where the datagram ends: Ethernet padding after it is
+	 * no one's data. */
+	if (doff < TCP_HDR_LEN || h->ip.tot_len < h->hlen - h->ip_off ||
+	    h->ip_off + h->ip.tot_len > len)
 		return -NET_EINVAL;
 	h->seq = wire_get32(f + h->tcp_off + 4);
 	h->flags = f[h->tcp_off + 13];
 	return 0;
 }
 
+int gso_hdr_len(const struct pkt *p)
+{
+	struct frame_hdrs h;
+	int err = parse((const uint8_t *)p + p->off, p->len, &h);
+	return err ? err : (int)h.hlen;
+}
+
 /* Fixes segment k's headers (copied from the big frame) for payload n. */
 static void fix_headers(struct pkt *s, const struct frame_hdrs *h, uint32_t k, size_t n,
-			uint16_t mss, int last, int partial)
+			uint32_t mss, int last, int partial)
 {
 	uint8_t *f = pkt_data(s), *ip = f + h->ip_off, *tcp = f + h->tcp_off;
 	wire_put16(ip + 2, (uint16_t)(h->hlen - h->ip_off + n));
@@ -80,24 +90,25 @@ static void fix_headers(struct pkt *s, const struct frame_hdrs *h, uint32_t k, s
 	}
 }
 
-int gso_segment(struct pkt *p, int partial, gso_alloc_fn alloc, gso_out_fn out, void *ctx)
+int gso_segment(struct pkt *p, uint32_t max_frame, int partial, gso_alloc_fn alloc,
+		gso_out_fn out, void *ctx)
 {
 	struct frame_hdrs h;
-	uint16_t mss = p->gso_size;
-	if (!mss || parse(pkt_data(p), p->len, &h)) {
-		pkt_free(p);
+	if (!p->gso_size || parse(pkt_data(p), p->len, &h) || h.hlen >= max_frame)
 		return -NET_EINVAL;
-	}
-	size_t payload = p->len - h.hlen;
-	uint32_t nseg = (uint32_t)((payload + mss - 1) / mss), k = 0;
-	int err = 0;
-	for (; k < nseg && !err; k++) {
+	/* Never a segment over the link's frame size, whatever gso_size the floor above
+	 * passed (options it did not count, a path MTU that shrank meanwhile). */
+	uint32_t mss = p->gso_size;
+	if (h.hlen + mss > max_frame)
+		mss = (uint32_t)(max_frame - h.hlen);
+	size_t payload = h.ip_off + h.ip.tot_len - h.hlen;
+	uint32_t nseg = payload ? (uint32_t)((payload + mss - 1) / mss) : 1;
+	for (uint32_t k = 0; k < nseg; k++) {
 		size_t off = (size_t)k * mss, n = payload - off < mss ? payload - off : mss;
 		struct pkt *s = alloc(ctx);
 		if (!s || pkt_tailroom(s) < h.hlen + n) {
 			pkt_free(s);
-			err = -NET_ENOBUFS;
-			break;
+			return -NET_ENOBUFS;
 		}
 		uint8_t *d = pkt_put(s, h.hlen + n);
 		memcpy(d, pkt_data(p), h.hlen);
@@ -107,5 +118,5 @@ int gso_segment(struct pkt *p, int partial, gso_alloc_fn alloc, gso_out_fn out, 
 		out(ctx, s);
 	}
 	pkt_free(p);
-	return err ? err : (int)k;
+	return (int)nseg;
 }

@@ -17,11 +17,16 @@ typedef struct pkt *(*gso_alloc_fn)(void *ctx);
 typedef void (*gso_out_fn)(void *ctx, struct pkt *seg);
 
 /* Cuts p (data = Ethernet + IPv4 + TCP frame, PKT_F_GSO_TCP4, gso_size set) into frames
- * of at most gso_size payload bytes: IP length, ID (+1 each) and checksum; TCP sequence,
- * FIN/PSH on the last only, CWR on the first only; the TCP checksum complete, or left
- * partial (PKT_F_CSUM_PARTIAL) when partial != 0. Each goes to out(); p is freed.
- * Returns the number of segments, or a negative error (p freed, segments already out
- * stay out). */
-int gso_segment(struct pkt *p, int partial, gso_alloc_fn alloc, gso_out_fn out, void *ctx);
+ * of at most max_frame bytes (gso_size payload, less if that would not fit): IP length,
+ * ID (+1 each) and checksum; TCP sequence, FIN/PSH on the last only, CWR on the first
+ * only; the TCP checksum complete, or left partial (PKT_F_CSUM_PARTIAL) when partial !=
+ * 0. The payload ends where the IP total length says (not the frame: padding is no
+ * one's). Each segment goes to out(). Returns the number of segments, p freed; or
+ * -NET_EINVAL (headers it cannot cut, p untouched) or -NET_ENOBUFS (p untouched;
+ * segments already out stay out): the caller drops p, counted. */
+int gso_segment(struct pkt *p, uint32_t max_frame, int partial, gso_alloc_fn alloc,
+		gso_out_fn out, void *ctx);
+/* The Ethernet + IP + TCP header length of a GSO frame, or -NET_EINVAL. */
+int gso_hdr_len(const struct pkt *p);
 
 #endif

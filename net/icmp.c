@@ -67,17 +67,24 @@ static int peer_ok(struct icmp *ic, uint32_t dst)
 {
 	const uint64_t full = ICMP_PEER_BURST * ICMP_PEER_INTERVAL_NS;
 	uint64_t now = ic->core->now_ns;
-	struct icmp_peer *pr = NULL, *lru = NULL;
+	struct icmp_peer *pr = NULL, *lru = NULL, *idle = NULL;
 	for (int i = 0; i < ICMP_PEERS && !pr; i++) {
 		struct icmp_peer *e = &ic->peers[i];
 		if (e->addr == dst)
 			pr = e;
-		else if (!lru || (lru->addr && (!e->addr || e->last_ns < lru->last_ns)))
-			lru = e;        /* a free entry, else the least recently used */
+		else if (!e->addr || now - e->last_ns >= full - e->credit_ns)
+			idle = idle ? idle : e;         /* free, or refilled: forgetting it loses nothing */
+		else if (!lru || e->last_ns < lru->last_ns)
+			lru = e;
 	}
 	if (!pr) {
-		pr = lru;
-		*pr = (struct icmp_peer){ .addr = dst, .credit_ns = full, .last_ns = now };
+		/* A newcomer gets a whole burst only in place of an entry that had refilled
+		 * anyway. With every entry busy (errors to more than ICMP_PEERS sources within
+		 * a burst's refill time: a flood) it starts empty and earns its first message
+		 * after one interval: cycling spoofed sources through the table must not
+		 * refill a victim's budget at will. */
+		pr = idle ? idle : lru;
+		*pr = (struct icmp_peer){ .addr = dst, .last_ns = now, .credit_ns = idle ? full : 0 };
 	}
 	uint64_t elapsed = now - pr->last_ns;
 	pr->last_ns = now;
@@ -114,12 +121,15 @@ int icmp_send_error(struct icmp *ic, const uint8_t *dgram, size_t len,
 {
 	if (!error_allowed(ic, dgram, len, rx))
 		return -NET_EINVAL;
-	if (!rate_ok(ic)) {
-		NET_INC(ic->core, IcmpOutRateLimitGlobal);
-		return -NET_EAGAIN;
-	}
+	/* The destination's own limit first: what it refuses must not spend the global
+	 * budget, or one flooding source would starve everyone else's errors (and leak,
+	 * through the shared bucket, what others receive; Linux made the same order). */
 	if (!peer_ok(ic, rx->ip.src)) {
 		NET_INC(ic->core, IcmpOutRateLimitHost);
+		return -NET_EAGAIN;
+	}
+	if (!rate_ok(ic)) {
+		NET_INC(ic->core, IcmpOutRateLimitGlobal);
 		return -NET_EAGAIN;
 	}
 	size_t quote = len < ICMP_QUOTE_MAX ? len : ICMP_QUOTE_MAX;
@@ -164,6 +174,19 @@ static void echo_request(struct icmp *ic, struct pkt *p, const struct ipv4_rx *r
 	if (rx->ip_bcast || rx->l2_bcast) {
 		net_drop(ic->core, p, DROP_ICMP_BCAST_ECHO);
 		return;
+	}
+	/* A reassembled request sits in a reassembly buffer: a reply that fits a link
+	 * buffer moves there, so replies queued behind a slow link never pin the few
+	 * reassembly buffers (larger ones are copied out by fragmentation at once). */
+	if (p->pool->buf_size > PKT_BUF_SIZE && p->len <= PKT_BUF_SIZE - 128) {
+		struct pkt *q = link_alloc(ic->ip->link, rx->ifi);
+		if (!q) {
+			net_drop(ic->core, p, DROP_TX_NO_BUFS);
+			return;
+		}
+		memcpy(pkt_put(q, p->len), pkt_data(p), p->len);
+		pkt_free(p);
+		p = q;
 	}
 	/* Reply in place: same identifier, sequence and data (RFC 792 "Echo"). */
 	struct icmp_hdr h = { .type = ICMP_ECHO_REPLY, .id = req->id, .seq = req->seq };

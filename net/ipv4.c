@@ -33,6 +33,7 @@
 #include "net/eth.h"
 #include "net/inet.h"
 #include "net/ipv4_frag.h"
+#include "net/gso.h"
 #include "net/err.h"
 #include "lib/string.h"
 
@@ -177,7 +178,9 @@ static int bootstrap(const struct ipv4 *ip, struct pkt *p, const struct ipv4_rx 
 {
 	const uint8_t *d = pkt_data(p) + rx->ip.hdr_len;
 	uint16_t port = ip->bootstrap_port[rx->ifi];
-	return port && rx->ip.proto == IPV4_PROTO_UDP &&
+	/* Only a datagram's first piece carries the UDP header (a later fragment's bytes at
+	 * that place are data). */
+	return port && rx->ip.proto == IPV4_PROTO_UDP && ipv4_frag_offset(&rx->ip) == 0 &&
 	       p->len >= (uint32_t)rx->ip.hdr_len + UDP_HDR_LEN && wire_get16(d + 2) == port;
 }
 
@@ -283,7 +286,7 @@ int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
 /* RFC 6864 §4.1 / RFC 7739 §5.2: one IP ID counter per (source, destination, protocol)
  * bucket, chosen by a keyed hash, so what one peer sees of our IDs says nothing about
  * our traffic to anyone else (the idle-scan side channel of a global counter). */
-static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto, uint16_t n)
+static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto)
 {
 	uint64_t x = ((uint64_t)dst << 32 | src) ^ ip->ident_key ^ ((uint64_t)proto << 56);
 	x ^= x >> 33;
@@ -291,25 +294,7 @@ static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t pro
 	x ^= x >> 33;
 	x *= 0xc4ceb9fe1a85ec53ull;
 	x ^= x >> 33;
-	uint16_t id = ip->idents[x % IPV4_IDENTS];
-	ip->idents[x % IPV4_IDENTS] = (uint16_t)(id + n);
-	return id;
-}
-
-/* Wire frames a datagram becomes: a PKT_F_GSO_TCP4 super-segment (data at the TCP
- * header) is cut into gso_size-byte payloads below us (net/gso.c or the device), each
- * taking the next IP ID; 0 when one of them would not fit the MTU. */
-static uint16_t wire_frames(const struct pkt *p, uint16_t mtu)
-{
-	if (!(p->flags & PKT_F_GSO_TCP4))
-		return 1;
-	const uint8_t *tcp = (const uint8_t *)p + p->off;
-	size_t thl = p->len >= 20 ? (size_t)(tcp[12] >> 4) * 4 : 0;
-	if (!p->gso_size || thl < 20 || thl > p->len ||
-	    IPV4_HDR_MIN + thl + p->gso_size > mtu || p->len + IPV4_HDR_MIN > 65535)
-		return 0;
-	size_t payload = p->len - thl;
-	return (uint16_t)((payload + p->gso_size - 1) / p->gso_size);
+	return ip->idents[x % IPV4_IDENTS]++;
 }
 
 /* Adds the header and sends; a datagram over the MTU is fragmented unless DF is set
@@ -319,23 +304,21 @@ static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32
 {
 	NET_INC(ip->core, IpOutRequests);
 	uint16_t mtu = ip->link->ifs[ifi].mtu;
-	uint16_t frames = wire_frames(p, mtu);
-	if (!frames) {
-		/* A super-segment whose wire segments exceed this route's MTU (it shrank):
-		 * as DF would, so TCP's next segments are sized again. */
-		NET_INC(ip->core, IpFragFails);
-		net_drop(ip->core, p, DROP_IP_TOO_BIG);
-		return -NET_EMSGSIZE;
-	}
 	struct ipv4_hdr ih = { .hdr_len = IPV4_HDR_MIN, .tos = o->tos,
 			       .tot_len = (uint16_t)(p->len + IPV4_HDR_MIN),
-			       .id = next_id(ip, src, dst, o->proto, frames), .frag = o->df ? IPV4_DF : 0,
+			       .id = next_id(ip, src, dst, o->proto), .frag = o->df ? IPV4_DF : 0,
 			       .ttl = o->ttl, .proto = o->proto, .src = src, .dst = dst };
+	/* A GSO frame is cut below, each piece within the MTU (link_output checks). */
 	if (p->len + IPV4_HDR_MIN > mtu && !(p->flags & PKT_F_GSO_TCP4)) {
 		if (o->df || p->len + IPV4_HDR_MIN > 65535) {
 			NET_INC(ip->core, IpFragFails);
 			net_drop(ip->core, p, DROP_IP_TOO_BIG);
 			return -NET_EMSGSIZE;
+		}
+		/* Fragments are copies: a checksum left to the device must be done first. */
+		if ((p->flags & PKT_F_CSUM_PARTIAL) && gso_csum_help(p)) {
+			net_drop(ip->core, p, DROP_TX_BAD_OFFLOAD);
+			return -NET_EINVAL;
 		}
 		return ipv4_fragment(ip, ifi, p, &ih, nexthop, mtu);
 	}

@@ -140,6 +140,18 @@ static enum net_drop_reason place_check(const struct reasm_dgram *d, uint32_t of
 	return DROP_COUNT;
 }
 
+/* The whole datagram must fit 65535 bytes with the header it will carry: the first
+ * piece's, which may arrive before or after the piece that reaches furthest. */
+static int too_big(const struct reasm_dgram *d, const struct ipv4_hdr *h, uint32_t off,
+		   uint32_t end)
+{
+	uint32_t hl = off == 0 ? h->hdr_len : d->have_first ? d->hdr_len : IPV4_HDR_MIN;
+	uint32_t far = end > d->maxend ? end : d->maxend;
+	if (d->total > far)
+		far = d->total;
+	return hl + far > IP_MAX_LEN;
+}
+
 /* The datagram is whole: its buffer becomes the packet, with the first piece's header
  * in front (total length and fragment field rewritten, checksum recomputed). */
 static struct pkt *complete(struct ipv4 *ip, struct reasm_dgram *d, struct ipv4_rx *rx)
@@ -154,6 +166,8 @@ static struct pkt *complete(struct ipv4 *ip, struct reasm_dgram *d, struct ipv4_
 	wire_put16(h + 10, inet_csum(h, d->hdr_len));
 	ipv4_parse(h, &rx->ip);
 	rx->ifi = d->ifi;
+	rx->l2_bcast = d->l2_bcast;
+	rx->ip_bcast = d->ip_bcast;
 	d->used = 0;
 	d->buf = NULL;
 	NET_INC(ip->core, IpReasmOKs);
@@ -161,17 +175,21 @@ static struct pkt *complete(struct ipv4 *ip, struct reasm_dgram *d, struct ipv4_
 }
 
 static void copy_in(struct reasm_dgram *d, const uint8_t *hdr, const uint8_t *data,
-		    uint32_t off, uint32_t plen, int last)
+		    uint32_t off, uint32_t plen, int last, const struct ipv4_rx *rx)
 {
 	memcpy(pkt_data(d->buf) + off, data, plen);
 	d->r[d->nranges++] = (struct reasm_range){ off, off + plen };
 	d->have += plen;
+	if (off + plen > d->maxend)
+		d->maxend = off + plen;
 	if (last)
 		d->total = off + plen;
 	if (off == 0) {
 		d->hdr_len = (uint8_t)((hdr[0] & 0xf) * 4);
 		memcpy(d->hdr, hdr, d->hdr_len);
 		d->have_first = 1;
+		d->l2_bcast = rx->l2_bcast;
+		d->ip_bcast = rx->ip_bcast;
 	}
 }
 
@@ -193,6 +211,8 @@ struct pkt *ipv4_reasm_input(struct ipv4 *ip, struct pkt *p, struct ipv4_rx *rx)
 	if (!d && !(d = create(ip, rx)))
 		return drop_piece(ip, p, DROP_IP_FRAGMENT);
 	why = place_check(d, off, off + plen, last);
+	if (why == DROP_COUNT && too_big(d, h, off, off + plen))
+		why = DROP_IP_FRAG_TOO_BIG;
 	if (why == DROP_IP_FRAG_DUP) {
 		net_drop(ip->core, p, why);     /* harmless: the datagram goes on */
 		return NULL;
@@ -204,7 +224,7 @@ struct pkt *ipv4_reasm_input(struct ipv4 *ip, struct pkt *p, struct ipv4_rx *rx)
 		net_drop(ip->core, p, why);
 		return NULL;
 	}
-	copy_in(d, pkt_data(p), pkt_data(p) + h->hdr_len, off, plen, last);
+	copy_in(d, pkt_data(p), pkt_data(p) + h->hdr_len, off, plen, last, rx);
 	pkt_free(p);
 	if (d->total && d->have == d->total && d->have_first)
 		return complete(ip, d, rx);
@@ -219,7 +239,7 @@ static void report_timeout(struct ipv4 *ip, struct reasm_dgram *d)
 		return;
 	memcpy(q, d->hdr, d->hdr_len);
 	memcpy(q + d->hdr_len, pkt_data(d->buf), 8);
-	struct ipv4_rx rx = { .ifi = d->ifi };
+	struct ipv4_rx rx = { .ifi = d->ifi, .l2_bcast = d->l2_bcast, .ip_bcast = d->ip_bcast };
 	ipv4_parse(q, &rx.ip);
 	ip->report(ip->report_ctx, q, (size_t)d->hdr_len + 8, &rx, ICMP_TIME_EXCEEDED, 1);
 }

@@ -40,11 +40,13 @@ struct reasm_dgram {
 	uint8_t ifi;
 	uint8_t have_first;             /* the offset-0 piece arrived: hdr is valid */
 	uint8_t hdr_len;
+	uint8_t l2_bcast, ip_bcast;     /* the first piece's: no ICMP error about it then */
 	uint16_t id;
 	uint16_t nranges;
 	uint32_t src, dst;
 	uint32_t total;                 /* payload length once the last piece came, else 0 */
 	uint32_t have;                  /* payload bytes held */
+	uint32_t maxend;                /* highest payload end held */
 	uint64_t created_ns;
 	struct pkt *buf;                /* payload at offset 0 of its data area */
 	uint8_t hdr[IPV4_HDR_MAX];      /* the first piece's header */

@@ -150,6 +150,8 @@ static void gso_out(void *ctx, struct pkt *seg)
 {
 	struct gso_ctx *g = ctx;
 	struct net_if *ifc = &g->l->ifs[g->ifi];
+	if (seg->len < ETH_ZLEN)                /* as link_output pads (RFC 894) */
+		memset(pkt_put(seg, ETH_ZLEN - seg->len), 0, ETH_ZLEN - seg->len);
 	int err = qdisc_enqueue(&ifc->qdisc, g->l->core, ifc->dev, seg);
 	if (err && !g->err)
 		g->err = err;
@@ -160,21 +162,27 @@ static void gso_out(void *ctx, struct pkt *seg)
 static int xmit_offloads(struct net_link *l, int ifi, struct pkt *p)
 {
 	struct net_if *ifc = &l->ifs[ifi];
-	uint32_t f = ifc->dev->features;
-	if ((p->flags & PKT_F_GSO_TCP4) && !((f & NETDEV_F_TSO4) && p->len <= ifc->dev->tso_max)) {
-		struct gso_ctx g = { l, ifi, 0 };
-		int n = gso_segment(p, (f & NETDEV_F_TX_CSUM) != 0, gso_alloc, gso_out, &g);
-		if (n < 0) {
-			NET_INC(l->core, PktAllocFails);
+	struct netdev *dev = ifc->dev;
+	uint32_t f = dev->features, max_frame = (uint32_t)ifc->mtu + ETH_HLEN;
+	if (p->flags & PKT_F_GSO_TCP4) {
+		int hlen = gso_hdr_len(p);
+		int tso = (f & NETDEV_F_TSO4) && p->len <= dev->tso_max && hlen > 0 &&
+			  (uint32_t)hlen + p->gso_size <= max_frame;
+		if (!tso) {
+			struct gso_ctx g = { l, ifi, 0 };
+			int n = gso_segment(p, max_frame, (f & NETDEV_F_TX_CSUM) != 0, gso_alloc,
+					    gso_out, &g);
+			if (n >= 0)
+				return g.err;
+			net_drop(l->core, p, n == -NET_ENOBUFS ? DROP_TX_NO_BUFS : DROP_TX_BAD_OFFLOAD);
 			return n;
 		}
-		return g.err;
 	}
 	if ((p->flags & PKT_F_CSUM_PARTIAL) && !(f & NETDEV_F_TX_CSUM) && gso_csum_help(p)) {
 		net_drop(l->core, p, DROP_TX_BAD_OFFLOAD);
 		return -NET_EINVAL;
 	}
-	return qdisc_enqueue(&ifc->qdisc, l->core, ifc->dev, p);
+	return qdisc_enqueue(&ifc->qdisc, l->core, dev, p);
 }
 
 int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_mac, uint16_t type)

@@ -40,6 +40,7 @@ static void drain_queue(struct neigh_table *t, struct neigh_entry *e, enum net_d
 {
 	struct pkt *p;
 	while ((p = pktq_pop(&e->queue))) {
+		t->queued--;
 		NET_INC(t->core, NeighUnresolvedDiscards);
 		net_drop(t->core, p, why);
 	}
@@ -74,7 +75,10 @@ static int evict_rank(const struct neigh_table *t, const struct neigh_entry *e)
 	return t->keep && t->keep(t->keep_ctx, e->addr) ? rank + 10 : rank;
 }
 
-static struct neigh_entry *alloc_entry(struct neigh_table *t, int ifi, uint32_t addr)
+/* weak: an entry nobody asked us to resolve (learnt from a request for our address):
+ * it may take a free slot or push out a FAILED or STALE one, never an entry being
+ * resolved or in use (Linux refuses a new entry when forced GC frees nothing). */
+static struct neigh_entry *alloc_entry(struct neigh_table *t, int ifi, uint32_t addr, int weak)
 {
 	struct neigh_entry *e = NULL, *victim = NULL;
 	for (int i = 0; i < NEIGH_MAX && !e; i++) {
@@ -84,6 +88,10 @@ static struct neigh_entry *alloc_entry(struct neigh_table *t, int ifi, uint32_t 
 		else if (!victim || evict_rank(t, c) < evict_rank(t, victim) ||
 			 (evict_rank(t, c) == evict_rank(t, victim) && c->used_ns < victim->used_ns))
 			victim = c;
+	}
+	if (!e && weak && (evict_rank(t, victim) != 0 && victim->state != NEIGH_STALE)) {
+		NET_INC(t->core, NeighTableFulls);
+		return NULL;
 	}
 	if (!e) {
 		NET_INC(t->core, NeighTableFulls);
@@ -107,8 +115,10 @@ static uint64_t reachable_time(struct neigh_table *t)
 static void send_queued(struct neigh_table *t, struct neigh_entry *e)
 {
 	struct pkt *p;
-	while ((p = pktq_pop(&e->queue)))
+	while ((p = pktq_pop(&e->queue))) {
+		t->queued--;
 		link_output(t->link, e->ifi, p, e->mac, ETH_P_IP);
+	}
 }
 
 /* Entry has no usable address: INCOMPLETE with its first broadcast request out now. */
@@ -122,12 +132,22 @@ static void start_resolution(struct neigh_table *t, struct neigh_entry *e)
 		t->solicit(t->solicit_ctx, e->ifi, e->addr, NULL);
 }
 
+/* Packets wait per entry (NEIGH_QUEUE_LEN: a fragmented datagram's pieces fit) and in
+ * all (NEIGH_QUEUE_TOTAL, as Linux bounds unres_qlen_bytes): a flood of unresolvable
+ * destinations cannot hold the pool's buffers. A full entry gives up its oldest. */
 static void enqueue(struct neigh_table *t, struct neigh_entry *e, struct pkt *p)
 {
 	if (e->queue.len >= NEIGH_QUEUE_LEN) {
 		NET_INC(t->core, NeighUnresolvedDiscards);
+		t->queued--;
 		net_drop(t->core, pktq_pop(&e->queue), DROP_NEIGH_QUEUE_FULL);
 	}
+	if (t->queued >= NEIGH_QUEUE_TOTAL) {
+		NET_INC(t->core, NeighUnresolvedDiscards);
+		net_drop(t->core, p, DROP_NEIGH_QUEUE_FULL);
+		return;
+	}
+	t->queued++;
 	pktq_push(&e->queue, p);
 }
 
@@ -141,7 +161,7 @@ int neigh_output(struct neigh_table *t, int ifi, uint32_t nexthop, struct pkt *p
 			return -NET_EHOSTUNREACH;
 		}
 		if (!e)
-			e = alloc_entry(t, ifi, nexthop);
+			e = alloc_entry(t, ifi, nexthop, 0);
 		enqueue(t, e, p);
 		start_resolution(t, e);
 		return 0;
@@ -171,9 +191,8 @@ struct neigh_entry *neigh_update(struct neigh_table *t, int ifi, uint32_t addr,
 {
 	struct neigh_entry *e = neigh_lookup(t, ifi, addr);
 	if (!e) {
-		if (!create)
+		if (!create || !(e = alloc_entry(t, ifi, addr, 1)))
 			return NULL;
-		e = alloc_entry(t, ifi, addr);
 	}
 	int had_mac = e->state != NEIGH_NONE && e->state != NEIGH_INCOMPLETE &&
 		      e->state != NEIGH_FAILED;

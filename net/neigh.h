@@ -49,6 +49,7 @@ struct neigh_table {
 	struct net_core *core;
 	struct net_link *link;
 	struct neigh_entry e[NEIGH_MAX];
+	uint32_t queued;        /* packets waiting in all entries (<= NEIGH_QUEUE_TOTAL) */
 	/* Set by the floors above: ARP resolves, IPv4's routes say what to keep. */
 	neigh_solicit_fn solicit;
 	void *solicit_ctx;

@@ -12,8 +12,12 @@
 static void link_changed(void *ctx, int ifi, int up)
 {
 	struct net_stack *s = ctx;
-	if (!up)
+	if (!up) {
+		/* Addresses learnt on the old segment may be wrong on the next one (Linux
+		 * neigh_carrier_down): forget them, and what waited for them. */
+		neigh_flush(&s->neigh, ifi);
 		return;
+	}
 	if (s->link.ifs[ifi].addr)
 		arp_announce_start(&s->arp, ifi);
 	if (s->dhcp.state != DHCP_OFF && s->dhcp.ifi == ifi)

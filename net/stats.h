@@ -96,7 +96,8 @@ enum net_mib {
 	X(NEIGH_NO_ADDR, "DropNeighNoAddr")      /* cannot ARP without a source address */ \
 	X(QDISC_FULL, "DropQdiscFull")           /* pfifo at its limit */ \
 	X(TX_TOO_BIG, "DropTxTooBig")            /* frame would not fit a buffer */ \
-	X(TX_BAD_OFFLOAD, "DropTxBadOffload")    /* offload fields that point outside the frame */
+	X(TX_BAD_OFFLOAD, "DropTxBadOffload")    /* offload fields that point outside the frame */ \
+	X(TX_NO_BUFS, "DropTxNoBufs")            /* no packet buffer for a copy or a segment */
 
 enum net_drop_reason {
 #define NET_DROP_ENUM(e, n) DROP_##e,
