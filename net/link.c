@@ -81,7 +81,8 @@ int link_register_type(struct net_link *l, uint16_t type, link_rx_fn fn, void *c
 static void demux(struct net_link *l, int ifi, struct pkt *p, uint16_t type, int bcast)
 {
 	for (int i = 0; i < LINK_MAX_TYPES; i++) {
-		if (l->types[i].type == type) {
+		/* Empty slots hold type 0, which a frame may carry too (an 802.3 length). */
+		if (l->types[i].fn && l->types[i].type == type) {
 			l->types[i].fn(l->types[i].ctx, ifi, p, bcast);
 			return;
 		}
