@@ -356,9 +356,12 @@ TEST(tcp_gro_bulk_between_stacks)
 			insegs[gro] = mib(&b, TCP_MIB_InSegs);
 			acks[gro] = mib(&b, TCP_MIB_OutSegs);
 			frames[gro] = w.tcp_frames;
-			if (gro)
+			if (gro) {
 				CHECK(b.s.gro.st.merged > 0);
-			else
+				tn_clear(&b);
+				CHECK_EQ(tn_cmd(&b, "nstat TcpExtSkiffGro*"), 0);
+				CHECK(tn_out_has(&b, "TcpExtSkiffGroMerged"));
+			} else
 				CHECK_EQ(b.s.gro.st.merged, 0);
 			printf("    gro=%d lossy=%d: %llu frames in, %llu TCP inputs, %llu ACKs, %llu merged\n",
 			       gro, lossy, (unsigned long long)w.tcp_frames,
