@@ -25,7 +25,7 @@ NET_SRCS := net/core.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stat
 	net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c net/udp_wire.c net/dhcp_wire.c \
 	net/link.c net/gso.c net/qdisc.c net/neigh.c net/arp.c \
 	net/route.c net/ipv4.c net/ipv4_frag.c net/icmp.c \
-	net/udp.c net/transport.c \
+	net/udp.c net/transport.c net/gro.c \
 	net/dhcp.c net/syslog.c net/ping.c net/cmd_util.c net/cmd_ip.c net/cmd.c net/stack.c \
 	net/http_parse.c net/http_server.c net/http_site.c net/http_endpoints.c net/http_app.c
 NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_stack.c net/tcp_table.c net/tcp_event.c net/tcp_sendq.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \
@@ -43,7 +43,7 @@ UNIT_SRCS += tests/unit/fake_netdev.c tests/unit/test_net_pkt.c tests/unit/test_
 	tests/unit/test_net_neigh.c tests/unit/test_net_route.c tests/unit/test_net_icmp.c \
 	tests/unit/test_net_udp.c tests/unit/test_net_stack.c tests/unit/test_net_dhcp.c \
 	tests/unit/test_net_qdisc.c tests/unit/test_net_pair.c tests/unit/test_net_cmd.c
-UNIT_SRCS += tests/unit/test_net_hardening.c tests/unit/test_net_frag.c tests/unit/test_net_gso.c
+UNIT_SRCS += tests/unit/test_net_hardening.c tests/unit/test_net_frag.c tests/unit/test_net_gso.c tests/unit/test_tcp_gso.c tests/unit/test_tcp_gro.c
 UNIT_SRCS += tests/unit/test_e1000_pch.c tests/unit/test_net_syslog.c
 UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
 	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
@@ -251,8 +251,8 @@ $(BUILD)/host/net_bench: $(NET_BENCH_SRCS) $(wildcard net/*.h tests/bench/*.h)
 
 # tcp_bench (make bench-tcp): TCP alone, IP and Ethernet skipped; kept for the copy versus
 # zero-copy (tcp_send_ref, tcp_recv_peek) comparison net_bench does not make.
-TCP_BENCH_SRCS := tests/bench/tcp_bench.c lib/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))
-$(BUILD)/host/tcp_bench: $(TCP_BENCH_SRCS) $(wildcard net/tcp*.h) net/pkt.h
+TCP_BENCH_SRCS := tests/bench/tcp_bench.c lib/fmt.c net/pkt.c net/checksum.c net/gro.c $(filter net/tcp%,$(NET_SRCS))
+$(BUILD)/host/tcp_bench: $(TCP_BENCH_SRCS) $(wildcard net/tcp*.h) net/pkt.h net/gro.h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -std=c11 -Wall -Wextra -Werror -O2 -g -I. -DSKIFF_HOSTED $(TCP_BENCH_SRCS) -o $@
 

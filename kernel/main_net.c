@@ -41,9 +41,11 @@ static uint64_t on_random(void *ctx)
 	return random_u64();
 }
 
+/* Frames of this loop turn's NAPI polls form one burst; on_poll (the next hook, same
+ * turn) ends it, so TCP segments coalesce across it (net/gro.h). */
 static void on_frame(void *ctx, struct netdev *dev, struct pkt *p)
 {
-	net_input(ctx, dev, p);
+	net_input_burst(ctx, dev, p);
 }
 
 static void on_poll(void *ctx, uint64_t now_ns)
@@ -329,11 +331,27 @@ static void reasm_pool_init(struct net_config *nc)
 	nc->reasm_pool = &pool;
 }
 
+/* Buffers for TCP's super-segments (net/config.h NET_TX_BIG_BUF): pmm pages, so a
+ * TSO-capable device may DMA them; without them TCP sends MSS-sized segments. */
+static void tx_big_pool_init(struct net_config *nc)
+{
+	static struct pkt_pool pool;
+	size_t bytes = NET_TX_BIG_SLOTS * pkt_slot_size(NET_TX_BIG_BUF);
+	uint64_t mem = pmm_alloc((bytes + PAGE_SIZE - 1) / PAGE_SIZE, 1);
+	if (!mem) {
+		log_warn("net: no memory for TCP super-segments: MSS-sized segments only");
+		return;
+	}
+	pkt_pool_init_sized(&pool, (void *)(uintptr_t)mem, mem, NET_TX_BIG_SLOTS, NET_TX_BIG_BUF);
+	nc->tx_big_pool = &pool;
+}
+
 void main_net_init(const struct conf *c, const struct boot_info *bi)
 {
 	struct net_config nc;
 	config_from(c, &nc);
 	reasm_pool_init(&nc);
+	tx_big_pool_init(&nc);
 	net = kcalloc(1, sizeof(*net));
 	if (!net)
 		panic("no memory for the network stack");

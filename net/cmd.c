@@ -175,6 +175,15 @@ static int cmd_nstat(struct net_stack *s, const struct cmd_out *o, int argc, cha
 	if (s->tcp_on) {
 		struct nstat_ctx x = { o, zeros, argc - i, argv + i };
 		tcp_nstat(&s->tcp, nstat_tcp_line, &x);
+		const struct gro_stats *g = &s->gro.st;     /* receive coalescing (net/gro.h) */
+		const struct { const char *name; uint64_t v; } gro[] = {
+			{ "TcpExtSkiffGroHeld", g->held }, { "TcpExtSkiffGroMerged", g->merged },
+			{ "TcpExtSkiffGroFlushed", g->flushed },
+			{ "TcpExtSkiffGroNotEligible", g->not_eligible },
+			{ "TcpExtSkiffGroNoBuf", g->nobuf },
+		};
+		for (size_t k = 0; k < sizeof(gro) / sizeof(gro[0]); k++)
+			nstat_line(o, gro[k].name, gro[k].v, zeros, argc - i, argv + i);
 	}
 	return 0;
 }

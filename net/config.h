@@ -41,6 +41,10 @@
 #define IPV4_REASM_MAX_FRAGS 64         /* pieces of one datagram (tiny-fragment floods) */
 #define IPV4_REASM_TIMEOUT_NS (30 * NET_NS_PER_SEC)   /* ipfrag_time */
 #define IPV4_REASM_BUF 65536            /* a buffer holds any legal payload */
+/* Transmit super-segments (PKT_F_GSO_TCP4): TCP builds up to 64 KiB frames in these and
+ * the device (TSO) or net/gso.c cuts them into wire frames. DMA-able like the NIC's pool. */
+#define NET_TX_BIG_SLOTS 16
+#define NET_TX_BIG_BUF 65536
 #define IPV4_IDENTS 256                 /* IP ID counters, by a keyed hash of the destination */
 
 #define ROUTE_MAX 16

@@ -28,6 +28,9 @@ struct net_config {            /* filled by the kernel from skiff.conf */
 	/* Buffers for reassembled IPv4 datagrams, IPV4_REASM_BUF bytes each (a pool made
 	 * with pkt_pool_init_sized); NULL: fragments are dropped (DropIpFragment). */
 	struct pkt_pool *reasm_pool;
+	/* Transmit buffers of NET_TX_BIG_BUF bytes (DMA-able: a TSO device reads them) for
+	 * TCP's super-segments; NULL: TCP sends MSS-sized segments only. */
+	struct pkt_pool *tx_big_pool;
 	/* TCP's control blocks and buffers; both NULL: no TCP (net/transport.h). */
 	void *(*mem_alloc)(void *ctx, size_t n);
 	void (*mem_free)(void *ctx, void *p);

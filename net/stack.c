@@ -37,7 +37,7 @@ void net_init(struct net_stack *s, const struct net_config *cfg)
 	ipv4_init(&s->ip, &s->link, &s->neigh, &s->routes, &s->arp);
 	icmp_init(&s->icmp, &s->ip);
 	udp_init(&s->udp, &s->ip, &s->icmp);
-	s->tcp_on = transport_init(&s->tcp, &s->ip);
+	s->tcp_on = transport_init(&s->tcp, &s->ip, &s->gro);
 	dhcp_init(&s->dhcp, &s->udp);
 	ping_init(&s->ping, &s->icmp);
 	arping_init(&s->arping, &s->arp);
@@ -45,6 +45,7 @@ void net_init(struct net_stack *s, const struct net_config *cfg)
 
 void net_fini(struct net_stack *s)
 {
+	net_input_flush(s);
 	if (s->tcp_on)
 		tcp_shutdown_stack(&s->tcp);
 	ipv4_reasm_flush(&s->ip);
@@ -85,11 +86,25 @@ int net_attach(struct net_stack *s, struct netdev *dev)
 
 void net_input(struct net_stack *s, struct netdev *dev, struct pkt *p)
 {
+	net_input_flush(s);
 	link_input(&s->link, dev, p);
+}
+
+void net_input_burst(struct net_stack *s, struct netdev *dev, struct pkt *p)
+{
+	s->gro.open = s->tcp_on;
+	link_input(&s->link, dev, p);
+}
+
+void net_input_flush(struct net_stack *s)
+{
+	gro_flush(&s->gro);
+	s->gro.open = false;
 }
 
 void net_poll(struct net_stack *s, uint64_t now_ns)
 {
+	net_input_flush(s);     /* the loop turn's receive burst ends before its timers */
 	net_core_tick(&s->core, now_ns);
 	link_poll(&s->link);
 	arp_poll(&s->arp);

@@ -40,6 +40,7 @@
 #include "net/icmp.h"
 #include "net/udp.h"
 #include "net/tcp.h"
+#include "net/gro.h"
 #include "net/dhcp.h"
 #include "net/ping.h"
 
@@ -54,6 +55,7 @@ struct net_stack {
 	struct udp udp;
 	int tcp_on;                     /* transport_init() registered TCP */
 	struct tcp_stack tcp;
+	struct gro gro;                 /* TCP receive coalescing within a burst */
 	struct dhcp_client dhcp;
 	struct ping_session ping;
 	struct arping_session arping;
@@ -74,6 +76,11 @@ int net_attach(struct net_stack *s, struct netdev *dev);
 /* Consumes p (data = Ethernet frame without FCS). Wrap it as a netdev_deliver_fn with
  * ctx = s. */
 void net_input(struct net_stack *s, struct netdev *dev, struct pkt *p);
+/* net_input() for a frame of a receive burst (one main-loop turn's NAPI polls): TCP
+ * segments may be held and coalesced (net/gro.h) until net_input_flush(), which
+ * net_poll() and net_input() call first. */
+void net_input_burst(struct net_stack *s, struct netdev *dev, struct pkt *p);
+void net_input_flush(struct net_stack *s);
 /* Timers and transmit draining; call every main-loop turn with a monotonic clock. */
 void net_poll(struct net_stack *s, uint64_t now_ns);
 /* The shell commands (net_cmd) are in net/cmd.h, on the floor above. */

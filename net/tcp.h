@@ -61,6 +61,16 @@
 #define NET_EALREADY 114
 #endif
 
+/* Largest super-segment payload: an IPv4 datagram of 65535 bytes with a TCP header of
+ * up to 60 (Linux GSO_LEGACY_MAX_SIZE, minus headers). */
+#define TCP_GSO_MAX (65535u - 20u - 60u)
+
+/* Transmit offloads of the egress device (netdev.h NETDEV_F_*, seen from TCP). */
+struct tcp_offload {
+	bool csum;              /* completes PKT_F_CSUM_PARTIAL checksums (NETDEV_F_TX_CSUM) */
+	uint32_t gso_max;       /* largest super-segment payload it takes (tso_max); 0: TCP_GSO_MAX */
+};
+
 /* ---- environment: how TCP reaches IP, memory, time and entropy ------------------- */
 struct tcp_env {
 	/* Send one segment. p->data starts at the TCP header (checksum already filled);
@@ -83,6 +93,14 @@ struct tcp_env {
 	/* Optional: R1 retransmissions went unanswered (RFC 1122 §4.2.3.5 "negative
 	 * advice"): IP may re-validate its neighbour entry or route for dst. */
 	void (*route_advice)(void *ctx, uint32_t dst);
+	/* Optional: what the device toward dst does itself (struct tcp_offload); 0, or -1
+	 * when unknown (then nothing). Asked once per connection, when its route is. */
+	int (*tx_offload)(void *ctx, uint32_t dst, struct tcp_offload *o);
+	/* Optional: a packet with room for a super-segment (TCP_GSO_MAX payload bytes plus
+	 * headers), sent with PKT_F_GSO_TCP4 and gso_size = MSS and cut into wire segments
+	 * below IP (device TSO or software GSO); NULL when none is free, and TCP sends
+	 * MSS-sized segments instead (TcpExtSkiffGsoNoBuf). */
+	struct pkt *(*pkt_alloc_big)(void *ctx);
 	void *ctx;
 };
 
@@ -126,6 +144,7 @@ struct tcp_config {
 	uint32_t keepalive_probes;   /* 9 */
 	uint32_t challenge_ack_limit; /* per second, whole stack, randomised (RFC 5961 §7) */
 	uint32_t rst_limit;       /* RSTs without a TCB per second (closed ports) */
+	bool gso;                 /* super-segments when env.pkt_alloc_big is set (default on) */
 };
 
 /* ---- counters (nstat names) --------------------------------------------------------- */
@@ -196,7 +215,10 @@ struct tcp_config {
 	X(TCPMemoryPressures, "TcpExtTCPMemoryPressures")                       \
 	X(OrphanShed, "TcpExtSkiffOrphanShed")                                  \
 	X(PeerConnLimit, "TcpExtSkiffPeerConnLimit")                            \
-	X(PeerMssClamped, "TcpExtSkiffPeerMssClamped")
+	X(PeerMssClamped, "TcpExtSkiffPeerMssClamped")                          \
+	X(GsoSegs, "TcpExtSkiffGsoSegs")                                        \
+	X(GsoWireSegs, "TcpExtSkiffGsoWireSegs")                                \
+	X(GsoNoBuf, "TcpExtSkiffGsoNoBuf")
 
 enum tcp_mib {
 #define TCP_MIB_ENUM(id, name) TCP_MIB_##id,

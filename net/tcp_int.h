@@ -132,6 +132,8 @@ struct tcp_sock {
 	uint16_t adv_mss;                /* what we announced */
 	uint16_t pmtu;
 	uint16_t rcv_mss;                /* largest segment seen from the peer */
+	bool tx_csum;                    /* the device completes partial checksums */
+	uint32_t gso_max;                /* super-segment payload cap; 0: MSS-sized segments */
 
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge last advertised */

@@ -3,12 +3,16 @@
  * window, congestion window, Nagle and sender SWS avoidance, FIN, persist), ACKs,
  * RSTs and the receive window we advertise.
  *
- * Call order: tcp_output -> send_new -> tcp_xmit -> env.ip_output.
+ * Call order: tcp_output -> send_new -> tcp_xmit -> env.ip_output. New data may go as
+ * one super-segment of up to 64 KiB (PKT_F_GSO_TCP4, cut into MSS-sized wire segments
+ * below IP); retransmissions always go MSS by MSS. Checksums: partial when the device
+ * or net/gso.c completes them, else summed during the copy (copy_sum).
  * Specs: RFC 9293 §3.7.4 (Nagle), §3.8.6.2 (SWS, both sides), §3.8.6.1 (zero window),
  * §3.5.2 (reset generation); RFC 7323 §2-3 (window scale, timestamps); RFC 2018 §4
  * (SACK option on ACKs); RFC 5681 §4.1 (restart after idle).
  */
 #include "net/tcp_int.h"
+#include "net/checksum.h"
 #include "lib/string.h"
 
 /* ---- receive window ------------------------------------------------------------------ */
@@ -60,11 +64,46 @@ uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c)
 
 /* ---- one segment --------------------------------------------------------------------- */
 
-/* Copies [seq, seq+len) of the send queue to dst, through the cursor when it fits. */
-static void sq_copy(struct tcp_sock *c, uint32_t seq, uint8_t *dst, uint32_t len)
+/* Copies n bytes and returns their Internet checksum sum (16 bits, as csum_partial's
+ * words, the piece starting at an even offset) from the same pass, so a segment's
+ * payload is read once when software must checksum it. RFC 1071 §2(B): the sum is
+ * byte-order independent, so native 64-bit words are added with end-around carry and
+ * the folded result is swapped to network order once. */
+static uint32_t copy_sum(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, src + i, 8);
+		memcpy(dst + i, &w, 8);
+		acc += w;
+		acc += acc < w;
+	}
+	if (i < n) {
+		uint8_t tail[8] = { 0 };
+		memcpy(tail, src + i, n - i);
+		memcpy(dst + i, tail, n - i);
+		memcpy(&w, tail, 8);
+		acc += w;
+		acc += acc < w;
+	}
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	uint16_t s = (uint16_t)acc;
+	const uint16_t one = 1;
+	if (*(const uint8_t *)&one)             /* little-endian host: swap to network order */
+		s = (uint16_t)(s << 8 | s >> 8);
+	return s;
+}
+
+/* Copies [seq, seq+len) of the send queue to dst, through the cursor when it fits; with
+ * sum, adds the bytes' checksum sum to *sum (dst is at an even offset of the segment). */
+static void sq_copy(struct tcp_sock *c, uint32_t seq, uint8_t *dst, uint32_t len, uint32_t *sum)
 {
 	struct tcp_chunk *k;
-	uint32_t off;
+	uint32_t off, done = 0;
 	if (c->cur_chunk && c->cur_seq == seq) {
 		k = c->cur_chunk;
 		off = c->cur_off;
@@ -94,11 +133,18 @@ static void sq_copy(struct tcp_sock *c, uint32_t seq, uint8_t *dst, uint32_t len
 			continue;
 		}
 		uint32_t m = left < len ? left : len;
-		memcpy(dst, k->data + off, m);
+		if (sum) {
+			uint32_t part = copy_sum(dst, k->data + off, m);
+			/* A piece at an odd offset has its bytes in the other lanes. */
+			*sum += done & 1 ? (uint16_t)(part << 8 | part >> 8) : part;
+		} else {
+			memcpy(dst, k->data + off, m);
+		}
 		dst += m;
 		len -= m;
 		off += m;
 		seq += m;
+		done += m;
 	}
 	c->cur_chunk = k;
 	c->cur_off = off;
@@ -142,13 +188,89 @@ static void syn_opts(struct tcp_sock *c, struct tcp_opts *o)
 	}
 }
 
-/* Builds and sends one segment from the TCB: [seq, seq+len) of the send queue with
- * flags. Sequence variables are the caller's business. 0 or -errno. */
-int tcp_xmit(struct tcp_sock *c, uint32_t seq, uint32_t len, uint8_t flags)
+/* The checksum: partial (the pseudo-header sum, for the device or net/gso.c to finish)
+ * for super-segments and when the device completes checksums; otherwise whole, with
+ * the payload summed as sq_copy copied it (data_sum). */
+static void set_csum(struct tcp_sock *c, struct pkt *p, uint8_t *seg, size_t hlen, uint32_t len,
+		     bool partial, uint32_t data_sum)
+{
+	uint32_t pseudo = csum_pseudo_v4(c->laddr, c->raddr, 6, (uint16_t)(hlen + len));
+	if (partial) {
+		wire_put16(seg + 16, csum_fold(pseudo) ^ 0xffff);
+		pkt_csum_partial(p, seg, 16);
+		return;
+	}
+	wire_put16(seg + 16, 0);
+	wire_put16(seg + 16, csum_fold(csum_partial(seg, hlen, pseudo + data_sum)));
+}
+
+/* Wire segments of a packet: one, or what gso_size cuts a super-segment into. */
+static uint32_t wire_segs(const struct pkt *p, uint32_t len)
+{
+	if (!(p->flags & PKT_F_GSO_TCP4))
+		return 1;
+	return (len + p->gso_size - 1) / p->gso_size;
+}
+
+static void xmit_count(struct tcp_sock *c, uint32_t seq, uint32_t len, uint8_t flags, uint32_t segs)
 {
 	struct tcp_stack *t = c->t;
-	struct pkt *p = t->env.pkt_alloc(t->env.ctx);
-	if (!p) {
+	t->mib[TCP_MIB_OutSegs] += segs;        /* wire segments, as Linux (tcp_skb_pcount) */
+	c->segs_out += segs;
+	c->bytes_sent += len;
+	if (segs > 1) {
+		tcp_mib(t, TCP_MIB_GsoSegs);
+		t->mib[TCP_MIB_GsoWireSegs] += segs;
+	}
+	if (len || (flags & (TCP_SYN | TCP_FIN))) {
+		if (seq_lt(seq, c->snd_max)) {
+			c->bytes_retrans += len;
+			c->total_retrans++;
+			tcp_mib(t, TCP_MIB_RetransSegs);
+		} else if (len) {
+			t->mib[TCP_MIB_TCPOrigDataSent] += segs;
+		}
+		c->last_snd_ns = t->now;
+	}
+	if (len)
+		c->data_segs_out += segs;
+	if (flags & TCP_RST)
+		tcp_mib(t, TCP_MIB_OutRsts);
+	if (flags & TCP_ACK) {
+		c->last_ack_sent = c->rcv_nxt;
+		c->ack_now = c->ack_pending = false;
+		c->t_delack = 0;
+		c->rcv_unacked = 0;
+	}
+}
+
+static void xmit_header(struct tcp_sock *c, struct tcp_hdr *h)
+{
+	struct tcp_stack *t = c->t;
+	if (h->flags & TCP_SYN) {
+		syn_opts(c, &h->opt);
+	} else {
+		if (c->ts_ok) {
+			h->opt.has |= TCP_HAS_TS;
+			h->opt.tsval = tcp_ts_now(t, c);
+			h->opt.tsecr = c->ts_recent;
+		}
+		if ((h->flags & TCP_ACK) && c->sack_ok && c->nooo) {
+			h->opt.nsack = (uint8_t)tcp_rcv_sack_blocks(c, h->opt.sack, TCP_MAX_SACK);
+			if (h->opt.nsack)
+				h->opt.has |= TCP_HAS_SACK;
+		}
+	}
+	if (!(h->flags & TCP_RST))
+		h->wnd = tcp_rcv_wnd_field(c, h->flags & TCP_SYN);
+}
+
+/* tcp_xmit into p (NULL: a fresh packet): a len over one segment's payload makes p a
+ * super-segment (PKT_F_GSO_TCP4, gso_size = tcp_payload_max), so p must be big. */
+static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, uint8_t flags)
+{
+	struct tcp_stack *t = c->t;
+	if (!p && !(p = t->env.pkt_alloc(t->env.ctx))) {
 		tcp_mib(t, TCP_MIB_NoPktBuf);
 		return -NET_ENOBUFS;
 	}
@@ -159,64 +281,40 @@ int tcp_xmit(struct tcp_sock *c, uint32_t seq, uint32_t len, uint8_t flags)
 		.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0,
 		.flags = flags,
 	};
-	bool syn = flags & TCP_SYN;
-	if (syn) {
-		syn_opts(c, &h.opt);
-	} else {
-		if (c->ts_ok) {
-			h.opt.has |= TCP_HAS_TS;
-			h.opt.tsval = tcp_ts_now(t, c);
-			h.opt.tsecr = c->ts_recent;
-		}
-		if ((flags & TCP_ACK) && c->sack_ok && c->nooo) {
-			h.opt.nsack = (uint8_t)tcp_rcv_sack_blocks(c, h.opt.sack, TCP_MAX_SACK);
-			if (h.opt.nsack)
-				h.opt.has |= TCP_HAS_SACK;
-		}
-	}
-	if (!(flags & TCP_RST))
-		h.wnd = tcp_rcv_wnd_field(c, syn);
-	size_t room = PKT_BUF_SIZE - p->len;
+	xmit_header(c, &h);
+	uint32_t mss = tcp_payload_max(c);
+	bool gso = len > mss;
+	size_t room = gso ? pkt_tailroom(p) : PKT_BUF_SIZE - p->len;
 	if (pkt_tailroom(p) < room)
 		room = pkt_tailroom(p);
 	uint8_t *buf = pkt_data(p) + p->len;
 	size_t hlen = tcp_wire_emit(&h, buf, room);
 	NET_ASSERT(hlen && hlen + len <= room);
+	bool partial = gso || c->tx_csum;
+	uint32_t data_sum = 0;
 	if (len)
-		sq_copy(c, seq, buf + hlen, len);
-	p->len = (uint16_t)(p->len + hlen + len);
-	tcp_wire_set_csum(buf, hlen + len, c->laddr, c->raddr);
-
-	/* Accounting before handing it off. */
-	tcp_mib(t, TCP_MIB_OutSegs);
-	c->segs_out++;
-	c->bytes_sent += len;
-	if (len || (flags & (TCP_SYN | TCP_FIN))) {
-		if (seq_lt(seq, c->snd_max)) {
-			c->bytes_retrans += len;
-			c->total_retrans++;
-			tcp_mib(t, TCP_MIB_RetransSegs);
-		} else if (len) {
-			tcp_mib(t, TCP_MIB_TCPOrigDataSent);
-		}
-		c->last_snd_ns = t->now;
+		sq_copy(c, seq, buf + hlen, len, partial ? NULL : &data_sum);
+	p->len = (uint32_t)(p->len + hlen + len);
+	if (gso) {
+		p->flags |= PKT_F_GSO_TCP4;
+		p->gso_size = (uint16_t)mss;
 	}
-	if (len)
-		c->data_segs_out++;
-	if (flags & TCP_RST)
-		tcp_mib(t, TCP_MIB_OutRsts);
-	if (flags & TCP_ACK) {
-		c->last_ack_sent = c->rcv_nxt;
-		c->ack_now = c->ack_pending = false;
-		c->t_delack = 0;
-		c->rcv_unacked = 0;
-	}
+	set_csum(c, p, buf, hlen, len, partial, data_sum);
+	xmit_count(c, seq, len, flags, wire_segs(p, len));
 	int err = c->tos && t->env.ip_output_tos ?
 		t->env.ip_output_tos(t->env.ctx, p, c->laddr, c->raddr, c->tos) :
 		t->env.ip_output(t->env.ctx, p, c->laddr, c->raddr);
 	if (err != 0)
 		tcp_mib(t, TCP_MIB_OutErrs);
 	return 0;
+}
+
+/* Builds and sends one segment from the TCB: [seq, seq+len) of the send queue with
+ * flags, len at most tcp_payload_max(). Sequence variables are the caller's business.
+ * 0 or -errno. */
+int tcp_xmit(struct tcp_sock *c, uint32_t seq, uint32_t len, uint8_t flags)
+{
+	return xmit(c, NULL, seq, len, flags);
 }
 
 /* ---- what to send -------------------------------------------------------------------- */
@@ -258,6 +356,37 @@ static void restart_after_idle(struct tcp_sock *c)
 	}
 }
 
+/* Super-segment size (Linux tcp_tso_autosize without pacing): as much as the device
+ * and a 64 KiB datagram allow, in whole MSS units; the windows cut it later. New data
+ * only: retransmissions and RFC 6675 recovery go one MSS-sized segment at a time. */
+static uint32_t gso_size(const struct tcp_sock *c, uint32_t mss)
+{
+	if (!c->gso_max || c->gso_max < 2 * mss)
+		return mss;
+	return c->gso_max - c->gso_max % mss;
+}
+
+/* len (> mss) of new data fits the windows: trimmed to whole segments unless it is the
+ * tail of the queue that Nagle lets go now (nothing in flight, TCP_NODELAY or FIN
+ * queued: RFC 9293 §3.7.4 judged at the start of the burst, as Minshall's variant),
+ * and given a big buffer (*big); none free: one MSS-sized segment (counted). */
+static uint32_t super_len(struct tcp_sock *c, uint32_t len, uint32_t data_left, uint32_t mss,
+			  struct pkt **big)
+{
+	struct tcp_stack *t = c->t;
+	bool tail_ok = len == data_left && (c->snd_max == c->snd_una || c->nodelay || c->fin_queued);
+	if (!tail_ok)
+		len -= len % mss;
+	if (len <= mss)
+		return len;
+	*big = t->env.pkt_alloc_big(t->env.ctx);
+	if (!*big) {
+		tcp_mib(t, TCP_MIB_GsoNoBuf);
+		return mss;
+	}
+	return len;
+}
+
 /* Sends one new-data (or FIN) segment at snd_nxt if the rules allow; force: the persist
  * timer fired (send even into a closed window, one octet); recovery: RFC 6675 NextSeg
  * rule 2, only the receiver's window limits (the pipe loop did the cwnd check). */
@@ -271,9 +400,14 @@ bool tcp_send_new(struct tcp_sock *c, bool force, bool recovery)
 	uint32_t wnd = recovery || c->snd_wnd < cwnd_eff(c) ? c->snd_wnd : cwnd_eff(c);
 	uint32_t inflight = c->snd_nxt - c->snd_una;
 	uint32_t room = wnd > inflight ? wnd - inflight : 0;
-	uint32_t len = data_left < mss ? data_left : mss;
+	bool fresh = !seq_lt(c->snd_nxt, c->snd_max);
+	uint32_t max = fresh && !recovery && !force ? gso_size(c, mss) : mss;
+	uint32_t len = data_left < max ? data_left : max;
 	if (len > room)
 		len = room;
+	struct pkt *big = NULL;
+	if (len > mss)
+		len = super_len(c, len, data_left, mss, &big);
 	if (force && len == 0 && data_left)
 		len = 1;                                /* zero-window probe (RFC 9293 §3.8.6.1) */
 	bool all = len == data_left;
@@ -296,8 +430,7 @@ bool tcp_send_new(struct tcp_sock *c, bool force, bool recovery)
 	if (fin)
 		flags |= TCP_FIN;
 	uint32_t seq = c->snd_nxt;
-	bool fresh = !seq_lt(seq, c->snd_max);
-	if (tcp_xmit(c, seq, len, flags) != 0)
+	if (xmit(c, big, seq, len, flags) != 0)
 		return false;
 	c->snd_nxt = seq + len + (fin ? 1 : 0);
 	if (seq_gt(c->snd_nxt, c->snd_max))

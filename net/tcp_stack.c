@@ -51,6 +51,7 @@ void tcp_config_default(struct tcp_config *cfg)
 		.keepalive_probes = 9,
 		.challenge_ack_limit = 1000,
 		.rst_limit = 1000,
+		.gso = true,
 	};
 }
 

@@ -173,6 +173,20 @@ void tcp_sock_free(struct tcp_stack *t, struct tcp_sock *c)
 	tcp_free(t, c, sizeof(*c));
 }
 
+/* What the egress device does for us (checksums, segmentation), asked once per
+ * connection with its route: super-segments need big buffers from the environment. */
+static void offload_setup(struct tcp_sock *c)
+{
+	struct tcp_stack *t = c->t;
+	struct tcp_offload o = { 0 };
+	if (!t->env.tx_offload || t->env.tx_offload(t->env.ctx, c->raddr, &o) != 0)
+		o = (struct tcp_offload){ 0 };
+	c->tx_csum = o.csum;
+	c->gso_max = 0;
+	if (t->cfg.gso && t->env.pkt_alloc_big)
+		c->gso_max = o.gso_max && o.gso_max < TCP_GSO_MAX ? o.gso_max : TCP_GSO_MAX;
+}
+
 /* Sizes derived from the route's MTU and the configuration (RFC 9293 §3.7.1: MUST-67
  * the MSS we announce follows MMS_R; MUST-15 536 until the peer tells us). */
 void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu)
@@ -203,6 +217,7 @@ void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu)
 	c->keep_cnt = t->cfg.keepalive_probes;
 	c->min_rtt_us = UINT32_MAX;
 	c->cc->init(c);
+	offload_setup(c);
 }
 
 

@@ -5,6 +5,7 @@
 #include "net/link.h"
 #include "net/route.h"
 #include "net/neigh.h"
+#include "net/gro.h"
 
 #define TCP_TTL 64
 
@@ -48,6 +49,27 @@ static struct pkt *env_pkt_alloc(void *ctx)
 	return link_alloc(ip->link, -1);
 }
 
+static struct pkt *env_pkt_alloc_big(void *ctx)
+{
+	struct ipv4 *ip = ctx;
+	return pkt_alloc(ip->core->cfg.tx_big_pool);
+}
+
+/* The egress device's offloads (netdev.h) as TCP sees them. */
+static int env_tx_offload(void *ctx, uint32_t dst, struct tcp_offload *o)
+{
+	struct ipv4 *ip = ctx;
+	struct route_result r;
+	if (route_get(ip->routes, dst, &r) || r.ifi < 0 || r.ifi >= ip->link->nifs)
+		return -1;
+	const struct netdev *dev = ip->link->ifs[r.ifi].dev;
+	o->csum = (dev->features & NETDEV_F_TX_CSUM) != 0;
+	o->gso_max = 0;
+	if ((dev->features & NETDEV_F_TSO4) && dev->tso_max > 14 + 20 + 60)
+		o->gso_max = dev->tso_max - 14 - 20 - 60;      /* tso_max counts whole frames */
+	return 0;
+}
+
 static void *env_mem_alloc(void *ctx, size_t n)
 {
 	struct ipv4 *ip = ctx;
@@ -79,7 +101,28 @@ static void tcp_err(void *ctx, uint8_t type, uint8_t code, uint16_t next_mtu,
 	tcp_icmp_error(ctx, type, code, next_mtu, quoted_ip, len);
 }
 
-int transport_init(struct tcp_stack *t, struct ipv4 *ip)
+/* With coalescing: segments pass through the burst's GRO table (gro.h) first. */
+static void gro_deliver(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	struct tcp_stack *t = ctx;
+	struct ipv4 *ip = t->env.ctx;
+	tcp_input(t, p, src, dst, ip->core->now_ns);
+}
+
+static void tcp_in_gro(void *ctx, struct pkt *p, const struct ipv4_rx *rx)
+{
+	gro_receive(ctx, p, rx->ip.src, rx->ip.dst);
+}
+
+static void tcp_err_gro(void *ctx, uint8_t type, uint8_t code, uint16_t next_mtu,
+			const uint8_t *quoted_ip, size_t len)
+{
+	struct gro *g = ctx;
+	gro_flush(g);           /* the error may concern what is held: TCP sees it in order */
+	tcp_icmp_error(g->ctx, type, code, next_mtu, quoted_ip, len);
+}
+
+int transport_init(struct tcp_stack *t, struct ipv4 *ip, struct gro *gro)
 {
 	if (!ip->core->cfg.mem_alloc || !ip->core->cfg.mem_free)
 		return 0;
@@ -92,6 +135,8 @@ int transport_init(struct tcp_stack *t, struct ipv4 *ip)
 		.mem_alloc = env_mem_alloc,
 		.mem_free = env_mem_free,
 		.random = env_random,
+		.tx_offload = env_tx_offload,
+		.pkt_alloc_big = ip->core->cfg.tx_big_pool ? env_pkt_alloc_big : NULL,
 		.ctx = ip,
 	};
 	/* TCP's memory budget derives from the real allocator behind mem_alloc (the kernel
@@ -101,7 +146,10 @@ int transport_init(struct tcp_stack *t, struct ipv4 *ip)
 	if (ip->core->cfg.mem_bytes)
 		cfg.heap_bytes = ip->core->cfg.mem_bytes;
 	tcp_init(t, &env, &cfg, ip->core->now_ns);
-	return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in, tcp_err, t) == 0;
+	if (!gro)
+		return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in, tcp_err, t) == 0;
+	gro_init(gro, ip->core->cfg.tx_big_pool, gro_deliver, t);
+	return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in_gro, tcp_err_gro, gro) == 0;
 }
 
 void transport_poll(struct tcp_stack *t, uint64_t now_ns)

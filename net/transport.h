@@ -11,9 +11,12 @@
 
 struct tcp_stack;
 struct ipv4;
+struct gro;
 
-/* 1 if TCP is on (registered with ip), else 0. */
-int transport_init(struct tcp_stack *t, struct ipv4 *ip);
+/* 1 if TCP is on (registered with ip), else 0. gro (may be NULL): received segments
+ * go through it (net/gro.h), merged within bursts the caller brackets with gro->open
+ * and gro_flush(). */
+int transport_init(struct tcp_stack *t, struct ipv4 *ip, struct gro *gro);
 void transport_poll(struct tcp_stack *t, uint64_t now_ns);
 
 #endif

@@ -26,7 +26,7 @@ FLOORS = [
     (9, "boot", [r"^boot/"]),
     (8, "composition", [r"^kernel/main(_net)?$"]),
     (7, "net apps", [r"^net/(dhcp|syslog|ping|cmd|cmd_ip|cmd_util|stack|http_.*)$"]),
-    (6, "net L4", [r"^net/(udp|tcp|transport)$"]),
+    (6, "net L4", [r"^net/(udp|tcp|transport|gro)$"]),
     (5, "net L3", [r"^net/(route|ipv4|icmp)$"]),
     (4, "net L2", [r"^net/(link|gso|qdisc|fq_codel|neigh|arp)$"]),
     (3, "net wire", [r"^net/(eth|wire|.*_wire|pkt_filter|pkt_print|pcapng)$"]),

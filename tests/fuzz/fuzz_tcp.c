@@ -16,12 +16,14 @@
  */
 #include "net/tcp_int.h"
 #include "net/pkt.h"
+#include "net/checksum.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SLOTS 256
+#define BIG_SLOTS 4
 #define US 0x0a000001u
 #define PEER 0x0a000002u
 
@@ -38,8 +40,9 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 
 struct fz {
 	struct tcp_stack t;
-	struct pkt_pool pool;
-	uint8_t *mem;
+	struct pkt_pool pool, big;     /* big: super-segments (mode bit 0x08, also MSS 536) */
+	uint8_t *mem, *big_mem;
+	bool dev_csum;                  /* the device fills partial checksums (mode bit 0x04) */
 	uint64_t now, rng;
 	long live;
 	uint32_t peer_seq;              /* the peer's next sequence number as we know it */
@@ -52,14 +55,30 @@ struct fz {
 
 static int f_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 {
-	(void)ctx;
-	if (!tcp_wire_csum_ok(pkt_data(p), p->len, src, dst))
+	struct fz *f = ctx;
+	uint8_t *seg = pkt_data(p);
+	if (p->flags & PKT_F_CSUM_PARTIAL) {
+		/* Only for super-segments or a device that fills them: do what it does. */
+		if (!f->dev_csum && !(p->flags & PKT_F_GSO_TCP4))
+			abort();
+		if (p->csum_start != p->off || p->csum_off != 16 || p->len < 20)
+			abort();
+		wire_put16(seg + 16, csum_fold(csum_partial(seg, p->len, 0)));
+	}
+	if (!tcp_wire_csum_ok(seg, p->len, src, dst))
 		abort();                /* everything we emit is well-formed */
 	struct tcp_hdr h;
-	if (tcp_wire_parse(pkt_data(p), p->len, &h) != WIRE_OK)
+	if (tcp_wire_parse(seg, p->len, &h) != WIRE_OK)
 		abort();
-	if (p->len + 20u > FZ_MTU)
-		abort();                /* no segment, new or retransmitted, exceeds the MTU */
+	/* No wire segment, new or retransmitted, exceeds the MTU: a super-segment's are
+	 * its headers plus gso_size each (what net/gso.c or TSO cuts), and the whole
+	 * fits one IPv4 datagram. */
+	size_t hlen = (size_t)(seg[12] >> 4) * 4;
+	size_t wire = p->flags & PKT_F_GSO_TCP4 ? hlen + p->gso_size : p->len;
+	if (wire + 20u > FZ_MTU || p->len + 20u > 65535)
+		abort();
+	if ((p->flags & PKT_F_GSO_TCP4) && p->len - hlen <= p->gso_size)
+		abort();                /* a super-segment carries more than one segment */
 	pkt_free(p);
 	return 0;
 }
@@ -76,6 +95,19 @@ static int f_route(void *ctx, uint32_t dst, uint32_t *src, uint16_t *mtu)
 static struct pkt *f_pkt(void *ctx)
 {
 	return pkt_alloc(&((struct fz *)ctx)->pool);
+}
+
+static struct pkt *f_pkt_big(void *ctx)
+{
+	return pkt_alloc(&((struct fz *)ctx)->big);
+}
+
+static int f_offload(void *ctx, uint32_t dst, struct tcp_offload *o)
+{
+	(void)dst;
+	o->csum = ((struct fz *)ctx)->dev_csum;
+	o->gso_max = 0;
+	return 0;
 }
 
 static void *f_alloc(void *ctx, size_t n)
@@ -315,6 +347,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.file[i] = (uint8_t)(i * 13);
 	f.mem = aligned_alloc(64, (size_t)SLOTS * PKT_SLOT_SIZE);
 	pkt_pool_init(&f.pool, f.mem, 0, SLOTS);
+	f.big_mem = aligned_alloc(64, (size_t)BIG_SLOTS * pkt_slot_size(65536));
+	pkt_pool_init_sized(&f.big, f.big_mem, 0, BIG_SLOTS, 65536);
 	f.now = 1000000000000ull;
 	f.rng = 0x1234567;
 	struct rd r = { data, size };
@@ -326,8 +360,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.rcvbuf = (mode & 0x40) ? 4096 : 65536;
 	cfg.syn_backlog = (mode & 0x80) ? 0 : 8;        /* 0: everything via SYN cookies */
 	cfg.max_conns = 16;
+	f.dev_csum = mode & 0x04;
 	struct tcp_env env = {
 		.ip_output = f_output, .route = f_route, .pkt_alloc = f_pkt,
+		.tx_offload = f_offload, .pkt_alloc_big = (mode & 0x08) ? f_pkt_big : NULL,
 		.mem_alloc = f_alloc, .mem_free = f_free, .random = f_random,
 		.clock_ns = f_clock, .ctx = &f,
 	};
@@ -367,11 +403,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	tcp_shutdown_stack(&f.t);
-	if (f.live != 0 || f.pool.stats.free != SLOTS || f.t.mem_used != 0 || f.refs != 0) {
+	if (f.live != 0 || f.pool.stats.free != SLOTS || f.big.stats.free != BIG_SLOTS ||
+	    f.t.mem_used != 0 || f.refs != 0) {
 		fprintf(stderr, "leak: %ld allocations, %u/%u packets, %d refs\n", f.live,
 			f.pool.stats.free, SLOTS, f.refs);
 		abort();
 	}
 	free(f.mem);
+	free(f.big_mem);
 	return 0;
 }

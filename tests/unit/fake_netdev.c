@@ -204,11 +204,28 @@ uint32_t ip(const char *dotted)
 	return a;
 }
 
-void tn_init(struct test_net *t, uint8_t mac_last, const char *cidr, const char *gw, int use_dhcp)
+static void *tn_mem_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void tn_mem_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static void tn_init_cfg(struct test_net *t, uint8_t mac_last, const char *cidr, const char *gw,
+			int use_dhcp, int tcp)
 {
 	memset(t, 0, sizeof(*t));
 	t->rng = 0x1234567887654321ull ^ mac_last;
 	struct net_config cfg = { .use_dhcp = use_dhcp, .random = tn_random, .log = tn_log, .ctx = t };
+	if (tcp) {
+		cfg.mem_alloc = tn_mem_alloc;
+		cfg.mem_free = tn_mem_free;
+	}
 	snprintf(cfg.hostname, sizeof(cfg.hostname), "skiff%u", mac_last);
 	if (cidr && inet_parse_cidr(cidr, &cfg.addr, &cfg.prefix_len))
 		abort();
@@ -220,8 +237,23 @@ void tn_init(struct test_net *t, uint8_t mac_last, const char *cidr, const char 
 		abort();
 	pkt_pool_init_sized(&t->reasm, t->reasm_mem, 0x40000000, TN_REASM_SLOTS, IPV4_REASM_BUF);
 	cfg.reasm_pool = &t->reasm;
+	t->txbig_mem = aligned_alloc(64, TN_TXBIG_SLOTS * pkt_slot_size(NET_TX_BIG_BUF));
+	if (!t->txbig_mem)
+		abort();
+	pkt_pool_init_sized(&t->txbig, t->txbig_mem, 0x50000000, TN_TXBIG_SLOTS, NET_TX_BIG_BUF);
+	cfg.tx_big_pool = &t->txbig;
 	net_init(&t->s, &cfg);
 	net_attach(&t->s, &t->f.dev);
+}
+
+void tn_init(struct test_net *t, uint8_t mac_last, const char *cidr, const char *gw, int use_dhcp)
+{
+	tn_init_cfg(t, mac_last, cidr, gw, use_dhcp, 0);
+}
+
+void tn_init_tcp(struct test_net *t, uint8_t mac_last, const char *cidr)
+{
+	tn_init_cfg(t, mac_last, cidr, NULL, 0, 1);
 }
 
 void tn_init_peer(struct test_net *t)
@@ -243,6 +275,11 @@ int tn_fini(struct test_net *t)
 		leaked += (int)(t->reasm.nslots - t->reasm.stats.free);
 		free(t->reasm_mem);
 		t->reasm_mem = NULL;
+	}
+	if (t->txbig_mem) {
+		leaked += (int)(t->txbig.nslots - t->txbig.stats.free);
+		free(t->txbig_mem);
+		t->txbig_mem = NULL;
 	}
 	return leaked;
 }

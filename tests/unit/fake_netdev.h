@@ -49,12 +49,15 @@ void fake_netdev_rx_at(struct fake_netdev *f, struct net_stack *s, const void *f
 /* ---- a stack with one fake device ------------------------------------------------ */
 
 #define TN_REASM_SLOTS IPV4_REASM_MAX
+#define TN_TXBIG_SLOTS 8
 
 struct test_net {
 	struct net_stack s;
 	struct fake_netdev f;
 	struct pkt_pool reasm;  /* reassembly buffers (net_config.reasm_pool) */
 	void *reasm_mem;
+	struct pkt_pool txbig;  /* TCP super-segments (net_config.tx_big_pool) */
+	void *txbig_mem;
 	uint64_t rng;
 	char log[8192];
 	size_t log_len;
@@ -64,6 +67,8 @@ struct test_net {
 
 /* addr 0: no static address (use_dhcp as given). mac_last is the MAC's last byte. */
 void tn_init(struct test_net *t, uint8_t mac_last, const char *cidr, const char *gw, int use_dhcp);
+/* tn_init with TCP on (malloc behind it), static, no gateway. */
+void tn_init_tcp(struct test_net *t, uint8_t mac_last, const char *cidr);
 /* The common fixture: 10.0.0.1/24 (MAC ...:01), gateway 10.0.0.254, static, no TCP, with
  * the peer 10.0.0.2 (MAC ...:02) already in the neighbour table and the wire empty. */
 void tn_init_peer(struct test_net *t);

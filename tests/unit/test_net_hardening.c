@@ -337,3 +337,17 @@ TEST(net_tcp_negative_advice_reconfirms_next_hop)
 	fake_netdev_drop_all(&t.f);
 	CHECK_EQ(tcp_net_fini(&t), 0);
 }
+
+/* An EtherType of 0 (an 802.3 length field) matched the empty slots of the EtherType
+ * table and called a NULL handler (found by fuzz_rx): dropped and counted now. */
+TEST(net_hardening_ethertype_zero_is_unknown)
+{
+	struct test_net t;
+	uint8_t f[64] = { 0 };
+	tn_init_peer(&t);
+	memcpy(f, test_mac(1), 6);
+	memcpy(f + 6, test_mac(2), 6);
+	fake_netdev_rx(&t.f, &t.s, f, sizeof(f));
+	CHECK_EQ(t.s.core.drops[DROP_ETH_UNKNOWN_TYPE], 1);
+	CHECK_EQ(tn_fini(&t), 0);
+}

@@ -1,0 +1,169 @@
+/*
+ * Receive coalescing of TCP segments within a burst (gro.h has the rules). Order of
+ * checks per segment: header present and its length within the segment; eligible flags
+ * and options; checksum; then the flow: continue its train, or flush it and start anew.
+ * Linux: tcp_gro_receive() (net/ipv4/tcp_offload.c), napi_gro_flush().
+ */
+#include "net/gro.h"
+#include "net/tcp_wire.h"
+#include "net/wire.h"
+#include "lib/string.h"
+
+struct seg_view {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t hlen;
+	uint32_t dlen;
+};
+
+void gro_init(struct gro *g, struct pkt_pool *big, gro_deliver_fn deliver, void *ctx)
+{
+	memset(g, 0, sizeof(*g));
+	g->big = big;
+	g->deliver = deliver;
+	g->ctx = ctx;
+}
+
+/* No options, or exactly the RFC 7323 Appendix A layout: NOP, NOP, TS (10 bytes). */
+static bool ts_only(const uint8_t *tcp, uint16_t hlen)
+{
+	if (hlen == TCP_HDR_LEN)
+		return true;
+	return hlen == TCP_HDR_LEN + 12 && tcp[20] == TCP_OPT_NOP && tcp[21] == TCP_OPT_NOP &&
+	       tcp[22] == TCP_OPT_TS && tcp[23] == 10;
+}
+
+/* Fills v; true when the segment may be merged at all (data, ACK, at most PSH). */
+static bool view(struct pkt *p, struct seg_view *v)
+{
+	const uint8_t *b = pkt_data(p);
+	v->sport = wire_get16(b);
+	v->dport = wire_get16(b + 2);
+	v->seq = wire_get32(b + 4);
+	v->ack = wire_get32(b + 8);
+	v->hlen = (uint16_t)((b[12] >> 4) * 4);
+	v->flags = b[13];
+	if (v->hlen < TCP_HDR_LEN || v->hlen > p->len || (b[12] & 0x0f))
+		return false;           /* TCP reports the bad header itself */
+	v->dlen = p->len - v->hlen;
+	bool flags_ok = (v->flags & TCP_ACK) && !(v->flags & (uint8_t)~(TCP_ACK | TCP_PSH));
+	return flags_ok && v->dlen > 0 && wire_get16(b + 18) == 0 && ts_only(b, v->hlen);
+}
+
+static struct gro_flow *find(struct gro *g, uint32_t src, uint32_t dst, const struct seg_view *v)
+{
+	for (int i = 0; i < g->nflows; i++) {
+		struct gro_flow *f = &g->flow[i];
+		if (f->src == src && f->dst == dst && f->sport == v->sport && f->dport == v->dport)
+			return f;
+	}
+	return NULL;
+}
+
+static void flush_flow(struct gro *g, struct gro_flow *f)
+{
+	struct pkt *p = f->p;
+	uint32_t src = f->src, dst = f->dst;
+	int i = (int)(f - g->flow);
+	memmove(f, f + 1, (size_t)(g->nflows - i - 1) * sizeof(*f));
+	g->nflows--;
+	g->st.flushed++;
+	g->deliver(g->ctx, p, src, dst);
+}
+
+static bool continues(const struct gro_flow *f, const struct seg_view *v)
+{
+	return v->seq == f->next_seq && v->ack == f->ack && v->hlen == f->hlen &&
+	       v->dlen <= f->mss && f->p->len + v->dlen <= GRO_MAX_LEN;
+}
+
+/* Moves the held segment into a big buffer when its own slot has no room left. */
+static bool make_room(struct gro *g, struct gro_flow *f, uint32_t n)
+{
+	struct pkt *m = f->p;
+	if (pkt_tailroom(m) >= n)
+		return true;
+	struct pkt *b = pkt_alloc(g->big);
+	if (!b) {
+		g->st.nobuf++;
+		return false;
+	}
+	memcpy(pkt_put(b, m->len), pkt_data(m), m->len);
+	b->flags = m->flags;
+	b->ts_ns = m->ts_ns;
+	b->ifindex = m->ifindex;
+	pkt_free(m);
+	f->p = b;
+	return true;
+}
+
+/* Appends p's payload to the held segment and takes p's header (window, timestamps,
+ * PSH: the newest), keeping the first sequence number. */
+static bool merge(struct gro *g, struct gro_flow *f, struct pkt *p, const struct seg_view *v)
+{
+	if (!make_room(g, f, v->dlen))
+		return false;
+	struct pkt *m = f->p;
+	uint8_t *h = pkt_data(m);
+	uint32_t seq = wire_get32(h + 4);
+	memcpy(pkt_put(m, v->dlen), pkt_data(p) + v->hlen, v->dlen);
+	memcpy(h, pkt_data(p), v->hlen);
+	wire_put32(h + 4, seq);
+	m->ts_ns = p->ts_ns;
+	f->next_seq += v->dlen;
+	f->segs++;
+	g->st.merged++;
+	pkt_free(p);
+	return true;
+}
+
+static void hold(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst, const struct seg_view *v)
+{
+	struct gro_flow *f = &g->flow[g->nflows++];
+	*f = (struct gro_flow){ .p = p, .src = src, .dst = dst, .sport = v->sport, .dport = v->dport,
+				.next_seq = v->seq + v->dlen, .ack = v->ack, .hlen = v->hlen,
+				.mss = (uint16_t)(v->dlen > 0xffff ? 0xffff : v->dlen), .segs = 1 };
+	g->st.held++;
+}
+
+void gro_receive(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	struct seg_view v = { 0 };
+	if (!g->open || !g->big || p->len < TCP_HDR_LEN) {
+		g->deliver(g->ctx, p, src, dst);
+		return;
+	}
+	bool ok = view(p, &v);
+	struct gro_flow *f = find(g, src, dst, &v);
+	if (ok && !(p->flags & PKT_F_CSUM_OK)) {
+		ok = tcp_wire_csum_ok(pkt_data(p), p->len, src, dst);
+		if (ok)
+			p->flags |= PKT_F_CSUM_OK;      /* verified here; TCP need not again */
+	}
+	if (!ok) {
+		g->st.not_eligible++;
+		if (f)
+			flush_flow(g, f);
+		g->deliver(g->ctx, p, src, dst);
+		return;
+	}
+	if (f && continues(f, &v) && merge(g, f, p, &v)) {
+		if ((v.flags & TCP_PSH) || v.dlen < f->mss)
+			flush_flow(g, f);       /* the train ends here */
+		return;
+	}
+	if (f)
+		flush_flow(g, f);
+	if ((v.flags & TCP_PSH) || g->nflows == GRO_FLOWS) {
+		g->deliver(g->ctx, p, src, dst);
+		return;
+	}
+	hold(g, p, src, dst, &v);
+}
+
+void gro_flush(struct gro *g)
+{
+	while (g->nflows)
+		flush_flow(g, &g->flow[0]);
+}
