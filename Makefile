@@ -19,7 +19,7 @@ KERNEL_SRCS := kernel/main.c kernel/loop.c kernel/cmds.c kernel/console.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
 	kernel/panic.c kernel/backtrace.c kernel/random.c kernel/rtc.c kernel/main_net.c
 KERNEL_ASM := kernel/isr.asm
-DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/e1000_offload.c drivers/e1000_pch.c drivers/igb.c drivers/virtio.c \
+DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/e1000_offload.c drivers/e1000_pch.c drivers/nic_test.c drivers/igb.c drivers/virtio.c \
 	drivers/virtio_net.c drivers/virtio_rng.c
 NET_SRCS := net/core.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stats.c \
 	net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c net/udp_wire.c net/dhcp_wire.c \
@@ -35,7 +35,7 @@ NET_SRCS += net/fq_codel.c net/pkt_filter.c net/pcapng.c net/pkt_print.c
 # Hardware-free code that the host unit tests compile natively.
 HOST_SRCS := lib/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)
 # Driver code whose register access goes through a pointer the tests aim at a fake.
-HOST_SRCS += drivers/e1000_pch.c drivers/e1000_offload.c
+HOST_SRCS += drivers/e1000_pch.c drivers/e1000_offload.c drivers/nic_test.c
 UNIT_SRCS := tests/unit/main.c tests/unit/test_fmt.c tests/unit/test_conf.c \
 	tests/unit/test_heap.c tests/unit/test_pmm.c
 UNIT_SRCS += tests/unit/test_http_parse.c tests/unit/test_http_server.c $(BUILD)/gen/www_data.c
