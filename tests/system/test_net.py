@@ -621,6 +621,41 @@ def test_malformed_frames_dropped_and_counted(net, case, build, expect):
     assert wait_pool(g, net.pool_baseline) == net.pool_baseline, "packet pool leaked"
 
 
+# QEMU models that verify received TCP/UDP checksums (RXCSUM); its 82540EM marks every
+# frame IXSM ("ignore checksum indication"): it has no receive checksum engine.
+HW_RX_CSUM = {"e1000e", "igb"}
+
+
+def test_rx_csum_offload_bad_l4_checksum_still_dropped(net):
+    """Receive checksum offload never lets a bad checksum in: a SYN to the HTTP port and a
+    UDP datagram, each with a wrong checksum, are dropped and counted by the stack; the
+    e1000e and igb hardware flagged them (TCPE: rx_csum_offload_errors), so the driver did
+    not mark them PKT_F_CSUM_OK; good datagrams are marked (rx_csum_offload_good)."""
+    if net.model not in ("e1000", "e1000e", "igb"):
+        pytest.skip("Intel receive checksum offload")
+    g = net.guest
+    before, eth_before = nstat(g), ethtool_s(g)
+    syn = bad_csum(net.eth() / net.ip() / TCP(sport=40005, dport=80, flags="S", seq=5), TCP)
+    net.peer.send([syn] * BURST + [bad_csum(udp(net), UDP)] * BURST)
+    assert answers_ping(net)
+    good = net.eth() / net.ip() / UDP(sport=40006, dport=CLOSED_PORT) / Raw(b"g" * 16)
+    net.peer.send([good] * BURST)
+    assert answers_ping(net)
+    after, eth_after = nstat(g), ethtool_s(g)
+    if tcp_in_stack(g):
+        assert delta(before, after, "TcpInCsumErrors") == BURST
+        assert delta(before, after, "TcpOutSegs") == 0, "a SYN with a bad checksum was answered"
+    assert delta(before, after, "UdpInCsumErrors") == BURST
+    assert delta(before, after, "UdpNoPorts") == BURST        # the good ones got through
+    flagged = delta(eth_before, eth_after, "rx_csum_offload_errors")
+    marked = delta(eth_before, eth_after, "rx_csum_offload_good")
+    if net.model in HW_RX_CSUM:
+        assert flagged == 2 * BURST and marked >= BURST, (flagged, marked)
+    else:
+        assert flagged == 0 and marked == 0, (flagged, marked)
+    print(f"{net.model}: hardware flagged {flagged} bad checksums, verified {marked} good")
+
+
 # ---- Skiff as the sender ----------------------------------------------------------------
 
 def test_skiff_pings_host(net):
