@@ -48,6 +48,7 @@
 #define EERD_TIMEOUT_US 10000
 #define TIPG_COPPER (8 | 8u << E1000_TIPG_IPGR1_SHIFT | 6u << E1000_TIPG_IPGR2_SHIFT)
 #define TCTL_CT 0x0F            /* collision threshold (SDM §14.5) */
+#define INTX_TEST_US 20000      /* INTx self-test: the interrupt must arrive within this */
 
 /* Legacy receive descriptor (SDM §3.2.3). */
 struct e1000_rx_desc {
@@ -163,6 +164,7 @@ struct e1000_sw_stats {
 	uint64_t tx_offload, tx_tso;    /* frames sent with a context descriptor; of them TSO */
 	uint64_t rx_csum_ok, rx_csum_err;       /* hardware verified the L4 checksum; found it bad */
 	uint64_t irq_tx, irq_other;
+	uint64_t irq_not_ours;          /* shared INTx line raised by another function */
 };
 
 struct e1000 {
@@ -405,12 +407,18 @@ static void msix_other(void *ctx)
 	nic_link_event(&e->dev);
 }
 
-/* Single MSI vector: reading ICR acknowledges every cause; any cause schedules the
- * poll, which re-arms all of them (transmit completions are reclaimed by the loop). */
-static void msi_intr(void *ctx)
+/* Single MSI vector or INTx: reading ICR acknowledges every cause (and deasserts a
+ * level INTx line); any cause schedules the poll, which re-arms all of them (transmit
+ * completions are reclaimed by the loop). An INTx line may be shared: no cause of ours
+ * means another function's interrupt. */
+static void legacy_intr(void *ctx)
 {
 	struct e1000 *e = ctx;
 	uint32_t icr = rd(e, E1000_ICR);
+	if (!icr) {
+		e->sw.irq_not_ours++;
+		return;
+	}
 	wr(e, E1000_IMC, e->irq_rx_mask);
 	if (icr & E1000_ICR_LSC)
 		nic_link_event(&e->dev);
@@ -452,19 +460,56 @@ static int setup_msix(struct e1000 *e)
 static int setup_msi(struct e1000 *e)
 {
 	ksnprintf(e->irq_names[0], sizeof(e->irq_names[0]), "%s", e->dev.name);
-	if (pci_msi_enable(e->pci, msi_intr, e, e->irq_names[0]) < 0)
+	if (pci_msi_enable(e->pci, legacy_intr, e, e->irq_names[0]) < 0)
 		return -1;
 	e->irq_rx_mask = E1000_ICR_RXT0 | E1000_ICR_RXDMT0 | E1000_ICR_RXO | E1000_ICR_LSC;
 	e->dev.irq_mode = "MSI";
 	return 0;
 }
 
-/* MSI-X when the chip supports it, else MSI; never both (PCI 3.0 §6.8), so a failure
- * after MSI-X was enabled ends in poll mode. */
+/* Raises RXT0 through ICS (SDM ch. 13 ICS: a cause set by software interrupts like a
+ * real one) and waits for the handler: INTx routing is inferred from the chipset, so
+ * it is proved before it is trusted. 0, or -1 after INTX_TEST_US. */
+static int intx_selftest(struct e1000 *e)
+{
+	uint64_t before = e->dev.napi.irqs, end = time_us() + INTX_TEST_US;
+	wr(e, E1000_IMS, e->irq_rx_mask);
+	wr(e, E1000_ICS, E1000_ICR_RXT0);
+	while (e->dev.napi.irqs == before)
+		if (time_us() > end)
+			return -1;
+	return 0;
+}
+
+/* Legacy INTx, for functions without MSI (QEMU's 82540EM): routed by drivers/pci.c. */
+static int setup_intx(struct e1000 *e)
+{
+	ksnprintf(e->irq_names[0], sizeof(e->irq_names[0]), "%s", e->dev.name);
+	if (pci_intx_enable(e->pci, legacy_intr, e) < 0)
+		return -1;
+	e->irq_rx_mask = E1000_ICR_RXT0 | E1000_ICR_RXDMT0 | E1000_ICR_RXO | E1000_ICR_LSC;
+	if (intx_selftest(e) < 0) {
+		wr(e, E1000_IMC, E1000_IMC_ALL);
+		pci_intx_release(e->pci, legacy_intr, e);
+		log_warn("%s: INTx routed but no interrupt arrived; polling", e->dev.name);
+		return -1;
+	}
+	e->dev.irq_mode = "INTx";
+	return 0;
+}
+
+/* MSI-X when the chip supports it, else MSI, else INTx; never two (PCI 3.0 §6.8), so a
+ * failure after MSI-X was enabled ends in poll mode. */
 static void irq_setup(struct e1000 *e)
 {
-	int use_msix = e->chip->msix && e->pci->msix_size;
-	if (nic_poll_only() || (use_msix ? setup_msix(e) : setup_msi(e)) < 0) {
+	int use_msix = e->chip->msix && e->pci->msix_size, ok = 0;
+	if (!nic_poll_only()) {
+		if (use_msix)
+			ok = setup_msix(e) == 0;
+		else
+			ok = setup_msi(e) == 0 || setup_intx(e) == 0;
+	}
+	if (!ok) {
 		e->dev.poll_only = 1;
 		e->dev.irq_mode = "poll";
 		pci_intx_disable(e->pci);
@@ -762,6 +807,7 @@ static void e1000_xstats(struct netdev *dev, netdev_xstat_fn fn, void *ctx)
 	fn(ctx, "rx_csum_offload_errors", e->sw.rx_csum_err);
 	fn(ctx, "irq_tx", e->sw.irq_tx);
 	fn(ctx, "irq_other", e->sw.irq_other);
+	fn(ctx, "irq_not_ours", e->sw.irq_not_ours);
 }
 
 static const struct netdev_ops e1000_ops = {

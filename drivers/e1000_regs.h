@@ -20,6 +20,7 @@
 
 /* Interrupts (SDM §13.4, 82574 §10.2) */
 #define E1000_ICR 0x000C0
+#define E1000_ICS 0x000C8
 #define E1000_IMS 0x000D0
 #define E1000_IMC 0x000D8
 #define E1000_EIAC_82574 0x000DC        /* 82574 only: auto-clear of ICR on MSI-X */

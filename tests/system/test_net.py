@@ -33,7 +33,7 @@ CLOSED_PORT = 9                     # no UDP socket on Skiff listens here
 BURST = 10                          # copies of each malformed frame
 
 # model, interrupt mode `ethtool -S` reports (QEMU's 82540EM has no MSI capability)
-MODELS = [("e1000", "poll"), ("e1000e", "MSI-X"), ("igb", "MSI-X"), ("virtio", "MSI-X")]
+MODELS = [("e1000", "INTx"), ("e1000e", "MSI-X"), ("igb", "MSI-X"), ("virtio", "MSI-X")]
 
 
 # ---- the guest and the namespace ---------------------------------------------------
@@ -701,7 +701,7 @@ def test_link_nic_qdisc_and_mib_counters_move(net):
     assert delta(eth0, eth1, "rx_packets") >= 20 and delta(eth0, eth1, "tx_packets") >= 20
     assert delta(eth0, eth1, "napi_rx_frames") >= 20
     assert delta(eth0, eth1, "polls") > 0
-    if net.irq_mode == "MSI-X":
+    if net.irq_mode != "poll":
         assert delta(eth0, eth1, "irqs") > 0, "receive interrupts did not move"
     else:
         assert eth1["irqs"] == 0

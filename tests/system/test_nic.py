@@ -186,7 +186,7 @@ def boot(ns, model, img=IMG, name=None, machine="q35"):
 
 # model, expected driver name, expected interrupt mode, filters foreign unicast
 MODELS = [
-    ("e1000", "e1000", "poll", True),       # QEMU's 82540EM has no MSI capability
+    ("e1000", "e1000", "INTx", True),       # QEMU's 82540EM has no MSI capability
     ("e1000e", "e1000e", "MSI-X", True),
     ("igb", "igb", "MSI-X", True),
     ("virtio", "virtio-net", "MSI-X", False),  # promiscuous: no CTRL_VQ to turn it off
@@ -208,7 +208,7 @@ def test_nic_rx_tx(netns, model, driver, irq_mode, filters):
         after = wait_rx(g, st["rx"] + 120)
         assert after["rx"] - st["rx"] == 120
         assert after["rx_errors"] == 0
-        if irq_mode == "MSI-X":
+        if irq_mode != "poll":
             assert after["irqs"] > st["irqs"], "receive interrupts did not move"
         else:
             assert after["polls"] > st["polls"]
