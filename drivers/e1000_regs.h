@@ -21,10 +21,12 @@
 /* Interrupts (SDM §13.4, 82574 §10.2) */
 #define E1000_ICR 0x000C0
 #define E1000_ICS 0x000C8
+#define E1000_ITR 0x000C4                /* interrupt throttling, 256 ns units */
 #define E1000_IMS 0x000D0
 #define E1000_IMC 0x000D8
 #define E1000_EIAC_82574 0x000DC        /* 82574 only: auto-clear of ICR on MSI-X */
 #define E1000_IVAR_82574 0x000E4        /* 82574 only: cause -> MSI-X vector */
+#define E1000_EITR_82574(n) (0x000E8 + 4 * (n))  /* 82574: per MSI-X vector throttling */
 
 /* Receive (SDM §13.4, 82574 §10.2) */
 #define E1000_RCTL 0x00100

@@ -22,6 +22,7 @@
 #define IGB_IMS 0x000D0
 #define IGB_IMC 0x000D8
 #define IGB_GPIE 0x01514
+#define IGB_EITR(n) (0x01680 + 4 * (n))  /* per-vector throttling: interval 14:2, 1 us units */
 #define IGB_EICS 0x01520
 #define IGB_EIMS 0x01524
 #define IGB_EIMC 0x01528
@@ -122,6 +123,9 @@
 /* RXCSUM (82576 §8.10): offload enables */
 #define IGB_RXCSUM_IPOFL (1u << 8)
 #define IGB_RXCSUM_TUOFL (1u << 9)
+
+/* EITR (82576 §8.8.12) */
+#define IGB_EITR_INTERVAL_SHIFT 2
 
 /* GPIE (82576 §8.8) */
 #define IGB_GPIE_NSICR (1u << 0)        /* ICR cleared on read, whatever IMS holds */
