@@ -11,9 +11,14 @@
  * as ethN -> interrupts.
  *
  * Interrupts: the 82574L uses MSI-X, one vector each for RX queue 0, TX queue 0 and
- * "other" (link). The other parts use MSI if the function has the capability. QEMU's
- * 82540EM has no MSI capability and Skiff routes no PCI INTx, so it runs in poll mode,
- * like every device after nic_set_poll_only(1).
+ * "other" (link). The other parts use MSI if the function has the capability, else
+ * legacy INTx through the IOAPIC (drivers/pci.c routes it; QEMU's 82540EM has no MSI),
+ * proved by a self-test before it is trusted; without either, poll mode, like every
+ * device after nic_set_poll_only(1). ITR/EITR space interrupts at least 50 us apart.
+ *
+ * Offloads (net/netdev.h features): TCP/UDP transmit checksums and TSO through the
+ * TCP/IP context descriptor (SDM §3.3.6-3.3.7, drivers/e1000_offload.c), receive
+ * checksum verification (RXCSUM) reported per frame as PKT_F_CSUM_OK.
  *
  * Tested in QEMU: 82540EM (e1000) and 82574L (e1000e). The other 8257x and the PCH parts
  * have no QEMU model; they show as "e1000e-untested" (the PCH register sequences are

@@ -695,7 +695,7 @@ int pci_intx_enable(struct pci_dev *d, irq_handler_fn fn, void *ctx)
 	l->h[l->n].ctx = ctx;
 	l->n++;
 	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & ~PCI_COMMAND_INTX_DISABLE);
-	log_debug("pci: %02x:%02x.%x INT%c# -> GSI %u (%s, active %s), vector 0x%x", d->bus, d->dev,
+	log_info("pci: %02x:%02x.%x INT%c# -> GSI %u (%s, active %s), vector 0x%x", d->bus, d->dev,
 		  d->fn, 'A' + d->irq_pin - 1, (unsigned)gsi, flags & IOAPIC_LEVEL ? "level" : "edge",
 		  flags & IOAPIC_ACTIVE_LOW ? "low" : "high", l->vector);
 	return (int)gsi;

@@ -1,7 +1,9 @@
 /*
  * Local APIC (xAPIC, MMIO) and IOAPIC. ISA interrupts (the UART) are routed through the
  * IOAPIC with the MADT's overrides applied; PCI devices use MSI/MSI-X messages that
- * target the local APIC directly (apic_msi_message). The 8259 PICs stay masked.
+ * target the local APIC directly (apic_msi_message), or, without MSI, their INTx line
+ * through the IOAPIC (ioapic_route_gsi, called by drivers/pci.c). The 8259 PICs stay
+ * masked.
  */
 #ifndef SKIFF_APIC_H
 #define SKIFF_APIC_H
