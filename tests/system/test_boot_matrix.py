@@ -96,6 +96,9 @@ def http_ok(ns, addr, timeout=2):
 
 
 def check_driven(e, g):
+    # igb restarts auto-negotiation after its reset and QEMU completes it 500 ms
+    # (virtual) later, possibly after the prompt: drivers/nic.c logs the change.
+    g.wait_for(r"eth0: link up", timeout=10)
     st = nic(g)
     assert (st["driver"], st["link"], st["irq"]) == (e.driver, "up", e.irq), st["text"]
     if e.interface:
