@@ -665,9 +665,8 @@ static void tx_legacy(struct e1000 *e, struct pkt *p)
 }
 
 /* Checksum offload or TSO (SDM §3.3.6-3.3.7, 82574 §7.2): one TCP/IP context
- * descriptor, then extended data descriptors of at most E1000_TX_CHUNK bytes. Every
- * descriptor asks for DD (RS) so tx_reclaim walks them one by one; the packet sits in
- * the slot of the last (EOP). */
+ * descriptor, then extended data descriptors of at most E1000_TX_CHUNK bytes, each with
+ * RS; the packet sits in the slot of the last (EOP), whose DD tx_reclaim waits for. */
 static void tx_offload(struct e1000 *e, struct pkt *p, const struct e1000_tx_offload *o)
 {
 	uint16_t i = e->tx_next_to_use;
@@ -737,15 +736,26 @@ static int e1000_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 	return taken;
 }
 
+/* The descriptor carrying slot i's frame (the next slot with a packet) is done. */
+static int frame_done(const struct e1000 *e, uint16_t i)
+{
+	for (; i != e->tx_next_to_use; i = (i + 1) & (TX_RING - 1))
+		if (e->tx_pkts[i])
+			return (e->tx[i].legacy.status & E1000_TXD_STAT_DD) != 0;
+	return 0;
+}
+
 static int e1000_tx_reclaim(struct netdev *dev)
 {
 	struct e1000 *e = dev->priv;
 	while (e->tx_next_to_clean != e->tx_next_to_use) {
 		uint16_t i = e->tx_next_to_clean;
-		if (!(e->tx[i].legacy.status & E1000_TXD_STAT_DD))
-			break;
 		struct pkt *p = e->tx_pkts[i];
-		if (p) {                /* the frame's last descriptor */
+		/* A context or non-final data descriptor is done when its frame's last
+		 * one is (in-order completion); only that one's DD is read. */
+		if (!frame_done(e, i))
+			break;
+		if (p) {
 			e->sw.tx_packets++;
 			e->sw.tx_bytes += p->len;
 			pkt_free(p);

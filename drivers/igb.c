@@ -561,8 +561,7 @@ static void tx_offload(struct igb *g, struct pkt *p, const struct e1000_tx_offlo
 	struct igb_ctx_desc c;
 	e1000_offload_prepare(p, o);
 	e1000_ctx_adv(o, &c);
-	/* The context descriptor's last dword has no DD: the slot reads as done once the
-	 * data descriptor after it is, so tx_reclaim treats a NULL slot as free. */
+	/* A context descriptor gets no DD write-back: tx_reclaim reads the frame's last. */
 	*(volatile struct igb_ctx_desc *)&g->tx[i] = c;
 	g->tx_pkts[i] = NULL;
 	i = (i + 1) & (TX_RING - 1);
@@ -641,14 +640,11 @@ static int igb_tx_reclaim(struct netdev *dev)
 	while (g->tx_next_to_clean != g->tx_next_to_use) {
 		uint16_t i = g->tx_next_to_clean;
 		struct pkt *p = g->tx_pkts[i];
-		if (!p) {
-			/* A context or non-final data descriptor: done when the frame's last
-			 * descriptor is (the queue completes them in order). */
-			if (!frame_done(g, i))
-				break;
-		} else if (!(g->tx[i].olinfo_status & IGB_TXD_STAT_DD)) {
+		/* A context or non-final data descriptor is done when its frame's last
+		 * one is (in-order completion); only that one's DD is read. */
+		if (!frame_done(g, i))
 			break;
-		} else {
+		if (p) {
 			g->sw.tx_packets++;
 			g->sw.tx_bytes += p->len;
 			pkt_free(p);
