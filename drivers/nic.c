@@ -15,6 +15,7 @@
 #include "kernel/time.h"
 
 #define HOUSEKEEPING_NS 1000000000ull   /* link and hardware counter refresh */
+#define POLL_SPIN_NS 2000000ull         /* poll-only: spin this long after the last frame */
 #define SEND_MAX 100000
 #define SEND_RETRIES 1000               /* reclaim rounds while the TX ring is full */
 #define TEST_FRAME_LEN 60               /* minimum Ethernet frame without FCS */
@@ -28,6 +29,7 @@ struct nic {
 	volatile int link_event;
 	int link;                       /* last link state logged */
 	uint64_t default_drops;         /* frames freed because no stack was attached */
+	uint64_t busy_until_ns;         /* poll-only: keep polling (no hlt) until then */
 };
 
 static struct nic nics[NIC_MAX];
@@ -175,8 +177,9 @@ static void nic_loop_poll(void *ctx, uint64_t now)
 	for (int i = 0; i < nnics; i++) {
 		struct nic *n = &nics[i];
 		struct netdev *dev = n->dev;
-		if (dev->napi_pending || dev->poll_only)
-			netdev_napi_poll(dev, NIC_BUDGET, deliver_fn, deliver_ctx);
+		if ((dev->napi_pending || dev->poll_only) &&
+		    netdev_napi_poll(dev, NIC_BUDGET, deliver_fn, deliver_ctx) > 0 && dev->poll_only)
+			n->busy_until_ns = now + POLL_SPIN_NS;
 		n->tx_event = 0;
 		dev->ops->tx_reclaim(dev);
 		if (n->link_event) {
@@ -188,13 +191,18 @@ static void nic_loop_poll(void *ctx, uint64_t now)
 		housekeeping(now);
 }
 
-/* Runs with interrupts off just before hlt: poll-only devices are not "pending"
- * (they are polled on every wake-up, at least each timer tick). */
+/* Runs with interrupts off just before hlt. Poll-only devices are polled on every
+ * wake-up, at least each timer tick; adaptively, one that received a frame in the last
+ * POLL_SPIN_NS counts as pending, so the loop spins instead of halting while a
+ * conversation is under way (its next frame is not parked until the tick), and goes
+ * back to sleeping on the tick once it is quiet. */
 static int nic_loop_pending(void *ctx)
 {
 	(void)ctx;
+	uint64_t now = time_ns();
 	for (int i = 0; i < nnics; i++)
-		if (nics[i].dev->napi_pending || nics[i].tx_event || nics[i].link_event)
+		if (nics[i].dev->napi_pending || nics[i].tx_event || nics[i].link_event ||
+		    now < nics[i].busy_until_ns)
 			return 1;
 	return 0;
 }
