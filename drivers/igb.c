@@ -324,7 +324,9 @@ static int rx_init(struct igb *g, const uint8_t mac[6])
 		wr(g, IGB_MTA + 4 * i, 0);
 	wr(g, IGB_MRQC, 0);             /* one queue: no RSS, no VMDq pools */
 	/* §7.1.11 receive checksum offload: IPv4 and TCP/UDP verified, the result in the
-	 * write-back status (rx_csum); frames are delivered either way. */
+	 * write-back status (rx_csum); frames are delivered either way. Measured cost under
+	 * QEMU (TCG, tap with vnet_hdr): its igb model's receive path with RXCSUM set roughly
+	 * halves the flood-ping rate (15,106 -> 7,246 echoes/s; docs/drivers.md). */
 	wr(g, IGB_RXCSUM, IGB_RXCSUM_IPOFL | IGB_RXCSUM_TUOFL);
 	wr(g, IGB_RDBAL0, (uint32_t)g->rx_phys);
 	wr(g, IGB_RDBAH0, (uint32_t)(g->rx_phys >> 32));
