@@ -19,7 +19,7 @@ KERNEL_SRCS := kernel/main.c kernel/loop.c kernel/cmds.c kernel/console.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
 	kernel/panic.c kernel/backtrace.c kernel/random.c kernel/rtc.c kernel/fbcon.c kernel/main_net.c
 KERNEL_ASM := kernel/isr.asm
-DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/e1000_pch.c drivers/igb.c drivers/virtio.c \
+DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/e1000_offload.c drivers/e1000_pch.c drivers/nic_test.c drivers/igb.c drivers/virtio.c \
 	drivers/virtio_net.c drivers/virtio_rng.c
 NET_SRCS := net/core.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stats.c \
 	net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c net/udp_wire.c net/dhcp_wire.c \
@@ -35,7 +35,7 @@ NET_SRCS += net/fq_codel.c net/pkt_filter.c net/pcapng.c net/pkt_print.c
 # Hardware-free code that the host unit tests compile natively.
 HOST_SRCS := lib/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)
 # Driver code whose register access goes through a pointer the tests aim at a fake.
-HOST_SRCS += drivers/e1000_pch.c
+HOST_SRCS += drivers/e1000_pch.c drivers/e1000_offload.c drivers/nic_test.c
 UNIT_SRCS := tests/unit/main.c tests/unit/test_fmt.c tests/unit/test_conf.c \
 	tests/unit/test_heap.c tests/unit/test_pmm.c
 UNIT_SRCS += tests/unit/test_http_parse.c tests/unit/test_http_server.c $(BUILD)/gen/www_data.c
@@ -44,7 +44,7 @@ UNIT_SRCS += tests/unit/fake_netdev.c tests/unit/test_net_pkt.c tests/unit/test_
 	tests/unit/test_net_udp.c tests/unit/test_net_stack.c tests/unit/test_net_dhcp.c \
 	tests/unit/test_net_qdisc.c tests/unit/test_net_pair.c tests/unit/test_net_cmd.c
 UNIT_SRCS += tests/unit/test_net_hardening.c tests/unit/test_net_frag.c tests/unit/test_net_gso.c tests/unit/test_tcp_gso.c tests/unit/test_tcp_gro.c
-UNIT_SRCS += tests/unit/test_e1000_pch.c tests/unit/test_net_syslog.c
+UNIT_SRCS += tests/unit/test_e1000_pch.c tests/unit/test_e1000_offload.c tests/unit/test_net_syslog.c
 UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
 	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
 	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c tests/unit/test_tcp_harden.c \

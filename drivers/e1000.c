@@ -11,9 +11,14 @@
  * as ethN -> interrupts.
  *
  * Interrupts: the 82574L uses MSI-X, one vector each for RX queue 0, TX queue 0 and
- * "other" (link). The other parts use MSI if the function has the capability. QEMU's
- * 82540EM has no MSI capability and Skiff routes no PCI INTx, so it runs in poll mode,
- * like every device after nic_set_poll_only(1).
+ * "other" (link). The other parts use MSI if the function has the capability, else
+ * legacy INTx through the IOAPIC (drivers/pci.c routes it; QEMU's 82540EM has no MSI),
+ * proved by a self-test before it is trusted; without either, poll mode, like every
+ * device after nic_set_poll_only(1). ITR/EITR space interrupts at least 50 us apart.
+ *
+ * Offloads (net/netdev.h features): TCP/UDP transmit checksums and TSO through the
+ * TCP/IP context descriptor (SDM §3.3.6-3.3.7, drivers/e1000_offload.c), receive
+ * checksum verification (RXCSUM) reported per frame as PKT_F_CSUM_OK.
  *
  * Tested in QEMU: 82540EM (e1000) and 82574L (e1000e). The other 8257x and the PCH parts
  * have no QEMU model; they show as "e1000e-untested" (the PCH register sequences are
@@ -25,6 +30,7 @@
  */
 #include "drivers/e1000.h"
 #include "drivers/driver.h"
+#include "drivers/e1000_offload.h"
 #include "drivers/e1000_pch.h"
 #include "drivers/e1000_regs.h"
 #include "drivers/nic.h"
@@ -47,6 +53,12 @@
 #define EERD_TIMEOUT_US 10000
 #define TIPG_COPPER (8 | 8u << E1000_TIPG_IPGR1_SHIFT | 6u << E1000_TIPG_IPGR2_SHIFT)
 #define TCTL_CT 0x0F            /* collision threshold (SDM §14.5) */
+/* Interrupt throttling (SDM §13.4 ITR, 82574 §7.4.4 ITR/EITR): at most one interrupt per
+ * 50 us (20,000/s), in 256 ns units. The first interrupt after a quiet spell is not
+ * delayed (the interval only spaces interrupts apart), so a lone request's latency is
+ * unchanged; under load the NAPI poll already batches, and fewer interrupts cost less. */
+#define ITR_INTERVAL 195
+#define INTX_TEST_US 20000      /* INTx self-test: the interrupt must arrive within this */
 
 /* Legacy receive descriptor (SDM §3.2.3). */
 struct e1000_rx_desc {
@@ -70,6 +82,23 @@ struct e1000_tx_desc {
 	uint16_t special;
 };
 _Static_assert(sizeof(struct e1000_tx_desc) == 16, "transmit descriptor is 16 bytes");
+
+/* Extended data descriptor (SDM §3.3.7): DTALEN 19:0, DTYP 23:20, DCMD 31:24 in lower;
+ * STA 3:0, POPTS 15:8 in upper. */
+struct e1000_data_desc {
+	uint64_t addr;
+	uint32_t lower;
+	uint32_t upper;
+};
+_Static_assert(sizeof(struct e1000_data_desc) == 16, "data descriptor is 16 bytes");
+
+/* The three formats share the ring; STA (DD) is bit 0 of byte 12 in each. */
+union e1000_tx_slot {
+	struct e1000_tx_desc legacy;
+	struct e1000_ctx_desc ctx;
+	struct e1000_data_desc data;
+};
+_Static_assert(sizeof(union e1000_tx_slot) == 16, "transmit ring slot is 16 bytes");
 
 struct e1000_chip {
 	const char *driver;     /* netdev driver name: "-untested" until someone runs one */
@@ -142,7 +171,10 @@ struct e1000_sw_stats {
 	uint64_t rx_alloc_failed;       /* pool empty: frame dropped, buffer reused */
 	uint64_t tx_length_errors;
 	uint64_t tx_ring_full;
+	uint64_t tx_offload, tx_tso;    /* frames sent with a context descriptor; of them TSO */
+	uint64_t rx_csum_ok, rx_csum_err;       /* hardware verified the L4 checksum; found it bad */
 	uint64_t irq_tx, irq_other;
+	uint64_t irq_not_ours;          /* shared INTx line raised by another function */
 };
 
 struct e1000 {
@@ -152,7 +184,7 @@ struct e1000 {
 	volatile uint8_t *regs;
 	struct pkt_pool pool;
 	volatile struct e1000_rx_desc *rx;
-	volatile struct e1000_tx_desc *tx;
+	volatile union e1000_tx_slot *tx;
 	uint64_t rx_phys, tx_phys;
 	struct pkt *rx_pkts[RX_RING];   /* slot -> buffer the hardware fills */
 	struct pkt *tx_pkts[TX_RING];   /* slot -> frame in flight */
@@ -163,6 +195,7 @@ struct e1000 {
 	uint32_t irq_rx_mask;           /* IMS bits irq_enable() toggles */
 	uint32_t irq_tx_mask, irq_other_mask;
 	volatile int tx_irq_masked;     /* TX handler masked TXQ0; tx_reclaim re-arms */
+	int msix_on;                    /* three MSI-X vectors (else one MSI/INTx interrupt) */
 	uint64_t hw[HW_COUNTERS];
 	struct e1000_sw_stats sw;
 	char irq_names[3][24];
@@ -330,8 +363,10 @@ static void rx_init(struct e1000 *e, const uint8_t mac[6])
 	/* No receive interrupt delay: NAPI polling already batches. */
 	wr(e, E1000_RDTR, 0);
 	wr(e, E1000_RADV, 0);
-	/* No checksum offload: the stack verifies every checksum itself. */
-	wr(e, E1000_RXCSUM, 0);
+	/* RXCSUM (SDM ch. 13, 82574 §10.2): verify IPv4 and TCP/UDP checksums; the
+	 * result lands in the descriptor (IPCS/TCPCS/UDPCS, errors IPE/TCPE), which
+	 * rx_csum() reads. The frame is delivered either way: the stack decides. */
+	wr(e, E1000_RXCSUM, E1000_RXCSUM_IPOFL | E1000_RXCSUM_TUOFL);
 	/* With LPE off the MAC takes frames up to 1522 bytes with FCS, so a 2048-byte
 	 * buffer always holds one. SECRC strips the FCS, as packets must hold the frame
 	 * without it; broadcast accepted; no promiscuous modes. */
@@ -383,12 +418,18 @@ static void msix_other(void *ctx)
 	nic_link_event(&e->dev);
 }
 
-/* Single MSI vector: reading ICR acknowledges every cause; any cause schedules the
- * poll, which re-arms all of them (transmit completions are reclaimed by the loop). */
-static void msi_intr(void *ctx)
+/* Single MSI vector or INTx: reading ICR acknowledges every cause (and deasserts a
+ * level INTx line); any cause schedules the poll, which re-arms all of them (transmit
+ * completions are reclaimed by the loop). An INTx line may be shared: no cause of ours
+ * means another function's interrupt. */
+static void legacy_intr(void *ctx)
 {
 	struct e1000 *e = ctx;
 	uint32_t icr = rd(e, E1000_ICR);
+	if (!icr) {
+		e->sw.irq_not_ours++;
+		return;
+	}
 	wr(e, E1000_IMC, e->irq_rx_mask);
 	if (icr & E1000_ICR_LSC)
 		nic_link_event(&e->dev);
@@ -424,30 +465,83 @@ static int setup_msix(struct e1000 *e)
 	e->irq_tx_mask = E1000_ICR_TXQ0;
 	e->irq_other_mask = E1000_ICR_OTHER | E1000_ICR_LSC;
 	e->dev.irq_mode = "MSI-X";
+	e->msix_on = 1;
 	return 0;
 }
 
 static int setup_msi(struct e1000 *e)
 {
 	ksnprintf(e->irq_names[0], sizeof(e->irq_names[0]), "%s", e->dev.name);
-	if (pci_msi_enable(e->pci, msi_intr, e, e->irq_names[0]) < 0)
+	if (pci_msi_enable(e->pci, legacy_intr, e, e->irq_names[0]) < 0)
 		return -1;
 	e->irq_rx_mask = E1000_ICR_RXT0 | E1000_ICR_RXDMT0 | E1000_ICR_RXO | E1000_ICR_LSC;
 	e->dev.irq_mode = "MSI";
 	return 0;
 }
 
-/* MSI-X when the chip supports it, else MSI; never both (PCI 3.0 §6.8), so a failure
- * after MSI-X was enabled ends in poll mode. */
+/* Raises RXT0 through ICS (SDM ch. 13 ICS: a cause set by software interrupts like a
+ * real one) and waits for the handler: INTx routing is inferred from the chipset, so
+ * it is proved before it is trusted. 0, or -1 after INTX_TEST_US. */
+static int intx_selftest(struct e1000 *e)
+{
+	uint64_t before = e->dev.napi.irqs, end = time_us() + INTX_TEST_US;
+	wr(e, E1000_IMS, e->irq_rx_mask);
+	wr(e, E1000_ICS, E1000_ICR_RXT0);
+	while (e->dev.napi.irqs == before)
+		if (time_us() > end)
+			return -1;
+	return 0;
+}
+
+/* Legacy INTx, for functions without MSI (QEMU's 82540EM): routed by drivers/pci.c. */
+static int setup_intx(struct e1000 *e)
+{
+	ksnprintf(e->irq_names[0], sizeof(e->irq_names[0]), "%s", e->dev.name);
+	if (pci_intx_enable(e->pci, legacy_intr, e) < 0)
+		return -1;
+	e->irq_rx_mask = E1000_ICR_RXT0 | E1000_ICR_RXDMT0 | E1000_ICR_RXO | E1000_ICR_LSC;
+	if (intx_selftest(e) < 0) {
+		wr(e, E1000_IMC, E1000_IMC_ALL);
+		pci_intx_release(e->pci, legacy_intr, e);
+		log_warn("%s: INTx routed but no interrupt arrived; polling", e->dev.name);
+		return -1;
+	}
+	e->dev.irq_mode = "INTx";
+	return 0;
+}
+
+/* ITR moderates the MSI/INTx interrupt; with MSI-X the 82574 moderates each vector
+ * by its EITR (the queue vectors; link changes are rare and stay immediate). */
+static void throttle(struct e1000 *e)
+{
+	if (e->chip->pch)       /* not run on a PCH part yet: leave it as reset left it */
+		return;
+	if (e->msix_on) {
+		wr(e, E1000_EITR_82574(0), ITR_INTERVAL);
+		wr(e, E1000_EITR_82574(1), ITR_INTERVAL);
+	} else {
+		wr(e, E1000_ITR, ITR_INTERVAL);
+	}
+}
+
+/* MSI-X when the chip supports it, else MSI, else INTx; never two (PCI 3.0 §6.8), so a
+ * failure after MSI-X was enabled ends in poll mode. */
 static void irq_setup(struct e1000 *e)
 {
-	int use_msix = e->chip->msix && e->pci->msix_size;
-	if (nic_poll_only() || (use_msix ? setup_msix(e) : setup_msi(e)) < 0) {
+	int use_msix = e->chip->msix && e->pci->msix_size, ok = 0;
+	if (!nic_poll_only()) {
+		if (use_msix)
+			ok = setup_msix(e) == 0;
+		else
+			ok = setup_msi(e) == 0 || setup_intx(e) == 0;
+	}
+	if (!ok) {
 		e->dev.poll_only = 1;
 		e->dev.irq_mode = "poll";
 		pci_intx_disable(e->pci);
 		return;
 	}
+	throttle(e);
 	wr(e, E1000_IMS, e->irq_rx_mask | e->irq_tx_mask | e->irq_other_mask);
 	/* Frames that arrived before the interrupt was armed: poll once. */
 	e->dev.napi_pending = 1;
@@ -479,6 +573,21 @@ static int rx_check(struct e1000 *e, uint8_t status, uint8_t errors, uint16_t le
 	return 0;
 }
 
+/* PKT_F_CSUM_OK only when the hardware says it checked the L4 checksum and found it
+ * good: TCPCS or UDPCS, no TCPE or IPE, and not IXSM ("ignore checksum indication",
+ * which QEMU's 82540EM sets on every frame: it has no receive checksum engine). */
+static uint16_t rx_csum(struct e1000 *e, uint8_t status, uint8_t errors)
+{
+	if ((status & E1000_RXD_STAT_IXSM) || !(status & (E1000_RXD_STAT_TCPCS | E1000_RXD_STAT_UDPCS)))
+		return 0;
+	if (errors & (E1000_RXD_ERR_TCPE | E1000_RXD_ERR_IPE)) {
+		e->sw.rx_csum_err++;
+		return 0;
+	}
+	e->sw.rx_csum_ok++;
+	return PKT_F_CSUM_OK;
+}
+
 /* Takes the frame out of slot i when it is good and a replacement buffer exists;
  * otherwise the old buffer stays in the slot and the frame is dropped. */
 static struct pkt *rx_take(struct e1000 *e, int i)
@@ -495,6 +604,7 @@ static struct pkt *rx_take(struct e1000 *e, int i)
 	struct pkt *p = e->rx_pkts[i];
 	e->rx_pkts[i] = fresh;
 	pkt_put(p, len);
+	p->flags |= rx_csum(e, d->status, d->errors);
 	p->ifindex = (uint16_t)e->dev.ifindex;
 	p->ts_ns = time_ns();
 	e->sw.rx_packets++;
@@ -537,29 +647,83 @@ static int tx_free(const struct e1000 *e)
 	return TX_RING - 1 - ((e->tx_next_to_use - e->tx_next_to_clean) & (TX_RING - 1));
 }
 
+/* A frame without offloads: one legacy descriptor (SDM §3.3.3). */
+static void tx_legacy(struct e1000 *e, struct pkt *p)
+{
+	uint16_t i = e->tx_next_to_use;
+	volatile struct e1000_tx_desc *d = &e->tx[i].legacy;
+	d->addr = pkt_dma_addr(p);
+	d->length = (uint16_t)p->len;
+	d->cso = 0;
+	d->css = 0;
+	d->special = 0;
+	d->status = 0;
+	/* IFCS: the MAC appends the FCS; RS: report DD, which tx_reclaim waits for. */
+	d->cmd = E1000_TXD_CMD_EOP | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS;
+	e->tx_pkts[i] = p;
+	e->tx_next_to_use = (i + 1) & (TX_RING - 1);
+}
+
+/* Checksum offload or TSO (SDM §3.3.6-3.3.7, 82574 §7.2): one TCP/IP context
+ * descriptor, then extended data descriptors of at most E1000_TX_CHUNK bytes, each with
+ * RS; the packet sits in the slot of the last (EOP), whose DD tx_reclaim waits for. */
+static void tx_offload(struct e1000 *e, struct pkt *p, const struct e1000_tx_offload *o)
+{
+	uint16_t i = e->tx_next_to_use;
+	struct e1000_ctx_desc c;
+	e1000_offload_prepare(p, o);
+	e1000_ctx_legacy(o, &c);
+	c.cmd_and_length |= (uint32_t)E1000_TXD_CMD_RS << 24;
+	e->tx[i].ctx = c;
+	e->tx_pkts[i] = NULL;
+	i = (i + 1) & (TX_RING - 1);
+	uint32_t cmd = E1000_TXD_DTYP_D | E1000_TXD_CMD_DEXT | (o->tso ? E1000_TXD_CMD_TSE : 0) |
+		       (uint32_t)(E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS) << 24;
+	uint8_t popts = E1000_TXD_POPTS_TXSM | (o->tso ? E1000_TXD_POPTS_IXSM : 0);
+	for (uint32_t done = 0; done < p->len; i = (i + 1) & (TX_RING - 1)) {
+		uint32_t n = p->len - done > E1000_TX_CHUNK ? E1000_TX_CHUNK : p->len - done;
+		volatile struct e1000_data_desc *d = &e->tx[i].data;
+		d->addr = pkt_dma_addr(p) + done;
+		done += n;
+		d->lower = cmd | n | (done == p->len ? (uint32_t)E1000_TXD_CMD_EOP << 24 : 0);
+		d->upper = (uint32_t)popts << 8;
+		e->tx_pkts[i] = done == p->len ? p : NULL;
+	}
+	e->tx_next_to_use = i;
+	e->sw.tx_offload++;
+	if (o->tso)
+		e->sw.tx_tso++;
+}
+
+/* Descriptors p needs: 0 when p is malformed (the caller drops it). */
+static int tx_descs(const struct pkt *p, struct e1000_tx_offload *o)
+{
+	int off = e1000_offload_parse(p, o);
+	uint32_t max = off > 0 && o->tso ? E1000_TSO_MAX : NIC_FRAME_MAX;
+	if (off < 0 || p->len < NIC_FRAME_MIN || p->len > max)
+		return 0;
+	return off ? 1 + (int)((p->len + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK) : 1;
+}
+
 static int e1000_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 {
 	struct e1000 *e = dev->priv;
 	int taken = 0, queued = 0;
-	for (; taken < n && tx_free(e) > 0; taken++) {
+	for (; taken < n; taken++) {
 		struct pkt *p = pkts[taken];
-		if (p->len < NIC_FRAME_MIN || p->len > NIC_FRAME_MAX) {
+		struct e1000_tx_offload o;
+		int need = tx_descs(p, &o);
+		if (!need) {
 			e->sw.tx_length_errors++;
 			pkt_free(p);
 			continue;
 		}
-		uint16_t i = e->tx_next_to_use;
-		volatile struct e1000_tx_desc *d = &e->tx[i];
-		d->addr = pkt_dma_addr(p);
-		d->length = p->len;
-		d->cso = 0;
-		d->css = 0;
-		d->special = 0;
-		d->status = 0;
-		/* IFCS: the MAC appends the FCS; RS: report DD, which tx_reclaim waits for. */
-		d->cmd = E1000_TXD_CMD_EOP | E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS;
-		e->tx_pkts[i] = p;
-		e->tx_next_to_use = (i + 1) & (TX_RING - 1);
+		if (tx_free(e) < need)
+			break;
+		if (o.tucss)
+			tx_offload(e, p, &o);
+		else
+			tx_legacy(e, p);
 		queued++;
 	}
 	if (taken < n)
@@ -572,18 +736,31 @@ static int e1000_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 	return taken;
 }
 
+/* The descriptor carrying slot i's frame (the next slot with a packet) is done. */
+static int frame_done(const struct e1000 *e, uint16_t i)
+{
+	for (; i != e->tx_next_to_use; i = (i + 1) & (TX_RING - 1))
+		if (e->tx_pkts[i])
+			return (e->tx[i].legacy.status & E1000_TXD_STAT_DD) != 0;
+	return 0;
+}
+
 static int e1000_tx_reclaim(struct netdev *dev)
 {
 	struct e1000 *e = dev->priv;
 	while (e->tx_next_to_clean != e->tx_next_to_use) {
 		uint16_t i = e->tx_next_to_clean;
-		if (!(e->tx[i].status & E1000_TXD_STAT_DD))
-			break;
 		struct pkt *p = e->tx_pkts[i];
-		e->sw.tx_packets++;
-		e->sw.tx_bytes += p->len;
-		pkt_free(p);
-		e->tx_pkts[i] = NULL;
+		/* A context or non-final data descriptor is done when its frame's last
+		 * one is (in-order completion); only that one's DD is read. */
+		if (!frame_done(e, i))
+			break;
+		if (p) {
+			e->sw.tx_packets++;
+			e->sw.tx_bytes += p->len;
+			pkt_free(p);
+			e->tx_pkts[i] = NULL;
+		}
 		e->tx_next_to_clean = (i + 1) & (TX_RING - 1);
 	}
 	if (e->tx_irq_masked) {
@@ -661,8 +838,13 @@ static void e1000_xstats(struct netdev *dev, netdev_xstat_fn fn, void *ctx)
 	fn(ctx, "alloc_rx_buff_failed", e->sw.rx_alloc_failed);
 	fn(ctx, "tx_length_errors", e->sw.tx_length_errors);
 	fn(ctx, "tx_ring_full", e->sw.tx_ring_full);
+	fn(ctx, "tx_csum_offload", e->sw.tx_offload);
+	fn(ctx, "tx_tso", e->sw.tx_tso);
+	fn(ctx, "rx_csum_offload_good", e->sw.rx_csum_ok);
+	fn(ctx, "rx_csum_offload_errors", e->sw.rx_csum_err);
 	fn(ctx, "irq_tx", e->sw.irq_tx);
 	fn(ctx, "irq_other", e->sw.irq_other);
+	fn(ctx, "irq_not_ours", e->sw.irq_not_ours);
 }
 
 static const struct netdev_ops e1000_ops = {
@@ -706,6 +888,8 @@ static void netdev_setup(struct e1000 *e, const uint8_t mac[6])
 	d->priv = e;
 	d->pool = &e->pool;
 	d->irq_mode = "poll";
+	d->features = NETDEV_F_TX_CSUM | NETDEV_F_TSO4 | NETDEV_F_RX_CSUM;
+	d->tso_max = E1000_TSO_MAX;
 }
 
 /* PCH, after the reset: leave Ultra Low Power so the PHY answers. A failure is logged

@@ -20,10 +20,13 @@
 
 /* Interrupts (SDM §13.4, 82574 §10.2) */
 #define E1000_ICR 0x000C0
+#define E1000_ICS 0x000C8
+#define E1000_ITR 0x000C4                /* interrupt throttling, 256 ns units */
 #define E1000_IMS 0x000D0
 #define E1000_IMC 0x000D8
 #define E1000_EIAC_82574 0x000DC        /* 82574 only: auto-clear of ICR on MSI-X */
 #define E1000_IVAR_82574 0x000E4        /* 82574 only: cause -> MSI-X vector */
+#define E1000_EITR_82574(n) (0x000E8 + 4 * (n))  /* 82574: per MSI-X vector throttling */
 
 /* Receive (SDM §13.4, 82574 §10.2) */
 #define E1000_RCTL 0x00100
@@ -122,6 +125,10 @@
 #define E1000_RCTL_BSIZE_2048 (0u << 16)
 #define E1000_RCTL_SECRC (1u << 26)
 
+/* RXCSUM (SDM ch. 13, 82574 §10.2): offload enables */
+#define E1000_RXCSUM_IPOFL (1u << 8)
+#define E1000_RXCSUM_TUOFL (1u << 9)
+
 /* RFCTL (82574) */
 #define E1000_RFCTL_ACK_DIS (1u << 13)
 
@@ -139,6 +146,12 @@
 /* Legacy receive descriptor (SDM §3.2.3) status and errors */
 #define E1000_RXD_STAT_DD (1u << 0)
 #define E1000_RXD_STAT_EOP (1u << 1)
+#define E1000_RXD_STAT_IXSM (1u << 2)   /* ignore the checksum indications */
+#define E1000_RXD_STAT_UDPCS (1u << 4)  /* 82574: UDP checksum computed */
+#define E1000_RXD_STAT_TCPCS (1u << 5)  /* TCP (8254x: TCP or UDP) checksum computed */
+#define E1000_RXD_STAT_IPCS (1u << 6)
+#define E1000_RXD_ERR_TCPE (1u << 5)    /* TCP/UDP checksum error */
+#define E1000_RXD_ERR_IPE (1u << 6)     /* IP checksum error */
 #define E1000_RXD_ERR_CE (1u << 0)      /* CRC or alignment error */
 #define E1000_RXD_ERR_SE (1u << 1)      /* symbol error */
 #define E1000_RXD_ERR_SEQ (1u << 2)     /* sequence error */

@@ -22,6 +22,7 @@
 #define IGB_IMS 0x000D0
 #define IGB_IMC 0x000D8
 #define IGB_GPIE 0x01514
+#define IGB_EITR(n) (0x01680 + 4 * (n))  /* per-vector throttling: interval 14:2, 1 us units */
 #define IGB_EICS 0x01520
 #define IGB_EIMS 0x01524
 #define IGB_EIMC 0x01528
@@ -119,6 +120,13 @@
 #define IGB_ICR_LSC (1u << 2)
 #define IGB_IMC_ALL 0xFFFFFFFFu
 
+/* RXCSUM (82576 §8.10): offload enables */
+#define IGB_RXCSUM_IPOFL (1u << 8)
+#define IGB_RXCSUM_TUOFL (1u << 9)
+
+/* EITR (82576 §8.8.12) */
+#define IGB_EITR_INTERVAL_SHIFT 2
+
 /* GPIE (82576 §8.8) */
 #define IGB_GPIE_NSICR (1u << 0)        /* ICR cleared on read, whatever IMS holds */
 #define IGB_GPIE_MULTIPLE_MSIX (1u << 4)  /* EICR bits are MSI-X vectors, not queues */
@@ -159,6 +167,12 @@
 /* Advanced receive descriptor write-back (82576 §7.1.5): status_error field */
 #define IGB_RXD_STAT_DD (1u << 0)
 #define IGB_RXD_STAT_EOP (1u << 1)
+#define IGB_RXD_STAT_IXSM (1u << 2)     /* ignore the checksum indications */
+#define IGB_RXD_STAT_UDPCS (1u << 4)
+#define IGB_RXD_STAT_L4CS (1u << 5)     /* TCP (or UDP) checksum computed */
+#define IGB_RXD_STAT_IPCS (1u << 6)
+#define IGB_RXDEXT_ERR_L4E (1u << 29)   /* TCP/UDP checksum error */
+#define IGB_RXDEXT_ERR_IPE (1u << 30)   /* IP checksum error */
 #define IGB_RXDEXT_ERR_CE (1u << 24)    /* CRC or alignment error */
 #define IGB_RXDEXT_ERR_SE (1u << 25)    /* symbol error */
 #define IGB_RXDEXT_ERR_SEQ (1u << 26)   /* sequence error */
@@ -173,6 +187,7 @@
 #define IGB_ADVTXD_DCMD_IFCS (1u << 25)
 #define IGB_ADVTXD_DCMD_RS (1u << 27)
 #define IGB_ADVTXD_DCMD_DEXT (1u << 29)
+#define IGB_ADVTXD_DCMD_TSE (1u << 31)
 #define IGB_ADVTXD_PAYLEN_SHIFT 14
 #define IGB_TXD_STAT_DD (1u << 0)
 

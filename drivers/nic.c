@@ -5,6 +5,7 @@
  * The contract the hook follows is written once, in net/netdev.h.
  */
 #include "drivers/nic.h"
+#include "drivers/nic_test.h"
 #include "kernel/console.h"
 #include "kernel/dma.h"
 #include "lib/fmt.h"
@@ -14,9 +15,13 @@
 #include "kernel/time.h"
 
 #define HOUSEKEEPING_NS 1000000000ull   /* link and hardware counter refresh */
+#define POLL_SPIN_NS 2000000ull         /* poll-only: spin this long after the last frame */
 #define SEND_MAX 100000
 #define SEND_RETRIES 1000               /* reclaim rounds while the TX ring is full */
 #define TEST_FRAME_LEN 60               /* minimum Ethernet frame without FCS */
+#define TEST_CSUM_PAYLOAD 200           /* `nic send DEV N csum`: bytes per UDP/TCP frame */
+#define TEST_TSO_PAYLOAD 20000          /* `nic send DEV N tso`: 14 segments of NIC_TEST_MSS */
+#define TEST_TSO_SLOTS 4
 
 struct nic {
 	struct netdev *dev;
@@ -24,6 +29,7 @@ struct nic {
 	volatile int link_event;
 	int link;                       /* last link state logged */
 	uint64_t default_drops;         /* frames freed because no stack was attached */
+	uint64_t busy_until_ns;         /* poll-only: keep polling (no hlt) until then */
 };
 
 static struct nic nics[NIC_MAX];
@@ -171,8 +177,9 @@ static void nic_loop_poll(void *ctx, uint64_t now)
 	for (int i = 0; i < nnics; i++) {
 		struct nic *n = &nics[i];
 		struct netdev *dev = n->dev;
-		if (dev->napi_pending || dev->poll_only)
-			netdev_napi_poll(dev, NIC_BUDGET, deliver_fn, deliver_ctx);
+		if ((dev->napi_pending || dev->poll_only) &&
+		    netdev_napi_poll(dev, NIC_BUDGET, deliver_fn, deliver_ctx) > 0 && dev->poll_only)
+			n->busy_until_ns = now + POLL_SPIN_NS;
 		n->tx_event = 0;
 		dev->ops->tx_reclaim(dev);
 		if (n->link_event) {
@@ -184,13 +191,18 @@ static void nic_loop_poll(void *ctx, uint64_t now)
 		housekeeping(now);
 }
 
-/* Runs with interrupts off just before hlt: poll-only devices are not "pending"
- * (they are polled on every wake-up, at least each timer tick). */
+/* Runs with interrupts off just before hlt. Poll-only devices are polled on every
+ * wake-up, at least each timer tick; adaptively, one that received a frame in the last
+ * POLL_SPIN_NS counts as pending, so the loop spins instead of halting while a
+ * conversation is under way (its next frame is not parked until the tick), and goes
+ * back to sleeping on the tick once it is quiet. */
 static int nic_loop_pending(void *ctx)
 {
 	(void)ctx;
+	uint64_t now = time_ns();
 	for (int i = 0; i < nnics; i++)
-		if (nics[i].dev->napi_pending || nics[i].tx_event || nics[i].link_event)
+		if (nics[i].dev->napi_pending || nics[i].tx_event || nics[i].link_event ||
+		    now < nics[i].busy_until_ns)
 			return 1;
 	return 0;
 }
@@ -293,21 +305,78 @@ static int send_one(struct netdev *d, struct pkt *p)
 	return -1;
 }
 
-static int cmd_send(struct netdev *d, const char *count)
+/* Large DMA-able buffers for TSO test frames, made on first use. */
+static struct pkt_pool tso_pool;
+
+static struct pkt *tso_alloc(void)
+{
+	if (!tso_pool.base) {
+		uint64_t phys;
+		size_t slot = pkt_slot_size(TEST_TSO_PAYLOAD + 128);
+		void *mem = dma_alloc(TEST_TSO_SLOTS * slot, 4096, &phys);
+		if (!mem)
+			return NULL;
+		pkt_pool_init_sized(&tso_pool, mem, phys, TEST_TSO_SLOTS, TEST_TSO_PAYLOAD + 128);
+	}
+	return pkt_alloc(&tso_pool);
+}
+
+/* Frame number seq of a `nic send` run: mode 0 the test EtherType, 1 UDP and TCP
+ * alternately with partial checksums, 2 one TSO frame. */
+static struct pkt *send_frame(struct netdev *d, int mode, uint32_t seq)
+{
+	if (mode == 0)
+		return test_frame(d, seq);
+	struct pkt *p = mode == 2 ? tso_alloc() : pkt_alloc(d->pool);
+	if (!p)
+		return NULL;
+	enum nic_test_kind kind = mode == 2 || (seq & 1) ? NIC_TEST_TCP : NIC_TEST_UDP;
+	if (nic_test_frame(p, d->mac, kind, seq, mode == 2 ? TEST_TSO_PAYLOAD : TEST_CSUM_PAYLOAD) < 0) {
+		pkt_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static int send_mode(struct netdev *d, const char *what)
+{
+	static const struct { const char *name; uint32_t needs; } modes[] = {
+		{ "test", 0 }, { "csum", NETDEV_F_TX_CSUM }, { "tso", NETDEV_F_TSO4 },
+	};
+	for (int m = 0; m < 3; m++) {
+		if (strcmp(what, modes[m].name) != 0)
+			continue;
+		if ((d->features & modes[m].needs) != modes[m].needs) {
+			kprintf("%s: the driver does not offload %s\n", d->name, what);
+			return -1;
+		}
+		return m;
+	}
+	kprintf("nic: frame kind is test, csum or tso\n");
+	return -1;
+}
+
+static int cmd_send(struct netdev *d, const char *count, const char *what)
 {
 	long n = parse_count(count);
+	int mode = send_mode(d, what);
+	if (mode < 0)
+		return -1;
 	if (n < 1 || n > SEND_MAX) {
 		kprintf("nic: count must be 1..%d\n", SEND_MAX);
 		return -1;
 	}
 	long sent = 0;
 	for (; sent < n; sent++) {
-		struct pkt *p = test_frame(d, (uint32_t)sent);
+		struct pkt *p = send_frame(d, mode, (uint32_t)sent);
 		if (!p || send_one(d, p) < 0)
 			break;
 	}
-	kprintf("%s: sent %ld of %ld test frames (ethertype 0x%04x)\n", d->name, sent, n,
-		NIC_TEST_ETHERTYPE);
+	if (mode == 0)
+		kprintf("%s: sent %ld of %ld test frames (ethertype 0x%04x)\n", d->name, sent, n,
+			NIC_TEST_ETHERTYPE);
+	else
+		kprintf("%s: sent %ld of %ld %s frames\n", d->name, sent, n, what);
 	return sent == n ? 0 : -1;
 }
 
@@ -324,17 +393,17 @@ static int cmd_nic(int argc, char **argv)
 		struct netdev *d = by_name(argv[2]);
 		return d ? cmd_stats(d) : -1;
 	}
-	if (argc == 4 && strcmp(argv[1], "send") == 0) {
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "send") == 0) {
 		struct netdev *d = by_name(argv[2]);
-		return d ? cmd_send(d, argv[3]) : -1;
+		return d ? cmd_send(d, argv[3], argc == 5 ? argv[4] : "test") : -1;
 	}
-	kprintf("usage: nic [stats DEV | send DEV N]\n");
+	kprintf("usage: nic [stats DEV | send DEV N [test|csum|tso]]\n");
 	return -1;
 }
 
 static const struct shell_cmd nic_cmd = {
-	"nic", "[stats DEV | send DEV N]",
-	"list NICs; driver counters; send N broadcast test frames", cmd_nic
+	"nic", "[stats DEV | send DEV N [test|csum|tso]]",
+	"list NICs; driver counters; send N broadcast test frames (csum, tso: offloaded)", cmd_nic
 };
 
 /* First call of any entry point: the kernel has its shell and loop by then. */

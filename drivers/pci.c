@@ -596,3 +596,122 @@ int pci_msi_enable(struct pci_dev *d, irq_handler_fn fn, void *ctx, const char *
 	pci_intx_disable(d);
 	return vector;
 }
+
+/* ---- legacy INTx (PCI 3.0 §2.2.6): a level interrupt through the IOAPIC ---------- */
+
+#define INTX_LINES 8                    /* distinct GSIs with PCI functions on them */
+#define INTX_SHARERS 4                  /* functions on one GSI */
+#define HOST_Q35 0x29C0                 /* Intel 82G33/P35 MCH: QEMU q35 */
+#define HOST_I440FX 0x1237              /* Intel 440FX: QEMU pc, with the PIIX3 */
+#define ICH9_PIRQ_GSI 16                /* PIRQA-H in APIC mode (ICH9 §5.8) */
+#define ICH9_ROUTED_SLOTS 25            /* slots 25-31: DxxIR registers, not decoded here */
+#define ELCR_PORT 0x4D0                 /* edge/level control, IRQs 0-7; IRQs 8-15 at +1 */
+
+/* One GSI and the functions sharing it: the vector's handler runs each in turn; each
+ * reads its own cause register and returns when the interrupt was not its. */
+static struct intx_line {
+	uint32_t gsi;
+	int vector, n;
+	struct { irq_handler_fn fn; void *ctx; } h[INTX_SHARERS];
+} intx_lines[INTX_LINES];
+static int n_intx_lines;
+
+static void intx_dispatch(void *ctx)
+{
+	struct intx_line *l = ctx;
+	for (int i = 0; i < l->n; i++)
+		l->h[i].fn(l->h[i].ctx);
+}
+
+static uint16_t host_bridge(void)
+{
+	for (int i = 0; i < ndevs; i++)
+		if (devs[i].bus == 0 && devs[i].dev == 0 && devs[i].fn == 0 && devs[i].vendor == 0x8086)
+			return devs[i].device;
+	return 0;
+}
+
+static int elcr_level(int irq)
+{
+	return (inb((uint16_t)(ELCR_PORT + irq / 8)) >> (irq % 8)) & 1;
+}
+
+/* The GSI a function's INTx pin reaches, with trigger and polarity; 0, or -1 when this
+ * chipset's wiring is not known here (no ACPI _PRT interpreter: the caller polls). */
+static int intx_gsi(const struct pci_dev *d, uint32_t *gsi, unsigned *flags)
+{
+	if (d->irq_pin < 1 || d->irq_pin > 4)
+		return -1;
+	uint16_t host = host_bridge();
+	if (host == HOST_Q35 && d->bus == 0 && d->dev < ICH9_ROUTED_SLOTS) {
+		/* QEMU's ICH9 wires slot s, pin p (0 = INTA) to PIRQ (s + p) % 4 + 4 (E-H), as
+		 * its DSDT's _PRT says; the firmware's interrupt line (an ISA IRQ for the 8259
+		 * path) does not name the IOAPIC input. PIRQs are level, active low. */
+		*gsi = ICH9_PIRQ_GSI + (uint32_t)(d->dev + d->irq_pin - 1) % 4 + 4;
+		*flags = IOAPIC_LEVEL | IOAPIC_ACTIVE_LOW;
+		return 0;
+	}
+	if (host == HOST_I440FX && d->irq_line >= 1 && d->irq_line < 16) {
+		/* PIIX3: the firmware steered the PIRQ to ISA IRQ irq_line (PIRQRC) and wrote
+		 * that number in the interrupt line register. Trigger and polarity: the MADT's
+		 * override (QEMU gives one for IRQs 5, 9, 10, 11), else the ELCR. */
+		if (!ioapic_isa_gsi(d->irq_line, gsi, flags) && elcr_level(d->irq_line))
+			*flags = IOAPIC_LEVEL;
+		return 0;
+	}
+	return -1;
+}
+
+static struct intx_line *intx_line_for(uint32_t gsi, unsigned flags)
+{
+	for (int i = 0; i < n_intx_lines; i++)
+		if (intx_lines[i].gsi == gsi)
+			return intx_lines[i].n < INTX_SHARERS ? &intx_lines[i] : NULL;
+	if (n_intx_lines == INTX_LINES)
+		return NULL;
+	struct intx_line *l = &intx_lines[n_intx_lines];
+	static char names[INTX_LINES][16];
+	ksnprintf(names[n_intx_lines], sizeof(names[0]), "INTx GSI %u", (unsigned)gsi);
+	int vector = irq_register(intx_dispatch, l, names[n_intx_lines]);
+	if (vector < 0 || ioapic_route_gsi(gsi, vector, flags) < 0)
+		return NULL;
+	n_intx_lines++;
+	l->gsi = gsi;
+	l->vector = vector;
+	return l;
+}
+
+int pci_intx_enable(struct pci_dev *d, irq_handler_fn fn, void *ctx)
+{
+	uint32_t gsi;
+	unsigned flags;
+	if (intx_gsi(d, &gsi, &flags) < 0)
+		return -1;
+	/* Registered before the pin is unmasked, so a line already asserted finds it. */
+	struct intx_line *l = intx_line_for(gsi, flags);
+	if (!l)
+		return -1;
+	l->h[l->n].fn = fn;
+	l->h[l->n].ctx = ctx;
+	l->n++;
+	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & ~PCI_COMMAND_INTX_DISABLE);
+	log_info("pci: %02x:%02x.%x INT%c# -> GSI %u (%s, active %s), vector 0x%x", d->bus, d->dev,
+		  d->fn, 'A' + d->irq_pin - 1, (unsigned)gsi, flags & IOAPIC_LEVEL ? "level" : "edge",
+		  flags & IOAPIC_ACTIVE_LOW ? "low" : "high", l->vector);
+	return (int)gsi;
+}
+
+void pci_intx_release(struct pci_dev *d, irq_handler_fn fn, void *ctx)
+{
+	pci_intx_disable(d);
+	for (int i = 0; i < n_intx_lines; i++) {
+		struct intx_line *l = &intx_lines[i];
+		for (int k = 0; k < l->n; k++)
+			if (l->h[k].fn == fn && l->h[k].ctx == ctx) {
+				l->h[k] = l->h[--l->n];
+				if (!l->n)
+					ioapic_mask_gsi(l->gsi);
+				return;
+			}
+	}
+}

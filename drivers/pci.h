@@ -117,6 +117,17 @@ int pci_msix_bind(struct pci_dev *d, int entry, irq_handler_fn fn, void *ctx, co
 int pci_msi_enable(struct pci_dev *d, irq_handler_fn fn, void *ctx, const char *name);
 /* Sets the INTx Disable bit: for poll-mode devices, so no stray level interrupt. */
 void pci_intx_disable(struct pci_dev *d);
+/*
+ * Legacy INTx for functions without MSI: routes the function's pin to its IOAPIC input
+ * (QEMU q35: ICH9 PIRQE-H = GSI 20-23 for bus-0 slots below 25; QEMU pc: the PIIX3's ISA
+ * IRQ from the interrupt line register, trigger per MADT/ELCR), adds fn(ctx) to that
+ * line's handlers, and clears INTx Disable. The line may be shared: fn must read its
+ * device's cause register and return at once when the interrupt is not its own.
+ * Returns the GSI, or -1 when the routing is unknown (the caller polls).
+ * pci_intx_release: the reverse, for a driver whose interrupt self-test failed.
+ */
+int pci_intx_enable(struct pci_dev *d, irq_handler_fn fn, void *ctx);
+void pci_intx_release(struct pci_dev *d, irq_handler_fn fn, void *ctx);
 
 /* "Intel 82540EM Gigabit Ethernet" or a class description. */
 const char *pci_name(const struct pci_dev *d);

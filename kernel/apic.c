@@ -100,27 +100,62 @@ void apic_eoi(void)
 	lapic_write(LAPIC_EOI, 0);
 }
 
-int ioapic_route_isa(int irq, int vector)
+/* The IOAPIC holding gsi and its pin there; NULL if none does. */
+static volatile uint8_t *ioapic_pin(uint32_t gsi, uint32_t *pin)
+{
+	for (int i = 0; i < n_ioapic; i++)
+		if (gsi >= ioapics[i].gsi_base && gsi < ioapics[i].gsi_base + ioapics[i].count) {
+			*pin = gsi - ioapics[i].gsi_base;
+			return ioapics[i].base;
+		}
+	return NULL;
+}
+
+int ioapic_route_gsi(uint32_t gsi, int vector, unsigned flags)
+{
+	uint32_t pin;
+	volatile uint8_t *io = ioapic_pin(gsi, &pin);
+	if (!io)
+		return -1;
+	uint32_t low = (uint32_t)vector | (flags & IOAPIC_LEVEL ? RED_LEVEL : 0) |
+		       (flags & IOAPIC_ACTIVE_LOW ? RED_ACTIVE_LOW : 0);
+	ioapic_write(io, IOREDTBL(pin), RED_MASKED);
+	ioapic_write(io, IOREDTBL(pin) + 1, apic_id() << 24);
+	ioapic_write(io, IOREDTBL(pin), low);
+	return 0;
+}
+
+void ioapic_mask_gsi(uint32_t gsi)
+{
+	uint32_t pin;
+	volatile uint8_t *io = ioapic_pin(gsi, &pin);
+	if (io)
+		ioapic_write(io, IOREDTBL(pin), ioapic_read(io, IOREDTBL(pin)) | RED_MASKED);
+}
+
+int ioapic_isa_gsi(int irq, uint32_t *gsi, unsigned *flags)
 {
 	const struct acpi_info *a = acpi_get();
-	uint32_t gsi = (uint32_t)irq, flags = 0;
+	*gsi = (uint32_t)irq;
 	for (int i = 0; i < a->n_iso; i++)
 		if (a->iso[i].source == irq) {
-			gsi = a->iso[i].gsi;
-			if ((a->iso[i].flags & 3) == 3)
-				flags |= RED_ACTIVE_LOW;
-			if (((a->iso[i].flags >> 2) & 3) == 3)
-				flags |= RED_LEVEL;
+			/* ACPI MADT Interrupt Source Override flags: polarity 1:0, trigger 3:2
+			 * (3 = active low, level); 0 = "conforms to the bus" (ISA: edge, high). */
+			*gsi = a->iso[i].gsi;
+			*flags = ((a->iso[i].flags & 3) == 3 ? IOAPIC_ACTIVE_LOW : 0) |
+				 (((a->iso[i].flags >> 2) & 3) == 3 ? IOAPIC_LEVEL : 0);
+			return 1;
 		}
-	for (int i = 0; i < n_ioapic; i++) {
-		if (gsi < ioapics[i].gsi_base || gsi >= ioapics[i].gsi_base + ioapics[i].count)
-			continue;
-		uint32_t pin = gsi - ioapics[i].gsi_base;
-		ioapic_write(ioapics[i].base, IOREDTBL(pin) + 1, apic_id() << 24);
-		ioapic_write(ioapics[i].base, IOREDTBL(pin), (uint32_t)vector | flags);
-		return 0;
-	}
-	return -1;
+	*flags = 0;
+	return 0;
+}
+
+int ioapic_route_isa(int irq, int vector)
+{
+	uint32_t gsi;
+	unsigned flags;
+	(void)ioapic_isa_gsi(irq, &gsi, &flags);
+	return ioapic_route_gsi(gsi, vector, flags);
 }
 
 static void timer_tick(void *ctx)

@@ -6,7 +6,10 @@
 #                                         dgram: Ethernet frames as UDP datagrams between
 #                                         127.0.0.1:$DGRAM_LOCAL (QEMU, default 10000) and
 #                                         127.0.0.1:$DGRAM_REMOTE (a relay, default 10001)
-#   --tap IFNAME                          tap device for --net tap (scripts/tap.sh makes it)
+#   --tap IFNAME                          tap device for --net tap (scripts/tap.sh makes it);
+#                                         $SKIFF_TAP_OPTS is appended to its -netdev (e.g.
+#                                         vnet_hdr=off: QEMU's e1000e/igb then checksum and
+#                                         segment offloaded frames themselves, as on a wire)
 #   --serial stdio|unix:PATH              console: terminal, or a socket tests connect to
 #   --img PATH                            disk image (default build/skiff.img)
 #   --no-reboot                           exit QEMU instead of rebooting
@@ -39,7 +42,7 @@ ovmf=/usr/share/ovmf/OVMF.fd
 
 case $net in
 user) netdev="-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$port-:80" ;;
-tap) netdev="-netdev tap,id=n0,ifname=$tap,script=no,downscript=no" ;;
+tap) netdev="-netdev tap,id=n0,ifname=$tap,script=no,downscript=no${SKIFF_TAP_OPTS:+,$SKIFF_TAP_OPTS}" ;;
 dgram) netdev="-netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=${DGRAM_LOCAL:-10000},remote.type=inet,remote.host=127.0.0.1,remote.port=${DGRAM_REMOTE:-10001}" ;;
 none) netdev="" ;;
 *) echo "qemu.sh: --net must be user, tap, dgram or none" >&2; exit 2 ;;
