@@ -15,6 +15,7 @@
 #include "kernel/bootinfo.h"
 #include "kernel/pmm.h"
 #include "kernel/rtc.h"
+#include "kernel/time.h"
 #include "net/stack.h"
 #include "net/cmd.h"
 #include "net/inet.h"
@@ -83,7 +84,13 @@ static const struct shell_cmd net_cmds[] = {
 	{ "arping", "ADDR", "ARP request from Skiff", shell_net },
 	{ "dhcp", "", "DHCP lease state", shell_net },
 	{ "ss", "[-tnilae]", "TCP sockets (ss -tni, ss -tl)", shell_net },
+	{ "tcpdump", "[-c N] [-e] [-v] [-x] [-i DEV] [EXPR]", "print packets (Ctrl-C stops)", shell_net },
 };
+
+static void shell_interrupt(void)
+{
+	net_cmd_interrupt(net);
+}
 
 static void config_from(const struct conf *c, struct net_config *nc)
 {
@@ -111,6 +118,14 @@ static int wanted(const struct conf *c, const struct netdev *dev)
 	if (strcmp(c->nic, "virtio") == 0)
 		return strcmp(dev->driver, "virtio-net") == 0;
 	return strcmp(c->nic, dev->driver) == 0;
+}
+
+/* Wall clock minus the stack's clock, for capture time stamps (0 if the RTC is unset). */
+static uint64_t wall_offset_ns(void)
+{
+	uint64_t unix_s = rtc_unix_time();
+	uint64_t now = time_ns();
+	return unix_s ? unix_s * 1000000000ull - now : 0;
 }
 
 /* ---- HTTP ---------------------------------------------------------------------- */
@@ -265,5 +280,7 @@ void main_net_init(const struct conf *c, const struct boot_info *bi)
 	loop_register(&net_hook);
 	for (size_t i = 0; i < sizeof(net_cmds) / sizeof(net_cmds[0]); i++)
 		shell_register(&net_cmds[i]);
+	shell_set_interrupt(shell_interrupt);
+	net->cap.epoch_ns = wall_offset_ns();
 	http_init(c, bi);
 }

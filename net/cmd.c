@@ -9,13 +9,14 @@
 #include "net/cmd.h"
 #include "net/cmd_ip.h"
 #include "net/cmd_util.h"
+#include "net/cmd_capture.h"
 #include "net/stack.h"
 #include "net/inet.h"
 #include "net/err.h"
 #include "lib/string.h"
 #include "lib/fmt.h"
 
-const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", NULL };
+const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", "tcpdump", NULL };
 
 /* ---- ethtool ------------------------------------------------------------------- */
 
@@ -346,6 +347,14 @@ int net_cmd(struct net_stack *s, int argc, char **argv,
 		return cmd_dhcp(s, &o, argc, argv);
 	if (strcmp(c, "ss") == 0)
 		return cmd_ss(s, &o, argc, argv);
+	if (strcmp(c, "tcpdump") == 0)
+		return cmd_tcpdump(s, &o, argc, argv);
 	cmd_printf(&o, "net: unknown command '%s'\n", c);
 	return -1;
+}
+
+void net_cmd_interrupt(struct net_stack *s)
+{
+	capture_dump_stop(&s->cap);
+	ping_stop(&s->ping);
 }

@@ -130,6 +130,7 @@ void link_input(struct net_link *l, struct netdev *dev, struct pkt *p)
 		c->now_ns = p->ts_ns;
 	if (!p->ifindex)
 		p->ifindex = (uint16_t)dev->ifindex;
+	net_tap(c, dev, p, NET_TAP_IN);
 	eth_input(l, ifi, p);
 }
 

@@ -40,6 +40,7 @@ _Static_assert(sizeof(struct pkt) == PKT_HDR_SIZE, "packet header is 64 bytes");
 _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slot holds a full buffer");
 
 #define PKT_F_CSUM_OK 0x0001    /* a device verified the L4 checksum (never trusted by default) */
+#define PKT_F_TAPPED 0x0002    /* shown to the capture tap on transmit (qdisc.c) */
 #define PKT_F_FREE 0x8000       /* on the pool's free list: pkt_free() of it is a double free */
 
 struct pkt_pool_stats {

@@ -35,8 +35,20 @@ int qdisc_enqueue(struct qdisc *qd, struct net_core *c, struct netdev *dev, stru
 	return 0;
 }
 
+/* Frames go to the tap once, even when the driver hands them back and they are
+ * offered again (PKT_F_TAPPED). */
+static void tap_batch(struct net_core *c, struct netdev *dev, struct pkt **batch, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (batch[i]->flags & PKT_F_TAPPED)
+			continue;
+		batch[i]->flags |= PKT_F_TAPPED;
+		net_tap(c, dev, batch[i], NET_TAP_OUT);
+	}
+}
+
 /* One tx_burst of up to max frames; returns 1 if the driver took all it was given. */
-static int xmit_batch(struct qdisc *qd, struct netdev *dev, int max)
+static int xmit_batch(struct qdisc *qd, struct net_core *c, struct netdev *dev, int max)
 {
 	struct pkt *batch[QDISC_BURST];
 	uint16_t lens[QDISC_BURST];
@@ -46,6 +58,8 @@ static int xmit_batch(struct qdisc *qd, struct netdev *dev, int max)
 		lens[n] = batch[n]->len;        /* the driver may free them before returning */
 		n++;
 	}
+	if (__builtin_expect(c->tap != NULL, 0))
+		tap_batch(c, dev, batch, n);
 	int sent = dev->ops->tx_burst(dev, batch, n);
 	if (sent < 0)
 		sent = 0;
@@ -81,7 +95,7 @@ void qdisc_run(struct qdisc *qd, struct net_core *c, struct netdev *dev)
 			return;
 		}
 		int want = room < QDISC_BURST ? room : QDISC_BURST;
-		if (!xmit_batch(qd, dev, want)) {
+		if (!xmit_batch(qd, c, dev, want)) {
 			qd->st.overlimits++;
 			return;
 		}

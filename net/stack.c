@@ -37,6 +37,7 @@ void net_init(struct net_stack *s, const struct net_config *cfg)
 	dhcp_init(&s->dhcp, &s->udp);
 	ping_init(&s->ping, &s->icmp);
 	arping_init(&s->arping, &s->arp);
+	capture_init(&s->cap, &s->core, &s->link);
 }
 
 void net_fini(struct net_stack *s)

@@ -42,6 +42,7 @@
 #include "net/tcp.h"
 #include "net/dhcp.h"
 #include "net/ping.h"
+#include "net/capture.h"
 
 struct net_stack {
 	struct net_core core;
@@ -57,6 +58,7 @@ struct net_stack {
 	struct dhcp_client dhcp;
 	struct ping_session ping;
 	struct arping_session arping;
+	struct capture cap;             /* tcpdump, /debug/pcap, the serial pcap stream */
 };
 
 /* ---- the kernel's API ------------------------------------------------------------ */

@@ -1,0 +1,201 @@
+/* Capture: the tap at the driver boundary, the shell's tcpdump (lines, -c, -i, filters,
+ * errors, Ctrl-C, the output budget), the raw pcap stream and the ring. */
+#include "tests/unit/test.h"
+#include "tests/unit/fake_netdev.h"
+#include "net/cmd.h"
+
+static int count_lines(const char *s, const char *needle)
+{
+	int n = 0;
+	for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* An echo request from the peer: one line in, its reply one line out. */
+static void echo_from_peer(struct test_net *t, uint16_t seq)
+{
+	uint8_t buf[128];
+	size_t n = frame_icmp_echo(buf, test_mac(1), test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"),
+				   ICMP_ECHO, 7, seq, 8);
+	fake_netdev_rx(&t->f, &t->s, buf, n);
+	tn_advance(t, NET_NS_PER_MS);
+	fake_netdev_drop_all(&t->f);
+}
+
+TEST(net_capture_tcpdump_both_directions)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	CHECK(t.s.core.tap == NULL);
+	CHECK_EQ(tn_cmd(&t, "tcpdump -c 3 icmp"), 0);
+	CHECK(tn_out_is(&t, "listening on any, link-type EN10MB (Ethernet), snapshot length 2048 bytes\n"));
+	CHECK(t.s.core.tap != NULL);
+	tn_clear(&t);
+	echo_from_peer(&t, 1);
+	CHECK_EQ(count_lines(t.out, "IP 10.0.0.2 > 10.0.0.1: ICMP echo request, id 7, seq 1, length 16\n"), 1);
+	CHECK_EQ(count_lines(t.out, "IP 10.0.0.1 > 10.0.0.2: ICMP echo reply, id 7, seq 1, length 16\n"), 1);
+	/* The third line ends it with tcpdump's counts. */
+	echo_from_peer(&t, 2);
+	CHECK_EQ(count_lines(t.out, "ICMP echo request, id 7, seq 2"), 1);
+	CHECK_EQ(count_lines(t.out, "ICMP echo reply, id 7, seq 2"), 0);
+	CHECK(tn_out_has(&t, "\n3 packets captured\n3 packets received by filter\n0 packets dropped by kernel\n"));
+	CHECK(t.s.core.tap == NULL);
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
+TEST(net_capture_tcpdump_filter_and_interrupt)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	CHECK_EQ(tn_cmd(&t, "tcpdump -e -i eth0 udp port 53"), 0);
+	tn_clear(&t);
+	echo_from_peer(&t, 1);
+	CHECK(tn_out_is(&t, ""));               /* ICMP is not "udp port 53" */
+	uint8_t buf[128];
+	size_t n = frame_udp(buf, test_mac(1), test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"), 5353,
+			     53, "abcd", 4);
+	fake_netdev_rx(&t.f, &t.s, buf, n);
+	CHECK(tn_out_has(&t, "02:00:00:00:00:02 > 02:00:00:00:00:01, ethertype IPv4 (0x0800), length 46: "
+			     "10.0.0.2.5353 > 10.0.0.1.53: "));
+	tn_advance(&t, NET_NS_PER_MS);
+	fake_netdev_drop_all(&t.f);
+	/* A second tcpdump is refused; Ctrl-C stops the first with its counts. */
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "tcpdump"), -1);
+	CHECK(tn_out_is(&t, "tcpdump: another tcpdump is still running (Ctrl-C stops it)\n"));
+	tn_clear(&t);
+	net_cmd_interrupt(&t.s);
+	CHECK(tn_out_has(&t, "1 packets captured\n"));
+	CHECK(t.s.core.tap == NULL);
+	/* Stopped means stopped. */
+	tn_clear(&t);
+	echo_from_peer(&t, 2);
+	CHECK(tn_out_is(&t, ""));
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
+TEST(net_capture_tcpdump_bad_input)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	static const struct { const char *cmd, *out; } bad[] = {
+		{ "tcpdump tcp port 99999", "tcpdump: col 10: '99999': illegal port number > 65535\n" },
+		{ "tcpdump -c 0", "tcpdump: invalid packet count 0\n" },
+		{ "tcpdump -c", "tcpdump: invalid packet count \n" },
+		{ "tcpdump -i eth7", "tcpdump: eth7: No such device exists\n" },
+		{ "tcpdump -i", "tcpdump: option requires an argument -- 'i'\n" },
+		{ "tcpdump -q", "tcpdump: invalid option -- 'q'\n" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tn_clear(&t);
+		CHECK_EQ(tn_cmd(&t, bad[i].cmd), -1);
+		CHECK(tn_out_is(&t, bad[i].out));
+		CHECK(t.s.core.tap == NULL);
+	}
+	/* Any compile error is one line naming the column. */
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "tcpdump host 10.0.0.1 and ( port 80"), -1);
+	CHECK(tn_out_has(&t, "tcpdump: col "));
+	CHECK_EQ(count_lines(t.out, "\n"), 1);
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
+/* A flood faster than the console: lines are dropped and counted, the stack goes on. */
+TEST(net_capture_tcpdump_output_budget)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	CHECK_EQ(tn_cmd(&t, "tcpdump -x icmp"), 0);
+	tn_clear(&t);
+	uint8_t buf[256];
+	for (int i = 0; i < 200; i++) {
+		size_t n = frame_icmp_echo(buf, test_mac(1), test_mac(2), ip("10.0.0.2"),
+					   ip("10.0.0.1"), ICMP_ECHO, 7, (uint16_t)i, 100);
+		fake_netdev_rx(&t.f, &t.s, buf, n);
+	}
+	tn_advance(&t, NET_NS_PER_MS);
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(t.s.core.mib[MIB_IcmpInEchos], 200);
+	struct capture_dump *d = &t.s.cap.dump;
+	CHECK_EQ(d->seen, 400);
+	CHECK(d->printed > 0 && d->printed < 40);
+	CHECK_EQ(d->printed + d->dropped, 400);
+	CHECK(t.out_len <= CAPTURE_OUT_BURST + 200);
+	/* A second later the budget is back. */
+	tn_advance(&t, NET_NS_PER_SEC);
+	uint64_t before = d->printed;
+	echo_from_peer(&t, 999);
+	CHECK_EQ(d->printed, before + 2);
+	net_cmd_interrupt(&t.s);
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
+/* A driver that hands frames back: each is shown once, when first offered. */
+TEST(net_capture_requeue_shown_once)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	t.f.ring_size = 1;
+	t.f.reclaim_lies = 1;             /* so tx_burst refuses and the qdisc requeues */
+	CHECK_EQ(tn_cmd(&t, "tcpdump icmp"), 0);
+	tn_clear(&t);
+	uint8_t buf[128];
+	for (int i = 0; i < 3; i++) {
+		size_t n = frame_icmp_echo(buf, test_mac(1), test_mac(2), ip("10.0.0.2"),
+					   ip("10.0.0.1"), ICMP_ECHO, 7, (uint16_t)i, 8);
+		fake_netdev_rx(&t.f, &t.s, buf, n);
+	}
+	for (int i = 0; i < 5; i++) {
+		tn_advance(&t, NET_NS_PER_MS);
+		fake_netdev_complete(&t.f, 1);
+	}
+	tn_advance(&t, NET_NS_PER_MS);
+	CHECK_EQ(count_lines(t.out, "echo reply"), 3);
+	CHECK(t.s.link.ifs[0].qdisc.st.requeues > 0);
+	net_cmd_interrupt(&t.s);
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
+struct sink {
+	uint8_t buf[4096];
+	size_t len;
+};
+
+static void sink_write(void *ctx, const uint8_t *data, size_t len)
+{
+	struct sink *k = ctx;
+	if (k->len + len <= sizeof(k->buf)) {
+		memcpy(k->buf + k->len, data, len);
+		k->len += len;
+	}
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+TEST(net_capture_pcap_stream)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	static struct sink k;
+	memset(&k, 0, sizeof(k));
+	char err[PKT_FILTER_ERR_LEN];
+	CHECK_EQ(capture_stream_start(&t.s.cap, "icmp[", sink_write, &k, err, sizeof(err)), -1);
+	CHECK_EQ(k.len, 0);
+	CHECK_EQ(capture_stream_start(&t.s.cap, "icmp", sink_write, &k, err, sizeof(err)), 0);
+	CHECK_EQ(k.len, 24);
+	CHECK_EQ(le32(k.buf), 0xa1b23c4d);     /* ns timestamps */
+	echo_from_peer(&t, 1);
+	CHECK_EQ(t.s.cap.stream.frames, 2);
+	/* Records: 16-byte header, then the frame: the request as received (14 + 20 + 8 +
+	 * 8 = 50 bytes), the reply padded to the 60-byte minimum as sent. */
+	CHECK_EQ(k.len, 24 + 16 + 50 + 16 + 60);
+	CHECK_EQ(le32(k.buf + 24 + 8), 50);
+	CHECK_EQ(le32(k.buf + 24 + 12), 50);
+	CHECK_EQ(le32(k.buf + 24 + 16 + 50 + 8), 60);
+	CHECK_EQ(tn_fini(&t), 0);
+}
