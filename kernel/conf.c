@@ -43,6 +43,7 @@ static int is_addr(const char *s, size_t n)
 	return n > 0;
 }
 
+static const char *const debug_names[] = { "off", "local", "on", NULL };
 static const char *const nic_names[] = { "auto", "e1000", "e1000e", "virtio", NULL };
 
 #define OFF(f) offsetof(struct conf, f)
@@ -56,6 +57,9 @@ static const struct key keys[] = {
 	{ "gateway", K_STR, OFF(gateway), 0, 15, NULL, is_addr },
 	{ "mtu", K_INT, OFF(mtu), 576, 9000, NULL, NULL },
 	{ "http_port", K_INT, OFF(http_port), 1, 65535, NULL, NULL },
+	{ "debug", K_ENUM, OFF(debug), 0, 0, debug_names, NULL },
+	{ "pcap_serial", K_BOOL, OFF(pcap_serial), 0, 0, NULL, NULL },
+	{ "pcap_filter", K_STR, OFF(pcap_filter), 0, 127, NULL, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -69,6 +73,7 @@ void conf_defaults(struct conf *c)
 	strlcpy(c->ip, "dhcp", sizeof(c->ip));
 	c->mtu = 1500;
 	c->http_port = 80;
+	c->debug = CONF_DEBUG_LOCAL;
 }
 
 struct ctx {

@@ -23,7 +23,12 @@ struct conf {
 	char gateway[16];       /* gateway = A.B.C.D (static configuration) */
 	int mtu;                /* mtu = 576..9000 */
 	int http_port;          /* http_port = 1..65535 */
+	int debug;              /* debug = off|local|on: who may open /debug/ (enum conf_debug) */
+	int pcap_serial;        /* pcap_serial = on|off: classic pcap of every frame on COM2 */
+	char pcap_filter[128];  /* pcap_filter = EXPR (pcap-filter(7) subset) for pcap_serial */
 };
+
+enum conf_debug { CONF_DEBUG_OFF, CONF_DEBUG_LOCAL, CONF_DEBUG_ON };
 
 /* Receives one problem report, e.g. "skiff.conf:3: unknown key 'foo' (ignored)". */
 typedef void (*conf_report_fn)(void *ctx, const char *msg);

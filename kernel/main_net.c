@@ -20,10 +20,13 @@
 #include "net/cmd.h"
 #include "net/inet.h"
 #include "net/http_app.h"
+#include "net/http_debug.h"
+#include "drivers/uart.h"
 
 static struct net_stack *net;
 static struct http_site site;
 static struct http_app http;
+static struct http_debug debug;
 static int http_on;
 
 static void on_log(void *ctx, int level, const char *msg)
@@ -239,9 +242,42 @@ static void http_init(const struct conf *c, const struct boot_info *bi)
 	}
 	http.srv.clock = http_clock;
 	http.srv.metrics = metrics;
+	http_debug_init(&debug, net, c->debug);
+	http.srv.handler = &debug.handler;
 	http_on = 1;
 	log_info("http: serving %u files (%u from the boot volume) on port %u", site.n, bi->nfiles,
 		 cfg.port);
+}
+
+/* ---- capture ------------------------------------------------------------------- */
+
+static void com2_sink(void *ctx, const uint8_t *data, size_t len)
+{
+	(void)ctx;
+	com2_write(data, len);  /* a record that does not fit is dropped whole, counted */
+}
+
+/* The /debug/pcap ring, and with pcap_serial = on a classic pcap stream on COM2. */
+static void capture_init_all(const struct conf *c)
+{
+	net->cap.epoch_ns = wall_offset_ns();
+	void *ring = kmalloc(CAPTURE_RING_BYTES);
+	if (ring)
+		capture_ring_setup(&net->cap, ring, CAPTURE_RING_BYTES);
+	else
+		log_warn("capture: no memory for the capture ring: /debug/pcap is off");
+	if (!c->pcap_serial)
+		return;
+	char err[PKT_FILTER_ERR_LEN];
+	if (com2_init()) {
+		log_warn("pcap_serial: no COM2 port");
+		return;
+	}
+	if (capture_stream_start(&net->cap, c->pcap_filter, com2_sink, NULL, err, sizeof(err))) {
+		log_warn("pcap_serial: pcap_filter: %s", err);
+		return;
+	}
+	log_info("pcap_serial: classic pcap on COM2, filter '%s'", c->pcap_filter);
 }
 
 /* Buffers for reassembled IPv4 datagrams (net/ipv4_frag.h): whole pages, never DMA'd. */
@@ -281,6 +317,6 @@ void main_net_init(const struct conf *c, const struct boot_info *bi)
 	for (size_t i = 0; i < sizeof(net_cmds) / sizeof(net_cmds[0]); i++)
 		shell_register(&net_cmds[i]);
 	shell_set_interrupt(shell_interrupt);
-	net->cap.epoch_ns = wall_offset_ns();
+	capture_init_all(c);
 	http_init(c, bi);
 }
