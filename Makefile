@@ -21,7 +21,7 @@ KERNEL_SRCS := kernel/main.c kernel/loop.c kernel/cmds.c kernel/console.c \
 KERNEL_ASM := kernel/isr.asm
 DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/builtin.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/virtio.c \
 	drivers/virtio_net.c drivers/virtio_rng.c
-NET_SRCS := net/core.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stats.c \
+NET_SRCS := net/core.c net/trace.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stats.c \
 	net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c net/udp_wire.c net/dhcp_wire.c \
 	net/link.c net/qdisc.c net/neigh.c net/arp.c \
 	net/route.c net/ipv4.c net/ipv4_frag.c net/icmp.c \

@@ -88,6 +88,7 @@ static const struct shell_cmd net_cmds[] = {
 	{ "dhcp", "", "DHCP lease state", shell_net },
 	{ "ss", "[-tnilae]", "TCP sockets (ss -tni, ss -tl)", shell_net },
 	{ "tcpdump", "[-c N] [-e] [-v] [-x] [-i DEV] [EXPR]", "print packets (Ctrl-C stops)", shell_net },
+	{ "trace", "[-c N] [EXPR]", "each packet's path through the stack", shell_net },
 };
 
 static void shell_interrupt(void)
@@ -251,6 +252,12 @@ static void http_init(const struct conf *c, const struct boot_info *bi)
 
 /* ---- capture ------------------------------------------------------------------- */
 
+static uint64_t trace_clock(void *ctx)
+{
+	(void)ctx;
+	return time_ns();       /* the TSC: steps inside one poll are apart */
+}
+
 static void com2_sink(void *ctx, const uint8_t *data, size_t len)
 {
 	(void)ctx;
@@ -261,6 +268,7 @@ static void com2_sink(void *ctx, const uint8_t *data, size_t len)
 static void capture_init_all(const struct conf *c)
 {
 	net->cap.epoch_ns = wall_offset_ns();
+	net->cap.tracer.clock_ns = trace_clock;
 	void *ring = kmalloc(CAPTURE_RING_BYTES);
 	if (ring)
 		capture_ring_setup(&net->cap, ring, CAPTURE_RING_BYTES);

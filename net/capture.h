@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include "net/pkt_filter.h"
 #include "net/pcapng.h"
+#include "net/trace.h"
 
 struct net_core;
 struct net_link;
@@ -63,11 +64,31 @@ struct capture_stream {
 	struct pkt_filter f;
 };
 
+#define CAPTURE_TRACE_KEEP 32           /* finished traces kept for /debug/ readers */
+
+/* The tracer's one user at a time: the shell's `trace` (out set) or an HTTP reader. */
+struct capture_trace {
+	uint8_t active;
+	uint32_t limit;                 /* stop after this many traces (-c), 0: no limit */
+	uint64_t done;                  /* traces finished since start */
+	uint64_t printed, dropped;      /* shell lines, and lines the console budget refused */
+	uint64_t budget, budget_ns;
+	capture_out_fn out;             /* NULL: an HTTP reader takes them from keep[] */
+	void *ctx;
+	struct pkt_filter f;
+	/* the newest finished traces, by sequence number seq % KEEP */
+	struct trace_rec keep[CAPTURE_TRACE_KEEP][TRACE_MAX_RECS];
+	uint8_t keep_n[CAPTURE_TRACE_KEEP];
+	uint64_t seq;                   /* traces ever finished (keep[] holds the last ones) */
+};
+
 struct capture {
 	struct net_core *core;
 	struct net_link *link;
 	uint64_t epoch_ns;              /* wall clock = core clock + epoch_ns */
 	struct capture_dump dump;
+	struct capture_trace trace;
+	struct net_tracer tracer;
 	struct capture_stream stream;
 	/* The ring: one reader at a time (an HTTP download) with its filter, an optional
 	 * frame limit, and a way to leave out its own connection's frames. */
@@ -105,6 +126,20 @@ int capture_ring_get(struct capture *c, const char *expr, uint32_t limit,
 /* The reader has everything it will get (limit reached). */
 int capture_ring_full(const struct capture *c);
 void capture_ring_put(struct capture *c);
+
+/* Starts the tracer for expr (NULL/"" = all): finished traces print one line each
+ * through out, or (out NULL) are only kept for readers of keep[]. -1 with err for a
+ * bad expression, -2 when a trace already runs. */
+int capture_trace_start(struct capture *c, const char *expr, uint32_t limit, capture_out_fn out,
+			void *ctx, char *err, size_t errcap);
+/* Stops it; the shell's trace prints a closing count. */
+void capture_trace_stop(struct capture *c);
+/* One finished trace as text ("rx eth0 98B → eth ok → ... (14 µs)\n") or as a JSON
+ * line; return the length wanted, like ksnprintf. */
+int capture_trace_text(const struct capture *c, const struct trace_rec *r, int n, char *buf,
+		       size_t cap);
+int capture_trace_json(const struct capture *c, const struct trace_rec *r, int n, char *buf,
+		       size_t cap);
 
 /* Time stamp for a frame seen now (ns since the epoch when known). */
 uint64_t capture_now(const struct capture *c);

@@ -16,7 +16,7 @@
 #include "lib/string.h"
 #include "lib/fmt.h"
 
-const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", "tcpdump", NULL };
+const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", "tcpdump", "trace", NULL };
 
 /* ---- ethtool ------------------------------------------------------------------- */
 
@@ -349,6 +349,8 @@ int net_cmd(struct net_stack *s, int argc, char **argv,
 		return cmd_ss(s, &o, argc, argv);
 	if (strcmp(c, "tcpdump") == 0)
 		return cmd_tcpdump(s, &o, argc, argv);
+	if (strcmp(c, "trace") == 0)
+		return cmd_trace(s, &o, argc, argv);
 	cmd_printf(&o, "net: unknown command '%s'\n", c);
 	return -1;
 }
@@ -356,5 +358,7 @@ int net_cmd(struct net_stack *s, int argc, char **argv,
 void net_cmd_interrupt(struct net_stack *s)
 {
 	capture_dump_stop(&s->cap);
+	if (s->cap.trace.out)           /* the shell's trace, not an HTTP reader's */
+		capture_trace_stop(&s->cap);
 	ping_stop(&s->ping);
 }

@@ -106,3 +106,37 @@ int cmd_tcpdump(struct net_stack *s, const struct cmd_out *o, int argc, char **a
 		   (unsigned)PKT_BUF_SIZE);
 	return 0;
 }
+
+int cmd_trace(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	uint32_t count = 0;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc &&
+		    !cmd_parse_uint(argv[i + 1], 1000000000u, &count) && count) {
+			i++;
+			continue;
+		}
+		if (strcmp(argv[i], "-c") == 0)
+			cmd_printf(o, "trace: invalid packet count %s\n", i + 1 < argc ? argv[i + 1] : "");
+		else
+			cmd_printf(o, "trace: invalid option -- '%s'\n", argv[i] + 1);
+		return -1;
+	}
+	char expr[EXPR_MAX], err[PKT_FILTER_ERR_LEN];
+	if (join(expr, sizeof(expr), argc - i, argv + i)) {
+		cmd_printf(o, "trace: expression longer than %d characters\n", EXPR_MAX - 1);
+		return -1;
+	}
+	int r = capture_trace_start(&s->cap, expr, count, o->fn, o->ctx, err, sizeof(err));
+	if (r == -1) {
+		cmd_printf(o, "trace: %s\n", err);
+		return -1;
+	}
+	if (r == -2) {
+		cmd_printf(o, "trace: another trace is still running (Ctrl-C stops it)\n");
+		return -1;
+	}
+	cmd_printf(o, "tracing %s%s\n", expr[0] ? expr : "all packets", count ? "" : " (Ctrl-C stops)");
+	return 0;
+}

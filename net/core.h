@@ -14,6 +14,7 @@
 #include "net/config.h"
 #include "net/pkt.h"
 #include "net/stats.h"
+#include "net/trace.h"
 
 enum net_log_level { NET_LOG_ERR, NET_LOG_WARN, NET_LOG_INFO, NET_LOG_DEBUG };
 
@@ -49,6 +50,7 @@ struct net_core {
 	uint64_t mib[MIB_COUNT];        /* nstat counters, enum net_mib */
 	uint64_t drops[DROP_COUNT];     /* per-reason drops, enum net_drop_reason */
 	net_tap_fn tap;                 /* NULL while nothing captures */
+	struct net_tracer *tracer;      /* NULL while nothing traces */
 	void *tap_ctx;
 };
 
@@ -63,6 +65,14 @@ void net_core_tick(struct net_core *c, uint64_t now_ns);
 /* Frees p and counts it under reason. The one exit of every drop path. */
 void net_drop(struct net_core *c, struct pkt *p, enum net_drop_reason reason);
 uint64_t net_random(struct net_core *c);
+/* One step of a traced packet (trace.h): one predictable branch while no trace runs. */
+#define NET_TRACE(c, p, layer, ev, a, b)                                                  \
+	do {                                                                              \
+		if (__builtin_expect((c)->tracer != NULL, 0) && (p)->trace_id)            \
+			net_trace_add((c), (p)->trace_id, (layer), (ev), (uint32_t)(a),   \
+				      (uint32_t)(b));                                     \
+	} while (0)
+
 /* Hands a frame to the capture tap, if one is set: one predictable branch otherwise. */
 static inline void net_tap(struct net_core *c, const struct netdev *dev, const struct pkt *p,
 			   int dir)

@@ -206,6 +206,17 @@ static enum net_drop_reason addr_check(struct ipv4 *ip, struct pkt *p, struct ip
 	return DROP_IP_NOT_FOR_US;
 }
 
+/* Tracing: the datagram reached us; TCP and UDP ports for the record. */
+static uint32_t trace_l4(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
+{
+	const uint8_t *d = pkt_data(p);
+	NET_TRACE(ip->core, p, TL_IP, TE_IP_LOCAL, rx->ip.proto, p->len);
+	if ((rx->ip.proto == 6 || rx->ip.proto == 17) && p->len >= 4)
+		NET_TRACE(ip->core, p, rx->ip.proto == 6 ? TL_TCP : TL_UDP, TE_L4,
+			  (uint32_t)d[0] << 24 | d[1] << 16 | d[2] << 8 | d[3], rx->ip.src);
+	return p->trace_id;
+}
+
 static void deliver(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
 {
 	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
@@ -221,7 +232,10 @@ static void deliver(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
 			return;
 		}
 		NET_INC(ip->core, IpInDelivers);
+		uint32_t id = ip->core->tracer ? trace_l4(ip, p, rx) : 0;
 		pr->input(pr->ctx, p, rx);
+		if (id)         /* p may be gone: the id says whose trace ends here */
+			net_trace_add(ip->core, id, TL_IP, TE_DELIVER, rx->ip.proto, 0);
 		return;
 	}
 	NET_INC(ip->core, IpInUnknownProtos);
@@ -320,6 +334,10 @@ static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32
 		return -NET_EMSGSIZE;
 	}
 	ipv4_emit(&ih, h);
+	if (__builtin_expect(ip->core->tracer != NULL, 0)) {
+		net_trace_tx_start(ip->core, p);
+		NET_TRACE(ip->core, p, TL_IP, TE_ROUTE, nexthop, src);
+	}
 	return ipv4_xmit(ip, ifi, p, nexthop);
 }
 

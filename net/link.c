@@ -79,6 +79,7 @@ int link_register_type(struct net_link *l, uint16_t type, link_rx_fn fn, void *c
 
 static void demux(struct net_link *l, int ifi, struct pkt *p, uint16_t type, int bcast)
 {
+	NET_TRACE(l->core, p, TL_ETH, TE_ETH_OK, type, 0);
 	for (int i = 0; i < LINK_MAX_TYPES; i++) {
 		if (l->types[i].type == type) {
 			l->types[i].fn(l->types[i].ctx, ifi, p, bcast);
@@ -131,6 +132,8 @@ void link_input(struct net_link *l, struct netdev *dev, struct pkt *p)
 	if (!p->ifindex)
 		p->ifindex = (uint16_t)dev->ifindex;
 	net_tap(c, dev, p, NET_TAP_IN);
+	if (__builtin_expect(c->tracer != NULL, 0))
+		net_trace_rx_start(c, p);
 	eth_input(l, ifi, p);
 }
 

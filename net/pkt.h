@@ -34,7 +34,8 @@ struct pkt {
 	uint16_t flags;
 	uint16_t ifindex;       /* receiving device's netdev.ifindex (1-based, as Linux); 0: unknown */
 	uint32_t mark;          /* free for the layer that holds the packet */
-	uint8_t reserved[PKT_HDR_SIZE - 48];
+	uint32_t trace_id;      /* net/trace.h: nonzero while the tracer follows it */
+	uint8_t reserved[PKT_HDR_SIZE - 52];
 };
 _Static_assert(sizeof(struct pkt) == PKT_HDR_SIZE, "packet header is 64 bytes");
 _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slot holds a full buffer");

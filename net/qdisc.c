@@ -31,6 +31,7 @@ int qdisc_enqueue(struct qdisc *qd, struct net_core *c, struct netdev *dev, stru
 	}
 	p->ts_ns = c->now_ns;
 	pktq_push(&qd->q, p);
+	NET_TRACE(c, p, TL_QDISC, TE_QDISC_ENQ, qd->q.len, qd->q.bytes);
 	qdisc_run(qd, c, dev);
 	return 0;
 }
@@ -60,6 +61,9 @@ static int xmit_batch(struct qdisc *qd, struct net_core *c, struct netdev *dev, 
 	}
 	if (__builtin_expect(c->tap != NULL, 0))
 		tap_batch(c, dev, batch, n);
+	if (__builtin_expect(c->tracer != NULL, 0))
+		for (int i = 0; i < n; i++)
+			NET_TRACE(c, batch[i], TL_DRV, TE_TX, dev->ifindex, batch[i]->len);
 	int sent = dev->ops->tx_burst(dev, batch, n);
 	if (sent < 0)
 		sent = 0;

@@ -31,7 +31,7 @@ FLOORS = [
     (4, "net L2", [r"^net/(link|qdisc|fq_codel|neigh|arp|capture)$"]),
     (3, "net wire", [r"^net/(eth|wire|.*_wire|pkt_filter|pkt_print|pcapng)$"]),
     (3, "drivers", [r"^drivers/"]),
-    (2, "net core", [r"^net/(config|err|platform|pkt|netdev|stats|checksum|inet|core)$"]),
+    (2, "net core", [r"^net/(config|err|platform|pkt|netdev|stats|checksum|inet|core|trace)$"]),
     (1, "kernel", [r"^kernel/"]),
     (0, "lib", [r"^lib/"]),
 ]
@@ -40,6 +40,7 @@ FLOORS = [
 GROUPS = [
     (r"^net/tcp(_(?!wire$)[a-z]+)?$", "net/tcp"),
     (r"^net/ipv4_frag$", "net/ipv4"),
+    (r"^net/trace$", "net/core"),       # the tracer is the core's: net_drop() ends traces
 ]
 
 SRC_DIRS = ["lib", "kernel", "drivers", "net", "boot"]

@@ -199,3 +199,60 @@ TEST(net_capture_pcap_stream)
 	CHECK_EQ(le32(k.buf + 24 + 16 + 50 + 8), 60);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* ---- trace ---------------------------------------------------------------------- */
+
+TEST(net_trace_echo_both_ways)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	CHECK(t.s.core.tracer == NULL);
+	CHECK_EQ(tn_cmd(&t, "trace -c 2 icmp"), 0);
+	CHECK(tn_out_is(&t, "tracing icmp\n"));
+	CHECK(t.s.core.tracer != NULL);
+	tn_clear(&t);
+	echo_from_peer(&t, 1);
+	CHECK(tn_out_has(&t, "rx eth0 50B → eth ok 0x0800 → ipv4 for-us icmp 16B → icmp consumed  (0 µs)\n"));
+	CHECK(tn_out_has(&t, "ipv4 out icmp to 10.0.0.2 → route via 10.0.0.2 src 10.0.0.1 → "
+			     "neigh hit ..:00:02 → qdisc enq backlog 1 → tx eth0 60B  (0 µs)\n"));
+	CHECK(tn_out_has(&t, "\n2 packets traced, 0 lines dropped\n"));
+	CHECK(t.s.core.tracer == NULL);
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
+TEST(net_trace_neigh_miss_and_drop)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	CHECK_EQ(tn_cmd(&t, "trace icmp or arp"), 0);
+	tn_clear(&t);
+	/* An echo request from 10.0.0.3, whose MAC Skiff does not know yet: the reply is
+	 * parked until the ARP reply, a second later. */
+	uint8_t buf[128];
+	size_t n = frame_icmp_echo(buf, test_mac(1), test_mac(3), ip("10.0.0.3"), ip("10.0.0.1"),
+				   ICMP_ECHO, 9, 1, 8);
+	fake_netdev_rx(&t.f, &t.s, buf, n);
+	tn_advance(&t, NET_NS_PER_MS);
+	fake_netdev_drop_all(&t.f);
+	CHECK(strstr(t.out, "ipv4 out") == NULL);      /* a line appears when the trace ends */
+	tn_advance(&t, 500 * NET_NS_PER_MS);
+	n = frame_arp(buf, test_mac(1), ARP_OP_REPLY, test_mac(3), ip("10.0.0.3"), test_mac(1),
+		      ip("10.0.0.1"));
+	fake_netdev_rx(&t.f, &t.s, buf, n);
+	tn_advance(&t, NET_NS_PER_MS);
+	CHECK(tn_out_has(&t, "neigh miss 10.0.0.3 parked (1 queued) → neigh resolved, released [+"));
+	CHECK(tn_out_has(&t, "→ tx eth0 60B  ("));
+	fake_netdev_drop_all(&t.f);
+	/* A drop names its reason. */
+	tn_clear(&t);
+	n = frame_icmp_echo(buf, test_mac(9), test_mac(2), ip("10.0.0.2"), ip("10.0.0.1"),
+			    ICMP_ECHO, 9, 2, 8);
+	fake_netdev_rx(&t.f, &t.s, buf, n);
+	CHECK(tn_out_is(&t, "rx eth0 50B → drop DropEthOtherHost  (0 µs)\n"));
+	net_cmd_interrupt(&t.s);
+	CHECK(t.s.core.tracer == NULL);
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "trace port 70000"), -1);
+	CHECK(tn_out_is(&t, "trace: col 6: '70000': illegal port number > 65535\n"));
+	CHECK_EQ(tn_fini(&t), 0);
+}
