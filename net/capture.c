@@ -350,20 +350,48 @@ static void trace_done(void *ctx, const struct trace_rec *r, int n)
 	memcpy(t->keep[k], r, (size_t)n * sizeof(*r));
 	t->keep_n[k] = (uint8_t)n;
 	t->done++;
-	if (t->out) {
-		char line[CAPTURE_LINE_MAX];
-		int len = capture_trace_text(c, r, n, line, sizeof(line));
-		if (len >= (int)sizeof(line))
-			line[sizeof(line) - 2] = '\n';
-		if (bucket_take(&t->budget, &t->budget_ns, c->core->now_ns, (size_t)len)) {
-			t->printed++;
-			t->out(t->ctx, line);
-		} else {
-			t->dropped++;
-		}
+	if (t->limit && t->done >= t->limit) {
+		/* Enough: no more records; the lines and the count follow from the poll. */
+		net_trace_detach(c->core);
+		t->ending = 1;
 	}
-	if (t->limit && t->done >= t->limit)
+}
+
+/* The shell's lines, printed from net_poll() rather than from inside the packet's path
+ * (console output there would be part of the times measured). */
+static void trace_flush(struct capture *c)
+{
+	struct capture_trace *t = &c->trace;
+	char line[CAPTURE_LINE_MAX];
+	if (t->seq - t->shown > CAPTURE_TRACE_KEEP) {
+		t->dropped += t->seq - t->shown - CAPTURE_TRACE_KEEP;
+		t->shown = t->seq - CAPTURE_TRACE_KEEP;
+	}
+	for (; t->shown < t->seq; t->shown++) {
+		uint32_t k = (uint32_t)(t->shown % CAPTURE_TRACE_KEEP);
+		int len = capture_trace_text(c, t->keep[k], t->keep_n[k], line, sizeof(line));
+		if (len >= (int)sizeof(line)) {
+			len = sizeof(line) - 1;
+			line[len - 1] = '\n';
+		}
+		if (!bucket_take(&t->budget, &t->budget_ns, c->core->now_ns, (size_t)len)) {
+			t->dropped++;
+			continue;
+		}
+		t->printed++;
+		t->out(t->ctx, line);
+	}
+}
+
+void capture_poll(struct capture *c)
+{
+	struct capture_trace *t = &c->trace;
+	if (!t->out)
+		return;
+	if (t->ending)
 		capture_trace_stop(c);
+	else if (t->active)
+		trace_flush(c);
 }
 
 int capture_trace_start(struct capture *c, const char *expr, uint32_t limit, capture_out_fn out,
@@ -378,6 +406,8 @@ int capture_trace_start(struct capture *c, const char *expr, uint32_t limit, cap
 		return -1;
 	t->limit = limit;
 	t->done = t->printed = t->dropped = 0;
+	t->shown = t->seq;
+	t->ending = 0;
 	t->budget = CAPTURE_OUT_BURST;
 	t->budget_ns = c->core->now_ns;
 	t->out = out;
@@ -394,11 +424,14 @@ void capture_trace_stop(struct capture *c)
 	if (!t->active)
 		return;
 	t->active = 0;
+	t->ending = 0;
 	net_trace_detach(c->core);
 	if (t->out) {
 		char buf[120];
+		trace_flush(c);
 		ksnprintf(buf, sizeof(buf), "\n%lu packets traced, %lu lines dropped\n",
 			  (unsigned long)t->done, (unsigned long)t->dropped);
 		t->out(t->ctx, buf);
+		t->out = NULL;
 	}
 }

@@ -80,6 +80,8 @@ struct capture_trace {
 	struct trace_rec keep[CAPTURE_TRACE_KEEP][TRACE_MAX_RECS];
 	uint8_t keep_n[CAPTURE_TRACE_KEEP];
 	uint64_t seq;                   /* traces ever finished (keep[] holds the last ones) */
+	uint64_t shown;                 /* the shell has printed up to here */
+	uint8_t ending;                 /* -c reached: stop at the next poll */
 };
 
 struct capture {
@@ -132,7 +134,9 @@ void capture_ring_put(struct capture *c);
  * bad expression, -2 when a trace already runs. */
 int capture_trace_start(struct capture *c, const char *expr, uint32_t limit, capture_out_fn out,
 			void *ctx, char *err, size_t errcap);
-/* Stops it; the shell's trace prints a closing count. */
+/* From net_poll(): prints the shell's finished traces, and the end after -c N. */
+void capture_poll(struct capture *c);
+/* Stops it; the shell's trace prints its lines and a closing count. */
 void capture_trace_stop(struct capture *c);
 /* One finished trace as text ("rx eth0 98B → eth ok → ... (14 µs)\n") or as a JSON
  * line; return the length wanted, like ksnprintf. */

@@ -170,6 +170,55 @@ static size_t pcap_body(struct http_debug *d, uint8_t *buf, size_t cap, bool *en
 	return 0;
 }
 
+/* ---- /debug/trace ---------------------------------------------------------------- */
+
+static const char CT_JSONL[] = "application/jsonl";
+
+static int trace_route(struct http_debug *d, struct http_conn *c, const struct http_request *req)
+{
+	char expr[256], num[16], err[PKT_FILTER_ERR_LEN];
+	uint32_t limit = HTTP_DEBUG_TRACE_DEFAULT;
+	int r = query_get(req->query, req->query_len, "f", expr, sizeof(expr));
+	if (r < 0)
+		return 400;
+	if (r == 0)
+		expr[0] = 0;
+	r = query_get(req->query, req->query_len, "c", num, sizeof(num));
+	if (r < 0 || (r == 1 && (cmd_parse_uint(num, 100000u, &limit) || !limit)))
+		return 400;
+	r = capture_trace_start(&d->net->cap, expr, limit, NULL, NULL, err, sizeof(err));
+	if (r == -1)
+		return 400;
+	if (r < 0) {
+		d->st.trace_busy++;
+		return 503;
+	}
+	d->st.trace_started++;
+	d->trace_conn = c;
+	d->trace_next = d->net->cap.trace.seq;
+	return 200;
+}
+
+static size_t trace_body(struct http_debug *d, uint8_t *buf, size_t cap, bool *end)
+{
+	const struct capture_trace *t = &d->net->cap.trace;
+	size_t n = 0;
+	if (t->seq - d->trace_next > CAPTURE_TRACE_KEEP)
+		d->trace_next = t->seq - CAPTURE_TRACE_KEEP;    /* fell behind: the oldest are gone */
+	while (d->trace_next < t->seq) {
+		uint32_t k = (uint32_t)(d->trace_next % CAPTURE_TRACE_KEEP);
+		int len = capture_trace_json(&d->net->cap, t->keep[k], t->keep_n[k], (char *)buf + n,
+					     cap - n);
+		if (len < 0 || (size_t)len >= cap - n)
+			break;          /* the next piece takes it */
+		n += (size_t)len;
+		d->trace_next++;
+	}
+	if (!n && (!t->active || t->ending) && d->trace_next >= t->seq)
+		*end = true;
+	return n;
+}
+
 /* ---- the handler ----------------------------------------------------------------- */
 
 static int route(void *ctx, struct http_conn *c, const struct http_request *req, const char **ctype)
@@ -185,6 +234,10 @@ static int route(void *ctx, struct http_conn *c, const struct http_request *req,
 		*ctype = CT_PCAPNG;
 		return pcap_route(d, c, req);
 	}
+	if (req->path_len == 12 && memcmp(req->path, "/debug/trace", 12) == 0) {
+		*ctype = CT_JSONL;
+		return trace_route(d, c, req);
+	}
 	return 404;
 }
 
@@ -193,6 +246,8 @@ static size_t body(void *ctx, struct http_conn *c, uint8_t *buf, size_t cap, boo
 	struct http_debug *d = ctx;
 	if (c == d->pcap_conn)
 		return pcap_body(d, buf, cap, end);
+	if (c == d->trace_conn)
+		return trace_body(d, buf, cap, end);
 	*end = true;
 	return 0;
 }
@@ -203,6 +258,11 @@ static void done(void *ctx, struct http_conn *c)
 	if (c == d->pcap_conn) {
 		capture_ring_put(&d->net->cap);
 		d->pcap_conn = NULL;
+	}
+	if (c == d->trace_conn) {
+		if (!d->net->cap.trace.out)     /* still ours, not a shell trace since */
+			capture_trace_stop(&d->net->cap);
+		d->trace_conn = NULL;
 	}
 }
 

@@ -5,6 +5,8 @@
  *                            connection's own packets left out; without c= it streams
  *                            until the client goes away (an Interface Statistics Block
  *                            every HTTP_DEBUG_IDLE_NS keeps an idle stream alive).
+ *   /debug/trace?f=EXPR&c=N  the next N (default 10) traced packets as JSON lines, each
+ *                            {"id","total_ns","steps":[{"ns","layer","event","text"}]}
  * Who may look (debug = off|local|on in skiff.conf): off answers 403 to everyone, local
  * only to clients on a directly connected subnet, on to anyone. Refusals are counted
  * (forbidden). Other paths under /debug/ are 404; everything else is not ours.
@@ -20,11 +22,13 @@ struct net_stack;
 
 enum http_debug_mode { HTTP_DEBUG_OFF, HTTP_DEBUG_LOCAL, HTTP_DEBUG_ON };
 
+#define HTTP_DEBUG_TRACE_DEFAULT 10
 #define HTTP_DEBUG_IDLE_NS (5ull * 1000000000ull)
 
 struct http_debug_stats {
 	uint64_t forbidden;             /* 403: not allowed by the debug setting */
 	uint64_t pcap_started, pcap_busy, pcap_bad_filter;
+	uint64_t trace_started, trace_busy;
 };
 
 struct http_debug {
@@ -39,6 +43,9 @@ struct http_debug {
 	uint64_t pcap_last_ns;          /* last bytes written */
 	uint32_t peer_addr, local_addr; /* the capturing connection, left out */
 	uint16_t peer_port, local_port;
+	/* the one trace reader */
+	struct http_conn *trace_conn;
+	uint64_t trace_next;            /* next finished trace (capture_trace.seq) to send */
 };
 
 void http_debug_init(struct http_debug *d, struct net_stack *net, int mode);

@@ -98,6 +98,7 @@ void net_poll(struct net_stack *s, uint64_t now_ns)
 	if (s->tcp_on)
 		transport_poll(&s->tcp, s->core.now_ns);
 	link_run_queues(&s->link);
+	capture_poll(&s->cap);
 }
 
 int net_dns_servers(const struct net_stack *s, uint32_t *out, int max)

@@ -6,6 +6,7 @@ dnsmasq), with pcap_serial = on (filter: icmp) and a second QEMU serial port wri
 a file. Every capture is read back with tshark (no warning allowed) and compared with
 what the test itself sent. Traffic stays in the namespace.
 """
+import json
 import os
 import re
 import shutil
@@ -199,6 +200,51 @@ def test_debug_forbidden_to_clients_off_subnet(vis):
         assert r.stdout == "200", r.stdout
     finally:
         vis.ns.ip("addr", "del", f"{FAR_ADDR}/24", "dev", "br0")
+
+
+# ---- trace -------------------------------------------------------------------------
+
+def test_trace_shell_shows_each_floor(vis):
+    g = vis.guest
+    start = g.mark()
+    g.send("trace -c 2 icmp\r")
+    g.wait_for(r"tracing icmp\n", start=start)
+    r = vis.host("ping", "-c", "1", vis.addr)
+    assert r.returncode == 0, r.stdout
+    g.wait_for(r"2 packets traced, 0 lines dropped\n", timeout=10, start=start)
+    out = g.output(start)
+    assert re.search(r"rx eth0 98B → eth ok 0x0800 → ipv4 for-us icmp 64B → icmp consumed"
+                     r"( \[\+\d+ µs\])?  \(\d+ µs\)\n", out), out
+    assert re.search(rf"ipv4 out icmp to {HOST_ADDR} → route via {HOST_ADDR} src {vis.addr} → "
+                     r"neigh hit ..:[0-9a-f]{2}:[0-9a-f]{2} → qdisc enq backlog \d+ → tx eth0 98B"
+                     r"( \[\+\d+ µs\])?  \(\d+ µs\)\n", out), out
+
+
+def test_trace_bad_input(vis):
+    out = vis.guest.cmd("trace udp port x")
+    assert out.startswith("trace: col 10: 'x'"), out
+    out = vis.guest.cmd("trace -c 0")
+    assert out == "trace: invalid packet count 0\n", out
+
+
+def test_debug_trace_json_lines(vis):
+    curl = subprocess.Popen(["ip", "netns", "exec", vis.ns.name, "curl", "-sS", "-m", "30",
+                             f"http://{vis.addr}/debug/trace?f=icmp&c=4"],
+                            stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    r = vis.host("ping", "-c", "2", "-i", "0.3", vis.addr)
+    assert r.returncode == 0
+    out, _ = curl.communicate(timeout=40)
+    lines = [json.loads(l) for l in out.splitlines()]
+    assert len(lines) == 4, out
+    rx = [l for l in lines if l["steps"][0]["event"] == "rx"]
+    tx = [l for l in lines if l["steps"][0]["event"] == "ip-out"]
+    assert len(rx) == 2 and len(tx) == 2, out
+    for l in rx:
+        assert [s["event"] for s in l["steps"]] == ["rx", "eth-ok", "ip-local", "deliver"], l
+    for l in tx:
+        assert [s["event"] for s in l["steps"]] == ["ip-out", "route", "neigh-hit", "qdisc-enq", "tx"], l
+        assert l["total_ns"] == l["steps"][-1]["ns"] >= 0
 
 
 # ---- COM2 ------------------------------------------------------------------------------
