@@ -112,6 +112,7 @@ static void config_from(const struct conf *c, struct net_config *nc)
 	nc->log = on_log;
 	nc->mem_alloc = on_mem_alloc;
 	nc->mem_free = on_mem_free;
+	nc->fq_codel = 1;       /* every interface starts with fq_codel, as Linux's default_qdisc */
 }
 
 /* nic = auto takes every NIC (the first gets the address); a model name only those. */
@@ -198,7 +199,7 @@ static void metrics_nics(struct http_metrics_out *w)
 	for (int i = 0; i < net->link.nifs; i++) {
 		ksnprintf(label, sizeof(label), "dev=\"%s\"", net->link.ifs[i].dev->name);
 		http_metrics_row(w, "skiff_qdisc_backlog_packets", "Packets waiting in the egress queue",
-				 HTTP_METRIC_GAUGE, label, net->link.ifs[i].qdisc.q.len);
+				 HTTP_METRIC_GAUGE, label, qdisc_qlen(&net->link.ifs[i].qdisc));
 	}
 }
 

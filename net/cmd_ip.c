@@ -24,9 +24,9 @@ static void link_head(struct net_stack *s, const struct cmd_out *o, int ifi, int
 {
 	const struct net_if *ifc = &s->link.ifs[ifi];
 	char mac[ETH_MACSTRLEN];
-	cmd_printf(o, "%u: %s: <BROADCAST,MULTICAST,UP%s> mtu %u qdisc pfifo state %s %sgroup default qlen %u\n",
+	cmd_printf(o, "%u: %s: <BROADCAST,MULTICAST,UP%s> mtu %u qdisc %s state %s %sgroup default qlen %u\n",
 		   ifindex(s, ifi), ifc->dev->name, ifc->link_up ? ",LOWER_UP" : "", ifc->mtu,
-		   ifc->link_up ? "UP" : "DOWN", link_mode ? "mode DEFAULT " : "", ifc->qdisc.limit);
+		   qdisc_kind(&ifc->qdisc), ifc->link_up ? "UP" : "DOWN", link_mode ? "mode DEFAULT " : "", ifc->qdisc.limit);
 	cmd_printf(o, "    link/ether %s brd ff:ff:ff:ff:ff:ff\n", eth_fmt(mac, ifc->dev->mac, 0));
 }
 

@@ -40,6 +40,7 @@ struct net_config {            /* filled by the kernel from skiff.conf */
 	/* TCP's control blocks and buffers; both NULL: no TCP (net/transport.h). */
 	void *(*mem_alloc)(void *ctx, size_t n);
 	void (*mem_free)(void *ctx, void *p);
+	int fq_codel;              /* 1: interfaces start with fq_codel (needs mem_alloc), 0: pfifo */
 	void *ctx;
 };
 

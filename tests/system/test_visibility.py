@@ -272,3 +272,25 @@ def test_serial_pcap_stream(vis):
     assert len(rows) >= before + 4, rows
     assert [HOST_ADDR, vis.addr, "8"] in rows[before:] and [vis.addr, HOST_ADDR, "0"] in rows[before:]
     assert all(r[2] in ("0", "8") for r in rows), rows     # the filter holds: ICMP only
+
+
+# ---- queueing discipline ------------------------------------------------------------
+
+def test_tc_fq_codel_default_replace_and_back(vis):
+    g = vis.guest
+    out = g.cmd("tc -s qdisc show dev eth0")
+    assert re.match(r"qdisc fq_codel 0: dev eth0 root refcnt 2 limit 1000p flows 1024 quantum 1514 "
+                    r"target 5ms interval 100ms memory_limit \S+ ecn drop_batch 64\n Sent (\d+) bytes", out), out
+    sent0 = int(re.search(r"Sent \d+ bytes (\d+) pkt", out).group(1))
+    assert vis.host("ping", "-c", "3", "-i", "0.2", vis.addr).returncode == 0
+    out = g.cmd("tc -s qdisc show dev eth0")
+    assert int(re.search(r"Sent \d+ bytes (\d+) pkt", out).group(1)) >= sent0 + 3, out
+    assert g.cmd("tc qdisc replace dev eth0 root pfifo limit 500") == ""
+    assert "qdisc pfifo state UP" in g.cmd("ip link show eth0")
+    assert vis.host("ping", "-c", "2", "-i", "0.2", vis.addr).returncode == 0
+    out = g.cmd("tc -s qdisc")
+    assert re.match(r"qdisc pfifo 0: dev eth0 root refcnt 2 limit 500p\n Sent (\d+) bytes (\d+) pkt", out), out
+    assert g.cmd("tc qdisc replace dev eth0 root fq_codel target 2ms") == ""
+    assert "target 2ms" in g.cmd("tc -s qdisc")
+    assert g.cmd("tc qdisc replace dev eth0 root fq_codel limit 0") == 'Illegal "limit"\n'
+    assert vis.host("ping", "-c", "2", "-i", "0.2", vis.addr).returncode == 0

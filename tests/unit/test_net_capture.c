@@ -3,6 +3,7 @@
 #include "tests/unit/test.h"
 #include "tests/unit/fake_netdev.h"
 #include "net/cmd.h"
+#include <stdlib.h>
 
 static int count_lines(const char *s, const char *needle)
 {
@@ -256,5 +257,78 @@ TEST(net_trace_neigh_miss_and_drop)
 	tn_clear(&t);
 	CHECK_EQ(tn_cmd(&t, "trace port 70000"), -1);
 	CHECK(tn_out_is(&t, "trace: col 6: '70000': illegal port number > 65535\n"));
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
+/* ---- tc qdisc replace: the pluggable discipline --------------------------------- */
+
+static void *test_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return calloc(1, n);
+}
+
+static void test_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+TEST(net_tc_replace_fq_codel_and_back)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	t.s.core.cfg.mem_alloc = test_alloc;
+	t.s.core.cfg.mem_free = test_free;
+	CHECK_EQ(tn_cmd(&t, "tc qdisc replace dev eth0 root fq_codel limit 100 target 2ms interval 50ms noecn"), 0);
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "tc qdisc"), 0);
+	CHECK(tn_out_is(&t, "qdisc fq_codel 0: dev eth0 root refcnt 2 limit 100p flows 1024 quantum 1514\n"));
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "ip link"), 0);
+	CHECK(tn_out_has(&t, "mtu 1500 qdisc fq_codel state UP"));
+	echo_from_peer(&t, 1);
+	echo_from_peer(&t, 2);
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "tc -s qdisc show dev eth0"), 0);
+	CHECK(tn_out_has(&t, "qdisc fq_codel 0: dev eth0 root refcnt 2 limit 100p flows 1024 quantum 1514 "
+			     "target 2ms interval 50ms memory_limit"));
+	CHECK(tn_out_has(&t, " Sent 120 bytes 2 pkt (dropped 0, overlimits 0 requeues 0)\n backlog 0b 0p"));
+	/* Queued packets move across a replace, in order. */
+	t.f.ring_size = 1;
+	t.f.reclaim_lies = 0;
+	for (int i = 3; i < 6; i++) {
+		uint8_t buf[128];
+		size_t n = frame_icmp_echo(buf, test_mac(1), test_mac(2), ip("10.0.0.2"),
+					   ip("10.0.0.1"), ICMP_ECHO, 7, (uint16_t)i, 8);
+		fake_netdev_rx(&t.f, &t.s, buf, n);
+	}
+	CHECK_EQ(qdisc_qlen(&t.s.link.ifs[0].qdisc), 2);
+	CHECK_EQ(tn_cmd(&t, "tc qdisc replace dev eth0 root pfifo limit 50"), 0);
+	CHECK_EQ(qdisc_qlen(&t.s.link.ifs[0].qdisc), 2);
+	CHECK_STR(qdisc_kind(&t.s.link.ifs[0].qdisc), "pfifo");
+	for (int i = 3; i < 6; i++) {
+		struct frame fr;
+		uint8_t buf[2048];
+		tn_advance(&t, NET_NS_PER_MS);
+		REQUIRE(tn_next(&t, &fr, buf));
+		CHECK_EQ(fr.icmp.seq, i);
+		fake_netdev_complete(&t.f, 1);
+	}
+	/* Bad input: one line each, nothing changes. */
+	static const struct { const char *cmd, *out; } bad[] = {
+		{ "tc qdisc replace dev eth0 root sfq", "Unknown qdisc \"sfq\", hence option \"\" is unparsable\n" },
+		{ "tc qdisc replace dev eth0 root fq_codel limit 0", "Illegal \"limit\"\n" },
+		{ "tc qdisc replace dev eth0 root fq_codel target 5parsecs", "Illegal \"target\"\n" },
+		{ "tc qdisc replace dev eth0 root pfifo limit x", "Illegal \"limit\"\n" },
+		{ "tc qdisc replace dev eth9 root pfifo", "Device \"eth9\" does not exist.\n" },
+		{ "tc qdisc replace root pfifo", "Usage: tc qdisc replace dev DEV root fq_codel|pfifo [ OPTIONS ]\n" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tn_clear(&t);
+		CHECK_EQ(tn_cmd(&t, bad[i].cmd), -1);
+		CHECK(tn_out_is(&t, bad[i].out));
+		CHECK_STR(qdisc_kind(&t.s.link.ifs[0].qdisc), "pfifo");
+	}
 	CHECK_EQ(tn_fini(&t), 0);
 }
