@@ -9,6 +9,8 @@
 #include "net/eth.h"
 #include "net/cmd_util.h"
 #include "lib/string.h"
+#include "lib/fmt.h"
+#include <stdarg.h>
 
 static const char CT_PCAPNG[] = "application/vnd.tcpdump.pcap";
 
@@ -219,6 +221,178 @@ static size_t trace_body(struct http_debug *d, uint8_t *buf, size_t cap, bool *e
 	return n;
 }
 
+/* ---- /debug/stats.json ----------------------------------------------------------- */
+
+static const char CT_JSON[] = "application/json";
+
+struct jbuf {
+	char *buf;
+	size_t cap, len;
+};
+
+__attribute__((format(printf, 2, 3))) static void jput(struct jbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = kvsnprintf(b->len < b->cap ? b->buf + b->len : NULL, b->len < b->cap ? b->cap - b->len : 0,
+			   fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->len += (size_t)n;
+}
+
+static void jstr(struct jbuf *b, const char *s)
+{
+	jput(b, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			jput(b, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			jput(b, "\\u%04x", (unsigned char)*s);
+		else
+			jput(b, "%c", *s);
+	}
+	jput(b, "\"");
+}
+
+static void stats_nics(struct http_debug *d, struct jbuf *b)
+{
+	const struct net_link *l = &d->net->link;
+	jput(b, "\"ifaces\":[");
+	for (int i = 0; i < l->nifs; i++) {
+		const struct net_if *ifc = &l->ifs[i];
+		struct netdev_stats st;
+		memset(&st, 0, sizeof(st));
+		ifc->dev->ops->get_stats(ifc->dev, &st);
+		const struct qdisc *qd = &ifc->qdisc;
+		uint64_t qsent = qd->fq ? qd->fq->fq.st.packets : qd->st.packets;
+		uint64_t qdrop = qd->fq ? qd->fq->fq.st.drops : qd->st.drops;
+		jput(b, "%s{\"name\":", i ? "," : "");
+		jstr(b, ifc->dev->name);
+		jput(b, ",\"link_up\":%u,\"rx_packets\":%lu,\"rx_dropped\":%lu,\"rx_errors\":%lu,"
+			"\"tx_packets\":%lu,\"tx_dropped\":%lu,\"qdisc\":\"%s\",\"qdisc_sent\":%lu,"
+			"\"qdisc_drops\":%lu,\"qdisc_backlog\":%u}",
+		     ifc->link_up, (unsigned long)st.rx_packets,
+		     (unsigned long)(st.rx_dropped + st.rx_missed), (unsigned long)st.rx_errors,
+		     (unsigned long)st.tx_packets, (unsigned long)st.tx_dropped, qdisc_kind(qd),
+		     (unsigned long)qsent, (unsigned long)qdrop, qdisc_qlen(qd));
+	}
+	jput(b, "]");
+}
+
+struct nstat_json {
+	struct jbuf *b;
+	int n;
+};
+
+static void tcp_counter(void *ctx, const char *name, uint64_t v)
+{
+	struct nstat_json *x = ctx;
+	static const char *const want[] = { "TcpActiveOpens", "TcpPassiveOpens", "TcpCurrEstab",
+					    "TcpInSegs", "TcpOutSegs", "TcpRetransSegs", "TcpInErrs" };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strcmp(name, want[i]) == 0)
+			jput(x->b, "%s\"%s\":%lu", x->n++ ? "," : "", name, (unsigned long)v);
+}
+
+static void stats_mib(struct http_debug *d, struct jbuf *b)
+{
+	static const char *const names[] = {
+		"IpInReceives", "IpInDelivers", "IpInAddrErrors", "IpInHdrErrors", "IpOutRequests",
+		"IpOutNoRoutes", "IcmpInMsgs", "IcmpOutMsgs", "IcmpInEchos", "IcmpOutEchoReps",
+		"UdpInDatagrams", "UdpOutDatagrams", "UdpNoPorts", "NeighLookups", "NeighHits",
+		"NeighUnresolvedDiscards", "NeighResFailed", "PktAllocFails",
+	};
+	jput(b, ",\"mib\":{");
+	int n = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (int k = 0; k < MIB_COUNT; k++)
+			if (strcmp(net_mib_names[k], names[i]) == 0)
+				jput(b, "%s\"%s\":%lu", n++ ? "," : "", names[i],
+				     (unsigned long)d->net->core.mib[k]);
+	if (d->net->tcp_on) {
+		struct nstat_json x = { b, n };
+		tcp_nstat(&d->net->tcp, tcp_counter, &x);
+	}
+	jput(b, "},\"drops\":{");
+	n = 0;
+	for (int k = 0; k < DROP_COUNT; k++)
+		if (d->net->core.drops[k])
+			jput(b, "%s\"%s\":%lu", n++ ? "," : "", net_drop_names[k],
+			     (unsigned long)d->net->core.drops[k]);
+	jput(b, "},\"debug\":{\"forbidden\":%lu}", (unsigned long)d->st.forbidden);
+}
+
+static void ss_line(void *ctx, const char *text)
+{
+	struct nstat_json *x = ctx;
+	jput(x->b, "%s", x->n++ ? "," : "");
+	jstr(x->b, text);
+}
+
+/* Connections as `ss -tn` shows them, and the last finished traces. */
+static void stats_conns_traces(struct http_debug *d, struct jbuf *b)
+{
+	jput(b, ",\"ss\":[");
+	if (d->net->tcp_on) {
+		char a0[] = "ss", a1[] = "-tn";
+		char *argv[] = { a0, a1, NULL };
+		struct nstat_json x = { b, 0 };
+		tcp_show(&d->net->tcp, 2, argv, ss_line, &x);
+	}
+	jput(b, "],\"traces\":[");
+	const struct capture_trace *t = &d->net->cap.trace;
+	uint64_t first = t->seq > 8 ? t->seq - 8 : 0;
+	for (uint64_t q = first; q < t->seq; q++) {
+		uint32_t k = (uint32_t)(q % CAPTURE_TRACE_KEEP);
+		char line[2048];
+		int n = capture_trace_json(&d->net->cap, t->keep[k], t->keep_n[k], line, sizeof(line));
+		if (n <= 0 || (size_t)n >= sizeof(line))
+			continue;
+		line[n - 1] = 0;        /* the newline */
+		jput(b, "%s%s", q > first ? "," : "", line);
+	}
+	jput(b, "],\"tracing\":%u", t->active);
+}
+
+static void stats_render(struct http_debug *d)
+{
+	struct jbuf b = { d->stats, sizeof(d->stats), 0 };
+	jput(&b, "{\"now_ms\":%lu,", (unsigned long)(d->net->core.now_ns / 1000000u));
+	stats_nics(d, &b);
+	stats_mib(d, &b);
+	stats_conns_traces(d, &b);
+	jput(&b, "}\n");
+	if (b.len >= sizeof(d->stats)) {        /* never cut JSON: say so instead */
+		struct jbuf e = { d->stats, sizeof(d->stats), 0 };
+		jput(&e, "{\"error\":\"stats larger than %u bytes\"}\n", (unsigned)sizeof(d->stats));
+		b.len = e.len;
+	}
+	d->stats_len = (uint32_t)b.len;
+	d->stats_off = 0;
+}
+
+static size_t stats_body(struct http_debug *d, struct http_conn *c, uint8_t *buf, size_t cap,
+			 bool *end)
+{
+	if (d->stats_conn != c) {
+		if (d->stats_conn)
+			return 0;       /* another reader's copy is going out: next poll */
+		d->stats_conn = c;
+		stats_render(d);
+	}
+	size_t n = d->stats_len - d->stats_off;
+	if (n > cap)
+		n = cap;
+	memcpy(buf, d->stats + d->stats_off, n);
+	d->stats_off += (uint32_t)n;
+	if (d->stats_off >= d->stats_len) {
+		*end = true;
+		d->stats_conn = NULL;
+	}
+	return n;
+}
+
 /* ---- the handler ----------------------------------------------------------------- */
 
 static int route(void *ctx, struct http_conn *c, const struct http_request *req, const char **ctype)
@@ -234,6 +408,10 @@ static int route(void *ctx, struct http_conn *c, const struct http_request *req,
 		*ctype = CT_PCAPNG;
 		return pcap_route(d, c, req);
 	}
+	if (req->path_len == 17 && memcmp(req->path, "/debug/stats.json", 17) == 0) {
+		*ctype = CT_JSON;
+		return 200;
+	}
 	if (req->path_len == 12 && memcmp(req->path, "/debug/trace", 12) == 0) {
 		*ctype = CT_JSONL;
 		return trace_route(d, c, req);
@@ -248,8 +426,7 @@ static size_t body(void *ctx, struct http_conn *c, uint8_t *buf, size_t cap, boo
 		return pcap_body(d, buf, cap, end);
 	if (c == d->trace_conn)
 		return trace_body(d, buf, cap, end);
-	*end = true;
-	return 0;
+	return stats_body(d, c, buf, cap, end);
 }
 
 static void done(void *ctx, struct http_conn *c)
@@ -259,6 +436,8 @@ static void done(void *ctx, struct http_conn *c)
 		capture_ring_put(&d->net->cap);
 		d->pcap_conn = NULL;
 	}
+	if (c == d->stats_conn)
+		d->stats_conn = NULL;
 	if (c == d->trace_conn) {
 		if (!d->net->cap.trace.out)     /* still ours, not a shell trace since */
 			capture_trace_stop(&d->net->cap);

@@ -7,6 +7,9 @@
  *                            every HTTP_DEBUG_IDLE_NS keeps an idle stream alive).
  *   /debug/trace?f=EXPR&c=N  the next N (default 10) traced packets as JSON lines, each
  *                            {"id","total_ns","steps":[{"ns","layer","event","text"}]}
+ *   /debug/stats.json        the pipeline's counters per stage (nic, qdisc, neigh, ip, icmp,
+ *                            udp, tcp, http), drops by reason, connections as `ss -tn`
+ *                            prints them, the last traced packets (www/debug.html draws it)
  * Who may look (debug = off|local|on in skiff.conf): off answers 403 to everyone, local
  * only to clients on a directly connected subnet, on to anyone. Refusals are counted
  * (forbidden). Other paths under /debug/ are 404; everything else is not ours.
@@ -23,6 +26,7 @@ struct net_stack;
 enum http_debug_mode { HTTP_DEBUG_OFF, HTTP_DEBUG_LOCAL, HTTP_DEBUG_ON };
 
 #define HTTP_DEBUG_TRACE_DEFAULT 10
+#define HTTP_DEBUG_STATS_MAX 24576
 #define HTTP_DEBUG_IDLE_NS (5ull * 1000000000ull)
 
 struct http_debug_stats {
@@ -43,6 +47,10 @@ struct http_debug {
 	uint64_t pcap_last_ns;          /* last bytes written */
 	uint32_t peer_addr, local_addr; /* the capturing connection, left out */
 	uint16_t peer_port, local_port;
+	/* /debug/stats.json: rendered whole for one reader at a time, then sent in pieces */
+	struct http_conn *stats_conn;
+	uint32_t stats_len, stats_off;
+	char stats[HTTP_DEBUG_STATS_MAX];
 	/* the one trace reader */
 	struct http_conn *trace_conn;
 	uint64_t trace_next;            /* next finished trace (capture_trace.seq) to send */

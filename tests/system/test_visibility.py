@@ -294,3 +294,36 @@ def test_tc_fq_codel_default_replace_and_back(vis):
     assert "target 2ms" in g.cmd("tc -s qdisc")
     assert g.cmd("tc qdisc replace dev eth0 root fq_codel limit 0") == 'Illegal "limit"\n'
     assert vis.host("ping", "-c", "2", "-i", "0.2", vis.addr).returncode == 0
+
+
+# ---- the /debug/ page in a real browser -------------------------------------------------
+
+def chromium(vis, *args):
+    cmd = ["ip", "netns", "exec", vis.ns.name, "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+           "--no-first-run", f"--user-data-dir={vis.dir}/chromium", "--virtual-time-budget=4000",
+           *args, f"http://{vis.addr}/debug.html"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def counter(dom, name):
+    m = re.search(rf'data-counter="{re.escape(name)}">(\d+)', dom)
+    assert m, dom[-3000:]
+    return int(m.group(1))
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed (make deps)")
+def test_debug_page_in_chromium(vis):
+    r = vis.host("curl", "-s", f"http://{vis.addr}/")
+    assert 'href="/debug.html"' in r.stdout
+    first = chromium(vis, "--dump-dom")
+    assert first.returncode == 0, first.stderr[-2000:]
+    a = counter(first.stdout, "ip-rx.IpInReceives")
+    assert vis.host("ping", "-c", "5", "-i", "0.2", vis.addr).returncode == 0
+    second = chromium(vis, "--dump-dom")
+    b = counter(second.stdout, "ip-rx.IpInReceives")
+    assert b >= a + 10, (a, b)          # 5 echo requests + chromium's own TCP segments
+    assert counter(second.stdout, "wire-tx.tx_packets") > counter(first.stdout, "wire-tx.tx_packets")
+    assert "ESTAB" in second.stdout     # chromium's own connection, as ss shows it
+    shot = os.path.join(ROOT, "build", f"debug-page-{vis.model}.png")
+    r = chromium(vis, f"--screenshot={shot}", "--window-size=1200,1400")
+    assert r.returncode == 0 and os.path.getsize(shot) > 10000, r.stderr[-2000:]
