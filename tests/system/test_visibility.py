@@ -190,6 +190,10 @@ def test_debug_pcap_bad_filter_and_busy(vis):
 
 def test_debug_forbidden_to_clients_off_subnet(vis):
     """A client on no connected subnet (its replies go via the gateway) gets 403."""
+    def forbidden():
+        r = vis.host("curl", "-s", f"http://{vis.addr}/debug/stats.json")
+        return json.loads(r.stdout)["debug"]["forbidden"]
+    before = forbidden()
     vis.ns.ip("addr", "add", f"{FAR_ADDR}/24", "dev", "br0")
     try:
         r = vis.host("curl", "-s", "-m", "10", "--interface", FAR_ADDR, "-o", "/dev/null", "-w",
@@ -200,6 +204,7 @@ def test_debug_forbidden_to_clients_off_subnet(vis):
         assert r.stdout == "200", r.stdout
     finally:
         vis.ns.ip("addr", "del", f"{FAR_ADDR}/24", "dev", "br0")
+    assert forbidden() == before + 1
 
 
 # ---- trace -------------------------------------------------------------------------
