@@ -245,9 +245,43 @@ static void deliver(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
 	net_drop(ip->core, p, DROP_IP_UNKNOWN_PROTO);
 }
 
+/* RFC 1191 §6.3: remember the smaller MTU per destination; the oldest entry makes room. */
+static void pmtu_learn(struct ipv4 *ip, uint32_t dst, uint16_t mtu)
+{
+	struct ipv4_pmtu *slot = &ip->pmtu[0];
+	for (int i = 0; i < IPV4_PMTU_MAX; i++) {
+		struct ipv4_pmtu *e = &ip->pmtu[i];
+		if (e->dst == dst) {
+			slot = e;
+			break;
+		}
+		if (!e->dst || e->learned_ns < slot->learned_ns)
+			slot = e;
+	}
+	*slot = (struct ipv4_pmtu){ dst, ip->err_from, mtu, ip->core->now_ns };
+}
+
+uint16_t ipv4_pmtu_get(struct ipv4 *ip, uint32_t dst)
+{
+	for (int i = 0; i < IPV4_PMTU_MAX; i++) {
+		struct ipv4_pmtu *e = &ip->pmtu[i];
+		if (e->dst != dst)
+			continue;
+		if (ip->core->now_ns - e->learned_ns >= IPV4_PMTU_EXPIRES_NS) {
+			e->dst = 0;
+			return 0;
+		}
+		return e->mtu;
+	}
+	return 0;
+}
+
 void ipv4_proto_error(struct ipv4 *ip, uint8_t proto, uint8_t type, uint8_t code,
 		      uint16_t next_mtu, const uint8_t *quoted_ip, size_t len)
 {
+	/* 68: the smallest MTU a router may report (RFC 791); below it the report is bogus. */
+	if (next_mtu >= 68 && len >= IPV4_HDR_MIN)
+		pmtu_learn(ip, wire_get32(quoted_ip + 16), next_mtu);
 	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
 		const struct ipv4_proto *pr = &ip->protos[i];
 		if (pr->input && pr->proto == proto && pr->error)
