@@ -30,7 +30,7 @@ NET_SRCS := net/core.c net/trace.c net/netdev.c net/checksum.c net/pkt.c net/ine
 	net/http_parse.c net/http_server.c net/http_site.c net/http_endpoints.c net/http_app.c
 NET_SRCS += net/tcp_wire.c net/tcp.c net/tcp_stack.c net/tcp_table.c net/tcp_event.c net/tcp_sendq.c net/tcp_in.c net/tcp_out.c net/tcp_timer.c net/tcp_cc.c \
 	net/tcp_sack.c net/tcp_listen.c net/tcp_isn.c net/tcp_show.c
-NET_SRCS += net/fq_codel.c net/pkt_filter.c net/pcapng.c net/pkt_print.c net/capture.c net/cmd_capture.c net/http_debug.c
+NET_SRCS += net/fq_codel.c net/pkt_filter.c net/pcapng.c net/pkt_print.c net/capture.c net/cmd_capture.c net/http_debug.c net/tracepath.c
 
 # Hardware-free code that the host unit tests compile natively.
 HOST_SRCS := lib/fmt.c kernel/conf.c kernel/heap.c kernel/pmm.c $(NET_SRCS)

@@ -89,6 +89,7 @@ static const struct shell_cmd net_cmds[] = {
 	{ "ss", "[-tnilae]", "TCP sockets (ss -tni, ss -tl)", shell_net },
 	{ "tcpdump", "[-c N] [-e] [-v] [-x] [-i DEV] [EXPR]", "print packets (Ctrl-C stops)", shell_net },
 	{ "trace", "[-c N] [EXPR]", "each packet's path through the stack", shell_net },
+	{ "tracepath", "ADDR", "hops and path MTU to ADDR (UDP probes)", shell_net },
 };
 
 static void shell_interrupt(void)

@@ -16,7 +16,7 @@
 #include "lib/string.h"
 #include "lib/fmt.h"
 
-const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", "tcpdump", "trace", NULL };
+const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", "tcpdump", "trace", "tracepath", NULL };
 
 /* ---- ethtool ------------------------------------------------------------------- */
 
@@ -284,6 +284,29 @@ static int cmd_nstat(struct net_stack *s, const struct cmd_out *o, int argc, cha
 	return 0;
 }
 
+/* ---- tracepath ---------------------------------------------------------------- */
+
+static int cmd_tracepath(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	uint32_t dst;
+	if (argc != 2) {
+		cmd_printf(o, "Usage: tracepath ADDR\n");
+		return -1;
+	}
+	if (inet_parse(argv[1], &dst)) {
+		cmd_printf(o, "tracepath: %s: Name or service not known\n", argv[1]);
+		return -1;
+	}
+	int r = tracepath_start(&s->tracepath, dst, o->fn, o->ctx);
+	if (r == -NET_EBUSY)
+		cmd_printf(o, "tracepath: another tracepath is still running\n");
+	else if (r == -NET_ENETUNREACH)
+		cmd_printf(o, "tracepath: connect: Network is unreachable\n");
+	else if (r)
+		cmd_printf(o, "tracepath: socket: No buffer space available\n");
+	return r ? -1 : 0;
+}
+
 /* ---- ping, arping -------------------------------------------------------------- */
 
 static int opt_uint(const struct cmd_out *o, const char *tool, const char *arg, uint32_t lo,
@@ -455,6 +478,8 @@ int net_cmd(struct net_stack *s, int argc, char **argv,
 		return cmd_tcpdump(s, &o, argc, argv);
 	if (strcmp(c, "trace") == 0)
 		return cmd_trace(s, &o, argc, argv);
+	if (strcmp(c, "tracepath") == 0)
+		return cmd_tracepath(s, &o, argc, argv);
 	cmd_printf(&o, "net: unknown command '%s'\n", c);
 	return -1;
 }
@@ -465,4 +490,5 @@ void net_cmd_interrupt(struct net_stack *s)
 	if (s->cap.trace.out)           /* the shell's trace, not an HTTP reader's */
 		capture_trace_stop(&s->cap);
 	ping_stop(&s->ping);
+	tracepath_stop(&s->tracepath);
 }

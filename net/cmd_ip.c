@@ -264,8 +264,33 @@ static int route_change(struct net_stack *s, const struct cmd_out *o, int add, i
 	return e ? -1 : 0;
 }
 
+/* `ip route show cache`: the path MTUs IPv4 learnt (iproute2's layout for a cached
+ * exception route: destination, gateway and device, then expiry and mtu). */
+static void route_cache_show(struct net_stack *s, const struct cmd_out *o)
+{
+	for (int i = 0; i < IPV4_PMTU_MAX; i++) {
+		const struct ipv4_pmtu *e = &s->ip.pmtu[i];
+		char a[INET_ADDRSTRLEN], f[INET_ADDRSTRLEN];
+		struct route_result rt;
+		uint64_t age = s->core.now_ns - e->learned_ns;
+		if (!e->dst || !ipv4_pmtu_get(&s->ip, e->dst) || route_get(&s->routes, e->dst, &rt) < 0)
+			continue;
+		cmd_printf(o, "%s", inet_fmt(a, e->dst));
+		if (rt.nexthop != e->dst)
+			cmd_printf(o, " via %s", inet_fmt(a, rt.nexthop));
+		cmd_printf(o, " dev %s \n    cache expires %lusec mtu %u from %s\n",
+			   s->link.ifs[rt.ifi].dev->name,
+			   (unsigned long)((IPV4_PMTU_EXPIRES_NS - age) / NET_NS_PER_SEC), e->mtu,
+			   inet_fmt(f, e->from));
+	}
+}
+
 static int ip_route(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
 {
+	if (argc == 2 && cmd_matches(argv[0], "show") && cmd_matches(argv[1], "cache")) {
+		route_cache_show(s, o);
+		return 0;
+	}
 	if (argc == 0 || cmd_matches(argv[0], "show") || cmd_matches(argv[0], "list")) {
 		route_show(s, o);
 		return 0;

@@ -25,7 +25,7 @@ import sys
 FLOORS = [
     (9, "boot", [r"^boot/"]),
     (8, "composition", [r"^kernel/main(_net)?$"]),
-    (7, "net apps", [r"^net/(dhcp|ping|cmd|cmd_ip|cmd_util|cmd_capture|stack|http_.*)$"]),
+    (7, "net apps", [r"^net/(dhcp|ping|tracepath|cmd|cmd_ip|cmd_util|cmd_capture|stack|http_.*)$"]),
     (6, "net L4", [r"^net/(udp|tcp|transport)$"]),
     (5, "net L3", [r"^net/(route|ipv4|icmp)$"]),
     (4, "net L2", [r"^net/(link|qdisc|fq_codel|neigh|arp|capture)$"]),

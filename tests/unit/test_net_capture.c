@@ -4,6 +4,7 @@
 #include "tests/unit/fake_netdev.h"
 #include "net/cmd.h"
 #include <stdlib.h>
+#include "net/checksum.h"
 
 static int count_lines(const char *s, const char *needle)
 {
@@ -330,5 +331,81 @@ TEST(net_tc_replace_fq_codel_and_back)
 		CHECK(tn_out_is(&t, bad[i].out));
 		CHECK_STR(qdisc_kind(&t.s.link.ifs[0].qdisc), "pfifo");
 	}
+	CHECK_EQ(tn_fini(&t), 0);
+}
+
+/* ---- tracepath and the path MTU cache -------------------------------------------- */
+
+/* An ICMP error from router about the probe fr (its IP header and 8 bytes quoted). */
+static void icmp_error_for(struct test_net *t, const uint8_t *probe_ip, uint32_t router, uint8_t type,
+			   uint8_t code, uint16_t mtu)
+{
+	uint8_t l4[8 + 28], buf[128];
+	memset(l4, 0, sizeof(l4));
+	l4[0] = type;
+	l4[1] = code;
+	l4[6] = (uint8_t)(mtu >> 8);
+	l4[7] = (uint8_t)mtu;
+	memcpy(l4 + 8, probe_ip, 28);
+	uint16_t c = csum_fold(csum_partial(l4, sizeof(l4), 0));
+	l4[2] = (uint8_t)(c >> 8);
+	l4[3] = (uint8_t)c;
+	size_t n = frame_ipv4(buf, test_mac(1), test_mac(2), router, ip("10.0.0.1"), 1, l4, sizeof(l4));
+	fake_netdev_rx(&t->f, &t->s, buf, n);
+}
+
+/* The next probe on the wire: its IP header and 8 bytes, TTL and size checked. */
+static int next_probe(struct test_net *t, uint8_t *quote, uint8_t ttl, uint16_t tot_len, uint16_t dport)
+{
+	struct frame fr;
+	uint8_t buf[2048];
+	tn_advance(t, NET_NS_PER_MS);
+	if (!tn_next(t, &fr, buf) || !fr.is_udp)
+		return 0;
+	memcpy(quote, buf + 14, 28);
+	return fr.ip.ttl == ttl && fr.ip.tot_len == tot_len && (fr.ip.frag & 0x4000) &&
+	       fr.udp.dport == dport;
+}
+
+TEST(net_tracepath_hops_pmtu_and_cache)
+{
+	struct test_net t;
+	uint8_t q[28];
+	tn_init_peer(&t);
+	CHECK_EQ(tn_cmd(&t, "tracepath 10.0.0.2"), 0);
+	CHECK(tn_out_is(&t, " 1?: [LOCALHOST]                      pmtu 1500\n"));
+	tn_clear(&t);
+	REQUIRE(next_probe(&t, q, 1, 1500, 44445));
+	icmp_error_for(&t, q, ip("10.0.0.254"), ICMP_TIME_EXCEEDED, 0, 0);
+	CHECK(tn_out_has(&t, " 1:  10.0.0.254                               "));
+	REQUIRE(next_probe(&t, q, 2, 1500, 44446));
+	icmp_error_for(&t, q, ip("10.0.0.254"), ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1400);
+	CHECK(tn_out_has(&t, " 2:  pmtu 1400\n"));
+	REQUIRE(next_probe(&t, q, 2, 1400, 44447));
+	/* An answer about an older probe is ignored. */
+	tn_clear(&t);
+	icmp_error_for(&t, q, ip("10.0.0.2"), ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0);
+	CHECK(tn_out_has(&t, " reached\n     Resume: pmtu 1400 hops 2 back 2\n"));
+	CHECK(!t.s.tracepath.active);
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "ip route show cache"), 0);
+	CHECK(tn_out_is(&t, "10.0.0.2 dev eth0 \n    cache expires 599sec mtu 1400 from 10.0.0.254\n"));
+	/* Silence: "no reply", then the next TTL; Ctrl-C ends it. */
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "tracepath 10.0.0.2"), 0);
+	CHECK(tn_out_has(&t, "pmtu 1400\n"));           /* starts from the cached path MTU */
+	REQUIRE(next_probe(&t, q, 1, 1400, 44445));
+	tn_advance(&t, TRACEPATH_WAIT_NS);
+	CHECK(tn_out_has(&t, " 1:  no reply\n"));
+	REQUIRE(next_probe(&t, q, 2, 1400, 44446));
+	net_cmd_interrupt(&t.s);
+	CHECK(tn_out_has(&t, "     Stopped: pmtu 1400 hops 2\n"));
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "tracepath"), -1);
+	CHECK(tn_out_is(&t, "Usage: tracepath ADDR\n"));
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "tracepath 10.0.0.300"), -1);
+	CHECK(tn_out_is(&t, "tracepath: 10.0.0.300: Name or service not known\n"));
+	fake_netdev_drop_all(&t.f);
 	CHECK_EQ(tn_fini(&t), 0);
 }
