@@ -332,3 +332,37 @@ def test_debug_page_in_chromium(vis):
     shot = os.path.join(ROOT, "build", f"debug-page-{vis.model}.png")
     r = chromium(vis, f"--screenshot={shot}", "--window-size=1200,1400")
     assert r.returncode == 0 and os.path.getsize(shot) > 10000, r.stderr[-2000:]
+
+
+# ---- tracepath and the path MTU cache ------------------------------------------------
+
+def test_tracepath_two_hops_with_smaller_mtu(vis):
+    """The namespace routes to a second namespace over a veth with MTU 1400: hop 1 is the
+    namespace (time exceeded), hop 2 the far side, found after a frag-needed."""
+    far = f"skvisfar{os.getpid() % 100000}{vis.model[-2:]}"
+    subprocess.run(["ip", "netns", "add", far], check=True)
+    try:
+        run = lambda *c: subprocess.run(list(c), check=True)
+        run("ip", "link", "add", "vfar0", "netns", vis.ns.name, "type", "veth", "peer", "name", "vfar1",
+            "netns", far)
+        run("ip", "-n", vis.ns.name, "addr", "add", "10.97.0.1/24", "dev", "vfar0")
+        run("ip", "-n", vis.ns.name, "link", "set", "vfar0", "mtu", "1400", "up")
+        run("ip", "-n", far, "addr", "add", "10.97.0.2/24", "dev", "vfar1")
+        run("ip", "-n", far, "link", "set", "vfar1", "mtu", "1400", "up")
+        run("ip", "-n", far, "link", "set", "lo", "up")
+        run("ip", "-n", far, "route", "add", "10.99.0.0/24", "via", "10.97.0.1")
+        run("ip", "netns", "exec", vis.ns.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        g = vis.guest
+        start = g.mark()
+        g.send("tracepath 10.97.0.2\r")
+        g.wait_for(r"Resume: pmtu \d+ hops \d+ back \d+\n|Too many hops|Stopped", timeout=60, start=start)
+        out = g.output(start)
+        assert re.search(r" 1\?: \[LOCALHOST\] +pmtu 1500\n", out), out
+        assert re.search(rf" 1:  {HOST_ADDR} +\d+\.\d{{3}}ms\n", out), out
+        assert " 2:  pmtu 1400\n" in out, out
+        assert re.search(r" 2:  10\.97\.0\.2 +\d+\.\d{3}ms reached\n     Resume: pmtu 1400 hops 2 back 2\n", out), out
+        cache = g.cmd("ip route show cache")
+        assert re.match(rf"10\.97\.0\.2 via {HOST_ADDR} dev eth0 \n    cache expires \d+sec mtu 1400 "
+                        rf"from {HOST_ADDR}\n", cache), cache
+    finally:
+        subprocess.run(["ip", "netns", "del", far])
