@@ -96,7 +96,8 @@ static void demux(struct net_link *l, int ifi, struct pkt *p, uint16_t type, int
 {
 	NET_TRACE(l->core, p, TL_ETH, TE_ETH_OK, type, 0);
 	for (int i = 0; i < LINK_MAX_TYPES; i++) {
-		if (l->types[i].type == type) {
+		/* a free slot has type 0, which a frame may carry too (an 802.3 length) */
+		if (l->types[i].fn && l->types[i].type == type) {
 			l->types[i].fn(l->types[i].ctx, ifi, p, bcast);
 			return;
 		}

@@ -409,3 +409,18 @@ TEST(net_tracepath_hops_pmtu_and_cache)
 	fake_netdev_drop_all(&t.f);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* EtherType 0 (an 802.3 length field) matched the table's free slots, whose type is 0,
+ * and called a NULL handler (found by fuzz_rx). */
+TEST(net_link_ethertype_zero_dropped)
+{
+	struct test_net t;
+	tn_init_peer(&t);
+	uint8_t f[60];
+	memset(f, 0, sizeof(f));
+	memset(f, 0xff, 6);
+	memcpy(f + 6, test_mac(2), 6);
+	fake_netdev_rx(&t.f, &t.s, f, sizeof(f));
+	CHECK_EQ(t.s.core.drops[DROP_ETH_UNKNOWN_TYPE], 1);
+	CHECK_EQ(tn_fini(&t), 0);
+}
