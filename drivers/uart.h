@@ -6,6 +6,7 @@
 #ifndef SKIFF_UART_H
 #define SKIFF_UART_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 void uart_init(void);           /* polled mode; registers the console sink */
@@ -18,5 +19,15 @@ struct uart_stats {
 	uint64_t rx_bytes, tx_bytes, rx_overruns, irqs;
 };
 void uart_get_stats(struct uart_stats *s);
+
+/* COM2 (0x2F8) as a polled, write-only byte stream (QEMU: a second -serial). */
+struct com2_stats {
+	uint64_t tx_bytes, dropped_writes;
+};
+int com2_init(void);                    /* 0, or -1 when there is no COM2 */
+/* Queues all n bytes or none (-1, counted) when the 64 KiB ring lacks room. */
+int com2_write(const void *data, size_t n);
+void com2_poll(void);                   /* also run by uart_poll() */
+void com2_get_stats(struct com2_stats *s);
 
 #endif

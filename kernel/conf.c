@@ -83,6 +83,7 @@ static int is_netconsole(const char *s, size_t n)
 	return (n == 3 && memcmp(s, "off", 3) == 0) || conf_parse_hostport(s, n, &a, &p) == 0;
 }
 
+static const char *const debug_names[] = { "off", "local", "on", NULL };
 static const char *const nic_names[] = { "auto", "e1000", "e1000e", "igb", "virtio", NULL };
 
 #define OFF(f) offsetof(struct conf, f)
@@ -97,6 +98,9 @@ static const struct key keys[] = {
 	{ "mtu", K_INT, OFF(mtu), 576, 9000, NULL, NULL },
 	{ "http_port", K_INT, OFF(http_port), 1, 65535, NULL, NULL },
 	{ "netconsole", K_STR, OFF(netconsole), 0, 23, NULL, is_netconsole },
+	{ "debug", K_ENUM, OFF(debug), 0, 0, debug_names, NULL },
+	{ "pcap_serial", K_BOOL, OFF(pcap_serial), 0, 0, NULL, NULL },
+	{ "pcap_filter", K_STR, OFF(pcap_filter), 0, 127, NULL, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -111,6 +115,7 @@ void conf_defaults(struct conf *c)
 	c->mtu = 1500;
 	c->http_port = 80;
 	strlcpy(c->netconsole, "off", sizeof(c->netconsole));
+	c->debug = CONF_DEBUG_LOCAL;
 }
 
 struct ctx {

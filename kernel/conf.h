@@ -24,7 +24,12 @@ struct conf {
 	int mtu;                /* mtu = 576..9000 */
 	int http_port;          /* http_port = 1..65535 */
 	char netconsole[24];    /* netconsole = off | A.B.C.D:PORT: the log as syslog over UDP */
+	int debug;              /* debug = off|local|on: who may open /debug/ (enum conf_debug) */
+	int pcap_serial;        /* pcap_serial = on|off: classic pcap of every frame on COM2 */
+	char pcap_filter[128];  /* pcap_filter = EXPR (pcap-filter(7) subset) for pcap_serial */
 };
+
+enum conf_debug { CONF_DEBUG_OFF, CONF_DEBUG_LOCAL, CONF_DEBUG_ON };
 
 /* Receives one problem report, e.g. "skiff.conf:3: unknown key 'foo' (ignored)". */
 typedef void (*conf_report_fn)(void *ctx, const char *msg);

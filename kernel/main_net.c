@@ -15,16 +15,20 @@
 #include "kernel/bootinfo.h"
 #include "kernel/pmm.h"
 #include "kernel/rtc.h"
+#include "kernel/time.h"
 #include "net/stack.h"
 #include "net/cmd.h"
 #include "net/inet.h"
 #include "net/http_app.h"
 #include "net/syslog.h"
 #include "kernel/cpu.h"
+#include "net/http_debug.h"
+#include "drivers/uart.h"
 
 static struct net_stack *net;
 static struct http_site site;
 static struct http_app http;
+static struct http_debug debug;
 static int http_on;
 static struct netconsole ncon;  /* ~52 KiB: static, it starts before the heap exists */
 static int ncon_on;
@@ -94,6 +98,9 @@ static const struct shell_cmd net_cmds[] = {
 	{ "dhcp", "", "DHCP lease state", shell_net },
 	{ "ss", "[-tnilae]", "TCP sockets (ss -tni, ss -tl)", shell_net },
 	{ "netconsole", "", "syslog-over-UDP log: target and counters", shell_netconsole },
+	{ "tcpdump", "[-c N] [-e] [-v] [-x] [-i DEV] [EXPR]", "print packets (Ctrl-C stops)", shell_net },
+	{ "trace", "[-c N] [EXPR]", "each packet's path through the stack", shell_net },
+	{ "tracepath", "ADDR", "hops and path MTU to ADDR (UDP probes)", shell_net },
 };
 
 /* ---- netconsole: the log as syslog over UDP (net/syslog.h) ------------------------ */
@@ -154,6 +161,11 @@ static int shell_netconsole(int argc, char **argv)
 	return 0;
 }
 
+static void shell_interrupt(void)
+{
+	net_cmd_interrupt(net);
+}
+
 static void config_from(const struct conf *c, struct net_config *nc)
 {
 	memset(nc, 0, sizeof(*nc));
@@ -173,6 +185,7 @@ static void config_from(const struct conf *c, struct net_config *nc)
 	struct heap_stats hs;
 	heap_get_stats(&hs);
 	nc->mem_bytes = hs.arena_bytes;
+	nc->fq_codel = 1;       /* every interface starts with fq_codel, as Linux's default_qdisc */
 }
 
 /* nic = auto takes every NIC (the first gets the address); a model name only those. */
@@ -183,6 +196,14 @@ static int wanted(const struct conf *c, const struct netdev *dev)
 	if (strcmp(c->nic, "virtio") == 0)
 		return strcmp(dev->driver, "virtio-net") == 0;
 	return strcmp(c->nic, dev->driver) == 0;
+}
+
+/* Wall clock minus the stack's clock, for capture time stamps (0 if the RTC is unset). */
+static uint64_t wall_offset_ns(void)
+{
+	uint64_t unix_s = rtc_unix_time();
+	uint64_t now = time_ns();
+	return unix_s ? unix_s * 1000000000ull - now : 0;
 }
 
 /* ---- HTTP ---------------------------------------------------------------------- */
@@ -251,7 +272,7 @@ static void metrics_nics(struct http_metrics_out *w)
 	for (int i = 0; i < net->link.nifs; i++) {
 		ksnprintf(label, sizeof(label), "dev=\"%s\"", net->link.ifs[i].dev->name);
 		http_metrics_row(w, "skiff_qdisc_backlog_packets", "Packets waiting in the egress queue",
-				 HTTP_METRIC_GAUGE, label, net->link.ifs[i].qdisc.q.len);
+				 HTTP_METRIC_GAUGE, label, qdisc_qlen(&net->link.ifs[i].qdisc));
 	}
 	for (int i = 0; i < net->link.nifs; i++) {
 		const struct pkt_pool *pool = net->link.ifs[i].dev->pool;
@@ -312,9 +333,49 @@ static void http_init(const struct conf *c, const struct boot_info *bi)
 	}
 	http.srv.clock = http_clock;
 	http.srv.metrics = metrics;
+	http_debug_init(&debug, net, c->debug);
+	http.srv.handler = &debug.handler;
 	http_on = 1;
 	log_info("http: serving %u files (%u from the boot volume) on port %u", site.n, bi->nfiles,
 		 cfg.port);
+}
+
+/* ---- capture ------------------------------------------------------------------- */
+
+static uint64_t trace_clock(void *ctx)
+{
+	(void)ctx;
+	return time_ns();       /* the TSC: steps inside one poll are apart */
+}
+
+static void com2_sink(void *ctx, const uint8_t *data, size_t len)
+{
+	(void)ctx;
+	com2_write(data, len);  /* a record that does not fit is dropped whole, counted */
+}
+
+/* The /debug/pcap ring, and with pcap_serial = on a classic pcap stream on COM2. */
+static void capture_init_all(const struct conf *c)
+{
+	net->cap.epoch_ns = wall_offset_ns();
+	net->cap.tracer.clock_ns = trace_clock;
+	void *ring = kmalloc(CAPTURE_RING_BYTES);
+	if (ring)
+		capture_ring_setup(&net->cap, ring, CAPTURE_RING_BYTES);
+	else
+		log_warn("capture: no memory for the capture ring: /debug/pcap is off");
+	if (!c->pcap_serial)
+		return;
+	char err[PKT_FILTER_ERR_LEN];
+	if (com2_init()) {
+		log_warn("pcap_serial: no COM2 port");
+		return;
+	}
+	if (capture_stream_start(&net->cap, c->pcap_filter, com2_sink, NULL, err, sizeof(err))) {
+		log_warn("pcap_serial: pcap_filter: %s", err);
+		return;
+	}
+	log_info("pcap_serial: classic pcap on COM2, filter '%s'", c->pcap_filter);
 }
 
 /* Buffers for reassembled IPv4 datagrams (net/ipv4_frag.h): whole pages, never DMA'd. */
@@ -371,5 +432,7 @@ void main_net_init(const struct conf *c, const struct boot_info *bi)
 	loop_register(&net_hook);
 	for (size_t i = 0; i < sizeof(net_cmds) / sizeof(net_cmds[0]); i++)
 		shell_register(&net_cmds[i]);
+	shell_set_interrupt(shell_interrupt);
+	capture_init_all(c);
 	http_init(c, bi);
 }

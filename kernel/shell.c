@@ -21,6 +21,12 @@ static int hist_count, hist_pos;
 static int esc_state;           /* 0 none, 1 after ESC, 2 after ESC [ */
 static char last;
 static const char *prompt_host = "skiff";
+static void (*on_interrupt)(void);
+
+void shell_set_interrupt(void (*fn)(void))
+{
+	on_interrupt = fn;
+}
 
 static void prompt(void)
 {
@@ -150,6 +156,8 @@ void shell_input(char c)
 	} else if (c == 0x03) {        /* Ctrl-C */
 		kprintf("^C\n");
 		len = 0;
+		if (on_interrupt)
+			on_interrupt();
 		prompt();
 	} else if (c >= 0x20 && c < 0x7f) {
 		if (len + 1 >= SHELL_LINE) {

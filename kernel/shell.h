@@ -16,6 +16,8 @@ struct shell_cmd {
 void shell_init(const char *hostname);
 void shell_register(const struct shell_cmd *cmd);
 void shell_input(char c);
+/* Ctrl-C at the prompt also calls fn (stops asynchronous commands: tcpdump, ping). */
+void shell_set_interrupt(void (*fn)(void));
 /* Prints the greeting and the first prompt. */
 void shell_start(void);
 /* Runs one command line as if typed (used by tests of the shell itself). */

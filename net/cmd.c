@@ -9,13 +9,14 @@
 #include "net/cmd.h"
 #include "net/cmd_ip.h"
 #include "net/cmd_util.h"
+#include "net/cmd_capture.h"
 #include "net/stack.h"
 #include "net/inet.h"
 #include "net/err.h"
 #include "lib/string.h"
 #include "lib/fmt.h"
 
-const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", NULL };
+const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", "tcpdump", "trace", "tracepath", NULL };
 
 /* ---- ethtool ------------------------------------------------------------------- */
 
@@ -61,6 +62,110 @@ static int cmd_ethtool(struct net_stack *s, const struct cmd_out *o, int argc, c
 
 /* ---- tc ------------------------------------------------------------------------ */
 
+/* tc's time values: N, Nus, Nms or Ns (no unit: us, as tc's get_time). 0 or -1. */
+static int tc_time(const char *arg, uint64_t *ns)
+{
+	uint32_t v;
+	char num[16];
+	size_t n = 0;
+	while (arg[n] >= '0' && arg[n] <= '9' && n < sizeof(num) - 1) {
+		num[n] = arg[n];
+		n++;
+	}
+	num[n] = 0;
+	if (!n || cmd_parse_uint(num, 100000000u, &v))
+		return -1;
+	const char *unit = arg + n;
+	uint64_t mul = strcmp(unit, "ms") == 0 ? NET_NS_PER_MS : strcmp(unit, "s") == 0 ? NET_NS_PER_SEC
+		     : (strcmp(unit, "us") == 0 || !*unit) ? NET_NS_PER_US : 0;
+	if (!mul || !v)
+		return -1;
+	*ns = v * mul;
+	return 0;
+}
+
+/* fq_codel's options after the kind (tc-fq_codel(8)). 0, or -1 after tc's message. */
+static int tc_fq_codel_opts(const struct cmd_out *o, int argc, char **argv, struct fq_codel_params *p)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		uint32_t n;
+		if (strcmp(k, "ecn") == 0 || strcmp(k, "noecn") == 0) {
+			p->ecn = k[0] == 'e';
+			continue;
+		}
+		int ok = v != NULL;
+		if (ok && strcmp(k, "limit") == 0)
+			ok = !cmd_parse_uint(v, 100000, &n) && n && (p->limit = n, 1);
+		else if (ok && strcmp(k, "flows") == 0)
+			ok = !cmd_parse_uint(v, 65536, &n) && n && (p->flows = n, 1);
+		else if (ok && strcmp(k, "quantum") == 0)
+			ok = !cmd_parse_uint(v, 1 << 20, &n) && n >= 256 && (p->quantum = n, 1);
+		else if (ok && strcmp(k, "target") == 0)
+			ok = !tc_time(v, &p->target_ns);
+		else if (ok && strcmp(k, "interval") == 0)
+			ok = !tc_time(v, &p->interval_ns);
+		else {
+			cmd_printf(o, "What is \"%s\"?\nUsage: ... fq_codel [ limit PACKETS ] [ flows NUMBER ] "
+				   "[ target TIME ] [ interval TIME ] [ quantum BYTES ] [ [no]ecn ]\n", k);
+			return -1;
+		}
+		if (!ok) {
+			cmd_printf(o, "Illegal \"%s\"\n", k);
+			return -1;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* tc qdisc replace|add|change dev DEV root fq_codel|pfifo [options] */
+static int tc_replace(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	int ifi = -1, i = 0;
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "dev") == 0 && i + 1 < argc) {
+			if ((ifi = cmd_dev(s, o, argv[++i])) < 0)
+				return -1;
+		} else if (strcmp(argv[i], "root") != 0) {
+			break;
+		}
+	}
+	if (ifi < 0 || i >= argc) {
+		cmd_printf(o, "Usage: tc qdisc replace dev DEV root fq_codel|pfifo [ OPTIONS ]\n");
+		return -1;
+	}
+	struct qdisc *qd = &s->link.ifs[ifi].qdisc;
+	if (strcmp(argv[i], "pfifo") == 0) {
+		uint32_t limit = QDISC_LIMIT;
+		if (i + 1 < argc && (strcmp(argv[i + 1], "limit") != 0 || i + 3 != argc ||
+				     cmd_parse_uint(argv[i + 2], 100000, &limit) || !limit)) {
+			cmd_printf(o, "Illegal \"limit\"\n");
+			return -1;
+		}
+		qdisc_set_pfifo(qd, &s->core, limit);
+		return 0;
+	}
+	if (strcmp(argv[i], "fq_codel") != 0) {
+		cmd_printf(o, "Unknown qdisc \"%s\", hence option \"%s\" is unparsable\n", argv[i],
+			   i + 1 < argc ? argv[i + 1] : "");
+		return -1;
+	}
+	struct fq_codel_params p;
+	fq_codel_params_default(&p);
+	p.limit = QDISC_LIMIT;
+	p.memory_limit = QDISC_LIMIT * PKT_SLOT_SIZE;
+	if (tc_fq_codel_opts(o, argc - i - 1, argv + i + 1, &p))
+		return -1;
+	int r = qdisc_set_fq_codel(qd, &s->core, &p);
+	if (r) {
+		cmd_printf(o, "RTNETLINK answers: %s\n", r == -NET_ENOMEM ? "Cannot allocate memory"
+								   : "Invalid argument");
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_tc(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
 {
 	int stats = 0, i = 1, only = -1;
@@ -73,10 +178,15 @@ static int cmd_tc(struct net_stack *s, const struct cmd_out *o, int argc, char *
 		}
 	}
 	if (i >= argc || !cmd_matches(argv[i], "qdisc")) {
-		cmd_printf(o, "Usage: tc [-s] qdisc [show] [dev DEV]\n");
+		cmd_printf(o, "Usage: tc [-s] qdisc [show] [dev DEV]\n"
+			      "       tc qdisc replace dev DEV root fq_codel|pfifo [ OPTIONS ]\n");
 		return -1;
 	}
-	for (i++; i < argc; i++) {
+	i++;
+	if (i < argc && (strcmp(argv[i], "replace") == 0 || strcmp(argv[i], "add") == 0 ||
+			 strcmp(argv[i], "change") == 0))
+		return tc_replace(s, o, argc - i - 1, argv + i + 1);
+	for (; i < argc; i++) {
 		if (cmd_matches(argv[i], "show") || cmd_matches(argv[i], "list"))
 			continue;
 		if (strcmp(argv[i], "dev") == 0 && i + 1 < argc) {
@@ -88,16 +198,11 @@ static int cmd_tc(struct net_stack *s, const struct cmd_out *o, int argc, char *
 		return -1;
 	}
 	for (int k = 0; k < s->link.nifs; k++) {
-		const struct qdisc *qd = &s->link.ifs[k].qdisc;
+		char buf[640];
 		if (only >= 0 && k != only)
 			continue;
-		cmd_printf(o, "qdisc pfifo 0: dev %s root refcnt 2 limit %up\n", s->link.ifs[k].dev->name,
-			   qd->limit);
-		if (!stats)
-			continue;
-		cmd_printf(o, " Sent %lu bytes %lu pkt (dropped %lu, overlimits %lu requeues %lu)\n",
-			   qd->st.bytes, qd->st.packets, qd->st.drops, qd->st.overlimits, qd->st.requeues);
-		cmd_printf(o, " backlog %lub %up requeues %lu\n", qd->q.bytes, qd->q.len, qd->st.requeues);
+		qdisc_show(&s->link.ifs[k].qdisc, s->link.ifs[k].dev->name, stats, buf, sizeof(buf));
+		o->fn(o->ctx, buf);
 	}
 	return 0;
 }
@@ -186,6 +291,29 @@ static int cmd_nstat(struct net_stack *s, const struct cmd_out *o, int argc, cha
 			nstat_line(o, gro[k].name, gro[k].v, zeros, argc - i, argv + i);
 	}
 	return 0;
+}
+
+/* ---- tracepath ---------------------------------------------------------------- */
+
+static int cmd_tracepath(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	uint32_t dst;
+	if (argc != 2) {
+		cmd_printf(o, "Usage: tracepath ADDR\n");
+		return -1;
+	}
+	if (inet_parse(argv[1], &dst)) {
+		cmd_printf(o, "tracepath: %s: Name or service not known\n", argv[1]);
+		return -1;
+	}
+	int r = tracepath_start(&s->tracepath, dst, o->fn, o->ctx);
+	if (r == -NET_EBUSY)
+		cmd_printf(o, "tracepath: another tracepath is still running\n");
+	else if (r == -NET_ENETUNREACH)
+		cmd_printf(o, "tracepath: connect: Network is unreachable\n");
+	else if (r)
+		cmd_printf(o, "tracepath: socket: No buffer space available\n");
+	return r ? -1 : 0;
 }
 
 /* ---- ping, arping -------------------------------------------------------------- */
@@ -355,6 +483,21 @@ int net_cmd(struct net_stack *s, int argc, char **argv,
 		return cmd_dhcp(s, &o, argc, argv);
 	if (strcmp(c, "ss") == 0)
 		return cmd_ss(s, &o, argc, argv);
+	if (strcmp(c, "tcpdump") == 0)
+		return cmd_tcpdump(s, &o, argc, argv);
+	if (strcmp(c, "trace") == 0)
+		return cmd_trace(s, &o, argc, argv);
+	if (strcmp(c, "tracepath") == 0)
+		return cmd_tracepath(s, &o, argc, argv);
 	cmd_printf(&o, "net: unknown command '%s'\n", c);
 	return -1;
+}
+
+void net_cmd_interrupt(struct net_stack *s)
+{
+	capture_dump_stop(&s->cap);
+	if (s->cap.trace.out)           /* the shell's trace, not an HTTP reader's */
+		capture_trace_stop(&s->cap);
+	ping_stop(&s->ping);
+	tracepath_stop(&s->tracepath);
 }

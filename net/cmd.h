@@ -14,6 +14,9 @@ struct net_stack;
 int net_cmd(struct net_stack *s, int argc, char **argv,
 	    void (*out)(void *ctx, const char *text), void *ctx);
 
+/* Ctrl-C: stops the asynchronous commands (tcpdump, ping), each printing its summary. */
+void net_cmd_interrupt(struct net_stack *s);
+
 /* The shell command names net_cmd() understands, NULL-terminated (for registration). */
 extern const char *const net_cmd_names[];
 

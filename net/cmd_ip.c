@@ -24,9 +24,9 @@ static void link_head(struct net_stack *s, const struct cmd_out *o, int ifi, int
 {
 	const struct net_if *ifc = &s->link.ifs[ifi];
 	char mac[ETH_MACSTRLEN];
-	cmd_printf(o, "%u: %s: <BROADCAST,MULTICAST,UP%s> mtu %u qdisc pfifo state %s %sgroup default qlen %u\n",
+	cmd_printf(o, "%u: %s: <BROADCAST,MULTICAST,UP%s> mtu %u qdisc %s state %s %sgroup default qlen %u\n",
 		   ifindex(s, ifi), ifc->dev->name, ifc->link_up ? ",LOWER_UP" : "", ifc->mtu,
-		   ifc->link_up ? "UP" : "DOWN", link_mode ? "mode DEFAULT " : "", ifc->qdisc.limit);
+		   qdisc_kind(&ifc->qdisc), ifc->link_up ? "UP" : "DOWN", link_mode ? "mode DEFAULT " : "", ifc->qdisc.limit);
 	cmd_printf(o, "    link/ether %s brd ff:ff:ff:ff:ff:ff\n", eth_fmt(mac, ifc->dev->mac, 0));
 }
 
@@ -264,8 +264,33 @@ static int route_change(struct net_stack *s, const struct cmd_out *o, int add, i
 	return e ? -1 : 0;
 }
 
+/* `ip route show cache`: the path MTUs IPv4 learnt (iproute2's layout for a cached
+ * exception route: destination, gateway and device, then expiry and mtu). */
+static void route_cache_show(struct net_stack *s, const struct cmd_out *o)
+{
+	for (int i = 0; i < IPV4_PMTU_MAX; i++) {
+		const struct ipv4_pmtu *e = &s->ip.pmtu[i];
+		char a[INET_ADDRSTRLEN], f[INET_ADDRSTRLEN];
+		struct route_result rt;
+		uint64_t age = s->core.now_ns - e->learned_ns;
+		if (!e->dst || !ipv4_pmtu_get(&s->ip, e->dst) || route_get(&s->routes, e->dst, &rt) < 0)
+			continue;
+		cmd_printf(o, "%s", inet_fmt(a, e->dst));
+		if (rt.nexthop != e->dst)
+			cmd_printf(o, " via %s", inet_fmt(a, rt.nexthop));
+		cmd_printf(o, " dev %s \n    cache expires %lusec mtu %u from %s\n",
+			   s->link.ifs[rt.ifi].dev->name,
+			   (unsigned long)((IPV4_PMTU_EXPIRES_NS - age) / NET_NS_PER_SEC), e->mtu,
+			   inet_fmt(f, e->from));
+	}
+}
+
 static int ip_route(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
 {
+	if (argc == 2 && cmd_matches(argv[0], "show") && cmd_matches(argv[1], "cache")) {
+		route_cache_show(s, o);
+		return 0;
+	}
 	if (argc == 0 || cmd_matches(argv[0], "show") || cmd_matches(argv[0], "list")) {
 		route_show(s, o);
 		return 0;

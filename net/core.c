@@ -22,6 +22,7 @@ void net_core_tick(struct net_core *c, uint64_t now_ns)
 
 void net_drop(struct net_core *c, struct pkt *p, enum net_drop_reason reason)
 {
+	NET_TRACE(c, p, TL_COUNT, TE_DROP, reason, 0);  /* the layer is in the reason's name */
 	pkt_free(p);
 	c->drops[reason]++;
 }

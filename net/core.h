@@ -14,8 +14,17 @@
 #include "net/config.h"
 #include "net/pkt.h"
 #include "net/stats.h"
+#include "net/trace.h"
 
 enum net_log_level { NET_LOG_ERR, NET_LOG_WARN, NET_LOG_INFO, NET_LOG_DEBUG };
+
+struct netdev;
+
+/* Frames seen at the driver boundary (capture): NET_TAP_IN in link_input() before any
+ * check, NET_TAP_OUT just before the qdisc hands a frame to dev->ops->tx_burst. The
+ * values are pcapng's epb_flags directions. The tap must not keep or change p. */
+enum net_tap_dir { NET_TAP_IN = 1, NET_TAP_OUT = 2 };
+typedef void (*net_tap_fn)(void *ctx, const struct netdev *dev, const struct pkt *p, int dir);
 
 struct net_config {            /* filled by the kernel from skiff.conf */
 	int use_dhcp;              /* 1: DHCP; 0: static addr/prefix/gateway */
@@ -35,6 +44,7 @@ struct net_config {            /* filled by the kernel from skiff.conf */
 	void *(*mem_alloc)(void *ctx, size_t n);
 	void (*mem_free)(void *ctx, void *p);
 	uint64_t mem_bytes;        /* size of the allocator behind mem_alloc; 0: TCP's default */
+	int fq_codel;              /* 1: interfaces start with fq_codel (needs mem_alloc), 0: pfifo */
 	void *ctx;
 };
 
@@ -44,6 +54,9 @@ struct net_core {
 	uint64_t rng;                   /* fallback generator when cfg.random is NULL */
 	uint64_t mib[MIB_COUNT];        /* nstat counters, enum net_mib */
 	uint64_t drops[DROP_COUNT];     /* per-reason drops, enum net_drop_reason */
+	net_tap_fn tap;                 /* NULL while nothing captures */
+	struct net_tracer *tracer;      /* NULL while nothing traces */
+	void *tap_ctx;
 };
 
 #define NET_INC(c, name) ((c)->mib[MIB_##name]++)
@@ -57,6 +70,21 @@ void net_core_tick(struct net_core *c, uint64_t now_ns);
 /* Frees p and counts it under reason. The one exit of every drop path. */
 void net_drop(struct net_core *c, struct pkt *p, enum net_drop_reason reason);
 uint64_t net_random(struct net_core *c);
+/* One step of a traced packet (trace.h): one predictable branch while no trace runs. */
+#define NET_TRACE(c, p, layer, ev, a, b)                                                  \
+	do {                                                                              \
+		if (__builtin_expect((c)->tracer != NULL, 0) && (p)->trace_id)            \
+			net_trace_add((c), (p)->trace_id, (layer), (ev), (uint32_t)(a),   \
+				      (uint32_t)(b));                                     \
+	} while (0)
+
+/* Hands a frame to the capture tap, if one is set: one predictable branch otherwise. */
+static inline void net_tap(struct net_core *c, const struct netdev *dev, const struct pkt *p,
+			   int dir)
+{
+	if (__builtin_expect(c->tap != NULL, 0))
+		c->tap(c->tap_ctx, dev, p, dir);
+}
 void net_log(struct net_core *c, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

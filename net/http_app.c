@@ -193,6 +193,18 @@ static struct http_app_conn *shed_slot(struct http_app *a)
 	return v;
 }
 
+/* Handlers (the /debug/ pages) see who asks. */
+static void set_endpoints(struct http_conn *h, const struct tcp_sock *s)
+{
+	struct tcp_conn_info ti;
+	if (tcp_get_info(s, &ti) != 0)
+		return;
+	h->peer_addr = ti.raddr;
+	h->peer_port = ti.rport;
+	h->local_addr = ti.laddr;
+	h->local_port = ti.lport;
+}
+
 static void accept_all(struct http_app *a)
 {
 	struct tcp_sock *s;
@@ -209,6 +221,7 @@ static void accept_all(struct http_app *a)
 		a->nopen++;
 		a->stats.accepted++;
 		http_conn_init(&c->http, &a->srv, now_of(a));
+		set_endpoints(&c->http, s);
 		tcp_setopt(s, TCP_OPT_NODELAY, 1);
 		tcp_set_callback(s, conn_event, c);
 		service(a, c);

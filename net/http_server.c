@@ -18,7 +18,7 @@
 #include "lib/fmt.h"
 #include "lib/string.h"
 
-enum http_body { BODY_NONE, BODY_STATIC, BODY_BYTES, BODY_METRICS };
+enum http_body { BODY_NONE, BODY_STATIC, BODY_BYTES, BODY_METRICS, BODY_HANDLER };
 
 #define RF_HEAD 0x01            /* HEAD: no body */
 #define RF_CLOSE 0x02           /* Connection: close; the last response */
@@ -47,6 +47,7 @@ static const struct {
 	{ 501, "Not Implemented", "501 Not Implemented\n" },
 	{ 503, "Service Unavailable", "503 Service Unavailable\n" },
 	{ 505, "HTTP Version Not Supported", "505 HTTP Version Not Supported\n" },
+	{ 403, "Forbidden", "403 Forbidden\n" },     /* appended: indexes above are stable */
 };
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
 _Static_assert(NSTATUS + 1 == HTTP_NCODES, "HTTP_NCODES: the status table plus other");
@@ -279,6 +280,32 @@ static void queue_error(struct http_conn *c, int status, enum http_perr why,
 	set_persistence(c, r, keep, req ? req->minor : 1);
 }
 
+/* The glue's handler claims the request, or not (false). */
+static bool queue_handler(struct http_conn *c, struct http_resp *r, const struct http_request *req,
+			  bool keep)
+{
+	const struct http_handler *h = c->srv->handler;
+	const char *ctype = NULL;
+	int st = h->route(h->ctx, c, req, &ctype);
+	if (st == 0)
+		return false;
+	if (st != 200) {
+		set_error_body(r, (unsigned)st);
+		set_persistence(c, r, keep, req->minor);
+		return true;
+	}
+	r->status = 200;
+	r->body = BODY_HANDLER;
+	r->ctype = ctype;
+	r->flags |= RF_NOSTORE;
+	if (req->minor == 0)
+		keep = false;   /* no chunked coding in 1.0: the close ends the body */
+	else
+		r->flags |= RF_CHUNKED;
+	set_persistence(c, r, keep, req->minor);
+	return true;
+}
+
 static void queue_request(struct http_conn *c, const struct http_request *req, uint64_t now)
 {
 	struct http_resp *r = push(c, now);
@@ -287,6 +314,8 @@ static void queue_request(struct http_conn *c, const struct http_request *req, u
 	uint64_t n;
 	if (req->method == HTTP_M_HEAD)
 		r->flags |= RF_HEAD;
+	if (c->srv->handler && queue_handler(c, r, req, keep))
+		return;
 	if (req->path_len == 8 && memcmp(req->path, "/metrics", 8) == 0) {
 		r->status = 200;
 		r->body = BODY_METRICS;
@@ -421,7 +450,7 @@ static void render_head(struct http_conn *c, const struct http_resp *r)
 		http_tput(&b, "Content-Type: %s\r\nX-Content-Type-Options: nosniff\r\n", r->ctype);
 	if (r->flags & RF_CHUNKED)
 		http_tput(&b, "Transfer-Encoding: chunked\r\n");
-	else if (r->body != BODY_METRICS)
+	else if (r->body != BODY_METRICS && r->body != BODY_HANDLER)
 		http_tput(&b, "Content-Length: %llu\r\n", (unsigned long long)r->len);
 	if (r->status == 206)
 		http_tput(&b, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)r->off,
@@ -449,6 +478,8 @@ static void finish(struct http_conn *c)
 {
 	struct http_resp *r = &c->q[c->q_head];
 	c->srv->stats.responses[status_index(r->status)]++;
+	if (r->body == BODY_HANDLER)
+		c->srv->handler->done(c->srv->handler->ctx, c);
 	if (r->perr)
 		c->srv->stats.parse_errors[r->perr]++;
 	c->served++;
@@ -458,6 +489,38 @@ static void finish(struct http_conn *c)
 		c->q_count = 0;         /* nothing is queued after a close (parsing stopped) */
 	c->phase = PH_START;
 	c->out_len = c->out_off = 0;
+}
+
+/* The handler's next piece into conn->out, framed as one chunk when chunked (the
+ * last-chunk after the end). False when it has nothing yet. */
+static bool handler_chunk(struct http_conn *c, bool chunked)
+{
+	const struct http_handler *h = c->srv->handler;
+	size_t pre = chunked ? 6 : 0, post = chunked ? 2 + 5 : 0, pos;
+	bool end = false;
+	size_t n = h->body(h->ctx, c, c->out + pre, sizeof(c->out) - pre - post, &end);
+	NET_ASSERT(n <= sizeof(c->out) - pre - post);
+	if (!n && !end)
+		return false;
+	pos = n;
+	if (chunked && n) {
+		static const char hex[] = "0123456789abcdef";
+		for (int i = 0; i < 4; i++)
+			c->out[i] = (uint8_t)hex[(n >> (12 - 4 * i)) & 0xf];
+		memcpy(c->out + 4, "\r\n", 2);
+		memcpy(c->out + pre + n, "\r\n", 2);
+		pos = pre + n + 2;
+	}
+	if (end) {
+		c->handler_end = true;
+		if (chunked) {
+			memcpy(c->out + pos, "0\r\n\r\n", 5);
+			pos += 5;
+		}
+	}
+	c->out_len = (uint32_t)pos;
+	c->out_off = 0;
+	return true;
 }
 
 bool http_conn_peek(struct http_conn *c, const uint8_t **ptr, size_t *len)
@@ -477,6 +540,7 @@ bool http_conn_peek(struct http_conn *c, const uint8_t **ptr, size_t *len)
 			c->body_done = 0;
 			c->metrics_row = 0;
 			c->metrics_end = false;
+			c->handler_end = false;
 		}
 		if (c->out_off < c->out_len) {
 			*ptr = c->out + c->out_off;
@@ -506,6 +570,11 @@ bool http_conn_peek(struct http_conn *c, const uint8_t **ptr, size_t *len)
 		}
 		if (r->body == BODY_METRICS && !c->metrics_end) {
 			metrics_chunk(c, r->flags & RF_CHUNKED);
+			continue;
+		}
+		if (r->body == BODY_HANDLER && !c->handler_end) {
+			if (!handler_chunk(c, r->flags & RF_CHUNKED))
+				return false;   /* a stream with nothing new yet */
 			continue;
 		}
 		finish(c);
@@ -589,8 +658,12 @@ void http_conn_fini(struct http_conn *c)
 	c->open = false;
 	c->dead = true;
 	/* a refused request whose answer never went out still counts as a parse error */
-	for (unsigned i = 0; i < c->q_count; i++)
-		c->srv->stats.parse_errors[c->q[(c->q_head + i) % HTTP_PIPELINE_MAX].perr]++;
+	for (unsigned i = 0; i < c->q_count; i++) {
+		const struct http_resp *r = &c->q[(c->q_head + i) % HTTP_PIPELINE_MAX];
+		c->srv->stats.parse_errors[r->perr]++;
+		if (r->body == BODY_HANDLER)
+			c->srv->handler->done(c->srv->handler->ctx, c);
+	}
 	c->q_count = 0;
 	c->in_len = 0;
 	c->closing = true;      /* input and peek do nothing more */

@@ -72,8 +72,8 @@ struct http_config {
 void http_config_default(struct http_config *cfg);
 
 /* Status codes the server counts (skiff_http_requests_total{code}); others go to "other". */
-#define HTTP_CODES { 200, 206, 400, 404, 405, 413, 414, 416, 431, 501, 503, 505 }
-#define HTTP_NCODES 13                  /* the list above + "other" */
+#define HTTP_CODES { 200, 206, 400, 404, 405, 413, 414, 416, 431, 501, 503, 505, 403 }
+#define HTTP_NCODES 14                  /* the list above + "other" */
 
 enum http_timeout { HTTP_TIMEOUT_HEADER, HTTP_TIMEOUT_IDLE, HTTP_TIMEOUT_SEND, HTTP_TIMEOUT_COUNT };
 
@@ -87,6 +87,23 @@ struct http_stats {
 	uint64_t metrics_dropped;
 };
 
+struct http_conn;
+
+/* Endpoints the glue generates (e.g. /debug/..., net/http_debug.c), asked before the
+ * site. route() runs when the request is parsed: 0 = not ours; else the status (an
+ * error status sends the standard error body). For 200, *ctype is set and body() then
+ * fills the body in pieces: it returns the bytes written into buf (at most cap) and
+ * sets *end after the last; 0 without *end means "nothing yet" (a stream: asked again
+ * at the next poll). done() follows every 200 once: response finished or connection
+ * gone. The body is chunked in HTTP/1.1, close-delimited in 1.0. */
+struct http_handler {
+	int (*route)(void *ctx, struct http_conn *c, const struct http_request *req,
+		     const char **ctype);
+	size_t (*body)(void *ctx, struct http_conn *c, uint8_t *buf, size_t cap, bool *end);
+	void (*done)(void *ctx, struct http_conn *c);
+	void *ctx;
+};
+
 struct http_server {
 	struct http_config cfg;         /* effective (clamped) configuration */
 	const struct http_site *site;
@@ -94,6 +111,7 @@ struct http_server {
 	void *clock_ctx;
 	http_metrics_fn metrics;        /* NULL: /metrics shows the HTTP counters only */
 	void *metrics_ctx;
+	const struct http_handler *handler;     /* NULL: none */
 	struct http_stats stats;
 };
 
@@ -132,6 +150,10 @@ struct http_conn {
 	uint8_t q_head, q_count;
 	uint8_t phase;
 	bool open, head_started, closing, eof, dead, metrics_end;
+	bool handler_end;               /* the handler's body is complete */
+	/* The TCP endpoints, set by the glue after http_conn_init (handlers may look). */
+	uint32_t peer_addr, local_addr;
+	uint16_t peer_port, local_port;
 	struct http_resp q[HTTP_PIPELINE_MAX];
 	char in[HTTP_HEAD_MAX];
 	uint8_t out[HTTP_OUT_MAX];

@@ -218,6 +218,7 @@ static void error_input(struct icmp *ic, const uint8_t *msg, size_t len,
 		return;
 	}
 	/* RFC 1191: the next-hop MTU is the low 16 bits of the "unused" word. */
+	ic->ip->err_from = rx->ip.src;
 	ipv4_proto_error(ic->ip, proto, h->type, h->code,
 			 h->type == ICMP_DEST_UNREACH && h->code == ICMP_FRAG_NEEDED ? h->seq : 0,
 			 q, qlen);

@@ -209,6 +209,17 @@ static enum net_drop_reason addr_check(struct ipv4 *ip, struct pkt *p, struct ip
 	return DROP_IP_NOT_FOR_US;
 }
 
+/* Tracing: the datagram reached us; TCP and UDP ports for the record. */
+static uint32_t trace_l4(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
+{
+	const uint8_t *d = pkt_data(p);
+	NET_TRACE(ip->core, p, TL_IP, TE_IP_LOCAL, rx->ip.proto, p->len);
+	if ((rx->ip.proto == 6 || rx->ip.proto == 17) && p->len >= 4)
+		NET_TRACE(ip->core, p, rx->ip.proto == 6 ? TL_TCP : TL_UDP, TE_L4,
+			  (uint32_t)d[0] << 24 | d[1] << 16 | d[2] << 8 | d[3], rx->ip.src);
+	return p->trace_id;
+}
+
 static void deliver(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
 {
 	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
@@ -224,7 +235,10 @@ static void deliver(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
 			return;
 		}
 		NET_INC(ip->core, IpInDelivers);
+		uint32_t id = ip->core->tracer ? trace_l4(ip, p, rx) : 0;
 		pr->input(pr->ctx, p, rx);
+		if (id)         /* p may be gone: the id says whose trace ends here */
+			net_trace_add(ip->core, id, TL_IP, TE_DELIVER, rx->ip.proto, 0);
 		return;
 	}
 	NET_INC(ip->core, IpInUnknownProtos);
@@ -234,9 +248,43 @@ static void deliver(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
 	net_drop(ip->core, p, DROP_IP_UNKNOWN_PROTO);
 }
 
+/* RFC 1191 §6.3: remember the smaller MTU per destination; the oldest entry makes room. */
+static void pmtu_learn(struct ipv4 *ip, uint32_t dst, uint16_t mtu)
+{
+	struct ipv4_pmtu *slot = &ip->pmtu[0];
+	for (int i = 0; i < IPV4_PMTU_MAX; i++) {
+		struct ipv4_pmtu *e = &ip->pmtu[i];
+		if (e->dst == dst) {
+			slot = e;
+			break;
+		}
+		if (!e->dst || e->learned_ns < slot->learned_ns)
+			slot = e;
+	}
+	*slot = (struct ipv4_pmtu){ dst, ip->err_from, mtu, ip->core->now_ns };
+}
+
+uint16_t ipv4_pmtu_get(struct ipv4 *ip, uint32_t dst)
+{
+	for (int i = 0; i < IPV4_PMTU_MAX; i++) {
+		struct ipv4_pmtu *e = &ip->pmtu[i];
+		if (e->dst != dst)
+			continue;
+		if (ip->core->now_ns - e->learned_ns >= IPV4_PMTU_EXPIRES_NS) {
+			e->dst = 0;
+			return 0;
+		}
+		return e->mtu;
+	}
+	return 0;
+}
+
 void ipv4_proto_error(struct ipv4 *ip, uint8_t proto, uint8_t type, uint8_t code,
 		      uint16_t next_mtu, const uint8_t *quoted_ip, size_t len)
 {
+	/* 68: the smallest MTU a router may report (RFC 791); below it the report is bogus. */
+	if (next_mtu >= 68 && len >= IPV4_HDR_MIN)
+		pmtu_learn(ip, wire_get32(quoted_ip + 16), next_mtu);
 	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
 		const struct ipv4_proto *pr = &ip->protos[i];
 		if (pr->input && pr->proto == proto && pr->error)
@@ -329,6 +377,10 @@ static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32
 		return -NET_EMSGSIZE;
 	}
 	ipv4_emit(&ih, h);
+	if (__builtin_expect(ip->core->tracer != NULL, 0)) {
+		net_trace_tx_start(ip->core, p);
+		NET_TRACE(ip->core, p, TL_IP, TE_ROUTE, nexthop, src);
+	}
 	return ipv4_xmit(ip, ifi, p, nexthop);
 }
 

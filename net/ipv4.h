@@ -35,9 +35,21 @@ struct ipv4_rx {
  * + 8 bytes). */
 typedef void (*ipv4_proto_fn)(void *ctx, struct pkt *p, const struct ipv4_rx *rx);
 /* An ICMP error quoting one of the protocol's datagrams (quoted_ip: len bytes from its
- * IP header on; next_mtu from "fragmentation needed", else 0). */
+ * IP header on; next_mtu from "fragmentation needed", else 0). The reporting router's
+ * address is in ipv4.err_from during the call (tracepath wants it). */
 typedef void (*ipv4_proto_err_fn)(void *ctx, uint8_t type, uint8_t code, uint16_t next_mtu,
 				  const uint8_t *quoted_ip, size_t len);
+
+/* Path MTUs learnt from ICMP "fragmentation needed" (RFC 1191 §6.3), shown by
+ * `ip route show cache`; entries expire after IPV4_PMTU_EXPIRES_NS (Linux mtu_expires). */
+#define IPV4_PMTU_MAX 16
+#define IPV4_PMTU_EXPIRES_NS (600ull * 1000000000ull)
+struct ipv4_pmtu {
+	uint32_t dst;           /* 0: free */
+	uint32_t from;          /* the router that reported it */
+	uint16_t mtu;
+	uint64_t learned_ns;
+};
 /* Asks for an ICMP error about a received datagram (dgram: len bytes from its IP header);
  * ICMP sets it and applies RFC 1122's rules of when not to send one. */
 typedef int (*ipv4_report_fn)(void *ctx, const uint8_t *dgram, size_t len,
@@ -66,6 +78,8 @@ struct ipv4 {
 	ipv4_report_fn report;
 	void *report_ctx;
 	struct ipv4_reasm reasm;        /* ipv4_frag.c */
+	struct ipv4_pmtu pmtu[IPV4_PMTU_MAX];
+	uint32_t err_from;              /* source of the ICMP error being dispatched */
 };
 
 /* Registers EtherType 0x0800 with the link (input: the ladder in ipv4.c) and the
@@ -76,6 +90,8 @@ void ipv4_init(struct ipv4 *ip, struct net_link *link, struct neigh_table *neigh
 int ipv4_register_proto(struct ipv4 *ip, uint8_t proto, int flags, ipv4_proto_fn input,
 			ipv4_proto_err_fn error, void *ctx);
 void ipv4_set_error_report(struct ipv4 *ip, ipv4_report_fn fn, void *ctx);
+/* The learnt path MTU towards dst, 0 if none (or expired). */
+uint16_t ipv4_pmtu_get(struct ipv4 *ip, uint32_t dst);
 /* Hands an ICMP error about one of proto's datagrams to that protocol. */
 void ipv4_proto_error(struct ipv4 *ip, uint8_t proto, uint8_t type, uint8_t code,
 		      uint16_t next_mtu, const uint8_t *quoted_ip, size_t len);

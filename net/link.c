@@ -20,7 +20,7 @@ void link_init(struct net_link *l, struct net_core *core)
 void link_fini(struct net_link *l)
 {
 	for (int i = 0; i < l->nifs; i++)
-		qdisc_purge(&l->ifs[i].qdisc);
+		qdisc_purge(&l->ifs[i].qdisc, l->core);
 }
 
 static uint16_t pick_mtu(struct net_link *l, const struct netdev *dev, uint16_t cfg_mtu)
@@ -36,6 +36,19 @@ static uint16_t pick_mtu(struct net_link *l, const struct netdev *dev, uint16_t 
 	if (mtu < NET_MIN_MTU)
 		mtu = NET_MIN_MTU;
 	return (uint16_t)mtu;
+}
+
+/* fq_codel with Linux's parameters, but a packet limit our buffer pools can hold (the
+ * pfifo's txqueuelen): queued packets are also receive buffers. */
+static void link_default_fq_codel(struct net_link *l, int ifi)
+{
+	struct fq_codel_params p;
+	fq_codel_params_default(&p);
+	p.limit = QDISC_LIMIT;
+	p.memory_limit = QDISC_LIMIT * PKT_SLOT_SIZE;
+	if (qdisc_set_fq_codel(&l->ifs[ifi].qdisc, l->core, &p))
+		net_log(l->core, NET_LOG_WARN, "%s: no memory for fq_codel, using pfifo",
+			l->ifs[ifi].dev->name);
 }
 
 int link_attach(struct net_link *l, struct netdev *dev, uint16_t cfg_mtu)
@@ -54,6 +67,8 @@ int link_attach(struct net_link *l, struct netdev *dev, uint16_t cfg_mtu)
 	ifc->link_up = dev->ops->link_up ? (uint8_t)(dev->ops->link_up(dev) != 0) : 1;
 	ifc->link_check_ns = l->core->now_ns + NET_LINK_CHECK_NS;
 	qdisc_init(&ifc->qdisc, QDISC_LIMIT);
+	if (l->core->cfg.fq_codel)
+		link_default_fq_codel(l, ifi);
 	char mac[ETH_MACSTRLEN];
 	net_log(l->core, NET_LOG_INFO, "%s: attached, driver %s, mac %s, mtu %u, link %s",
 		dev->name, dev->driver, eth_fmt(mac, dev->mac, 0), ifc->mtu,
@@ -80,6 +95,7 @@ int link_register_type(struct net_link *l, uint16_t type, link_rx_fn fn, void *c
 
 static void demux(struct net_link *l, int ifi, struct pkt *p, uint16_t type, int bcast)
 {
+	NET_TRACE(l->core, p, TL_ETH, TE_ETH_OK, type, 0);
 	for (int i = 0; i < LINK_MAX_TYPES; i++) {
 		/* A free slot has type 0, which a frame can carry too (an 802.3 length
 		 * field): match registered slots only, or EtherType 0 calls a NULL handler. */
@@ -133,6 +149,9 @@ void link_input(struct net_link *l, struct netdev *dev, struct pkt *p)
 		c->now_ns = p->ts_ns;
 	if (!p->ifindex)
 		p->ifindex = (uint16_t)dev->ifindex;
+	net_tap(c, dev, p, NET_TAP_IN);
+	if (__builtin_expect(c->tracer != NULL, 0))
+		net_trace_rx_start(c, p);
 	eth_input(l, ifi, p);
 }
 

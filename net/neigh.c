@@ -125,6 +125,7 @@ static void send_queued(struct neigh_table *t, struct neigh_entry *e)
 	struct pkt *p;
 	while ((p = pktq_pop(&e->queue))) {
 		t->queued--;
+		NET_TRACE(t->core, p, TL_NEIGH, TE_NEIGH_RELEASE, e->addr, e->ifi);
 		link_output(t->link, e->ifi, p, e->mac, ETH_P_IP);
 	}
 }
@@ -157,6 +158,7 @@ static void enqueue(struct neigh_table *t, struct neigh_entry *e, struct pkt *p)
 	}
 	t->queued++;
 	pktq_push(&e->queue, p);
+	NET_TRACE(t->core, p, TL_NEIGH, TE_NEIGH_PARK, e->addr, e->queue.len);
 }
 
 int neigh_output(struct neigh_table *t, int ifi, uint32_t nexthop, struct pkt *p)
@@ -191,6 +193,7 @@ int neigh_output(struct neigh_table *t, int ifi, uint32_t nexthop, struct pkt *p
 	default:
 		break;
 	}
+	NET_TRACE(t->core, p, TL_NEIGH, TE_NEIGH_HIT, nexthop, (uint32_t)e->mac[4] << 8 | e->mac[5]);
 	return link_output(t->link, ifi, p, e->mac, ETH_P_IP);
 }
 

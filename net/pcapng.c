@@ -14,6 +14,7 @@
 #define BT_SHB 0x0A0D0D0Au
 #define BT_IDB 0x00000001u
 #define BT_EPB 0x00000006u
+#define BT_ISB 0x00000005u
 #define BYTE_ORDER_MAGIC 0x1A2B3C4Du
 #define OPT_ENDOFOPT 0
 #define OPT_SHB_USERAPPL 4
@@ -98,6 +99,20 @@ size_t pcapng_idb(uint8_t *buf, size_t cap, const char *if_name, uint32_t snaple
 		p = put_opt(p, OPT_IF_NAME, if_name, nlen);
 	p = put_opt(p, OPT_IF_TSRESOL, &tsresol, 1);
 	p = put_opt(p, OPT_ENDOFOPT, NULL, 0);
+	put32(p, total);
+	return total;
+}
+
+size_t pcapng_isb(uint8_t *buf, size_t cap, uint32_t if_id, uint64_t ts_ns)
+{
+	uint32_t total = 24;                    /* §4.6, no options */
+	if (cap < total)
+		return 0;
+	uint8_t *p = put32(buf, BT_ISB);
+	p = put32(p, total);
+	p = put32(p, if_id);
+	p = put32(p, (uint32_t)(ts_ns >> 32));
+	p = put32(p, (uint32_t)ts_ns);
 	put32(p, total);
 	return total;
 }

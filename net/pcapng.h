@@ -31,6 +31,9 @@ enum pcap_dir { PCAP_DIR_UNKNOWN = 0, PCAP_DIR_IN = 1, PCAP_DIR_OUT = 2 };
 size_t pcapng_shb(uint8_t *buf, size_t cap, const char *app);
 /* Interface Description Block: Ethernet, snaplen, if_name, if_tsresol = 9 (ns). */
 size_t pcapng_idb(uint8_t *buf, size_t cap, const char *if_name, uint32_t snaplen);
+/* Interface Statistics Block (§4.6) with no options: 24 bytes. A stream with nothing
+ * to say sends one now and then so readers and timeouts see it alive. */
+size_t pcapng_isb(uint8_t *buf, size_t cap, uint32_t if_id, uint64_t ts_ns);
 /* Bytes an EPB of caplen captured bytes takes (with its epb_flags option). */
 size_t pcapng_epb_size(uint32_t caplen);
 /* Enhanced Packet Block: ts in ns since the epoch, caplen bytes of data (origlen on

@@ -163,6 +163,12 @@ static void finish(struct ping_session *p)
 	p->active = 0;
 }
 
+void ping_stop(struct ping_session *p)
+{
+	if (p->active)
+		finish(p);
+}
+
 static void send_next(struct ping_session *p)
 {
 	uint16_t seq = (uint16_t)++p->sent;

@@ -35,6 +35,8 @@ void ping_init(struct ping_session *p, struct icmp *icmp);
 int ping_start(struct ping_session *p, uint32_t dst, uint32_t count, uint16_t size,
 	       void (*out)(void *ctx, const char *text), void *ctx);
 void ping_poll(struct ping_session *p);
+/* Ctrl-C: prints the statistics as if the count had been reached; no-op when idle. */
+void ping_stop(struct ping_session *p);
 
 /* arping from the shell: ARP requests, replies from arp.c's on_reply hook. */
 struct arping_session {

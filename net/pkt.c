@@ -58,6 +58,7 @@ struct pkt *pkt_alloc(struct pkt_pool *pool)
 	p->flags = 0;
 	p->ifindex = 0;
 	p->mark = 0;
+	p->trace_id = 0;
 	return p;
 }
 

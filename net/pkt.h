@@ -38,7 +38,8 @@ struct pkt {
 	uint32_t csum_start;    /* slot offset (like off) where the L4 checksum's sum starts */
 	uint16_t csum_off;      /* the checksum field, from csum_start */
 	uint16_t gso_size;      /* payload bytes per wire segment */
-	uint8_t reserved[PKT_HDR_SIZE - 56];
+	uint32_t trace_id;      /* net/trace.h: nonzero while the tracer follows it */
+	uint8_t reserved[PKT_HDR_SIZE - 60];
 };
 _Static_assert(sizeof(struct pkt) == PKT_HDR_SIZE, "packet header is 64 bytes");
 _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slot holds a full buffer");
@@ -51,6 +52,7 @@ _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slo
 /* TX: a TCP/IPv4 frame larger than one wire segment, cut into gso_size-byte payloads by
  * the device (NETDEV_F_TSO4) or by link_output() in software (net/gso.c). */
 #define PKT_F_GSO_TCP4 0x0004
+#define PKT_F_TAPPED 0x0008    /* shown to the capture tap on transmit (qdisc.c) */
 #define PKT_F_FREE 0x8000       /* on the pool's free list: pkt_free() of it is a double free */
 
 struct pkt_pool_stats {

@@ -7,8 +7,10 @@
 #ifndef SKIFF_NET_QDISC_H
 #define SKIFF_NET_QDISC_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "net/pkt.h"
+#include "net/fq_codel.h"
 
 struct net_core;
 struct netdev;
@@ -20,9 +22,21 @@ struct qdisc_stats {
 	uint64_t requeues;              /* packets tx_burst() handed back, put back at the head */
 };
 
+enum qdisc_kind { QDISC_PFIFO, QDISC_FQ_CODEL };
+
+struct qdisc_ops;
+
+/* fq_codel's state and flow table, one allocation from the core's mem_alloc. */
+struct qdisc_fq {
+	struct fq_codel fq;
+	struct fq_codel_flow flows[];
+};
+
 struct qdisc {
-	struct pkt_queue q;             /* backlog: q.len packets, q.bytes bytes */
-	uint32_t limit;                 /* packets */
+	const struct qdisc_ops *ops;    /* the discipline: pfifo or fq_codel */
+	struct pkt_queue q;             /* pfifo backlog: q.len packets, q.bytes bytes */
+	uint32_t limit;                 /* packets (pfifo) */
+	struct qdisc_fq *fq;            /* fq_codel, when it is the discipline */
 	uint64_t reclaim_ns;            /* next idle tx_reclaim */
 	struct qdisc_stats st;
 };
@@ -34,7 +48,16 @@ void qdisc_init(struct qdisc *qd, uint32_t limit);
 int qdisc_enqueue(struct qdisc *qd, struct net_core *c, struct netdev *dev, struct pkt *p);
 /* Reclaims finished TX descriptors and hands queued frames to the driver. */
 void qdisc_run(struct qdisc *qd, struct net_core *c, struct netdev *dev);
-/* Frees everything queued (device going away). */
-void qdisc_purge(struct qdisc *qd);
+/* Frees everything queued (device going away), and fq_codel's memory. */
+void qdisc_purge(struct qdisc *qd, struct net_core *c);
+
+/* `tc qdisc replace`: the queued packets move to the new discipline. fq_codel takes its
+ * memory from the core's mem_alloc: -NET_ENOMEM without it (nothing changes). */
+int qdisc_set_fq_codel(struct qdisc *qd, struct net_core *c, const struct fq_codel_params *p);
+void qdisc_set_pfifo(struct qdisc *qd, struct net_core *c, uint32_t limit);
+const char *qdisc_kind(const struct qdisc *qd);         /* "pfifo", "fq_codel" */
+uint32_t qdisc_qlen(const struct qdisc *qd);            /* packets queued */
+/* `tc [-s] qdisc show dev` text for this discipline; the length wanted, like ksnprintf. */
+int qdisc_show(const struct qdisc *qd, const char *dev, int stats, char *buf, size_t cap);
 
 #endif

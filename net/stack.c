@@ -41,6 +41,8 @@ void net_init(struct net_stack *s, const struct net_config *cfg)
 	dhcp_init(&s->dhcp, &s->udp);
 	ping_init(&s->ping, &s->icmp);
 	arping_init(&s->arping, &s->arp);
+	capture_init(&s->cap, &s->core, &s->link);
+	tracepath_init(&s->tracepath, &s->core, &s->link, &s->udp);
 }
 
 void net_fini(struct net_stack *s)
@@ -113,9 +115,11 @@ void net_poll(struct net_stack *s, uint64_t now_ns)
 	dhcp_poll(&s->dhcp);
 	ping_poll(&s->ping);
 	arping_poll(&s->arping);
+	tracepath_poll(&s->tracepath);
 	if (s->tcp_on)
 		transport_poll(&s->tcp, s->core.now_ns);
 	link_run_queues(&s->link);
+	capture_poll(&s->cap);
 }
 
 int net_dns_servers(const struct net_stack *s, uint32_t *out, int max)

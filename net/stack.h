@@ -43,6 +43,8 @@
 #include "net/gro.h"
 #include "net/dhcp.h"
 #include "net/ping.h"
+#include "net/capture.h"
+#include "net/tracepath.h"
 
 struct net_stack {
 	struct net_core core;
@@ -59,6 +61,8 @@ struct net_stack {
 	struct dhcp_client dhcp;
 	struct ping_session ping;
 	struct arping_session arping;
+	struct tracepath_session tracepath;
+	struct capture cap;             /* tcpdump, /debug/pcap, the serial pcap stream */
 };
 
 /* ---- the kernel's API ------------------------------------------------------------ */

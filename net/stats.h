@@ -94,7 +94,8 @@ enum net_mib {
 	X(NEIGH_FAILED, "DropNeighFailed")       /* resolution failed */ \
 	X(NEIGH_EVICTED, "DropNeighEvicted")     /* entry reclaimed while packets waited */ \
 	X(NEIGH_NO_ADDR, "DropNeighNoAddr")      /* cannot ARP without a source address */ \
-	X(QDISC_FULL, "DropQdiscFull")           /* pfifo at its limit */ \
+	X(QDISC_FULL, "DropQdiscFull")           /* pfifo at its limit, fq_codel over limit */ \
+	X(QDISC_CODEL, "DropQdiscCodel")         /* fq_codel: sojourn above target (RFC 8289) */ \
 	X(TX_TOO_BIG, "DropTxTooBig")            /* frame would not fit a buffer */ \
 	X(TX_BAD_OFFLOAD, "DropTxBadOffload")    /* offload fields that point outside the frame */ \
 	X(TX_NO_BUFS, "DropTxNoBufs")            /* no packet buffer for a copy or a segment */

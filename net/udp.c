@@ -18,6 +18,8 @@
 #include "lib/string.h"
 
 static void udp_input(void *ctx, struct pkt *p, const struct ipv4_rx *rx);
+static void udp_err(void *ctx, uint8_t type, uint8_t code, uint16_t next_mtu,
+		    const uint8_t *quoted_ip, size_t len);
 
 void udp_init(struct udp *u, struct ipv4 *ip, struct icmp *icmp)
 {
@@ -26,7 +28,7 @@ void udp_init(struct udp *u, struct ipv4 *ip, struct icmp *icmp)
 	u->link = ip->link;
 	u->ip = ip;
 	u->icmp = icmp;
-	ipv4_register_proto(ip, IPV4_PROTO_UDP, IPV4_PROTO_F_BCAST, udp_input, NULL, u);
+	ipv4_register_proto(ip, IPV4_PROTO_UDP, IPV4_PROTO_F_BCAST, udp_input, udp_err, u);
 }
 
 static struct udp_sock *find(struct udp *u, uint16_t port)
@@ -65,7 +67,7 @@ int udp_bind(struct udp *u, uint16_t port, udp_recv_fn fn, void *ctx)
 		return -NET_EADDRINUSE;
 	}
 	struct udp_sock *sk = find(u, 0);
-	*sk = (struct udp_sock){ port, fn, ctx };
+	*sk = (struct udp_sock){ port, fn, NULL, ctx };
 	return port;
 }
 
@@ -78,8 +80,44 @@ int udp_unbind(struct udp *u, uint16_t port)
 	return 0;
 }
 
+int udp_set_error(struct udp *u, uint16_t port, udp_err_fn fn)
+{
+	struct udp_sock *sk = port ? find(u, port) : NULL;
+	if (!sk)
+		return -NET_ENOENT;
+	sk->err = fn;
+	return 0;
+}
+
+/* The quoted datagram: its IP header (checked by ICMP: version 4, IHL within len, ours as
+ * source) and at least 8 bytes after it, the whole UDP header. */
+static void udp_err(void *ctx, uint8_t type, uint8_t code, uint16_t next_mtu,
+		    const uint8_t *quoted_ip, size_t len)
+{
+	struct udp *u = ctx;
+	size_t ihl = (size_t)(quoted_ip[0] & 0xf) * 4;
+	if (len < ihl + UDP_HDR_LEN)
+		return;
+	const uint8_t *uh = quoted_ip + ihl;
+	struct udp_err_info e = { u->ip->err_from, wire_get32(quoted_ip + 16), wire_get16(uh),
+				  wire_get16(uh + 2), type, code, next_mtu };
+	struct udp_sock *sk = find(u, e.sport);
+	if (sk && sk->err)
+		sk->err(sk->ctx, &e);
+}
+
+static int output(struct udp *u, struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
+		  uint16_t dport, int ifi, const struct ipv4_out *o);
+
 int udp_output(struct udp *u, struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
 	       uint16_t dport, int ifi)
+{
+	struct ipv4_out o = { .proto = IPV4_PROTO_UDP, .ttl = NET_DEFAULT_TTL };
+	return output(u, p, src, sport, dst, dport, ifi, &o);
+}
+
+static int output(struct udp *u, struct pkt *p, uint32_t src, uint16_t sport, uint32_t dst,
+		  uint16_t dport, int ifi, const struct ipv4_out *o)
 {
 	if (ifi < 0 && !src) {
 		struct route_result rt;
@@ -100,12 +138,19 @@ int udp_output(struct udp *u, struct pkt *p, uint32_t src, uint16_t sport, uint3
 	NET_INC(u->core, UdpOutDatagrams);
 	if (ifi >= 0)
 		return ipv4_output_bcast(u->ip, ifi, p, src, IPV4_PROTO_UDP);
-	return ipv4_output(u->ip, p, src, dst, IPV4_PROTO_UDP, NET_DEFAULT_TTL);
+	return ipv4_output_ext(u->ip, p, src, dst, o);
 }
 
 int udp_send(struct udp *u, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
 	     const void *data, size_t len)
 {
+	return udp_send_ext(u, src, sport, dst, dport, data, len, NET_DEFAULT_TTL, 0);
+}
+
+int udp_send_ext(struct udp *u, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+		 const void *data, size_t len, uint8_t ttl, int df)
+{
+	struct ipv4_out o = { .proto = IPV4_PROTO_UDP, .ttl = ttl, .df = (uint8_t)(df != 0) };
 	struct route_result rt;
 	if (!dport)
 		return -NET_EINVAL;     /* port 0 is nobody's (RFC 768: only a source may be 0) */
@@ -121,7 +166,7 @@ int udp_send(struct udp *u, uint32_t src, uint16_t sport, uint32_t dst, uint16_t
 		return -NET_ENOBUFS;
 	}
 	memcpy(pkt_put(p, len), data, len);
-	return udp_output(u, p, src ? src : rt.src, sport, dst, dport, -1);
+	return output(u, p, src ? src : rt.src, sport, dst, dport, -1, &o);
 }
 
 static void no_port(struct udp *u, struct pkt *p, const struct ipv4_rx *rx)

@@ -25,13 +25,13 @@ import sys
 FLOORS = [
     (9, "boot", [r"^boot/"]),
     (8, "composition", [r"^kernel/main(_net)?$"]),
-    (7, "net apps", [r"^net/(dhcp|syslog|ping|cmd|cmd_ip|cmd_util|stack|http_.*)$"]),
+    (7, "net apps", [r"^net/(dhcp|syslog|ping|tracepath|cmd|cmd_ip|cmd_util|cmd_capture|stack|http_.*)$"]),
     (6, "net L4", [r"^net/(udp|tcp|transport|gro)$"]),
     (5, "net L3", [r"^net/(route|ipv4|icmp)$"]),
-    (4, "net L2", [r"^net/(link|gso|qdisc|fq_codel|neigh|arp)$"]),
+    (4, "net L2", [r"^net/(link|gso|qdisc|fq_codel|neigh|arp|capture)$"]),
     (3, "net wire", [r"^net/(eth|wire|.*_wire|pkt_filter|pkt_print|pcapng)$"]),
     (3, "drivers", [r"^drivers/"]),
-    (2, "net core", [r"^net/(config|err|platform|pkt|netdev|stats|checksum|inet|core)$"]),
+    (2, "net core", [r"^net/(config|err|platform|pkt|netdev|stats|checksum|inet|core|trace)$"]),
     (1, "kernel", [r"^kernel/"]),
     (0, "lib", [r"^lib/"]),
 ]
@@ -40,6 +40,7 @@ FLOORS = [
 GROUPS = [
     (r"^net/tcp(_(?!wire$)[a-z]+)?$", "net/tcp"),
     (r"^net/ipv4_frag$", "net/ipv4"),
+    (r"^net/trace$", "net/core"),       # the tracer is the core's: net_drop() ends traces
 ]
 
 SRC_DIRS = ["lib", "kernel", "drivers", "net", "boot"]

@@ -4,6 +4,7 @@ Guest starts scripts/qemu.sh (the same script `make run` uses) with the console 
 unix socket, keeps everything the guest prints, and offers wait_for() and cmd().
 Every guest is killed on close(); logs land in build/test-logs/ for post-mortems.
 """
+import codecs
 import json
 import os
 import re
@@ -54,6 +55,7 @@ class Guest:
         self.qmp_path = os.path.join(self.dir, "qmp.sock") if qmp else None
         self.qmp_file = None
         self.buf = ""
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.lock = threading.Lock()
         self.log = open(os.path.join(LOGDIR, f"{name}.log"), "w")
         cmd = [os.path.join(ROOT, "scripts", "qemu.sh"), "--nic", nic, "--net", net,
@@ -102,7 +104,8 @@ class Guest:
                 return
             if not data:
                 return
-            text = data.decode("utf-8", "replace").replace("\r", "")
+            # one decoder for the stream: a character may straddle two reads
+            text = self.decoder.decode(data).replace("\r", "")
             with self.lock:
                 self.buf += text
             self.log.write(text)

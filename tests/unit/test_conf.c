@@ -50,9 +50,11 @@ static void custom(struct conf *c)
 {
 	struct reports r;
 	conf_defaults(c);
-	CHECK_EQ(parse(c, &r, "log_level = debug\nshell = off\nhostname = box\npoll = on\n"
-			      "nic = virtio\nip = 10.0.0.5/8\ngateway = 10.0.0.1\nmtu = 9000\n"
-			      "http_port = 8080\nnetconsole = 10.0.0.1:514\n"), 0);
+	int bad = parse(c, &r, "log_level = debug\nshell = off\nhostname = box\npoll = on\n"
+			"nic = virtio\nip = 10.0.0.5/8\ngateway = 10.0.0.1\nmtu = 9000\n"
+			"http_port = 8080\nnetconsole = 10.0.0.1:514\n"
+			"debug = on\npcap_serial = on\npcap_filter = tcp port 80\n");
+	CHECK_EQ(bad, 0);
 }
 
 TEST(conf_defaults)
@@ -272,6 +274,13 @@ TEST(conf_ints)
 	BAD("http_port", "65536");
 	BAD("http_port", "-80");
 	BAD("http_port", "http");
+	CHECK_EQ(good("debug", "off").debug, CONF_DEBUG_OFF);
+	CHECK_EQ(good("debug", "on").debug, CONF_DEBUG_ON);
+	CHECK_EQ(good("debug", "local").debug, CONF_DEBUG_LOCAL);
+	BAD("debug", "yes");
+	CHECK_EQ(good("pcap_serial", "on").pcap_serial, 1);
+	BAD("pcap_serial", "2");
+	CHECK_STR(good("pcap_filter", "udp port 53").pcap_filter, "udp port 53");
 }
 
 TEST(conf_line_syntax)
@@ -502,28 +511,30 @@ TEST(conf_show)
 	static const char *const want_default[] = {
 		"log_level = info", "shell = on", "hostname = skiff", "poll = off", "nic = auto",
 		"ip = dhcp", "gateway = ", "mtu = 1500", "http_port = 80", "netconsole = off",
+		"debug = local", "pcap_serial = off", "pcap_filter = ",
 	};
 	static const char *const want_custom[] = {
 		"log_level = debug", "shell = off", "hostname = box", "poll = on", "nic = virtio",
 		"ip = 10.0.0.5/8", "gateway = 10.0.0.1", "mtu = 9000", "http_port = 8080",
 		"netconsole = 10.0.0.1:514",
+		"debug = on", "pcap_serial = on", "pcap_filter = tcp port 80",
 	};
 	struct conf c;
 	struct lines l = { 0 };
 	conf_defaults(&c);
 	conf_show(&c, collect_line, &l);
-	REQUIRE(l.n == 10);
-	for (int i = 0; i < 10; i++)
+	REQUIRE(l.n == 13);
+	for (int i = 0; i < 13; i++)
 		CHECK_STR(l.text[i], want_default[i]);
 	custom(&c);
 	memset(&l, 0, sizeof(l));
 	conf_show(&c, collect_line, &l);
-	REQUIRE(l.n == 10);
-	for (int i = 0; i < 10; i++)
+	REQUIRE(l.n == 13);
+	for (int i = 0; i < 13; i++)
 		CHECK_STR(l.text[i], want_custom[i]);
 	/* What conf_show prints parses back to the same configuration. */
 	char text[1024] = "";
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < 13; i++)
 		if (strcmp(l.text[i], "gateway = ") != 0) {
 			strcat(text, l.text[i]);
 			strcat(text, "\n");
