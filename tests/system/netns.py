@@ -5,6 +5,7 @@ dnsmasq as DHCP server. Traffic never leaves the namespace; close() removes it a
         g = Guest("x", nic="e1000", net="tap", netns=ns.name, tap=ns.tap)
         ns.run(["ping", "-c", "3", g_addr])
 """
+import json
 import os
 import shutil
 import signal
@@ -77,3 +78,30 @@ class Netns:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class NsHelper:
+    """A helper program run inside a namespace that takes JSON lines on stdin and answers
+    one JSON line each (scapy_peer.py, impair.py): started once, asked many times."""
+
+    def __init__(self, ns_name, argv, what):
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns_name, *argv],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if json.loads(self.proc.stdout.readline() or "{}").get("ready") is not True:
+            self.close()
+            raise RuntimeError(f"{what} did not start")
+
+    def ask(self, **request):
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()

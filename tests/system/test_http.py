@@ -33,7 +33,7 @@ import time
 import pytest
 
 import bytesgen
-from netns import HOST_ADDR, Netns
+from netns import HOST_ADDR, Netns, NsHelper
 from skiff import IMAGE, ROOT, Guest, nstat
 
 IMG = os.environ.get("SKIFF_IMAGE", IMAGE)
@@ -174,32 +174,12 @@ def req(method, path, host="skiff", extra=""):
 
 # ---- the guest, its namespace and the relay ------------------------------------------
 
-class Relay:
+class Relay(NsHelper):
     """impair.py in the namespace, between QEMU's dgram netdev and the tap."""
 
     def __init__(self, ns):
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns.name, PY, os.path.join(HERE, "impair.py"), ns.tap,
-             str(RELAY_PORT), str(QEMU_PORT)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if json.loads(self.proc.stdout.readline() or "{}").get("ready") is not True:
-            self.close()
-            raise RuntimeError("impair.py did not start")
-
-    def ask(self, **request):
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def close(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
+        super().__init__(ns.name, [PY, os.path.join(HERE, "impair.py"), ns.tap, str(RELAY_PORT),
+                                   str(QEMU_PORT)], "impair.py")
 
 
 def wait_no_other_qemu(timeout=600):

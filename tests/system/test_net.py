@@ -22,7 +22,7 @@ import time
 import pytest
 from scapy.all import ICMP, IP, TCP, UDP, Dot1Q, Ether, IPOption_RR, Raw, fragment
 
-from netns import HOST_ADDR, POOL, Netns
+from netns import HOST_ADDR, POOL, Netns, NsHelper
 from skiff import IMAGE, ROOT, Guest, image_with_files, nstat
 
 IMG = os.environ.get("SKIFF_IMAGE", IMAGE)
@@ -42,40 +42,21 @@ def boot(name, model, ns, img=IMG):
     return Guest(name, nic=model, net="tap", img=img, netns=ns.name, tap=ns.tap)
 
 
-class Peer:
+class Peer(NsHelper):
     """scapy_peer.py inside the namespace, on br0."""
 
     def __init__(self, ns):
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns.name, "/usr/bin/python3", os.path.join(HERE, "scapy_peer.py"),
-             ns.bridge], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if json.loads(self.proc.stdout.readline() or "{}").get("ready") is not True:
-            self.close()
-            raise RuntimeError("scapy peer did not start")
-
-    def _ask(self, **req):
-        self.proc.stdin.write(json.dumps(req) + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
+        super().__init__(ns.name, ["/usr/bin/python3", os.path.join(HERE, "scapy_peer.py"), ns.bridge],
+                         "scapy peer")
 
     def send(self, frames):
-        resp = self._ask(op="send", frames=[bytes(f).hex() for f in frames])
+        resp = self.ask(op="send", frames=[bytes(f).hex() for f in frames])
         assert resp.get("sent") == len(frames), resp
 
     def srp1(self, frame, timeout=2):
         """The reply scapy matches to frame, as an Ether, or None."""
-        rep = self._ask(op="srp1", frame=bytes(frame).hex(), timeout=timeout)["reply"]
+        rep = self.ask(op="srp1", frame=bytes(frame).hex(), timeout=timeout)["reply"]
         return Ether(bytes.fromhex(rep)) if rep else None
-
-    def close(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
 
 
 class Net:
