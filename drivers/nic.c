@@ -280,6 +280,88 @@ static struct pkt *test_frame(struct netdev *d, uint32_t seq)
 	return p;
 }
 
+/*
+ * Offload test frames (`nic send DEV N csum|tso`), to check a device's transmit offloads
+ * end to end: broadcast UDP (csum) or TCP (tso) over IPv4 from 192.0.2.1 to 192.0.2.2
+ * (RFC 5737 TEST-NET-1, never routed), the L4 checksum left to the device
+ * (PKT_F_CSUM_PARTIAL: the field holds the folded pseudo-header sum over the whole L4
+ * length, as Linux's CHECKSUM_PARTIAL), and for tso a 1400-byte payload to be cut into
+ * TSO_TEST_MSS-byte segments (PKT_F_GSO_TCP4). Raw bytes by offset (RFC 791, 768, 9293
+ * layouts): drivers include no protocol headers. A receiver that is not offload-capable
+ * (a plain tap on the same bridge) sees what the device made of them.
+ */
+#define OFF_IP 14
+#define OFF_L4 34
+#define TSO_TEST_PAYLOAD 1400
+#define TSO_TEST_MSS 400
+#define CSUM_TEST_PAYLOAD 200
+
+static uint32_t sum16(uint32_t s, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		s += (uint32_t)b[i] << 8 | b[i + 1];
+	if (n & 1)
+		s += (uint32_t)b[n - 1] << 8;
+	return s;
+}
+
+static uint16_t fold16(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xFFFF) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static void put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static struct pkt *offload_frame(struct netdev *d, uint32_t seq, int tso)
+{
+	uint32_t l4len = tso ? 20 + TSO_TEST_PAYLOAD : 8 + CSUM_TEST_PAYLOAD;
+	static const uint8_t addrs[8] = { 192, 0, 2, 1, 192, 0, 2, 2 };
+	struct pkt *p = pkt_alloc(d->pool);
+	if (!p)
+		return NULL;
+	uint8_t *f = pkt_put(p, OFF_L4 + l4len), *ip = f + OFF_IP, *l4 = f + OFF_L4;
+	memset(f, 0, OFF_L4 + l4len);
+	memset(f, 0xFF, 6);
+	memcpy(f + 6, d->mac, 6);
+	f[12] = 0x08;                                   /* IPv4 */
+	ip[0] = 0x45;
+	put16(ip + 2, (uint16_t)(20 + l4len));
+	put16(ip + 4, (uint16_t)seq);
+	ip[6] = 0x40;                                   /* DF */
+	ip[8] = 64;
+	ip[9] = tso ? 6 : 17;
+	memcpy(ip + 12, addrs, 8);
+	put16(ip + 10, (uint16_t)~fold16(sum16(0, ip, 20)));
+	put16(l4, 40000);
+	put16(l4 + 2, 9);                               /* discard */
+	if (tso) {
+		put16(l4 + 4, (uint16_t)(seq >> 16));
+		put16(l4 + 6, (uint16_t)seq);
+		l4[12] = 5 << 4;
+		l4[13] = 0x18;                          /* PSH, ACK */
+		put16(l4 + 14, 1024);
+	} else {
+		put16(l4 + 4, (uint16_t)l4len);
+	}
+	for (uint32_t i = tso ? 20 : 8; i < l4len; i++)
+		l4[i] = (uint8_t)(seq + i);
+	uint32_t pseudo = sum16(0, addrs, 8) + (uint32_t)ip[9] + l4len;
+	uint16_t field = tso ? 16 : 6;
+	put16(l4 + field, fold16(pseudo));
+	pkt_csum_partial(p, l4, field);
+	if (tso) {
+		p->flags |= PKT_F_GSO_TCP4;
+		p->gso_size = TSO_TEST_MSS;
+	}
+	return p;
+}
+
 /* Queues one frame, reclaiming completions while the ring is full; consumes p. */
 static int send_one(struct netdev *d, struct pkt *p)
 {
@@ -293,21 +375,32 @@ static int send_one(struct netdev *d, struct pkt *p)
 	return -1;
 }
 
-static int cmd_send(struct netdev *d, const char *count)
+/* kind: NULL (ethertype test frames), "csum" or "tso" (offload test frames). */
+static int cmd_send(struct netdev *d, const char *count, const char *kind)
 {
 	long n = parse_count(count);
-	if (n < 1 || n > SEND_MAX) {
-		kprintf("nic: count must be 1..%d\n", SEND_MAX);
+	int off = kind ? (strcmp(kind, "csum") == 0 ? 1 : strcmp(kind, "tso") == 0 ? 2 : -1) : 0;
+	uint32_t need = off == 2 ? NETDEV_F_TSO4 | NETDEV_F_TX_CSUM : NETDEV_F_TX_CSUM;
+	if (n < 1 || n > SEND_MAX || off < 0) {
+		kprintf("nic: count must be 1..%d, kind csum or tso\n", SEND_MAX);
+		return -1;
+	}
+	if (off && (d->features & need) != need) {
+		kprintf("%s: no %s offload\n", d->name, kind);
 		return -1;
 	}
 	long sent = 0;
 	for (; sent < n; sent++) {
-		struct pkt *p = test_frame(d, (uint32_t)sent);
+		struct pkt *p = off ? offload_frame(d, (uint32_t)sent, off == 2)
+				    : test_frame(d, (uint32_t)sent);
 		if (!p || send_one(d, p) < 0)
 			break;
 	}
-	kprintf("%s: sent %ld of %ld test frames (ethertype 0x%04x)\n", d->name, sent, n,
-		NIC_TEST_ETHERTYPE);
+	if (off)
+		kprintf("%s: sent %ld of %ld %s test frames\n", d->name, sent, n, kind);
+	else
+		kprintf("%s: sent %ld of %ld test frames (ethertype 0x%04x)\n", d->name, sent, n,
+			NIC_TEST_ETHERTYPE);
 	return sent == n ? 0 : -1;
 }
 
@@ -324,17 +417,18 @@ static int cmd_nic(int argc, char **argv)
 		struct netdev *d = by_name(argv[2]);
 		return d ? cmd_stats(d) : -1;
 	}
-	if (argc == 4 && strcmp(argv[1], "send") == 0) {
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "send") == 0) {
 		struct netdev *d = by_name(argv[2]);
-		return d ? cmd_send(d, argv[3]) : -1;
+		return d ? cmd_send(d, argv[3], argc == 5 ? argv[4] : NULL) : -1;
 	}
-	kprintf("usage: nic [stats DEV | send DEV N]\n");
+	kprintf("usage: nic [stats DEV | send DEV N [csum|tso]]\n");
 	return -1;
 }
 
 static const struct shell_cmd nic_cmd = {
-	"nic", "[stats DEV | send DEV N]",
-	"list NICs; driver counters; send N broadcast test frames", cmd_nic
+	"nic", "[stats DEV | send DEV N [csum|tso]]",
+	"list NICs; driver counters; send N broadcast test frames (or offload test frames)",
+	cmd_nic
 };
 
 /* First call of any entry point: the kernel has its shell and loop by then. */
