@@ -12,6 +12,8 @@
 #   --no-reboot                           exit QEMU instead of rebooting
 #   --machine q35|pc                      pc (i440fx) has no PCIe ECAM: legacy config path
 #   -- ARGS                               passed to QEMU as they are
+# SKIFF_VIRTIO_OPTS (environment): more virtio-net-pci properties for --nic virtio, e.g.
+#   csum=off,guest_csum=off,host_tso4=off,guest_tso4=off (the system tests with offloads off)
 set -eu
 nic=e1000 net=user serial=stdio img=build/skiff.img tap=skiff-tap0 extra="" noreboot="" machine=q35
 while [ $# -gt 0 ]; do
@@ -46,7 +48,7 @@ dev() {
 	e1000) echo "-device e1000,netdev=$2,romfile=" ;;
 	e1000e) echo "-device e1000e,netdev=$2,romfile=" ;;
 	igb) echo "-device igb,netdev=$2,romfile=" ;;
-	virtio) echo "-device virtio-net-pci,netdev=$2,romfile=,disable-legacy=on" ;;
+	virtio) echo "-device virtio-net-pci,netdev=$2,romfile=,disable-legacy=on${SKIFF_VIRTIO_OPTS:+,$SKIFF_VIRTIO_OPTS}" ;;
 	*) echo "qemu.sh: unknown NIC $1" >&2; exit 2 ;;
 	esac
 }
