@@ -353,6 +353,22 @@ static int tx_prepare(struct vnet *v, struct pkt *p)
 	return -1;
 }
 
+/*
+ * Transmit interrupts only when the ring runs short: reclaim happens on every main-loop
+ * turn anyway, and each interrupt is an exit. Past half full: interrupt when the last
+ * frame queued so far is done, a wake-up for reclaim; if the device is already past
+ * it, no interrupt comes: reclaim on this loop turn.
+ */
+static void tx_irq_arm(struct vnet *v)
+{
+	if (v->dev.poll_only)
+		return;
+	if (v->tx_nfree >= v->txq.size / 2)
+		virtq_irq(&v->txq, 0);
+	else if (virtq_irq_after(&v->txq, (uint16_t)(v->txq.avail_idx - 1)))
+		nic_tx_event(&v->dev);
+}
+
 /* One doorbell for the whole burst at most (virtq_kick, and only when the device's
  * avail_event asks for one). */
 static int vnet_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
@@ -369,10 +385,7 @@ static int vnet_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 	}
 	if (taken < n)
 		v->sw.tx_ring_full++;
-	/* Interrupt when the last frame queued so far is done: a wake-up for reclaim. If
-	 * the device is already past it, no interrupt comes: reclaim on this loop turn. */
-	if (!dev->poll_only && virtq_irq_after(&v->txq, (uint16_t)(v->txq.avail_idx - 1)))
-		nic_tx_event(dev);
+	tx_irq_arm(v);
 	virtq_kick(&v->txq);
 	return taken;
 }
