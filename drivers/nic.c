@@ -292,7 +292,22 @@ static struct pkt *test_frame(struct netdev *d, uint32_t seq)
 	return p;
 }
 
-/* Queues one frame, reclaiming completions while the ring is full; consumes p. */
+/*
+ * Offload test frames (`nic send DEV N csum|tso`), to check a device's transmit offloads
+ * end to end: broadcast UDP (csum) or TCP (tso) over IPv4 from 192.0.2.1 to 192.0.2.2
+ * (RFC 5737 TEST-NET-1, never routed), the L4 checksum left to the device
+ * (PKT_F_CSUM_PARTIAL: the field holds the folded pseudo-header sum over the whole L4
+ * length, as Linux's CHECKSUM_PARTIAL), and for tso a 1400-byte payload to be cut into
+ * TSO_TEST_MSS-byte segments (PKT_F_GSO_TCP4). Raw bytes by offset (RFC 791, 768, 9293
+ * layouts): drivers include no protocol headers. A receiver that is not offload-capable
+ * (a plain tap on the same bridge) sees what the device made of them.
+ */
+#define OFF_IP 14
+#define OFF_L4 34
+#define TSO_TEST_PAYLOAD 1400
+#define TSO_TEST_MSS 400
+#define CSUM_TEST_PAYLOAD 200
+
 static int send_one(struct netdev *d, struct pkt *p)
 {
 	for (int tries = 0; tries < SEND_RETRIES; tries++) {

@@ -10,7 +10,9 @@
  * hardware's clear-on-read counters (so 32-bit registers never wrap unseen).
  *
  * Shell: `nic` lists the NICs; `nic stats DEV` prints the ethtool -S style counters;
- * `nic send DEV N` transmits N broadcast test frames (ethertype NIC_TEST_ETHERTYPE).
+ * `nic send DEV N` transmits N broadcast test frames (ethertype NIC_TEST_ETHERTYPE);
+ * `nic send DEV N csum` / `tso` sends UDP / TCP frames whose checksum (and segmentation)
+ * is left to the device, for checking its transmit offloads.
  */
 #ifndef SKIFF_NIC_H
 #define SKIFF_NIC_H

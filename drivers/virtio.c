@@ -184,16 +184,23 @@ static void driver_features(struct virtio_pci *vp, uint64_t f)
 	write32(vp->common + COMMON_GF, (uint32_t)(f >> 32));
 }
 
-/* §3.1.1 steps 1-6. */
-int virtio_start(struct virtio_pci *vp, uint64_t wanted, uint64_t required)
+/* §3.1.1 steps 1-3, then step 4's read of the device's features. */
+int virtio_begin(struct virtio_pci *vp, uint64_t *offered)
 {
 	if (reset(vp) < 0)
 		return -1;
 	add_status(vp, VIRTIO_STATUS_ACKNOWLEDGE);
 	add_status(vp, VIRTIO_STATUS_DRIVER);
+	*offered = vp->legacy ? inl((uint16_t)(vp->io + LEG_DEVICE_FEATURES)) : device_features(vp);
+	return 0;
+}
+
+/* §3.1.1 steps 4-6. */
+int virtio_accept(struct virtio_pci *vp, uint64_t f, uint64_t required)
+{
 	if (vp->legacy)
-		return leg_features(vp, wanted, required);
-	uint64_t f = device_features(vp) & wanted;
+		return leg_features(vp, f, required);
+	f &= device_features(vp);
 	if ((f & required) != required) {
 		virtio_fail(vp);
 		return -1;
@@ -207,6 +214,14 @@ int virtio_start(struct virtio_pci *vp, uint64_t wanted, uint64_t required)
 	}
 	vp->features = f;
 	return 0;
+}
+
+int virtio_start(struct virtio_pci *vp, uint64_t wanted, uint64_t required)
+{
+	uint64_t offered;
+	if (virtio_begin(vp, &offered) < 0)
+		return -1;
+	return virtio_accept(vp, offered & wanted, required);
 }
 
 /* The device answers VIRTIO_MSI_NO_VECTOR when it cannot use the entry (§4.1.5.1.2). */
@@ -355,6 +370,16 @@ static int need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
 }
 
+/*
+ * §2.7.13.3 / §2.7.10: publish, then decide. The store of avail->idx and the load of
+ * avail_event are a store then a load: x86 may reorder exactly that pair, so a full
+ * barrier (mfence) sits between them; without it the device could read the old
+ * avail->idx after setting avail_event to it, while we read its previous avail_event,
+ * and neither side would act. old_idx is the index as last published (notified or
+ * not): the device asks to be told when the index moves past avail_event, so the
+ * window that matters is the whole step old_idx -> new_idx (Linux
+ * virtqueue_kick_prepare_split).
+ */
 void virtq_kick(struct virtq *q)
 {
 	uint16_t old_idx = q->kicked_idx, new_idx = q->avail_idx;
@@ -369,6 +394,7 @@ void virtq_kick(struct virtq *q)
 	if (notify) {
 		doorbell(q);
 		q->kicks++;
+		q->notified_idx = new_idx;
 	} else {
 		q->kicks_suppressed++;
 	}
@@ -379,6 +405,12 @@ void virtq_notify(struct virtq *q)
 	mb();
 	doorbell(q);
 	q->kicks_forced++;
+	q->notified_idx = q->kicked_idx;
+}
+
+uint16_t virtq_used_pending(const struct virtq *q)
+{
+	return (uint16_t)(q->used->idx - q->last_used);
 }
 
 int virtq_get_used(struct virtq *q, uint16_t *id, uint32_t *len)
@@ -404,12 +436,17 @@ void virtq_irq(struct virtq *q, int on)
 		mb();
 }
 
-void virtq_irq_after(struct virtq *q, uint16_t idx)
+/* Linux virtqueue_enable_cb_delayed: the device may have passed idx before it saw the
+ * new used_event, and then raises nothing; the barrier orders our store before the
+ * re-read of used->idx so that case is seen here instead. */
+int virtq_irq_after(struct virtq *q, uint16_t idx)
 {
 	if (q->event_idx)
 		*q->used_event = idx;
 	else
 		q->avail->flags = 0;
+	mb();
+	return (uint16_t)(q->used->idx - q->last_used) > (uint16_t)(idx - q->last_used);
 }
 
 /* ---- legacy interface (virtio 1.2 §4.1.4.8, §4.1.5 "Legacy Interfaces") ------------- */

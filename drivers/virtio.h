@@ -70,7 +70,8 @@ struct virtq {
 	volatile uint16_t *notify;      /* doorbell (modern) */
 	uint16_t notify_port;           /* doorbell (legacy I/O port), 0 for modern */
 	uint16_t avail_idx;             /* next avail-ring entry to fill (published on kick) */
-	uint16_t kicked_idx;            /* avail->idx as of the last kick */
+	uint16_t kicked_idx;            /* avail->idx as last published */
+	uint16_t notified_idx;          /* avail->idx at the last doorbell (diagnostics) */
 	uint16_t last_used;             /* next used-ring entry to consume */
 	void *mem;                      /* desc, driver area, device area */
 	uint64_t mem_phys;
@@ -100,6 +101,11 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci);
  * every bit in required is among them and the device keeps FEATURES_OK (§3.1.1;
  * legacy: bits 0-31 only, no FEATURES_OK). On failure the status is FAILED. 0 or -1. */
 int virtio_start(struct virtio_pci *vp, uint64_t wanted, uint64_t required);
+/* The same in two steps, for drivers whose wanted set depends on what is offered
+ * (feature dependencies, §5.1.3.1): virtio_begin resets, sets ACKNOWLEDGE and DRIVER
+ * and reads the offered bits; virtio_accept negotiates f (masked by the offer). */
+int virtio_begin(struct virtio_pci *vp, uint64_t *offered);
+int virtio_accept(struct virtio_pci *vp, uint64_t f, uint64_t required);
 int virtio_has(const struct virtio_pci *vp, int bit);
 void virtio_driver_ok(struct virtio_pci *vp);
 void virtio_fail(struct virtio_pci *vp);
@@ -130,8 +136,10 @@ void virtq_post(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint1
 /* Publishes posted buffers (after a write barrier) and notifies the device unless its
  * avail_event says it will look anyway (§2.7.10). Never before DRIVER_OK (§3.1.1). */
 void virtq_kick(struct virtq *q);
-/* Rings the doorbell whatever avail_event says (the stall watchdog in virtio_net.c). */
+/* Rings the doorbell whatever avail_event says (virtio_net.c's counted rescue). */
 void virtq_notify(struct virtq *q);
+/* Used entries published by the device and not yet taken by virtq_get_used(). */
+uint16_t virtq_used_pending(const struct virtq *q);
 /* Next used buffer: 1 with *id and *len (bytes the device wrote), or 0 if none. An id
  * the device should never return (>= size) comes back as 0xFFFF. */
 int virtq_get_used(struct virtq *q, uint16_t *id, uint32_t *len);
@@ -140,8 +148,9 @@ int virtq_get_used(struct virtq *q, uint16_t *id, uint32_t *len);
  * virtq_irq(q, 1): interrupt for the next used buffer; a full barrier follows so a
  * virtq_get_used() after it sees any buffer the device published before reading
  * used_event. virtq_irq(q, 0): none until about 64 Ki buffers from now.
- * virtq_irq_after(q, idx): interrupt once the used index moves past idx. */
+ * virtq_irq_after(q, idx): interrupt once the used index moves past idx; returns 1
+ * when it already has (no interrupt may come for it: the caller polls instead). */
 void virtq_irq(struct virtq *q, int on);
-void virtq_irq_after(struct virtq *q, uint16_t idx);
+int virtq_irq_after(struct virtq *q, uint16_t idx);
 
 #endif

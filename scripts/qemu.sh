@@ -18,6 +18,8 @@
 #                                         framebuffer (still -display none: read it with
 #                                         QMP screendump)
 #   -- ARGS                               passed to QEMU as they are
+# SKIFF_VIRTIO_OPTS (environment): more virtio-net-pci properties for --nic virtio, e.g.
+#   csum=off,guest_csum=off,host_tso4=off,guest_tso4=off (the system tests with offloads off)
 set -eu
 nic=e1000 net=user serial=stdio img=build/skiff.img tap=skiff-tap0 extra="" noreboot="" machine=q35 vga=none
 while [ $# -gt 0 ]; do
@@ -54,7 +56,7 @@ dev() {
 	e1000) echo "-device e1000,netdev=$2,romfile=" ;;
 	e1000e) echo "-device e1000e,netdev=$2,romfile=" ;;
 	igb) echo "-device igb,netdev=$2,romfile=" ;;
-	virtio) echo "-device virtio-net-pci,netdev=$2,romfile=,disable-legacy=on" ;;
+	virtio) echo "-device virtio-net-pci,netdev=$2,romfile=,disable-legacy=on${SKIFF_VIRTIO_OPTS:+,$SKIFF_VIRTIO_OPTS}" ;;
 	*) echo "qemu.sh: unknown NIC $1" >&2; exit 2 ;;
 	esac
 }
