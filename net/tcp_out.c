@@ -290,7 +290,10 @@ static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, u
 	uint8_t *buf = pkt_data(p) + p->len;
 	size_t hlen = tcp_wire_emit(&h, buf, room);
 	NET_ASSERT(hlen && hlen + len <= room);
-	bool partial = gso || c->tx_csum;
+	/* Control segments (SYN, SYN-ACK, bare ACK, FIN, RST) carry no payload to sum: their
+	 * checksum is done here, so they never depend on a device's offload (QEMU's e1000e
+	 * and igb behind a vnet_hdr tap were seen losing handshake segments left partial). */
+	bool partial = gso || (c->tx_csum && len);
 	uint32_t data_sum = 0;
 	if (len)
 		sq_copy(c, seq, buf + hlen, len, partial ? NULL : &data_sum);
