@@ -19,6 +19,7 @@
  *        net_bench --one bulk|rr|crr COUNT [--offload]   (one run; what callgrind runs)
  */
 #define _GNU_SOURCE
+#include "tests/host_panic.h"
 #include "tests/bench/bench_pair.h"
 #include <sched.h>
 #include <stdarg.h>
@@ -28,16 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "PANIC %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
 
 enum work { BULK, RR, CRR, NWORK };
 

@@ -21,6 +21,7 @@
  *         segments merged before TCP sees them).
  */
 #define _POSIX_C_SOURCE 200809L
+#include "tests/host_panic.h"
 #include "net/tcp.h"
 #include "net/pkt.h"
 #include "net/gro.h"
@@ -37,16 +38,6 @@
 #define BIG_SLOTS 64
 #define BIG_BUF 65536
 
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "PANIC %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
 
 static uint64_t now_ns(void)
 {

@@ -5,22 +5,13 @@
  * starts "col N:" with N inside the input, or else a tree whose child indexes point at
  * earlier nodes, and then matches the compiled filter against a few frames.
  */
+#include "tests/host_panic.h"
 #include "net/pkt_filter.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "PANIC %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
 
 static const unsigned char tcp_frame[] = {
 	2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00,

@@ -5,22 +5,13 @@
  * answer 0 or 1, and `not E` must answer the opposite of E whenever E read only bytes
  * that were there (checked through `E or not E`, which a BPF-style abort makes 0).
  */
+#include "tests/host_panic.h"
 #include "net/pkt_filter.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "PANIC %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
 
 static const char *const exprs[] = {
 	"tcp", "udp or icmp", "arp", "host 10.0.0.1", "src net 10.0.0.0/8 and not dst 10.0.0.2",

@@ -11,6 +11,7 @@
  * Output is capped (OUT_MAX) so /bytes/67108864 does not make runs slow; both sides
  * stop at the same byte. The server configuration also varies with the hash.
  */
+#include "tests/host_panic.h"
 #include "net/http_server.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,16 +21,6 @@
 #define OUT_MAX (256u << 10)
 #define BIG 65536
 
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "PANIC %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
 
 struct out {
 	uint8_t *p;

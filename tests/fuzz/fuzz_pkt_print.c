@@ -5,22 +5,13 @@
  * past it. The text must be what the returned length says: whole and ending in '\n'
  * in a large buffer, a NUL-terminated prefix of it in a small one.
  */
+#include "tests/host_panic.h"
 #include "net/pkt_print.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "PANIC %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

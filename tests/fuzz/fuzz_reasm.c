@@ -11,6 +11,7 @@
  *     op & 1: MF; op & 2: protocol ICMP instead of UDP; op & 4: another source
  *     sel & 7: which of 8 datagram ids
  */
+#include "tests/host_panic.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,6 @@ static struct net_stack st;
 static struct pkt_pool reasm;
 static void *reasm_mem;
 
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	fprintf(stderr, "panic at %s:%d: %s\n", file, line, fmt);
-	abort();
-}
 
 static uint8_t pattern(uint16_t id, uint32_t k)
 {

@@ -14,6 +14,7 @@
  * is a leak and aborts. Stacks are rebuilt per input, so every crash reproduces.
  * Seeds: tests/fuzz/corpus/rx (written by gen_rx_corpus.py).
  */
+#include "tests/host_panic.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,6 @@
 
 #define SEC NET_NS_PER_SEC
 
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	fprintf(stderr, "panic at %s:%d: %s\n", file, line, fmt);
-	abort();
-}
 
 /* Constant entropy: keeps xid and ping id fixed so seeds can match them. */
 static uint64_t fixed_random(void *ctx)

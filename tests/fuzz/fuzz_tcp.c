@@ -14,6 +14,7 @@
  * After the input: the stack is shut down and every allocation and packet must be back
  * (abort otherwise), so leaks on any path the fuzzer finds are crashes.
  */
+#include "tests/host_panic.h"
 #include "net/tcp_int.h"
 #include "net/pkt.h"
 #include "net/checksum.h"
@@ -27,16 +28,6 @@
 #define US 0x0a000001u
 #define PEER 0x0a000002u
 
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "PANIC %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
 
 struct fz {
 	struct tcp_stack t;

@@ -4,21 +4,11 @@
 #ifndef SKIFF_TESTS_TOOLS_TOOL_H
 #define SKIFF_TESTS_TOOLS_TOOL_H
 
+#include "tests/host_panic.h"
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-void panic_at(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "PANIC %s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
-}
 
 static inline uint32_t le32(const uint8_t *p)
 {
