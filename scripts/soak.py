@@ -131,9 +131,12 @@ def holder(addr, stop, st, kind, count):
 
 def periodic(stop, st, name, cmd, every):
     while not stop.is_set():
-        r = subprocess.run(cmd, capture_output=True, timeout=every + 60)
+        try:
+            ok = subprocess.run(cmd, capture_output=True, timeout=every + 60).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
         st.add(f"{name}_runs")
-        if r.returncode != 0:
+        if not ok:
             st.add(f"{name}_fail")
         stop.wait(every)
 
@@ -180,7 +183,7 @@ def metrics(ns, addr):
     for name in ("skiff_heap_used_bytes", "skiff_reasm_pool_free", "skiff_pkt_pool_free"):
         m = re.search(rf"^{name}(?:{{[^}}]*}})? (\d+)$", r.stdout, re.M)
         vals[name] = int(m.group(1)) if m else None
-    m = re.search(r'^skiff_netstat\{name="TcpCurrEstab"\} (\d+)$', r.stdout, re.M)
+    m = re.search(r'^skiff_netstat\{counter="TcpCurrEstab"\} (\d+)$', r.stdout, re.M)
     vals["tcp_estab"] = int(m.group(1)) if m else None
     return vals
 
