@@ -165,25 +165,59 @@ static void reject(struct http_app *a, struct tcp_sock *s)
 	a->stats.rejected_503++;
 }
 
+#define PROBATION_RTTS 3
+#define PROBATION_MAX_NS 1000000000ull
+#define SILENT_RTTS 2
+#define SILENT_MIN_NS 2000000ull
+
+/* What a connection gets before it may be shed, from its handshake round-trip time
+ * (capped at a second, so a peer that delays its handshake ACK on purpose buys little):
+ *  - one that has sent something: cfg.shed_after_ns or three RTTs, the longer (its
+ *    request completes, its answer goes out and is acknowledged);
+ *  - one that has sent nothing: two RTTs, at least 2 ms. A client sends its request
+ *    right behind its handshake ACK; a connection still silent after that is idle. */
+static uint64_t grace(const struct http_app_conn *c)
+{
+	uint64_t rtt = c->rtt_ns < PROBATION_MAX_NS ? c->rtt_ns : PROBATION_MAX_NS;
+	if (http_conn_silent(&c->http)) {
+		uint64_t g = rtt * SILENT_RTTS;
+		return g > SILENT_MIN_NS ? g : SILENT_MIN_NS;
+	}
+	uint64_t g = rtt * PROBATION_RTTS, floor = c->app->srv.cfg.shed_after_ns;
+	if (g > PROBATION_MAX_NS)
+		g = PROBATION_MAX_NS;
+	return g > floor ? g : floor;
+}
+
 /* No free slot: the connection stalled longest (idle, a head trickling in, or a peer
- * that does not read), at least cfg.shed_after_ns, makes room: reset, counted. A new
- * client is the youngest, so a flood of idle, slow or non-reading clients cannot lock
- * it out until their timeouts. */
+ * that does not read) makes room: reset, counted. A new client is the youngest, so a
+ * flood of idle, slow or non-reading clients cannot lock it out until their timeouts.
+ * A connection is a candidate only past its grace (grace()): otherwise a burst of
+ * handshakes released together (a wave of retransmitted SYNs) would shed the client
+ * accepted just before it, whose request is still on its way or whose answer is not yet
+ * delivered. With no candidate, NULL; a->accept_retry_ns says when one will be. */
 static struct http_app_conn *shed_slot(struct http_app *a)
 {
-	uint64_t now = now_of(a), best = 0;
+	uint64_t now = now_of(a), best = 0, next = now + POLL_INTERVAL_NS;
 	struct http_app_conn *v = NULL;
 	for (uint32_t i = 0; i < a->nslots; i++) {
 		struct http_app_conn *c = &a->conns[i];
 		uint64_t since;
 		if (!c->sock || c->linger_until || !http_conn_stalled_since(&c->http, &since) ||
-		    since > now || now - since < a->srv.cfg.shed_after_ns)
+		    since > now)
 			continue;
+		uint64_t g = grace(c);
+		if (now - since < g) {
+			if (since + g < next)
+				next = since + g;
+			continue;
+		}
 		if (!v || since < best) {
 			v = c;
 			best = since;
 		}
 	}
+	a->accept_retry_ns = next;
 	if (!v)
 		return NULL;
 	a->stats.shed++;
@@ -193,25 +227,45 @@ static struct http_app_conn *shed_slot(struct http_app *a)
 	return v;
 }
 
-/* Handlers (the /debug/ pages) see who asks. */
-static void set_endpoints(struct http_conn *h, const struct tcp_sock *s)
+/* Handlers (the /debug/ pages) see who asks; shedding needs the round-trip time. */
+static void set_endpoints(struct http_app_conn *c, const struct tcp_sock *s)
 {
+	struct http_conn *h = &c->http;
 	struct tcp_conn_info ti;
+	c->rtt_ns = 0;
 	if (tcp_get_info(s, &ti) != 0)
 		return;
+	c->rtt_ns = (uint64_t)ti.rtt_us * 1000u;
 	h->peer_addr = ti.raddr;
 	h->peer_port = ti.rport;
 	h->local_addr = ti.laddr;
 	h->local_port = ti.lport;
 }
 
+/* A slot for the next connection in TCP's accept queue: free, or shed. With none, the
+ * connection stays queued (the listen backlog is the waiting room, as for any server
+ * that stops calling accept(); past it TCP drops handshakes, ListenOverflows) until a
+ * slot frees or a probation ends (http_app_poll); with shedding off it gets 503. */
+static struct http_app_conn *slot_for_newcomer(struct http_app *a)
+{
+	struct http_app_conn *c = free_slot(a);
+	if (!c && a->srv.cfg.shed_after_ns != UINT64_MAX)
+		c = shed_slot(a);
+	return c;
+}
+
 static void accept_all(struct http_app *a)
 {
 	struct tcp_sock *s;
-	while (tcp_accept(a->listener, &s) == 0) {
-		struct http_app_conn *c = free_slot(a);
-		if (!c)
-			c = shed_slot(a);
+	a->accept_waiting = false;
+	while (tcp_accept_pending(a->listener)) {
+		struct http_app_conn *c = slot_for_newcomer(a);
+		if (!c && a->srv.cfg.shed_after_ns != UINT64_MAX) {
+			a->accept_waiting = true;
+			return;
+		}
+		if (tcp_accept(a->listener, &s) != 0)
+			return;
 		if (!c) {
 			reject(a, s);
 			continue;
@@ -221,7 +275,7 @@ static void accept_all(struct http_app *a)
 		a->nopen++;
 		a->stats.accepted++;
 		http_conn_init(&c->http, &a->srv, now_of(a));
-		set_endpoints(&c->http, s);
+		set_endpoints(c, s);
 		tcp_setopt(s, TCP_OPT_NODELAY, 1);
 		tcp_set_callback(s, conn_event, c);
 		service(a, c);
@@ -252,6 +306,8 @@ int http_app_start(struct http_app *a, struct tcp_stack *tcp, const struct http_
 
 void http_app_poll(struct http_app *a, uint64_t now_ns)
 {
+	if (a->accept_waiting && (a->nopen < a->nslots || now_ns >= a->accept_retry_ns))
+		accept_all(a);
 	if (now_ns - a->last_poll < POLL_INTERVAL_NS)
 		return;
 	a->last_poll = now_ns;

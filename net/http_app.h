@@ -22,6 +22,7 @@ struct http_app_conn {
 	struct tcp_sock *sock;          /* NULL: slot free */
 	struct http_conn http;
 	uint64_t linger_until;          /* nonzero: closing, waiting for the peer's FIN */
+	uint64_t rtt_ns;                /* handshake round trip: the grace before shedding */
 	struct http_app *app;
 };
 
@@ -37,6 +38,8 @@ struct http_app {
 	struct http_app_conn *conns;    /* srv.cfg.max_conns slots, from the caller */
 	uint32_t nslots, nopen;
 	uint64_t last_poll;
+	bool accept_waiting;            /* connections queued in TCP, no slot for them yet */
+	uint64_t accept_retry_ns;       /* when a busy slot's probation ends (shed_slot) */
 	struct http_app_stats stats;
 };
 

@@ -159,7 +159,10 @@ void http_config_default(struct http_config *cfg)
 		.header_timeout_ns = 10000000000ull,
 		.idle_timeout_ns = 30000000000ull,
 		.send_timeout_ns = 30000000000ull,
-		.shed_after_ns = 0,     /* the oldest stalled goes first: a new client is last */
+		/* The least a connection lives before it may be shed for a newer one
+		 * (http_app.c: at least three handshake RTTs): a burst of handshakes
+		 * released together must not push out the client accepted just before. */
+		.shed_after_ns = 20000000ull,
 		.max_head = HTTP_HEAD_MAX,
 		.max_target = HTTP_TARGET_MAX,
 		.max_pipeline = HTTP_PIPELINE_MAX,
@@ -401,8 +404,10 @@ size_t http_conn_input(struct http_conn *c, const void *data, size_t len, uint64
 {
 	size_t used = 0;
 	c->now = now;
-	if (len)
+	if (len) {
 		c->t_input = now;
+		c->heard = true;
+	}
 	for (;;) {
 		if (c->closing || c->eof) {
 			c->in_len = 0;  /* RFC 9112 §9.6: nothing after a close is processed */
@@ -649,6 +654,11 @@ bool http_conn_stalled_since(const struct http_conn *c, uint64_t *since)
 	else
 		*since = c->t_input > c->t_progress ? c->t_input : c->t_progress;
 	return true;
+}
+
+bool http_conn_silent(const struct http_conn *c)
+{
+	return c->open && !c->heard && !c->eof;
 }
 
 void http_conn_fini(struct http_conn *c)

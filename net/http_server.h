@@ -9,9 +9,10 @@
  *             (boot volume overrides built-in); http_server_init(srv, cfg, site);
  *             optionally srv->clock / srv->metrics (+ their ctx).
  *   accept:   over cfg.max_conns: reset the conn whose http_conn_stalled_since() is the
- *             oldest and older than cfg.shed_after_ns (count srv->stats.conns_shed) and
- *             take its place; if none, n = http_server_reject(srv, buf, cap), send buf[0..n),
- *             close. Else http_conn_init(conn, srv, now).
+ *             oldest and past its grace (at least cfg.shed_after_ns unless it is still
+ *             http_conn_silent(); count srv->stats.conns_shed) and take its place; if none,
+ *             leave the newcomer queued, or (shedding off) n = http_server_reject(srv,
+ *             buf, cap), send buf[0..n), close. Else http_conn_init(conn, srv, now).
  *   data in:  used = http_conn_input(conn, data, len, now); used < len means "later":
  *             keep the rest in the socket (window closes) and offer it again once
  *             output has drained.
@@ -59,9 +60,9 @@ struct http_config {
 	uint64_t header_timeout_ns;     /* a request head must arrive within this (slowloris) */
 	uint64_t idle_timeout_ns;       /* keep-alive: idle connection closed after this */
 	uint64_t send_timeout_ns;       /* no output progress for this long: closed */
-	uint64_t shed_after_ns;         /* all slots busy: the connection waiting longest for its
-					 * request, if at least this long, is reset for a new one
-					 * (0: any; UINT64_MAX: never, 503 instead) */
+	uint64_t shed_after_ns;         /* all slots busy: the connection stalled longest, if at
+					 * least this long (http_app: or 3 RTTs), is reset for a
+					 * new one (UINT64_MAX: never, 503 instead) */
 	uint32_t max_head;              /* <= HTTP_HEAD_MAX; over it 431 */
 	uint32_t max_target;            /* <= max_head - HTTP_LINE_SLACK; over it 414 */
 	uint32_t max_pipeline;          /* 1..HTTP_PIPELINE_MAX */
@@ -150,6 +151,7 @@ struct http_conn {
 	uint8_t q_head, q_count;
 	uint8_t phase;
 	bool open, head_started, closing, eof, dead, metrics_end;
+	bool heard;                     /* the peer sent at least one byte */
 	bool handler_end;               /* the handler's body is complete */
 	/* The TCP endpoints, set by the glue after http_conn_init (handlers may look). */
 	uint32_t peer_addr, local_addr;
@@ -165,6 +167,9 @@ void http_conn_init(struct http_conn *c, struct http_server *srv, uint64_t now);
  * responses are waiting and the head buffer is full). Never fails: bad requests become
  * error responses. */
 size_t http_conn_input(struct http_conn *c, const void *data, size_t len, uint64_t now);
+
+/* True while the peer has sent nothing at all (not even a FIN) since accept. */
+bool http_conn_silent(const struct http_conn *c);
 
 /* The peer sent FIN: no more input. */
 void http_conn_eof(struct http_conn *c);

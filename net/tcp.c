@@ -58,6 +58,11 @@ int tcp_accept(struct tcp_sock *l, struct tcp_sock **out)
 	return 0;
 }
 
+uint32_t tcp_accept_pending(const struct tcp_sock *l)
+{
+	return l->state == TCP_LISTEN ? l->acc_len : 0;
+}
+
 int tcp_connect(struct tcp_stack *t, uint32_t src, uint32_t dst, uint16_t dport,
 		tcp_event_fn cb, void *user, struct tcp_sock **out)
 {
@@ -313,6 +318,7 @@ void tcp_recv_consume(struct tcp_sock *c, size_t n)
 	tcp_enter(t);
 	tcp_now(t);
 	window_update(c);
+	tcp_rbuf_trim(c);
 	tcp_leave(t, false);
 }
 

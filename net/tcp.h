@@ -299,6 +299,8 @@ int tcp_listen(struct tcp_stack *t, uint32_t addr, uint16_t port, uint32_t backl
 	       tcp_event_fn cb, void *user, struct tcp_sock **out);
 /* 0 and *out, or -NET_EAGAIN when no connection is waiting. */
 int tcp_accept(struct tcp_sock *listener, struct tcp_sock **out);
+/* Connections waiting in the accept queue (poll()'s POLLIN on a listener), 0 if none. */
+uint32_t tcp_accept_pending(const struct tcp_sock *listener);
 /* Active open to dst:dport from src (0: the route's source address), from a random
  * ephemeral port. Completion is reported with TCP_EV_CONNECTED or TCP_EV_CLOSED. */
 int tcp_connect(struct tcp_stack *t, uint32_t src, uint32_t dst, uint16_t dport,

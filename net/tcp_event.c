@@ -106,16 +106,35 @@ void tcp_enter_time_wait(struct tcp_sock *c)
 }
 
 /* Transition into ESTABLISHED: the receive buffer exists from here on. */
-int tcp_established(struct tcp_sock *c)
+/* The receive buffer is taken when the first byte arrives (tcp_in.c step 7), not at
+ * the handshake: a connection that never sends costs its TCB only, as in Linux, which
+ * charges socket memory per buffered segment. Under memory pressure a buffer the
+ * application has emptied goes back (tcp_rbuf_trim) and comes again with the next data.
+ * The window was announced for rbuf_size bytes, so the size never changes. */
+int tcp_rbuf_get(struct tcp_sock *c)
 {
 	struct tcp_stack *t = c->t;
-	if (!c->rbuf && !c->orphan) {   /* an orphan never reads: no buffer */
+	if (c->rbuf)
+		return 0;
+	if (c->orphan)
+		return -NET_ENOMEM;     /* an orphan never reads: it gets no buffer */
+	c->rbuf = tcp_alloc(t, c->rbuf_size);
+	if (!c->rbuf && tcp_shed_orphan(t))
 		c->rbuf = tcp_alloc(t, c->rbuf_size);
-		if (!c->rbuf && tcp_shed_orphan(t))
-			c->rbuf = tcp_alloc(t, c->rbuf_size);
-		if (!c->rbuf)
-			return -NET_ENOMEM;
+	return c->rbuf ? 0 : -NET_ENOMEM;
+}
+
+void tcp_rbuf_trim(struct tcp_sock *c)
+{
+	if (c->rbuf && c->t->mem_pressure && c->rcv_user == c->rcv_nxt && c->nooo == 0) {
+		tcp_free(c->t, c->rbuf, c->rbuf_size);
+		c->rbuf = NULL;
 	}
+}
+
+void tcp_established(struct tcp_sock *c)
+{
+	struct tcp_stack *t = c->t;
 	tcp_set_state(c, TCP_ESTABLISHED);
 	c->rcv_user = c->rcv_nxt;
 	c->cwnd = TCP_INIT_CWND * c->mss;
@@ -126,7 +145,6 @@ int tcp_established(struct tcp_sock *c)
 	c->last_rcv_ns = c->last_ack_ns = t->now;
 	c->idle_since_ns = t->now;
 	tcp_keepalive_reset(c);
-	return 0;
 }
 
 bool tcp_challenge_allowed(struct tcp_sock *c)

@@ -67,7 +67,7 @@ void tcp_rcv_options_syn(struct tcp_sock *c, const struct tcp_opts *o, bool we_o
 static uint32_t accept_wnd(const struct tcp_sock *c)
 {
 	uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t next = c->rbuf ? (uint32_t)tcp_rcv_wnd_next(c) << c->rcv_wscale : 0;
+	uint32_t next = c->rbuf || !c->orphan ? (uint32_t)tcp_rcv_wnd_next(c) << c->rcv_wscale : 0;
 	return adv > next ? adv : next;
 }
 
@@ -307,8 +307,16 @@ static void step6_urg(struct tcp_sock *c, const struct tcp_seg *s)
 static void step7_text(struct tcp_sock *c, struct tcp_seg *s)
 {
 	struct tcp_stack *t = c->t;
-	if (s->dlen == 0 || !c->rbuf)
+	if (s->dlen == 0 || c->orphan)
 		return;
+	if (tcp_rbuf_get(c) != 0) {
+		/* No memory for the bytes: dropped unacknowledged (the peer sends them
+		 * again), as Linux does when it cannot charge a segment (TCPRcvQDrop);
+		 * the FIN behind them waits too. */
+		tcp_mib(t, TCP_MIB_TCPRcvQDrop);
+		s->flags &= (uint8_t)~TCP_FIN;
+		return;
+	}
 	c->data_segs_in++;
 	if (s->dlen > c->rcv_mss)
 		c->rcv_mss = (uint16_t)(s->dlen < c->adv_mss ? s->dlen : c->adv_mss);
@@ -435,12 +443,7 @@ static void in_syn_sent(struct tcp_sock *c, struct tcp_seg *s)
 	}
 	c->snd_una = s->h.ack;
 	c->t_rtx = 0;
-	if (tcp_established(c) != 0) {
-		tcp_mib(t, TCP_MIB_TCPAbortOnMemory);
-		tcp_send_rst(c);
-		tcp_done(c, -NET_ENOMEM);
-		return;
-	}
+	tcp_established(c);
 	tcp_event(c, TCP_EV_CONNECTED);
 	if (c->fin_queued)
 		tcp_set_state(c, TCP_FIN_WAIT_1);
@@ -497,17 +500,12 @@ static void in_syn_received(struct tcp_sock *c, struct tcp_seg *s)
 		tcp_reply_rst(t, s);            /* <SEQ=SEG.ACK><CTL=RST> */
 		return;
 	}
-	if (c->passive && c->listener && c->listener->acc_len >= c->listener->backlog) {
+	if (c->passive && c->listener && tcp_acceptq_full(c->listener, c->raddr)) {
 		tcp_mib(t, TCP_MIB_ListenOverflows);   /* keep SYN-RECEIVED; the SYN-ACK timer retries */
 		tcp_mib(t, TCP_MIB_ListenDrops);
 		return;
 	}
-	if (tcp_established(c) != 0) {
-		tcp_mib(t, TCP_MIB_TCPAbortOnMemory);
-		tcp_send_rst(c);
-		tcp_done(c, -NET_ENOMEM);
-		return;
-	}
+	tcp_established(c);
 	c->snd_wnd = (uint32_t)s->h.wnd << c->snd_wscale;
 	c->snd_wl1 = s->h.seq;
 	c->snd_wl2 = s->h.ack;

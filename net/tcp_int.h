@@ -273,7 +273,7 @@ void tcp_events_unlink(struct tcp_stack *t, struct tcp_sock *c);
 void tcp_reap_later(struct tcp_sock *c);
 void tcp_done(struct tcp_sock *c, int err);          /* -> CLOSED, report err */
 void tcp_enter_time_wait(struct tcp_sock *c);
-int tcp_established(struct tcp_sock *c);              /* buffers; 0 or -errno */
+void tcp_established(struct tcp_sock *c);             /* ESTABLISHED: timers, cwnd, keepalive */
 bool tcp_challenge_allowed(struct tcp_sock *c);
 
 /* tcp_sendq.c */
@@ -317,6 +317,9 @@ void tcp_send_challenge_ack(struct tcp_sock *c);
 void tcp_reply_rst(struct tcp_stack *t, const struct tcp_seg *s);
 void tcp_reply_raw(struct tcp_stack *t, uint32_t src, uint32_t dst, const struct tcp_hdr *h);
 uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn);
+bool tcp_acceptq_full(const struct tcp_sock *l, uint32_t addr); /* tcp_listen.c: all, or addr's share */
+int tcp_rbuf_get(struct tcp_sock *c);          /* tcp_event.c: 0, or -NET_ENOMEM */
+void tcp_rbuf_trim(struct tcp_sock *c);        /* under memory pressure, an empty buffer goes */
 uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c);
 uint32_t tcp_rcv_wnd(const struct tcp_sock *c);
 uint32_t tcp_sndbuf(const struct tcp_sock *c);

@@ -141,11 +141,28 @@ static struct tcp_sock *child_new(struct tcp_sock *l, const struct tcp_seg *s, u
 	return c;
 }
 
+/* The accept queue is full, or full for this peer: one host may hold a quarter of
+ * it (all of a small one), so a flood from a few hosts, with the application taking
+ * connections only as fast as it can serve them, leaves room for everyone else's
+ * handshakes. Walks the queue only when it is past that share. */
+bool tcp_acceptq_full(const struct tcp_sock *l, uint32_t addr)
+{
+	uint32_t cap = l->backlog / 4 > 16 ? l->backlog / 4 : (l->backlog < 16 ? l->backlog : 16);
+	uint32_t n = 0;
+	if (l->acc_len >= l->backlog)
+		return true;
+	if (l->acc_len < cap)
+		return false;
+	for (const struct tcp_sock *c = l->acc_head; c && n < cap; c = c->q_next)
+		n += c->raddr == addr;
+	return n >= cap;
+}
+
 /* The third step of §3.10.7.2: a SYN. */
 static void syn_input(struct tcp_sock *l, struct tcp_seg *s)
 {
 	struct tcp_stack *t = l->t;
-	if (l->acc_len >= l->backlog) {
+	if (tcp_acceptq_full(l, s->src)) {
 		tcp_mib(t, TCP_MIB_ListenOverflows);
 		tcp_mib(t, TCP_MIB_ListenDrops);
 		return;
@@ -195,7 +212,7 @@ static bool cookie_ack(struct tcp_sock *l, struct tcp_seg *s)
 		return false;
 	}
 	tcp_mib(t, TCP_MIB_SyncookiesRecv);
-	if (l->acc_len >= l->backlog) {
+	if (tcp_acceptq_full(l, s->src)) {
 		tcp_mib(t, TCP_MIB_ListenOverflows);
 		tcp_mib(t, TCP_MIB_ListenDrops);
 		return true;

@@ -96,9 +96,13 @@ def test_flood_of_idle_and_slow_clients_new_client_served(site):
         print(f"flood: {len(flood)} connections; curl / quiet {quiet:.3f} s, under flood "
               + ", ".join(f"{c} {t:.3f} s" for c, t in results)
               + f"; shed {sample(mid, 'skiff_http_connections_shed_total') - sample(base, 'skiff_http_connections_shed_total')}"
-              + f", PeerConnLimit +{n1.get('TcpExtSkiffPeerConnLimit', 0) - n0.get('TcpExtSkiffPeerConnLimit', 0)}")
+              + "".join(f", {k} +{n1.get(k, 0) - n0.get(k, 0)}" for k in (
+                  "TcpExtSkiffPeerConnLimit", "TcpExtListenDrops", "TcpExtTCPAbortOnMemory",
+                  "TcpExtSyncookiesSent")))
         assert all(c == "200" for c, _ in results), (results, site.diag())
-        assert min(t for _, t in results) < 1.0, (results, site.diag())
+        assert max(t for _, t in results) < 1.0, (results, site.diag())
+        # Idle connections cost no receive buffer, so memory never runs out first.
+        assert n1.get("TcpExtTCPAbortOnMemory", 0) == n0.get("TcpExtTCPAbortOnMemory", 0), site.diag()
         assert sample(mid, "skiff_http_connections_shed_total") > \
             sample(base, "skiff_http_connections_shed_total")
     finally:

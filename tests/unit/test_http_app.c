@@ -152,3 +152,47 @@ TEST(http_app_hostile_flood_new_client_served)
 	CHECK(f.a.stats.shed > 0);
 	fx_finish(&f, base, 600);
 }
+
+/* A burst of connections right behind a new client (a backlog of handshakes released
+ * at once): every slot then holds a connection as young as the client, and the client
+ * must not be the one shed to make room for them; they wait or get 503. */
+TEST(http_app_burst_behind_new_client_does_not_shed_it)
+{
+	static struct th_peer peers[64];
+	struct app_fx f;
+	struct th_peer old[4], q;
+	fx_start(&f, 8);
+	uint64_t base = f.h.t.mem_used;
+	for (int i = 0; i < 4; i++)
+		hostile(&f, &old[i], IDLE, 0x0b000001u, (uint16_t)(30000 + i));
+	fx_advance(&f, 500 * TH_MS);
+	REQUIRE(th_peer_open(&f.h, 80, &q, 0x0a000002u, 60000));
+	for (int i = 0; i < 64; i++) {
+		th_advance(&f.h, 10000);        /* 10 us apart, as one loop turn takes them */
+		hostile(&f, &peers[i], IDLE, 0x0b000002u + (uint32_t)(i % 8), (uint16_t)(20000 + i));
+	}
+	peer_send(&f.h, &q, TCP_ACK | TCP_PSH, get_root, sizeof(get_root) - 1);
+	CHECK(served_within(&f, 60000, 1000));
+	CHECK(f.a.stats.shed >= 4);             /* the four old idle ones made room */
+	fx_finish(&f, base, 600);
+}
+
+/* Every slot within its grace: the newcomer is not refused but waits in TCP's accept
+ * queue, and takes the slot of the longest-stalled once that one's grace is over. */
+TEST(http_app_newcomer_waits_for_grace_not_503)
+{
+	struct app_fx f;
+	struct th_peer p[4], q;
+	fx_start(&f, 4);
+	uint64_t base = f.h.t.mem_used;
+	for (int i = 0; i < 4; i++)
+		hostile(&f, &p[i], TRICKLE, 0x0b000001u, (uint16_t)(30000 + i));
+	REQUIRE(th_peer_open(&f.h, 80, &q, 0x0a000002u, 60000));
+	peer_send(&f.h, &q, TCP_ACK | TCP_PSH, get_root, sizeof(get_root) - 1);
+	CHECK_EQ(f.a.stats.accepted, 4);        /* queued: every trickler is in its grace */
+	CHECK_EQ(f.a.stats.shed, 0);
+	CHECK(served_within(&f, 60000, 100));
+	CHECK_EQ(f.a.stats.shed, 1);
+	CHECK_EQ(f.a.stats.rejected_503, 0);
+	fx_finish(&f, base, 600);
+}

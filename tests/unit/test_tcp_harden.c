@@ -208,6 +208,18 @@ TEST(tcp_harden_rtx_not_dropped_by_ipv4)
 
 static const char resp503[] = "HTTP/1.1 503 Service Unavailable\r\n\r\n";
 
+/* A connection whose peer has sent one byte the application has not read: its receive
+ * buffer exists (buffers are taken at the first byte, not at the handshake). */
+static struct tcp_sock *open_holding(struct th *h, struct tcp_sock *l, struct th_peer *p, uint16_t port)
+{
+	struct tcp_sock *c = th_handshake(h, l, p, 0, port);
+	if (c) {
+		peer_send(h, p, TCP_ACK | TCP_PSH, "x", 1);
+		th_drain(h);
+	}
+	return c;
+}
+
 /* The budget comes from the heap that backs mem_alloc, not from max_conns x buffers
  * (~135 MB against an 8 MiB kernel heap before). */
 TEST(tcp_harden_budget_from_heap)
@@ -243,8 +255,10 @@ TEST(tcp_harden_orphan_frees_rbuf_and_gives_up_early)
 	th_init(&h, NULL);
 	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
 	uint64_t base = h.t.mem_used;
-	struct tcp_sock *c = th_handshake(&h, l, &p, 0, 40000);
+	struct tcp_sock *c = open_holding(&h, l, &p, 40000);
 	REQUIRE(c);
+	char x;
+	REQUIRE(tcp_recv(c, &x, 1) == 1);               /* read: a close sends FIN, not RST */
 	uint32_t rbuf = c->rbuf_size;
 	REQUIRE(tcp_send(c, resp503, sizeof(resp503) - 1) > 0);
 	uint64_t open_mem = h.t.mem_used;
@@ -396,7 +410,7 @@ TEST(tcp_harden_memory_pressure_small_rbuf)
 	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
 	int n = 0;
 	for (int i = 0; i < 12; i++) {
-		c[i] = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i));
+		c[i] = open_holding(&h, l, &p, (uint16_t)(40000 + i));
 		n += c[i] != NULL;
 	}
 	CHECK_EQ(n, 12);
@@ -428,7 +442,7 @@ TEST(tcp_harden_memory_pressure_small_sndbuf)
 	th_init(&h, &cfg);
 	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
 	for (int i = 0; i < 4; i++)
-		REQUIRE((c[i] = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i))) != NULL);
+		REQUIRE((c[i] = open_holding(&h, l, &p, (uint16_t)(40000 + i))) != NULL);
 	REQUIRE(h.t.mem_pressure);
 	CHECK_EQ(tcp_sndbuf(c[3]), TCP_SNDBUF_MIN);
 	CHECK_EQ(tcp_send(c[3], blob, sizeof(blob)), TCP_SNDBUF_MIN);
@@ -453,7 +467,9 @@ TEST(tcp_harden_orphan_reset_on_rto_under_pressure)
 	th_init(&h, &cfg);
 	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
 	for (int i = 0; i < 3; i++)
-		REQUIRE((c[i] = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i))) != NULL);
+		REQUIRE((c[i] = open_holding(&h, l, &p, (uint16_t)(40000 + i))) != NULL);
+	char x;
+	REQUIRE(tcp_recv(c[2], &x, 1) == 1);            /* read: a close sends FIN, not RST */
 	REQUIRE(tcp_send(c[2], resp503, sizeof(resp503) - 1) > 0);
 	tcp_close(c[2]);
 	th_drain(&h);
@@ -753,6 +769,49 @@ TEST(tcp_harden_urgent_pointer_validated)
 	th_inject(&h, p.addr, TH_ADDR, &hd, "cd", 2);
 	CHECK(h.events & TCP_EV_URGENT);
 	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Receive buffers are taken at the first byte: a flood of connections that never send
+ * costs TCBs only. Under pressure a buffer the application emptied goes back, and the
+ * next byte brings one of the same size (the announced window never shrinks). */
+TEST(tcp_harden_rbuf_taken_at_first_byte_and_trimmed)
+{
+	struct tcp_config cfg;
+	struct th h;
+	struct th_peer p[40];
+	struct tcp_sock *l, *c[40];
+	tcp_config_default(&cfg);
+	cfg.mem_max = 400 * 1024;
+	th_init(&h, &cfg);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	uint64_t base = h.t.mem_used;
+	for (int i = 0; i < 40; i++)
+		REQUIRE((c[i] = th_handshake(&h, l, &p[i], 0, (uint16_t)(40000 + i))) != NULL);
+	CHECK(h.t.mem_used - base <= 40 * (sizeof(struct tcp_sock) + 64));
+	CHECK(!h.t.mem_pressure);
+	CHECK(c[0]->rbuf == NULL);
+	for (int i = 0; i < 8; i++) {                   /* 8 x 64 KiB: past half the budget */
+		peer_send(&h, &p[i], TCP_ACK | TCP_PSH, "x", 1);
+		th_drain(&h);
+	}
+	CHECK(c[0]->rbuf != NULL);
+	REQUIRE(h.t.mem_pressure);
+	uint32_t size = c[0]->rbuf_size;
+	char x;
+	REQUIRE(tcp_recv(c[0], &x, 1) == 1);
+	CHECK(c[0]->rbuf == NULL);                      /* emptied under pressure: back */
+	peer_send(&h, &p[0], TCP_ACK | TCP_PSH, "y", 1);
+	th_drain(&h);
+	REQUIRE(tcp_recv(c[0], &x, 1) == 1);
+	CHECK_EQ(x, 'y');
+	CHECK_EQ(c[0]->rbuf_size, size);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPAbortOnMemory], 0);
+	for (int i = 0; i < 40; i++)
+		tcp_abort(c[i]);
+	th_advance(&h, TH_MS);
+	CHECK_EQ(h.t.mem_used, base);
 	tcp_close(l);
 	th_fini(&h);
 }

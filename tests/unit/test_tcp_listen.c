@@ -228,10 +228,22 @@ TEST(tcp_listen_memory_failures_do_not_leak)
 	struct th_seg s;
 	POP(&h, s);
 	p.ack = s.h.seq + 1;
-	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	peer_send(&h, &p, TCP_ACK, NULL, 0);            /* established: no buffer needed yet */
+	NONE(&h);
+	peer_send(&h, &p, TCP_ACK | TCP_PSH, "GET", 3); /* its first bytes: no buffer, dropped */
+	NONE(&h);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPRcvQDrop], 1);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPAbortOnMemory], 0);
+	h.mem_fail_after = -1;
+	p.seq -= 3;                                     /* the peer retransmits: taken now */
+	peer_send(&h, &p, TCP_ACK | TCP_PSH, "GET", 3);
+	th_advance(&h, 100 * TH_MS);                    /* the delayed ACK */
 	POP(&h, s);
-	CHECK_EQ(s.h.flags, TCP_RST | TCP_ACK);
-	CHECK_EQ(h.t.mib[TCP_MIB_TCPAbortOnMemory], 1);
+	CHECK_EQ(s.h.ack, p.seq);
+	struct tcp_sock *a;
+	REQUIRE(tcp_accept(l, &a) == 0);
+	tcp_abort(a);
+	th_drain(&h);
 	h.mem_fail_after = 1;                           /* active open: TCB yes, buffer no */
 	struct tcp_sock *c;
 	CHECK_EQ(tcp_connect(&h.t, 0, TH_PEER, 80, th_cb, &h, &c), -NET_ENOMEM);
@@ -313,5 +325,30 @@ TEST(tcp_listen_specific_address_wins)
 	tcp_abort(c);
 	tcp_close(spec);
 	tcp_close(any);
+	th_fini(&h);
+}
+
+/* One host may fill a quarter of the accept queue: its further handshakes are dropped
+ * (ListenOverflows) while another host's still get in. */
+TEST(tcp_listen_accept_queue_share_per_peer)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct tcp_sock *l;
+	REQUIRE(tcp_listen(&h.t, 0, 80, 128, th_cb, &h, &l) == 0);
+	struct th_peer p;
+	int opened = 0;
+	for (int i = 0; i < 40; i++)
+		opened += th_peer_open(&h, 80, &p, 0x0b000001u, (uint16_t)(20000 + i));
+	CHECK_EQ(opened, 32);
+	CHECK_EQ(tcp_accept_pending(l), 32);
+	CHECK_EQ(h.t.mib[TCP_MIB_ListenOverflows], 8);
+	REQUIRE(th_peer_open(&h, 80, &p, 0x0a000002u, 30000));
+	CHECK_EQ(tcp_accept_pending(l), 33);
+	struct tcp_sock *c;
+	while (tcp_accept(l, &c) == 0)
+		tcp_abort(c);
+	th_drain(&h);
+	tcp_close(l);
 	th_fini(&h);
 }
