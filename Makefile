@@ -19,7 +19,7 @@ KERNEL_SRCS := kernel/main.c kernel/loop.c kernel/cmds.c kernel/console.c \
 	kernel/heap.c kernel/dma.c kernel/acpi.c kernel/apic.c kernel/power.c kernel/shell.c \
 	kernel/panic.c kernel/backtrace.c kernel/random.c kernel/rtc.c kernel/fbcon.c kernel/main_net.c
 KERNEL_ASM := kernel/isr.asm
-DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/e1000_offload.c drivers/e1000_pch.c drivers/nic_test.c drivers/igb.c drivers/virtio.c \
+DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/pci.c drivers/nic.c drivers/e1000.c drivers/intel_stats.c drivers/e1000_offload.c drivers/e1000_pch.c drivers/nic_test.c drivers/igb.c drivers/virtio.c \
 	drivers/virtio_net.c drivers/virtio_rng.c
 NET_SRCS := net/core.c net/trace.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stats.c \
 	net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c net/udp_wire.c net/dhcp_wire.c \

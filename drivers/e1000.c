@@ -33,6 +33,7 @@
 #include "drivers/e1000_offload.h"
 #include "drivers/e1000_pch.h"
 #include "drivers/e1000_regs.h"
+#include "drivers/intel_stats.h"
 #include "drivers/nic.h"
 #include "drivers/pci.h"
 #include "kernel/console.h"
@@ -130,53 +131,6 @@ static const struct e1000_chip chip_pch = {
 	.driver = "e1000e-untested", .cold = 0x3F, .pch = 1,
 };
 
-/* Hardware counters: clear-on-read registers accumulated into 64-bit sums. */
-enum {
-	HW_CRCERRS, HW_ALGNERRC, HW_RXERRC, HW_MPC, HW_RLEC, HW_RUC, HW_ROC, HW_RNBC,
-	HW_GPRC, HW_BPRC, HW_MPRC, HW_GORC, HW_GPTC, HW_BPTC, HW_MPTC, HW_GOTC, HW_COLC,
-	HW_DC, HW_COUNTERS
-};
-
-static const struct {
-	uint32_t reg;
-	uint32_t reg_hi;        /* 64-bit counters: read after reg, and clears both */
-	const char *name;       /* ethtool -S name where e1000 has one */
-} hw_counters[HW_COUNTERS] = {
-	[HW_CRCERRS] = { E1000_CRCERRS, 0, "rx_crc_errors" },
-	[HW_ALGNERRC] = { E1000_ALGNERRC, 0, "rx_align_errors" },
-	[HW_RXERRC] = { E1000_RXERRC, 0, "rx_phy_errors" },
-	[HW_MPC] = { E1000_MPC, 0, "rx_missed_errors" },
-	[HW_RLEC] = { E1000_RLEC, 0, "rx_length_errors" },
-	[HW_RUC] = { E1000_RUC, 0, "rx_short_length_errors" },
-	[HW_ROC] = { E1000_ROC, 0, "rx_long_length_errors" },
-	[HW_RNBC] = { E1000_RNBC, 0, "rx_no_buffer_count" },
-	[HW_GPRC] = { E1000_GPRC, 0, "rx_hw_packets" },
-	[HW_BPRC] = { E1000_BPRC, 0, "rx_broadcast" },
-	[HW_MPRC] = { E1000_MPRC, 0, "rx_multicast" },
-	[HW_GORC] = { E1000_GORCL, E1000_GORCH, "rx_hw_bytes" },
-	[HW_GPTC] = { E1000_GPTC, 0, "tx_hw_packets" },
-	[HW_BPTC] = { E1000_BPTC, 0, "tx_broadcast" },
-	[HW_MPTC] = { E1000_MPTC, 0, "tx_multicast" },
-	[HW_GOTC] = { E1000_GOTCL, E1000_GOTCH, "tx_hw_bytes" },
-	[HW_COLC] = { E1000_COLC, 0, "collisions" },
-	[HW_DC] = { E1000_DC, 0, "tx_deferred_ok" },
-};
-
-/* What the driver itself counts. */
-struct e1000_sw_stats {
-	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-	uint64_t rx_frame_errors;       /* descriptor error bits set */
-	uint64_t rx_multi_desc;         /* frame spanning descriptors (EOP missing) */
-	uint64_t rx_bad_length;
-	uint64_t rx_alloc_failed;       /* pool empty: frame dropped, buffer reused */
-	uint64_t tx_length_errors;
-	uint64_t tx_ring_full;
-	uint64_t tx_offload, tx_tso;    /* frames sent with a context descriptor; of them TSO */
-	uint64_t rx_csum_ok, rx_csum_err;       /* hardware verified the L4 checksum; found it bad */
-	uint64_t irq_tx, irq_other;
-	uint64_t irq_not_ours;          /* shared INTx line raised by another function */
-};
-
 struct e1000 {
 	struct netdev dev;
 	const struct e1000_chip *chip;
@@ -197,7 +151,7 @@ struct e1000 {
 	volatile int tx_irq_masked;     /* TX handler masked TXQ0; tx_reclaim re-arms */
 	int msix_on;                    /* three MSI-X vectors (else one MSI/INTx interrupt) */
 	uint64_t hw[HW_COUNTERS];
-	struct e1000_sw_stats sw;
+	struct intel_sw_stats sw;
 	char irq_names[3][24];
 	struct e1000_io io;             /* PCH bring-up: BAR0 through drivers/e1000_pch.h */
 	uint16_t device;                /* PCI device ID: PCH workarounds are per stepping */
@@ -317,9 +271,9 @@ static void link_setup(struct e1000 *e)
 static void hw_stats_update(struct e1000 *e)
 {
 	for (int i = 0; i < HW_COUNTERS; i++) {
-		uint64_t v = rd(e, hw_counters[i].reg);
-		if (hw_counters[i].reg_hi)
-			v |= (uint64_t)rd(e, hw_counters[i].reg_hi) << 32;
+		uint64_t v = rd(e, intel_hw_counters[i].reg);
+		if (intel_hw_counters[i].reg_hi)
+			v |= (uint64_t)rd(e, intel_hw_counters[i].reg_hi) << 32;
 		e->hw[i] += v;
 	}
 }
@@ -831,7 +785,7 @@ static void e1000_xstats(struct netdev *dev, netdev_xstat_fn fn, void *ctx)
 	fn(ctx, "tx_packets", e->sw.tx_packets);
 	fn(ctx, "tx_bytes", e->sw.tx_bytes);
 	for (int i = 0; i < HW_COUNTERS; i++)
-		fn(ctx, hw_counters[i].name, e->hw[i]);
+		fn(ctx, intel_hw_counters[i].name, e->hw[i]);
 	fn(ctx, "rx_frame_errors", e->sw.rx_frame_errors);
 	fn(ctx, "rx_multi_desc_dropped", e->sw.rx_multi_desc);
 	fn(ctx, "rx_bad_length", e->sw.rx_bad_length);

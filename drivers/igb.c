@@ -23,6 +23,7 @@
 #include "drivers/driver.h"
 #include "drivers/e1000_offload.h"
 #include "drivers/igb_regs.h"
+#include "drivers/intel_stats.h"
 #include "drivers/nic.h"
 #include "drivers/pci.h"
 #include "kernel/console.h"
@@ -101,53 +102,6 @@ static const struct igb_chip chip_i354 = { "I354", 0 };
 static const struct igb_chip chip_i210 = { "I210", 0 };
 static const struct igb_chip chip_i211 = { "I211", 0 };
 
-/* Hardware counters: clear-on-read registers accumulated into 64-bit sums. */
-enum {
-	HW_CRCERRS, HW_ALGNERRC, HW_RXERRC, HW_MPC, HW_RLEC, HW_RUC, HW_ROC, HW_RNBC,
-	HW_GPRC, HW_BPRC, HW_MPRC, HW_GORC, HW_GPTC, HW_BPTC, HW_MPTC, HW_GOTC, HW_COLC,
-	HW_DC, HW_COUNTERS
-};
-
-static const struct {
-	uint32_t reg;
-	uint32_t reg_hi;        /* 64-bit counters: read after reg, and clears both */
-	const char *name;       /* the ethtool -S name e1000 uses, for one vocabulary */
-} hw_counters[HW_COUNTERS] = {
-	[HW_CRCERRS] = { IGB_CRCERRS, 0, "rx_crc_errors" },
-	[HW_ALGNERRC] = { IGB_ALGNERRC, 0, "rx_align_errors" },
-	[HW_RXERRC] = { IGB_RXERRC, 0, "rx_phy_errors" },
-	[HW_MPC] = { IGB_MPC, 0, "rx_missed_errors" },
-	[HW_RLEC] = { IGB_RLEC, 0, "rx_length_errors" },
-	[HW_RUC] = { IGB_RUC, 0, "rx_short_length_errors" },
-	[HW_ROC] = { IGB_ROC, 0, "rx_long_length_errors" },
-	[HW_RNBC] = { IGB_RNBC, 0, "rx_no_buffer_count" },
-	[HW_GPRC] = { IGB_GPRC, 0, "rx_hw_packets" },
-	[HW_BPRC] = { IGB_BPRC, 0, "rx_broadcast" },
-	[HW_MPRC] = { IGB_MPRC, 0, "rx_multicast" },
-	[HW_GORC] = { IGB_GORCL, IGB_GORCH, "rx_hw_bytes" },
-	[HW_GPTC] = { IGB_GPTC, 0, "tx_hw_packets" },
-	[HW_BPTC] = { IGB_BPTC, 0, "tx_broadcast" },
-	[HW_MPTC] = { IGB_MPTC, 0, "tx_multicast" },
-	[HW_GOTC] = { IGB_GOTCL, IGB_GOTCH, "tx_hw_bytes" },
-	[HW_COLC] = { IGB_COLC, 0, "collisions" },
-	[HW_DC] = { IGB_DC, 0, "tx_deferred_ok" },
-};
-
-/* What the driver itself counts. */
-struct igb_sw_stats {
-	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-	uint64_t rx_frame_errors;       /* descriptor error bits set */
-	uint64_t rx_multi_desc;         /* frame spanning descriptors (EOP missing) */
-	uint64_t rx_bad_length;
-	uint64_t rx_alloc_failed;       /* pool empty: frame dropped, buffer reused */
-	uint64_t tx_length_errors;
-	uint64_t tx_ring_full;
-	uint64_t tx_offload, tx_tso;    /* frames sent with a context descriptor; of them TSO */
-	uint64_t rx_csum_ok, rx_csum_err;       /* hardware verified the L4 checksum; found it bad */
-	uint64_t irq_tx, irq_other;
-	uint64_t phy_errors;            /* MDIC timed out or reported an error */
-};
-
 struct igb {
 	struct netdev dev;
 	const struct igb_chip *chip;
@@ -165,7 +119,7 @@ struct igb {
 	int rx_discarding;              /* dropping the tail of a multi-descriptor frame */
 	volatile int tx_irq_masked;     /* TX handler masked its vector; tx_reclaim re-arms */
 	uint64_t hw[HW_COUNTERS];
-	struct igb_sw_stats sw;
+	struct intel_sw_stats sw;
 	char irq_names[VECTORS][24];
 };
 
@@ -279,9 +233,9 @@ static void link_setup(struct igb *g)
 static void hw_stats_update(struct igb *g)
 {
 	for (int i = 0; i < HW_COUNTERS; i++) {
-		uint64_t v = rd(g, hw_counters[i].reg);
-		if (hw_counters[i].reg_hi)
-			v |= (uint64_t)rd(g, hw_counters[i].reg_hi) << 32;
+		uint64_t v = rd(g, intel_hw_counters[i].reg);
+		if (intel_hw_counters[i].reg_hi)
+			v |= (uint64_t)rd(g, intel_hw_counters[i].reg_hi) << 32;
 		g->hw[i] += v;
 	}
 }
@@ -711,7 +665,7 @@ static void igb_xstats(struct netdev *dev, netdev_xstat_fn fn, void *ctx)
 	fn(ctx, "tx_packets", g->sw.tx_packets);
 	fn(ctx, "tx_bytes", g->sw.tx_bytes);
 	for (int i = 0; i < HW_COUNTERS; i++)
-		fn(ctx, hw_counters[i].name, g->hw[i]);
+		fn(ctx, intel_hw_counters[i].name, g->hw[i]);
 	fn(ctx, "rx_frame_errors", g->sw.rx_frame_errors);
 	fn(ctx, "rx_multi_desc_dropped", g->sw.rx_multi_desc);
 	fn(ctx, "rx_bad_length", g->sw.rx_bad_length);
