@@ -233,3 +233,14 @@ int ksnprintf(char *buf, size_t cap, const char *fmt, ...)
 	va_end(ap);
 	return n;
 }
+
+void fmt_put(struct fmt_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = kvsnprintf(b->len < b->cap ? b->buf + b->len : NULL, b->len < b->cap ? b->cap - b->len : 0,
+			   fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->len += (size_t)n;
+}

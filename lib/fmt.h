@@ -19,4 +19,12 @@ int kvformat(fmt_put_fn put, void *ctx, const char *fmt, va_list ap);
 int kvsnprintf(char *buf, size_t cap, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Appends to buf[0..cap) at len; len counts what did not fit too (as snprintf's
+ * return does), so len > cap after a call says the text was cut. */
+struct fmt_buf {
+	char *buf;
+	size_t cap, len;
+};
+void fmt_put(struct fmt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -233,22 +233,6 @@ static void tap(void *ctx, const struct netdev *dev, const struct pkt *p, int di
 
 /* ---- the tracer's user ---------------------------------------------------------- */
 
-struct tbuf {
-	char *buf;
-	size_t cap, len;
-};
-
-__attribute__((format(printf, 2, 3))) static void tput(struct tbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = kvsnprintf(b->len < b->cap ? b->buf + b->len : NULL, b->len < b->cap ? b->cap - b->len : 0,
-			   fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->len += (size_t)n;
-}
-
 static const char *dev_name(const struct capture *c, uint32_t ifindex)
 {
 	for (int i = 0; i < c->link->nifs; i++)
@@ -263,31 +247,31 @@ static const char *proto_name(uint32_t proto)
 }
 
 /* One step in words: what was decided at this floor. */
-static void step_text(const struct capture *c, const struct trace_rec *r, struct tbuf *b)
+static void step_text(const struct capture *c, const struct trace_rec *r, struct fmt_buf *b)
 {
 	char a[INET_ADDRSTRLEN], s[INET_ADDRSTRLEN];
 	switch (r->event) {
-	case TE_RX: tput(b, "rx %s %uB", dev_name(c, r->a), r->b); break;
-	case TE_ETH_OK: tput(b, "eth ok 0x%04x", r->a); break;
-	case TE_IP_LOCAL: tput(b, "ipv4 for-us %s %uB", proto_name(r->a), r->b); break;
-	case TE_L4: tput(b, "%s %s:%u→:%u", r->layer == TL_TCP ? "tcp" : "udp", inet_fmt(a, r->b),
+	case TE_RX: fmt_put(b, "rx %s %uB", dev_name(c, r->a), r->b); break;
+	case TE_ETH_OK: fmt_put(b, "eth ok 0x%04x", r->a); break;
+	case TE_IP_LOCAL: fmt_put(b, "ipv4 for-us %s %uB", proto_name(r->a), r->b); break;
+	case TE_L4: fmt_put(b, "%s %s:%u→:%u", r->layer == TL_TCP ? "tcp" : "udp", inet_fmt(a, r->b),
 			 r->a >> 16, r->a & 0xffff); break;
-	case TE_DELIVER: tput(b, "%s consumed", proto_name(r->a)); break;
-	case TE_DROP: tput(b, "drop %s", r->a < DROP_COUNT ? net_drop_names[r->a] : "?"); break;
-	case TE_IP_OUT: tput(b, "ipv4 out %s to %s", proto_name(r->b), inet_fmt(a, r->a)); break;
+	case TE_DELIVER: fmt_put(b, "%s consumed", proto_name(r->a)); break;
+	case TE_DROP: fmt_put(b, "drop %s", r->a < DROP_COUNT ? net_drop_names[r->a] : "?"); break;
+	case TE_IP_OUT: fmt_put(b, "ipv4 out %s to %s", proto_name(r->b), inet_fmt(a, r->a)); break;
 	case TE_ROUTE:
 		if (r->a)
-			tput(b, "route via %s src %s", inet_fmt(a, r->a), inet_fmt(s, r->b));
+			fmt_put(b, "route via %s src %s", inet_fmt(a, r->a), inet_fmt(s, r->b));
 		else
-			tput(b, "route broadcast src %s", inet_fmt(s, r->b));
+			fmt_put(b, "route broadcast src %s", inet_fmt(s, r->b));
 		break;
-	case TE_NEIGH_HIT: tput(b, "neigh hit ..:%02x:%02x", r->b >> 8, r->b & 0xff); break;
-	case TE_NEIGH_PARK: tput(b, "neigh miss %s parked (%u queued)", inet_fmt(a, r->a), r->b); break;
-	case TE_NEIGH_RELEASE: tput(b, "neigh resolved, released"); break;
-	case TE_QDISC_ENQ: tput(b, "qdisc enq backlog %u", r->a); break;
-	case TE_QDISC_DEQ: tput(b, "qdisc deq backlog %u", r->a); break;
-	case TE_TX: tput(b, "tx %s %uB", dev_name(c, r->a), r->b); break;
-	default: tput(b, "%s", r->event < TE_COUNT ? trace_event_names[r->event] : "?"); break;
+	case TE_NEIGH_HIT: fmt_put(b, "neigh hit ..:%02x:%02x", r->b >> 8, r->b & 0xff); break;
+	case TE_NEIGH_PARK: fmt_put(b, "neigh miss %s parked (%u queued)", inet_fmt(a, r->a), r->b); break;
+	case TE_NEIGH_RELEASE: fmt_put(b, "neigh resolved, released"); break;
+	case TE_QDISC_ENQ: fmt_put(b, "qdisc enq backlog %u", r->a); break;
+	case TE_QDISC_DEQ: fmt_put(b, "qdisc deq backlog %u", r->a); break;
+	case TE_TX: fmt_put(b, "tx %s %uB", dev_name(c, r->a), r->b); break;
+	default: fmt_put(b, "%s", r->event < TE_COUNT ? trace_event_names[r->event] : "?"); break;
 	}
 }
 
@@ -299,40 +283,40 @@ static uint64_t us_between(uint64_t from, uint64_t to)
 int capture_trace_text(const struct capture *c, const struct trace_rec *r, int n, char *buf,
 		       size_t cap)
 {
-	struct tbuf b = { buf, cap, 0 };
+	struct fmt_buf b = { buf, cap, 0 };
 	if (cap)
 		buf[0] = 0;
 	for (int i = 0; i < n; i++) {
 		if (i)
-			tput(&b, " → ");
+			fmt_put(&b, " → ");
 		step_text(c, &r[i], &b);
 		uint64_t gap = i ? us_between(r[i - 1].ts_ns, r[i].ts_ns) : 0;
 		if (gap >= 100)         /* a wait worth seeing: parked, queued */
-			tput(&b, " [+%lu µs]", (unsigned long)gap);
+			fmt_put(&b, " [+%lu µs]", (unsigned long)gap);
 	}
-	tput(&b, "  (%lu µs)\n", (unsigned long)(n ? us_between(r[0].ts_ns, r[n - 1].ts_ns) : 0));
+	fmt_put(&b, "  (%lu µs)\n", (unsigned long)(n ? us_between(r[0].ts_ns, r[n - 1].ts_ns) : 0));
 	return (int)b.len;
 }
 
 int capture_trace_json(const struct capture *c, const struct trace_rec *r, int n, char *buf,
 		       size_t cap)
 {
-	struct tbuf b = { buf, cap, 0 };
+	struct fmt_buf b = { buf, cap, 0 };
 	if (cap)
 		buf[0] = 0;
-	tput(&b, "{\"id\":%u,\"total_ns\":%lu,\"steps\":[", n ? r[0].id : 0,
+	fmt_put(&b, "{\"id\":%u,\"total_ns\":%lu,\"steps\":[", n ? r[0].id : 0,
 	     (unsigned long)(n ? r[n - 1].ts_ns - r[0].ts_ns : 0));
 	for (int i = 0; i < n; i++) {
 		char text[96];
-		struct tbuf t = { text, sizeof(text), 0 };
+		struct fmt_buf t = { text, sizeof(text), 0 };
 		step_text(c, &r[i], &t);
 		/* step texts hold no quote or backslash: names, numbers, addresses */
-		tput(&b, "%s{\"ns\":%lu,\"layer\":\"%s\",\"event\":\"%s\",\"text\":\"%s\"}", i ? "," : "",
+		fmt_put(&b, "%s{\"ns\":%lu,\"layer\":\"%s\",\"event\":\"%s\",\"text\":\"%s\"}", i ? "," : "",
 		     (unsigned long)(r[i].ts_ns - r[0].ts_ns),
 		     r[i].layer < TL_COUNT ? trace_layer_names[r[i].layer] : "drop",
 		     r[i].event < TE_COUNT ? trace_event_names[r[i].event] : "?", text);
 	}
-	tput(&b, "]}\n");
+	fmt_put(&b, "]}\n");
 	return (int)b.len;
 }
 

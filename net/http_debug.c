@@ -225,40 +225,24 @@ static size_t trace_body(struct http_debug *d, uint8_t *buf, size_t cap, bool *e
 
 static const char CT_JSON[] = "application/json";
 
-struct jbuf {
-	char *buf;
-	size_t cap, len;
-};
-
-__attribute__((format(printf, 2, 3))) static void jput(struct jbuf *b, const char *fmt, ...)
+static void jstr(struct fmt_buf *b, const char *s)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int n = kvsnprintf(b->len < b->cap ? b->buf + b->len : NULL, b->len < b->cap ? b->cap - b->len : 0,
-			   fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->len += (size_t)n;
-}
-
-static void jstr(struct jbuf *b, const char *s)
-{
-	jput(b, "\"");
+	fmt_put(b, "\"");
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			jput(b, "\\%c", *s);
+			fmt_put(b, "\\%c", *s);
 		else if ((unsigned char)*s < 0x20)
-			jput(b, "\\u%04x", (unsigned char)*s);
+			fmt_put(b, "\\u%04x", (unsigned char)*s);
 		else
-			jput(b, "%c", *s);
+			fmt_put(b, "%c", *s);
 	}
-	jput(b, "\"");
+	fmt_put(b, "\"");
 }
 
-static void stats_nics(struct http_debug *d, struct jbuf *b)
+static void stats_nics(struct http_debug *d, struct fmt_buf *b)
 {
 	const struct net_link *l = &d->net->link;
-	jput(b, "\"ifaces\":[");
+	fmt_put(b, "\"ifaces\":[");
 	for (int i = 0; i < l->nifs; i++) {
 		const struct net_if *ifc = &l->ifs[i];
 		struct netdev_stats st;
@@ -267,9 +251,9 @@ static void stats_nics(struct http_debug *d, struct jbuf *b)
 		const struct qdisc *qd = &ifc->qdisc;
 		uint64_t qsent = qd->fq ? qd->fq->fq.st.packets : qd->st.packets;
 		uint64_t qdrop = qd->fq ? qd->fq->fq.st.drops : qd->st.drops;
-		jput(b, "%s{\"name\":", i ? "," : "");
+		fmt_put(b, "%s{\"name\":", i ? "," : "");
 		jstr(b, ifc->dev->name);
-		jput(b, ",\"link_up\":%u,\"rx_packets\":%lu,\"rx_dropped\":%lu,\"rx_errors\":%lu,"
+		fmt_put(b, ",\"link_up\":%u,\"rx_packets\":%lu,\"rx_dropped\":%lu,\"rx_errors\":%lu,"
 			"\"tx_packets\":%lu,\"tx_dropped\":%lu,\"qdisc\":\"%s\",\"qdisc_sent\":%lu,"
 			"\"qdisc_drops\":%lu,\"qdisc_backlog\":%u}",
 		     ifc->link_up, (unsigned long)st.rx_packets,
@@ -277,11 +261,11 @@ static void stats_nics(struct http_debug *d, struct jbuf *b)
 		     (unsigned long)st.tx_packets, (unsigned long)st.tx_dropped, qdisc_kind(qd),
 		     (unsigned long)qsent, (unsigned long)qdrop, qdisc_qlen(qd));
 	}
-	jput(b, "]");
+	fmt_put(b, "]");
 }
 
 struct nstat_json {
-	struct jbuf *b;
+	struct fmt_buf *b;
 	int n;
 };
 
@@ -292,10 +276,10 @@ static void tcp_counter(void *ctx, const char *name, uint64_t v)
 					    "TcpInSegs", "TcpOutSegs", "TcpRetransSegs", "TcpInErrs" };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (strcmp(name, want[i]) == 0)
-			jput(x->b, "%s\"%s\":%lu", x->n++ ? "," : "", name, (unsigned long)v);
+			fmt_put(x->b, "%s\"%s\":%lu", x->n++ ? "," : "", name, (unsigned long)v);
 }
 
-static void stats_mib(struct http_debug *d, struct jbuf *b)
+static void stats_mib(struct http_debug *d, struct fmt_buf *b)
 {
 	static const char *const names[] = {
 		"IpInReceives", "IpInDelivers", "IpInAddrErrors", "IpInHdrErrors", "IpOutRequests",
@@ -303,44 +287,44 @@ static void stats_mib(struct http_debug *d, struct jbuf *b)
 		"UdpInDatagrams", "UdpOutDatagrams", "UdpNoPorts", "NeighLookups", "NeighHits",
 		"NeighUnresolvedDiscards", "NeighResFailed", "PktAllocFails",
 	};
-	jput(b, ",\"mib\":{");
+	fmt_put(b, ",\"mib\":{");
 	int n = 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		for (int k = 0; k < MIB_COUNT; k++)
 			if (strcmp(net_mib_names[k], names[i]) == 0)
-				jput(b, "%s\"%s\":%lu", n++ ? "," : "", names[i],
+				fmt_put(b, "%s\"%s\":%lu", n++ ? "," : "", names[i],
 				     (unsigned long)d->net->core.mib[k]);
 	if (d->net->tcp_on) {
 		struct nstat_json x = { b, n };
 		tcp_nstat(&d->net->tcp, tcp_counter, &x);
 	}
-	jput(b, "},\"drops\":{");
+	fmt_put(b, "},\"drops\":{");
 	n = 0;
 	for (int k = 0; k < DROP_COUNT; k++)
 		if (d->net->core.drops[k])
-			jput(b, "%s\"%s\":%lu", n++ ? "," : "", net_drop_names[k],
+			fmt_put(b, "%s\"%s\":%lu", n++ ? "," : "", net_drop_names[k],
 			     (unsigned long)d->net->core.drops[k]);
-	jput(b, "},\"debug\":{\"forbidden\":%lu}", (unsigned long)d->st.forbidden);
+	fmt_put(b, "},\"debug\":{\"forbidden\":%lu}", (unsigned long)d->st.forbidden);
 }
 
 static void ss_line(void *ctx, const char *text)
 {
 	struct nstat_json *x = ctx;
-	jput(x->b, "%s", x->n++ ? "," : "");
+	fmt_put(x->b, "%s", x->n++ ? "," : "");
 	jstr(x->b, text);
 }
 
 /* Connections as `ss -tn` shows them, and the last finished traces. */
-static void stats_conns_traces(struct http_debug *d, struct jbuf *b)
+static void stats_conns_traces(struct http_debug *d, struct fmt_buf *b)
 {
-	jput(b, ",\"ss\":[");
+	fmt_put(b, ",\"ss\":[");
 	if (d->net->tcp_on) {
 		char a0[] = "ss", a1[] = "-tn";
 		char *argv[] = { a0, a1, NULL };
 		struct nstat_json x = { b, 0 };
 		tcp_show(&d->net->tcp, 2, argv, ss_line, &x);
 	}
-	jput(b, "],\"traces\":[");
+	fmt_put(b, "],\"traces\":[");
 	const struct capture_trace *t = &d->net->cap.trace;
 	uint64_t first = t->seq > 8 ? t->seq - 8 : 0;
 	for (uint64_t q = first; q < t->seq; q++) {
@@ -350,22 +334,22 @@ static void stats_conns_traces(struct http_debug *d, struct jbuf *b)
 		if (n <= 0 || (size_t)n >= sizeof(line))
 			continue;
 		line[n - 1] = 0;        /* the newline */
-		jput(b, "%s%s", q > first ? "," : "", line);
+		fmt_put(b, "%s%s", q > first ? "," : "", line);
 	}
-	jput(b, "],\"tracing\":%u", t->active);
+	fmt_put(b, "],\"tracing\":%u", t->active);
 }
 
 static void stats_render(struct http_debug *d)
 {
-	struct jbuf b = { d->stats, sizeof(d->stats), 0 };
-	jput(&b, "{\"now_ms\":%lu,", (unsigned long)(d->net->core.now_ns / 1000000u));
+	struct fmt_buf b = { d->stats, sizeof(d->stats), 0 };
+	fmt_put(&b, "{\"now_ms\":%lu,", (unsigned long)(d->net->core.now_ns / 1000000u));
 	stats_nics(d, &b);
 	stats_mib(d, &b);
 	stats_conns_traces(d, &b);
-	jput(&b, "}\n");
+	fmt_put(&b, "}\n");
 	if (b.len >= sizeof(d->stats)) {        /* never cut JSON: say so instead */
-		struct jbuf e = { d->stats, sizeof(d->stats), 0 };
-		jput(&e, "{\"error\":\"stats larger than %u bytes\"}\n", (unsigned)sizeof(d->stats));
+		struct fmt_buf e = { d->stats, sizeof(d->stats), 0 };
+		fmt_put(&e, "{\"error\":\"stats larger than %u bytes\"}\n", (unsigned)sizeof(d->stats));
 		b.len = e.len;
 	}
 	d->stats_len = (uint32_t)b.len;
