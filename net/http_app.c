@@ -181,6 +181,8 @@ static uint64_t grace(const struct http_app_conn *c)
 	uint64_t rtt = c->rtt_ns < PROBATION_MAX_NS ? c->rtt_ns : PROBATION_MAX_NS;
 	if (http_conn_silent(&c->http)) {
 		uint64_t g = rtt * SILENT_RTTS;
+		if (g > PROBATION_MAX_NS)
+			g = PROBATION_MAX_NS;   /* the cap is on the grace, not the RTT */
 		return g > SILENT_MIN_NS ? g : SILENT_MIN_NS;
 	}
 	uint64_t g = rtt * PROBATION_RTTS, floor = c->app->srv.cfg.shed_after_ns;
@@ -208,8 +210,10 @@ static struct http_app_conn *shed_slot(struct http_app *a)
 			continue;
 		uint64_t g = grace(c);
 		if (now - since < g) {
-			if (since + g < next)
-				next = since + g;
+			/* since <= now < since + g: g - (now - since) cannot wrap, since + g can
+			 * (a configured shed_after_ns near UINT64_MAX) */
+			if (g - (now - since) < next - now)
+				next = now + (g - (now - since));
 			continue;
 		}
 		if (!v || since < best) {
