@@ -162,3 +162,167 @@ TEST(review_flood_retry_time_never_in_the_past_bug)
 	th_drain(&f.h);
 	fx_finish(&f, base, 600);
 }
+
+/* ---- TCP: receive buffers at the first byte ------------------------------------------ */
+
+/* A listener on 80 and one accepted connection from the default peer; mem_max 0: the
+ * default budget. */
+static struct tcp_sock *one_conn(struct th *h, struct th_peer *p, struct tcp_sock **l, uint64_t mem_max)
+{
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	if (mem_max)
+		cfg.mem_max = mem_max;
+	th_init(h, &cfg);
+	if (tcp_listen(&h->t, 0, 80, 0, th_cb, h, l) != 0)
+		return NULL;
+	return th_handshake(h, *l, p, 0, 40000);
+}
+
+/* Suspicion: a first segment dropped for want of memory is acknowledged after all, or
+ * the FIN riding on it is taken (the peer would believe bytes delivered that were not).
+ * Verdict: sound. Nothing is sent, not even at the delayed-ACK timer, the state stays
+ * ESTABLISHED; the retransmission is taken whole and ACKed with its FIN. */
+TEST(review_flood_dropped_first_data_and_fin_not_acked)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c;
+	struct th_seg s;
+	REQUIRE((c = one_conn(&h, &p, &l, 0)) != NULL);
+	uint64_t base = h.t.mem_used;
+	CHECK(c->rbuf == NULL);
+	uint32_t nxt = c->rcv_nxt;
+	h.mem_fail_after = 0;
+	peer_send(&h, &p, TCP_ACK | TCP_PSH | TCP_FIN, "GET", 3);
+	th_advance(&h, 500 * TH_MS);
+	NONE(&h);
+	CHECK_EQ(c->state, TCP_ESTABLISHED);
+	CHECK(!c->fin_rcvd);
+	CHECK_EQ(c->rcv_nxt, nxt);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPRcvQDrop], 1);
+	CHECK_EQ(h.t.mem_used, base);
+	char buf[8];
+	CHECK_EQ(tcp_recv(c, buf, sizeof(buf)), -NET_EAGAIN);
+	h.mem_fail_after = -1;
+	p.seq -= 4;                                     /* the peer resends data and FIN */
+	peer_send(&h, &p, TCP_ACK | TCP_PSH | TCP_FIN, "GET", 3);
+	POP(&h, s);
+	CHECK_EQ(s.h.ack, nxt + 4);
+	CHECK_EQ(c->state, TCP_CLOSE_WAIT);
+	CHECK_EQ(tcp_recv(c, buf, sizeof(buf)), 3);
+	CHECK_EQ(tcp_recv(c, buf, sizeof(buf)), 0);
+	tcp_close(c);
+	tcp_close(l);
+	th_drain(&h);
+	th_fini(&h);
+}
+
+/* Suspicion: tcp_rbuf_trim frees a buffer that still holds out-of-order data (all the
+ * application could read is read, yet bytes past a hole are in the ring). Verdict:
+ * sound (nooo == 0 is required); the hole, once filled, delivers every byte. */
+TEST(review_flood_trim_keeps_out_of_order_data)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c;
+	REQUIRE((c = one_conn(&h, &p, &l, 100 * 1024)) != NULL);
+	uint64_t base = h.t.mem_used;
+	peer_send(&h, &p, TCP_ACK | TCP_PSH, "a", 1);
+	REQUIRE(c->rbuf != NULL);
+	REQUIRE(h.t.mem_pressure);                      /* 64 KiB of a 100 KiB budget */
+	p.seq += 1;                                     /* "b" lost: a hole */
+	peer_send(&h, &p, TCP_ACK | TCP_PSH, "c", 1);
+	CHECK_EQ(c->nooo, 1);
+	char buf[8];
+	CHECK_EQ(tcp_recv(c, buf, sizeof(buf)), 1);
+	CHECK(c->rbuf != NULL);                         /* "c" is in it */
+	p.seq -= 2;
+	peer_send(&h, &p, TCP_ACK | TCP_PSH, "b", 1);
+	CHECK_EQ(tcp_recv(c, buf, sizeof(buf)), 2);
+	CHECK(!memcmp(buf, "bc", 2));
+	CHECK(c->rbuf == NULL);                         /* now empty: back under pressure */
+	CHECK_EQ(h.t.mem_used, base);
+	tcp_close(c);
+	tcp_close(l);
+	th_drain(&h);
+	th_fini(&h);
+}
+
+/* Suspicion: an URG segment whose text is dropped for want of memory leaves urgent
+ * state pointing into a buffer that does not exist, or a trimmed buffer loses unread
+ * urgent bytes. Verdict: sound. The pointer is remembered (step six precedes the text,
+ * as for the zero-window allowance), tcp_urgent_pending() says 0 until the bytes come,
+ * and trimming needs everything read. */
+TEST(review_flood_urgent_with_dropped_text)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c;
+	struct tcp_hdr hd;
+	REQUIRE((c = one_conn(&h, &p, &l, 0)) != NULL);
+	memset(&hd, 0, sizeof(hd));
+	hd.sport = p.port;
+	hd.dport = 80;
+	hd.seq = p.seq;
+	hd.ack = p.ack;
+	hd.flags = TCP_ACK | TCP_PSH | TCP_URG;
+	hd.wnd = 65535;
+	hd.urg = 2;
+	h.mem_fail_after = 0;
+	th_inject(&h, p.addr, TH_ADDR, &hd, "ab", 2);
+	CHECK(c->rbuf == NULL);
+	CHECK_EQ(tcp_urgent_pending(c), 0);
+	char buf[4];
+	CHECK_EQ(tcp_recv(c, buf, sizeof(buf)), -NET_EAGAIN);
+	h.mem_fail_after = -1;
+	th_inject(&h, p.addr, TH_ADDR, &hd, "ab", 2);
+	CHECK_EQ(tcp_urgent_pending(c), 2);
+	CHECK_EQ(tcp_recv(c, buf, sizeof(buf)), 2);
+	CHECK_EQ(tcp_urgent_pending(c), 0);
+	p.seq += 2;
+	tcp_close(c);                                   /* all read: FIN, not RST */
+	struct th_seg s;
+	POP(&h, s);
+	CHECK(s.h.flags & TCP_FIN);
+	CHECK(!(s.h.flags & TCP_RST));
+	tcp_close(l);
+	th_drain(&h);
+	th_fini(&h);
+}
+
+/* Suspicion: buffers are sized at the SYN (TCP_RBUF_MIN under pressure) but taken at the
+ * first byte, so a wave of connections that stay silent until all are open never
+ * raises pressure: each then claims a full cfg.rcvbuf for one byte, and past a budget's
+ * worth of them the data of every later connection is dropped. Before 8093410 the
+ * buffers taken at the handshake raised pressure and the later connections got
+ * TCP_RBUF_MIN; 20 one-byte connections fit in 400 KiB. */
+TEST(review_flood_silent_wave_gets_small_buffers_bug)
+{
+	struct tcp_config cfg;
+	struct th h;
+	struct th_peer p[20];
+	struct tcp_sock *l, *c[20];
+	tcp_config_default(&cfg);
+	cfg.mem_max = 400 * 1024;
+	th_init(&h, &cfg);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	uint64_t base = h.t.mem_used;
+	for (int i = 0; i < 20; i++)
+		REQUIRE((c[i] = th_handshake(&h, l, &p[i], 0, (uint16_t)(40000 + i))) != NULL);
+	for (int i = 0; i < 20; i++)
+		peer_send(&h, &p[i], TCP_ACK | TCP_PSH, "x", 1);
+	th_drain(&h);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPRcvQDrop], 0);
+	int held = 0;
+	for (int i = 0; i < 20; i++)
+		held += c[i]->rbuf != NULL;
+	CHECK_EQ(held, 20);
+	CHECK(h.t.mem_used <= cfg.mem_max);
+	for (int i = 0; i < 20; i++)
+		tcp_abort(c[i]);
+	th_advance(&h, TH_MS);
+	CHECK_EQ(h.t.mem_used, base);
+	tcp_close(l);
+	th_fini(&h);
+}
