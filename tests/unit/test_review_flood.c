@@ -323,6 +323,7 @@ TEST(review_flood_silent_wave_gets_small_buffers_bug)
 		tcp_abort(c[i]);
 	th_advance(&h, TH_MS);
 	CHECK_EQ(h.t.mem_used, base);
+	CHECK_EQ(h.t.rbuf_owed, 0);
 	tcp_close(l);
 	th_fini(&h);
 }
