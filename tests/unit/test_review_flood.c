@@ -327,3 +327,91 @@ TEST(review_flood_silent_wave_gets_small_buffers_bug)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* ---- the accept queue as the waiting room -------------------------------------------- */
+
+/* Suspicion: the per-host share starves a single legitimate host: listen(backlog=1) or a
+ * small backlog, or a host past its share whose handshake is never completed. Verdict:
+ * sound. Small backlogs (< 16) are all one host's; past its share a host's SYNs are
+ * dropped (ListenOverflows, as Linux does for a full queue) while another host's get in,
+ * and once the application takes one connection the retransmitted SYN does too. */
+TEST(review_flood_accept_share_small_backlogs_and_recovery)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c;
+	int opened = 0;
+	th_init(&h, NULL);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 1, th_cb, &h, &l) == 0);
+	opened += th_peer_open(&h, 80, &p, 0x0b000001u, 20000);
+	CHECK_EQ(tcp_accept_pending(l), 1);
+	REQUIRE(tcp_accept(l, &c) == 0);
+	tcp_abort(c);
+	tcp_close(l);
+	th_drain(&h);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 8, th_cb, &h, &l) == 0);
+	for (int i = 0; i < 8; i++)
+		opened += th_peer_open(&h, 80, &p, 0x0b000001u, (uint16_t)(21000 + i));
+	CHECK_EQ(opened, 9);
+	CHECK_EQ(tcp_accept_pending(l), 8);             /* all of a small queue */
+	while (tcp_accept(l, &c) == 0)
+		tcp_abort(c);
+	tcp_close(l);
+	th_drain(&h);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 128, th_cb, &h, &l) == 0);
+	for (int i = 0; i < 32; i++)
+		th_peer_open(&h, 80, &p, 0x0b000001u, (uint16_t)(22000 + i));
+	CHECK(!th_peer_open(&h, 80, &p, 0x0b000001u, 22032));  /* its SYN is dropped */
+	CHECK_EQ(tcp_accept_pending(l), 32);
+	CHECK(th_peer_open(&h, 80, &p, 0x0a000002u, 22033));   /* another host's is not */
+	REQUIRE(tcp_accept(l, &c) == 0);
+	tcp_abort(c);
+	th_drain(&h);
+	th_advance(&h, 1000 * TH_MS);
+	CHECK(th_peer_open(&h, 80, &p, 0x0b000001u, 22032));   /* the SYN again: room now */
+	CHECK_EQ(tcp_accept_pending(l), 33);
+	while (tcp_accept(l, &c) == 0)
+		tcp_abort(c);
+	tcp_close(l);
+	th_drain(&h);
+	th_fini(&h);
+}
+
+/* Every slot lingering (not a shedding candidate): the newcomer waits in the backlog
+ * and gets the slot as soon as one frees, by the peer's FIN (event path) or by the
+ * linger timeout (poll path). Suspicion: accept_waiting is retried only at the poll
+ * rate limit, or never once nothing is "stalled". Verdict: sound; both within 10 ms. */
+TEST(review_flood_waiting_newcomer_takes_freed_slot)
+{
+	static const char bad[] = "BREW / HTCPCP/1.0\r\n\r\n";
+	struct app_fx f;
+	struct th_peer a, q, r;
+	fx_start_cfg(&f, 1, 0);
+	uint64_t base = f.h.t.mem_used;
+	REQUIRE(th_peer_open(&f.h, 80, &a, 0x0b000001u, 30000));
+	peer_send(&f.h, &a, TCP_ACK | TCP_PSH, bad, sizeof(bad) - 1);
+	th_drain(&f.h);
+	REQUIRE(f.a.conns[0].linger_until != 0);
+	REQUIRE(th_peer_open(&f.h, 80, &q, 0x0a000002u, 60000));
+	peer_send(&f.h, &q, TCP_ACK | TCP_PSH, get_root, sizeof(get_root) - 1);
+	CHECK(f.a.accept_waiting);
+	fx_advance(&f, 100 * TH_MS);
+	th_drain(&f.h);
+	CHECK_EQ(f.a.stats.accepted, 1);                /* still waiting: lingerers are kept */
+	peer_send(&f.h, &a, TCP_ACK | TCP_FIN, NULL, 0);        /* linger ends by FIN */
+	CHECK(served_within(&f, 60000, 10));
+	CHECK_EQ(f.a.stats.accepted, 2);
+	peer_send(&f.h, &q, TCP_ACK | TCP_PSH, bad, sizeof(bad) - 1);   /* q lingers now */
+	th_drain(&f.h);
+	uint64_t until = f.a.conns[0].linger_until;
+	REQUIRE(until != 0);
+	REQUIRE(th_peer_open(&f.h, 80, &r, 0x0a000003u, 60001));
+	peer_send(&f.h, &r, TCP_ACK | TCP_PSH, get_root, sizeof(get_root) - 1);
+	CHECK(f.a.accept_waiting);
+	while (f.h.now < until)
+		fx_advance(&f, 10 * TH_MS);
+	th_drain(&f.h);
+	CHECK(served_within(&f, 60001, 70));            /* linger timeout: poll rate + one turn */
+	CHECK_EQ(f.a.stats.linger_timeouts, 1);
+	fx_finish(&f, base, 600);
+}
