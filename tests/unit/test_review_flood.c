@@ -415,3 +415,43 @@ TEST(review_flood_waiting_newcomer_takes_freed_slot)
 	CHECK_EQ(f.a.stats.linger_timeouts, 1);
 	fx_finish(&f, base, 600);
 }
+
+/* Suspicion: lingering connections are never shedding candidates, so a peer that sends
+ * a bad request (400, close) and never its FIN holds a slot for the whole linger
+ * (2 s): nslots / 2 such connections a second keep every newcomer waiting. A lingering
+ * connection has its answer and our FIN out; past its grace it is handed to TCP as an
+ * orphan (a graceful close, no RST that could destroy the answer) and its slot goes
+ * to the newcomer. */
+TEST(review_flood_lingering_slot_released_for_newcomer_bug)
+{
+	static const char bad[] = "BREW / HTCPCP/1.0\r\n\r\n";
+	struct app_fx f;
+	struct th_peer a[4], q;
+	struct th_seg s;
+	fx_start_cfg(&f, 4, 0);
+	uint64_t base = f.h.t.mem_used;
+	for (int i = 0; i < 4; i++) {
+		REQUIRE(th_peer_open(&f.h, 80, &a[i], 0x0b000001u, (uint16_t)(30000 + i)));
+		peer_send(&f.h, &a[i], TCP_ACK | TCP_PSH, bad, sizeof(bad) - 1);
+	}
+	th_drain(&f.h);
+	for (int i = 0; i < 4; i++)
+		REQUIRE(f.a.conns[i].linger_until != 0);
+	fx_advance(&f, 100 * TH_MS);
+	th_drain(&f.h);
+	REQUIRE(th_peer_open(&f.h, 80, &q, 0x0a000002u, 60000));
+	peer_send(&f.h, &q, TCP_ACK | TCP_PSH, get_root, sizeof(get_root) - 1);
+	bool served = false, rst = false;
+	for (int t = 0; t <= 200 && !served; t += 10) {
+		while (th_pop(&f.h, &s)) {
+			served |= s.h.dport == 60000 && s.dlen >= 12 && !memcmp(s.data, "HTTP/1.1 200", 12);
+			rst |= s.h.dport != 60000 && (s.h.flags & TCP_RST);
+		}
+		if (!served)
+			fx_advance(&f, 10 * TH_MS);
+	}
+	CHECK(served);
+	CHECK(!rst);                                    /* the lingerer was closed, not reset */
+	CHECK_EQ(f.a.stats.shed, 1);
+	fx_finish(&f, base, 600);
+}
