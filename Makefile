@@ -54,7 +54,7 @@ UNIT_SRCS += tests/unit/test_net_checksum.c tests/unit/test_net_bench.c tests/be
 UNIT_SRCS += tests/unit/test_net_fq_codel.c tests/unit/test_net_pkt_filter.c tests/unit/test_net_pcapng.c \
 	tests/unit/test_net_pkt_print.c
 UNIT_SRCS += tests/unit/test_review_frag.c tests/unit/test_review_icmp.c tests/unit/test_review_gso.c \
-	tests/unit/test_review_neigh.c tests/unit/test_review_ipout.c
+	tests/unit/test_review_neigh.c tests/unit/test_review_ipout.c tests/unit/test_review_flood.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
 EFI_INC := /usr/include/efi

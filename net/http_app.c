@@ -181,6 +181,8 @@ static uint64_t grace(const struct http_app_conn *c)
 	uint64_t rtt = c->rtt_ns < PROBATION_MAX_NS ? c->rtt_ns : PROBATION_MAX_NS;
 	if (http_conn_silent(&c->http)) {
 		uint64_t g = rtt * SILENT_RTTS;
+		if (g > PROBATION_MAX_NS)
+			g = PROBATION_MAX_NS;   /* the cap is on the grace, not the RTT */
 		return g > SILENT_MIN_NS ? g : SILENT_MIN_NS;
 	}
 	uint64_t g = rtt * PROBATION_RTTS, floor = c->app->srv.cfg.shed_after_ns;
@@ -189,8 +191,21 @@ static uint64_t grace(const struct http_app_conn *c)
 	return g > floor ? g : floor;
 }
 
-/* No free slot: the connection stalled longest (idle, a head trickling in, or a peer
- * that does not read) makes room: reset, counted. A new client is the youngest, so a
+/* Since when a slot has made no progress: a lingering connection since its linger
+ * began (its answer and our FIN are out), any other as http_conn_stalled_since(). */
+static bool slot_stalled_since(const struct http_app_conn *c, uint64_t *since)
+{
+	if (c->linger_until) {
+		*since = c->linger_until - HTTP_APP_LINGER_NS;
+		return true;
+	}
+	return http_conn_stalled_since(&c->http, since);
+}
+
+/* No free slot: the connection stalled longest (idle, a head trickling in, a peer
+ * that does not read, or one lingering without its FIN) makes room: reset, counted;
+ * a lingering one is closed instead (TCP finishes it as an orphan), so the answer it
+ * already has is not destroyed by a RST. A new client is the youngest, so a
  * flood of idle, slow or non-reading clients cannot lock it out until their timeouts.
  * A connection is a candidate only past its grace (grace()): otherwise a burst of
  * handshakes released together (a wave of retransmitted SYNs) would shed the client
@@ -203,13 +218,14 @@ static struct http_app_conn *shed_slot(struct http_app *a)
 	for (uint32_t i = 0; i < a->nslots; i++) {
 		struct http_app_conn *c = &a->conns[i];
 		uint64_t since;
-		if (!c->sock || c->linger_until || !http_conn_stalled_since(&c->http, &since) ||
-		    since > now)
+		if (!c->sock || !slot_stalled_since(c, &since) || since > now)
 			continue;
 		uint64_t g = grace(c);
 		if (now - since < g) {
-			if (since + g < next)
-				next = since + g;
+			/* since <= now < since + g: g - (now - since) cannot wrap, since + g can
+			 * (a configured shed_after_ns near UINT64_MAX) */
+			if (g - (now - since) < next - now)
+				next = now + (g - (now - since));
 			continue;
 		}
 		if (!v || since < best) {
@@ -222,7 +238,7 @@ static struct http_app_conn *shed_slot(struct http_app *a)
 		return NULL;
 	a->stats.shed++;
 	a->srv.stats.conns_shed++;
-	sock_close(v, 1);
+	sock_close(v, v->linger_until == 0);
 	slot_release(v);
 	return v;
 }

@@ -2,11 +2,13 @@
  * The HTTP server as a TCP application: moves bytes between TCP sockets
  * (net/tcp.h) and sans-IO HTTP connections (net/http_server.h). Hardware-free.
  *
- * Per connection: accept -> (over the cap: 503 and close) -> recv_peek into
- * http_conn_input -> output extents out, file bodies by reference (tcp_send_ref, no
- * copy), heads and generated chunks copied (tcp_send) -> http_conn_poll says close ->
- * shutdown(WR), read and discard until the peer's FIN or a linger timeout (RFC 9112
- * §9.6: a reset must not cut the last response) -> tcp_close.
+ * Per connection: accept -> (no free slot: the longest-stalled past its grace is shed,
+ * else the newcomer waits in TCP's accept queue; shedding off: 503 and close) ->
+ * recv_peek into http_conn_input -> output extents out, file bodies by reference
+ * (tcp_send_ref, no copy), heads and generated chunks copied (tcp_send) ->
+ * http_conn_poll says close -> shutdown(WR), read and discard until the peer's FIN, a
+ * linger timeout, or a newcomer needing the slot (RFC 9112 §9.6: a reset must not cut
+ * the last response) -> tcp_close.
  * A reset or timeout from TCP ends the connection at once.
  */
 #ifndef SKIFF_NET_HTTP_APP_H

@@ -645,7 +645,10 @@ int http_conn_poll(struct http_conn *c, uint64_t now)
 
 bool http_conn_stalled_since(const struct http_conn *c, uint64_t *since)
 {
-	if (!c->open || c->dead || c->closing || c->eof)
+	/* A half-closed peer with answers still queued is stalled on output like any
+	 * other (it may not be reading them at all); one with nothing queued is about to
+	 * be closed by http_conn_poll. */
+	if (!c->open || c->dead || c->closing || (c->eof && !c->q_count))
 		return false;
 	if (c->q_count)
 		*since = c->out_total != c->out_seen ? c->now : c->t_progress;

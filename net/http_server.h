@@ -187,7 +187,8 @@ void http_conn_advance(struct http_conn *c, size_t n);
  * peer EOF and output sent) or timed out (counted); else HTTP_POLL_OK. */
 int http_conn_poll(struct http_conn *c, uint64_t now);
 
-/* Since when the connection has made no progress (false once it is closing): waiting
+/* Since when the connection has made no progress (false once it is closing, or half-
+ * closed by the peer with nothing left to answer): waiting
  * for request bytes, since the head being received started (a trickle does not count
  * as progress) or since the last input/output; with responses queued, since output
  * last moved (a peer that does not read). The glue sheds the oldest when full. */

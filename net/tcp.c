@@ -397,6 +397,7 @@ static void orphan(struct tcp_sock *c)
 		return;
 	c->orphan = true;
 	t->norphans++;
+	tcp_rbuf_owe(c, false);
 	if (c->rbuf) {
 		tcp_free(t, c->rbuf, c->rbuf_size);
 		c->rbuf = NULL;

@@ -250,6 +250,7 @@ struct tcp_stack {
 	uint32_t nconns, nlisteners, ntw, nestab;
 	uint32_t norphans;           /* TCBs with c->orphan */
 	uint64_t mem_used;
+	uint64_t rbuf_owed;          /* receive windows announced, buffers not yet taken */
 	bool mem_pressure;           /* over TCP_MEM_PRESSURE_PCT of mem_max */
 	int depth;                   /* nesting of calls into TCP */
 	uint64_t chack_sec;          /* challenge ACK limiter: current second */

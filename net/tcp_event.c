@@ -67,6 +67,7 @@ void tcp_done(struct tcp_sock *c, int err)
 		return;
 	}
 	tcp_set_state(c, TCP_CLOSED);
+	tcp_rbuf_owe(c, false);
 	if (c->counted) {
 		c->counted = false;     /* the limit counts live TCBs */
 		t->nconns--;
@@ -90,6 +91,7 @@ void tcp_enter_time_wait(struct tcp_sock *c)
 {
 	struct tcp_stack *t = c->t;
 	tcp_set_state(c, TCP_TIME_WAIT);
+	tcp_rbuf_owe(c, false);
 	c->t_rtx = c->t_delack = c->t_keep = 0;
 	c->persist = false;
 	c->t_conn = t->now + (uint64_t)t->cfg.time_wait_ms * TCP_NS_PER_MS;
@@ -105,7 +107,6 @@ void tcp_enter_time_wait(struct tcp_sock *c)
 	}
 }
 
-/* Transition into ESTABLISHED: the receive buffer exists from here on. */
 /* The receive buffer is taken when the first byte arrives (tcp_in.c step 7), not at
  * the handshake: a connection that never sends costs its TCB only, as in Linux, which
  * charges socket memory per buffered segment. Under memory pressure a buffer the
@@ -121,7 +122,10 @@ int tcp_rbuf_get(struct tcp_sock *c)
 	c->rbuf = tcp_alloc(t, c->rbuf_size);
 	if (!c->rbuf && tcp_shed_orphan(t))
 		c->rbuf = tcp_alloc(t, c->rbuf_size);
-	return c->rbuf ? 0 : -NET_ENOMEM;
+	if (!c->rbuf)
+		return -NET_ENOMEM;
+	tcp_rbuf_owe(c, false);
+	return 0;
 }
 
 void tcp_rbuf_trim(struct tcp_sock *c)
@@ -129,6 +133,25 @@ void tcp_rbuf_trim(struct tcp_sock *c)
 	if (c->rbuf && c->t->mem_pressure && c->rcv_user == c->rcv_nxt && c->nooo == 0) {
 		tcp_free(c->t, c->rbuf, c->rbuf_size);
 		c->rbuf = NULL;
+		tcp_rbuf_owe(c, true);
+	}
+}
+
+/* A window announced without its buffer still counts when new connections are sized
+ * (tcp_conn_setup): otherwise a wave of connections silent until all are open never
+ * raises pressure, each then claims a full cfg.rcvbuf for its first byte, and the
+ * budget is gone after a few of them. Counted from ESTABLISHED (when the buffer used
+ * to be taken) until the buffer is taken, or the connection can get no more data. */
+void tcp_rbuf_owe(struct tcp_sock *c, bool owe)
+{
+	if (c->rbuf_owed == owe)
+		return;
+	c->rbuf_owed = owe;
+	if (owe) {
+		c->t->rbuf_owed += c->rbuf_size;
+	} else {
+		NET_ASSERT(c->t->rbuf_owed >= c->rbuf_size);
+		c->t->rbuf_owed -= c->rbuf_size;
 	}
 }
 
@@ -136,6 +159,7 @@ void tcp_established(struct tcp_sock *c)
 {
 	struct tcp_stack *t = c->t;
 	tcp_set_state(c, TCP_ESTABLISHED);
+	tcp_rbuf_owe(c, !c->rbuf && !c->orphan);
 	c->rcv_user = c->rcv_nxt;
 	c->cwnd = TCP_INIT_CWND * c->mss;
 	if (c->syn_rtx && c->srtt_us == 0 && c->rto_us < TCP_SYN_RTO_AFTER_LOSS_MS * 1000)

@@ -178,6 +178,7 @@ struct tcp_sock {
 	/* buffers */
 	uint8_t *rbuf;
 	uint32_t rbuf_size;              /* power of two */
+	bool rbuf_owed;                  /* counted in t->rbuf_owed (tcp_rbuf_owe) */
 	struct tcp_chunk *sq_head, *sq_tail, *sq_done;
 	uint32_t sq_seq;                 /* seq of the first byte in sq_head at sq_off */
 	uint32_t sq_off;
@@ -320,6 +321,7 @@ uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn);
 bool tcp_acceptq_full(const struct tcp_sock *l, uint32_t addr); /* tcp_listen.c: all, or addr's share */
 int tcp_rbuf_get(struct tcp_sock *c);          /* tcp_event.c: 0, or -NET_ENOMEM */
 void tcp_rbuf_trim(struct tcp_sock *c);        /* under memory pressure, an empty buffer goes */
+void tcp_rbuf_owe(struct tcp_sock *c, bool owe); /* tcp_event.c: window without buffer, or not */
 uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c);
 uint32_t tcp_rcv_wnd(const struct tcp_sock *c);
 uint32_t tcp_sndbuf(const struct tcp_sock *c);

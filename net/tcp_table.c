@@ -169,6 +169,7 @@ void tcp_sock_free(struct tcp_stack *t, struct tcp_sock *c)
 		if (c->counted)
 			t->nconns--;
 	}
+	NET_ASSERT(!c->rbuf_owed);      /* settled when it left the synchronized states */
 	tcp_free(t, c->rbuf, c->rbuf_size);
 	tcp_free(t, c, sizeof(*c));
 }
@@ -206,8 +207,11 @@ void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu)
 	c->cwnd = TCP_INIT_CWND * c->mss;
 	c->cc = t->cfg.cc == TCP_CC_RENO ? &tcp_cc_reno : &tcp_cc_cubic;
 	/* Under memory pressure the smallest buffer: it is fixed before the first window
-	 * is announced, so it never shrinks one (RFC 9293 SHLD-14). */
-	c->rbuf_size = t->mem_pressure ? TCP_RBUF_MIN : t->cfg.rcvbuf;
+	 * is announced, so it never shrinks one (RFC 9293 SHLD-14). Windows announced
+	 * without their buffer yet count as taken here (tcp_rbuf_owe). */
+	bool pressure = t->mem_pressure ||
+			(t->mem_used + t->rbuf_owed) * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
+	c->rbuf_size = pressure ? TCP_RBUF_MIN : t->cfg.rcvbuf;
 	c->rcv_wscale = 0;
 	if (t->cfg.window_scaling)
 		while (c->rcv_wscale < TCP_MAX_WS && (c->rbuf_size >> c->rcv_wscale) > 65535)

@@ -395,7 +395,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	tcp_shutdown_stack(&f.t);
 	if (f.live != 0 || f.pool.stats.free != SLOTS || f.big.stats.free != BIG_SLOTS ||
-	    f.t.mem_used != 0 || f.refs != 0) {
+	    f.t.mem_used != 0 || f.t.rbuf_owed != 0 || f.refs != 0) {
 		fprintf(stderr, "leak: %ld allocations, %u/%u packets, %d refs\n", f.live,
 			f.pool.stats.free, SLOTS, f.refs);
 		abort();

@@ -145,6 +145,7 @@ void th_fini(struct th *h)
 	CHECK_EQ(h->mem_live, 0);
 	CHECK_EQ(h->mem_bytes, 0);
 	CHECK_EQ(h->t.mem_used, 0);
+	CHECK_EQ(h->t.rbuf_owed, 0);    /* every announced-but-unallocated window settled */
 	CHECK_EQ(h->pool.stats.free, TH_SLOTS);
 	free(h->out);
 	free(h->pool_mem);
