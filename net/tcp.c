@@ -437,7 +437,7 @@ int tcp_close(struct tcp_sock *c)
 		tcp_output(c);
 		break;
 	case TCP_FIN_WAIT_2:
-		c->t_conn = t->now + (uint64_t)t->cfg.fin_wait2_ms * TCP_NS_PER_MS;
+		tcp_arm(c, &c->t_conn, t->now + (uint64_t)t->cfg.fin_wait2_ms * TCP_NS_PER_MS);
 		break;
 	default:
 		break;                  /* FIN-WAIT-1, CLOSING, LAST-ACK, TIME-WAIT: carry on */

@@ -241,9 +241,10 @@ struct tcp_stack {
 	uint16_t port_perturb[TCP_PORT_PERTURB];
 	struct tcp_sock *hash[TCP_HASH_SIZE];
 	struct tcp_sock *last_hit;   /* one-entry lookup cache (bulk flows skip the hash) */
-	struct tcp_sock *conns;      /* every TCB but listeners (list for timers, ss) */
+	struct tcp_sock *conns;      /* every TCB but listeners and TIME-WAIT (timers, ss) */
 	struct tcp_sock *listeners;
-	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first */
+	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first (not on conns) */
+	uint64_t timer_lb;           /* no timer on conns is due before this (tcp_arm) */
 	struct tcp_sock *events;     /* TCBs with events not yet delivered */
 	struct tcp_sock *reap;       /* closed TCBs to free at the end of this call */
 	struct pkt *backlog, *backlog_tail;    /* input that arrived re-entrantly */

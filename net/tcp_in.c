@@ -576,7 +576,7 @@ static void in_fin_wait_1(struct tcp_sock *c, struct tcp_seg *s)
 	if (fin_acked) {
 		tcp_set_state(c, TCP_FIN_WAIT_2);
 		if (!c->app_owned)
-			c->t_conn = c->t->now + (uint64_t)c->t->cfg.fin_wait2_ms * TCP_NS_PER_MS;
+			tcp_arm(c, &c->t_conn, c->t->now + (uint64_t)c->t->cfg.fin_wait2_ms * TCP_NS_PER_MS);
 	}
 	step6_urg(c, s);
 	step7_text(c, s);
@@ -629,7 +629,10 @@ static bool in_time_wait(struct tcp_sock *c, struct tcp_seg *s)
 		}
 	}
 	if ((s->flags & TCP_FIN) && !(s->flags & TCP_RST) && s->h.seq + s->dlen + 1 == c->rcv_nxt) {
+		/* Restart 2*MSL (RFC 9293 §3.10.7.4): to the FIFO's tail, which stays in expiry order. */
 		c->t_conn = t->now + (uint64_t)t->cfg.time_wait_ms * TCP_NS_PER_MS;
+		tcp_tw_unlink(t, c);
+		tcp_tw_push(t, c);
 		tcp_send_ack(c);
 		return false;
 	}

@@ -86,8 +86,7 @@ struct tcp_cubic {
 
 struct tcp_sock {
 	struct tcp_sock *hnext;          /* hash chain */
-	struct tcp_sock *next, *prev;    /* t->conns or t->listeners */
-	struct tcp_sock *tw_next;        /* TIME-WAIT FIFO */
+	struct tcp_sock *next, *prev;    /* t->conns, t->listeners or the TIME-WAIT FIFO */
 	struct tcp_sock *ev_next;        /* t->events */
 	struct tcp_sock *reap_next;      /* t->reap */
 	struct tcp_sock *q_next;         /* listener accept queue */
@@ -242,6 +241,15 @@ static inline uint64_t tcp_now(struct tcp_stack *t)
 			t->now = n;
 	}
 	return t->now;
+}
+/* Sets one of c's timers. t->timer_lb stays a lower bound of every timer of the TCBs
+ * on t->conns, so tcp_poll scans them only when one may be due (TIME-WAIT TCBs
+ * expire from their FIFO instead). Every non-zero timer is set through here. */
+static inline void tcp_arm(struct tcp_sock *c, uint64_t *tm, uint64_t when)
+{
+	*tm = when;
+	if (when < c->t->timer_lb)
+		c->t->timer_lb = when;
 }
 static inline bool tcp_synchronized(const struct tcp_sock *c)
 {

@@ -330,7 +330,7 @@ void tcp_rearm_rtx(struct tcp_sock *c)
 		return;
 	}
 	c->persist = false;
-	c->t_rtx = c->t->now + tcp_rto_ns(c);
+	tcp_arm(c, &c->t_rtx, c->t->now + tcp_rto_ns(c));
 }
 
 /* Effective congestion window: RFC 3042 limited transmit allows two extra segments on
@@ -448,7 +448,7 @@ bool tcp_send_new(struct tcp_sock *c, bool force, bool recovery)
 	if (!force && (c->t_rtx == 0 || c->persist)) {
 		c->persist = false;
 		c->persist_shift = 0;
-		c->t_rtx = c->t->now + tcp_rto_ns(c);
+		tcp_arm(c, &c->t_rtx, c->t->now + tcp_rto_ns(c));
 	}
 	return true;
 }
@@ -471,7 +471,7 @@ static void persist_check(struct tcp_sock *c)
 		if (iv < TCP_PERSIST_MIN_MS * TCP_NS_PER_MS)
 			iv = TCP_PERSIST_MIN_MS * TCP_NS_PER_MS;
 		c->persist = true;
-		c->t_rtx = c->t->now + iv;
+		tcp_arm(c, &c->t_rtx, c->t->now + iv);
 	}
 }
 
@@ -565,7 +565,7 @@ void tcp_send_syn(struct tcp_sock *c)
 		c->snd_nxt = c->iss + 1;
 	if (seq_lt(c->snd_max, c->snd_nxt))
 		c->snd_max = c->snd_nxt;
-	c->t_rtx = c->t->now + tcp_rto_ns(c);
+	tcp_arm(c, &c->t_rtx, c->t->now + tcp_rto_ns(c));
 }
 
 /* RST for an existing TCB: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>. */

@@ -288,24 +288,52 @@ void tcp_input(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst, u
 	tcp_leave(t, true);
 }
 
+static uint64_t conn_deadline(const struct tcp_sock *c)
+{
+	const uint64_t tm[4] = { c->t_rtx, c->t_delack, c->t_keep, c->t_conn };
+	uint64_t d = UINT64_MAX;
+	for (int i = 0; i < 4; i++)
+		if (tm[i] && tm[i] < d)
+			d = tm[i];
+	return d;
+}
+
+/* TIME-WAIT TCBs from the FIFO's head while theirs is due (2*MSL, MUST-13). */
+static void tw_expire(struct tcp_stack *t)
+{
+	while (t->tw_head && t->tw_head->t_conn <= t->now)
+		tcp_timers(t->tw_head, t->now);
+}
+
+/* Every main-loop turn: the TIME-WAIT FIFO's head, and the other TCBs only when one
+ * of their timers may be due (t->timer_lb), rebuilding the bound as they are run. A
+ * timer armed during the scan lowers the bound through tcp_arm. */
 void tcp_poll(struct tcp_stack *t, uint64_t now_ns)
 {
 	tcp_enter(t);
 	if (now_ns > t->now)
 		t->now = now_ns;
-	for (struct tcp_sock *c = t->conns; c; c = c->next)
-		tcp_timers(c, t->now);
+	tw_expire(t);
+	if (t->now >= t->timer_lb) {
+		t->timer_lb = UINT64_MAX;
+		for (struct tcp_sock *c = t->conns, *next; c; c = next) {
+			next = c->next;         /* a timer may move c to the TIME-WAIT FIFO */
+			tcp_timers(c, t->now);
+			uint64_t d = c->in_tw ? UINT64_MAX : conn_deadline(c);
+			if (d < t->timer_lb)
+				t->timer_lb = d;
+		}
+	}
 	tcp_leave(t, true);
 }
 
 uint64_t tcp_next_deadline(const struct tcp_stack *t)
 {
-	uint64_t d = UINT64_MAX;
+	uint64_t d = t->tw_head ? t->tw_head->t_conn : UINT64_MAX;
 	for (const struct tcp_sock *c = t->conns; c; c = c->next) {
-		const uint64_t tm[4] = { c->t_rtx, c->t_delack, c->t_keep, c->t_conn };
-		for (int i = 0; i < 4; i++)
-			if (tm[i] && tm[i] < d)
-				d = tm[i];
+		uint64_t e = conn_deadline(c);
+		if (e < d)
+			d = e;
 	}
 	return d;
 }
@@ -320,6 +348,12 @@ void tcp_shutdown_stack(struct tcp_stack *t)
 			tcp_set_state(l, TCP_CLOSED);
 		}
 		tcp_reap_later(l);
+	}
+	while (t->tw_head) {            /* back onto t->conns, CLOSED */
+		struct tcp_sock *c = t->tw_head;
+		c->app_owned = false;
+		c->listener = NULL;
+		tcp_done(c, -NET_ECONNABORTED);
 	}
 	for (struct tcp_sock *c = t->conns; c; c = c->next) {
 		c->app_owned = false;
