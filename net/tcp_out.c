@@ -6,7 +6,7 @@
  * Call order: tcp_output -> send_new -> tcp_xmit -> env.ip_output. New data may go as
  * one super-segment of up to 64 KiB (PKT_F_GSO_TCP4, cut into MSS-sized wire segments
  * below IP); retransmissions always go MSS by MSS. Checksums: partial when the device
- * or net/gso.c completes them, else summed during the copy (copy_sum).
+ * or net/gso.c completes them, else summed during the copy (csum_copy).
  * Specs: RFC 9293 §3.7.4 (Nagle), §3.8.6.2 (SWS, both sides), §3.8.6.1 (zero window),
  * §3.5.2 (reset generation); RFC 7323 §2-3 (window scale, timestamps); RFC 2018 §4
  * (SACK option on ACKs); RFC 5681 §4.1 (restart after idle).
@@ -64,40 +64,6 @@ uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c)
 
 /* ---- one segment --------------------------------------------------------------------- */
 
-/* Copies n bytes and returns their Internet checksum sum (16 bits, as csum_partial's
- * words, the piece starting at an even offset) from the same pass, so a segment's
- * payload is read once when software must checksum it. RFC 1071 §2(B): the sum is
- * byte-order independent, so native 64-bit words are added with end-around carry and
- * the folded result is swapped to network order once. */
-static uint32_t copy_sum(uint8_t *dst, const uint8_t *src, size_t n)
-{
-	uint64_t acc = 0, w;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, src + i, 8);
-		memcpy(dst + i, &w, 8);
-		acc += w;
-		acc += acc < w;
-	}
-	if (i < n) {
-		uint8_t tail[8] = { 0 };
-		memcpy(tail, src + i, n - i);
-		memcpy(dst + i, tail, n - i);
-		memcpy(&w, tail, 8);
-		acc += w;
-		acc += acc < w;
-	}
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffff) + (acc >> 16);
-	acc = (acc & 0xffff) + (acc >> 16);
-	uint16_t s = (uint16_t)acc;
-	const uint16_t one = 1;
-	if (*(const uint8_t *)&one)             /* little-endian host: swap to network order */
-		s = (uint16_t)(s << 8 | s >> 8);
-	return s;
-}
-
 /* Copies [seq, seq+len) of the send queue to dst, through the cursor when it fits; with
  * sum, adds the bytes' checksum sum to *sum (dst is at an even offset of the segment). */
 static void sq_copy(struct tcp_sock *c, uint32_t seq, uint8_t *dst, uint32_t len, uint32_t *sum)
@@ -134,7 +100,7 @@ static void sq_copy(struct tcp_sock *c, uint32_t seq, uint8_t *dst, uint32_t len
 		}
 		uint32_t m = left < len ? left : len;
 		if (sum) {
-			uint32_t part = copy_sum(dst, k->data + off, m);
+			uint32_t part = csum_copy(dst, k->data + off, m, 0);    /* <= 0xffff */
 			/* A piece at an odd offset has its bytes in the other lanes. */
 			*sum += done & 1 ? (uint16_t)(part << 8 | part >> 8) : part;
 		} else {
