@@ -178,6 +178,7 @@ struct tcp_sock {
 	uint8_t *rbuf;
 	uint32_t rbuf_size;              /* power of two */
 	struct tcp_chunk *sq_head, *sq_tail, *sq_done;
+	struct tcp_chunk *sq_spare;      /* one acknowledged copy chunk kept for reuse */
 	uint32_t sq_seq;                 /* seq of the first byte in sq_head at sq_off */
 	uint32_t sq_off;
 	uint32_t sq_copied;              /* bytes in copy chunks (counts against sndbuf) */
@@ -289,6 +290,8 @@ void tcp_sq_append(struct tcp_sock *c, struct tcp_chunk *k);
 void tcp_sq_ack(struct tcp_sock *c, uint32_t ack);    /* drop acknowledged bytes */
 void tcp_sq_flush(struct tcp_sock *c, int err);
 void tcp_sq_run_done(struct tcp_sock *c);             /* reference completions */
+struct tcp_chunk *tcp_sq_chunk_new(struct tcp_sock *c, uint32_t cap);
+void tcp_sq_spare_free(struct tcp_sock *c);
 
 /* tcp_stack.c: instance, memory, bracketing */
 void tcp_enter(struct tcp_stack *t);

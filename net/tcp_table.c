@@ -174,6 +174,7 @@ void tcp_sock_free(struct tcp_stack *t, struct tcp_sock *c)
 		if (c->counted)
 			t->nconns--;
 	}
+	tcp_sq_spare_free(c);
 	tcp_free(t, c->rbuf, c->rbuf_size);
 	tcp_free(t, c, sizeof(*c));
 }
