@@ -99,6 +99,7 @@ struct tcp_sock {
 	bool is_listener;
 	bool app_owned;                  /* the application holds a handle */
 	bool hashed, on_events, on_reap, in_tw;
+	uint32_t hash;                   /* tcp_hash of the 4-tuple, while hashed */
 	bool counted;                    /* in t->nconns: from creation until CLOSED */
 	bool orphan;                     /* app closed it; not CLOSED/TIME-WAIT (t->norphans) */
 	bool nodelay, keepalive;

@@ -14,7 +14,8 @@ static struct tcp_sock **bucket(struct tcp_stack *t, uint32_t la, uint16_t lp, u
 void tcp_hash_insert(struct tcp_stack *t, struct tcp_sock *c)
 {
 	NET_ASSERT(!c->hashed);
-	struct tcp_sock **b = bucket(t, c->laddr, c->lport, c->raddr, c->rport);
+	c->hash = tcp_hash(t, c->laddr, c->lport, c->raddr, c->rport);
+	struct tcp_sock **b = &t->hash[c->hash & (TCP_HASH_SIZE - 1)];
 	c->hnext = *b;
 	*b = c;
 	c->hashed = true;
@@ -24,7 +25,7 @@ void tcp_hash_remove(struct tcp_stack *t, struct tcp_sock *c)
 {
 	if (!c->hashed)
 		return;
-	struct tcp_sock **pp = bucket(t, c->laddr, c->lport, c->raddr, c->rport);
+	struct tcp_sock **pp = &t->hash[c->hash & (TCP_HASH_SIZE - 1)];   /* the tuple is fixed while hashed */
 	while (*pp && *pp != c)
 		pp = &(*pp)->hnext;
 	NET_ASSERT(*pp == c);
