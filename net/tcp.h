@@ -145,6 +145,7 @@ struct tcp_config {
 	uint32_t challenge_ack_limit; /* per second, whole stack, randomised (RFC 5961 §7) */
 	uint32_t rst_limit;       /* RSTs without a TCB per second (closed ports) */
 	bool gso;                 /* super-segments when env.pkt_alloc_big is set (default on) */
+	bool obj_cache;           /* keep a few freed TCBs/buffers for reuse (default on) */
 };
 
 /* ---- counters (nstat names) --------------------------------------------------------- */
@@ -232,6 +233,7 @@ struct tcp_sock;                 /* a TCB or a listener; opaque to applications 
 
 #define TCP_HASH_SIZE 1024       /* connection hash buckets (power of two) */
 #define TCP_PORT_PERTURB 256     /* RFC 6056 Algorithm 4 table */
+#define TCP_NCACHE 3             /* object caches: TCBs, receive buffers, send chunks */
 
 struct tcp_stack {
 	struct tcp_env env;
@@ -253,6 +255,9 @@ struct tcp_stack {
 	uint32_t nconns, nlisteners, ntw, nestab;
 	uint32_t norphans;           /* TCBs with c->orphan */
 	uint64_t mem_used;
+	/* Freed TCBs, receive buffers and small send chunks kept for reuse (tcp_alloc):
+	 * out of mem_used, dropped under memory pressure and at shutdown. */
+	struct tcp_cache { void *head; uint32_t size, n, max; } cache[3];
 	bool mem_pressure;           /* over TCP_MEM_PRESSURE_PCT of mem_max */
 	int depth;                   /* nesting of calls into TCP */
 	uint64_t chack_sec;          /* challenge ACK limiter: current second */

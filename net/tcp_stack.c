@@ -52,6 +52,7 @@ void tcp_config_default(struct tcp_config *cfg)
 		.challenge_ack_limit = 1000,
 		.rst_limit = 1000,
 		.gso = true,
+		.obj_cache = true,
 	};
 }
 
@@ -122,6 +123,12 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 	if (c->keepalive_intvl_s == 0)
 		c->keepalive_intvl_s = 75;
 	tcp_limits_derive(c);
+	if (c->obj_cache) {
+		t->cache[0] = (struct tcp_cache){ .size = sizeof(struct tcp_sock), .max = TCP_CACHE_TCBS };
+		t->cache[1] = (struct tcp_cache){ .size = c->rcvbuf, .max = TCP_CACHE_RBUFS };
+		t->cache[2] = (struct tcp_cache){ .size = sizeof(struct tcp_chunk) + TCP_CHUNK_MIN,
+						  .max = TCP_CACHE_CHUNKS };
+	}
 	t->now = now_ns;
 	uint64_t *keys[] = { t->isn_key, t->hash_key, t->cookie_key, t->ts_key, t->port_key };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -135,12 +142,38 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 /* Memory pressure (Linux tcp_memory_pressure): past TCP_MEM_PRESSURE_PCT of the
  * budget new connections get the smallest receive buffer and orphans are not retried;
  * counted once per entry. */
+static void cache_drain(struct tcp_stack *t)
+{
+	for (int i = 0; i < TCP_NCACHE; i++) {
+		struct tcp_cache *k = &t->cache[i];
+		while (k->head) {
+			void *p = k->head;
+			memcpy(&k->head, p, sizeof(void *));
+			t->env.mem_free(t->env.ctx, p);
+		}
+		k->n = 0;
+	}
+}
+
 static void mem_account(struct tcp_stack *t)
 {
 	bool over = t->mem_used * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
-	if (over && !t->mem_pressure)
+	if (over && !t->mem_pressure) {
 		tcp_mib(t, TCP_MIB_TCPMemoryPressures);
+		cache_drain(t);         /* give the heap back what is merely kept */
+	}
 	t->mem_pressure = over;
+}
+
+/* The cache for objects of n bytes, or NULL. A handful of sizes only: the TCB, the
+ * configured receive buffer, the smallest send chunk (a slab per size, as Linux's
+ * tcp_sock and skb caches; a connection's life needs no malloc/free here). */
+static struct tcp_cache *cache_for(struct tcp_stack *t, size_t n)
+{
+	for (int i = 0; i < TCP_NCACHE; i++)
+		if (t->cache[i].size == n)
+			return &t->cache[i];
+	return NULL;
 }
 
 void *tcp_alloc(struct tcp_stack *t, size_t n)
@@ -149,8 +182,13 @@ void *tcp_alloc(struct tcp_stack *t, size_t n)
 		tcp_mib(t, TCP_MIB_MemLimit);
 		return NULL;
 	}
-	void *p = t->env.mem_alloc(t->env.ctx, n);
-	if (!p) {
+	struct tcp_cache *k = cache_for(t, n);
+	void *p;
+	if (k && k->head) {
+		p = k->head;
+		memcpy(&k->head, p, sizeof(void *));
+		k->n--;
+	} else if (!(p = t->env.mem_alloc(t->env.ctx, n))) {
 		tcp_mib(t, TCP_MIB_MemLimit);
 		return NULL;
 	}
@@ -165,7 +203,14 @@ void tcp_free(struct tcp_stack *t, void *p, size_t n)
 		return;
 	NET_ASSERT(t->mem_used >= n);
 	t->mem_used -= n;
-	t->env.mem_free(t->env.ctx, p);
+	struct tcp_cache *k = cache_for(t, n);
+	if (k && k->n < k->max && !t->mem_pressure) {
+		memcpy(p, &k->head, sizeof(void *));
+		k->head = p;
+		k->n++;
+	} else {
+		t->env.mem_free(t->env.ctx, p);
+	}
 	mem_account(t);
 }
 
@@ -310,9 +355,13 @@ static void tw_expire(struct tcp_stack *t)
  * timer armed during the scan lowers the bound through tcp_arm. */
 void tcp_poll(struct tcp_stack *t, uint64_t now_ns)
 {
-	tcp_enter(t);
 	if (now_ns > t->now)
 		t->now = now_ns;
+	/* Most turns: no timer due and nothing left for tcp_leave to deliver or free. */
+	if (t->now < t->timer_lb && (!t->tw_head || t->tw_head->t_conn > t->now) &&
+	    !t->events && !t->reap && !t->backlog && t->depth == 0)
+		return;
+	tcp_enter(t);
 	tw_expire(t);
 	if (t->now >= t->timer_lb) {
 		t->timer_lb = UINT64_MAX;
@@ -370,6 +419,7 @@ void tcp_shutdown_stack(struct tcp_stack *t)
 	}
 	t->backlog_tail = NULL;
 	tcp_leave(t, true);
+	cache_drain(t);
 	NET_ASSERT(t->nconns == 0 && t->nlisteners == 0 && t->conns == NULL);
 }
 

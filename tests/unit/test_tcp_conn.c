@@ -425,10 +425,10 @@ TEST(tcp_conn_fin_established_to_close_wait_to_last_ack)
 	POP(&h, s);
 	CHECK_EQ(s.h.ack, p.seq);
 	p.ack++;
-	long before = h.mem_live;
+	uint64_t before = h.t.mem_used;
 	peer_send(&h, &p, TCP_ACK, NULL, 0);            /* LAST-ACK -> CLOSED */
 	NONE(&h);
-	CHECK(h.mem_live < before);                     /* TCB and buffers freed */
+	CHECK(h.t.mem_used < before);                   /* TCB and buffers released */
 	CHECK_EQ(h.t.nconns, 0);
 	tcp_close(l);
 	th_fini(&h);

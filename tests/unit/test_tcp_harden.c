@@ -789,3 +789,30 @@ TEST(tcp_harden_table_hash_memo_and_key)
 	t.hmemo_ok = false;
 	CHECK(tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40001) != b);
 }
+
+/* Freed TCBs and buffers are kept for reuse, but only a few, outside mem_used, and
+ * all handed back at shutdown (th_fini checks nothing is left allocated). */
+TEST(tcp_harden_object_cache_bounded)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l;
+	th_init(&h, NULL);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	uint64_t base = h.t.mem_used;
+	long live0 = h.mem_live, peak = 0;
+	for (int i = 0; i < 40; i++) {
+		struct tcp_sock *c = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i));
+		REQUIRE(c);
+		REQUIRE(tcp_send(c, resp503, sizeof(resp503) - 1) > 0);
+		tcp_abort(c);
+		th_drain(&h);
+		th_advance(&h, TH_MS);
+		CHECK_EQ(h.t.mem_used, base);
+		peak = h.mem_live > peak ? h.mem_live : peak;
+	}
+	CHECK(peak - live0 <= TCP_CACHE_TCBS + TCP_CACHE_RBUFS + TCP_CACHE_CHUNKS);
+	CHECK(h.t.cache[0].n >= 1 && h.t.cache[0].n <= TCP_CACHE_TCBS);
+	tcp_close(l);
+	th_fini(&h);
+}
