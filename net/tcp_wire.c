@@ -73,6 +73,18 @@ static enum wire_err parse_one(uint8_t kind, const uint8_t *v, size_t olen, stru
 
 enum wire_err tcp_wire_parse_opts(const uint8_t *opt, size_t len, struct tcp_opts *o)
 {
+	/* Every segment of a connection with timestamps carries exactly NOP NOP TS
+	 * (RFC 7323 Appendix A's layout; Linux tcp_parse_aligned_timestamp): taken
+	 * whole, it gives what the loop below would. */
+	if (len == 12 && opt[0] == TCP_OPT_NOP && opt[1] == TCP_OPT_NOP && opt[2] == TCP_OPT_TS &&
+	    opt[3] == 10) {
+		o->has = TCP_HAS_TS;
+		o->ws = o->nsack = 0;
+		o->mss = 0;
+		o->tsval = wire_get32(opt + 4);
+		o->tsecr = wire_get32(opt + 8);
+		return WIRE_OK;
+	}
 	memset(o, 0, sizeof(*o));
 	size_t i = 0;
 	while (i < len) {

@@ -202,3 +202,26 @@ TEST(tcp_seq_compare)
 	CHECK_EQ(seq_max(0xfffffff0u, 3), 3);
 	CHECK_EQ(seq_min(0xfffffff0u, 3), 0xfffffff0u);
 }
+
+/* The aligned-timestamp fast path (NOP NOP TS) gives what the general walk gives for
+ * the same option in another layout, and leaves nothing of an earlier parse behind. */
+TEST(tcp_wire_aligned_timestamp_fast_path)
+{
+	const uint8_t aligned[12] = { 1, 1, 8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+	const uint8_t other[12] = { 8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 1, 1 };
+	const uint8_t syn[8] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };       /* MSS 1460, WS 7 */
+	struct tcp_opts a, b;
+	REQUIRE(tcp_wire_parse_opts(syn, sizeof(syn), &a) == WIRE_OK);
+	CHECK_EQ(a.mss, 1460);
+	REQUIRE(tcp_wire_parse_opts(aligned, sizeof(aligned), &a) == WIRE_OK);
+	REQUIRE(tcp_wire_parse_opts(other, sizeof(other), &b) == WIRE_OK);
+	CHECK_EQ(a.has, TCP_HAS_TS);
+	CHECK_EQ(a.has, b.has);
+	CHECK_EQ(a.tsval, 0x11223344u);
+	CHECK_EQ(a.tsecr, 0x55667788u);
+	CHECK_EQ(a.tsval, b.tsval);
+	CHECK_EQ(a.tsecr, b.tsecr);
+	CHECK_EQ(a.mss, 0);
+	CHECK_EQ(a.ws, 0);
+	CHECK_EQ(a.nsack, 0);
+}
