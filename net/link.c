@@ -60,6 +60,7 @@ int link_attach(struct net_link *l, struct netdev *dev, uint16_t cfg_mtu)
 	if (l->nifs >= NET_MAX_IFS)
 		return -NET_ENOSPC;
 	int ifi = l->nifs++;
+	l->gen++;
 	struct net_if *ifc = &l->ifs[ifi];
 	memset(ifc, 0, sizeof(*ifc));
 	ifc->dev = dev;

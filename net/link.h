@@ -53,6 +53,7 @@ struct link_type {
 struct net_link {
 	struct net_core *core;
 	int nifs;
+	uint32_t gen;           /* bumped when an interface or address changes (route cache) */
 	struct net_if ifs[NET_MAX_IFS];
 	struct link_type types[LINK_MAX_TYPES];
 	link_change_fn on_change;
