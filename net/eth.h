@@ -41,12 +41,16 @@ static inline int eth_is_zero(const uint8_t *mac)
 {
 	return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0;
 }
+/* Two loads a side instead of a byte loop: every received frame compares twice. */
 static inline int eth_equal(const uint8_t *a, const uint8_t *b)
 {
-	for (int i = 0; i < ETH_ALEN; i++)
-		if (a[i] != b[i])
-			return 0;
-	return 1;
+	uint32_t a4, b4;
+	uint16_t a2, b2;
+	__builtin_memcpy(&a4, a, 4);
+	__builtin_memcpy(&b4, b, 4);
+	__builtin_memcpy(&a2, a + 4, 2);
+	__builtin_memcpy(&b2, b + 4, 2);
+	return ((a4 ^ b4) | (uint32_t)(a2 ^ b2)) == 0;
 }
 
 /* "52:54:00:12:34:56" (upper = 1 for "52:54:00:AB:..." as arping prints it). */
