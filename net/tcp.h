@@ -245,6 +245,8 @@ struct tcp_stack {
 	struct tcp_sock *last_hit;   /* one-entry lookup cache (bulk flows skip the hash) */
 	uint32_t hmemo[3], hmemo_val; /* the last tuple tcp_hash hashed, and its hash */
 	bool hmemo_ok;
+	uint32_t tsmemo[2], tsmemo_val; /* tcp_ts_offset's last address pair */
+	bool tsmemo_ok;
 	struct tcp_sock *conns;      /* every TCB but listeners and TIME-WAIT (timers, ss) */
 	struct tcp_sock *listeners;
 	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first (not on conns) */

@@ -142,10 +142,21 @@ static void trim_to_window(struct tcp_sock *c, struct tcp_seg *s, uint32_t wnd)
 	}
 }
 
+/* accept_wnd, skipping the next-window computation when the segment starts at
+ * RCV.NXT and ends inside what we advertised: any larger window accepts it the same
+ * and trims nothing (the common in-order case). */
+static uint32_t accept_wnd_for(const struct tcp_sock *c, const struct tcp_seg *s)
+{
+	uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	if (adv && s->seq == c->rcv_nxt && seg_len(s) <= adv && !(s->flags & TCP_RST))
+		return adv;
+	return accept_wnd(c);
+}
+
 /* First: check the sequence number. false: dropped (an ACK went out if due). */
 static bool step1_seq(struct tcp_sock *c, struct tcp_seg *s)
 {
-	uint32_t wnd = accept_wnd(c);
+	uint32_t wnd = accept_wnd_for(c, s);
 	if (s->flags & TCP_RST)                 /* RFC 5961 §3.2 rule 1 */
 		return seq_in(s->seq, c->rcv_nxt, c->rcv_nxt + (wnd ? wnd : 1));
 	if (paws_reject(c, s)) {

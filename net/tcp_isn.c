@@ -80,10 +80,18 @@ uint32_t tcp_isn(struct tcp_stack *t, uint32_t laddr, uint16_t lport, uint32_t r
 	return m + (uint32_t)tcp_siphash(t->isn_key, w, 3);
 }
 
+/* Keyed on the address pair only, so the last pair's offset is remembered: a peer's
+ * connections follow one another. */
 uint32_t tcp_ts_offset(struct tcp_stack *t, uint32_t laddr, uint32_t raddr)
 {
+	if (t->tsmemo_ok && t->tsmemo[0] == laddr && t->tsmemo[1] == raddr)
+		return t->tsmemo_val;
 	uint32_t w[2] = { laddr, raddr };
-	return (uint32_t)tcp_siphash(t->ts_key, w, 2);
+	t->tsmemo_val = (uint32_t)tcp_siphash(t->ts_key, w, 2);
+	t->tsmemo[0] = laddr;
+	t->tsmemo[1] = raddr;
+	t->tsmemo_ok = true;
+	return t->tsmemo_val;
 }
 
 static bool port_busy(struct tcp_stack *t, uint32_t laddr, uint16_t port, uint32_t raddr, uint16_t rport)

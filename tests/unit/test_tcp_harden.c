@@ -788,6 +788,14 @@ TEST(tcp_harden_table_hash_memo_and_key)
 	t.hash_key[0] = 3;
 	t.hmemo_ok = false;
 	CHECK(tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40001) != b);
+	/* The timestamp offset's memo likewise. */
+	t.ts_key[0] = 5;
+	uint32_t o1 = tcp_ts_offset(&t, 0x0a000001, 0x0a000002);
+	uint32_t o2 = tcp_ts_offset(&t, 0x0a000001, 0x0a000003);
+	CHECK(o1 != o2);
+	CHECK_EQ(tcp_ts_offset(&t, 0x0a000001, 0x0a000002), o1);
+	t.tsmemo_ok = false;
+	CHECK_EQ(tcp_ts_offset(&t, 0x0a000001, 0x0a000003), o2);
 }
 
 /* Freed TCBs and buffers are kept for reuse, but only a few, outside mem_used, and
