@@ -7,6 +7,7 @@
 #include "net/tcp_wire.h"
 #include "net/tcp_int.h"
 #include <stdlib.h>
+#include <string.h>
 
 /* A Linux SYN: 50000 -> 80, MSS 1460, SACK-permitted, TS 1/0, WS 7. */
 static const uint8_t linux_syn[] = {
@@ -224,4 +225,29 @@ TEST(tcp_wire_aligned_timestamp_fast_path)
 	CHECK_EQ(a.mss, 0);
 	CHECK_EQ(a.ws, 0);
 	CHECK_EQ(a.nsack, 0);
+}
+
+/* The timestamp-only emit path writes the layout the general one does (golden bytes),
+ * parses back, and still refuses a buffer that is too small. */
+TEST(tcp_wire_emit_timestamp_only)
+{
+	struct tcp_hdr h = { .sport = 80, .dport = 40000, .seq = 0x01020304, .ack = 0x05060708,
+			     .flags = TCP_ACK | TCP_PSH, .wnd = 0x1234 };
+	h.opt.has = TCP_HAS_TS;
+	h.opt.tsval = 0x11223344;
+	h.opt.tsecr = 0x55667788;
+	uint8_t b[64];
+	memset(b, 0xee, sizeof(b));
+	REQUIRE(tcp_wire_emit(&h, b, sizeof(b)) == 32);
+	const uint8_t want[32] = { 0, 80, 0x9c, 0x40, 1, 2, 3, 4, 5, 6, 7, 8, 0x80, 0x18, 0x12, 0x34,
+				   0, 0, 0, 0, 1, 1, 8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+	CHECK(memcmp(b, want, 32) == 0);
+	CHECK_EQ(b[32], 0xee);
+	CHECK_EQ(tcp_wire_opts_len(&h.opt), 12);
+	struct tcp_hdr back;
+	REQUIRE(tcp_wire_parse(b, 32, &back) == WIRE_OK);
+	CHECK_EQ(back.opt.tsval, h.opt.tsval);
+	CHECK_EQ(back.opt.tsecr, h.opt.tsecr);
+	CHECK_EQ(back.seq, h.seq);
+	CHECK_EQ(tcp_wire_emit(&h, b, 31), 0);
 }
