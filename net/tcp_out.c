@@ -47,14 +47,14 @@ uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn)
 /* The window field the next non-SYN segment will carry (no side effects). */
 uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c)
 {
-	uint32_t avail = tcp_rcv_wnd(c);
+	uint32_t used = c->rbuf ? c->rcv_nxt - c->rcv_user : 0;
+	uint32_t phys = used < c->rbuf_size ? c->rbuf_size - used : 0;
+	uint32_t ws = c->rcv_wscale, slack = (1u << ws) - 1;
+	uint32_t avail = phys > slack ? phys - slack : 0;       /* tcp_rcv_wnd() */
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t sws = c->rbuf_size / 2 < c->rcv_mss ? c->rbuf_size / 2 : c->rcv_mss;
 	uint32_t w = avail >= cur + sws ? avail : cur;
-	uint32_t ws = c->rcv_wscale;
 	uint32_t field = (uint32_t)(((uint64_t)w + (1u << ws) - 1) >> ws);
-	uint32_t used = c->rbuf ? c->rcv_nxt - c->rcv_user : 0;
-	uint32_t phys = used < c->rbuf_size ? c->rbuf_size - used : 0;
 	if (((uint64_t)field << ws) > phys)
 		field = phys >> ws;
 	if (field > 65535)
@@ -167,7 +167,7 @@ static void set_csum(struct tcp_sock *c, struct pkt *p, uint8_t *seg, size_t hle
 		return;
 	}
 	wire_put16(seg + 16, 0);
-	wire_put16(seg + 16, csum_fold(csum_partial(seg, hlen, pseudo + data_sum)));
+	wire_put16(seg + 16, csum_fold(csum_hdr_words(seg, hlen, pseudo + data_sum)));   /* hlen: 4n <= 60 */
 }
 
 /* Wire segments of a packet: one, or what gso_size cuts a super-segment into. */
