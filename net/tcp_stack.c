@@ -343,11 +343,16 @@ static uint64_t conn_deadline(const struct tcp_sock *c)
 	return d;
 }
 
-/* TIME-WAIT TCBs from the FIFO's head while theirs is due (2*MSL, MUST-13). */
+/* TIME-WAIT TCBs from the FIFO's head while theirs is due (2*MSL, MUST-13), as
+ * tcp_timers' conn_expired would. tcp_done takes each off the FIFO, so this advances. */
 static void tw_expire(struct tcp_stack *t)
 {
-	while (t->tw_head && t->tw_head->t_conn <= t->now)
-		tcp_timers(t->tw_head, t->now);
+	while (t->tw_head && t->tw_head->t_conn <= t->now) {
+		struct tcp_sock *c = t->tw_head;
+		NET_ASSERT(c->state == TCP_TIME_WAIT);
+		tcp_mib(t, TCP_MIB_TW);
+		tcp_done(c, 0);
+	}
 }
 
 /* Every main-loop turn: the TIME-WAIT FIFO's head, and the other TCBs only when one
