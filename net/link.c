@@ -289,18 +289,3 @@ int link_by_name(const struct net_link *l, const char *name)
 	return -1;
 }
 
-int link_is_bcast(const struct net_link *l, int ifi, uint32_t addr)
-{
-	if (addr == INET_BCAST)
-		return 1;
-	const struct net_if *ifc = &l->ifs[ifi];
-	return ifc->addr && ifc->prefix_len < 31 && addr == iface_bcast(ifc);
-}
-
-int link_is_local(const struct net_link *l, uint32_t addr)
-{
-	for (int i = 0; i < l->nifs; i++)
-		if (l->ifs[i].addr && l->ifs[i].addr == addr)
-			return 1;
-	return 0;
-}
