@@ -11,7 +11,13 @@
 #include <stdint.h>
 
 uint32_t csum_partial(const void *data, size_t len, uint32_t sum);
-uint16_t csum_fold(uint32_t sum);
+/* Folds a sum to 16 bits and complements it (inline: once per segment both ways). */
+static inline uint16_t csum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);     /* at most 0xffff after two folds */
+	return (uint16_t)~sum;
+}
 /* Copies len bytes from src to dst (not overlapping) and returns csum_partial(src, len,
  * sum) from the same pass. */
 uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum);
@@ -37,7 +43,11 @@ static inline uint32_t csum_hdr_words(const void *buf, size_t len, uint32_t sum)
 	uint64_t acc = (uint64_t)sum + v;
 	return (uint32_t)(acc & 0xffffffffu) + (uint32_t)(acc >> 32);
 }
-/* Pseudo-header sum for TCP/UDP over IPv4 (RFC 9293 §3.1, RFC 768); addresses in host order. */
-uint32_t csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+/* Pseudo-header sum for TCP/UDP over IPv4 (RFC 9293 §3.1, RFC 768); addresses in host order.
+ * Six terms of at most 16 bits: at most 0x500fa, nothing to fold. */
+static inline uint32_t csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
+{
+	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;
+}
 
 #endif
