@@ -263,8 +263,10 @@ static void check_link(struct net_link *l, int ifi)
 
 void link_poll(struct net_link *l)
 {
+	uint64_t now = l->core->now_ns;
 	for (int i = 0; i < l->nifs; i++)
-		check_link(l, i);
+		if (now >= l->ifs[i].link_check_ns)     /* every main-loop turn: mostly not due */
+			check_link(l, i);
 }
 
 void link_run_queues(struct net_link *l)

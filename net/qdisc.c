@@ -161,7 +161,7 @@ const char *qdisc_kind(const struct qdisc *qd)
 
 uint32_t qdisc_qlen(const struct qdisc *qd)
 {
-	return qd->ops->qlen(qd);
+	return qd->ops == &pfifo_ops ? qd->q.len : qd->ops->qlen(qd);  /* the run asks every turn */
 }
 
 int qdisc_show(const struct qdisc *qd, const char *dev, int stats, char *buf, size_t cap)
