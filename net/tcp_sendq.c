@@ -12,9 +12,11 @@ static void chunk_finish(struct tcp_sock *c, struct tcp_chunk *k, int err)
 	struct tcp_stack *t = c->t;
 	if (k->cap) {
 		c->sq_copied -= k->len;
-		if (!c->sq_spare && !t->mem_pressure && !c->fin_queued && c->state != TCP_CLOSED &&
-		    c->state != TCP_TIME_WAIT) {
-			c->sq_spare = k;        /* the next tcp_send's chunk (still in mem_used) */
+		/* One smallest chunk kept for the next tcp_send (still in mem_used): at most
+		 * TCP_CHUNK_MIN held per connection, none under pressure or once closing. */
+		if (!c->sq_spare && k->cap == TCP_CHUNK_MIN && !t->mem_pressure && !c->fin_queued &&
+		    c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT) {
+			c->sq_spare = k;
 			return;
 		}
 		tcp_free(t, k, sizeof(*k) + k->cap);

@@ -139,9 +139,7 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 
 
 /* ---- memory -------------------------------------------------------------------------- */
-/* Memory pressure (Linux tcp_memory_pressure): past TCP_MEM_PRESSURE_PCT of the
- * budget new connections get the smallest receive buffer and orphans are not retried;
- * counted once per entry. */
+/* Hands every kept object back to the allocator. */
 static void cache_drain(struct tcp_stack *t)
 {
 	for (int i = 0; i < TCP_NCACHE; i++) {
@@ -155,6 +153,9 @@ static void cache_drain(struct tcp_stack *t)
 	}
 }
 
+/* Memory pressure (Linux tcp_memory_pressure): past TCP_MEM_PRESSURE_PCT of the
+ * budget new connections get the smallest receive buffer and orphans are not retried;
+ * counted once per entry. */
 static void mem_account(struct tcp_stack *t)
 {
 	bool over = t->mem_used * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
