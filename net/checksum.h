@@ -11,8 +11,43 @@
 #include <stdint.h>
 
 uint32_t csum_partial(const void *data, size_t len, uint32_t sum);
-uint16_t csum_fold(uint32_t sum);
-/* Pseudo-header sum for TCP/UDP over IPv4 (RFC 9293 §3.1, RFC 768); addresses in host order. */
-uint32_t csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+/* Folds a sum to 16 bits and complements it (inline: once per segment both ways). */
+static inline uint16_t csum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);     /* at most 0xffff after two folds */
+	return (uint16_t)~sum;
+}
+/* Copies len bytes from src to dst (not overlapping) and returns csum_partial(src, len,
+ * sum) from the same pass. */
+uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum);
+/* csum_partial for a header: len a multiple of 4, at most 60 (32-bit words into a
+ * 64-bit sum, inline; RFC 1071 §2(B) as csum_partial). */
+static inline uint32_t csum_hdr_words(const void *buf, size_t len, uint32_t sum)
+{
+	const uint8_t *p = buf;
+	uint64_t s = 0;
+	for (size_t i = 0; i < len; i += 4) {
+		uint32_t w;
+		__builtin_memcpy(&w, p + i, 4);
+		s += w;
+	}
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	uint16_t v = (uint16_t)s;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap16(v);
+#endif
+	uint64_t acc = (uint64_t)sum + v;
+	return (uint32_t)(acc & 0xffffffffu) + (uint32_t)(acc >> 32);
+}
+/* Pseudo-header sum for TCP/UDP over IPv4 (RFC 9293 §3.1, RFC 768); addresses in host order.
+ * Six terms of at most 16 bits: at most 0x500fa, nothing to fold. */
+static inline uint32_t csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
+{
+	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + len;
+}
 
 #endif

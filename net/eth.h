@@ -26,11 +26,26 @@ struct eth_hdr {
 
 extern const uint8_t eth_broadcast[ETH_ALEN];
 
+/* Inline, with fixed-size copies: every frame in and out goes through them. */
 /* WIRE_OK when buf holds a whole header: then eth_parse() is safe. */
-enum wire_err eth_check(const uint8_t *buf, size_t len);
-void eth_parse(const uint8_t *buf, struct eth_hdr *h);
+static inline enum wire_err eth_check(const uint8_t *buf, size_t len)
+{
+	(void)buf;
+	return len < ETH_HLEN ? WIRE_TRUNCATED : WIRE_OK;
+}
+static inline void eth_parse(const uint8_t *buf, struct eth_hdr *h)
+{
+	__builtin_memcpy(h->dst, buf, ETH_ALEN);
+	__builtin_memcpy(h->src, buf + 6, ETH_ALEN);
+	h->type = wire_get16(buf + 12);
+}
 /* Writes ETH_HLEN bytes. */
-void eth_emit(const struct eth_hdr *h, uint8_t *buf);
+static inline void eth_emit(const struct eth_hdr *h, uint8_t *buf)
+{
+	__builtin_memcpy(buf, h->dst, ETH_ALEN);
+	__builtin_memcpy(buf + 6, h->src, ETH_ALEN);
+	wire_put16(buf + 12, h->type);
+}
 
 static inline int eth_is_multicast(const uint8_t *mac) { return mac[0] & 1; }
 static inline int eth_is_broadcast(const uint8_t *mac)
@@ -41,12 +56,16 @@ static inline int eth_is_zero(const uint8_t *mac)
 {
 	return (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0;
 }
+/* Two loads a side instead of a byte loop: every received frame compares twice. */
 static inline int eth_equal(const uint8_t *a, const uint8_t *b)
 {
-	for (int i = 0; i < ETH_ALEN; i++)
-		if (a[i] != b[i])
-			return 0;
-	return 1;
+	uint32_t a4, b4;
+	uint16_t a2, b2;
+	__builtin_memcpy(&a4, a, 4);
+	__builtin_memcpy(&b4, b, 4);
+	__builtin_memcpy(&a2, a + 4, 2);
+	__builtin_memcpy(&b2, b + 4, 2);
+	return ((a4 ^ b4) | (uint32_t)(a2 ^ b2)) == 0;
 }
 
 /* "52:54:00:12:34:56" (upper = 1 for "52:54:00:AB:..." as arping prints it). */

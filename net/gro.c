@@ -134,6 +134,19 @@ void gro_receive(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst)
 		g->deliver(g->ctx, p, src, dst);
 		return;
 	}
+	/* Nothing held, and a segment that would go up at once below: PSH (a request, a
+	 * response, a train's end), or one that cannot merge (no data; SYN, FIN, RST or
+	 * URG). TCP checks it as it does outside a burst; the counters stay the same. */
+	if (g->nflows == 0) {
+		const uint8_t *b = pkt_data(p);
+		uint8_t fl = tcp_wire_flags(b);
+		bool never = (fl & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG)) || p->len <= tcp_wire_doff(b);
+		if (never || (fl & TCP_PSH)) {
+			g->st.not_eligible += never;
+			g->deliver(g->ctx, p, src, dst);
+			return;
+		}
+	}
 	bool ok = view(p, &v);
 	struct gro_flow *f = find(g, src, dst, &v);
 	if (ok && !(p->flags & PKT_F_CSUM_OK)) {

@@ -79,6 +79,7 @@ void ipv4_clear_addr(struct ipv4 *ip, int ifi)
 {
 	struct net_if *ifc = &ip->link->ifs[ifi];
 	route_flush(ip->routes, ifi, -1);
+	ip->link->gen++;
 	ifc->addr = 0;
 	ifc->prefix_len = 0;
 	ifc->origin = IFACE_ADDR_NONE;
@@ -92,6 +93,7 @@ void ipv4_set_addr(struct ipv4 *ip, int ifi, uint32_t addr, int prefix_len, int 
 	struct net_if *ifc = &ip->link->ifs[ifi];
 	if (ifc->addr != addr || ifc->prefix_len != prefix_len) {
 		ipv4_clear_addr(ip, ifi);
+		ip->link->gen++;
 		ifc->addr = addr;
 		ifc->prefix_len = (uint8_t)prefix_len;
 		if (prefix_len < 32) {

@@ -19,7 +19,7 @@ enum wire_err ipv4_check(const uint8_t *buf, size_t len)
 	size_t tot = wire_get16(buf + 2);
 	if (tot < hl || tot > len)
 		return WIRE_BAD_LEN;
-	if (inet_csum(buf, hl) != 0)
+	if (inet_csum_hdr(buf, hl) != 0)
 		return WIRE_BAD_CSUM;
 	return WIRE_OK;
 }
@@ -50,7 +50,7 @@ void ipv4_emit(const struct ipv4_hdr *h, uint8_t *buf)
 	wire_put16(buf + 10, 0);
 	wire_put32(buf + 12, h->src);
 	wire_put32(buf + 16, h->dst);
-	wire_put16(buf + 10, inet_csum(buf, IPV4_HDR_MIN));
+	wire_put16(buf + 10, inet_csum_hdr(buf, IPV4_HDR_MIN));
 }
 
 enum wire_err ipv4_options_check(const uint8_t *opt, size_t len, int *srcroute)

@@ -60,6 +60,7 @@ int link_attach(struct net_link *l, struct netdev *dev, uint16_t cfg_mtu)
 	if (l->nifs >= NET_MAX_IFS)
 		return -NET_ENOSPC;
 	int ifi = l->nifs++;
+	l->gen++;
 	struct net_if *ifc = &l->ifs[ifi];
 	memset(ifc, 0, sizeof(*ifc));
 	ifc->dev = dev;
@@ -262,8 +263,10 @@ static void check_link(struct net_link *l, int ifi)
 
 void link_poll(struct net_link *l)
 {
+	uint64_t now = l->core->now_ns;
 	for (int i = 0; i < l->nifs; i++)
-		check_link(l, i);
+		if (now >= l->ifs[i].link_check_ns)     /* every main-loop turn: mostly not due */
+			check_link(l, i);
 }
 
 void link_run_queues(struct net_link *l)
@@ -288,18 +291,3 @@ int link_by_name(const struct net_link *l, const char *name)
 	return -1;
 }
 
-int link_is_bcast(const struct net_link *l, int ifi, uint32_t addr)
-{
-	if (addr == INET_BCAST)
-		return 1;
-	const struct net_if *ifc = &l->ifs[ifi];
-	return ifc->addr && ifc->prefix_len < 31 && addr == iface_bcast(ifc);
-}
-
-int link_is_local(const struct net_link *l, uint32_t addr)
-{
-	for (int i = 0; i < l->nifs; i++)
-		if (l->ifs[i].addr && l->ifs[i].addr == addr)
-			return 1;
-	return 0;
-}

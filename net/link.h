@@ -53,6 +53,7 @@ struct link_type {
 struct net_link {
 	struct net_core *core;
 	int nifs;
+	uint32_t gen;           /* bumped when an interface or address changes (route cache) */
 	struct net_if ifs[NET_MAX_IFS];
 	struct link_type types[LINK_MAX_TYPES];
 	link_change_fn on_change;
@@ -84,9 +85,22 @@ static inline uint32_t iface_bcast(const struct net_if *ifc)
 {
 	return ifc->addr | ~inet_mask(ifc->prefix_len);
 }
-/* addr is the limited broadcast or interface ifi's subnet broadcast. */
-int link_is_bcast(const struct net_link *l, int ifi, uint32_t addr);
+/* addr is the limited broadcast or interface ifi's subnet broadcast. Inline, as
+ * link_is_local: ipv4_input asks both about every datagram's source and destination. */
+static inline int link_is_bcast(const struct net_link *l, int ifi, uint32_t addr)
+{
+	if (addr == INET_BCAST)
+		return 1;
+	const struct net_if *ifc = &l->ifs[ifi];
+	return ifc->addr && ifc->prefix_len < 31 && addr == iface_bcast(ifc);
+}
 /* addr is one of our interface addresses. */
-int link_is_local(const struct net_link *l, uint32_t addr);
+static inline int link_is_local(const struct net_link *l, uint32_t addr)
+{
+	for (int i = 0; i < l->nifs; i++)
+		if (l->ifs[i].addr && l->ifs[i].addr == addr)
+			return 1;
+	return 0;
+}
 
 #endif

@@ -78,39 +78,6 @@ void pkt_free(struct pkt *p)
 	pool->stats.frees++;
 }
 
-uint8_t *pkt_push(struct pkt *p, size_t n)
-{
-	if (n > (size_t)p->off - PKT_HDR_SIZE)
-		return NULL;
-	p->off = (uint32_t)(p->off - n);
-	p->len = (uint32_t)(p->len + n);
-	return pkt_data(p);
-}
-
-uint8_t *pkt_pull(struct pkt *p, size_t n)
-{
-	if (n > p->len)
-		return NULL;
-	p->off = (uint32_t)(p->off + n);
-	p->len = (uint32_t)(p->len - n);
-	return pkt_data(p);
-}
-
-uint8_t *pkt_put(struct pkt *p, size_t n)
-{
-	if (n > pkt_tailroom(p))
-		return NULL;
-	uint8_t *tail = pkt_data(p) + p->len;
-	p->len = (uint32_t)(p->len + n);
-	return tail;
-}
-
-void pkt_trim(struct pkt *p, size_t len)
-{
-	if (len < p->len)
-		p->len = (uint32_t)len;
-}
-
 void pktq_push(struct pkt_queue *q, struct pkt *p)
 {
 	p->next = NULL;

@@ -104,14 +104,40 @@ static inline void pkt_csum_partial(struct pkt *p, const uint8_t *l4, uint16_t f
 	p->csum_off = field_off;
 }
 
+/* Inline: every layer calls these on every packet, each a compare and two stores. */
 /* Prepend n bytes of header; NULL if the headroom is exhausted. */
-uint8_t *pkt_push(struct pkt *p, size_t n);
+static inline uint8_t *pkt_push(struct pkt *p, size_t n)
+{
+	if (n > (size_t)p->off - PKT_HDR_SIZE)
+		return NULL;
+	p->off = (uint32_t)(p->off - n);
+	p->len = (uint32_t)(p->len + n);
+	return pkt_data(p);
+}
 /* Strip n bytes from the front; NULL if shorter than n. */
-uint8_t *pkt_pull(struct pkt *p, size_t n);
+static inline uint8_t *pkt_pull(struct pkt *p, size_t n)
+{
+	if (n > p->len)
+		return NULL;
+	p->off = (uint32_t)(p->off + n);
+	p->len = (uint32_t)(p->len - n);
+	return pkt_data(p);
+}
 /* Append n bytes; NULL if they do not fit. */
-uint8_t *pkt_put(struct pkt *p, size_t n);
+static inline uint8_t *pkt_put(struct pkt *p, size_t n)
+{
+	if (n > pkt_tailroom(p))
+		return NULL;
+	uint8_t *tail = pkt_data(p) + p->len;
+	p->len = (uint32_t)(p->len + n);
+	return tail;
+}
 /* Cut to len bytes (link-layer padding); no-op if already shorter. */
-void pkt_trim(struct pkt *p, size_t len);
+static inline void pkt_trim(struct pkt *p, size_t len)
+{
+	if (len < p->len)
+		p->len = (uint32_t)len;
+}
 
 /* A singly linked FIFO of packets with a length, for qdiscs and pending queues. */
 struct pkt_queue {

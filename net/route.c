@@ -32,6 +32,7 @@ int route_add(struct route_table *t, const struct route *r)
 	if (!free_slot)
 		return -NET_ENOSPC;
 	*free_slot = *r;
+	t->gen++;
 	free_slot->dst = r->dst & inet_mask(r->prefix_len);
 	free_slot->used = 1;
 	if ((uint32_t)(free_slot - t->r) >= t->hi)
@@ -44,6 +45,7 @@ int route_del(struct route_table *t, uint32_t dst, int prefix_len)
 	for (int i = 0; i < ROUTE_MAX; i++) {
 		if (same_prefix(&t->r[i], dst, prefix_len)) {
 			memset(&t->r[i], 0, sizeof(t->r[i]));
+			t->gen++;
 			return 0;
 		}
 	}
@@ -54,8 +56,10 @@ void route_flush(struct route_table *t, int ifi, int proto)
 {
 	for (int i = 0; i < ROUTE_MAX; i++) {
 		struct route *e = &t->r[i];
-		if (e->used && e->ifi == ifi && (proto < 0 || e->proto == proto))
+		if (e->used && e->ifi == ifi && (proto < 0 || e->proto == proto)) {
 			memset(e, 0, sizeof(*e));
+			t->gen++;
+		}
 	}
 }
 
@@ -99,7 +103,7 @@ static int local_route(const struct net_link *l, uint32_t dst, struct route_resu
 	return 0;
 }
 
-int route_get(const struct route_table *t, uint32_t dst, struct route_result *res)
+static int resolve(const struct route_table *t, uint32_t dst, struct route_result *res)
 {
 	const struct net_link *l = t->link;
 	if (local_route(l, dst, res))
@@ -124,6 +128,23 @@ int route_get(const struct route_table *t, uint32_t dst, struct route_result *re
 	res->src = r->prefsrc ? r->prefsrc : l->ifs[r->ifi].addr;
 	res->type = link_is_bcast(l, r->ifi, dst) ? RTN_BROADCAST : RTN_UNICAST;
 	return 0;
+}
+
+int route_get(struct route_table *t, uint32_t dst, struct route_result *res)
+{
+	if (t->last_ok && t->last_dst == dst && t->last_gen == t->gen &&
+	    t->last_link_gen == t->link->gen) {
+		*res = t->last;
+		return t->last_err;
+	}
+	int err = resolve(t, dst, res);
+	t->last = *res;
+	t->last_err = err;
+	t->last_dst = dst;
+	t->last_gen = t->gen;
+	t->last_link_gen = t->link->gen;
+	t->last_ok = true;
+	return err;
 }
 
 const char *route_proto_name(int proto)

@@ -7,6 +7,7 @@
 #ifndef SKIFF_NET_ROUTE_H
 #define SKIFF_NET_ROUTE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "net/config.h"
 
@@ -26,12 +27,6 @@ struct route {
 	uint8_t used;           /* slot in use */
 };
 
-struct route_table {
-	const struct net_link *link;    /* the interfaces routes lead to */
-	struct route r[ROUTE_MAX];
-	uint32_t hi;                    /* no slot at or above this index was ever used */
-};
-
 struct route_result {
 	int type;               /* enum route_type */
 	int ifi;
@@ -39,6 +34,20 @@ struct route_result {
 	uint32_t src;
 	const struct route *route;      /* NULL for local and limited broadcast */
 };
+
+struct route_table {
+	const struct net_link *link;    /* the interfaces routes lead to */
+	struct route r[ROUTE_MAX];
+	uint32_t hi;                    /* no slot at or above this index was ever used */
+	uint32_t gen;                   /* bumped by every change of r[] */
+	/* route_get's last answer, valid while dst, gen and link->gen match (Linux's
+	 * dst cache in a single entry: a connection's segments all ask the same). */
+	struct route_result last;
+	uint32_t last_dst, last_gen, last_link_gen;
+	int last_err;
+	bool last_ok;
+};
+
 
 /* Adds a route (dst is masked to prefix_len). 0, -NET_EEXIST, -NET_ENOSPC, -NET_EINVAL. */
 int route_add(struct route_table *t, const struct route *r);
@@ -49,7 +58,7 @@ void route_flush(struct route_table *t, int ifi, int proto);
 /* Pure longest-prefix match; ties go to the lower metric. NULL if nothing matches. */
 const struct route *route_lookup(const struct route_table *t, uint32_t dst);
 /* Full output decision for dst. 0 or -NET_ENETUNREACH. */
-int route_get(const struct route_table *t, uint32_t dst, struct route_result *res);
+int route_get(struct route_table *t, uint32_t dst, struct route_result *res);
 void route_init(struct route_table *t, const struct net_link *link);
 /* 1 if addr is the gateway of some route (the neighbour table keeps those longest). */
 int route_is_gateway(const struct route_table *t, uint32_t addr);

@@ -195,12 +195,9 @@ long tcp_send(struct tcp_sock *c, const void *buf, size_t len)
 		}
 		uint32_t want = (uint32_t)(n - done);
 		uint32_t cap = want < TCP_CHUNK_MIN ? TCP_CHUNK_MIN : want > TCP_CHUNK_MAX ? TCP_CHUNK_MAX : want;
-		k = tcp_alloc(t, sizeof(*k) + cap);
+		k = tcp_sq_chunk_new(c, cap);
 		if (!k)
 			break;
-		memset(k, 0, sizeof(*k));
-		k->cap = cap;
-		k->data = (const uint8_t *)(k + 1);
 		tcp_sq_append(c, k);        /* len 0: snd_buf_end unchanged */
 	}
 	if (done < len)
@@ -444,7 +441,7 @@ int tcp_close(struct tcp_sock *c)
 		tcp_output(c);
 		break;
 	case TCP_FIN_WAIT_2:
-		c->t_conn = t->now + (uint64_t)t->cfg.fin_wait2_ms * TCP_NS_PER_MS;
+		tcp_arm(c, &c->t_conn, t->now + (uint64_t)t->cfg.fin_wait2_ms * TCP_NS_PER_MS);
 		break;
 	default:
 		break;                  /* FIN-WAIT-1, CLOSING, LAST-ACK, TIME-WAIT: carry on */

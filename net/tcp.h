@@ -145,6 +145,7 @@ struct tcp_config {
 	uint32_t challenge_ack_limit; /* per second, whole stack, randomised (RFC 5961 §7) */
 	uint32_t rst_limit;       /* RSTs without a TCB per second (closed ports) */
 	bool gso;                 /* super-segments when env.pkt_alloc_big is set (default on) */
+	bool obj_cache;           /* keep a few freed TCBs/buffers for reuse (default on) */
 };
 
 /* ---- counters (nstat names) --------------------------------------------------------- */
@@ -232,6 +233,7 @@ struct tcp_sock;                 /* a TCB or a listener; opaque to applications 
 
 #define TCP_HASH_SIZE 1024       /* connection hash buckets (power of two) */
 #define TCP_PORT_PERTURB 256     /* RFC 6056 Algorithm 4 table */
+#define TCP_NCACHE 3             /* object caches: TCBs, receive buffers, send chunks */
 
 struct tcp_stack {
 	struct tcp_env env;
@@ -241,9 +243,14 @@ struct tcp_stack {
 	uint16_t port_perturb[TCP_PORT_PERTURB];
 	struct tcp_sock *hash[TCP_HASH_SIZE];
 	struct tcp_sock *last_hit;   /* one-entry lookup cache (bulk flows skip the hash) */
-	struct tcp_sock *conns;      /* every TCB but listeners (list for timers, ss) */
+	uint32_t hmemo[3], hmemo_val; /* the last tuple tcp_hash hashed, and its hash */
+	bool hmemo_ok;
+	uint32_t tsmemo[2], tsmemo_val; /* tcp_ts_offset's last address pair */
+	bool tsmemo_ok;
+	struct tcp_sock *conns;      /* every TCB but listeners and TIME-WAIT (timers, ss) */
 	struct tcp_sock *listeners;
-	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first */
+	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first (not on conns) */
+	uint64_t timer_lb;           /* no timer on conns is due before this (tcp_arm) */
 	struct tcp_sock *events;     /* TCBs with events not yet delivered */
 	struct tcp_sock *reap;       /* closed TCBs to free at the end of this call */
 	struct pkt *backlog, *backlog_tail;    /* input that arrived re-entrantly */
@@ -251,6 +258,9 @@ struct tcp_stack {
 	uint32_t norphans;           /* TCBs with c->orphan */
 	uint64_t mem_used;
 	uint64_t rbuf_owed;          /* receive windows announced, buffers not yet taken */
+	/* Freed TCBs, receive buffers and small send chunks kept for reuse (tcp_alloc):
+	 * out of mem_used, dropped under memory pressure and at shutdown. */
+	struct tcp_cache { void *head; uint32_t size, n, max; } cache[3];
 	bool mem_pressure;           /* over TCP_MEM_PRESSURE_PCT of mem_max */
 	int depth;                   /* nesting of calls into TCP */
 	uint64_t chack_sec;          /* challenge ACK limiter: current second */

@@ -94,6 +94,7 @@ void tcp_enter_time_wait(struct tcp_sock *c)
 	tcp_rbuf_owe(c, false);
 	c->t_rtx = c->t_delack = c->t_keep = 0;
 	c->persist = false;
+	/* Not tcp_arm: TIME-WAIT expires from the FIFO's head (tcp_poll), not the scan. */
 	c->t_conn = t->now + (uint64_t)t->cfg.time_wait_ms * TCP_NS_PER_MS;
 	tcp_sq_flush(c, 0);
 	tcp_tw_push(t, c);

@@ -142,10 +142,21 @@ static void trim_to_window(struct tcp_sock *c, struct tcp_seg *s, uint32_t wnd)
 	}
 }
 
+/* accept_wnd, skipping the next-window computation when the segment starts at
+ * RCV.NXT and ends inside what we advertised: any larger window accepts it the same
+ * and trims nothing (the common in-order case). */
+static uint32_t accept_wnd_for(const struct tcp_sock *c, const struct tcp_seg *s)
+{
+	uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	if (adv && s->seq == c->rcv_nxt && seg_len(s) <= adv && !(s->flags & TCP_RST))
+		return adv;
+	return accept_wnd(c);
+}
+
 /* First: check the sequence number. false: dropped (an ACK went out if due). */
 static bool step1_seq(struct tcp_sock *c, struct tcp_seg *s)
 {
-	uint32_t wnd = accept_wnd(c);
+	uint32_t wnd = accept_wnd_for(c, s);
 	if (s->flags & TCP_RST)                 /* RFC 5961 §3.2 rule 1 */
 		return seq_in(s->seq, c->rcv_nxt, c->rcv_nxt + (wnd ? wnd : 1));
 	if (paws_reject(c, s)) {
@@ -574,7 +585,7 @@ static void in_fin_wait_1(struct tcp_sock *c, struct tcp_seg *s)
 	if (fin_acked) {
 		tcp_set_state(c, TCP_FIN_WAIT_2);
 		if (!c->app_owned)
-			c->t_conn = c->t->now + (uint64_t)c->t->cfg.fin_wait2_ms * TCP_NS_PER_MS;
+			tcp_arm(c, &c->t_conn, c->t->now + (uint64_t)c->t->cfg.fin_wait2_ms * TCP_NS_PER_MS);
 	}
 	step6_urg(c, s);
 	step7_text(c, s);
@@ -627,7 +638,10 @@ static bool in_time_wait(struct tcp_sock *c, struct tcp_seg *s)
 		}
 	}
 	if ((s->flags & TCP_FIN) && !(s->flags & TCP_RST) && s->h.seq + s->dlen + 1 == c->rcv_nxt) {
+		/* Restart 2*MSL (RFC 9293 §3.10.7.4): to the FIFO's tail, which stays in expiry order. */
 		c->t_conn = t->now + (uint64_t)t->cfg.time_wait_ms * TCP_NS_PER_MS;
+		tcp_tw_unlink(t, c);
+		tcp_tw_push(t, c);
 		tcp_send_ack(c);
 		return false;
 	}

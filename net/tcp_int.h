@@ -34,6 +34,9 @@ static inline bool seq_in(uint32_t a, uint32_t lo, uint32_t hi) { return seq_geq
 #define TCP_DUPTHRESH 3
 #define TCP_CHUNK_MIN 2048      /* copy chunk sizes in the send queue */
 #define TCP_CHUNK_MAX 16384
+#define TCP_CACHE_TCBS 16       /* freed objects kept per stack for reuse (tcp_alloc) */
+#define TCP_CACHE_RBUFS 2
+#define TCP_CACHE_CHUNKS 4
 #define TCP_CHACK_CONN_NS (500 * TCP_NS_PER_MS) /* per-connection challenge ACK spacing (tcp_invalid_ratelimit) */
 #define TCP_PAWS_IDLE_NS (24ull * 24 * 3600 * 1000000000ull) /* RFC 7323 §5.5: 24 days */
 #define TCP_SYN_RTO_AFTER_LOSS_MS 3000  /* RFC 6298 §5.7 */
@@ -86,8 +89,7 @@ struct tcp_cubic {
 
 struct tcp_sock {
 	struct tcp_sock *hnext;          /* hash chain */
-	struct tcp_sock *next, *prev;    /* t->conns or t->listeners */
-	struct tcp_sock *tw_next;        /* TIME-WAIT FIFO */
+	struct tcp_sock *next, *prev;    /* t->conns, t->listeners or the TIME-WAIT FIFO */
 	struct tcp_sock *ev_next;        /* t->events */
 	struct tcp_sock *reap_next;      /* t->reap */
 	struct tcp_sock *q_next;         /* listener accept queue */
@@ -100,6 +102,7 @@ struct tcp_sock {
 	bool is_listener;
 	bool app_owned;                  /* the application holds a handle */
 	bool hashed, on_events, on_reap, in_tw;
+	uint32_t hash;                   /* tcp_hash of the 4-tuple, while hashed */
 	bool counted;                    /* in t->nconns: from creation until CLOSED */
 	bool orphan;                     /* app closed it; not CLOSED/TIME-WAIT (t->norphans) */
 	bool nodelay, keepalive;
@@ -180,6 +183,7 @@ struct tcp_sock {
 	uint32_t rbuf_size;              /* power of two */
 	bool rbuf_owed;                  /* counted in t->rbuf_owed (tcp_rbuf_owe) */
 	struct tcp_chunk *sq_head, *sq_tail, *sq_done;
+	struct tcp_chunk *sq_spare;      /* one acknowledged copy chunk kept for reuse */
 	uint32_t sq_seq;                 /* seq of the first byte in sq_head at sq_off */
 	uint32_t sq_off;
 	uint32_t sq_copied;              /* bytes in copy chunks (counts against sndbuf) */
@@ -244,6 +248,15 @@ static inline uint64_t tcp_now(struct tcp_stack *t)
 	}
 	return t->now;
 }
+/* Sets one of c's timers. t->timer_lb stays a lower bound of every timer of the TCBs
+ * on t->conns, so tcp_poll scans them only when one may be due (TIME-WAIT TCBs
+ * expire from their FIFO instead). Every non-zero timer is set through here. */
+static inline void tcp_arm(struct tcp_sock *c, uint64_t *tm, uint64_t when)
+{
+	*tm = when;
+	if (when < c->t->timer_lb)
+		c->t->timer_lb = when;
+}
 static inline bool tcp_synchronized(const struct tcp_sock *c)
 {
 	return c->state >= TCP_ESTABLISHED || c->state == TCP_SYN_RECEIVED;
@@ -282,6 +295,8 @@ void tcp_sq_append(struct tcp_sock *c, struct tcp_chunk *k);
 void tcp_sq_ack(struct tcp_sock *c, uint32_t ack);    /* drop acknowledged bytes */
 void tcp_sq_flush(struct tcp_sock *c, int err);
 void tcp_sq_run_done(struct tcp_sock *c);             /* reference completions */
+struct tcp_chunk *tcp_sq_chunk_new(struct tcp_sock *c, uint32_t cap);
+void tcp_sq_spare_free(struct tcp_sock *c);
 
 /* tcp_stack.c: instance, memory, bracketing */
 void tcp_enter(struct tcp_stack *t);

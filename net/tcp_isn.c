@@ -2,7 +2,7 @@
  * Keyed hashing for everything an attacker must not predict (HARDENING #8):
  *   - ISNs, RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, key),
  *     M a 4 us clock, F SipHash-2-4 keyed with a boot secret from env->random.
- *   - the connection hash (no hash-flooding of the buckets),
+ *   - the connection hash (no hash-flooding of the buckets; SipHash-1-3),
  *   - per-connection timestamp offsets (RFC 7323 §7.1),
  *   - ephemeral ports (RFC 6056 §3.3.4 Algorithm 4, with random increments).
  * SipHash-2-4 per Aumasson and Bernstein, over 32-bit words serialised little-endian.
@@ -22,7 +22,8 @@ static inline uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b
 		v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);        \
 	} while (0)
 
-uint64_t tcp_siphash(const uint64_t key[2], const uint32_t *w, size_t nw)
+/* SipHash-c-d over 32-bit words; inlined with constant rounds into each user. */
+static inline uint64_t siphash_cd(const uint64_t key[2], const uint32_t *w, size_t nw, int cr, int dr)
 {
 	uint64_t v0 = 0x736f6d6570736575ull ^ key[0];
 	uint64_t v1 = 0x646f72616e646f6dull ^ key[1];
@@ -33,26 +34,43 @@ uint64_t tcp_siphash(const uint64_t key[2], const uint32_t *w, size_t nw)
 	for (; i + 2 <= nw; i += 2) {
 		uint64_t m = (uint64_t)w[i] | (uint64_t)w[i + 1] << 32;
 		v3 ^= m;
-		SIPROUND(v0, v1, v2, v3);
-		SIPROUND(v0, v1, v2, v3);
+		for (int r = 0; r < cr; r++)
+			SIPROUND(v0, v1, v2, v3);
 		v0 ^= m;
 	}
 	if (i < nw)
 		b |= w[i];
 	v3 ^= b;
-	SIPROUND(v0, v1, v2, v3);
-	SIPROUND(v0, v1, v2, v3);
+	for (int r = 0; r < cr; r++)
+		SIPROUND(v0, v1, v2, v3);
 	v0 ^= b;
 	v2 ^= 0xff;
-	for (int r = 0; r < 4; r++)
+	for (int r = 0; r < dr; r++)
 		SIPROUND(v0, v1, v2, v3);
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+uint64_t tcp_siphash(const uint64_t key[2], const uint32_t *w, size_t nw)
+{
+	return siphash_cd(key, w, nw, 2, 4);
+}
+
+/* The connection table's index needs a keyed hash a peer cannot aim at one bucket
+ * with, not a PRF for secrets: SipHash-1-3 (what Rust's HashMap uses against hash
+ * flooding), 5 rounds instead of 8. The last tuple hashed is remembered, so the
+ * insert after a failed lookup (a new connection) does not hash again. */
 uint32_t tcp_hash(struct tcp_stack *t, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
 	uint32_t w[3] = { laddr, raddr, (uint32_t)lport << 16 | rport };
-	return (uint32_t)tcp_siphash(t->hash_key, w, 3);
+	if (t->hmemo_ok && t->hmemo[0] == w[0] && t->hmemo[1] == w[1] && t->hmemo[2] == w[2])
+		return t->hmemo_val;
+	uint32_t h = (uint32_t)siphash_cd(t->hash_key, w, 3, 1, 3);
+	t->hmemo[0] = w[0];
+	t->hmemo[1] = w[1];
+	t->hmemo[2] = w[2];
+	t->hmemo_val = h;
+	t->hmemo_ok = true;
+	return h;
 }
 
 uint32_t tcp_isn(struct tcp_stack *t, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
@@ -62,10 +80,18 @@ uint32_t tcp_isn(struct tcp_stack *t, uint32_t laddr, uint16_t lport, uint32_t r
 	return m + (uint32_t)tcp_siphash(t->isn_key, w, 3);
 }
 
+/* Keyed on the address pair only, so the last pair's offset is remembered: a peer's
+ * connections follow one another. */
 uint32_t tcp_ts_offset(struct tcp_stack *t, uint32_t laddr, uint32_t raddr)
 {
+	if (t->tsmemo_ok && t->tsmemo[0] == laddr && t->tsmemo[1] == raddr)
+		return t->tsmemo_val;
 	uint32_t w[2] = { laddr, raddr };
-	return (uint32_t)tcp_siphash(t->ts_key, w, 2);
+	t->tsmemo_val = (uint32_t)tcp_siphash(t->ts_key, w, 2);
+	t->tsmemo[0] = laddr;
+	t->tsmemo[1] = raddr;
+	t->tsmemo_ok = true;
+	return t->tsmemo_val;
 }
 
 static bool port_busy(struct tcp_stack *t, uint32_t laddr, uint16_t port, uint32_t raddr, uint16_t rport)

@@ -312,6 +312,13 @@ void tcp_listener_child_gone(struct tcp_sock *c)
 void tcp_listener_close(struct tcp_sock *l)
 {
 	struct tcp_stack *t = l->t;
+	for (struct tcp_sock *c = t->tw_head, *next; c; c = next) {
+		next = c->next;         /* tcp_done moves c back to t->conns */
+		if (c->listener == l) {
+			c->app_owned = false;
+			tcp_done(c, -NET_ECONNABORTED);
+		}
+	}
 	for (struct tcp_sock *c = t->conns; c; c = c->next) {
 		if (c->listener != l)
 			continue;

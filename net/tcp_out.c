@@ -6,7 +6,7 @@
  * Call order: tcp_output -> send_new -> tcp_xmit -> env.ip_output. New data may go as
  * one super-segment of up to 64 KiB (PKT_F_GSO_TCP4, cut into MSS-sized wire segments
  * below IP); retransmissions always go MSS by MSS. Checksums: partial when the device
- * or net/gso.c completes them, else summed during the copy (copy_sum).
+ * or net/gso.c completes them, else summed during the copy (csum_copy).
  * Specs: RFC 9293 §3.7.4 (Nagle), §3.8.6.2 (SWS, both sides), §3.8.6.1 (zero window),
  * §3.5.2 (reset generation); RFC 7323 §2-3 (window scale, timestamps); RFC 2018 §4
  * (SACK option on ACKs); RFC 5681 §4.1 (restart after idle).
@@ -47,14 +47,14 @@ uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn)
 /* The window field the next non-SYN segment will carry (no side effects). */
 uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c)
 {
-	uint32_t avail = tcp_rcv_wnd(c);
+	uint32_t used = c->rbuf ? c->rcv_nxt - c->rcv_user : 0;
+	uint32_t phys = used < c->rbuf_size ? c->rbuf_size - used : 0;
+	uint32_t ws = c->rcv_wscale, slack = (1u << ws) - 1;
+	uint32_t avail = phys > slack ? phys - slack : 0;       /* tcp_rcv_wnd() */
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t sws = c->rbuf_size / 2 < c->rcv_mss ? c->rbuf_size / 2 : c->rcv_mss;
 	uint32_t w = avail >= cur + sws ? avail : cur;
-	uint32_t ws = c->rcv_wscale;
 	uint32_t field = (uint32_t)(((uint64_t)w + (1u << ws) - 1) >> ws);
-	uint32_t used = c->rbuf ? c->rcv_nxt - c->rcv_user : 0;
-	uint32_t phys = used < c->rbuf_size ? c->rbuf_size - used : 0;
 	if (((uint64_t)field << ws) > phys)
 		field = phys >> ws;
 	if (field > 65535)
@@ -63,40 +63,6 @@ uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c)
 }
 
 /* ---- one segment --------------------------------------------------------------------- */
-
-/* Copies n bytes and returns their Internet checksum sum (16 bits, as csum_partial's
- * words, the piece starting at an even offset) from the same pass, so a segment's
- * payload is read once when software must checksum it. RFC 1071 §2(B): the sum is
- * byte-order independent, so native 64-bit words are added with end-around carry and
- * the folded result is swapped to network order once. */
-static uint32_t copy_sum(uint8_t *dst, const uint8_t *src, size_t n)
-{
-	uint64_t acc = 0, w;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, src + i, 8);
-		memcpy(dst + i, &w, 8);
-		acc += w;
-		acc += acc < w;
-	}
-	if (i < n) {
-		uint8_t tail[8] = { 0 };
-		memcpy(tail, src + i, n - i);
-		memcpy(dst + i, tail, n - i);
-		memcpy(&w, tail, 8);
-		acc += w;
-		acc += acc < w;
-	}
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffff) + (acc >> 16);
-	acc = (acc & 0xffff) + (acc >> 16);
-	uint16_t s = (uint16_t)acc;
-	const uint16_t one = 1;
-	if (*(const uint8_t *)&one)             /* little-endian host: swap to network order */
-		s = (uint16_t)(s << 8 | s >> 8);
-	return s;
-}
 
 /* Copies [seq, seq+len) of the send queue to dst, through the cursor when it fits; with
  * sum, adds the bytes' checksum sum to *sum (dst is at an even offset of the segment). */
@@ -134,7 +100,7 @@ static void sq_copy(struct tcp_sock *c, uint32_t seq, uint8_t *dst, uint32_t len
 		}
 		uint32_t m = left < len ? left : len;
 		if (sum) {
-			uint32_t part = copy_sum(dst, k->data + off, m);
+			uint32_t part = csum_copy(dst, k->data + off, m, 0);    /* <= 0xffff */
 			/* A piece at an odd offset has its bytes in the other lanes. */
 			*sum += done & 1 ? (uint16_t)(part << 8 | part >> 8) : part;
 		} else {
@@ -201,7 +167,7 @@ static void set_csum(struct tcp_sock *c, struct pkt *p, uint8_t *seg, size_t hle
 		return;
 	}
 	wire_put16(seg + 16, 0);
-	wire_put16(seg + 16, csum_fold(csum_partial(seg, hlen, pseudo + data_sum)));
+	wire_put16(seg + 16, csum_fold(csum_hdr_words(seg, hlen, pseudo + data_sum)));   /* hlen: 4n <= 60 */
 }
 
 /* Wire segments of a packet: one, or what gso_size cuts a super-segment into. */
@@ -330,7 +296,7 @@ void tcp_rearm_rtx(struct tcp_sock *c)
 		return;
 	}
 	c->persist = false;
-	c->t_rtx = c->t->now + tcp_rto_ns(c);
+	tcp_arm(c, &c->t_rtx, c->t->now + tcp_rto_ns(c));
 }
 
 /* Effective congestion window: RFC 3042 limited transmit allows two extra segments on
@@ -448,7 +414,7 @@ bool tcp_send_new(struct tcp_sock *c, bool force, bool recovery)
 	if (!force && (c->t_rtx == 0 || c->persist)) {
 		c->persist = false;
 		c->persist_shift = 0;
-		c->t_rtx = c->t->now + tcp_rto_ns(c);
+		tcp_arm(c, &c->t_rtx, c->t->now + tcp_rto_ns(c));
 	}
 	return true;
 }
@@ -471,7 +437,7 @@ static void persist_check(struct tcp_sock *c)
 		if (iv < TCP_PERSIST_MIN_MS * TCP_NS_PER_MS)
 			iv = TCP_PERSIST_MIN_MS * TCP_NS_PER_MS;
 		c->persist = true;
-		c->t_rtx = c->t->now + iv;
+		tcp_arm(c, &c->t_rtx, c->t->now + iv);
 	}
 }
 
@@ -565,7 +531,7 @@ void tcp_send_syn(struct tcp_sock *c)
 		c->snd_nxt = c->iss + 1;
 	if (seq_lt(c->snd_max, c->snd_nxt))
 		c->snd_max = c->snd_nxt;
-	c->t_rtx = c->t->now + tcp_rto_ns(c);
+	tcp_arm(c, &c->t_rtx, c->t->now + tcp_rto_ns(c));
 }
 
 /* RST for an existing TCB: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>. */

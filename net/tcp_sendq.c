@@ -12,6 +12,13 @@ static void chunk_finish(struct tcp_sock *c, struct tcp_chunk *k, int err)
 	struct tcp_stack *t = c->t;
 	if (k->cap) {
 		c->sq_copied -= k->len;
+		/* One smallest chunk kept for the next tcp_send (still in mem_used): at most
+		 * TCP_CHUNK_MIN held per connection, none under pressure or once closing. */
+		if (!c->sq_spare && k->cap == TCP_CHUNK_MIN && !t->mem_pressure && !c->fin_queued &&
+		    c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT) {
+			c->sq_spare = k;
+			return;
+		}
 		tcp_free(t, k, sizeof(*k) + k->cap);
 		return;
 	}
@@ -59,6 +66,35 @@ void tcp_sq_flush(struct tcp_sock *c, int err)
 	c->sq_tail = NULL;
 	c->cur_chunk = NULL;
 	c->sq_off = 0;
+	tcp_sq_spare_free(c);
+}
+
+void tcp_sq_spare_free(struct tcp_sock *c)
+{
+	if (c->sq_spare) {
+		tcp_free(c->t, c->sq_spare, sizeof(*c->sq_spare) + c->sq_spare->cap);
+		c->sq_spare = NULL;
+	}
+}
+
+/* An empty copy chunk of at least cap bytes: the connection's spare (the last
+ * acknowledged chunk, so request/response traffic does not allocate per send), else
+ * a new one; NULL at the memory limit. */
+struct tcp_chunk *tcp_sq_chunk_new(struct tcp_sock *c, uint32_t cap)
+{
+	struct tcp_chunk *k = c->sq_spare;
+	if (k && k->cap >= cap) {
+		c->sq_spare = NULL;
+		cap = k->cap;
+	} else {
+		k = tcp_alloc(c->t, sizeof(*k) + cap);
+		if (!k)
+			return NULL;
+	}
+	memset(k, 0, sizeof(*k));
+	k->cap = cap;
+	k->data = (const uint8_t *)(k + 1);
+	return k;
 }
 
 void tcp_sq_run_done(struct tcp_sock *c)

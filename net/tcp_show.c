@@ -228,6 +228,14 @@ static void show_info(const struct tcp_conn_info *i, void (*out)(void *ctx, cons
 	out(ctx, l.buf);
 }
 
+/* t->conns, then the TIME-WAIT FIFO (TIME-WAIT TCBs are on that alone). */
+static struct tcp_sock *conn_next(struct tcp_stack *t, const struct tcp_sock *c)
+{
+	if (c->next)
+		return c->next;
+	return c->in_tw ? NULL : t->tw_head;
+}
+
 void tcp_show(struct tcp_stack *t, int argc, char **argv,
 	      void (*out)(void *ctx, const char *text), void *ctx)
 {
@@ -263,7 +271,7 @@ void tcp_show(struct tcp_stack *t, int argc, char **argv,
 	}
 	if (listening && !all)
 		return;
-	for (struct tcp_sock *c = t->conns; c; c = c->next) {
+	for (struct tcp_sock *c = t->conns ? t->conns : t->tw_head; c; c = conn_next(t, c)) {
 		/* ss's default filter: connected states only. */
 		if (!all && (c->state == TCP_SYN_RECEIVED || c->state == TCP_TIME_WAIT || c->state == TCP_CLOSED))
 			continue;

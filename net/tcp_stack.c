@@ -52,6 +52,7 @@ void tcp_config_default(struct tcp_config *cfg)
 		.challenge_ack_limit = 1000,
 		.rst_limit = 1000,
 		.gso = true,
+		.obj_cache = true,
 	};
 }
 
@@ -122,6 +123,12 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 	if (c->keepalive_intvl_s == 0)
 		c->keepalive_intvl_s = 75;
 	tcp_limits_derive(c);
+	if (c->obj_cache) {
+		t->cache[0] = (struct tcp_cache){ .size = sizeof(struct tcp_sock), .max = TCP_CACHE_TCBS };
+		t->cache[1] = (struct tcp_cache){ .size = c->rcvbuf, .max = TCP_CACHE_RBUFS };
+		t->cache[2] = (struct tcp_cache){ .size = sizeof(struct tcp_chunk) + TCP_CHUNK_MIN,
+						  .max = TCP_CACHE_CHUNKS };
+	}
 	t->now = now_ns;
 	uint64_t *keys[] = { t->isn_key, t->hash_key, t->cookie_key, t->ts_key, t->port_key };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -132,15 +139,42 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 
 
 /* ---- memory -------------------------------------------------------------------------- */
+/* Hands every kept object back to the allocator. */
+static void cache_drain(struct tcp_stack *t)
+{
+	for (int i = 0; i < TCP_NCACHE; i++) {
+		struct tcp_cache *k = &t->cache[i];
+		while (k->head) {
+			void *p = k->head;
+			memcpy(&k->head, p, sizeof(void *));
+			t->env.mem_free(t->env.ctx, p);
+		}
+		k->n = 0;
+	}
+}
+
 /* Memory pressure (Linux tcp_memory_pressure): past TCP_MEM_PRESSURE_PCT of the
  * budget new connections get the smallest receive buffer and orphans are not retried;
  * counted once per entry. */
 static void mem_account(struct tcp_stack *t)
 {
 	bool over = t->mem_used * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
-	if (over && !t->mem_pressure)
+	if (over && !t->mem_pressure) {
 		tcp_mib(t, TCP_MIB_TCPMemoryPressures);
+		cache_drain(t);         /* give the heap back what is merely kept */
+	}
 	t->mem_pressure = over;
+}
+
+/* The cache for objects of n bytes, or NULL. A handful of sizes only: the TCB, the
+ * configured receive buffer, the smallest send chunk (a slab per size, as Linux's
+ * tcp_sock and skb caches; a connection's life needs no malloc/free here). */
+static struct tcp_cache *cache_for(struct tcp_stack *t, size_t n)
+{
+	for (int i = 0; i < TCP_NCACHE; i++)
+		if (t->cache[i].size == n)
+			return &t->cache[i];
+	return NULL;
 }
 
 void *tcp_alloc(struct tcp_stack *t, size_t n)
@@ -149,8 +183,13 @@ void *tcp_alloc(struct tcp_stack *t, size_t n)
 		tcp_mib(t, TCP_MIB_MemLimit);
 		return NULL;
 	}
-	void *p = t->env.mem_alloc(t->env.ctx, n);
-	if (!p) {
+	struct tcp_cache *k = cache_for(t, n);
+	void *p;
+	if (k && k->head) {
+		p = k->head;
+		memcpy(&k->head, p, sizeof(void *));
+		k->n--;
+	} else if (!(p = t->env.mem_alloc(t->env.ctx, n))) {
 		tcp_mib(t, TCP_MIB_MemLimit);
 		return NULL;
 	}
@@ -165,7 +204,14 @@ void tcp_free(struct tcp_stack *t, void *p, size_t n)
 		return;
 	NET_ASSERT(t->mem_used >= n);
 	t->mem_used -= n;
-	t->env.mem_free(t->env.ctx, p);
+	struct tcp_cache *k = cache_for(t, n);
+	if (k && k->n < k->max && !t->mem_pressure) {
+		memcpy(p, &k->head, sizeof(void *));
+		k->head = p;
+		k->n++;
+	} else {
+		t->env.mem_free(t->env.ctx, p);
+	}
 	mem_account(t);
 }
 
@@ -288,24 +334,61 @@ void tcp_input(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst, u
 	tcp_leave(t, true);
 }
 
+static uint64_t conn_deadline(const struct tcp_sock *c)
+{
+	const uint64_t tm[4] = { c->t_rtx, c->t_delack, c->t_keep, c->t_conn };
+	uint64_t d = UINT64_MAX;
+	for (int i = 0; i < 4; i++)
+		if (tm[i] && tm[i] < d)
+			d = tm[i];
+	return d;
+}
+
+/* TIME-WAIT TCBs from the FIFO's head while theirs is due (2*MSL, MUST-13), as
+ * tcp_timers' conn_expired would. tcp_done takes each off the FIFO, so this advances. */
+static void tw_expire(struct tcp_stack *t)
+{
+	while (t->tw_head && t->tw_head->t_conn <= t->now) {
+		struct tcp_sock *c = t->tw_head;
+		NET_ASSERT(c->state == TCP_TIME_WAIT);
+		tcp_mib(t, TCP_MIB_TW);
+		tcp_done(c, 0);
+	}
+}
+
+/* Every main-loop turn: the TIME-WAIT FIFO's head, and the other TCBs only when one
+ * of their timers may be due (t->timer_lb), rebuilding the bound as they are run. A
+ * timer armed during the scan lowers the bound through tcp_arm. */
 void tcp_poll(struct tcp_stack *t, uint64_t now_ns)
 {
-	tcp_enter(t);
 	if (now_ns > t->now)
 		t->now = now_ns;
-	for (struct tcp_sock *c = t->conns; c; c = c->next)
-		tcp_timers(c, t->now);
+	/* Most turns: no timer due and nothing left for tcp_leave to deliver or free. */
+	if (t->now < t->timer_lb && (!t->tw_head || t->tw_head->t_conn > t->now) &&
+	    !t->events && !t->reap && !t->backlog && t->depth == 0)
+		return;
+	tcp_enter(t);
+	tw_expire(t);
+	if (t->now >= t->timer_lb) {
+		t->timer_lb = UINT64_MAX;
+		for (struct tcp_sock *c = t->conns, *next; c; c = next) {
+			next = c->next;         /* a timer may move c to the TIME-WAIT FIFO */
+			tcp_timers(c, t->now);
+			uint64_t d = c->in_tw ? UINT64_MAX : conn_deadline(c);
+			if (d < t->timer_lb)
+				t->timer_lb = d;
+		}
+	}
 	tcp_leave(t, true);
 }
 
 uint64_t tcp_next_deadline(const struct tcp_stack *t)
 {
-	uint64_t d = UINT64_MAX;
+	uint64_t d = t->tw_head ? t->tw_head->t_conn : UINT64_MAX;
 	for (const struct tcp_sock *c = t->conns; c; c = c->next) {
-		const uint64_t tm[4] = { c->t_rtx, c->t_delack, c->t_keep, c->t_conn };
-		for (int i = 0; i < 4; i++)
-			if (tm[i] && tm[i] < d)
-				d = tm[i];
+		uint64_t e = conn_deadline(c);
+		if (e < d)
+			d = e;
 	}
 	return d;
 }
@@ -320,6 +403,12 @@ void tcp_shutdown_stack(struct tcp_stack *t)
 			tcp_set_state(l, TCP_CLOSED);
 		}
 		tcp_reap_later(l);
+	}
+	while (t->tw_head) {            /* back onto t->conns, CLOSED */
+		struct tcp_sock *c = t->tw_head;
+		c->app_owned = false;
+		c->listener = NULL;
+		tcp_done(c, -NET_ECONNABORTED);
 	}
 	for (struct tcp_sock *c = t->conns; c; c = c->next) {
 		c->app_owned = false;
@@ -336,6 +425,7 @@ void tcp_shutdown_stack(struct tcp_stack *t)
 	}
 	t->backlog_tail = NULL;
 	tcp_leave(t, true);
+	cache_drain(t);
 	NET_ASSERT(t->nconns == 0 && t->nlisteners == 0 && t->conns == NULL);
 }
 

@@ -14,7 +14,8 @@ static struct tcp_sock **bucket(struct tcp_stack *t, uint32_t la, uint16_t lp, u
 void tcp_hash_insert(struct tcp_stack *t, struct tcp_sock *c)
 {
 	NET_ASSERT(!c->hashed);
-	struct tcp_sock **b = bucket(t, c->laddr, c->lport, c->raddr, c->rport);
+	c->hash = tcp_hash(t, c->laddr, c->lport, c->raddr, c->rport);
+	struct tcp_sock **b = &t->hash[c->hash & (TCP_HASH_SIZE - 1)];
 	c->hnext = *b;
 	*b = c;
 	c->hashed = true;
@@ -24,7 +25,7 @@ void tcp_hash_remove(struct tcp_stack *t, struct tcp_sock *c)
 {
 	if (!c->hashed)
 		return;
-	struct tcp_sock **pp = bucket(t, c->laddr, c->lport, c->raddr, c->rport);
+	struct tcp_sock **pp = &t->hash[c->hash & (TCP_HASH_SIZE - 1)];   /* the tuple is fixed while hashed */
 	while (*pp && *pp != c)
 		pp = &(*pp)->hnext;
 	NET_ASSERT(*pp == c);
@@ -83,33 +84,38 @@ static void list_push(struct tcp_sock **head, struct tcp_sock *c)
 	*head = c;
 }
 
+/* TIME-WAIT TCBs leave t->conns for the TIME-WAIT FIFO (the same next/prev links),
+ * so the timer scan never walks them: all TIME-WAIT TCBs wait the same 2*MSL, so
+ * the FIFO is in expiry order and tcp_poll expires them from its head. */
 void tcp_tw_unlink(struct tcp_stack *t, struct tcp_sock *c)
 {
 	if (!c->in_tw)
 		return;
-	struct tcp_sock **pp = &t->tw_head, *prev = NULL;
-	while (*pp && *pp != c) {
-		prev = *pp;
-		pp = &(*pp)->tw_next;
-	}
-	NET_ASSERT(*pp == c);
-	*pp = c->tw_next;
-	if (t->tw_tail == c)
-		t->tw_tail = prev;
-	c->tw_next = NULL;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		t->tw_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		t->tw_tail = c->prev;
 	c->in_tw = false;
 	t->ntw--;
+	list_push(&t->conns, c);
 }
 
-/* Appends c to the TIME-WAIT list (oldest first: the one recycled at the limits). */
+/* Moves c from t->conns to the tail of the TIME-WAIT FIFO (oldest first: the one
+ * recycled at the limits, and the first to expire). */
 void tcp_tw_push(struct tcp_stack *t, struct tcp_sock *c)
 {
 	if (c->in_tw)
 		return;
+	list_unlink(&t->conns, c);
 	c->in_tw = true;
-	c->tw_next = NULL;
+	c->next = NULL;
+	c->prev = t->tw_tail;
 	if (t->tw_tail)
-		t->tw_tail->tw_next = c;
+		t->tw_tail->next = c;
 	else
 		t->tw_head = c;
 	t->tw_tail = c;
@@ -170,6 +176,7 @@ void tcp_sock_free(struct tcp_stack *t, struct tcp_sock *c)
 			t->nconns--;
 	}
 	NET_ASSERT(!c->rbuf_owed);      /* settled when it left the synchronized states */
+	tcp_sq_spare_free(c);
 	tcp_free(t, c->rbuf, c->rbuf_size);
 	tcp_free(t, c, sizeof(*c));
 }

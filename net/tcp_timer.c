@@ -45,7 +45,7 @@ void tcp_delack_schedule(struct tcp_sock *c)
 {
 	c->ack_pending = true;
 	if (!c->t_delack)
-		c->t_delack = c->t->now + (uint64_t)c->t->cfg.delack_ms * TCP_NS_PER_MS;
+		tcp_arm(c, &c->t_delack, c->t->now + (uint64_t)c->t->cfg.delack_ms * TCP_NS_PER_MS);
 }
 
 void tcp_keepalive_reset(struct tcp_sock *c)
@@ -55,7 +55,7 @@ void tcp_keepalive_reset(struct tcp_sock *c)
 		c->t_keep = 0;
 		return;
 	}
-	c->t_keep = c->t->now + (uint64_t)c->keep_idle_s * 1000000000ull;
+	tcp_arm(c, &c->t_keep, c->t->now + (uint64_t)c->keep_idle_s * 1000000000ull);
 }
 
 static void give_up(struct tcp_sock *c, bool rst)
@@ -154,7 +154,7 @@ static void rto_expired(struct tcp_sock *c, uint64_t now)
 	if (tcp_retransmit_head(c))
 		tcp_mib(t, TCP_MIB_TCPSlowStartRetrans);
 	c->persist = false;
-	c->t_rtx = now + tcp_rto_ns(c);
+	tcp_arm(c, &c->t_rtx, now + tcp_rto_ns(c));
 }
 
 static void persist_expired(struct tcp_sock *c, uint64_t now)
@@ -181,7 +181,7 @@ static void persist_expired(struct tcp_sock *c, uint64_t now)
 	if (iv < TCP_PERSIST_MIN_MS * TCP_NS_PER_MS)
 		iv = TCP_PERSIST_MIN_MS * TCP_NS_PER_MS;
 	c->persist = true;
-	c->t_rtx = now + (iv < hi ? iv : hi);
+	tcp_arm(c, &c->t_rtx, now + (iv < hi ? iv : hi));
 }
 
 static void keepalive_expired(struct tcp_sock *c, uint64_t now)
@@ -193,7 +193,7 @@ static void keepalive_expired(struct tcp_sock *c, uint64_t now)
 	}
 	if (c->snd_una != c->snd_max || c->snd_buf_end != c->snd_max) {
 		/* Data outstanding or queued: retransmission/persist watch the peer. */
-		c->t_keep = now + (uint64_t)c->keep_intvl_s * 1000000000ull;
+		tcp_arm(c, &c->t_keep, now + (uint64_t)c->keep_intvl_s * 1000000000ull);
 		return;
 	}
 	if (c->kprobes >= c->keep_cnt) {
@@ -204,7 +204,7 @@ static void keepalive_expired(struct tcp_sock *c, uint64_t now)
 	c->kprobes++;
 	tcp_mib(t, TCP_MIB_TCPKeepAlive);
 	tcp_xmit(c, c->snd_una - 1, 0, TCP_ACK);
-	c->t_keep = now + (uint64_t)c->keep_intvl_s * 1000000000ull;
+	tcp_arm(c, &c->t_keep, now + (uint64_t)c->keep_intvl_s * 1000000000ull);
 }
 
 static void conn_expired(struct tcp_sock *c)

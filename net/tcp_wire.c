@@ -73,6 +73,18 @@ static enum wire_err parse_one(uint8_t kind, const uint8_t *v, size_t olen, stru
 
 enum wire_err tcp_wire_parse_opts(const uint8_t *opt, size_t len, struct tcp_opts *o)
 {
+	/* Every segment of a connection with timestamps carries exactly NOP NOP TS
+	 * (RFC 7323 Appendix A's layout; Linux tcp_parse_aligned_timestamp): taken
+	 * whole, it gives what the loop below would. */
+	if (len == 12 && opt[0] == TCP_OPT_NOP && opt[1] == TCP_OPT_NOP && opt[2] == TCP_OPT_TS &&
+	    opt[3] == 10) {
+		o->has = TCP_HAS_TS;
+		o->ws = o->nsack = 0;
+		o->mss = 0;
+		o->tsval = wire_get32(opt + 4);
+		o->tsecr = wire_get32(opt + 8);
+		return WIRE_OK;
+	}
 	memset(o, 0, sizeof(*o));
 	size_t i = 0;
 	while (i < len) {
@@ -182,12 +194,8 @@ static uint8_t *emit_opts(const struct tcp_opts *o, uint8_t *p)
 	return p;
 }
 
-size_t tcp_wire_emit(const struct tcp_hdr *h, uint8_t *buf, size_t cap)
+static void emit_fixed(const struct tcp_hdr *h, uint8_t *buf, size_t hlen)
 {
-	size_t olen = tcp_wire_opts_len(&h->opt);
-	size_t hlen = TCP_HDR_LEN + olen;
-	if (cap < hlen)
-		return 0;
 	wire_put16(buf, h->sport);
 	wire_put16(buf + 2, h->dport);
 	wire_put32(buf + 4, h->seq);
@@ -197,6 +205,28 @@ size_t tcp_wire_emit(const struct tcp_hdr *h, uint8_t *buf, size_t cap)
 	wire_put16(buf + 14, h->wnd);
 	wire_put16(buf + 16, 0);
 	wire_put16(buf + 18, h->urg);
+}
+
+size_t tcp_wire_emit(const struct tcp_hdr *h, uint8_t *buf, size_t cap)
+{
+	/* Most segments of a connection with timestamps: NOP NOP TS and nothing else
+	 * (what emit_opts writes for it), without the general layout's walk. */
+	if (h->opt.has == TCP_HAS_TS && cap >= TCP_HDR_LEN + 12) {
+		emit_fixed(h, buf, TCP_HDR_LEN + 12);
+		uint8_t *p = buf + TCP_HDR_LEN;
+		p[0] = TCP_OPT_NOP;
+		p[1] = TCP_OPT_NOP;
+		p[2] = TCP_OPT_TS;
+		p[3] = 10;
+		wire_put32(p + 4, h->opt.tsval);
+		wire_put32(p + 8, h->opt.tsecr);
+		return TCP_HDR_LEN + 12;
+	}
+	size_t olen = tcp_wire_opts_len(&h->opt);
+	size_t hlen = TCP_HDR_LEN + olen;
+	if (cap < hlen)
+		return 0;
+	emit_fixed(h, buf, hlen);
 	uint8_t *p = emit_opts(&h->opt, buf + TCP_HDR_LEN);
 	size_t ns = sack_fit(&h->opt, opts_fixed_len(&h->opt));
 	if (ns) {

@@ -1,5 +1,6 @@
 /* Two stacks over a memory link and the issue 11 workloads (bench_pair.h). */
 #include "tests/bench/bench_pair.h"
+#include "net/config.h"
 #include "net/err.h"
 #include "net/inet.h"
 #include "net/eth.h"
@@ -83,10 +84,11 @@ static void mem_free(void *ctx, void *p)
 	free(p);
 }
 
-static int stack_init(struct net_stack *s, struct memnic *m, const char *cidr, uint64_t *rng)
+static int stack_init(struct net_stack *s, struct memnic *m, const char *cidr, uint64_t *rng,
+		      struct pkt_pool *big)
 {
 	struct net_config cfg = { .random = xorshift, .mem_alloc = mem_alloc,
-				  .mem_free = mem_free, .ctx = rng };
+				  .mem_free = mem_free, .ctx = rng, .tx_big_pool = big };
 	if (inet_parse_cidr(cidr, &cfg.addr, &cfg.prefix_len))
 		return -1;
 	net_init(s, &cfg);
@@ -105,9 +107,26 @@ static void settle(struct bench_pair *bp)
 	bp->pumps = bp->idle_jumps = 0;
 }
 
-int bp_init(struct bench_pair *bp, int csum_offload)
+/* As kernel/main_net.c tx_big_pool_init: NET_TX_BIG_SLOTS buffers of NET_TX_BIG_BUF. */
+static uint8_t *big_pool_init(struct pkt_pool *pool)
+{
+	size_t bytes = NET_TX_BIG_SLOTS * pkt_slot_size(NET_TX_BIG_BUF);
+	uint8_t *mem = aligned_alloc(64, bytes);
+	if (mem)
+		pkt_pool_init_sized(pool, mem, 0, NET_TX_BIG_SLOTS, NET_TX_BIG_BUF);
+	return mem;
+}
+
+int bp_init(struct bench_pair *bp, int opts)
 {
 	memset(bp, 0, sizeof(*bp));
+	bp->plain = !!(opts & BP_PLAIN);
+	if (!bp->plain) {
+		bp->big_mem_a = big_pool_init(&bp->big_a);
+		bp->big_mem_b = big_pool_init(&bp->big_b);
+		if (!bp->big_mem_a || !bp->big_mem_b)
+			return fail(bp, "no memory for big buffers", 0);
+	}
 	pattern_init();
 	bp->now = 1000000000ull;
 	bp->rng_a = 0x1234567887654321ull;
@@ -116,9 +135,9 @@ int bp_init(struct bench_pair *bp, int csum_offload)
 	    memnic_init(&bp->nb, "eth0", 2, BP_SLOTS, &bp->now))
 		return fail(bp, "no memory for packet pools", 0);
 	memnic_connect(&bp->na, &bp->nb);
-	bp->na.csum_offload = bp->nb.csum_offload = csum_offload;
-	if (stack_init(&bp->a, &bp->na, A_ADDR, &bp->rng_a) ||
-	    stack_init(&bp->b, &bp->nb, "10.0.0.2/24", &bp->rng_b))
+	bp->na.csum_offload = bp->nb.csum_offload = !!(opts & BP_CSUM_OFFLOAD);
+	if (stack_init(&bp->a, &bp->na, A_ADDR, &bp->rng_a, bp->plain ? NULL : &bp->big_a) ||
+	    stack_init(&bp->b, &bp->nb, "10.0.0.2/24", &bp->rng_b, bp->plain ? NULL : &bp->big_b))
 		return fail(bp, "stack init", 0);
 	if (!bp->a.tcp_on || !bp->b.tcp_on)
 		return fail(bp, "TCP not enabled", 0);
@@ -137,12 +156,29 @@ int bp_fini(struct bench_pair *bp)
 		tcp_close(bp->listener);
 	net_fini(&bp->a);
 	net_fini(&bp->b);
-	return memnic_destroy_pair(&bp->na, &bp->nb);
+	int leaked = memnic_destroy_pair(&bp->na, &bp->nb);
+	struct pkt_pool *big[2] = { &bp->big_a, &bp->big_b };
+	uint8_t **mem[2] = { &bp->big_mem_a, &bp->big_mem_b };
+	for (int i = 0; i < 2; i++) {
+		if (!*mem[i])
+			continue;
+		leaked += (int)(big[i]->stats.slots - big[i]->stats.free);
+		free(*mem[i]);
+		*mem[i] = NULL;
+	}
+	return leaked;
 }
 
 /* ---- the loop -------------------------------------------------------------------------- */
 
+/* The kernel's NAPI callback (kernel/main_net.c) is net_input_burst: a poll's frames
+ * may be coalesced until net_poll() flushes them. */
 static void deliver(void *ctx, struct netdev *dev, struct pkt *p)
+{
+	net_input_burst(ctx, dev, p);
+}
+
+static void deliver_plain(void *ctx, struct netdev *dev, struct pkt *p)
 {
 	net_input(ctx, dev, p);
 }
@@ -152,8 +188,9 @@ static int pump(struct bench_pair *bp)
 {
 	bp->now += BP_TICK_NS;
 	bp->pumps++;
-	int n = netdev_napi_poll(&bp->na.dev, BP_BUDGET, deliver, &bp->a);
-	n += netdev_napi_poll(&bp->nb.dev, BP_BUDGET, deliver, &bp->b);
+	netdev_deliver_fn fn = bp->plain ? deliver_plain : deliver;
+	int n = netdev_napi_poll(&bp->na.dev, BP_BUDGET, fn, &bp->a);
+	n += netdev_napi_poll(&bp->nb.dev, BP_BUDGET, fn, &bp->b);
 	net_poll(&bp->a, bp->now);
 	net_poll(&bp->b, bp->now);
 	return n;

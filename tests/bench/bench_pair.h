@@ -34,6 +34,9 @@ struct bench_pair {
 	struct tcp_sock *listener;      /* on b, port 80 */
 	uint64_t rng_a, rng_b;
 	uint64_t pumps, idle_jumps;
+	int plain;              /* BP_PLAIN */
+	struct pkt_pool big_a, big_b;   /* TCP super-segments and GRO trains (not BP_PLAIN) */
+	uint8_t *big_mem_a, *big_mem_b;
 	char err[160];
 };
 
@@ -48,9 +51,16 @@ struct bp_result {
 	uint64_t pumps;
 };
 
-/* csum_offload: the NICs mark received frames PKT_F_CSUM_OK (memlink.h). 0 or -1. */
-int bp_init(struct bench_pair *bp, int csum_offload);
-/* Tears both stacks down; returns packets not back in their pools (0 = no leak). */
+/* bp_init options. By default the pair runs as the kernel configures its stack
+ * (kernel/main_net.c): each stack has a pool of 64 KiB buffers (NET_TX_BIG_*), so TCP
+ * sends super-segments that net/gso.c cuts, and the NAPI poll hands frames up with
+ * net_input_burst(), so received segments are coalesced (net/gro.h). */
+#define BP_CSUM_OFFLOAD 1       /* the NICs mark received frames PKT_F_CSUM_OK (memlink.h) */
+#define BP_PLAIN 2              /* no big buffers, net_input(): no GSO, no GRO */
+/* opts: BP_* bits. 0 or -1. */
+int bp_init(struct bench_pair *bp, int opts);
+/* Tears both stacks down; returns packets not back in their pools, big ones included
+ * (0 = no leak). */
 int bp_fini(struct bench_pair *bp);
 
 /* One connection, A sends total bytes (tcp_send, MSS 1460 on the 1500-byte link), B reads

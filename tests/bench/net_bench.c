@@ -14,9 +14,13 @@
  * 2.1.3's reference, with the ratio (> 1: we cost more). Nothing is
  * asserted about speed; a run whose bytes do not verify fails (exit 1).
  *
- * Usage: net_bench [--runs N] [--cpu N] [--bulk-mib N] [--rr N] [--crr N]
+ * The stacks run as the kernel configures them (a big-buffer pool: TCP super-segments
+ * cut by net/gso.c; frames handed up in bursts: GRO); --plain measures without both,
+ * and the callgrind part reports that too.
+ *
+ * Usage: net_bench [--runs N] [--cpu N] [--bulk-mib N] [--rr N] [--crr N] [--plain]
  *                  [--cg-bulk-mib N] [--cg-rr N] [--cg-crr N] [--no-callgrind] [--out DIR]
- *        net_bench --one bulk|rr|crr COUNT [--offload]   (one run; what callgrind runs)
+ *        net_bench --one bulk|rr|crr COUNT [--offload] [--plain]   (what callgrind runs)
  */
 #define _GNU_SOURCE
 #include "tests/host_panic.h"
@@ -45,7 +49,7 @@ static const struct {
 static const char *work_name[NWORK] = { "bulk", "rr", "crr" };
 
 struct opts {
-	int runs, cpu, callgrind, offload;
+	int runs, cpu, callgrind, offload, plain;
 	uint64_t count[NWORK], cg_count[NWORK];
 	const char *out;
 };
@@ -64,10 +68,10 @@ static double units(enum work w, uint64_t count)
 }
 
 /* One run on a fresh pair; returns wall ns (0 on failure, reason printed). */
-static uint64_t run_once(enum work w, uint64_t count, int offload, struct bp_result *r)
+static uint64_t run_once(enum work w, uint64_t count, int bp_opts, struct bp_result *r)
 {
 	static struct bench_pair bp;    /* large (two rings of 4096 pointers): not on the stack */
-	if (bp_init(&bp, offload)) {
+	if (bp_init(&bp, bp_opts)) {
 		fprintf(stderr, "net_bench: %s\n", bp.err);
 		return 0;
 	}
@@ -107,7 +111,7 @@ static int wall(enum work w, const struct opts *o, double *best)
 	struct bp_result r = { 0 };
 	int n = o->runs < 16 ? o->runs : 16;
 	for (int i = 0; i < n; i++)
-		if (!(t[i] = run_once(w, o->count[w], 0, &r)))
+		if (!(t[i] = run_once(w, o->count[w], o->plain ? BP_PLAIN : 0, &r)))
 			return -1;
 	qsort(t, (size_t)n, sizeof(t[0]), cmp_u64);
 	double u = units(w, o->count[w]), b = (double)t[0] / u, med = (double)t[n / 2] / u;
@@ -149,24 +153,26 @@ static double cg_total(const char *path)
 #define REP_OFF "glibc.cpu.x86_rep_movsb_threshold=1000000000000:" \
 		"glibc.cpu.x86_rep_stosb_threshold=1000000000000"
 
-static int callgrind(enum work w, const struct opts *o, int offload)
+/* bp_opts: BP_CSUM_OFFLOAD, BP_PLAIN (bench_pair.h). */
+static int callgrind(enum work w, const struct opts *o, int bp_opts)
 {
+	int offload = bp_opts & BP_CSUM_OFFLOAD, plain = bp_opts & BP_PLAIN;
 	char out[512], cmd[2048], self[512];
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len <= 0)
 		return -1;
 	self[len] = 0;
-	snprintf(out, sizeof(out), "%s/callgrind.%s%s.out", o->out, work_name[w],
-		 offload ? "-offload" : "");
+	snprintf(out, sizeof(out), "%s/callgrind.%s%s%s.out", o->out, work_name[w],
+		 offload ? "-offload" : "", plain ? "-plain" : "");
 	/* callgrind counts every byte of a rep movsb/stosb as an instruction, so glibc's
 	 * large-copy path would make a 64 KiB tcp_send look like 65,536 instructions;
 	 * its vector loop (32 bytes an instruction) is counted instead. */
 	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && GLIBC_TUNABLES=" REP_OFF
 		 " valgrind --tool=callgrind -q "
 		 "--callgrind-out-file='%s' --collect-atstart=no --toggle-collect=bp_%s_loop "
-		 "--toggle-collect=bp_verify '%s' --one %s %llu%s",
+		 "--toggle-collect=bp_verify '%s' --one %s %llu%s%s",
 		 o->out, out, work_name[w], self, work_name[w],
-		 (unsigned long long)o->cg_count[w], offload ? " --offload" : "");
+		 (unsigned long long)o->cg_count[w], offload ? " --offload" : "", plain ? " --plain" : "");
 	if (system(cmd) != 0) {
 		fprintf(stderr, "net_bench: callgrind run failed: %s\n", cmd);
 		return -1;
@@ -174,7 +180,8 @@ static int callgrind(enum work w, const struct opts *o, int offload)
 	double ir = cg_total(out) / units(w, o->cg_count[w]);
 	if (ir < 0)
 		return -1;
-	printf("  %s%s under callgrind: %llu %s%s -> %s\n", ref[w].name, offload ? " (offload)" : "",
+	printf("  %s%s%s under callgrind: %llu %s%s -> %s\n", ref[w].name, offload ? " (offload)" : "",
+	       plain ? " (plain: no GSO, no GRO)" : "",
 	       (unsigned long long)o->cg_count[w], w == BULK ? "MiB" : ref[w].unit,
 	       w == BULK ? "" : "s", out);
 	char what[64];
@@ -194,8 +201,10 @@ static int one(int argc, char **argv)
 	if (w == NWORK)
 		return 2;
 	struct bp_result r;
-	int offload = argc > 4 && !strcmp(argv[4], "--offload");
-	return run_once(w, strtoull(argv[3], NULL, 0), offload, &r) ? 0 : 1;
+	int bp_opts = 0;
+	for (int i = 4; i < argc; i++)
+		bp_opts |= !strcmp(argv[i], "--offload") ? BP_CSUM_OFFLOAD : !strcmp(argv[i], "--plain") ? BP_PLAIN : 0;
+	return run_once(w, strtoull(argv[3], NULL, 0), bp_opts, &r) ? 0 : 1;
 }
 
 static void pin(int cpu)
@@ -215,6 +224,10 @@ static int parse(struct opts *o, int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--no-callgrind")) {
 			o->callgrind = 0;
+			continue;
+		}
+		if (!strcmp(a, "--plain")) {
+			o->plain = 1;
 			continue;
 		}
 		if (!v)
@@ -253,15 +266,21 @@ int main(int argc, char **argv)
 		bad |= wall((enum work)w, &o, &best);
 	if (o.callgrind)
 		for (int w = 0; w < NWORK; w++)
-			bad |= callgrind((enum work)w, &o, 0);
+			bad |= callgrind((enum work)w, &o, o.plain ? BP_PLAIN : 0);
+	if (o.callgrind && !o.plain) {
+		printf("  the same without the big-buffer pool and receive bursts (--plain: no GSO, "
+		       "no GRO; how the earlier numbers in docs/performance.md were taken):\n");
+		for (int w = 0; w < NWORK; w++)
+			bad |= callgrind((enum work)w, &o, BP_PLAIN);
+	}
 	static struct bench_pair probe;
-	int honoured = bp_init(&probe, 1) == 0 && bp_csum_ok_honoured(&probe);
+	int honoured = bp_init(&probe, BP_CSUM_OFFLOAD) == 0 && bp_csum_ok_honoured(&probe);
 	bp_fini(&probe);
 	if (!honoured)
 		printf("  checksum offload variant: not available: TCP verifies every checksum "
 		       "(ignores PKT_F_CSUM_OK) and there is no TX checksum hook in net/netdev.h\n");
 	else
 		for (int w = 0; w < NWORK; w++)
-			bad |= o.callgrind ? callgrind((enum work)w, &o, 1) : 0;
+			bad |= o.callgrind ? callgrind((enum work)w, &o, BP_CSUM_OFFLOAD) : 0;
 	return bad ? 1 : 0;
 }

@@ -20,6 +20,25 @@ TEST(net_bench_bulk_1mib)
 	CHECK(r.frames > (1u << 20) / 1460);    /* MSS-sized segments and their ACKs */
 	CHECK_EQ(r.retrans, 0);
 	CHECK_EQ(r.drops, 0);
+	/* The kernel's configuration: super-segments out, coalesced trains in. */
+	CHECK(bp.a.tcp.mib[TCP_MIB_GsoSegs] > 0);
+	CHECK(bp.b.gro.st.merged > 0);
+	CHECK_EQ(bp_fini(&bp), 0);
+}
+
+TEST(net_bench_bulk_and_crr_plain)
+{
+	struct bp_result r;
+	REQUIRE(bp_init(&bp, BP_PLAIN) == 0);
+	CHECK_EQ(bp_bulk(&bp, 1 << 20, &r), 0);
+	CHECK_EQ(r.bytes, 1u << 20);
+	CHECK_EQ(r.retrans, 0);
+	CHECK_EQ(bp.a.tcp.mib[TCP_MIB_GsoSegs], 0);
+	CHECK_EQ(bp.b.gro.st.merged, 0);
+	CHECK_EQ(bp_crr(&bp, 20, &r), 0);
+	CHECK_EQ(r.ops, 20);
+	CHECK_EQ(r.retrans, 0);
+	CHECK_EQ(r.drops, 0);
 	CHECK_EQ(bp_fini(&bp), 0);
 }
 
@@ -52,7 +71,7 @@ TEST(net_bench_crr_20)
 TEST(net_bench_memlink_hands_frames_over)
 {
 	struct pkt *p, *got[2];
-	REQUIRE(bp_init(&bp, 1) == 0);
+	REQUIRE(bp_init(&bp, BP_CSUM_OFFLOAD) == 0);
 	REQUIRE((p = pkt_alloc(&bp.na.pool)));
 	memcpy(pkt_put(p, 60), "frame", 6);
 	CHECK_EQ(bp.na.dev.ops->tx_burst(&bp.na.dev, &p, 1), 1);
@@ -87,7 +106,7 @@ TEST(net_bench_verifier_catches_a_wrong_byte)
  * and the answer matches TCP's own counter, whichever way TCP treats the flag. */
 TEST(net_bench_csum_probe_reaches_tcp)
 {
-	REQUIRE(bp_init(&bp, 1) == 0);
+	REQUIRE(bp_init(&bp, BP_CSUM_OFFLOAD) == 0);
 	uint64_t segs = bp.b.tcp.mib[TCP_MIB_InSegs], bad = bp.b.tcp.mib[TCP_MIB_InCsumErrors];
 	int honoured = bp_csum_ok_honoured(&bp);
 	CHECK_EQ(bp.b.tcp.mib[TCP_MIB_InSegs], segs + 1);

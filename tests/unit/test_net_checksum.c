@@ -5,6 +5,7 @@
  */
 #include "tests/unit/test.h"
 #include "net/checksum.h"
+#include "net/inet.h"
 #include <string.h>
 
 static uint32_t ref_sum(const uint8_t *p, size_t len, uint32_t sum)
@@ -87,4 +88,59 @@ TEST(net_checksum_verifies_to_zero)
 	CHECK_EQ(csum_fold(csum_partial(seg, sizeof(seg), 0)), 0);
 	seg[700] ^= 0x10;
 	CHECK(csum_fold(csum_partial(seg, sizeof(seg), 0)) != 0);
+}
+
+/* csum_copy: the same sum as csum_partial, and exactly len bytes copied (the bytes on
+ * either side of dst untouched), for every length, source and destination alignment. */
+TEST(net_checksum_copy_matches_and_copies_exactly)
+{
+	static uint8_t src[600], dst[640];
+	int bad_sum = 0, bad_copy = 0;
+	for (int fill = 0; fill < 3; fill++) {
+		for (size_t i = 0; i < sizeof(src); i++)
+			src[i] = fill == 0 ? rnd8() : fill == 1 ? 0 : 0xff;
+		for (size_t so = 0; so < 8; so++)
+			for (size_t d = 0; d < 8; d += 3)
+				for (size_t len = 0; len + so <= 300; len++) {
+					memset(dst, 0xa5, sizeof(dst));
+					uint32_t s = csum_copy(dst + 8 + d, src + so, len, 0x1fffe);
+					bad_sum += csum_fold(s) != ref(src + so, len, 0x1fffe);
+					bad_copy += memcmp(dst + 8 + d, src + so, len) != 0 ||
+						    dst[7 + d] != 0xa5 || dst[8 + d + len] != 0xa5;
+				}
+	}
+	CHECK_EQ(bad_sum, 0);
+	CHECK_EQ(bad_copy, 0);
+}
+
+/* inet_csum_hdr (the inline IPv4 header sum) agrees with the general one. */
+TEST(net_checksum_ipv4_header_inline_matches)
+{
+	static uint8_t h[64];
+	int bad = 0;
+	for (int round = 0; round < 2000; round++) {
+		for (size_t i = 0; i < sizeof(h); i++)
+			h[i] = round % 3 == 1 ? 0xff : round % 3 == 2 ? 0 : rnd8();
+		for (size_t len = 20; len <= 60; len += 4)
+			for (size_t off = 0; off < 4; off++)
+				bad += inet_csum_hdr(h + off, len) != ref(h + off, len, 0);
+	}
+	CHECK_EQ(bad, 0);
+}
+
+/* csum_hdr_words (inline, headers) agrees with csum_partial for 0-60 bytes in 4s. */
+TEST(net_checksum_header_words_match)
+{
+	static uint8_t h[64];
+	const uint32_t seeds[] = { 0, 1, 0xffff, 0x1fffe, 0xfffffff0u };
+	int bad = 0;
+	for (int round = 0; round < 500; round++) {
+		for (size_t i = 0; i < sizeof(h); i++)
+			h[i] = round % 3 == 1 ? 0xff : round % 3 == 2 ? 0 : rnd8();
+		for (size_t len = 0; len <= 60; len += 4)
+			for (size_t k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++)
+				bad += csum_fold(csum_hdr_words(h + (round & 3), len, seeds[k])) !=
+				       ref(h + (round & 3), len, seeds[k]);
+	}
+	CHECK_EQ(bad, 0);
 }

@@ -144,3 +144,33 @@ TEST(net_route_lookup_bound)
 	route_flush(&t, 0, -1);
 	CHECK(route_lookup(&t, ip("192.0.2.15")) == NULL);
 }
+
+/* route_get remembers its last answer: a route added or deleted, or an address
+ * changed, must show in the very next answer for the same destination. */
+TEST(net_route_get_cache_follows_changes)
+{
+	struct test_net t;
+	struct route_result r;
+	tn_init(&t, 1, "10.0.2.15/24", "10.0.2.2", 0);
+	uint32_t dst = ip("93.184.216.34");
+	REQUIRE(route_get(&t.s.routes, dst, &r) == 0);
+	CHECK_EQ(r.nexthop, ip("10.0.2.2"));
+	REQUIRE(route_get(&t.s.routes, dst, &r) == 0);          /* from the cache */
+	CHECK_EQ(r.nexthop, ip("10.0.2.2"));
+	struct route more = rt("93.184.0.0/16", "10.0.2.9", 0, 0);
+	REQUIRE(route_add(&t.s.routes, &more) == 0);
+	REQUIRE(route_get(&t.s.routes, dst, &r) == 0);
+	CHECK_EQ(r.nexthop, ip("10.0.2.9"));
+	REQUIRE(route_del(&t.s.routes, ip("93.184.0.0"), 16) == 0);
+	REQUIRE(route_get(&t.s.routes, dst, &r) == 0);
+	CHECK_EQ(r.nexthop, ip("10.0.2.2"));
+	uint32_t local = ip("10.0.2.3");
+	REQUIRE(route_get(&t.s.routes, local, &r) == 0);
+	CHECK_EQ(r.type, RTN_UNICAST);
+	ipv4_set_addr(&t.s.ip, 0, local, 24, IFACE_ADDR_STATIC, 0);     /* now ours */
+	REQUIRE(route_get(&t.s.routes, local, &r) == 0);
+	CHECK_EQ(r.type, RTN_LOCAL);
+	ipv4_clear_addr(&t.s.ip, 0);
+	CHECK(route_get(&t.s.routes, local, &r) < 0);            /* no address, no route */
+	CHECK_EQ(tn_fini(&t), 0);
+}

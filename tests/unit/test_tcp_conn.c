@@ -425,10 +425,10 @@ TEST(tcp_conn_fin_established_to_close_wait_to_last_ack)
 	POP(&h, s);
 	CHECK_EQ(s.h.ack, p.seq);
 	p.ack++;
-	long before = h.mem_live;
+	uint64_t before = h.t.mem_used;
 	peer_send(&h, &p, TCP_ACK, NULL, 0);            /* LAST-ACK -> CLOSED */
 	NONE(&h);
-	CHECK(h.mem_live < before);                     /* TCB and buffers freed */
+	CHECK(h.t.mem_used < before);                   /* TCB and buffers released */
 	CHECK_EQ(h.t.nconns, 0);
 	tcp_close(l);
 	th_fini(&h);
@@ -1118,6 +1118,50 @@ TEST(tcp_conn_straddling_segment_trimmed)
 	CHECK_EQ(tcp_recv(c, b, sizeof(b)), 0);
 	th_drain(&h);
 	tcp_close(c);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* TIME-WAIT TCBs expire from their FIFO in expiry order, and a restarted 2*MSL moves a
+ * TCB behind younger ones: the younger goes first, the restarted one 2*MSL after its
+ * restart, not before. */
+static void close_into_time_wait(struct th *h, struct tcp_sock *c, struct th_peer *p)
+{
+	tcp_close(c);
+	th_drain(h);
+	p->ack++;                                       /* our FIN */
+	peer_send(h, p, TCP_ACK, NULL, 0);
+	peer_send(h, p, TCP_ACK | TCP_FIN, NULL, 0);
+	th_drain(h);
+}
+
+TEST(tcp_conn_time_wait_fifo_order_and_restart)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct tcp_sock *l;
+	REQUIRE(tcp_listen(&h.t, 0, 80, 8, th_cb, &h, &l) == 0);
+	struct th_peer p1, p2;
+	struct tcp_sock *c1 = th_handshake(&h, l, &p1, 0, 40001);
+	struct tcp_sock *c2 = th_handshake(&h, l, &p2, 0, 40002);
+	REQUIRE(c1 && c2);
+	close_into_time_wait(&h, c1, &p1);              /* expires at 60 s */
+	th_advance(&h, TH_SEC);
+	close_into_time_wait(&h, c2, &p2);              /* expires at 61 s */
+	CHECK_EQ(h.t.ntw, 2);
+	th_advance(&h, 30 * TH_SEC);
+	p1.seq--;
+	peer_send(&h, &p1, TCP_ACK | TCP_FIN, NULL, 0); /* the first restarts: 91 s */
+	th_drain(&h);
+	th_advance(&h, 29 * TH_SEC + TH_SEC / 2);       /* 60.5 s */
+	CHECK_EQ(h.t.ntw, 2);
+	th_advance(&h, TH_SEC);                         /* 61.5 s: the second goes */
+	CHECK_EQ(h.t.ntw, 1);
+	th_advance(&h, 29 * TH_SEC);                    /* 90.5 s */
+	CHECK_EQ(h.t.ntw, 1);
+	th_advance(&h, TH_SEC);                         /* 91.5 s */
+	CHECK_EQ(h.t.ntw, 0);
+	CHECK_EQ(h.t.mib[TCP_MIB_TW], 2);
 	tcp_close(l);
 	th_fini(&h);
 }

@@ -541,3 +541,39 @@ TEST(tcp_data_zero_window_still_takes_rst_and_urg)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* The acknowledged copy chunk is kept as the connection's spare, so request/response
+ * sends do not allocate each time; it counts in mem_used while kept, and goes when
+ * the connection closes. */
+TEST(tcp_data_spare_chunk_reused_and_freed)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct th_peer p;
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
+	REQUIRE(c);
+	uint64_t base = h.t.mem_used, conn_mem = sizeof(*c) + (c->rbuf ? c->rbuf_size : 0);
+	uint8_t b[64];
+	fill(b, sizeof(b), 3);
+	struct th_seg s;
+	uint64_t with_chunk = 0;
+	for (int i = 0; i < 3; i++) {
+		REQUIRE(tcp_send(c, b, sizeof(b)) == (long)sizeof(b));
+		POP(&h, s);
+		CHECK_EQ(s.dlen, sizeof(b));
+		if (i == 0)
+			with_chunk = h.t.mem_used;
+		CHECK_EQ(h.t.mem_used, with_chunk);     /* the spare, not a second chunk */
+		p.ack += sizeof(b);
+		peer_send(&h, &p, TCP_ACK, NULL, 0);
+		CHECK(c->sq_spare != NULL);
+		CHECK_EQ(h.t.mem_used, with_chunk);     /* kept, still counted */
+	}
+	CHECK(with_chunk > base);
+	tcp_abort(c);
+	th_drain(&h);
+	th_advance(&h, 1000);                           /* the next poll reaps the TCB */
+	CHECK_EQ(h.t.mem_used, base - conn_mem);       /* TCB, buffer and spare all gone */
+	tcp_close(l);
+	th_fini(&h);
+}

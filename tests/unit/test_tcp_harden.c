@@ -9,6 +9,7 @@
 #include "net/tcp_int.h"
 #include "net/ipv4.h"
 #include <stdlib.h>
+#include <string.h>
 
 static uint8_t blob[65536];
 
@@ -812,6 +813,73 @@ TEST(tcp_harden_rbuf_taken_at_first_byte_and_trimmed)
 		tcp_abort(c[i]);
 	th_advance(&h, TH_MS);
 	CHECK_EQ(h.t.mem_used, base);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* tcp_siphash is SipHash-2-4 over little-endian 32-bit words: the reference vectors
+ * (key 00..0f, message 00..n-1) for n = 0, 4, 8, 12, 16. */
+TEST(tcp_harden_siphash_reference_vectors)
+{
+	const uint64_t key[2] = { 0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull };
+	const uint32_t w[4] = { 0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c };
+	const uint64_t want[5] = { 0x726fdb47dd0e0e31ull, 0xcf2794e0277187b7ull, 0x93f5f5799a932462ull,
+				   0x751e8fbc860ee5fbull, 0x3f2acc7f57c29bdbull };
+	for (size_t n = 0; n <= 4; n++)
+		CHECK_EQ(tcp_siphash(key, w, n), want[n]);
+}
+
+/* The table hash remembers the last tuple: never a stale value for another tuple,
+ * and it depends on the key. */
+TEST(tcp_harden_table_hash_memo_and_key)
+{
+	static struct tcp_stack t;
+	memset(&t, 0, sizeof(t));
+	t.hash_key[0] = 1;
+	t.hash_key[1] = 2;
+	uint32_t a = tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40000);
+	uint32_t b = tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40001);
+	CHECK(a != b);
+	CHECK_EQ(tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40000), a);
+	CHECK_EQ(tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40001), b);
+	t.hmemo_ok = false;
+	CHECK_EQ(tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40001), b);
+	t.hash_key[0] = 3;
+	t.hmemo_ok = false;
+	CHECK(tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40001) != b);
+	/* The timestamp offset's memo likewise. */
+	t.ts_key[0] = 5;
+	uint32_t o1 = tcp_ts_offset(&t, 0x0a000001, 0x0a000002);
+	uint32_t o2 = tcp_ts_offset(&t, 0x0a000001, 0x0a000003);
+	CHECK(o1 != o2);
+	CHECK_EQ(tcp_ts_offset(&t, 0x0a000001, 0x0a000002), o1);
+	t.tsmemo_ok = false;
+	CHECK_EQ(tcp_ts_offset(&t, 0x0a000001, 0x0a000003), o2);
+}
+
+/* Freed TCBs and buffers are kept for reuse, but only a few, outside mem_used, and
+ * all handed back at shutdown (th_fini checks nothing is left allocated). */
+TEST(tcp_harden_object_cache_bounded)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l;
+	th_init(&h, NULL);
+	REQUIRE(tcp_listen(&h.t, 0, 80, 0, th_cb, &h, &l) == 0);
+	uint64_t base = h.t.mem_used;
+	long live0 = h.mem_live, peak = 0;
+	for (int i = 0; i < 40; i++) {
+		struct tcp_sock *c = th_handshake(&h, l, &p, 0, (uint16_t)(40000 + i));
+		REQUIRE(c);
+		REQUIRE(tcp_send(c, resp503, sizeof(resp503) - 1) > 0);
+		tcp_abort(c);
+		th_drain(&h);
+		th_advance(&h, TH_MS);
+		CHECK_EQ(h.t.mem_used, base);
+		peak = h.mem_live > peak ? h.mem_live : peak;
+	}
+	CHECK(peak - live0 <= TCP_CACHE_TCBS + TCP_CACHE_RBUFS + TCP_CACHE_CHUNKS);
+	CHECK(h.t.cache[0].n >= 1 && h.t.cache[0].n <= TCP_CACHE_TCBS);
 	tcp_close(l);
 	th_fini(&h);
 }

@@ -215,7 +215,10 @@ TEST(tcp_listen_connection_cap)
 TEST(tcp_listen_memory_failures_do_not_leak)
 {
 	struct th h;
-	th_init(&h, NULL);
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	cfg.obj_cache = false;          /* every TCB and buffer from the allocator that fails */
+	th_init(&h, &cfg);
 	struct tcp_sock *l;
 	REQUIRE(tcp_listen(&h.t, 0, 80, 8, th_cb, &h, &l) == 0);
 	struct th_peer p;

@@ -7,6 +7,7 @@
 #include "net/tcp_wire.h"
 #include "net/tcp_int.h"
 #include <stdlib.h>
+#include <string.h>
 
 /* A Linux SYN: 50000 -> 80, MSS 1460, SACK-permitted, TS 1/0, WS 7. */
 static const uint8_t linux_syn[] = {
@@ -201,4 +202,52 @@ TEST(tcp_seq_compare)
 	CHECK(!seq_in(2, 0xffffffffu, 2));
 	CHECK_EQ(seq_max(0xfffffff0u, 3), 3);
 	CHECK_EQ(seq_min(0xfffffff0u, 3), 0xfffffff0u);
+}
+
+/* The aligned-timestamp fast path (NOP NOP TS) gives what the general walk gives for
+ * the same option in another layout, and leaves nothing of an earlier parse behind. */
+TEST(tcp_wire_aligned_timestamp_fast_path)
+{
+	const uint8_t aligned[12] = { 1, 1, 8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+	const uint8_t other[12] = { 8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 1, 1 };
+	const uint8_t syn[8] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };       /* MSS 1460, WS 7 */
+	struct tcp_opts a, b;
+	REQUIRE(tcp_wire_parse_opts(syn, sizeof(syn), &a) == WIRE_OK);
+	CHECK_EQ(a.mss, 1460);
+	REQUIRE(tcp_wire_parse_opts(aligned, sizeof(aligned), &a) == WIRE_OK);
+	REQUIRE(tcp_wire_parse_opts(other, sizeof(other), &b) == WIRE_OK);
+	CHECK_EQ(a.has, TCP_HAS_TS);
+	CHECK_EQ(a.has, b.has);
+	CHECK_EQ(a.tsval, 0x11223344u);
+	CHECK_EQ(a.tsecr, 0x55667788u);
+	CHECK_EQ(a.tsval, b.tsval);
+	CHECK_EQ(a.tsecr, b.tsecr);
+	CHECK_EQ(a.mss, 0);
+	CHECK_EQ(a.ws, 0);
+	CHECK_EQ(a.nsack, 0);
+}
+
+/* The timestamp-only emit path writes the layout the general one does (golden bytes),
+ * parses back, and still refuses a buffer that is too small. */
+TEST(tcp_wire_emit_timestamp_only)
+{
+	struct tcp_hdr h = { .sport = 80, .dport = 40000, .seq = 0x01020304, .ack = 0x05060708,
+			     .flags = TCP_ACK | TCP_PSH, .wnd = 0x1234 };
+	h.opt.has = TCP_HAS_TS;
+	h.opt.tsval = 0x11223344;
+	h.opt.tsecr = 0x55667788;
+	uint8_t b[64];
+	memset(b, 0xee, sizeof(b));
+	REQUIRE(tcp_wire_emit(&h, b, sizeof(b)) == 32);
+	const uint8_t want[32] = { 0, 80, 0x9c, 0x40, 1, 2, 3, 4, 5, 6, 7, 8, 0x80, 0x18, 0x12, 0x34,
+				   0, 0, 0, 0, 1, 1, 8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+	CHECK(memcmp(b, want, 32) == 0);
+	CHECK_EQ(b[32], 0xee);
+	CHECK_EQ(tcp_wire_opts_len(&h.opt), 12);
+	struct tcp_hdr back;
+	REQUIRE(tcp_wire_parse(b, 32, &back) == WIRE_OK);
+	CHECK_EQ(back.opt.tsval, h.opt.tsval);
+	CHECK_EQ(back.opt.tsecr, h.opt.tsecr);
+	CHECK_EQ(back.seq, h.seq);
+	CHECK_EQ(tcp_wire_emit(&h, b, 31), 0);
 }
