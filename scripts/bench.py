@@ -135,6 +135,9 @@ def bench_net():
           f"received / elapsed; skiff->host over Skiff's ping -c {SKIFF_PINGS})")
 
 
+# HTTP (issue 11's figures): bench_http() in scripts/bench_http.py.
+
+
 if __name__ == "__main__":
     bench_boot()
     if os.environ.get("BENCH_NET", "1") != "0":
