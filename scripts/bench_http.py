@@ -144,7 +144,10 @@ ROW = "  %-40s %-7s %-9s %-10s %-10s %-8s %s"
 
 
 def row(label, unit, model, value, extra, ref, target, linux):
-    note = f"failed: {' '.join(str(extra).split())}" if value is None else (f"{extra} failed/errors" if extra else "")
+    if value is None:
+        note = "failed: " + " ".join(str(extra).split())
+    else:
+        note = f"{extra} failed/errors" if extra else ""
     if model in linux:
         note = f"Linux guest {linux[model]}" + (f"; {note}" if note else "")
     goal = target.get(model)
@@ -173,8 +176,8 @@ def bench_http(nics=None):
     load = os.getloadavg()[0]
     results = {m: measure(m) for m in (nics or NICS)}
     print(table(results))
-    print(f"  ({time.time() - t0:.0f} s for {len(results)} boots; load average {load:.1f} "
-          f"at the start on {os.cpu_count()} CPUs)")
+    print(f"  ({time.time() - t0:.0f} s for {len(results)} boots; 1-minute load average "
+          f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":
