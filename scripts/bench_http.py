@@ -111,9 +111,9 @@ def download(ns, url):
 
 def measure(model):
     """One boot of model in a fresh namespace: {metric: (value, errors or why)}."""
-    ns = Netns(f"skbh{os.getpid() % 100000}{model}")
-    g = None
+    ns = g = None
     try:
+        ns = Netns(f"skbh{os.getpid() % 100000}{model}")
         ns.run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
                 "net.ipv6.conf.default.disable_ipv6=1"])
         g = Guest(f"bench-http-{model}", nic=model, net="tap", netns=ns.name, tap=ns.tap)
@@ -131,7 +131,8 @@ def measure(model):
     finally:
         if g:
             g.close()
-        ns.close()
+        if ns:
+            ns.close()
 
 
 def fmt_num(v, unit):
