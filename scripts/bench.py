@@ -25,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "system"))
 from netns import HOST_ADDR, Netns  # noqa: E402
+from bench_http import bench_http  # noqa: E402  (issue 11 figures, scripts/bench_http.py)
 from skiff import Guest  # noqa: E402
 
 BOOTS = int(os.environ.get("BENCH_BOOTS", "3"))
@@ -134,86 +135,7 @@ def bench_net():
           f"received / elapsed; skiff->host over Skiff's ping -c {SKIFF_PINGS})")
 
 
-WRK_REQS = re.compile(r"(\d+) requests in ([0-9.]+)(m?s)")
-WRK_ERRS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
-WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
-HTTP_DOWNLOADS = int(os.environ.get("BENCH_HTTP_DOWNLOADS", "3"))
-
-
-def wrk_rate(ns, url, conns, *extra):
-    """(requests/s, error count) of `wrk -t1 -cN -d5s` in the namespace, or None."""
-    r = ns.run(["wrk", "-t1", f"-c{conns}", "-d5s", "--timeout", "5s", *extra, url], timeout=60)
-    m = WRK_REQS.search(r.stdout)
-    if r.returncode != 0 or not m:
-        return None
-    secs = float(m.group(2)) / (1000 if m.group(3) == "ms" else 1)
-    errs = sum(int(x) for x in WRK_ERRS.search(r.stdout).groups()) if WRK_ERRS.search(r.stdout) else 0
-    errs += int(WRK_NON2XX.search(r.stdout).group(1)) if WRK_NON2XX.search(r.stdout) else 0
-    return int(m.group(1)) / secs, errs
-
-
-def bench_http_nic(model):
-    """One boot of model in a fresh namespace: HTTP rates and the 10 MiB download speed."""
-    ns = Netns(f"skbhttp{os.getpid() % 100000}{model}")
-    g = None
-    try:
-        ns.run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1"])
-        g = boot(f"bench-http-{model}", model, ns)
-        addr = g.wait_for(r"dhcp: eth0: lease ([0-9.]+)/", timeout=60).group(1)
-        url = f"http://{addr}/"
-        row = {"model": model,
-               "ka1": wrk_rate(ns, url, 1),
-               "ka16": wrk_rate(ns, url, 16),
-               "close16": wrk_rate(ns, url, 16, "-H", "Connection: close")}
-        speeds = []
-        for _ in range(HTTP_DOWNLOADS):
-            r = ns.run(["curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w",
-                        "%{http_code} %{size_download} %{speed_download}",
-                        f"{url}bytes/{10 << 20}"], timeout=70)
-            f = r.stdout.split()
-            if r.returncode == 0 and f[:2] == ["200", str(10 << 20)]:
-                speeds.append(float(f[2]) / 1e6)
-        row["mbs"] = speeds
-        return row
-    except Exception as e:            # a benchmark reports, it does not stop the others
-        return {"model": model, "error": f"{type(e).__name__}: {str(e).splitlines()[0]}"}
-    finally:
-        if g:
-            g.close()
-        ns.close()
-        shutil.rmtree(ns.dir, ignore_errors=True)
-
-
-def bench_http():
-    """HTTP over Skiff's TCP per NIC model: wrk GET / with 1 and 16 keep-alive
-    connections, 16 connections with Connection: close (a TCP connection per request),
-    and curl's speed for /bytes/10485760 (best and median of BENCH_HTTP_DOWNLOADS)."""
-    if os.geteuid() != 0:
-        print("http: skipped (network namespaces need root)")
-        return
-    rows = [bench_http_nic(m) for m in NICS]
-    print("http: per NIC model (TCG; namespace bridge + tap; wrk -t1 -d5s GET /, curl 10 MiB)")
-    head = ("model", "req/s c1 keep-alive", "req/s c16 keep-alive", "conn/s c16 close",
-            "10 MiB MB/s best/median")
-    print("  %-8s %-20s %-21s %-17s %s" % head)
-
-    def rate(v):
-        if v is None:
-            return "failed"
-        return f"{v[0]:.0f}" + (f" ({v[1]} errors)" if v[1] else "")
-
-    for r in rows:
-        if "error" in r:
-            print(f"  {r['model']:<8} error: {r['error']}")
-            continue
-        mbs = r["mbs"]
-        dl = f"{max(mbs):.1f}/{statistics.median(mbs):.1f}" if mbs else "failed"
-        if mbs and len(mbs) < HTTP_DOWNLOADS:
-            dl += f" ({HTTP_DOWNLOADS - len(mbs)} failed)"
-        print("  %-8s %-20s %-21s %-17s %s" % (r["model"], rate(r["ka1"]), rate(r["ka16"]),
-                                              rate(r["close16"]), dl))
-    print("  (MB/s = 10^6 bytes/s as curl reports; errors = wrk socket errors + non-2xx)")
+# HTTP (issue 11's figures): bench_http() in scripts/bench_http.py.
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 # igb model). The backports source is added (Debian's archive key) when it is missing.
 set -eu
 pkgs="gcc make binutils gnu-efi nasm ovmf mtools dosfstools fdisk \
-python3 python3-pytest python3-scapy iproute2 iptables iputils-ping curl wget dnsmasq-base tshark tcpdump hping3 wrk chromium \
+python3 python3-pytest python3-scapy iproute2 iptables iputils-ping curl wget dnsmasq-base tshark tcpdump hping3 wrk apache2-utils chromium \
 clang libclang-rt-14-dev valgrind console-setup-linux libvirt-clients"
 BPO_LIST=/etc/apt/sources.list.d/skiff-backports.sources
 missing=""
