@@ -261,6 +261,8 @@ struct tcp_stack {
 	/* Freed TCBs, receive buffers and small send chunks kept for reuse (tcp_alloc):
 	 * out of mem_used, dropped under memory pressure and at shutdown. */
 	struct tcp_cache { void *head; uint32_t size, n, max; } cache[3];
+	uint64_t cache_bytes;         /* kept in cache[] now */
+	uint64_t cache_trim_at;       /* caches unused until then: given back (tcp_poll) */
 	bool mem_pressure;           /* over TCP_MEM_PRESSURE_PCT of mem_max */
 	int depth;                   /* nesting of calls into TCP */
 	uint64_t chack_sec;          /* challenge ACK limiter: current second */

@@ -37,6 +37,7 @@ static inline bool seq_in(uint32_t a, uint32_t lo, uint32_t hi) { return seq_geq
 #define TCP_CACHE_TCBS 16       /* freed objects kept per stack for reuse (tcp_alloc) */
 #define TCP_CACHE_RBUFS 2
 #define TCP_CACHE_CHUNKS 4
+#define TCP_CACHE_IDLE_NS 1000000000ull /* unused this long: the caches go back to the heap */
 #define TCP_CHACK_CONN_NS (500 * TCP_NS_PER_MS) /* per-connection challenge ACK spacing (tcp_invalid_ratelimit) */
 #define TCP_PAWS_IDLE_NS (24ull * 24 * 3600 * 1000000000ull) /* RFC 7323 §5.5: 24 days */
 #define TCP_SYN_RTO_AFTER_LOSS_MS 3000  /* RFC 6298 §5.7 */

@@ -300,4 +300,5 @@ void tcp_nstat(struct tcp_stack *t, void (*emit)(void *ctx, const char *name, ui
 		if (i == TCP_MIB_EstabResets)
 			emit(ctx, "TcpCurrEstab", t->nestab);
 	}
+	emit(ctx, "TcpExtSkiffObjCacheBytes", t->cache_bytes);  /* a level, not a count */
 }

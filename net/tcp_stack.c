@@ -130,6 +130,7 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 						  .max = TCP_CACHE_CHUNKS };
 	}
 	t->now = now_ns;
+	t->cache_trim_at = UINT64_MAX;
 	uint64_t *keys[] = { t->isn_key, t->hash_key, t->cookie_key, t->ts_key, t->port_key };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		keys[i][0] = env->random(env->ctx);
@@ -151,6 +152,8 @@ static void cache_drain(struct tcp_stack *t)
 		}
 		k->n = 0;
 	}
+	t->cache_bytes = 0;
+	t->cache_trim_at = UINT64_MAX;
 }
 
 /* Memory pressure (Linux tcp_memory_pressure): past TCP_MEM_PRESSURE_PCT of the
@@ -189,6 +192,8 @@ void *tcp_alloc(struct tcp_stack *t, size_t n)
 		p = k->head;
 		memcpy(&k->head, p, sizeof(void *));
 		k->n--;
+		t->cache_bytes -= n;
+		t->cache_trim_at = t->now + TCP_CACHE_IDLE_NS;
 	} else if (!(p = t->env.mem_alloc(t->env.ctx, n))) {
 		tcp_mib(t, TCP_MIB_MemLimit);
 		return NULL;
@@ -209,6 +214,8 @@ void tcp_free(struct tcp_stack *t, void *p, size_t n)
 		memcpy(p, &k->head, sizeof(void *));
 		k->head = p;
 		k->n++;
+		t->cache_bytes += n;
+		t->cache_trim_at = t->now + TCP_CACHE_IDLE_NS;
 	} else {
 		t->env.mem_free(t->env.ctx, p);
 	}
@@ -365,8 +372,12 @@ void tcp_poll(struct tcp_stack *t, uint64_t now_ns)
 		t->now = now_ns;
 	/* Most turns: no timer due and nothing left for tcp_leave to deliver or free. */
 	if (t->now < t->timer_lb && (!t->tw_head || t->tw_head->t_conn > t->now) &&
-	    !t->events && !t->reap && !t->backlog && t->depth == 0)
+	    !t->events && !t->reap && !t->backlog && t->depth == 0 && t->now < t->cache_trim_at)
 		return;
+	/* Kept objects nobody has asked for in a while go back: once the load is gone the
+	 * heap returns to its baseline. */
+	if (t->now >= t->cache_trim_at)
+		cache_drain(t);
 	tcp_enter(t);
 	tw_expire(t);
 	if (t->now >= t->timer_lb) {

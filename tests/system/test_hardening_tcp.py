@@ -118,8 +118,11 @@ def test_flood_of_idle_and_slow_clients_new_client_served(site):
     heap0 = sample(base, "skiff_heap_used_bytes")
 
     def heap_back():
+        # TIME-WAIT TCBs, and the few freed objects TCP keeps for reuse while they are
+        # still being asked for (given back after a second unused), may remain.
         tw = sum(1 for r in ss_rows(site.guest) if r[0] == "TIME-WAIT")
-        return sample(scrape(site), "skiff_heap_used_bytes") <= heap0 + tw * TCB_BYTES + 4096
+        kept = nstat(site.guest).get("TcpExtSkiffObjCacheBytes", 0)
+        return sample(scrape(site), "skiff_heap_used_bytes") <= heap0 + tw * TCB_BYTES + kept + 4096
 
     assert wait_until(heap_back, 30), (heap0, sample(scrape(site), "skiff_heap_used_bytes"))
     code, _ = timed_get(site)

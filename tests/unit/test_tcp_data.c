@@ -577,3 +577,27 @@ TEST(tcp_data_spare_chunk_reused_and_freed)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* Freed TCBs and buffers kept for reuse go back to the allocator once unused for
+ * TCP_CACHE_IDLE_NS: after a load the heap returns to its baseline. */
+TEST(tcp_data_object_cache_given_back_when_idle)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct th_peer p;
+	long live0 = h.mem_live;
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
+	REQUIRE(c);
+	peer_send(&h, &p, TCP_ACK | TCP_PSH, "x", 1);   /* a receive buffer too */
+	th_drain(&h);
+	tcp_abort(c);
+	th_drain(&h);
+	th_advance(&h, TH_MS);                          /* reaped: into the caches */
+	CHECK(h.t.cache_bytes > 0);
+	CHECK_EQ(h.mem_live, live0 + 1 + (long)(h.t.cache[0].n + h.t.cache[1].n + h.t.cache[2].n));
+	th_advance(&h, TCP_CACHE_IDLE_NS + TH_MS);
+	CHECK_EQ(h.t.cache_bytes, 0);
+	CHECK_EQ(h.mem_live, live0 + 1);                /* only the listener */
+	tcp_close(l);
+	th_fini(&h);
+}
