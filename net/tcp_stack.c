@@ -52,6 +52,9 @@ void tcp_config_default(struct tcp_config *cfg)
 		.challenge_ack_limit = 1000,
 		.rst_limit = 1000,
 		.gso = true,
+		.pacing = true,
+		.pacing_ss_ratio = 200,
+		.pacing_ca_ratio = 120,
 	};
 }
 
@@ -302,8 +305,8 @@ uint64_t tcp_next_deadline(const struct tcp_stack *t)
 {
 	uint64_t d = UINT64_MAX;
 	for (const struct tcp_sock *c = t->conns; c; c = c->next) {
-		const uint64_t tm[4] = { c->t_rtx, c->t_delack, c->t_keep, c->t_conn };
-		for (int i = 0; i < 4; i++)
+		const uint64_t tm[5] = { c->t_rtx, c->t_delack, c->t_keep, c->t_conn, c->t_pace };
+		for (int i = 0; i < 5; i++)
 			if (tm[i] && tm[i] < d)
 				d = tm[i];
 	}
