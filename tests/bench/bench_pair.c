@@ -86,7 +86,7 @@ static void mem_free(void *ctx, void *p)
 static int stack_init(struct net_stack *s, struct memnic *m, const char *cidr, uint64_t *rng)
 {
 	struct net_config cfg = { .random = xorshift, .mem_alloc = mem_alloc,
-				  .mem_free = mem_free, .ctx = rng };
+				  .mem_free = mem_free, .tcp_pacing = 1, .ctx = rng };    /* the kernel's default */
 	if (inet_parse_cidr(cidr, &cfg.addr, &cfg.prefix_len))
 		return -1;
 	net_init(s, &cfg);
