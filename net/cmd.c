@@ -203,6 +203,8 @@ static int cmd_tc(struct net_stack *s, const struct cmd_out *o, int argc, char *
 			continue;
 		qdisc_show(&s->link.ifs[k].qdisc, s->link.ifs[k].dev->name, stats, buf, sizeof(buf));
 		o->fn(o->ctx, buf);
+		if (stats && qdisc_show_bql(&s->link.ifs[k].qdisc, buf, sizeof(buf)) > 0)
+			o->fn(o->ctx, buf);
 	}
 	return 0;
 }
