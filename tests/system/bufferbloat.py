@@ -126,14 +126,18 @@ class Bottleneck:
         shutil.rmtree(self.ns.dir, ignore_errors=True)
 
 
-def run(img=IMAGE, rate=RATE):
-    """The whole experiment on one boot: {"idle": [...], "pfifo": {...}, "fq_codel": {...}}."""
+def label(qdisc, pacing):
+    return qdisc + (" + pacing" if pacing else ", no pacing")
+
+
+def run(img=IMAGE, rate=RATE, settings=SETTINGS):
+    """The whole experiment on one boot: {"idle": [...], label: {...} per setting}."""
     b = Bottleneck(img=img, rate=rate)
     try:
-        res = {"rate_mbps": rate / 1e6, "idle": b.ping(PINGS)}
+        res = {"rate_mbps": rate / 1e6, "idle": b.ping(PINGS), "settings": settings}
         res["idle_median_ms"] = statistics.median(res["idle"]) if res["idle"] else None
-        for qdisc, pacing in SETTINGS:
-            res[qdisc] = b.load(qdisc, pacing)
+        for qdisc, pacing in settings:
+            res[label(qdisc, pacing)] = b.load(qdisc, pacing)
         return res
     finally:
         b.close()
@@ -144,14 +148,16 @@ def report(res):
     lines = [f"bufferbloat: ping beside {DOWNLOADS} downloads through a "
              f"{res['rate_mbps']:.0f} Mbit/s relay (queue in the guest)",
              f"  idle RTT median            {res['idle_median_ms']:.2f} ms"]
-    for qdisc, pacing in SETTINGS:
-        r = res[qdisc]
+    for qdisc, pacing in res["settings"]:
+        r = res[label(qdisc, pacing)]
         med = f"{r['median_ms']:.2f} ms" if r["median_ms"] is not None else "n/a"
-        lines.append(f"  {qdisc + (' + pacing' if pacing else ', no pacing'):<26} RTT median "
+        lines.append(f"  {label(qdisc, pacing):<26} RTT median "
                      f"{med:>10}, {r['lost']} lost, goodput {r['mbps']:.1f} Mbit/s "
                      f"(outside the guest: max {r['sock_queue_max']} B queued)")
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    print(report(run()))
+    import sys
+    ALL = (("pfifo", False), ("pfifo", True), ("fq_codel", False), ("fq_codel", True))
+    print(report(run(settings=ALL if "--all" in sys.argv else SETTINGS)))
