@@ -253,9 +253,10 @@ static void xmit_count(struct tcp_sock *c, uint32_t seq, uint32_t len, uint8_t f
 
 /* ---- pacing -------------------------------------------------------------------------- */
 
-/* Linux tcp_update_pacing_rate: rate = ratio% * mss * max(cwnd, in flight) / srtt, with
- * the slow-start ratio while cwnd < ssthresh/2 (it will at least double this RTT) and
- * the congestion-avoidance ratio after. No RTT sample yet: no rate (no pacing). */
+/* Linux tcp_update_pacing_rate: rate = ratio% * max(cwnd, in flight) / srtt (bytes per
+ * second; our cwnd counts bytes, Linux's segments of mss), with the slow-start ratio
+ * while cwnd < ssthresh/2 (it will at least double this RTT) and the congestion-
+ * avoidance ratio after. No RTT sample yet: no rate (no pacing). */
 void tcp_update_pacing_rate(struct tcp_sock *c)
 {
 	const struct tcp_config *cfg = &c->t->cfg;

@@ -8,6 +8,8 @@
 #include "tests/unit/test.h"
 #include "tests/unit/test_tcp_harness.h"
 #include "net/tcp_int.h"
+#include "net/config.h"
+#include <stdlib.h>
 
 static uint8_t data[65536];
 
@@ -198,4 +200,74 @@ TEST(tcp_pacing_resumes_with_acks_and_when_switched_off)
 	th_advance(&h, TH_MS / 10);             /* one loop turn */
 	CHECK_EQ(first + data_segs(&h), 10);
 	done(&h, c, l);
+}
+
+/* ---- super-segment size follows the rate (tcp_tso_autosize) ------------------------ */
+
+static struct pkt_pool big_pool;
+static uint32_t sizes[64];
+static int nsizes;
+
+static struct pkt *alloc_big(void *ctx)
+{
+	(void)ctx;
+	return pkt_alloc(&big_pool);
+}
+
+/* Records each data segment's payload (a super-segment's whole payload). */
+static int record_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	(void)ctx, (void)src, (void)dst;
+	uint32_t hlen = (uint32_t)(pkt_data(p)[12] >> 4) * 4;
+	if (p->len > hlen && nsizes < 64)
+		sizes[nsizes++] = p->len - hlen;
+	pkt_free(p);
+	return 0;
+}
+
+/* The largest payload sent by one tcp_send of n bytes at the given rate and pacing. */
+static uint32_t largest_super(uint64_t rate_Bps, bool pacing)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l;
+	th_init(&h, NULL);
+	void *mem = aligned_alloc(64, 4 * pkt_slot_size(NET_TX_BIG_BUF));
+	pkt_pool_init_sized(&big_pool, mem, 0x50000000, 4, NET_TX_BIG_BUF);
+	struct tcp_opts o = { .has = TCP_HAS_MSS, .mss = 1460 };
+	struct tcp_sock *c = th_estab(&h, &p, &l, &o, 0);
+	CHECK(c != NULL);
+	if (!c)
+		return 0;
+	h.t.cfg.pacing = pacing;
+	h.t.env.pkt_alloc_big = alloc_big;
+	h.t.env.ip_output = record_output;
+	c->gso_max = TCP_GSO_MAX;
+	c->cwnd = 64 * 1460;                    /* the window is not what limits */
+	c->srtt_us = SRTT_US;
+	c->pacing_rate = rate_Bps;
+	nsizes = 0;
+	CHECK_EQ(tcp_send(c, data, sizeof(data)), (long)sizeof(data));
+	uint32_t max = 0;
+	for (int i = 0; i < nsizes; i++)
+		max = sizes[i] > max ? sizes[i] : max;
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+	free(mem);
+	return max;
+}
+
+TEST(tcp_pacing_super_segments_follow_the_rate)
+{
+	/* 1 Gbit/s: ~122 KB per 1/1024 s, more than a datagram holds: 64 KiB minus headers,
+	 * in whole segments. */
+	uint32_t fast = largest_super(125000000, true);
+	CHECK_EQ(fast, TCP_GSO_MAX - TCP_GSO_MAX % 1460);
+	/* 40 Mbit/s: 5,000,000 >> 10 = 4882 B per ~1 ms: three segments. */
+	CHECK_EQ(largest_super(5000000, true), 3 * 1460);
+	/* 2 Mbit/s: below two segments per ms: two (tcp_min_tso_segs). */
+	CHECK_EQ(largest_super(250000, true), 2 * 1460);
+	/* Pacing off: as big as the device allows, whatever the rate. */
+	CHECK_EQ(largest_super(250000, false), fast);
 }
