@@ -723,7 +723,8 @@ static void log_probe(const struct vnet *v, const uint8_t mac[6])
 		 v->dev.features & NETDEV_F_TX_CSUM ? " tx-csum" : "",
 		 v->dev.features & NETDEV_F_TSO4 ? " tso4" : "",
 		 v->dev.features & NETDEV_F_RX_CSUM ? " rx-csum" : "",
-		 v->dev.features & NETDEV_F_RX_LRO ? " lro" : "", v->dev.features ? "" : " none");
+		 v->dev.features & NETDEV_F_RX_LRO ? " lro" : "",
+		 v->dev.features & ~NETDEV_F_BQL ? "" : " none");     /* BQL is not an offload */
 }
 
 /* MSI-X goes on before anything reads the device config: on the legacy interface
