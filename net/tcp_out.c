@@ -266,7 +266,7 @@ void tcp_update_pacing_rate(struct tcp_sock *c)
 	}
 	uint32_t w = c->cwnd > tcp_flight(c) ? c->cwnd : tcp_flight(c);
 	uint32_t ratio = c->cwnd < c->ssthresh / 2 ? cfg->pacing_ss_ratio : cfg->pacing_ca_ratio;
-	uint64_t r = (uint64_t)w * 1000000ull / 100 * ratio / c->srtt_us;
+	uint64_t r = (uint64_t)w * (10000u * ratio) / c->srtt_us;     /* w * 1e6 * ratio/100 */
 	c->pacing_rate = r ? r : 1;
 }
 
@@ -279,10 +279,9 @@ static bool pacing_on(const struct tcp_sock *c)
  * than the timer slack ahead; then t_pace is armed for it (tcp_poll resumes output). */
 bool tcp_pacing_hold(struct tcp_sock *c)
 {
-	bool queued = seq_gt(c->snd_buf_end, c->snd_nxt) || c->fin_queued ||
-		      c->ca_state == TCP_CA_RECOVERY;
-	if (!pacing_on(c) || c->pace_ns <= c->t->now + TCP_PACING_SLACK_NS || !queued) {
-		c->t_pace = 0;
+	if (!pacing_on(c) || c->pace_ns <= c->t->now + TCP_PACING_SLACK_NS ||
+	    !(seq_gt(c->snd_buf_end, c->snd_nxt) || c->fin_queued || c->ca_state == TCP_CA_RECOVERY)) {
+		c->t_pace = 0;          /* not paced, due, or nothing to send */
 		return false;
 	}
 	if (!c->t_pace)

@@ -248,7 +248,7 @@ void tcp_timers(struct tcp_sock *c, uint64_t now)
 	}
 	if (c->t_keep && now >= c->t_keep)
 		keepalive_expired(c, now);
-	if (c->state != TCP_CLOSED && c->t_pace && (now >= c->t_pace || !c->t->cfg.pacing)) {
+	if (c->t_pace && (now >= c->t_pace || !c->t->cfg.pacing) && c->state != TCP_CLOSED) {
 		c->t_pace = 0;
 		tcp_output(c);          /* held data's departure time came (or pacing went off) */
 	}
