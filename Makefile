@@ -23,7 +23,7 @@ DRIVER_SRCS := drivers/uart.c drivers/driver.c drivers/pci.c drivers/nic.c drive
 	drivers/virtio_net.c drivers/virtio_rng.c
 NET_SRCS := net/core.c net/trace.c net/netdev.c net/checksum.c net/pkt.c net/inet.c net/stats.c \
 	net/eth.c net/arp_wire.c net/ipv4_wire.c net/icmp_wire.c net/udp_wire.c net/dhcp_wire.c \
-	net/link.c net/gso.c net/qdisc.c net/neigh.c net/arp.c \
+	net/link.c net/gso.c net/qdisc.c net/dql.c net/neigh.c net/arp.c \
 	net/route.c net/ipv4.c net/ipv4_frag.c net/icmp.c \
 	net/udp.c net/transport.c net/gro.c \
 	net/dhcp.c net/syslog.c net/ping.c net/cmd_util.c net/cmd_ip.c net/cmd.c net/stack.c \
@@ -42,12 +42,12 @@ UNIT_SRCS += tests/unit/test_http_parse.c tests/unit/test_http_server.c $(BUILD)
 UNIT_SRCS += tests/unit/fake_netdev.c tests/unit/test_net_pkt.c tests/unit/test_net_wire.c \
 	tests/unit/test_net_neigh.c tests/unit/test_net_route.c tests/unit/test_net_icmp.c \
 	tests/unit/test_net_udp.c tests/unit/test_net_stack.c tests/unit/test_net_dhcp.c \
-	tests/unit/test_net_qdisc.c tests/unit/test_net_pair.c tests/unit/test_net_cmd.c
+	tests/unit/test_net_qdisc.c tests/unit/test_net_dql.c tests/unit/test_net_pair.c tests/unit/test_net_cmd.c
 UNIT_SRCS += tests/unit/test_net_hardening.c tests/unit/test_net_frag.c tests/unit/test_net_gso.c tests/unit/test_tcp_gso.c tests/unit/test_tcp_gro.c \
 	tests/unit/test_net_capture.c tests/unit/test_http_debug.c
 UNIT_SRCS += tests/unit/test_e1000_pch.c tests/unit/test_e1000_offload.c tests/unit/test_net_syslog.c
 UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
-	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_listen.c \
+	tests/unit/test_tcp_data.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_pacing.c tests/unit/test_tcp_listen.c \
 	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c tests/unit/test_tcp_harden.c \
 	tests/unit/test_http_app.c
 UNIT_SRCS += tests/unit/test_net_checksum.c tests/unit/test_net_bench.c tests/bench/bench_pair.c tests/bench/memlink.c

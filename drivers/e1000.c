@@ -669,6 +669,7 @@ static int e1000_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 		int need = tx_descs(p, &o);
 		if (!need) {
 			e->sw.tx_length_errors++;
+			dev->tx_done_bytes += p->len;   /* taken and finished, for BQL */
 			pkt_free(p);
 			continue;
 		}
@@ -712,6 +713,7 @@ static int e1000_tx_reclaim(struct netdev *dev)
 		if (p) {
 			e->sw.tx_packets++;
 			e->sw.tx_bytes += p->len;
+			dev->tx_done_bytes += p->len;
 			pkt_free(p);
 			e->tx_pkts[i] = NULL;
 		}
@@ -842,7 +844,7 @@ static void netdev_setup(struct e1000 *e, const uint8_t mac[6])
 	d->priv = e;
 	d->pool = &e->pool;
 	d->irq_mode = "poll";
-	d->features = NETDEV_F_TX_CSUM | NETDEV_F_TSO4 | NETDEV_F_RX_CSUM;
+	d->features = NETDEV_F_TX_CSUM | NETDEV_F_TSO4 | NETDEV_F_RX_CSUM | NETDEV_F_BQL;
 	d->tso_max = E1000_TSO_MAX;
 }
 

@@ -560,6 +560,7 @@ static int igb_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 		int need = tx_descs(p, &o);
 		if (!need) {
 			g->sw.tx_length_errors++;
+			dev->tx_done_bytes += p->len;   /* taken and finished, for BQL */
 			pkt_free(p);
 			continue;
 		}
@@ -603,6 +604,7 @@ static int igb_tx_reclaim(struct netdev *dev)
 		if (p) {
 			g->sw.tx_packets++;
 			g->sw.tx_bytes += p->len;
+			dev->tx_done_bytes += p->len;
 			pkt_free(p);
 			g->tx_pkts[i] = NULL;
 		}
@@ -724,7 +726,7 @@ static void netdev_setup(struct igb *g, const uint8_t mac[6])
 	d->priv = g;
 	d->pool = &g->pool;
 	d->irq_mode = "poll";
-	d->features = NETDEV_F_TX_CSUM | NETDEV_F_TSO4 | NETDEV_F_RX_CSUM;
+	d->features = NETDEV_F_TX_CSUM | NETDEV_F_TSO4 | NETDEV_F_RX_CSUM | NETDEV_F_BQL;
 	d->tso_max = E1000_TSO_MAX;
 }
 

@@ -349,6 +349,7 @@ static int tx_prepare(struct vnet *v, struct pkt *p)
 	} else {
 		v->sw.tx_length_errors++;
 	}
+	v->dev.tx_done_bytes += p->len;         /* taken and finished, for BQL */
 	pkt_free(p);
 	return -1;
 }
@@ -432,6 +433,7 @@ static int vnet_tx_reclaim(struct netdev *dev)
 		struct pkt *p = v->tx_pkts[id];
 		v->sw.tx_packets++;
 		v->sw.tx_bytes += p->len - v->hdr_len;
+		v->dev.tx_done_bytes += p->len - v->hdr_len;    /* as tx_burst got it */
 		pkt_free(p);
 		v->tx_pkts[id] = NULL;
 		v->tx_free_ids[v->tx_nfree++] = id;
@@ -678,7 +680,7 @@ static uint64_t wanted_features(const struct vnet *v, uint64_t offered)
 static void set_offloads(struct vnet *v)
 {
 	struct netdev *d = &v->dev;
-	d->features = 0;
+	d->features = NETDEV_F_BQL;     /* tx_reclaim and tx_prepare count tx_done_bytes */
 	d->tso_max = 0;
 	if (virtio_has(&v->vp, VIRTIO_NET_F_CSUM))
 		d->features |= NETDEV_F_TX_CSUM;
@@ -721,7 +723,8 @@ static void log_probe(const struct vnet *v, const uint8_t mac[6])
 		 v->dev.features & NETDEV_F_TX_CSUM ? " tx-csum" : "",
 		 v->dev.features & NETDEV_F_TSO4 ? " tso4" : "",
 		 v->dev.features & NETDEV_F_RX_CSUM ? " rx-csum" : "",
-		 v->dev.features & NETDEV_F_RX_LRO ? " lro" : "", v->dev.features ? "" : " none");
+		 v->dev.features & NETDEV_F_RX_LRO ? " lro" : "",
+		 v->dev.features & ~NETDEV_F_BQL ? "" : " none");     /* BQL is not an offload */
 }
 
 /* MSI-X goes on before anything reads the device config: on the legacy interface

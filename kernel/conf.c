@@ -101,6 +101,7 @@ static const struct key keys[] = {
 	{ "debug", K_ENUM, OFF(debug), 0, 0, debug_names, NULL },
 	{ "pcap_serial", K_BOOL, OFF(pcap_serial), 0, 0, NULL, NULL },
 	{ "pcap_filter", K_STR, OFF(pcap_filter), 0, 127, NULL, NULL },
+	{ "tcp_pacing", K_BOOL, OFF(tcp_pacing), 0, 0, NULL, NULL },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -116,6 +117,7 @@ void conf_defaults(struct conf *c)
 	c->http_port = 80;
 	strlcpy(c->netconsole, "off", sizeof(c->netconsole));
 	c->debug = CONF_DEBUG_LOCAL;
+	c->tcp_pacing = 1;
 }
 
 struct ctx {

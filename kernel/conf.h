@@ -27,6 +27,7 @@ struct conf {
 	int debug;              /* debug = off|local|on: who may open /debug/ (enum conf_debug) */
 	int pcap_serial;        /* pcap_serial = on|off: classic pcap of every frame on COM2 */
 	char pcap_filter[128];  /* pcap_filter = EXPR (pcap-filter(7) subset) for pcap_serial */
+	int tcp_pacing;         /* tcp_pacing = on|off: TCP spreads its data over the RTT (on) */
 };
 
 enum conf_debug { CONF_DEBUG_OFF, CONF_DEBUG_LOCAL, CONF_DEBUG_ON };

@@ -101,6 +101,7 @@ static const struct shell_cmd net_cmds[] = {
 	{ "tcpdump", "[-c N] [-e] [-v] [-x] [-i DEV] [EXPR]", "print packets (Ctrl-C stops)", shell_net },
 	{ "trace", "[-c N] [EXPR]", "each packet's path through the stack", shell_net },
 	{ "tracepath", "ADDR", "hops and path MTU to ADDR (UDP probes)", shell_net },
+	{ "sysctl", "[-w] net.ipv4.tcp_pacing[=0|1]", "TCP pacing knobs", shell_net },
 };
 
 /* ---- netconsole: the log as syslog over UDP (net/syslog.h) ------------------------ */
@@ -186,6 +187,7 @@ static void config_from(const struct conf *c, struct net_config *nc)
 	heap_get_stats(&hs);
 	nc->mem_bytes = hs.arena_bytes;
 	nc->fq_codel = 1;       /* every interface starts with fq_codel, as Linux's default_qdisc */
+	nc->tcp_pacing = c->tcp_pacing;
 }
 
 /* nic = auto takes every NIC (the first gets the address); a model name only those. */

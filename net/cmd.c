@@ -16,7 +16,7 @@
 #include "lib/string.h"
 #include "lib/fmt.h"
 
-const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", "tcpdump", "trace", "tracepath", NULL };
+const char *const net_cmd_names[] = { "ip", "ethtool", "tc", "nstat", "ping", "arping", "dhcp", "ss", "tcpdump", "trace", "tracepath", "sysctl", NULL };
 
 /* ---- ethtool ------------------------------------------------------------------- */
 
@@ -203,6 +203,8 @@ static int cmd_tc(struct net_stack *s, const struct cmd_out *o, int argc, char *
 			continue;
 		qdisc_show(&s->link.ifs[k].qdisc, s->link.ifs[k].dev->name, stats, buf, sizeof(buf));
 		o->fn(o->ctx, buf);
+		if (stats && qdisc_show_bql(&s->link.ifs[k].qdisc, buf, sizeof(buf)) > 0)
+			o->fn(o->ctx, buf);
 	}
 	return 0;
 }
@@ -460,6 +462,78 @@ static int cmd_ss(struct net_stack *s, const struct cmd_out *o, int argc, char *
 	return 0;
 }
 
+/* ---- sysctl ---------------------------------------------------------------------- */
+
+/* The TCP knobs the shell may turn, by Linux's names where Linux has the knob
+ * (tcp_pacing_ss_ratio, tcp_pacing_ca_ratio); net.ipv4.tcp_pacing is ours (Linux paces
+ * internally only when the congestion control asks or fq runs). */
+static const struct { const char *key; uint32_t max; } sysctl_keys[] = {
+	{ "net.ipv4.tcp_pacing", 1 },
+	{ "net.ipv4.tcp_pacing_ss_ratio", 1000 },
+	{ "net.ipv4.tcp_pacing_ca_ratio", 1000 },
+};
+
+static uint32_t sysctl_get(const struct tcp_config *cfg, int k)
+{
+	return k == 0 ? cfg->pacing : k == 1 ? cfg->pacing_ss_ratio : cfg->pacing_ca_ratio;
+}
+
+static void sysctl_set(struct tcp_config *cfg, int k, uint32_t v)
+{
+	if (k == 0)
+		cfg->pacing = v != 0;
+	else if (k == 1)
+		cfg->pacing_ss_ratio = (uint16_t)v;
+	else
+		cfg->pacing_ca_ratio = (uint16_t)v;
+}
+
+static int sysctl_one(struct net_stack *s, const struct cmd_out *o, char *arg)
+{
+	char *eq = arg;
+	while (*eq && *eq != '=')
+		eq++;
+	if (*eq)
+		*eq = '\0';
+	else
+		eq = NULL;
+	int k = 0, n = (int)(sizeof(sysctl_keys) / sizeof(sysctl_keys[0]));
+	while (k < n && strcmp(arg, sysctl_keys[k].key) != 0)
+		k++;
+	if (k == n) {
+		cmd_printf(o, "sysctl: cannot stat /proc/sys/%s: No such file or directory\n", arg);
+		return -1;
+	}
+	uint32_t v;
+	if (eq && cmd_parse_uint(eq + 1, sysctl_keys[k].max, &v)) {
+		cmd_printf(o, "sysctl: setting key \"%s\": Invalid argument\n", arg);
+		return -1;
+	}
+	if (eq) {
+		sysctl_set(&s->tcp.cfg, k, v);
+		tcp_config_changed(&s->tcp);
+	}
+	cmd_printf(o, "%s = %u\n", arg, (unsigned)sysctl_get(&s->tcp.cfg, k));
+	return 0;
+}
+
+/* sysctl [-w] KEY[=VALUE]... */
+static int cmd_sysctl(struct net_stack *s, const struct cmd_out *o, int argc, char **argv)
+{
+	int i = 1;
+	if (i < argc && strcmp(argv[i], "-w") == 0)
+		i++;
+	if (!s->tcp_on || i >= argc) {
+		cmd_printf(o, "Usage: sysctl [-w] net.ipv4.tcp_pacing[=0|1] "
+			      "net.ipv4.tcp_pacing_ss_ratio[=N] net.ipv4.tcp_pacing_ca_ratio[=N]\n");
+		return -1;
+	}
+	for (; i < argc; i++)
+		if (sysctl_one(s, o, argv[i]))
+			return -1;
+	return 0;
+}
+
 int net_cmd(struct net_stack *s, int argc, char **argv,
 	    void (*out)(void *ctx, const char *text), void *ctx)
 {
@@ -489,6 +563,8 @@ int net_cmd(struct net_stack *s, int argc, char **argv,
 		return cmd_trace(s, &o, argc, argv);
 	if (strcmp(c, "tracepath") == 0)
 		return cmd_tracepath(s, &o, argc, argv);
+	if (strcmp(c, "sysctl") == 0)
+		return cmd_sysctl(s, &o, argc, argv);
 	cmd_printf(&o, "net: unknown command '%s'\n", c);
 	return -1;
 }

@@ -65,6 +65,7 @@
 
 #define QDISC_LIMIT 1000                /* pfifo limit = txqueuelen */
 #define QDISC_BURST 32                  /* packets handed to tx_burst at once */
+#define QDISC_BQL_MAX (1u << 30)        /* dql's limit ceiling (Linux DQL_MAX_LIMIT: no real cap) */
 #define QDISC_RECLAIM_NS NET_NS_PER_MS  /* idle devices: tx_reclaim at most this often */
 
 /* DHCP client, RFC 2131 §4.1 and §4.4.5. */

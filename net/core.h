@@ -45,6 +45,7 @@ struct net_config {            /* filled by the kernel from skiff.conf */
 	void (*mem_free)(void *ctx, void *p);
 	uint64_t mem_bytes;        /* size of the allocator behind mem_alloc; 0: TCP's default */
 	int fq_codel;              /* 1: interfaces start with fq_codel (needs mem_alloc), 0: pfifo */
+	int tcp_pacing;            /* 1: TCP paces (tcp_config.pacing), 0: bursts */
 	void *ctx;
 };
 

@@ -79,12 +79,18 @@ struct netdev {
 	 * what is missing (link_output). tso_max: largest PKT_F_GSO_TCP4 frame it takes. */
 	uint32_t features;
 	uint32_t tso_max;
+	/* Byte queue limits (net/dql.h): a driver with NETDEV_F_BQL adds to tx_done_bytes
+	 * the length (as tx_burst was handed it) of every frame it took and is done with,
+	 * sent or dropped, when it reclaims it (Linux netdev_tx_completed_queue). The
+	 * qdisc then keeps only a dynamic limit of bytes in the ring. */
+	uint64_t tx_done_bytes;
 };
 
 #define NETDEV_F_TX_CSUM 0x01   /* fills PKT_F_CSUM_PARTIAL checksums (TCP and UDP over IPv4) */
 #define NETDEV_F_TSO4 0x02      /* segments PKT_F_GSO_TCP4 frames (with their checksums) */
 #define NETDEV_F_RX_CSUM 0x04   /* marks frames whose L4 checksum it verified PKT_F_CSUM_OK */
 #define NETDEV_F_RX_LRO 0x08    /* may deliver coalesced TCP frames larger than the MTU */
+#define NETDEV_F_BQL 0x10       /* counts finished transmit bytes in tx_done_bytes */
 
 /* From the driver's IRQ handler, after it masked the queue interrupt. */
 static inline void netdev_irq(struct netdev *dev)

@@ -4,6 +4,11 @@
  * (tx_reclaim) and given at most that many frames per tx_burst; whatever it still
  * refuses goes back to the head in order, so a full ring delays packets instead of
  * losing them. Only a full queue drops. An empty pfifo is bypassed (bypass()).
+ *
+ * Byte queue limits (Linux netdev_tx_sent_queue / netdev_tx_completed_queue): toward a
+ * device that reports finished bytes (NETDEV_F_BQL), frames go only while the bytes in
+ * its ring are under dql's limit. Without it a 256-entry ring of 64 KiB TSO frames is a
+ * deep FIFO below the qdisc that fq_codel can neither see nor drop from.
  */
 #include "net/qdisc.h"
 #include "net/core.h"
@@ -88,6 +93,7 @@ void qdisc_init(struct qdisc *qd, uint32_t limit)
 	memset(qd, 0, sizeof(*qd));
 	qd->ops = &pfifo_ops;
 	qd->limit = limit;
+	dql_init(&qd->dql, 0, QDISC_BQL_MAX, 0);
 }
 
 static void free_fq(struct qdisc *qd, struct net_core *c)
@@ -186,6 +192,7 @@ int qdisc_show(const struct qdisc *qd, const char *dev, int stats, char *buf, si
 }
 
 static void tap_batch(struct net_core *c, struct netdev *dev, struct pkt **batch, int n);
+static void bql_complete(struct qdisc *qd, struct net_core *c, struct netdev *dev);
 
 /* An empty pfifo hands p straight to the driver (Linux TCQ_F_CAN_BYPASS, which pfifo
  * has and fq_codel has not), with the counters queueing and running it would give;
@@ -198,6 +205,9 @@ static int bypass(struct qdisc *qd, struct net_core *c, struct netdev *dev, stru
 	int room = dev->ops->tx_reclaim ? dev->ops->tx_reclaim(dev) : -1;
 	if (room == 0)
 		return 0;
+	bql_complete(qd, c, dev);
+	if (qd->bql && dql_avail(&qd->dql) < 0)
+		return 0;               /* the byte limit holds it: queued like any other */
 	if (__builtin_expect(c->tap != NULL, 0))
 		tap_batch(c, dev, &p, 1);
 	uint32_t len = p->len;          /* the driver may free p before returning */
@@ -205,7 +215,20 @@ static int bypass(struct qdisc *qd, struct net_core *c, struct netdev *dev, stru
 		return 0;
 	qd->st.packets++;
 	qd->st.bytes += len;
+	if (qd->bql)
+		dql_queued(&qd->dql, len);
 	return 1;
+}
+
+int qdisc_show_bql(const struct qdisc *qd, char *buf, size_t cap)
+{
+	if (!qd->bql) {
+		if (cap)
+			buf[0] = '\0';
+		return 0;
+	}
+	return ksnprintf(buf, cap, " byte_queue_limits limit %ub inflight %ub stops %lu\n",
+			 qd->dql.limit, dql_inflight(&qd->dql), (unsigned long)qd->bql_stops);
 }
 
 int qdisc_enqueue(struct qdisc *qd, struct net_core *c, struct netdev *dev, struct pkt *p)
@@ -232,14 +255,38 @@ static void tap_batch(struct net_core *c, struct netdev *dev, struct pkt **batch
 	}
 }
 
-/* One tx_burst of up to max frames; returns 1 if the driver took all it was given. */
+/* The device's completions since the last look go to dql (Linux
+ * netdev_tx_completed_queue), whoever reclaimed them. */
+static void bql_complete(struct qdisc *qd, struct net_core *c, struct netdev *dev)
+{
+	if (!(dev->features & NETDEV_F_BQL))
+		return;
+	if (!qd->bql) {
+		qd->bql = 1;
+		qd->done_seen = dev->tx_done_bytes;
+	}
+	uint64_t n = dev->tx_done_bytes - qd->done_seen;
+	qd->done_seen = dev->tx_done_bytes;
+	/* Frames sent around the qdisc (the shell's `nic send` test frames) complete
+	 * too: never more than we posted. */
+	if (n > dql_inflight(&qd->dql))
+		n = dql_inflight(&qd->dql);
+	if (n)
+		dql_completed(&qd->dql, (uint32_t)n, c->now_ns);
+}
+
+/* One tx_burst of up to max frames, and no more bytes than dql allows (the frame that
+ * crosses the limit still goes, as in Linux); returns 1 if the driver took all. */
 static int xmit_batch(struct qdisc *qd, struct net_core *c, struct netdev *dev, int max)
 {
 	struct pkt *batch[QDISC_BURST];
 	uint32_t lens[QDISC_BURST];     /* a GSO frame may exceed 64 KiB with its headers */
 	int n = 0;
-	while (n < max && n < QDISC_BURST && (batch[n] = qd->ops->dequeue(qd, c)) != NULL) {
+	int64_t avail = qd->bql ? dql_avail(&qd->dql) : INT64_MAX;
+	while (n < max && n < QDISC_BURST && avail >= 0 &&
+	       (batch[n] = qd->ops->dequeue(qd, c)) != NULL) {
 		lens[n] = batch[n]->len;        /* the driver may free them before returning */
+		avail -= lens[n];
 		n++;
 	}
 	if (!n)
@@ -257,6 +304,8 @@ static int xmit_batch(struct qdisc *qd, struct net_core *c, struct netdev *dev, 
 	for (int i = 0; i < sent; i++) {
 		qd->st.packets++;
 		qd->st.bytes += lens[i];
+		if (qd->bql)
+			dql_queued(&qd->dql, lens[i]);
 	}
 	for (int i = n - 1; i >= sent; i--)
 		qd->ops->requeue(qd, batch[i]);
@@ -264,8 +313,18 @@ static int xmit_batch(struct qdisc *qd, struct net_core *c, struct netdev *dev, 
 	return sent == n;
 }
 
+/* The byte limit is reached with frames still queued: wait for completions. */
+static int bql_stopped(struct qdisc *qd)
+{
+	if (!qd->bql || dql_avail(&qd->dql) >= 0)
+		return 0;
+	qd->bql_stops++;
+	return 1;
+}
+
 void qdisc_run(struct qdisc *qd, struct net_core *c, struct netdev *dev)
 {
+	bql_complete(qd, c, dev);
 	if (!qdisc_qlen(qd)) {
 		/* Idle: still hand finished TX buffers back to their pool now and then;
 		 * they are RX buffers too. */
@@ -276,9 +335,12 @@ void qdisc_run(struct qdisc *qd, struct net_core *c, struct netdev *dev)
 		return;
 	}
 	int room = dev->ops->tx_reclaim ? dev->ops->tx_reclaim(dev) : -1;
+	bql_complete(qd, c, dev);
 	if (room < 0)
 		room = QDISC_BURST;     /* the driver does not say: try, it returns what it took */
 	while (qdisc_qlen(qd)) {
+		if (bql_stopped(qd))
+			return;
 		if (room == 0) {
 			qd->st.overlimits++;
 			return;
@@ -289,6 +351,7 @@ void qdisc_run(struct qdisc *qd, struct net_core *c, struct netdev *dev)
 			return;
 		}
 		room = dev->ops->tx_reclaim ? dev->ops->tx_reclaim(dev) : QDISC_BURST;
+		bql_complete(qd, c, dev);
 		if (room < 0)
 			room = QDISC_BURST;
 	}

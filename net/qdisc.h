@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "net/pkt.h"
 #include "net/fq_codel.h"
+#include "net/dql.h"
 
 struct net_core;
 struct netdev;
@@ -39,6 +40,11 @@ struct qdisc {
 	struct qdisc_fq *fq;            /* fq_codel, when it is the discipline */
 	uint64_t reclaim_ns;            /* next idle tx_reclaim */
 	struct qdisc_stats st;
+	/* Byte queue limits toward a NETDEV_F_BQL device (Linux BQL, dql.h) */
+	struct dql dql;
+	uint64_t done_seen;             /* dev->tx_done_bytes already given to dql */
+	int bql;                        /* the device reports completions */
+	uint64_t bql_stops;             /* runs stopped by the byte limit, not the ring */
 };
 
 void qdisc_init(struct qdisc *qd, uint32_t limit);
@@ -46,7 +52,9 @@ void qdisc_init(struct qdisc *qd, uint32_t limit);
  * and tries to transmit. 0, or -NET_ENOBUFS when the queue was full (p dropped, counted). */
 /* Takes p; queues it for dev and runs the queue. 0 or -NET_ENOBUFS (dropped, counted). */
 int qdisc_enqueue(struct qdisc *qd, struct net_core *c, struct netdev *dev, struct pkt *p);
-/* Reclaims finished TX descriptors and hands queued frames to the driver. */
+/* Reclaims finished TX descriptors and hands queued frames to the driver, while the
+ * ring has room and (NETDEV_F_BQL devices) the bytes in it are under the dynamic
+ * limit. */
 void qdisc_run(struct qdisc *qd, struct net_core *c, struct netdev *dev);
 /* Frees everything queued (device going away), and fq_codel's memory. */
 void qdisc_purge(struct qdisc *qd, struct net_core *c);
@@ -59,5 +67,7 @@ const char *qdisc_kind(const struct qdisc *qd);         /* "pfifo", "fq_codel" *
 uint32_t qdisc_qlen(const struct qdisc *qd);            /* packets queued */
 /* `tc [-s] qdisc show dev` text for this discipline; the length wanted, like ksnprintf. */
 int qdisc_show(const struct qdisc *qd, const char *dev, int stats, char *buf, size_t cap);
+/* The byte_queue_limits line (limit, inflight) `tc -s qdisc` adds for a BQL device. */
+int qdisc_show_bql(const struct qdisc *qd, char *buf, size_t cap);
 
 #endif

@@ -146,6 +146,12 @@ struct tcp_config {
 	uint32_t rst_limit;       /* RSTs without a TCB per second (closed ports) */
 	bool gso;                 /* super-segments when env.pkt_alloc_big is set (default on) */
 	bool obj_cache;           /* keep a few freed TCBs/buffers for reuse (default on) */
+	/* Pacing (tcp_out.c): each connection spreads its data over the RTT at
+	 * pacing_ss_ratio% (slow start) or pacing_ca_ratio% (congestion avoidance) of
+	 * cwnd/srtt, as Linux's internal pacing; off: bursts as the windows allow. */
+	bool pacing;              /* default on */
+	uint16_t pacing_ss_ratio; /* 200 (tcp_pacing_ss_ratio) */
+	uint16_t pacing_ca_ratio; /* 120 (tcp_pacing_ca_ratio) */
 };
 
 /* ---- counters (nstat names) --------------------------------------------------------- */
@@ -219,7 +225,8 @@ struct tcp_config {
 	X(PeerMssClamped, "TcpExtSkiffPeerMssClamped")                          \
 	X(GsoSegs, "TcpExtSkiffGsoSegs")                                        \
 	X(GsoWireSegs, "TcpExtSkiffGsoWireSegs")                                \
-	X(GsoNoBuf, "TcpExtSkiffGsoNoBuf")
+	X(GsoNoBuf, "TcpExtSkiffGsoNoBuf")                                      \
+	X(PacingHeld, "TcpExtSkiffPacingHeld")
 
 enum tcp_mib {
 #define TCP_MIB_ENUM(id, name) TCP_MIB_##id,
@@ -306,6 +313,10 @@ typedef void (*tcp_event_fn)(void *user, struct tcp_sock *s, unsigned events);
  * acknowledged; else -NET_ECONNRESET/-NET_ECONNABORTED/-NET_ETIMEDOUT. */
 typedef void (*tcp_done_fn)(void *arg, int err);
 
+/* After t->cfg changed at run time (the shell's sysctl): the next tcp_poll looks at
+ * every connection, so e.g. data held by pacing goes out once pacing is off. */
+void tcp_config_changed(struct tcp_stack *t);
+
 /* Passive open on addr (0 = any local address):port. backlog caps the accept queue
  * (0 or above cfg.accept_backlog: cfg.accept_backlog). Accepted sockets inherit cb/user. */
 int tcp_listen(struct tcp_stack *t, uint32_t addr, uint16_t port, uint32_t backlog,
@@ -380,6 +391,7 @@ struct tcp_conn_info {
 	uint64_t bytes_sent, bytes_retrans, bytes_acked, bytes_received;
 	uint64_t segs_out, segs_in, data_segs_out, data_segs_in;
 	uint64_t send_bps, delivery_bps, delivered;
+	uint64_t pacing_bps;      /* 0: no rate yet (no RTT sample) */
 	uint32_t lastsnd_ms, lastrcv_ms, lastack_ms;
 	uint32_t unacked, retrans, total_retrans, lost, sacked;
 	uint32_t rcv_space, snd_wnd, rcv_wnd;

@@ -73,7 +73,7 @@ void tcp_done(struct tcp_sock *c, int err)
 		t->nconns--;
 	}
 	tcp_hash_remove(t, c);
-	c->t_rtx = c->t_delack = c->t_keep = c->t_conn = 0;
+	c->t_rtx = c->t_delack = c->t_keep = c->t_conn = c->t_pace = 0;
 	if (err && !c->err)
 		c->err = err;
 	if (err)

@@ -286,6 +286,7 @@ static bool step5_ack(struct tcp_sock *c, struct tcp_seg *s)
 	if (!acked && s->dlen == 0 && !(s->flags & TCP_FIN))
 		tcp_mib(c->t, TCP_MIB_TCPPureAcks);
 	tcp_ack_recovery(c, acked, dup, sack_new);
+	tcp_update_pacing_rate(c);      /* Linux: per ACK, after congestion control */
 	if (acked)
 		tcp_rearm_rtx(c);
 	return true;

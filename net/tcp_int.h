@@ -42,6 +42,10 @@ static inline bool seq_in(uint32_t a, uint32_t lo, uint32_t hi) { return seq_geq
 #define TCP_PAWS_IDLE_NS (24ull * 24 * 3600 * 1000000000ull) /* RFC 7323 §5.5: 24 days */
 #define TCP_SYN_RTO_AFTER_LOSS_MS 3000  /* RFC 6298 §5.7 */
 #define TCP_PERSIST_MIN_MS 200
+/* Pacing's timer granularity: the kernel loop wakes on the 1 ms APIC tick (or sooner on
+ * a packet), so a held connection resumes up to a tick late. Data due within one tick
+ * goes now, else a path needing more than one segment per tick could not get it. */
+#define TCP_PACING_SLACK_NS (1 * TCP_NS_PER_MS)
 #define TCP_HEAP_DEFAULT (8ull << 20)    /* the kernel heap (kernel/main.c HEAP_PAGES) */
 #define TCP_MEM_PRESSURE_PCT 50 /* of mem_max: new connections get TCP_RBUF_MIN */
 #define TCP_RBUF_MIN 4096       /* receive buffer under pressure (Linux tcp_rmem[0]) */
@@ -177,6 +181,11 @@ struct tcp_sock {
 
 	/* timers: absolute ns, 0 = off */
 	uint64_t t_rtx, t_delack, t_keep, t_conn;   /* t_conn: TIME-WAIT / FIN-WAIT-2 / SYN give-up */
+	uint64_t t_pace;                 /* pacing held data back: resume output then */
+
+	/* pacing (tcp_out.c; Linux sk_pacing_rate, tcp_wstamp_ns) */
+	uint64_t pacing_rate;            /* bytes per second; 0: none yet (no RTT sample) */
+	uint64_t pace_ns;                /* earliest departure time of the next data segment */
 	uint64_t last_rcv_ns, last_snd_ns, last_ack_ns;
 
 	/* buffers */
@@ -345,6 +354,8 @@ uint32_t tcp_sndbuf_free(const struct tcp_sock *c);
 void tcp_rearm_rtx(struct tcp_sock *c);
 bool tcp_retransmit_head(struct tcp_sock *c);
 uint32_t tcp_payload_max(const struct tcp_sock *c);   /* mss minus this segment's SACK room */
+void tcp_update_pacing_rate(struct tcp_sock *c);      /* after cwnd or srtt changed */
+bool tcp_pacing_hold(struct tcp_sock *c);             /* data must wait (t_pace armed) */
 
 /* tcp_timer.c */
 void tcp_timers(struct tcp_sock *c, uint64_t now);

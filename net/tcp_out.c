@@ -10,6 +10,13 @@
  * Specs: RFC 9293 §3.7.4 (Nagle), §3.8.6.2 (SWS, both sides), §3.8.6.1 (zero window),
  * §3.5.2 (reset generation); RFC 7323 §2-3 (window scale, timestamps); RFC 2018 §4
  * (SACK option on ACKs); RFC 5681 §4.1 (restart after idle).
+ *
+ * Pacing (Linux tcp_update_pacing_rate, tcp_update_skb_after_send, tcp_pacing_check,
+ * tcp_tso_autosize): every data segment moves the connection's earliest departure time
+ * (pace_ns) on by its length at pacing_rate; tcp_output stops while that time lies
+ * ahead and arms t_pace, whose expiry (tcp_timers) resumes it. Super-segments carry
+ * about 1 ms of data at the pacing rate (at least two segments), so a slow path gets
+ * small bursts and a fast one still gets 64 KiB.
  */
 #include "net/tcp_int.h"
 #include "net/checksum.h"
@@ -210,6 +217,63 @@ static void xmit_count(struct tcp_sock *c, uint32_t seq, uint32_t len, uint8_t f
 	}
 }
 
+/* ---- pacing -------------------------------------------------------------------------- */
+
+/* Linux tcp_update_pacing_rate: rate = ratio% * max(cwnd, in flight) / srtt (bytes per
+ * second; our cwnd counts bytes, Linux's segments of mss), with the slow-start ratio
+ * while cwnd < ssthresh/2 (it will at least double this RTT) and the congestion-
+ * avoidance ratio after. No RTT sample yet: no rate (no pacing). */
+void tcp_update_pacing_rate(struct tcp_sock *c)
+{
+	const struct tcp_config *cfg = &c->t->cfg;
+	if (!c->srtt_us) {
+		c->pacing_rate = 0;
+		return;
+	}
+	uint32_t w = c->cwnd > tcp_flight(c) ? c->cwnd : tcp_flight(c);
+	uint32_t ratio = c->cwnd < c->ssthresh / 2 ? cfg->pacing_ss_ratio : cfg->pacing_ca_ratio;
+	uint64_t r = (uint64_t)w * (10000u * ratio) / c->srtt_us;     /* w * 1e6 * ratio/100 */
+	c->pacing_rate = r ? r : 1;
+}
+
+static bool pacing_on(const struct tcp_sock *c)
+{
+	return c->t->cfg.pacing && c->pacing_rate;
+}
+
+/* Linux tcp_pacing_check: true while the next data segment's departure time is more
+ * than the timer slack ahead; then t_pace is armed for it (tcp_poll resumes output). */
+bool tcp_pacing_hold(struct tcp_sock *c)
+{
+	if (!pacing_on(c) || c->pace_ns <= c->t->now + TCP_PACING_SLACK_NS ||
+	    !(seq_gt(c->snd_buf_end, c->snd_nxt) || c->fin_queued || c->ca_state == TCP_CA_RECOVERY)) {
+		c->t_pace = 0;          /* not paced, due, or nothing to send */
+		return false;
+	}
+	if (!c->t_pace)
+		tcp_mib(c->t, TCP_MIB_PacingHeld);
+	tcp_arm(c, &c->t_pace, c->pace_ns - TCP_PACING_SLACK_NS);
+	return true;
+}
+
+/* Linux tcp_update_skb_after_send: the departure time moves on by the bytes just sent
+ * (headers included) at the pacing rate. A sender that was late (the loop woke after
+ * pace_ns) gets up to half of this segment's time back as credit, so timer granularity
+ * does not cost rate. */
+static void pace_after_send(struct tcp_sock *c, uint64_t bytes)
+{
+	uint64_t now = c->t->now;
+	if (!pacing_on(c))
+		return;
+	uint64_t prior = c->pace_ns;
+	if (c->pace_ns < now)
+		c->pace_ns = now;
+	uint64_t len_ns = bytes * 1000000000ull / c->pacing_rate;
+	uint64_t credit = c->pace_ns - prior;
+	len_ns -= credit < len_ns / 2 ? credit : len_ns / 2;
+	c->pace_ns += len_ns;
+}
+
 static void xmit_header(struct tcp_sock *c, struct tcp_hdr *h)
 {
 	struct tcp_stack *t = c->t;
@@ -269,7 +333,10 @@ static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, u
 		p->gso_size = (uint16_t)mss;
 	}
 	set_csum(c, p, buf, hlen, len, partial, data_sum);
-	xmit_count(c, seq, len, flags, wire_segs(p, len));
+	uint32_t segs = wire_segs(p, len);
+	xmit_count(c, seq, len, flags, segs);
+	if (len)
+		pace_after_send(c, len + (uint64_t)segs * (hlen + 20));    /* + IPv4 header */
 	int err = c->tos && t->env.ip_output_tos ?
 		t->env.ip_output_tos(t->env.ctx, p, c->laddr, c->raddr, c->tos) :
 		t->env.ip_output(t->env.ctx, p, c->laddr, c->raddr);
@@ -325,14 +392,22 @@ static void restart_after_idle(struct tcp_sock *c)
 	}
 }
 
-/* Super-segment size (Linux tcp_tso_autosize without pacing): as much as the device
- * and a 64 KiB datagram allow, in whole MSS units; the windows cut it later. New data
- * only: retransmissions and RFC 6675 recovery go one MSS-sized segment at a time. */
+/* Super-segment size (Linux tcp_tso_autosize): as much as the device and a 64 KiB
+ * datagram allow, in whole MSS units; paced, no more than about 1 ms of data at the
+ * pacing rate (rate >> 10, Linux sk_pacing_shift), but at least two segments
+ * (tcp_min_tso_segs). The windows cut it later. New data only: retransmissions and
+ * RFC 6675 recovery go one MSS-sized segment at a time. */
 static uint32_t gso_size(const struct tcp_sock *c, uint32_t mss)
 {
 	if (!c->gso_max || c->gso_max < 2 * mss)
 		return mss;
-	return c->gso_max - c->gso_max % mss;
+	uint32_t max = c->gso_max - c->gso_max % mss;
+	if (!pacing_on(c))
+		return max;
+	uint64_t segs = (c->pacing_rate >> 10) / mss;
+	if (segs < 2)
+		segs = 2;
+	return segs * mss < max ? (uint32_t)segs * mss : max;
 }
 
 /* len (> mss) of new data fits the windows: trimmed to whole segments unless it is the
@@ -465,10 +540,11 @@ void tcp_output(struct tcp_sock *c)
 	if (c->ca_state == TCP_CA_RECOVERY && c->sack_ok) {
 		tcp_sack_recovery_xmit(c);
 	} else {
-		for (int i = 0; i < 1024 && tcp_send_new(c, false, false); i++)
+		for (int i = 0; i < 1024 && !tcp_pacing_hold(c) && tcp_send_new(c, false, false); i++)
 			;
 	}
-	persist_check(c);
+	if (!c->t_pace)
+		persist_check(c);       /* held by pacing is not a closed window */
 	if (c->ack_now)
 		tcp_send_ack(c);
 }

@@ -215,6 +215,8 @@ void tcp_sack_recovery_xmit(struct tcp_sock *c)
 	for (int i = 0; i < 256; i++) {
 		if ((uint64_t)tcp_sb_pipe(c) + c->mss > c->cwnd)
 			break;                  /* cwnd - pipe < 1 SMSS */
+		if (tcp_pacing_hold(c))
+			break;                  /* Linux paces recovery too */
 		if (!next_seg(c))
 			break;
 	}

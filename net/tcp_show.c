@@ -81,6 +81,7 @@ int tcp_get_info(const struct tcp_sock *c, struct tcp_conn_info *o)
 	o->data_segs_in = c->data_segs_in;
 	o->send_bps = c->srtt_us ? (uint64_t)c->cwnd * 8 * 1000000ull / c->srtt_us : 0;
 	o->delivery_bps = c->delivery_bps;
+	o->pacing_bps = c->pacing_rate * 8;
 	o->delivered = div_up((uint32_t)(c->delivered > 0xffffffffu ? 0xffffffffu : c->delivered), c->mss);
 	o->lastsnd_ms = ms_since(t->now, c->last_snd_ns);
 	o->lastrcv_ms = ms_since(t->now, c->last_rcv_ns);
@@ -206,6 +207,10 @@ static void show_info(const struct tcp_conn_info *i, void (*out)(void *ctx, cons
 		put_bw(&l, i->send_bps);
 	}
 	put(&l, " lastsnd:%u lastrcv:%u lastack:%u", i->lastsnd_ms, i->lastrcv_ms, i->lastack_ms);
+	if (i->pacing_bps) {
+		put(&l, " pacing_rate ");
+		put_bw(&l, i->pacing_bps);
+	}
 	if (i->delivery_bps) {
 		put(&l, " delivery_rate ");
 		put_bw(&l, i->delivery_bps);

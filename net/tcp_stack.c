@@ -53,6 +53,9 @@ void tcp_config_default(struct tcp_config *cfg)
 		.rst_limit = 1000,
 		.gso = true,
 		.obj_cache = true,
+		.pacing = true,
+		.pacing_ss_ratio = 200,
+		.pacing_ca_ratio = 120,
 	};
 }
 
@@ -343,9 +346,9 @@ void tcp_input(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst, u
 
 static uint64_t conn_deadline(const struct tcp_sock *c)
 {
-	const uint64_t tm[4] = { c->t_rtx, c->t_delack, c->t_keep, c->t_conn };
+	const uint64_t tm[5] = { c->t_rtx, c->t_delack, c->t_keep, c->t_conn, c->t_pace };
 	uint64_t d = UINT64_MAX;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (tm[i] && tm[i] < d)
 			d = tm[i];
 	return d;
@@ -391,6 +394,11 @@ void tcp_poll(struct tcp_stack *t, uint64_t now_ns)
 		}
 	}
 	tcp_leave(t, true);
+}
+
+void tcp_config_changed(struct tcp_stack *t)
+{
+	t->timer_lb = 0;
 }
 
 uint64_t tcp_next_deadline(const struct tcp_stack *t)

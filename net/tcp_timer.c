@@ -5,8 +5,8 @@
  * (§3.8.4, off by default) and the connection timer (TIME-WAIT 2*MSL, orphaned
  * FIN-WAIT-2).
  *
- * Each TCB has four deadlines (absolute ns, 0 = off): t_rtx (retransmit or persist),
- * t_delack, t_keep, t_conn.
+ * Each TCB has five deadlines (absolute ns, 0 = off): t_rtx (retransmit or persist),
+ * t_delack, t_keep, t_conn, and t_pace (pacing held data: tcp_output again).
  */
 #include "net/tcp_int.h"
 
@@ -155,6 +155,7 @@ static void rto_expired(struct tcp_sock *c, uint64_t now)
 		tcp_mib(t, TCP_MIB_TCPSlowStartRetrans);
 	c->persist = false;
 	tcp_arm(c, &c->t_rtx, now + tcp_rto_ns(c));
+	tcp_update_pacing_rate(c);
 }
 
 static void persist_expired(struct tcp_sock *c, uint64_t now)
@@ -247,4 +248,8 @@ void tcp_timers(struct tcp_sock *c, uint64_t now)
 	}
 	if (c->t_keep && now >= c->t_keep)
 		keepalive_expired(c, now);
+	if (c->t_pace && (now >= c->t_pace || !c->t->cfg.pacing) && c->state != TCP_CLOSED) {
+		c->t_pace = 0;
+		tcp_output(c);          /* held data's departure time came (or pacing went off) */
+	}
 }

@@ -145,6 +145,7 @@ int transport_init(struct tcp_stack *t, struct ipv4 *ip, struct gro *gro)
 	tcp_config_default(&cfg);
 	if (ip->core->cfg.mem_bytes)
 		cfg.heap_bytes = ip->core->cfg.mem_bytes;
+	cfg.pacing = ip->core->cfg.tcp_pacing != 0;
 	tcp_init(t, &env, &cfg, ip->core->now_ns);
 	if (!gro)
 		return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in, tcp_err, t) == 0;

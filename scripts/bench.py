@@ -13,6 +13,11 @@ tap, dnsmasq; created and removed here, traffic never leaves it):
 Under TCG these measure the emulator as much as Skiff: compare models and commits on
 the same machine, not against real hardware.
 
+Bufferbloat (tests/system/bufferbloat.py, the experiment test_pacing.py asserts on): idle
+RTT, then the RTT of a ping beside four downloads through a 20 Mbit/s relay that keeps the
+queue in the guest, with pfifo and no pacing, then fq_codel with pacing; goodput of each.
+BENCH_BLOAT_ALL=1 adds the two mixed settings (pfifo + pacing, fq_codel without).
+
 Environment: BENCH_BOOTS (3), BENCH_NICS ("e1000 e1000e igb virtio"), BENCH_FLOOD (20000),
 BENCH_SKIFF_PINGS (10); BENCH_NET=0 skips the network part (it needs root).
 """
@@ -27,6 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from netns import HOST_ADDR, Netns  # noqa: E402
 from bench_http import bench_http  # noqa: E402  (issue 11 figures, scripts/bench_http.py)
 from skiff import Guest  # noqa: E402
+import bufferbloat  # noqa: E402
 
 BOOTS = int(os.environ.get("BENCH_BOOTS", "3"))
 NICS = os.environ.get("BENCH_NICS", "e1000 e1000e igb virtio").split()
@@ -138,8 +144,22 @@ def bench_net():
 # HTTP (issue 11's figures): bench_http() in scripts/bench_http.py.
 
 
+def bench_bloat():
+    if os.geteuid() != 0:
+        print("bufferbloat: skipped (network namespaces need root)")
+        return
+    settings = bufferbloat.SETTINGS
+    if os.environ.get("BENCH_BLOAT_ALL") == "1":
+        settings = (("pfifo", False), ("pfifo", True), ("fq_codel", False), ("fq_codel", True))
+    try:
+        print(bufferbloat.report(bufferbloat.run(settings=settings)))
+    except Exception as e:      # a bench prints, it does not stop the others
+        print(f"bufferbloat: error: {e}")
+
+
 if __name__ == "__main__":
     bench_boot()
     if os.environ.get("BENCH_NET", "1") != "0":
         bench_net()
         bench_http()
+        bench_bloat()

@@ -2,10 +2,14 @@
 # Boots a Skiff image in QEMU (q35, OVMF, TCG: no KVM assumed). Used by `make run`
 # and by the system tests, so both boot the same machine.
 #   --nic e1000|e1000e|igb|virtio|all|none   NIC model(s); all = one of each (lspci test)
-#   --net user|tap|dgram|none             user: hostfwd 127.0.0.1:$HTTP_PORT -> guest :80
+#   --net user|tap|dgram|stream|none      user: hostfwd 127.0.0.1:$HTTP_PORT -> guest :80
 #                                         dgram: Ethernet frames as UDP datagrams between
 #                                         127.0.0.1:$DGRAM_LOCAL (QEMU, default 10000) and
 #                                         127.0.0.1:$DGRAM_REMOTE (a relay, default 10001)
+#   --net-fd N                            --net stream: Ethernet frames (4-byte big-endian
+#                                         length, then the frame) on the connected stream
+#                                         socket QEMU inherits as fd N; a full socket stops
+#                                         QEMU taking frames from the NIC (backpressure)
 #   --tap IFNAME                          tap device for --net tap (scripts/tap.sh makes it);
 #                                         $SKIFF_TAP_OPTS is appended to its -netdev (e.g.
 #                                         vnet_hdr=off: QEMU's e1000e/igb then checksum and
@@ -21,12 +25,13 @@
 # SKIFF_VIRTIO_OPTS (environment): more virtio-net-pci properties for --nic virtio, e.g.
 #   csum=off,guest_csum=off,host_tso4=off,guest_tso4=off (the system tests with offloads off)
 set -eu
-nic=e1000 net=user serial=stdio img=build/skiff.img tap=skiff-tap0 extra="" noreboot="" machine=q35 vga=none
+net_fd="" nic=e1000 net=user serial=stdio img=build/skiff.img tap=skiff-tap0 extra="" noreboot="" machine=q35 vga=none
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nic) nic=$2; shift 2 ;;
 	--net) net=$2; shift 2 ;;
 	--tap) tap=$2; shift 2 ;;
+	--net-fd) net_fd=$2; shift 2 ;;
 	--serial) serial=$2; shift 2 ;;
 	--img) img=$2; shift 2 ;;
 	--no-reboot) noreboot=-no-reboot; shift ;;
@@ -46,8 +51,9 @@ case $net in
 user) netdev="-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$port-:80" ;;
 tap) netdev="-netdev tap,id=n0,ifname=$tap,script=no,downscript=no${SKIFF_TAP_OPTS:+,$SKIFF_TAP_OPTS}" ;;
 dgram) netdev="-netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=${DGRAM_LOCAL:-10000},remote.type=inet,remote.host=127.0.0.1,remote.port=${DGRAM_REMOTE:-10001}" ;;
+stream) netdev="-netdev stream,id=n0,server=off,addr.type=fd,addr.str=$net_fd" ;;
 none) netdev="" ;;
-*) echo "qemu.sh: --net must be user, tap, dgram or none" >&2; exit 2 ;;
+*) echo "qemu.sh: --net must be user, tap, dgram, stream or none" >&2; exit 2 ;;
 esac
 
 # romfile= keeps OVMF from loading the NICs' iPXE option ROMs: faster boot, no PXE.

@@ -88,7 +88,8 @@ static int stack_init(struct net_stack *s, struct memnic *m, const char *cidr, u
 		      struct pkt_pool *big)
 {
 	struct net_config cfg = { .random = xorshift, .mem_alloc = mem_alloc,
-				  .mem_free = mem_free, .ctx = rng, .tx_big_pool = big };
+				  .mem_free = mem_free, .ctx = rng, .tx_big_pool = big,
+				  .tcp_pacing = 1 };    /* the kernel's default */
 	if (inet_parse_cidr(cidr, &cfg.addr, &cfg.prefix_len))
 		return -1;
 	net_init(s, &cfg);

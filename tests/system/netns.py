@@ -84,9 +84,10 @@ class NsHelper:
     """A helper program run inside a namespace that takes JSON lines on stdin and answers
     one JSON line each (scapy_peer.py, impair.py): started once, asked many times."""
 
-    def __init__(self, ns_name, argv, what):
+    def __init__(self, ns_name, argv, what, pass_fds=()):
         self.proc = subprocess.Popen(["ip", "netns", "exec", ns_name, *argv],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     pass_fds=pass_fds)
         if json.loads(self.proc.stdout.readline() or "{}").get("ready") is not True:
             self.close()
             raise RuntimeError(f"{what} did not start")

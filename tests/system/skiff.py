@@ -46,7 +46,7 @@ def image_with_files(files, base=IMAGE):
 class Guest:
     def __init__(self, name, nic="all", net="none", img=IMAGE, netns=None, tap=None,
                  extra=(), hostname="skiff", boot_timeout=90, machine="q35", qmp=False,
-                 vga="none"):
+                 vga="none", net_fd=None):
         os.makedirs(LOGDIR, exist_ok=True)
         self.name = name
         self.prompt = f"{hostname}> "
@@ -63,6 +63,8 @@ class Guest:
                "--machine", machine, "--vga", vga]
         if tap:
             cmd += ["--tap", tap]
+        if net_fd is not None:          # --net stream: QEMU inherits this socket
+            cmd += ["--net-fd", str(net_fd)]
         if qmp:
             extra = [*extra, "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         if extra:
@@ -70,7 +72,8 @@ class Guest:
         if netns:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT, cwd=ROOT)
+                                     stderr=subprocess.STDOUT, cwd=ROOT,
+                                     pass_fds=() if net_fd is None else (net_fd,))
         self.sock = None
         try:
             self.sock = self._connect()

@@ -53,7 +53,8 @@ static void custom(struct conf *c)
 	int bad = parse(c, &r, "log_level = debug\nshell = off\nhostname = box\npoll = on\n"
 			"nic = virtio\nip = 10.0.0.5/8\ngateway = 10.0.0.1\nmtu = 9000\n"
 			"http_port = 8080\nnetconsole = 10.0.0.1:514\n"
-			"debug = on\npcap_serial = on\npcap_filter = tcp port 80\n");
+			"debug = on\npcap_serial = on\npcap_filter = tcp port 80\n"
+			"tcp_pacing = off\n");
 	CHECK_EQ(bad, 0);
 }
 
@@ -72,6 +73,7 @@ TEST(conf_defaults)
 	CHECK_EQ(c.mtu, 1500);
 	CHECK_EQ(c.http_port, 80);
 	CHECK_STR(c.netconsole, "off");
+	CHECK_EQ(c.tcp_pacing, 1);
 	/* An empty file, or one of comments and blanks, changes nothing. */
 	struct conf d = c;
 	struct reports r;
@@ -281,6 +283,8 @@ TEST(conf_ints)
 	CHECK_EQ(good("pcap_serial", "on").pcap_serial, 1);
 	BAD("pcap_serial", "2");
 	CHECK_STR(good("pcap_filter", "udp port 53").pcap_filter, "udp port 53");
+	CHECK_EQ(good("tcp_pacing", "off").tcp_pacing, 0);
+	BAD("tcp_pacing", "fast");
 }
 
 TEST(conf_line_syntax)
@@ -511,30 +515,30 @@ TEST(conf_show)
 	static const char *const want_default[] = {
 		"log_level = info", "shell = on", "hostname = skiff", "poll = off", "nic = auto",
 		"ip = dhcp", "gateway = ", "mtu = 1500", "http_port = 80", "netconsole = off",
-		"debug = local", "pcap_serial = off", "pcap_filter = ",
+		"debug = local", "pcap_serial = off", "pcap_filter = ", "tcp_pacing = on",
 	};
 	static const char *const want_custom[] = {
 		"log_level = debug", "shell = off", "hostname = box", "poll = on", "nic = virtio",
 		"ip = 10.0.0.5/8", "gateway = 10.0.0.1", "mtu = 9000", "http_port = 8080",
 		"netconsole = 10.0.0.1:514",
-		"debug = on", "pcap_serial = on", "pcap_filter = tcp port 80",
+		"debug = on", "pcap_serial = on", "pcap_filter = tcp port 80", "tcp_pacing = off",
 	};
 	struct conf c;
 	struct lines l = { 0 };
 	conf_defaults(&c);
 	conf_show(&c, collect_line, &l);
-	REQUIRE(l.n == 13);
-	for (int i = 0; i < 13; i++)
+	REQUIRE(l.n == 14);
+	for (int i = 0; i < 14; i++)
 		CHECK_STR(l.text[i], want_default[i]);
 	custom(&c);
 	memset(&l, 0, sizeof(l));
 	conf_show(&c, collect_line, &l);
-	REQUIRE(l.n == 13);
-	for (int i = 0; i < 13; i++)
+	REQUIRE(l.n == 14);
+	for (int i = 0; i < 14; i++)
 		CHECK_STR(l.text[i], want_custom[i]);
 	/* What conf_show prints parses back to the same configuration. */
 	char text[1024] = "";
-	for (int i = 0; i < 13; i++)
+	for (int i = 0; i < 14; i++)
 		if (strcmp(l.text[i], "gateway = ") != 0) {
 			strcat(text, l.text[i]);
 			strcat(text, "\n");

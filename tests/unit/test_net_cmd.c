@@ -195,3 +195,30 @@ TEST(net_cmd_errors_are_one_line)
 	CHECK(tn_out_is(&t, "ping: another ping is still running\n"));
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+TEST(net_cmd_sysctl_tcp_pacing)
+{
+	struct test_net t;
+	tn_init_tcp(&t, 1, "10.0.0.1/24");
+	t.s.tcp.cfg.pacing = true;
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "sysctl net.ipv4.tcp_pacing"), 0);
+	CHECK(tn_out_is(&t, "net.ipv4.tcp_pacing = 1\n"));
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "sysctl -w net.ipv4.tcp_pacing=0"), 0);
+	CHECK(tn_out_is(&t, "net.ipv4.tcp_pacing = 0\n"));
+	CHECK(!t.s.tcp.cfg.pacing);
+	tn_clear(&t);
+	CHECK_EQ(tn_cmd(&t, "sysctl net.ipv4.tcp_pacing_ss_ratio=150 net.ipv4.tcp_pacing_ca_ratio"), 0);
+	CHECK(tn_out_is(&t, "net.ipv4.tcp_pacing_ss_ratio = 150\nnet.ipv4.tcp_pacing_ca_ratio = 120\n"));
+	CHECK_EQ(t.s.tcp.cfg.pacing_ss_ratio, 150);
+	static const char *const bad[] = { "sysctl", "sysctl net.ipv4.tcp_pacing=2",
+					   "sysctl net.ipv4.frob", "sysctl -w net.ipv4.tcp_pacing_ca_ratio=x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tn_clear(&t);
+		CHECK_EQ(tn_cmd(&t, bad[i]), -1);
+		CHECK(one_line(&t));
+	}
+	CHECK(!t.s.tcp.cfg.pacing);
+	CHECK_EQ(tn_fini(&t), 0);
+}
