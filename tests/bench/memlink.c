@@ -1,5 +1,6 @@
 /* The in-memory NIC pair (memlink.h). */
 #include "tests/bench/memlink.h"
+#include "net/gso.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +37,20 @@ static int mn_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 	struct memnic *m = mn(dev), *to = m->peer;
 	int i = 0;
 	for (; i < n && to->tail - to->head < MEMNIC_RING; i++) {
+		if ((pkts[i]->flags & PKT_F_CSUM_PARTIAL) && (dev->features & NETDEV_F_TX_CSUM))
+			memnic_tx_csum(m, pkts[i]);
 		m->stats.tx_packets++;
 		m->stats.tx_bytes += pkts[i]->len;
 		to->ring[to->tail++ & (MEMNIC_RING - 1)] = pkts[i];
 	}
 	return i;
+}
+
+/* noinline: callgrind toggles collection off inside it by name. */
+__attribute__((noinline)) void memnic_tx_csum(struct memnic *m, struct pkt *p)
+{
+	if (gso_csum_help(p) == 0)
+		m->tx_csum_done++;
 }
 
 static int mn_tx_reclaim(struct netdev *dev)
