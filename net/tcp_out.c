@@ -31,21 +31,29 @@ uint32_t tcp_rcv_wnd(const struct tcp_sock *c)
  * Receiver SWS avoidance: the edge moves right only in steps of min(RCV.BUFF/2, MSS);
  * it never moves left (RFC 9293 SHLD-14), except by less than one scale unit when the
  * buffer is exactly full. */
+static inline uint16_t rcv_wnd_next(const struct tcp_sock *c);
+
 uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn)
 {
-	uint32_t avail = tcp_rcv_wnd(c);
 	if (syn) {
+		uint32_t avail = tcp_rcv_wnd(c);
 		uint32_t w = avail > 65535 ? 65535 : avail;
 		c->rcv_adv = c->rcv_nxt + w;
 		return (uint16_t)w;
 	}
-	uint16_t field = tcp_rcv_wnd_next(c);
+	uint16_t field = rcv_wnd_next(c);
 	c->rcv_adv = c->rcv_nxt + ((uint32_t)field << c->rcv_wscale);
 	return field;
 }
 
 /* The window field the next non-SYN segment will carry (no side effects). */
 uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c)
+{
+	return rcv_wnd_next(c);
+}
+
+/* Inline in tcp_rcv_wnd_field: every segment sent asks. */
+static inline uint16_t rcv_wnd_next(const struct tcp_sock *c)
 {
 	uint32_t used = c->rbuf ? c->rcv_nxt - c->rcv_user : 0;
 	uint32_t phys = used < c->rbuf_size ? c->rbuf_size - used : 0;

@@ -233,11 +233,6 @@ bool tcp_shed_orphan(struct tcp_stack *t)
 
 
 /* ---- call bracketing ----------------------------------------------------------------- */
-void tcp_enter(struct tcp_stack *t)
-{
-	t->depth++;
-}
-
 static void drain_backlog(struct tcp_stack *t)
 {
 	while (t->backlog) {
