@@ -244,7 +244,7 @@ struct pkt *link_alloc(struct net_link *l, int ifi)
 	return p;
 }
 
-static void check_link(struct net_link *l, int ifi)
+void link_check(struct net_link *l, int ifi)
 {
 	struct net_if *ifc = &l->ifs[ifi];
 	uint64_t now = l->core->now_ns;
@@ -259,20 +259,6 @@ static void check_link(struct net_link *l, int ifi)
 	net_log(l->core, NET_LOG_DEBUG, "%s: link %s", ifc->dev->name, up ? "up" : "down");
 	if (l->on_change)
 		l->on_change(l->change_ctx, ifi, up);
-}
-
-void link_poll(struct net_link *l)
-{
-	uint64_t now = l->core->now_ns;
-	for (int i = 0; i < l->nifs; i++)
-		if (now >= l->ifs[i].link_check_ns)     /* every main-loop turn: mostly not due */
-			check_link(l, i);
-}
-
-void link_run_queues(struct net_link *l)
-{
-	for (int i = 0; i < l->nifs; i++)
-		qdisc_run(&l->ifs[i].qdisc, l->core, l->ifs[i].dev);
 }
 
 int link_find(const struct net_link *l, const struct netdev *dev)

@@ -74,10 +74,30 @@ void link_input(struct net_link *l, struct netdev *dev, struct pkt *p);
 int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_mac, uint16_t type);
 /* A transmit packet with all headroom free, from interface ifi's pool (or any). */
 struct pkt *link_alloc(struct net_link *l, int ifi);
-/* Reads link states (every NET_LINK_CHECK_NS). */
-void link_poll(struct net_link *l);
-/* Hands queued frames to the drivers; last in every net_poll(). */
-void link_run_queues(struct net_link *l);
+/* Reads interface ifi's link state if its check is due (link_poll). */
+void link_check(struct net_link *l, int ifi);
+
+/* Reads link states (every NET_LINK_CHECK_NS). Inline: every main-loop turn asks, and
+ * the answer is almost always "not due". */
+static inline void link_poll(struct net_link *l)
+{
+	for (int i = 0; i < l->nifs; i++)
+		if (l->core->now_ns >= l->ifs[i].link_check_ns)
+			link_check(l, i);
+}
+
+/* Hands queued frames to the drivers; last in every net_poll(). An idle pfifo (the
+ * usual turn) whose next tx_reclaim is not due is skipped: qdisc_run would return at
+ * its first test. fq_codel (qd->fq set) is always run. */
+static inline void link_run_queues(struct net_link *l)
+{
+	for (int i = 0; i < l->nifs; i++) {
+		struct qdisc *qd = &l->ifs[i].qdisc;
+		if (!qd->fq && !qd->q.len && l->core->now_ns < qd->reclaim_ns)
+			continue;
+		qdisc_run(qd, l->core, l->ifs[i].dev);
+	}
+}
 
 int link_find(const struct net_link *l, const struct netdev *dev);
 int link_by_name(const struct net_link *l, const char *name);

@@ -82,9 +82,49 @@ static inline size_t pkt_slot_size(uint32_t buf_size)
 {
 	return ((size_t)PKT_HDR_SIZE + PKT_HEADROOM + buf_size + 63) & ~(size_t)63;
 }
-/* A packet with off = PKT_HDR_SIZE + PKT_HEADROOM and len 0; NULL when empty (counted). */
-struct pkt *pkt_alloc(struct pkt_pool *pool);
-void pkt_free(struct pkt *p);
+/* Panics (a stack bug): p freed twice, freed into no pool, or a free slot not marked. */
+void pkt_bad(const struct pkt *p, const char *what);
+
+/* A packet with off = PKT_HDR_SIZE + PKT_HEADROOM and len 0; NULL when empty (counted).
+ * Inline, as pkt_free: every packet passes both. */
+static inline struct pkt *pkt_alloc(struct pkt_pool *pool)
+{
+	struct pkt *p = pool->free_list;
+	if (!p) {
+		pool->stats.alloc_failures++;
+		return NULL;
+	}
+	if (!(p->flags & PKT_F_FREE))
+		pkt_bad(p, "pkt_alloc: free list slot in use");
+	pool->free_list = p->next;
+	pool->stats.free--;
+	pool->stats.allocs++;
+	p->next = NULL;
+	p->ts_ns = 0;
+	p->off = PKT_HDR_SIZE + PKT_HEADROOM;
+	p->len = 0;
+	p->flags = 0;
+	p->ifindex = 0;
+	p->mark = 0;
+	p->trace_id = 0;
+	return p;
+}
+
+static inline void pkt_free(struct pkt *p)
+{
+	if (!p)
+		return;
+	struct pkt_pool *pool = p->pool;
+	if (!pool)
+		pkt_bad(p, "pkt_free: belongs to no pool");
+	if (p->flags & PKT_F_FREE)
+		pkt_bad(p, "pkt_free: double free");
+	p->flags = PKT_F_FREE;
+	p->next = pool->free_list;
+	pool->free_list = p;
+	pool->stats.free++;
+	pool->stats.frees++;
+}
 
 static inline uint8_t *pkt_slot(struct pkt *p) { return (uint8_t *)p; }
 static inline uint8_t *pkt_data(struct pkt *p) { return (uint8_t *)p + p->off; }

@@ -100,26 +100,48 @@ void net_input_burst(struct net_stack *s, struct netdev *dev, struct pkt *p)
 
 void net_input_flush(struct net_stack *s)
 {
-	gro_flush(&s->gro);
+	if (s->gro.nflows)
+		gro_flush(&s->gro);
 	s->gro.open = false;
 }
 
+/* Whether an ARP announcement is pending on some interface (arp_poll's first test). */
+static bool arp_announcing(const struct net_stack *s)
+{
+	for (int i = 0; i < s->link.nifs; i++)
+		if (s->arp.announce_left[i])
+			return true;
+	return false;
+}
+
+/* Most turns nothing is due: each floor's poll is called only when the test its first
+ * line makes passes (the same fields, read here), so an idle turn costs loads, not
+ * calls. The polls keep their own tests; these are only the cheap common case. */
 void net_poll(struct net_stack *s, uint64_t now_ns)
 {
 	net_input_flush(s);     /* the loop turn's receive burst ends before its timers */
-	net_core_tick(&s->core, now_ns);
+	if (now_ns > s->core.now_ns)
+		s->core.now_ns = now_ns;        /* net_core_tick */
 	link_poll(&s->link);
-	arp_poll(&s->arp);
-	neigh_poll(&s->neigh);
-	ipv4_poll(&s->ip);
-	dhcp_poll(&s->dhcp);
-	ping_poll(&s->ping);
-	arping_poll(&s->arping);
-	tracepath_poll(&s->tracepath);
+	if (arp_announcing(s))
+		arp_poll(&s->arp);
+	if (s->core.now_ns >= s->neigh.next_ns)
+		neigh_poll(&s->neigh);
+	if (s->ip.reasm.nused)
+		ipv4_poll(&s->ip);
+	if (s->dhcp.state != DHCP_OFF)
+		dhcp_poll(&s->dhcp);
+	if (s->ping.active)
+		ping_poll(&s->ping);
+	if (s->arping.active)
+		arping_poll(&s->arping);
+	if (s->tracepath.active)
+		tracepath_poll(&s->tracepath);
 	if (s->tcp_on)
 		transport_poll(&s->tcp, s->core.now_ns);
 	link_run_queues(&s->link);
-	capture_poll(&s->cap);
+	if (s->cap.trace.out)
+		capture_poll(&s->cap);
 }
 
 int net_dns_servers(const struct net_stack *s, uint32_t *out, int max)

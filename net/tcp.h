@@ -258,6 +258,7 @@ struct tcp_stack {
 	struct tcp_sock *listeners;
 	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first (not on conns) */
 	uint64_t timer_lb;           /* no timer on conns is due before this (tcp_arm) */
+	uint64_t tw_due;             /* tw_head's t_conn, UINT64_MAX when the FIFO is empty */
 	struct tcp_sock *events;     /* TCBs with events not yet delivered */
 	struct tcp_sock *reap;       /* closed TCBs to free at the end of this call */
 	struct pkt *backlog, *backlog_tail;    /* input that arrived re-entrantly */
@@ -294,7 +295,18 @@ void tcp_input(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst, u
  * least 8 bytes of TCP header, len the bytes available. */
 void tcp_icmp_error(struct tcp_stack *t, uint8_t type, uint8_t code, uint16_t next_mtu,
 		    const uint8_t *quoted_ip, size_t len);
-void tcp_poll(struct tcp_stack *t, uint64_t now_ns);   /* timers; called often (>= every 10 ms) */
+/* Timers; called often (>= every 10 ms). Inline: most calls find nothing due and nothing
+ * left for tcp_leave to deliver or free, and return; tcp_poll_due does the rest. */
+void tcp_poll_due(struct tcp_stack *t);
+static inline void tcp_poll(struct tcp_stack *t, uint64_t now_ns)
+{
+	if (now_ns > t->now)
+		t->now = now_ns;
+	if (t->now < t->timer_lb && t->now < t->tw_due && !t->events && !t->reap &&
+	    !t->backlog && t->depth == 0 && t->now < t->cache_trim_at)
+		return;
+	tcp_poll_due(t);
+}
 /* Earliest timer deadline (ns), UINT64_MAX when none: lets the loop sleep. */
 uint64_t tcp_next_deadline(const struct tcp_stack *t);
 

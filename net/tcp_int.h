@@ -309,7 +309,11 @@ struct tcp_chunk *tcp_sq_chunk_new(struct tcp_sock *c, uint32_t cap);
 void tcp_sq_spare_free(struct tcp_sock *c);
 
 /* tcp_stack.c: instance, memory, bracketing */
-void tcp_enter(struct tcp_stack *t);
+/* Every API call and input enters; inline, it is one increment. */
+static inline void tcp_enter(struct tcp_stack *t)
+{
+	t->depth++;
+}
 void tcp_leave(struct tcp_stack *t, bool deliver);
 void *tcp_alloc(struct tcp_stack *t, size_t n);
 void tcp_free(struct tcp_stack *t, void *p, size_t n);

@@ -38,21 +38,29 @@ uint32_t tcp_rcv_wnd(const struct tcp_sock *c)
  * Receiver SWS avoidance: the edge moves right only in steps of min(RCV.BUFF/2, MSS);
  * it never moves left (RFC 9293 SHLD-14), except by less than one scale unit when the
  * buffer is exactly full. */
+static inline uint16_t rcv_wnd_next(const struct tcp_sock *c);
+
 uint16_t tcp_rcv_wnd_field(struct tcp_sock *c, bool syn)
 {
-	uint32_t avail = tcp_rcv_wnd(c);
 	if (syn) {
+		uint32_t avail = tcp_rcv_wnd(c);
 		uint32_t w = avail > 65535 ? 65535 : avail;
 		c->rcv_adv = c->rcv_nxt + w;
 		return (uint16_t)w;
 	}
-	uint16_t field = tcp_rcv_wnd_next(c);
+	uint16_t field = rcv_wnd_next(c);
 	c->rcv_adv = c->rcv_nxt + ((uint32_t)field << c->rcv_wscale);
 	return field;
 }
 
 /* The window field the next non-SYN segment will carry (no side effects). */
 uint16_t tcp_rcv_wnd_next(const struct tcp_sock *c)
+{
+	return rcv_wnd_next(c);
+}
+
+/* Inline in tcp_rcv_wnd_field: every segment sent asks. */
+static inline uint16_t rcv_wnd_next(const struct tcp_sock *c)
 {
 	uint32_t used = c->rbuf ? c->rcv_nxt - c->rcv_user : 0;
 	uint32_t phys = used < c->rbuf_size ? c->rbuf_size - used : 0;
@@ -295,6 +303,46 @@ static void xmit_header(struct tcp_sock *c, struct tcp_hdr *h)
 		h->wnd = tcp_rcv_wnd_field(c, h->flags & TCP_SYN);
 }
 
+/* Whether the segment's only option is the timestamp: not SYN (its options) or RST (no
+ * window), no SACK blocks to report (the same tests xmit_header makes). */
+static bool xmit_ts_only(const struct tcp_sock *c, uint8_t flags)
+{
+	return c->ts_ok && !(flags & (TCP_SYN | TCP_RST)) &&
+	       !((flags & TCP_ACK) && c->sack_ok && c->nooo);
+}
+
+/* The header of most segments, written from the TCB without a struct tcp_hdr: the same
+ * fields, in the same order, as xmit_header and tcp_wire_emit give them. */
+static size_t xmit_emit_ts(struct tcp_sock *c, uint8_t *buf, uint32_t seq, uint8_t flags)
+{
+	struct tcp_hdr_ts h = {
+		.sport = c->lport,
+		.dport = c->rport,
+		.seq = seq,
+		.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0,
+		.flags = flags,
+		.tsval = tcp_ts_now(c->t, c),
+		.tsecr = c->ts_recent,
+	};
+	h.wnd = tcp_rcv_wnd_field(c, false);
+	tcp_wire_emit_ts(&h, buf);
+	return TCP_HDR_TS_LEN;
+}
+
+/* Any other header (SYN options, SACK blocks, no timestamps, RST). 0 if room is short. */
+static size_t xmit_emit(struct tcp_sock *c, uint8_t *buf, size_t room, uint32_t seq, uint8_t flags)
+{
+	struct tcp_hdr h = {
+		.sport = c->lport,
+		.dport = c->rport,
+		.seq = seq,
+		.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0,
+		.flags = flags,
+	};
+	xmit_header(c, &h);
+	return tcp_wire_emit(&h, buf, room);
+}
+
 /* tcp_xmit into p (NULL: a fresh packet): a len over one segment's payload makes p a
  * super-segment (PKT_F_GSO_TCP4, gso_size = tcp_payload_max), so p must be big. */
 static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, uint8_t flags)
@@ -304,21 +352,14 @@ static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, u
 		tcp_mib(t, TCP_MIB_NoPktBuf);
 		return -NET_ENOBUFS;
 	}
-	struct tcp_hdr h = {
-		.sport = c->lport,
-		.dport = c->rport,
-		.seq = seq,
-		.ack = (flags & TCP_ACK) ? c->rcv_nxt : 0,
-		.flags = flags,
-	};
-	xmit_header(c, &h);
 	uint32_t mss = tcp_payload_max(c);
 	bool gso = len > mss;
 	size_t room = gso ? pkt_tailroom(p) : PKT_BUF_SIZE - p->len;
 	if (pkt_tailroom(p) < room)
 		room = pkt_tailroom(p);
 	uint8_t *buf = pkt_data(p) + p->len;
-	size_t hlen = tcp_wire_emit(&h, buf, room);
+	size_t hlen = xmit_ts_only(c, flags) && room >= TCP_HDR_TS_LEN ?
+		      xmit_emit_ts(c, buf, seq, flags) : xmit_emit(c, buf, room, seq, flags);
 	NET_ASSERT(hlen && hlen + len <= room);
 	/* Control segments (SYN, SYN-ACK, bare ACK, FIN, RST) carry no payload to sum: their
 	 * checksum is done here, so they never depend on a device's offload (QEMU's e1000e

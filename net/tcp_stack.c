@@ -99,6 +99,7 @@ static void tcp_limits_derive(struct tcp_config *c)
 void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_config *cfg, uint64_t now_ns)
 {
 	memset(t, 0, sizeof(*t));
+	t->tw_due = UINT64_MAX;         /* the TIME-WAIT FIFO is empty */
 	t->env = *env;
 	if (cfg)
 		t->cfg = *cfg;
@@ -243,11 +244,6 @@ bool tcp_shed_orphan(struct tcp_stack *t)
 
 
 /* ---- call bracketing ----------------------------------------------------------------- */
-void tcp_enter(struct tcp_stack *t)
-{
-	t->depth++;
-}
-
 static void drain_backlog(struct tcp_stack *t)
 {
 	while (t->backlog) {
@@ -369,14 +365,10 @@ static void tw_expire(struct tcp_stack *t)
 /* Every main-loop turn: the TIME-WAIT FIFO's head, and the other TCBs only when one
  * of their timers may be due (t->timer_lb), rebuilding the bound as they are run. A
  * timer armed during the scan lowers the bound through tcp_arm. */
-void tcp_poll(struct tcp_stack *t, uint64_t now_ns)
+void tcp_poll_due(struct tcp_stack *t)
 {
-	if (now_ns > t->now)
-		t->now = now_ns;
-	/* Most turns: no timer due and nothing left for tcp_leave to deliver or free. */
-	if (t->now < t->timer_lb && (!t->tw_head || t->tw_head->t_conn > t->now) &&
-	    !t->events && !t->reap && !t->backlog && t->depth == 0 && t->now < t->cache_trim_at)
-		return;
+	/* tcp_tw_push/unlink keep it; a TCB's t_conn changes only off the FIFO. */
+	NET_ASSERT(t->tw_due == (t->tw_head ? t->tw_head->t_conn : UINT64_MAX));
 	/* Kept objects nobody has asked for in a while go back: once the load is gone the
 	 * heap returns to its baseline. */
 	if (t->now >= t->cache_trim_at)

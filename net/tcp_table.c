@@ -101,6 +101,7 @@ void tcp_tw_unlink(struct tcp_stack *t, struct tcp_sock *c)
 		t->tw_tail = c->prev;
 	c->in_tw = false;
 	t->ntw--;
+	t->tw_due = t->tw_head ? t->tw_head->t_conn : UINT64_MAX;
 	list_push(&t->conns, c);
 }
 
@@ -120,6 +121,7 @@ void tcp_tw_push(struct tcp_stack *t, struct tcp_sock *c)
 		t->tw_head = c;
 	t->tw_tail = c;
 	t->ntw++;
+	t->tw_due = t->tw_head->t_conn;
 }
 
 /* A fresh TCB in CLOSED, linked on t->conns; NULL at the connection or memory limit.

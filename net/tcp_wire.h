@@ -82,6 +82,35 @@ size_t tcp_wire_opts_len(const struct tcp_opts *o);
  * Returns the header length, or 0 if cap is too small. */
 size_t tcp_wire_emit(const struct tcp_hdr *h, uint8_t *buf, size_t cap);
 
+/* The header most segments of a timestamped connection carry: no SYN or RST options, no
+ * SACK blocks, just NOP NOP TS (RFC 7323 Appendix A's layout). The small struct spares
+ * the sender building a whole struct tcp_hdr; tcp_wire_emit writes the same bytes for a
+ * tcp_hdr whose only option is TCP_HAS_TS (and urg 0). */
+struct tcp_hdr_ts {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t wnd;
+	uint32_t tsval, tsecr;
+};
+#define TCP_HDR_TS_LEN (TCP_HDR_LEN + 12)
+
+/* Writes TCP_HDR_TS_LEN bytes (checksum and urgent pointer 0); the caller has the room. */
+static inline void tcp_wire_emit_ts(const struct tcp_hdr_ts *h, uint8_t *buf)
+{
+	wire_put16(buf, h->sport);
+	wire_put16(buf + 2, h->dport);
+	wire_put32(buf + 4, h->seq);
+	wire_put32(buf + 8, h->ack);
+	buf[12] = (uint8_t)((TCP_HDR_TS_LEN / 4) << 4);        /* reserved bits zero */
+	buf[13] = h->flags;
+	wire_put16(buf + 14, h->wnd);
+	wire_put32(buf + 16, 0);                                /* checksum, urgent pointer */
+	wire_put32(buf + 20, (uint32_t)TCP_OPT_NOP << 24 | TCP_OPT_NOP << 16 | TCP_OPT_TS << 8 | 10);
+	wire_put32(buf + 24, h->tsval);
+	wire_put32(buf + 28, h->tsecr);
+}
+
 /* Checksum with the IPv4 pseudo header (RFC 9293 §3.1); addresses in host order. */
 int tcp_wire_csum_ok(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst);
 void tcp_wire_set_csum(uint8_t *seg, size_t len, uint32_t src, uint32_t dst);

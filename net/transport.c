@@ -153,7 +153,3 @@ int transport_init(struct tcp_stack *t, struct ipv4 *ip, struct gro *gro)
 	return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in_gro, tcp_err_gro, gro) == 0;
 }
 
-void transport_poll(struct tcp_stack *t, uint64_t now_ns)
-{
-	tcp_poll(t, now_ns);
-}

@@ -8,6 +8,7 @@
 #define SKIFF_NET_TRANSPORT_H
 
 #include <stdint.h>
+#include "net/tcp.h"
 
 struct tcp_stack;
 struct ipv4;
@@ -17,6 +18,10 @@ struct gro;
  * go through it (net/gro.h), merged within bursts the caller brackets with gro->open
  * and gro_flush(). */
 int transport_init(struct tcp_stack *t, struct ipv4 *ip, struct gro *gro);
-void transport_poll(struct tcp_stack *t, uint64_t now_ns);
+/* TCP's timers, from net_poll(). */
+static inline void transport_poll(struct tcp_stack *t, uint64_t now_ns)
+{
+	tcp_poll(t, now_ns);
+}
 
 #endif

@@ -137,6 +137,8 @@ int bp_init(struct bench_pair *bp, int opts)
 		return fail(bp, "no memory for packet pools", 0);
 	memnic_connect(&bp->na, &bp->nb);
 	bp->na.csum_offload = bp->nb.csum_offload = !!(opts & BP_CSUM_OFFLOAD);
+	if (opts & BP_CSUM_OFFLOAD)
+		bp->na.dev.features = bp->nb.dev.features = NETDEV_F_TX_CSUM | NETDEV_F_RX_CSUM;
 	if (stack_init(&bp->a, &bp->na, A_ADDR, &bp->rng_a, bp->plain ? NULL : &bp->big_a) ||
 	    stack_init(&bp->b, &bp->nb, "10.0.0.2/24", &bp->rng_b, bp->plain ? NULL : &bp->big_b))
 		return fail(bp, "stack init", 0);

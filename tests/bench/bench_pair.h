@@ -55,7 +55,7 @@ struct bp_result {
  * (kernel/main_net.c): each stack has a pool of 64 KiB buffers (NET_TX_BIG_*), so TCP
  * sends super-segments that net/gso.c cuts, and the NAPI poll hands frames up with
  * net_input_burst(), so received segments are coalesced (net/gro.h). */
-#define BP_CSUM_OFFLOAD 1       /* the NICs mark received frames PKT_F_CSUM_OK (memlink.h) */
+#define BP_CSUM_OFFLOAD 1       /* the NICs verify (PKT_F_CSUM_OK) and fill checksums (memlink.h) */
 #define BP_PLAIN 2              /* no big buffers, net_input(): no GSO, no GRO */
 /* opts: BP_* bits. 0 or -1. */
 int bp_init(struct bench_pair *bp, int opts);
