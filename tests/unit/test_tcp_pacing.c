@@ -272,3 +272,60 @@ TEST(tcp_pacing_super_segments_follow_the_rate)
 	/* Pacing off: as big as the device allows, whatever the rate. */
 	CHECK_EQ(largest_super(250000, false), fast);
 }
+
+/* ---- review: bounds on the departure time ------------------------------------------ */
+
+/* sysctl accepts net.ipv4.tcp_pacing_{ss,ca}_ratio=0 (Linux's range is 0..1000). Linux
+ * then computes sk_pacing_rate 0, which tcp_update_skb_after_send treats as "no
+ * pacing". A rate clamped up to 1 byte/s instead holds each 1.5 KB segment ~25 min. */
+TEST(tcp_pacing_ratio_zero_means_no_pacing_not_one_byte_per_second)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = paced_conn(&h, &p, &l, true);
+	REQUIRE(c);
+	h.t.cfg.pacing_ss_ratio = 0;
+	h.t.cfg.pacing_ca_ratio = 0;
+	tcp_update_pacing_rate(c);
+	CHECK_EQ(tcp_send(c, data, 10 * 1460), 10 * 1460);
+	int n = data_segs(&h);
+	for (int ms = 0; ms < 100 && n < 10; ms++) {
+		th_advance(&h, TH_MS);
+		n += data_segs(&h);
+	}
+	CHECK_EQ(n, 10);                        /* the window, not 1 B/s */
+	CHECK(c->pace_ns < h.now + 1000000000ull);
+	done(&h, c, l);
+}
+
+/* A peer that delays its ACKs inflates srtt (samples up to 2147 s are taken); with the
+ * initial window the rate is then a few bytes per second and one segment moves the
+ * departure time minutes ahead, where it stays even after the rate recovers. fq (which
+ * Linux's pacing normally runs under) clamps one packet's delay to 1 s
+ * (stat_pkts_too_long); the same bound keeps a paced connection moving. */
+TEST(tcp_pacing_gap_per_segment_is_bounded_by_one_second)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = paced_conn(&h, &p, &l, true);
+	REQUIRE(c);
+	c->srtt_us = 0;                         /* one 2000 s sample, as tcp_in takes it */
+	tcp_rtt_sample(c, 2000ull * 1000000000ull);
+	tcp_update_pacing_rate(c);              /* ~15 B/s; RTO at rto_max */
+	CHECK(c->pacing_rate < 100);
+	CHECK_EQ(tcp_send(c, data, 4 * 1460), 4 * 1460);
+	int n = data_segs(&h);
+	CHECK_EQ(n, 1);
+	for (int i = 0; i < 50 && n < 4; i++) {  /* 5 s, before any RTO (>= 120 s here) */
+		th_advance(&h, 100 * TH_MS);
+		n += data_segs(&h);
+	}
+	CHECK_EQ(n, 4);                         /* one a second at worst */
+	CHECK_EQ(c->snd_nxt - c->iss - 1, 4 * 1460);     /* new data, not retransmissions */
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPTimeouts], 0);
+	/* The path recovers (1 ms RTT): the next data waits at most the 1 s bound. */
+	c->srtt_us = 1000;
+	tcp_update_pacing_rate(c);
+	CHECK(c->pace_ns <= h.now + 1000000000ull);
+	done(&h, c, l);
+}
