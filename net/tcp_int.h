@@ -46,6 +46,10 @@ static inline bool seq_in(uint32_t a, uint32_t lo, uint32_t hi) { return seq_geq
  * a packet), so a held connection resumes up to a tick late. Data due within one tick
  * goes now, else a path needing more than one segment per tick could not get it. */
 #define TCP_PACING_SLACK_NS (1 * TCP_NS_PER_MS)
+/* One segment's pacing delay is at most 1 s (Linux fq_dequeue clamps a packet's delay to
+ * NSEC_PER_SEC, stat_pkts_too_long): a peer that inflates srtt by delaying ACKs, or a
+ * tiny cwnd, slows a connection to a couple of segments a second, never to a stop. */
+#define TCP_PACING_MAX_GAP_NS (1000 * TCP_NS_PER_MS)
 #define TCP_HEAP_DEFAULT (8ull << 20)    /* the kernel heap (kernel/main.c HEAP_PAGES) */
 #define TCP_MEM_PRESSURE_PCT 50 /* of mem_max: new connections get TCP_RBUF_MIN */
 #define TCP_RBUF_MIN 4096       /* receive buffer under pressure (Linux tcp_rmem[0]) */
@@ -184,7 +188,7 @@ struct tcp_sock {
 	uint64_t t_pace;                 /* pacing held data back: resume output then */
 
 	/* pacing (tcp_out.c; Linux sk_pacing_rate, tcp_wstamp_ns) */
-	uint64_t pacing_rate;            /* bytes per second; 0: none yet (no RTT sample) */
+	uint64_t pacing_rate;            /* bytes per second; 0: not paced (no RTT sample, ratio 0) */
 	uint64_t pace_ns;                /* earliest departure time of the next data segment */
 	uint64_t last_rcv_ns, last_snd_ns, last_ack_ns;
 

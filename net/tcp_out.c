@@ -240,8 +240,9 @@ void tcp_update_pacing_rate(struct tcp_sock *c)
 	}
 	uint32_t w = c->cwnd > tcp_flight(c) ? c->cwnd : tcp_flight(c);
 	uint32_t ratio = c->cwnd < c->ssthresh / 2 ? cfg->pacing_ss_ratio : cfg->pacing_ca_ratio;
-	uint64_t r = (uint64_t)w * (10000u * ratio) / c->srtt_us;     /* w * 1e6 * ratio/100 */
-	c->pacing_rate = r ? r : 1;
+	/* A ratio of 0 (sysctl allows it, as Linux does) gives 0: no pacing, as Linux's
+	 * tcp_update_skb_after_send skips a zero rate; never a 1 B/s crawl. */
+	c->pacing_rate = (uint64_t)w * (10000u * ratio) / c->srtt_us;  /* w * 1e6 * ratio/100 */
 }
 
 static bool pacing_on(const struct tcp_sock *c)
@@ -265,7 +266,8 @@ bool tcp_pacing_hold(struct tcp_sock *c)
 }
 
 /* Linux tcp_update_skb_after_send: the departure time moves on by the bytes just sent
- * (headers included) at the pacing rate. A sender that was late (the loop woke after
+ * (headers included) at the pacing rate, at most TCP_PACING_MAX_GAP_NS (fq's clamp), so
+ * a forged slow RTT or a rate that recovers later cannot hold data for minutes. A sender that was late (the loop woke after
  * pace_ns) gets up to half of this segment's time back as credit, so timer granularity
  * does not cost rate. */
 static void pace_after_send(struct tcp_sock *c, uint64_t bytes)
@@ -277,6 +279,8 @@ static void pace_after_send(struct tcp_sock *c, uint64_t bytes)
 	if (c->pace_ns < now)
 		c->pace_ns = now;
 	uint64_t len_ns = bytes * 1000000000ull / c->pacing_rate;
+	if (len_ns > TCP_PACING_MAX_GAP_NS)
+		len_ns = TCP_PACING_MAX_GAP_NS;
 	uint64_t credit = c->pace_ns - prior;
 	len_ns -= credit < len_ns / 2 ? credit : len_ns / 2;
 	c->pace_ns += len_ns;

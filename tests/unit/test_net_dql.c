@@ -134,3 +134,47 @@ TEST(net_qdisc_bql_keeps_the_backlog_in_the_qdisc)
 	CHECK(qd->st.packets >= 100);           /* and ARP announcements */
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* Review: completions the qdisc never posted (the shell's `nic send` frames, sent around
+ * it) must not wrap dql's free-running counters: inflight stays within what was posted,
+ * the queue still drains in order, and inflight returns to 0. */
+TEST(net_qdisc_bql_foreign_completions_do_not_wrap_inflight)
+{
+	struct test_net t;
+	uint8_t f[64], tags[128];
+	tn_init(&t, 1, "10.0.0.1/24", NULL, 0);
+	size_t fl = frame_arp(f, eth_broadcast, ARP_OP_REQUEST, test_mac(2), ip("10.0.0.2"),
+			      (const uint8_t *)"\0\0\0\0\0\0", ip("10.0.0.1"));
+	fake_netdev_rx(&t.f, &t.s, f, fl);
+	tn_advance(&t, 0);
+	fake_netdev_drop_all(&t.f);
+	t.f.ring_size = 256;
+	t.f.in_flight = 0;
+	t.f.dev.features |= NETDEV_F_BQL;
+	tn_advance(&t, NET_NS_PER_MS);
+	const struct qdisc *qd = &t.s.link.ifs[0].qdisc;
+	REQUIRE(qd->bql);
+	static uint8_t payload[1000];
+	for (int i = 0; i < 50; i++) {
+		payload[0] = (uint8_t)i;
+		CHECK_EQ(udp_send(&t.s.udp, 0, 1000, ip("10.0.0.2"), 2000, payload, sizeof(payload)), 0);
+	}
+	uint32_t before = dql_inflight(&qd->dql);
+	CHECK(before > 0);
+	t.f.dev.tx_done_bytes += 10u * 1000 * 1000;     /* 10 MB of foreign frames done */
+	tn_advance(&t, NET_NS_PER_MS);
+	CHECK(dql_inflight(&qd->dql) <= qd->dql.limit + 2048);    /* not ~4 GB (wrapped) */
+	int got = 0;
+	for (int round = 0; round < 400 && got < 50; round++) {
+		got += complete_wire(&t, tags + got, 128 - got);
+		if (round % 7 == 0)
+			t.f.dev.tx_done_bytes += 1514;  /* more `nic send` frames finishing */
+		tn_advance(&t, NET_NS_PER_MS);
+	}
+	REQUIRE(got == 50);
+	for (int i = 0; i < 50; i++)
+		CHECK_EQ(tags[i], i);
+	CHECK_EQ(dql_inflight(&qd->dql), 0);
+	CHECK(qd->dql.limit <= QDISC_BQL_MAX);
+	CHECK_EQ(tn_fini(&t), 0);
+}

@@ -272,3 +272,170 @@ TEST(tcp_pacing_super_segments_follow_the_rate)
 	/* Pacing off: as big as the device allows, whatever the rate. */
 	CHECK_EQ(largest_super(250000, false), fast);
 }
+
+/* ---- review: bounds on the departure time ------------------------------------------ */
+
+/* sysctl accepts net.ipv4.tcp_pacing_{ss,ca}_ratio=0 (Linux's range is 0..1000). Linux
+ * then computes sk_pacing_rate 0, which tcp_update_skb_after_send treats as "no
+ * pacing". A rate clamped up to 1 byte/s instead holds each 1.5 KB segment ~25 min. */
+TEST(tcp_pacing_ratio_zero_means_no_pacing_not_one_byte_per_second)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = paced_conn(&h, &p, &l, true);
+	REQUIRE(c);
+	h.t.cfg.pacing_ss_ratio = 0;
+	h.t.cfg.pacing_ca_ratio = 0;
+	tcp_update_pacing_rate(c);
+	CHECK_EQ(tcp_send(c, data, 10 * 1460), 10 * 1460);
+	int n = data_segs(&h);
+	for (int ms = 0; ms < 100 && n < 10; ms++) {
+		th_advance(&h, TH_MS);
+		n += data_segs(&h);
+	}
+	CHECK_EQ(n, 10);                        /* the window, not 1 B/s */
+	CHECK(c->pace_ns < h.now + 1000000000ull);
+	done(&h, c, l);
+}
+
+/* A peer that delays its ACKs inflates srtt (samples up to 2147 s are taken); with the
+ * initial window the rate is then a few bytes per second and one segment moves the
+ * departure time minutes ahead, where it stays even after the rate recovers. fq (which
+ * Linux's pacing normally runs under) clamps one packet's delay to 1 s
+ * (stat_pkts_too_long); the same bound keeps a paced connection moving. */
+TEST(tcp_pacing_gap_per_segment_is_bounded_by_one_second)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = paced_conn(&h, &p, &l, true);
+	REQUIRE(c);
+	c->srtt_us = 0;                         /* one 2000 s sample, as tcp_in takes it */
+	tcp_rtt_sample(c, 2000ull * 1000000000ull);
+	tcp_update_pacing_rate(c);              /* ~15 B/s; RTO at rto_max */
+	CHECK(c->pacing_rate < 100);
+	CHECK_EQ(tcp_send(c, data, 4 * 1460), 4 * 1460);
+	int n = data_segs(&h);
+	CHECK_EQ(n, 1);
+	for (int i = 0; i < 50 && n < 4; i++) {  /* 5 s, before any RTO (>= 120 s here) */
+		th_advance(&h, 100 * TH_MS);
+		n += data_segs(&h);
+	}
+	CHECK_EQ(n, 4);                         /* one a second at worst */
+	CHECK_EQ(c->snd_nxt - c->iss - 1, 4 * 1460);     /* new data, not retransmissions */
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPTimeouts], 0);
+	/* The path recovers (1 ms RTT): the next data waits at most the 1 s bound. */
+	c->srtt_us = 1000;
+	tcp_update_pacing_rate(c);
+	CHECK(c->pace_ns <= h.now + 1000000000ull);
+	done(&h, c, l);
+}
+
+/* ---- review: held data always has a timer that releases it ------------------------- */
+
+/* Steps the clock 1 ms at a time for up to max_ms, ACKing every data segment at once
+ * (window p->wnd); returns the ms it took until a FIN was seen, or -1. */
+static int run_until_fin(struct th *h, struct th_peer *p, int max_ms, int *segs)
+{
+	struct th_seg s;
+	for (int ms = 0; ms < max_ms; ms++) {
+		bool fin = false;
+		while (th_pop(h, &s)) {
+			*segs += s.dlen != 0;
+			fin |= (s.h.flags & TCP_FIN) != 0;
+			p->ack = s.h.seq + s.dlen + ((s.h.flags & TCP_FIN) ? 1 : 0);
+		}
+		if (fin)
+			return ms;
+		th_advance(h, TH_MS);
+	}
+	return -1;
+}
+
+/* A close with paced data still queued: the FIN follows the last segment at the rate,
+ * it is not left behind a departure time nobody re-arms. */
+TEST(tcp_pacing_fin_follows_held_data)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = paced_conn(&h, &p, &l, true);
+	REQUIRE(c);
+	CHECK_EQ(tcp_send(c, data, 6 * 1460), 6 * 1460);
+	CHECK_EQ(tcp_shutdown(c, TCP_SHUT_WR), 0);
+	int segs = 0;
+	int ms = run_until_fin(&h, &p, 200, &segs);     /* 6 x ~5 ms at 100 ms srtt */
+	CHECK(ms >= 0);
+	CHECK(ms < 60);
+	CHECK_EQ(segs, 6);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPTimeouts], 0);
+	done(&h, c, l);
+}
+
+/* The peer closes its window while pacing holds data: when the departure time comes the
+ * closed window is seen and persist probes start (pacing does not hide the zero
+ * window); when it reopens everything goes. */
+TEST(tcp_pacing_zero_window_while_held_starts_persist)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = paced_conn(&h, &p, &l, true);
+	REQUIRE(c);
+	CHECK_EQ(tcp_send(c, data, 10 * 1460), 10 * 1460);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.dlen, 1460);
+	CHECK(c->t_pace != 0);
+	p.ack = s.h.seq + s.dlen;
+	p.wnd = 0;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);    /* all acked, window shut */
+	for (int ms = 0; ms < 3000 && h.t.mib[TCP_MIB_TCPWinProbe] == 0; ms++)
+		th_advance(&h, TH_MS);
+	CHECK(h.t.mib[TCP_MIB_TCPWinProbe] > 0);
+	CHECK(c->persist);
+	th_drain(&h);
+	p.wnd = 65535;
+	int segs = 0;
+	for (int ms = 0; ms < 2000 && c->snd_una != c->snd_buf_end; ms++) {
+		while (th_pop(&h, &s))
+			if (s.dlen) {
+				segs++;
+				p.ack = s.h.seq + s.dlen;
+			}
+		peer_send(&h, &p, TCP_ACK, NULL, 0);
+		th_advance(&h, TH_MS);
+	}
+	CHECK(segs > 0);
+	CHECK_EQ(c->snd_una, c->snd_buf_end);
+	done(&h, c, l);
+}
+
+/* Nothing is acknowledged: RTOs fire while pacing holds the rest, retransmit, back off,
+ * and the held data never sits without a timer (t_pace or t_rtx armed throughout). */
+TEST(tcp_pacing_rto_while_held_keeps_a_timer)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = paced_conn(&h, &p, &l, true);
+	REQUIRE(c);
+	CHECK_EQ(tcp_send(c, data, 40000), 40000);
+	int segs = 0, unarmed = 0;
+	for (int ms = 0; ms < 3000; ms++) {
+		segs += data_segs(&h);
+		if (c->snd_buf_end != c->snd_una && !c->t_pace && !c->t_rtx)
+			unarmed++;
+		th_advance(&h, TH_MS);
+	}
+	CHECK_EQ(unarmed, 0);
+	CHECK(h.t.mib[TCP_MIB_TCPTimeouts] >= 2);
+	CHECK(segs > 10);                       /* the window, then retransmissions */
+	/* The peer comes back: everything is delivered. */
+	struct th_seg s;
+	for (int ms = 0; ms < 20000 && c->snd_una != c->snd_buf_end; ms++) {
+		while (th_pop(&h, &s))
+			if (s.dlen && seq_gt(s.h.seq + s.dlen, p.ack) && s.h.seq == p.ack)
+				p.ack = s.h.seq + s.dlen;
+		peer_send(&h, &p, TCP_ACK, NULL, 0);
+		th_advance(&h, TH_MS);
+	}
+	CHECK_EQ(c->snd_una, c->snd_buf_end);
+	done(&h, c, l);
+}
