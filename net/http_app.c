@@ -56,7 +56,7 @@ static int is_transient(const struct http_app_conn *c, const uint8_t *p)
 }
 
 /* Sends as much queued output as TCP takes now. */
-static void pump_out(struct http_app *a, struct http_app_conn *c)
+static void pump_extents(struct http_app *a, struct http_app_conn *c)
 {
 	const uint8_t *p;
 	size_t n;
@@ -76,6 +76,15 @@ static void pump_out(struct http_app *a, struct http_app_conn *c)
 		if ((size_t)k < n)
 			return;
 	}
+}
+
+/* Corked around the pieces (a head, 4 KiB generated chunks, file extents), so TCP sends
+ * them as full-sized super-segments, not a frame per piece. */
+static void pump_out(struct http_app *a, struct http_app_conn *c)
+{
+	tcp_setopt(c->sock, TCP_OPT_CORK, 1);
+	pump_extents(a, c);
+	tcp_setopt(c->sock, TCP_OPT_CORK, 0);
 }
 
 /* Feeds received bytes to HTTP; returns 1 when the peer has finished sending. */

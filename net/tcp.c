@@ -157,9 +157,12 @@ uint32_t tcp_sndbuf_free(const struct tcp_sock *c)
 	return c->sq_copied >= sb ? 0 : sb - c->sq_copied;
 }
 
+/* After the application queued data. Corked, it waits for the uncork: an application
+ * writing a response in pieces then leaves one batch for TCP to cut into full-sized
+ * (super-)segments instead of a frame per piece. ACKs still clock out what is queued. */
 static void output_if_open(struct tcp_sock *c)
 {
-	if (c->state >= TCP_ESTABLISHED)
+	if (c->state >= TCP_ESTABLISHED && !c->cork)
 		tcp_output(c);
 }
 
@@ -481,6 +484,15 @@ int tcp_setopt(struct tcp_sock *c, enum tcp_opt opt, uint32_t val)
 	case TCP_OPT_NODELAY:
 		c->nodelay = val != 0;
 		if (c->nodelay && c->state >= TCP_ESTABLISHED) {
+			tcp_enter(c->t);
+			tcp_now(c->t);
+			tcp_output(c);
+			tcp_leave(c->t, false);
+		}
+		return 0;
+	case TCP_OPT_CORK:
+		c->cork = val != 0;
+		if (!c->cork && c->state >= TCP_ESTABLISHED) {
 			tcp_enter(c->t);
 			tcp_now(c->t);
 			tcp_output(c);

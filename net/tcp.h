@@ -376,6 +376,7 @@ enum tcp_opt {
 	TCP_OPT_KEEPCNT,        /* unanswered probes before giving up */
 	TCP_OPT_USER_TIMEOUT,   /* ms unacknowledged data may wait before abort (R2, MUST-21); 0 = retries2 */
 	TCP_OPT_TOS,            /* IPv4 DS field (DSCP << 2) for what this connection sends (MUST-48) */
+	TCP_OPT_CORK,           /* 1: tcp_send/send_ref only queue; 0: send what is queued (Linux TCP_CORK) */
 };
 int tcp_setopt(struct tcp_sock *s, enum tcp_opt opt, uint32_t val);
 

@@ -115,6 +115,7 @@ struct tcp_sock {
 	bool counted;                    /* in t->nconns: from creation until CLOSED */
 	bool orphan;                     /* app closed it; not CLOSED/TIME-WAIT (t->norphans) */
 	bool nodelay, keepalive;
+	bool cork;                       /* TCP_OPT_CORK: sends queue, uncorking sends */
 	bool ts_ok, sack_ok, ws_ok;      /* negotiated options */
 	bool fin_queued;                 /* shutdown/close: FIN after the data */
 	bool fin_rcvd;                   /* the peer's FIN is in sequence (rcv_nxt passed it) */

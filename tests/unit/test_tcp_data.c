@@ -601,3 +601,35 @@ TEST(tcp_data_object_cache_given_back_when_idle)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* Corked, the pieces of a response only queue; the uncork sends them as one segment
+ * (without the cork, with NODELAY, each piece is a segment of its own). */
+TEST(tcp_data_cork_batches_pieces)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct th_peer p;
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
+	REQUIRE(c);
+	uint8_t b[400];
+	fill(b, sizeof(b), 5);
+	tcp_setopt(c, TCP_OPT_NODELAY, 1);
+	tcp_setopt(c, TCP_OPT_CORK, 1);
+	for (int i = 0; i < 3; i++)
+		REQUIRE(tcp_send(c, b, sizeof(b)) == (long)sizeof(b));
+	NONE(&h);
+	tcp_setopt(c, TCP_OPT_CORK, 0);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.dlen, 3 * sizeof(b));
+	NONE(&h);
+	for (int i = 0; i < 2; i++)                     /* uncorked: a segment each */
+		REQUIRE(tcp_send(c, b, sizeof(b)) == (long)sizeof(b));
+	POP(&h, s);
+	CHECK_EQ(s.dlen, sizeof(b));
+	POP(&h, s);
+	CHECK_EQ(s.dlen, sizeof(b));
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
