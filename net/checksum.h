@@ -21,6 +21,20 @@ static inline uint16_t csum_fold(uint32_t sum)
 /* Copies len bytes from src to dst (not overlapping) and returns csum_partial(src, len,
  * sum) from the same pass. */
 uint32_t csum_copy(void *dst, const void *src, size_t len, uint32_t sum);
+/* A 64-bit sum of native-order 32-bit words folded to the 16-bit one's-complement
+ * sum in network order (RFC 1071 §2(B): byte order does not matter until the end). */
+static inline uint16_t csum_fold_words(uint64_t s)
+{
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	uint16_t v = (uint16_t)s;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap16(v);
+#endif
+	return v;
+}
 /* csum_partial for a header: len a multiple of 4, at most 60 (32-bit words into a
  * 64-bit sum, inline; RFC 1071 §2(B) as csum_partial). */
 static inline uint32_t csum_hdr_words(const void *buf, size_t len, uint32_t sum)
@@ -32,15 +46,7 @@ static inline uint32_t csum_hdr_words(const void *buf, size_t len, uint32_t sum)
 		__builtin_memcpy(&w, p + i, 4);
 		s += w;
 	}
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	uint16_t v = (uint16_t)s;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap16(v);
-#endif
-	uint64_t acc = (uint64_t)sum + v;
+	uint64_t acc = (uint64_t)sum + csum_fold_words(s);
 	return (uint32_t)(acc & 0xffffffffu) + (uint32_t)(acc >> 32);
 }
 /* Pseudo-header sum for TCP/UDP over IPv4 (RFC 9293 §3.1, RFC 768); addresses in host order.

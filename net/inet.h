@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "net/checksum.h"
 
 #define INET_ADDR(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 #define INET_BCAST 0xffffffffu
@@ -33,15 +34,7 @@ static inline uint16_t inet_csum_hdr(const void *buf, size_t len)
 		__builtin_memcpy(&o, p + i, 4);
 		s += o;
 	}
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	uint16_t v = (uint16_t)s;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap16(v);
-#endif
-	return (uint16_t)~v;
+	return (uint16_t)~csum_fold_words(s);
 }
 /* The TCP/UDP pseudo header sum (RFC 768): src, dst, zero, proto, length. */
 uint32_t inet_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
