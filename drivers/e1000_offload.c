@@ -124,3 +124,13 @@ void e1000_ctx_adv(const struct e1000_tx_offload *o, struct igb_ctx_desc *c)
 	c->mss_l4len_idx = o->tso ? (uint32_t)o->mss << IGB_ADVTXD_MSS_SHIFT |
 				    (uint32_t)(o->hdrlen - o->tucss) << IGB_ADVTXD_L4LEN_SHIFT : 0;
 }
+
+int e1000_offload_descs(const struct pkt *p, struct e1000_tx_offload *o, uint32_t frame_min,
+			uint32_t frame_max)
+{
+	int off = e1000_offload_parse(p, o);
+	uint32_t max = off > 0 && o->tso ? E1000_TSO_MAX : frame_max;
+	if (off < 0 || p->len < frame_min || p->len > max)
+		return 0;
+	return off ? 1 + (int)((p->len + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK) : 1;
+}

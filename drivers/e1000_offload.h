@@ -38,6 +38,13 @@ struct e1000_tx_offload {
  * and counts it). Only reads p. */
 int e1000_offload_parse(const struct pkt *p, struct e1000_tx_offload *o);
 
+/* Data and context descriptors p needs (a context descriptor when it asks for an
+ * offload, one data descriptor per E1000_TX_CHUNK), with o filled; 0 when p is malformed
+ * or its length is outside [frame_min, frame_max] (E1000_TSO_MAX for TSO): the caller
+ * drops it. */
+int e1000_offload_descs(const struct pkt *p, struct e1000_tx_offload *o, uint32_t frame_min,
+			uint32_t frame_max);
+
 /* For a TSO frame that parsed: rewrites the IP and TCP checksum fields as above. */
 void e1000_offload_prepare(struct pkt *p, const struct e1000_tx_offload *o);
 

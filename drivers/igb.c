@@ -543,11 +543,7 @@ static void tx_offload(struct igb *g, struct pkt *p, const struct e1000_tx_offlo
 /* Descriptors p needs: 0 when p is malformed (the caller drops it). */
 static int tx_descs(const struct pkt *p, struct e1000_tx_offload *o)
 {
-	int off = e1000_offload_parse(p, o);
-	uint32_t max = off > 0 && o->tso ? E1000_TSO_MAX : NIC_FRAME_MAX;
-	if (off < 0 || p->len < NIC_FRAME_MIN || p->len > max)
-		return 0;
-	return off ? 1 + (int)((p->len + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK) : 1;
+	return e1000_offload_descs(p, o, NIC_FRAME_MIN, NIC_FRAME_MAX);
 }
 
 static int igb_tx_burst(struct netdev *dev, struct pkt **pkts, int n)

@@ -104,17 +104,29 @@ static int own_segment(void *ctx, const uint8_t *f, size_t len)
 	       (dst == d->peer_addr && dp == d->peer_port && src == d->local_addr && sp == d->local_port);
 }
 
-static int pcap_route(struct http_debug *d, struct http_conn *c, const struct http_request *req)
+/* The f= (filter expression, empty when absent) and c= (count, 1..max; *limit
+ * unchanged when absent) query fields: 0, or 400 when either is malformed. */
+static int filter_query(const struct http_request *req, char *expr, size_t cap, uint32_t *limit,
+			uint32_t max)
 {
-	char expr[256], num[16], err[PKT_FILTER_ERR_LEN];
-	uint32_t limit = 0;
-	int r = query_get(req->query, req->query_len, "f", expr, sizeof(expr));
+	char num[16];
+	int r = query_get(req->query, req->query_len, "f", expr, cap);
 	if (r < 0)
 		return 400;
 	if (r == 0)
 		expr[0] = 0;
 	r = query_get(req->query, req->query_len, "c", num, sizeof(num));
-	if (r < 0 || (r == 1 && (cmd_parse_uint(num, 1000000000u, &limit) || !limit)))
+	if (r < 0 || (r == 1 && (cmd_parse_uint(num, max, limit) || !*limit)))
+		return 400;
+	return 0;
+}
+
+static int pcap_route(struct http_debug *d, struct http_conn *c, const struct http_request *req)
+{
+	char expr[256], err[PKT_FILTER_ERR_LEN];
+	uint32_t limit = 0;
+	int r;
+	if (filter_query(req, expr, sizeof(expr), &limit, 1000000000u))
 		return 400;
 	d->peer_addr = c->peer_addr;
 	d->peer_port = c->peer_port;
@@ -178,15 +190,10 @@ static const char CT_JSONL[] = "application/jsonl";
 
 static int trace_route(struct http_debug *d, struct http_conn *c, const struct http_request *req)
 {
-	char expr[256], num[16], err[PKT_FILTER_ERR_LEN];
+	char expr[256], err[PKT_FILTER_ERR_LEN];
 	uint32_t limit = HTTP_DEBUG_TRACE_DEFAULT;
-	int r = query_get(req->query, req->query_len, "f", expr, sizeof(expr));
-	if (r < 0)
-		return 400;
-	if (r == 0)
-		expr[0] = 0;
-	r = query_get(req->query, req->query_len, "c", num, sizeof(num));
-	if (r < 0 || (r == 1 && (cmd_parse_uint(num, 100000u, &limit) || !limit)))
+	int r;
+	if (filter_query(req, expr, sizeof(expr), &limit, 100000u))
 		return 400;
 	r = capture_trace_start(&d->net->cap, expr, limit, NULL, NULL, err, sizeof(err));
 	if (r == -1)

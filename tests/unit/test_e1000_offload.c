@@ -254,3 +254,23 @@ TEST(nic_test_frame_refuses_a_small_buffer)
 	CHECK_EQ(nic_test_frame(p, MAC, NIC_TEST_TCP, 8, BUF), -1);
 	pkt_free(p);
 }
+
+/* Descriptor counts: one data descriptor for a plain frame; a context descriptor plus
+ * one per 4 KiB for an offloaded one; 0 (drop) past the size bounds. */
+TEST(e1000_offload_descs_counts_and_bounds)
+{
+	struct e1000_tx_offload o;
+	struct pkt *p = frame(NIC_TEST_UDP, 3, 100);
+	REQUIRE(p);
+	CHECK_EQ(e1000_offload_descs(p, &o, 14, 1518), 2);      /* context + data */
+	p->flags &= (uint16_t)~PKT_F_CSUM_PARTIAL;
+	CHECK_EQ(e1000_offload_descs(p, &o, 14, 1518), 1);
+	CHECK_EQ(e1000_offload_descs(p, &o, 14, p->len - 1), 0); /* over the frame bound */
+	pkt_free(p);
+	p = frame(NIC_TEST_TCP, 4, 8000);                       /* TSO: over 1518, allowed */
+	REQUIRE(p);
+	REQUIRE(e1000_offload_descs(p, &o, 14, 1518) > 0);
+	CHECK_EQ(o.tso, 1);
+	CHECK_EQ(e1000_offload_descs(p, &o, 14, 1518), 1 + (int)((p->len + 4095) / 4096));
+	pkt_free(p);
+}
