@@ -281,6 +281,10 @@ static struct pkt *test_frame(struct netdev *d, uint32_t seq)
 	if (!p)
 		return NULL;
 	uint8_t *f = pkt_put(p, TEST_FRAME_LEN);
+	if (!f) {
+		pkt_free(p);
+		return NULL;
+	}
 	memset(f, 0, TEST_FRAME_LEN);
 	memset(f, 0xFF, 6);
 	memcpy(f + 6, d->mac, 6);

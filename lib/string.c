@@ -2,13 +2,22 @@
 #include "lib/string.h"
 #include <stdint.h>
 
-void *memcpy(void *restrict dst, const void *restrict src, size_t n)
+/*
+ * Eight bytes per string step, then the tail a byte at a time. Fast-string hardware
+ * runs movsq as fast as movsb for large copies; under QEMU's TCG every step is a trip
+ * through the translated loop with a guest-TLB lookup per access, so the word-wide step
+ * is eight times fewer trips (the 10 MiB download is mostly copies).
+ */
+void *(memcpy)(void *restrict dst, const void *restrict src, size_t n)
 {
 	void *ret = dst;
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+	size_t words = n / 8, tail = n % 8;
+	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(tail) : : "memory");
 	return ret;
 }
 
+/* Overlapping with dst above src: copy backwards, words while eight remain. */
 void *memmove(void *dst, const void *src, size_t n)
 {
 	unsigned char *d = dst;
@@ -17,15 +26,23 @@ void *memmove(void *dst, const void *src, size_t n)
 		return dst;
 	if (d < s || d >= s + n)
 		return memcpy(dst, src, n);
-	while (n--)
-		d[n] = s[n];
+	while (n % 8)
+		n--, d[n] = s[n];
+	for (; n; n -= 8) {
+		uint64_t w;
+		__builtin_memcpy(&w, s + n - 8, 8);
+		__builtin_memcpy(d + n - 8, &w, 8);
+	}
 	return dst;
 }
 
-void *memset(void *dst, int c, size_t n)
+void *(memset)(void *dst, int c, size_t n)
 {
 	void *ret = dst;
-	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(c) : "memory");
+	size_t words = n / 8, tail = n % 8;
+	uint64_t v = 0x0101010101010101ull * (uint8_t)c;
+	__asm__ volatile("rep stosq" : "+D"(dst), "+c"(words) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(dst), "+c"(tail) : "a"(v) : "memory");
 	return ret;
 }
 

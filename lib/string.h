@@ -19,6 +19,13 @@ void *memchr(const void *s, int c, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
+/*
+ * -ffreestanding turns gcc's builtins off, so even a 4-byte memcpy became a call and a
+ * string instruction. Through the builtin a constant-size copy or fill is a few moves,
+ * and any other still calls the function above.
+ */
+#define memcpy(d, s, n) __builtin_memcpy(d, s, n)
+#define memset(d, c, n) __builtin_memset(d, c, n)
 #endif
 
 /* Copies at most cap-1 bytes and always terminates; returns strlen(src). */

@@ -701,6 +701,16 @@ TEST(http_server_bytes_vectors)
 	CHECK_MEM(buf, b7, 7);
 	http_bytes_fill(1000, 3, buf, 11);
 	CHECK_MEM(buf, b1000_3_11, 11);
+	/* any offset and length (head bytes, whole words, tail) is a slice of the whole */
+	uint8_t whole[64], part[64];
+	http_bytes_fill(99, 0, whole, sizeof whole);
+	for (size_t off = 0; off < 17; off++)
+		for (size_t len = 0; off + len <= sizeof whole; len += 7) {
+			memset(part, 0xEE, sizeof part);
+			http_bytes_fill(99, off, part, len);
+			CHECK_MEM(part, whole + off, len);
+			CHECK(len == sizeof part || part[len] == 0xEE);
+		}
 
 	struct fx *f = fx_new();
 	struct sink s = { 0 };
