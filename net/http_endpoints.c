@@ -30,10 +30,10 @@ void http_bytes_fill(uint64_t n, uint64_t off, uint8_t *dst, size_t len)
 	}
 	for (; len - i >= 8; i += 8) {
 		uint64_t z = bytes_block(n, (off + i) / 8);
-		uint8_t le[8];
-		for (unsigned b = 0; b < 8; b++)
-			le[b] = (uint8_t)(z >> (8 * b));
-		memcpy(dst + i, le, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		z = __builtin_bswap64(z);
+#endif
+		memcpy(dst + i, &z, 8);         /* one store; a byte loop here was 8 */
 	}
 	for (; i < len; i++) {
 		uint64_t k = off + i;
