@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "lib/fmt.h"
+#include "lib/string.h"
 
 #define CT_TEXT "text/plain; charset=utf-8"
 #define CT_OCTET "application/octet-stream"
@@ -33,6 +35,30 @@ static inline void http_tput(struct http_tbuf *b, const char *fmt, ...)
 		b->over = true;
 	else
 		b->len += (size_t)n;
+}
+
+/* n bytes of s, as http_tput("%.*s") would append them, without the formatter (a
+ * response head is a dozen of these: under TCG a formatted character costs a call). */
+static inline void http_tputs(struct http_tbuf *b, const char *s, size_t n)
+{
+	if (b->over || n >= b->cap - b->len) {
+		b->over = true;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+#define HTTP_TPUT_LIT(b, lit) http_tputs((b), (lit), sizeof(lit) - 1)
+
+/* v in decimal. */
+static inline void http_tputu(struct http_tbuf *b, uint64_t v)
+{
+	char d[20];
+	size_t i = sizeof d;
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10) && i);
+	http_tputs(b, d + i, sizeof d - i);
 }
 
 static inline void http_tputc(struct http_tbuf *b, char c)

@@ -440,39 +440,75 @@ void http_conn_eof(struct http_conn *c)
 
 /* ---- connection: output ----------------------------------------------------------- */
 
+/* The Date field's value, formatted at most once per second; NULL without a clock. */
+static const char *head_date(struct http_server *srv)
+{
+	uint64_t secs;
+	if (!srv->clock || !srv->clock(srv->clock_ctx, &secs))
+		return NULL;
+	if (secs != srv->date_secs || !srv->date[0]) {
+		if (!http_date_format(srv->date, sizeof(srv->date), secs))
+			return NULL;
+		srv->date_secs = secs;
+	}
+	return srv->date;
+}
+
+/* Fixed fields are appended as they are; only numbers are converted (no formatter:
+ * every response has a head). */
 static void render_head(struct http_conn *c, const struct http_resp *r)
 {
-	const struct http_server *srv = c->srv;
 	struct http_tbuf b = { (char *)c->out, sizeof(c->out), 0, false };
-	uint64_t secs;
-	char date[32];
+	const char *reason = status_index(r->status) < NSTATUS ?
+		statuses[status_index(r->status)].reason : "Unknown";
+	const char *date = head_date(c->srv);
 
-	http_tput(&b, "HTTP/1.1 %u %s\r\nServer: Skiff\r\n", r->status,
-	     status_index(r->status) < NSTATUS ? statuses[status_index(r->status)].reason : "Unknown");
-	if (srv->clock && srv->clock(srv->clock_ctx, &secs) && http_date_format(date, sizeof(date), secs))
-		http_tput(&b, "Date: %s\r\n", date);
-	if (r->ctype)
-		http_tput(&b, "Content-Type: %s\r\nX-Content-Type-Options: nosniff\r\n", r->ctype);
-	if (r->flags & RF_CHUNKED)
-		http_tput(&b, "Transfer-Encoding: chunked\r\n");
-	else if (r->body != BODY_METRICS && r->body != BODY_HANDLER)
-		http_tput(&b, "Content-Length: %llu\r\n", (unsigned long long)r->len);
-	if (r->status == 206)
-		http_tput(&b, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)r->off,
-		     (unsigned long long)(r->off + r->len - 1), (unsigned long long)r->total);
-	else if (r->status == 416)
-		http_tput(&b, "Content-Range: bytes */%llu\r\n", (unsigned long long)r->total);
+	HTTP_TPUT_LIT(&b, "HTTP/1.1 ");
+	http_tputu(&b, r->status);
+	http_tputc(&b, ' ');
+	http_tputs(&b, reason, strlen(reason));
+	HTTP_TPUT_LIT(&b, "\r\nServer: Skiff\r\n");
+	if (date) {
+		HTTP_TPUT_LIT(&b, "Date: ");
+		http_tputs(&b, date, strlen(date));
+		HTTP_TPUT_LIT(&b, "\r\n");
+	}
+	if (r->ctype) {
+		HTTP_TPUT_LIT(&b, "Content-Type: ");
+		http_tputs(&b, r->ctype, strlen(r->ctype));
+		HTTP_TPUT_LIT(&b, "\r\nX-Content-Type-Options: nosniff\r\n");
+	}
+	if (r->flags & RF_CHUNKED) {
+		HTTP_TPUT_LIT(&b, "Transfer-Encoding: chunked\r\n");
+	} else if (r->body != BODY_METRICS && r->body != BODY_HANDLER) {
+		HTTP_TPUT_LIT(&b, "Content-Length: ");
+		http_tputu(&b, r->len);
+		HTTP_TPUT_LIT(&b, "\r\n");
+	}
+	if (r->status == 206) {
+		HTTP_TPUT_LIT(&b, "Content-Range: bytes ");
+		http_tputu(&b, r->off);
+		http_tputc(&b, '-');
+		http_tputu(&b, r->off + r->len - 1);
+		http_tputc(&b, '/');
+		http_tputu(&b, r->total);
+		HTTP_TPUT_LIT(&b, "\r\n");
+	} else if (r->status == 416) {
+		HTTP_TPUT_LIT(&b, "Content-Range: bytes */");
+		http_tputu(&b, r->total);
+		HTTP_TPUT_LIT(&b, "\r\n");
+	}
 	if (r->flags & RF_RANGES)
-		http_tput(&b, "Accept-Ranges: bytes\r\n");
+		HTTP_TPUT_LIT(&b, "Accept-Ranges: bytes\r\n");
 	if (r->flags & RF_ALLOW)
-		http_tput(&b, "Allow: GET, HEAD\r\n");
+		HTTP_TPUT_LIT(&b, "Allow: GET, HEAD\r\n");
 	if (r->flags & RF_NOSTORE)
-		http_tput(&b, "Cache-Control: no-store\r\n");
+		HTTP_TPUT_LIT(&b, "Cache-Control: no-store\r\n");
 	if (r->flags & RF_CLOSE)
-		http_tput(&b, "Connection: close\r\n");
+		HTTP_TPUT_LIT(&b, "Connection: close\r\n");
 	else if (r->flags & RF_KEEPALIVE)
-		http_tput(&b, "Connection: keep-alive\r\n");
-	http_tput(&b, "\r\n");
+		HTTP_TPUT_LIT(&b, "Connection: keep-alive\r\n");
+	HTTP_TPUT_LIT(&b, "\r\n");
 	NET_ASSERT(!b.over);    /* a head is a few hundred bytes */
 	c->out_len = (uint32_t)b.len;
 	c->out_off = 0;

@@ -114,6 +114,8 @@ struct http_server {
 	void *metrics_ctx;
 	const struct http_handler *handler;     /* NULL: none */
 	struct http_stats stats;
+	uint64_t date_secs;             /* the second date[] shows (formatted once per second) */
+	char date[32];                  /* "" until the first head with a clock */
 };
 
 /* Copies cfg (clamping out-of-range limits, zero timeouts take the defaults). */

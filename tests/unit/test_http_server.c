@@ -1225,6 +1225,10 @@ TEST(http_server_date)
 	feed(&f->conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", &s);
 	REQUIRE(next_resp(s.p, s.len, &pos, false, &r));
 	CHECK(has_hdr(&r, "Date", "Sun, 06 Nov 1994 08:49:37 GMT"));
+	now++;                          /* the per-second cache follows the clock */
+	feed(&f->conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", &s);
+	REQUIRE(next_resp(s.p, s.len, &pos, false, &r));
+	CHECK(has_hdr(&r, "Date", "Sun, 06 Nov 1994 08:49:38 GMT"));
 	now = 0;                        /* the clock is unknown: no Date */
 	feed(&f->conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", &s);
 	REQUIRE(next_resp(s.p, s.len, &pos, false, &r));
