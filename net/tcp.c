@@ -147,8 +147,32 @@ static int send_check(const struct tcp_sock *c)
  * pressure (Linux tcp_wmem[0]), so peers that never read cannot fill the budget. */
 uint32_t tcp_sndbuf(const struct tcp_sock *c)
 {
-	uint32_t sb = c->t->cfg.sndbuf;
+	uint32_t sb = c->sndbuf ? c->sndbuf : c->t->cfg.sndbuf;
 	return c->t->mem_pressure && sb > TCP_SNDBUF_MIN ? TCP_SNDBUF_MIN : sb;
+}
+
+/*
+ * Send-buffer autotuning (Linux tcp_sndbuf_expand): called on an ACK while the
+ * application waits for room. If the congestion window has room the buffer, not the
+ * network, is what limits the flow (64 KiB in flight is 330 MB/s at 200 us), so it
+ * grows to twice the window: one window in flight, one queued behind it. Only while
+ * TCP uses less than half the memory at which pressure starts (Linux: below
+ * tcp_mem[0]), so one bulk sender cannot push the others into pressure; never shrinks,
+ * as Linux (under pressure tcp_sndbuf is the minimum anyway).
+ */
+void tcp_sndbuf_expand(struct tcp_sock *c)
+{
+	struct tcp_stack *t = c->t;
+	if (t->mem_pressure || c->sndbuf >= t->cfg.sndbuf_max || tcp_flight(c) >= c->cwnd ||
+	    t->mem_used * 200 >= t->cfg.mem_max * TCP_MEM_PRESSURE_PCT)
+		return;
+	uint64_t want = 2ull * c->cwnd;
+	if (want > t->cfg.sndbuf_max)
+		want = t->cfg.sndbuf_max;
+	if (want <= c->sndbuf)
+		return;
+	c->sndbuf = (uint32_t)want;
+	tcp_mib(t, TCP_MIB_SndbufExpand);
 }
 
 uint32_t tcp_sndbuf_free(const struct tcp_sock *c)

@@ -113,7 +113,11 @@ struct tcp_config {
 	uint32_t syn_backlog;     /* SYN queue per listener (tcp_max_syn_backlog) */
 	uint32_t accept_backlog;  /* accept queue cap, also when listen(backlog=0) (somaxconn) */
 	uint32_t max_time_wait;   /* tcp_max_tw_buckets */
-	uint32_t sndbuf;          /* bytes tcp_send() may queue per connection */
+	uint32_t sndbuf;          /* bytes tcp_send() may queue per connection at first
+				   * (Linux tcp_wmem[1]) */
+	uint32_t sndbuf_max;      /* autotuning ceiling (tcp_wmem[2]): a connection whose
+				   * application waits on a full buffer while the congestion
+				   * window has room grows to 2 x cwnd; 0 or <= sndbuf: none */
 	uint32_t rcvbuf;          /* receive buffer (= largest window) per connection */
 	uint32_t max_refs;        /* tcp_send_ref() buffers queued per connection */
 	uint64_t heap_bytes;      /* size of the allocator behind mem_alloc (the kernel heap) */
@@ -226,7 +230,8 @@ struct tcp_config {
 	X(GsoSegs, "TcpExtSkiffGsoSegs")                                        \
 	X(GsoWireSegs, "TcpExtSkiffGsoWireSegs")                                \
 	X(GsoNoBuf, "TcpExtSkiffGsoNoBuf")                                      \
-	X(PacingHeld, "TcpExtSkiffPacingHeld")
+	X(PacingHeld, "TcpExtSkiffPacingHeld")                                  \
+	X(SndbufExpand, "TcpExtSkiffSndbufExpand")
 
 enum tcp_mib {
 #define TCP_MIB_ENUM(id, name) TCP_MIB_##id,

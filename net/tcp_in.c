@@ -244,6 +244,8 @@ static void ack_advance(struct tcp_sock *c, uint32_t ack)
 	c->rtx_stamp_ns = 0;
 	c->soft_err = 0;
 	rate_sample(c);
+	if (c->want_send)
+		tcp_sndbuf_expand(c);
 	if (c->want_send && (tcp_sndbuf_free(c) >= tcp_sndbuf(c) / 2 || c->sq_head == NULL) &&
 	    c->nrefs < t->cfg.max_refs) {
 		c->want_send = false;

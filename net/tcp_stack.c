@@ -24,6 +24,7 @@ void tcp_config_default(struct tcp_config *cfg)
 		.accept_backlog = 128,
 		.max_time_wait = 512,
 		.sndbuf = 64 * 1024,
+		.sndbuf_max = 1024 * 1024,
 		.rcvbuf = 64 * 1024,
 		.max_refs = 64,
 		.heap_bytes = TCP_HEAP_DEFAULT, /* the kernel sets its real heap size */
@@ -114,6 +115,10 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 	c->rcvbuf = pow2_floor(c->rcvbuf);
 	if (c->sndbuf < 4096)
 		c->sndbuf = 4096;
+	if (c->sndbuf_max < c->sndbuf)
+		c->sndbuf_max = c->sndbuf;
+	if (c->sndbuf_max > (1u << 30))
+		c->sndbuf_max = 1u << 30;
 	if (c->delack_ms == 0 || c->delack_ms > 500)
 		c->delack_ms = 40;              /* MUST-40: < 0.5 s */
 	if (c->rto_min_ms == 0)

@@ -221,6 +221,7 @@ void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu)
 	bool pressure = t->mem_pressure ||
 			(t->mem_used + t->rbuf_owed) * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
 	c->rbuf_size = pressure ? TCP_RBUF_MIN : t->cfg.rcvbuf;
+	c->sndbuf = t->cfg.sndbuf;
 	c->rcv_wscale = 0;
 	if (t->cfg.window_scaling)
 		while (c->rcv_wscale < TCP_MAX_WS && (c->rbuf_size >> c->rcv_wscale) > 65535)

@@ -340,6 +340,7 @@ TEST(tcp_data_sndbuf_limit_and_send_event)
 	struct tcp_config cfg;
 	tcp_config_default(&cfg);
 	cfg.sndbuf = 4096;
+	cfg.sndbuf_max = 0;                             /* no autotuning: a fixed budget */
 	struct th h;
 	th_init(&h, &cfg);
 	struct th_peer p;
@@ -366,6 +367,89 @@ TEST(tcp_data_sndbuf_limit_and_send_event)
 	peer_send(&h, &p, TCP_ACK, NULL, 0);
 	CHECK(h.events & TCP_EV_SEND);
 	CHECK(tcp_ready(c) & TCP_EV_SEND);
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/*
+ * Send-buffer autotuning (tcp_sndbuf_expand): an application waiting on a full buffer
+ * while the window has room gets 2 x cwnd, up to sndbuf_max; not while the window is
+ * full, not once TCP memory is past half the pressure mark, never shrinking.
+ */
+TEST(tcp_data_sndbuf_autotuning)
+{
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	cfg.sndbuf = 4096;
+	cfg.sndbuf_max = 20000;
+	struct th h;
+	th_init(&h, &cfg);
+	struct th_peer p;
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 65535);
+	REQUIRE(c);
+	tcp_setopt(c, TCP_OPT_NODELAY, 1);
+	static uint8_t big[40000];
+	fill(big, sizeof(big), 5);
+	CHECK_EQ(tcp_sndbuf(c), 4096);
+	CHECK_EQ(tcp_send(c, big, sizeof(big)), 4096);
+	CHECK_EQ(tcp_send(c, big, sizeof(big)), -NET_EAGAIN);  /* the app now waits */
+	struct th_seg s;
+	uint32_t sent = 0;
+	while (th_pop(&h, &s))
+		sent += s.dlen;
+	CHECK_EQ(sent, 4096);
+	/* The whole buffer is acknowledged: cwnd (10 x 1460) had room, so the buffer was the
+	 * limit; it grows to 2 x cwnd, clamped to sndbuf_max. */
+	p.ack += sent;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	CHECK_EQ(tcp_sndbuf(c), 20000);
+	CHECK_EQ(h.t.mib[TCP_MIB_SndbufExpand], 1);
+	CHECK_EQ(tcp_send(c, big, sizeof(big)), 20000);
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+
+	/* Memory past half the pressure mark: no growth. */
+	tcp_config_default(&cfg);
+	cfg.sndbuf = 4096;
+	th_init(&h, &cfg);
+	c = th_estab(&h, &p, &l, NULL, 65535);
+	REQUIRE(c);
+	tcp_setopt(c, TCP_OPT_NODELAY, 1);
+	CHECK_EQ(tcp_send(c, big, sizeof(big)), 4096);
+	CHECK_EQ(tcp_send(c, big, sizeof(big)), -NET_EAGAIN);
+	while (th_pop(&h, &s))
+		;
+	uint64_t other = h.t.cfg.mem_max * 30 / 100;   /* other connections' memory: 30% */
+	h.t.mem_used += other;
+	p.ack += 4096;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	CHECK(!h.t.mem_pressure);
+	CHECK_EQ(tcp_sndbuf(c), 4096);
+	CHECK_EQ(h.t.mib[TCP_MIB_SndbufExpand], 0);
+	h.t.mem_used -= other;
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+
+	/* The window, not the buffer, limits: still a window in flight after the ACK. */
+	tcp_config_default(&cfg);
+	cfg.sndbuf = 8192;
+	th_init(&h, &cfg);
+	c = th_estab(&h, &p, &l, NULL, 65535);
+	REQUIRE(c);
+	tcp_setopt(c, TCP_OPT_NODELAY, 1);
+	CHECK_EQ(tcp_send(c, big, sizeof(big)), 8192);
+	CHECK_EQ(tcp_send(c, big, sizeof(big)), -NET_EAGAIN);
+	while (th_pop(&h, &s))
+		;
+	c->cwnd = c->ssthresh = 5000;           /* 2 x cwnd would be more than 8192 */
+	p.ack += 1460;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	REQUIRE(tcp_flight(c) >= c->cwnd);
+	CHECK_EQ(tcp_sndbuf(c), 8192);
+	CHECK_EQ(h.t.mib[TCP_MIB_SndbufExpand], 0);
 	tcp_abort(c);
 	tcp_close(l);
 	th_fini(&h);
