@@ -55,12 +55,30 @@ static int is_transient(const struct http_app_conn *c, const uint8_t *p)
 	return p >= lo && p < hi;
 }
 
-/* Sends as much queued output as TCP takes now. */
+static void gen_fill(void *arg, uint8_t *dst, size_t n)
+{
+	http_conn_gen(arg, dst, n);
+}
+
+/* Sends as much queued output as TCP takes now: generated bodies are written straight
+ * into TCP's send buffer, file data goes by reference, the rest is copied. */
 static void pump_extents(struct http_app *a, struct http_app_conn *c)
 {
 	const uint8_t *p;
 	size_t n;
-	while (http_conn_peek(&c->http, &p, &n)) {
+	for (;;) {
+		size_t g = http_conn_gen_pending(&c->http);
+		if (g) {
+			long k = tcp_send_fill(c->sock, g, gen_fill, &c->http);
+			if (k <= 0)
+				return;
+			a->stats.send_fills++;
+			if ((size_t)k < g)
+				return;
+			continue;
+		}
+		if (!http_conn_peek(&c->http, &p, &n))
+			return;
 		if (!is_transient(c, p)) {
 			if (tcp_send_ref(c->sock, p, n, ref_done, NULL) != 0)
 				return;

@@ -564,6 +564,18 @@ static bool handler_chunk(struct http_conn *c, bool chunked)
 	return true;
 }
 
+/* The head has gone out: the body next, or for HEAD the next response (false). */
+static bool head_sent(struct http_conn *c, const struct http_resp *r)
+{
+	c->phase = PH_BODY;
+	c->out_len = c->out_off = 0;
+	if (r->flags & RF_HEAD) {
+		finish(c);
+		return false;
+	}
+	return true;
+}
+
 bool http_conn_peek(struct http_conn *c, const uint8_t **ptr, size_t *len)
 {
 	for (;;) {
@@ -588,14 +600,8 @@ bool http_conn_peek(struct http_conn *c, const uint8_t **ptr, size_t *len)
 			*len = c->ext_len = c->out_len - c->out_off;
 			return true;
 		}
-		if (c->phase == PH_HEAD) {
-			c->phase = PH_BODY;
-			c->out_len = c->out_off = 0;
-			if (r->flags & RF_HEAD) {
-				finish(c);
-				continue;
-			}
-		}
+		if (c->phase == PH_HEAD && !head_sent(c, r))
+			continue;
 		if (r->body == BODY_STATIC && c->body_done < r->len) {
 			*ptr = r->data + r->off + c->body_done;
 			*len = c->ext_len = (size_t)(r->len - c->body_done);
@@ -637,6 +643,29 @@ void http_conn_advance(struct http_conn *c, size_t n)
 	} else {
 		c->body_done += n;              /* file data */
 	}
+}
+
+size_t http_conn_gen_pending(struct http_conn *c)
+{
+	if (c->q_count == 0 || c->out_off < c->out_len)
+		return 0;
+	const struct http_resp *r = &c->q[c->q_head];
+	if (r->body != BODY_BYTES || c->phase == PH_START ||
+	    (c->phase == PH_HEAD && !head_sent(c, r)))
+		return 0;
+	uint64_t left = r->len - c->body_done;
+	return left > SIZE_MAX ? SIZE_MAX : (size_t)left;
+}
+
+void http_conn_gen(struct http_conn *c, uint8_t *dst, size_t n)
+{
+	NET_ASSERT(n <= http_conn_gen_pending(c));
+	const struct http_resp *r = &c->q[c->q_head];
+	http_bytes_fill(r->total, r->off + c->body_done, dst, n);
+	c->ext_len = 0;
+	c->body_done += n;
+	c->out_total += n;
+	c->srv->stats.response_bytes += n;
 }
 
 /* ---- connection: time ------------------------------------------------------------- */

@@ -19,6 +19,8 @@
  *   peer FIN: http_conn_eof(conn): queued responses still go out, then close.
  *   output:   while (http_conn_peek(conn, &p, &n)) { k = send(p, n);
  *             http_conn_advance(conn, k); if (k < n) break; }
+ *             (optionally first, each turn: g = http_conn_gen_pending(conn); if g,
+ *             fill the send buffer with http_conn_gen instead of peeking)
  *             p points into the conn (heads, generated chunks) or into file data (valid
  *             for ever: sites never free); only p[0..n) is valid, and only until the
  *             next call on this conn unless it is file data.
@@ -181,6 +183,13 @@ bool http_conn_peek(struct http_conn *c, const uint8_t **ptr, size_t *len);
 
 /* n bytes of the last peeked extent were sent (n <= its length; panics otherwise). */
 void http_conn_advance(struct http_conn *c, size_t n);
+
+/* Generated output without staging: how many of the next output bytes are generated
+ * (a /bytes body past its head, nothing staged in the conn), 0 if the next output is
+ * anything else (then peek). http_conn_gen writes the next n (<= that) into dst and
+ * counts them as sent: pass it to a send that fills its own buffer (tcp_send_fill). */
+size_t http_conn_gen_pending(struct http_conn *c);
+void http_conn_gen(struct http_conn *c, uint8_t *dst, size_t n);
 
 #define HTTP_POLL_OK 0
 #define HTTP_POLL_CLOSE 1

@@ -190,7 +190,9 @@ static void output_if_open(struct tcp_sock *c)
 		tcp_output(c);
 }
 
-long tcp_send(struct tcp_sock *c, const void *buf, size_t len)
+/* Up to len bytes into copy chunks, written by fill; inline so tcp_send's memcpy
+ * callback becomes a direct copy. */
+static inline long send_fill(struct tcp_sock *c, size_t len, tcp_fill_fn fill, void *arg)
 {
 	struct tcp_stack *t = c->t;
 	int err = send_check(c);
@@ -207,13 +209,12 @@ long tcp_send(struct tcp_sock *c, const void *buf, size_t len)
 	tcp_now(t);
 	size_t n = len < space ? len : space;
 	size_t done = 0;
-	const uint8_t *src = buf;
 	while (done < n) {
 		struct tcp_chunk *k = c->sq_tail;
 		if (k && k->cap && k->len < k->cap) {
 			uint32_t room = k->cap - k->len;
 			uint32_t m = (uint32_t)(n - done < room ? n - done : room);
-			memcpy((uint8_t *)(k + 1) + k->len, src + done, m);
+			fill(arg, (uint8_t *)(k + 1) + k->len, m);
 			k->len += m;
 			c->snd_buf_end += m;
 			c->sq_copied += m;
@@ -232,6 +233,24 @@ long tcp_send(struct tcp_sock *c, const void *buf, size_t len)
 	output_if_open(c);
 	tcp_leave(t, false);
 	return done ? (long)done : -NET_ENOMEM;
+}
+
+static void fill_copy(void *arg, uint8_t *dst, size_t n)
+{
+	const uint8_t **src = arg;
+	memcpy(dst, *src, n);
+	*src += n;
+}
+
+long tcp_send(struct tcp_sock *c, const void *buf, size_t len)
+{
+	const uint8_t *src = buf;
+	return send_fill(c, len, fill_copy, &src);
+}
+
+long tcp_send_fill(struct tcp_sock *c, size_t len, tcp_fill_fn fill, void *arg)
+{
+	return send_fill(c, len, fill, arg);
 }
 
 int tcp_send_ref(struct tcp_sock *c, const void *buf, size_t len, tcp_done_fn done, void *arg)

@@ -352,6 +352,11 @@ void tcp_set_callback(struct tcp_sock *s, tcp_event_fn cb, void *user);
  * -NET_EAGAIN (buffer full), -NET_EPIPE (after shutdown/close), -errno (connection
  * failed). Allowed from SYN-SENT on (sent once established). */
 long tcp_send(struct tcp_sock *s, const void *buf, size_t len);
+/* As tcp_send, but TCP has fill(arg, dst, n) write the bytes straight into the send
+ * buffer, in order, in pieces that add up to the returned count: generated data costs
+ * no staging copy. fill must not call into TCP. */
+typedef void (*tcp_fill_fn)(void *arg, uint8_t *dst, size_t n);
+long tcp_send_fill(struct tcp_sock *s, size_t len, tcp_fill_fn fill, void *arg);
 /* Zero-copy send: queues a reference to buf, which must stay valid and unchanged until
  * done(arg, err) runs (exactly once, from tcp_input/tcp_poll, also on reset/abort;
  * done may be NULL for memory that lives for ever, e.g. files compiled into the image).

@@ -5,8 +5,9 @@
  *      read past the bytes received (inside struct http_conn it could not);
  *   2. feeds the input to one connection all at once and to another in pieces whose
  *      sizes come from a hash of the input, drains both like the glue (peek/advance,
- *      re-offering what input did not take), and requires byte-identical output: the
- *      answer must not depend on how TCP segmented the request;
+ *      re-offering what input did not take; the piecewise one also takes generated
+ *      bodies through http_conn_gen), and requires byte-identical output: the answer
+ *      must not depend on how TCP segmented the request or how the body was taken;
  *   3. checks the output starts with a status line and the connection state settles.
  * Output is capped (OUT_MAX) so /bytes/67108864 does not make runs slow; both sides
  * stop at the same byte. The server configuration also varies with the hash.
@@ -28,11 +29,26 @@ struct out {
 	bool full;
 };
 
-static void drain(struct http_conn *c, struct out *o)
+/* Like the glue: the piecewise connection also takes generated bodies straight into
+ * the output (http_conn_gen, in odd-sized pieces), so the comparison checks that path
+ * against peek's staging. */
+static void drain(struct http_conn *c, struct out *o, bool gen)
 {
 	const uint8_t *p;
 	size_t n;
-	while (!o->full && http_conn_peek(c, &p, &n)) {
+	while (!o->full) {
+		size_t g = gen ? http_conn_gen_pending(c) : 0;
+		if (g) {
+			size_t k = 1 + o->len % 7001;
+			k = k < g ? k : g;
+			k = k < OUT_MAX - o->len ? k : OUT_MAX - o->len;
+			http_conn_gen(c, o->p + o->len, k);
+			o->len += k;
+			o->full = o->len == OUT_MAX;
+			continue;
+		}
+		if (!http_conn_peek(c, &p, &n))
+			break;
 		if (n == 0)
 			abort();        /* an extent is never empty */
 		size_t k = n < OUT_MAX - o->len ? n : OUT_MAX - o->len;
@@ -60,11 +76,11 @@ static void run(struct http_conn *c, const uint8_t *data, size_t len, uint64_t s
 		size_t used = http_conn_input(c, data + off, k, 0);
 		off += used;
 		size_t before = o->len;
-		drain(c, o);
+		drain(c, o, pieces);
 		if (used == 0 && o->len == before)
 			abort();        /* input refused with nothing to send: a deadlock */
 	}
-	drain(c, o);
+	drain(c, o, pieces);
 }
 
 /* Every head in data, parsed from an exactly-sized copy. */

@@ -64,6 +64,9 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;
+	/* Line-buffered even into a pipe: a failing test that leaks ends the run in
+	 * LeakSanitizer's _exit, which would drop a fully buffered FAIL line. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 0; i < ntests; i++) {
 		if (argc > 1 && !strstr(tests[i].name, argv[1]))
 			continue;
