@@ -5,7 +5,9 @@ reference table and its targets. Printed, never asserted.
 One boot per NIC model, each in a namespace of its own (tests/system/netns.py: bridge,
 tap, dnsmasq; created and removed here, traffic never leaves it), the client inside it:
   - 10 MiB download, `curl /bytes/10485760`, median of BENCH_HTTP_DOWNLOADS (3), MB/s
-    (10^6 bytes/s, as curl reports);
+    (10^6 bytes/s, as curl reports): a generated body, written into TCP's send buffer;
+  - the same for a 10 MiB file (random bytes put in www/ on the image's boot volume, as
+    the issue's Linux guest served a file): sent by reference, the stack's own cost;
   - `wrk -t1 -c16 -d5s` and `wrk -t1 -c1 -d5s` keep-alive requests/s on a 1 KiB page:
     /bytes/1024 (exactly 1,024 bytes of body; the static pages are 405, 1,766 and
     6,745 bytes, none close to 1 KiB);
@@ -30,11 +32,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "system"))
 from netns import Netns  # noqa: E402
-from skiff import Guest  # noqa: E402
+from skiff import Guest, image_with_files  # noqa: E402
 
 NICS = os.environ.get("BENCH_NICS", "e1000 e1000e igb virtio").split()
 DOWNLOADS = int(os.environ.get("BENCH_HTTP_DOWNLOADS", "3"))
 BIG = 10 << 20
+FILE = "/big.bin"
 PAGE = "/bytes/1024"
 AB_CONC, AB_REQS = 8, 2000
 
@@ -45,6 +48,9 @@ METRICS = {
                  {"virtio": 116, "e1000e": 63, "e1000": 71},
                  {"virtio": 600, "e1000e": 500},
                  {"virtio": 316, "e1000e": 240, "e1000": 87}),
+    "file": ("10 MiB www/ file, curl, median", "MB/s", {},
+             {"virtio": 600, "e1000e": 500},
+             {"virtio": 316, "e1000e": 240, "e1000": 87}),
     "wrk16": (f"wrk -c16 keep-alive {PAGE}", "req/s",
               {"virtio": 20900, "e1000e": 12500, "e1000": 14400},
               {"virtio": 40000}, {}),
@@ -109,14 +115,15 @@ def download(ns, url):
     return statistics.median(speeds), DOWNLOADS - len(speeds)
 
 
-def measure(model):
+def measure(model, img):
     """One boot of model in a fresh namespace: {metric: (value, errors or why)}."""
     ns = g = None
     try:
         ns = Netns(f"skbh{os.getpid() % 100000}{model}")
         ns.run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
                 "net.ipv6.conf.default.disable_ipv6=1"])
-        g = Guest(f"bench-http-{model}", nic=model, net="tap", netns=ns.name, tap=ns.tap)
+        g = Guest(f"bench-http-{model}", nic=model, net="tap", netns=ns.name, tap=ns.tap,
+                  img=img)
         addr = g.wait_for(r"dhcp: eth0: lease ([0-9.]+)/", timeout=60).group(1)
         base = f"http://{addr}"
         # One small fetch first: ARP and the first connection are not part of any rate.
@@ -124,7 +131,8 @@ def measure(model):
         return {"wrk16": wrk(ns, base + PAGE, 16),
                 "wrk1": wrk(ns, base + PAGE, 1),
                 "ab": ab(ns, base + PAGE),
-                "download": download(ns, f"{base}/bytes/{BIG}")}
+                "download": download(ns, f"{base}/bytes/{BIG}"),
+                "file": download(ns, base + FILE)}
     except Exception as e:            # a benchmark reports, it does not stop the others
         why = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
         return {k: (None, why) for k in METRICS}
@@ -175,7 +183,11 @@ def bench_http(nics=None):
         return
     t0 = time.time()
     load = os.getloadavg()[0]
-    results = {m: measure(m) for m in (nics or NICS)}
+    img = image_with_files({"www" + FILE: os.urandom(BIG)})
+    try:
+        results = {m: measure(m, img) for m in (nics or NICS)}
+    finally:
+        shutil.rmtree(os.path.dirname(img), ignore_errors=True)
     print(table(results))
     print(f"  ({time.time() - t0:.0f} s for {len(results)} boots; 1-minute load average "
           f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} CPUs)")
