@@ -463,9 +463,14 @@ def test_missing_file_is_404(site):
 
 
 def test_download_10mib_intact(site):
+    before = nstat(site.guest)
     sha, size, secs = download_big(site)
+    after = nstat(site.guest)
     assert size == BIG
     assert sha == BIG_SHA
+    # The body is generated straight into the send queue, whose buffer grew past its
+    # 64 KiB start once the window had room (send-buffer autotuning).
+    assert delta(after, before, "TcpExtSkiffSndbufExpand") > 0
     print(f"{site.model}: 10 MiB in {secs:.1f} s")
 
 
