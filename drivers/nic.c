@@ -207,7 +207,9 @@ static int nic_loop_pending(void *ctx)
 	return 0;
 }
 
-static const struct loop_hook nic_hook = { "nic", nic_loop_poll, nic_loop_pending, NULL };
+static const struct loop_hook nic_hook = {
+	.name = "nic", .poll = nic_loop_poll, .pending = nic_loop_pending,
+};
 
 /* ---- shell ---------------------------------------------------------------------- */
 

@@ -158,10 +158,31 @@ int ioapic_route_isa(int irq, int vector)
 	return ioapic_route_gsi(gsi, vector, flags);
 }
 
+static uint32_t tick_count;     /* TIMER_INIT for one tick */
+static uint64_t counts_per_sec, tick_ns;
+static int short_period;        /* a wake-up shorter than the tick is counting down */
+
 static void timer_tick(void *ctx)
 {
 	(void)ctx;
 	ticks++;
+	if (short_period) {
+		short_period = 0;
+		lapic_write(LAPIC_TIMER_INIT, tick_count);     /* back to the tick */
+	}
+}
+
+/* Writing the initial count restarts the countdown (SDM Vol. 3 §11.5.4), and in
+ * periodic mode it is also the new period: the interrupt it causes restores the tick. */
+void apic_timer_wake_within(uint64_t ns)
+{
+	if (!counts_per_sec || ns >= tick_ns)
+		return;
+	uint64_t n = ns * counts_per_sec / 1000000000u + 1;    /* ns < 1 s: no overflow */
+	if (n >= lapic_read(LAPIC_TIMER_CUR))
+		return;                 /* the tick (or an earlier wake-up) comes first */
+	short_period = 1;
+	lapic_write(LAPIC_TIMER_INIT, (uint32_t)n);
 }
 
 uint64_t apic_timer_ticks(void)
@@ -184,6 +205,9 @@ void apic_timer_start(uint32_t hz)
 	uint32_t init = (uint32_t)(per_sec / hz);
 	if (init == 0)
 		init = 1;
+	tick_count = init;
+	counts_per_sec = per_sec;
+	tick_ns = 1000000000u / hz;
 	lapic_write(LAPIC_LVT_TIMER, (uint32_t)vector | LVT_PERIODIC);
 	lapic_write(LAPIC_TIMER_INIT, init);
 	log_info("apic: timer runs at %lu kHz (bus clock / 16), periodic tick %u Hz", (unsigned long)(per_sec / 1000), hz);

@@ -135,7 +135,7 @@ static void fbcon_poll(void *ctx, uint64_t now_ns)
 }
 
 static const struct console_sink fbcon_sink = { fbcon_write, fbcon_flush };
-static const struct loop_hook fbcon_hook = { "fbcon", fbcon_poll, NULL, NULL };
+static const struct loop_hook fbcon_hook = { .name = "fbcon", .poll = fbcon_poll };
 
 static void replay(void *ctx, const char *s, size_t n)
 {

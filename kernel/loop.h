@@ -12,10 +12,15 @@ struct loop_hook {
 	const char *name;
 	void (*poll)(void *ctx, uint64_t now_ns);
 	int (*pending)(void *ctx);      /* may be NULL: nothing is ever pending */
+	/* may be NULL: when poll() next has a timer due (time_ns() clock, a lower bound
+	 * is fine), if that can be before the tick; UINT64_MAX: none */
+	uint64_t (*next_wake)(void *ctx);
 	void *ctx;
 };
 
 void loop_register(const struct loop_hook *hook);
+/* How the loop asks for an interrupt within ns (a timer earlier than its tick). */
+void loop_set_waker(void (*wake_within)(uint64_t ns));
 void loop_run(void) __attribute__((noreturn));
 
 #endif

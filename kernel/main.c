@@ -67,6 +67,7 @@ static void start_interrupts(void)
 	acpi_init(boot->rsdp);
 	apic_init();
 	apic_timer_start(TICK_HZ);
+	loop_set_waker(apic_timer_wake_within);
 	uart_enable_irq();
 	sti();
 }
@@ -89,7 +90,9 @@ static int console_pending(void *ctx)
 	return uart_rx_pending();
 }
 
-static const struct loop_hook console_hook = { "console", console_poll, console_pending, NULL };
+static const struct loop_hook console_hook = {
+	.name = "console", .poll = console_poll, .pending = console_pending,
+};
 
 static void print_ready(void)
 {

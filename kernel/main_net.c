@@ -73,7 +73,12 @@ static void on_mem_free(void *ctx, void *p)
 	kfree(p);
 }
 
-static struct loop_hook net_hook = { "net", on_poll, NULL, NULL };
+static uint64_t on_next_wake(void *ctx)
+{
+	return net_next_wake(ctx);
+}
+
+static struct loop_hook net_hook = { .name = "net", .poll = on_poll, .next_wake = on_next_wake };
 
 static void shell_out(void *ctx, const char *text)
 {

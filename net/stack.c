@@ -117,6 +117,15 @@ static bool arp_announcing(const struct net_stack *s)
 /* Most turns nothing is due: each floor's poll is called only when the test its first
  * line makes passes (the same fields, read here), so an idle turn costs loads, not
  * calls. The polls keep their own tests; these are only the cheap common case. */
+uint64_t net_next_wake(const struct net_stack *s)
+{
+	if (!s->tcp_on)
+		return UINT64_MAX;
+	const struct tcp_stack *t = &s->tcp;
+	uint64_t d = t->timer_lb < t->tw_due ? t->timer_lb : t->tw_due;
+	return d < t->cache_trim_at ? d : t->cache_trim_at;
+}
+
 void net_poll(struct net_stack *s, uint64_t now_ns)
 {
 	net_input_flush(s);     /* the loop turn's receive burst ends before its timers */

@@ -87,6 +87,10 @@ void net_input_burst(struct net_stack *s, struct netdev *dev, struct pkt *p);
 void net_input_flush(struct net_stack *s);
 /* Timers and transmit draining; call every main-loop turn with a monotonic clock. */
 void net_poll(struct net_stack *s, uint64_t now_ns);
+/* When net_poll next needs to run for a timer finer than the loop's tick (TCP: pacing
+ * releases, retransmissions, delayed ACKs): a lower bound, never later than due;
+ * UINT64_MAX if none. The kernel sleeps until then instead of the next tick. */
+uint64_t net_next_wake(const struct net_stack *s);
 /* The shell commands (net_cmd) are in net/cmd.h, on the floor above. */
 
 /* DNS servers learnt from DHCP (for a future resolver): copies up to max, returns count. */

@@ -315,3 +315,26 @@ TEST(net_stack_link_return_announces)
 	CHECK_EQ(t.s.link.ifs[0].link_changes, 2);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* The kernel sleeps until net_next_wake() instead of the next tick: without TCP there is
+ * nothing finer than the tick; with it, the earliest of TCP's lower bounds (any timer of
+ * a TCB, the TIME-WAIT FIFO's head, the object caches' trim). */
+TEST(net_next_wake_is_tcps_earliest_bound)
+{
+	struct test_net a, b;
+	tn_init(&a, 1, "10.0.0.1/24", NULL, 0);
+	CHECK_EQ(net_next_wake(&a.s), UINT64_MAX);
+	CHECK_EQ(tn_fini(&a), 0);
+
+	tn_init_tcp(&b, 2, "10.0.0.2/24");
+	struct tcp_stack *t = &b.s.tcp;
+	t->timer_lb = 5000, t->tw_due = 7000, t->cache_trim_at = 9000;
+	CHECK_EQ(net_next_wake(&b.s), 5000);
+	t->tw_due = 3000;
+	CHECK_EQ(net_next_wake(&b.s), 3000);
+	t->cache_trim_at = 1000;
+	CHECK_EQ(net_next_wake(&b.s), 1000);
+	t->timer_lb = t->tw_due = t->cache_trim_at = UINT64_MAX;
+	CHECK_EQ(net_next_wake(&b.s), UINT64_MAX);
+	CHECK_EQ(tn_fini(&b), 0);
+}

@@ -120,6 +120,7 @@ TEST(tcp_pacing_spaces_segments_by_len_over_rate)
 	CHECK(c->t_pace != 0);
 	CHECK(!c->persist);
 	CHECK_EQ(tcp_next_deadline(&h.t), c->t_pace);
+	CHECK(h.t.timer_lb <= c->t_pace);       /* net_next_wake wakes the kernel for it */
 	CHECK_EQ(h.t.mib[TCP_MIB_PacingHeld], 1);
 	uint64_t at[16];
 	int n = departures(&h, at, 16, 100);    /* before the 200 ms RTO */
