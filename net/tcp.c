@@ -155,24 +155,42 @@ uint32_t tcp_sndbuf(const struct tcp_sock *c)
  * Send-buffer autotuning (Linux tcp_sndbuf_expand): called on an ACK while the
  * application waits for room. If the congestion window has room the buffer, not the
  * network, is what limits the flow (64 KiB in flight is 330 MB/s at 200 us), so it
- * grows to twice the window: one window in flight, one queued behind it. Only while
- * TCP uses less than half the memory at which pressure starts (Linux: below
- * tcp_mem[0]), so one bulk sender cannot push the others into pressure; never shrinks,
- * as Linux (under pressure tcp_sndbuf is the minimum anyway).
+ * grows towards twice the window: one window in flight, one queued behind it.
+ * Growth is granted from a stack-wide allowance: TCP's memory plus every growth granted
+ * so far (used or not) stays under half the pressure mark. Linux checks only the memory
+ * in use, so a few senders that grow together, or stall once grown, can push it into
+ * pressure and shrink every newcomer's buffers; here autotuning alone never can.
+ * The growth goes back when the connection ends (tcp_sndbuf_release).
  */
 void tcp_sndbuf_expand(struct tcp_sock *c)
 {
 	struct tcp_stack *t = c->t;
-	if (t->mem_pressure || c->sndbuf >= t->cfg.sndbuf_max || tcp_flight(c) >= c->cwnd ||
-	    t->mem_used * 200 >= t->cfg.mem_max * TCP_MEM_PRESSURE_PCT)
+	if (t->mem_pressure || c->sndbuf >= t->cfg.sndbuf_max || tcp_flight(c) >= c->cwnd)
 		return;
 	uint64_t want = 2ull * c->cwnd;
 	if (want > t->cfg.sndbuf_max)
 		want = t->cfg.sndbuf_max;
 	if (want <= c->sndbuf)
 		return;
-	c->sndbuf = (uint32_t)want;
+	uint64_t cap = t->cfg.mem_max * TCP_MEM_PRESSURE_PCT / 200, held = t->mem_used + t->sndbuf_grown;
+	if (held >= cap)
+		return;
+	uint64_t grow = want - c->sndbuf;
+	if (grow > cap - held)
+		grow = cap - held;
+	if (grow < c->mss)
+		return;                 /* not worth a wake-up */
+	c->sndbuf += (uint32_t)grow;
+	c->sndbuf_grown += (uint32_t)grow;
+	t->sndbuf_grown += grow;
 	tcp_mib(t, TCP_MIB_SndbufExpand);
+}
+
+void tcp_sndbuf_release(struct tcp_sock *c)
+{
+	c->t->sndbuf_grown -= c->sndbuf_grown;
+	c->sndbuf -= c->sndbuf_grown;
+	c->sndbuf_grown = 0;
 }
 
 uint32_t tcp_sndbuf_free(const struct tcp_sock *c)

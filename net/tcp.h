@@ -263,6 +263,7 @@ struct tcp_stack {
 	struct tcp_sock *listeners;
 	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first (not on conns) */
 	uint64_t timer_lb;           /* no timer on conns is due before this (tcp_arm) */
+	uint64_t sndbuf_grown;       /* send-buffer growth granted to live TCBs (tcp_sndbuf_expand) */
 	uint64_t tw_due;             /* tw_head's t_conn, UINT64_MAX when the FIFO is empty */
 	struct tcp_sock *events;     /* TCBs with events not yet delivered */
 	struct tcp_sock *reap;       /* closed TCBs to free at the end of this call */

@@ -20,6 +20,8 @@ void tcp_set_state(struct tcp_sock *c, enum tcp_state st)
 		c->orphan = false;
 		t->norphans--;
 	}
+	if (st == TCP_CLOSED || st == TCP_TIME_WAIT)
+		tcp_sndbuf_release(c);  /* nothing more will be queued */
 	c->state = (uint8_t)st;
 }
 

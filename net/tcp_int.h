@@ -203,6 +203,7 @@ struct tcp_sock {
 	uint32_t sq_off;
 	uint32_t sq_copied;              /* bytes in copy chunks (counts against sndbuf) */
 	uint32_t sndbuf;                 /* copy budget: cfg.sndbuf, grown by tcp_sndbuf_expand */
+	uint32_t sndbuf_grown;           /* of which granted by autotuning (in t->sndbuf_grown) */
 	uint32_t nrefs;
 	struct tcp_chunk *cur_chunk;     /* cursor for the next send: chunk, offset, seq */
 	uint32_t cur_off, cur_seq;
@@ -362,6 +363,7 @@ uint32_t tcp_rcv_wnd(const struct tcp_sock *c);
 uint32_t tcp_sndbuf(const struct tcp_sock *c);
 uint32_t tcp_sndbuf_free(const struct tcp_sock *c);
 void tcp_sndbuf_expand(struct tcp_sock *c);
+void tcp_sndbuf_release(struct tcp_sock *c);
 void tcp_rearm_rtx(struct tcp_sock *c);
 bool tcp_retransmit_head(struct tcp_sock *c);
 uint32_t tcp_payload_max(const struct tcp_sock *c);   /* mss minus this segment's SACK room */

@@ -178,6 +178,7 @@ void tcp_sock_free(struct tcp_stack *t, struct tcp_sock *c)
 			t->nconns--;
 	}
 	NET_ASSERT(!c->rbuf_owed);      /* settled when it left the synchronized states */
+	tcp_sndbuf_release(c);
 	tcp_sq_spare_free(c);
 	tcp_free(t, c->rbuf, c->rbuf_size);
 	tcp_free(t, c, sizeof(*c));
@@ -221,6 +222,7 @@ void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu)
 	bool pressure = t->mem_pressure ||
 			(t->mem_used + t->rbuf_owed) * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
 	c->rbuf_size = pressure ? TCP_RBUF_MIN : t->cfg.rcvbuf;
+	tcp_sndbuf_release(c);
 	c->sndbuf = t->cfg.sndbuf;
 	c->rcv_wscale = 0;
 	if (t->cfg.window_scaling)
