@@ -1,0 +1,442 @@
+/*
+ * Hostile review of the fast-path commits 617f6e4..c9b1df0 (docs/review-fastpath.md):
+ * the image's word-wide memcpy/memset/memmove (lib/string.c), /bytes filled a word at a
+ * time (http_bytes_fill), response heads without the formatter plus the per-second
+ * Date cache (render_head, head_date), and send-buffer autotuning (tcp_sndbuf_expand).
+ * Each test states a suspicion. Tests named "..._bug" fail: they show a defect that is
+ * still in the code. The others pin down behaviour the review found sound.
+ */
+
+/*
+ * render_head() and head_date() are static. To compare them with the old
+ * printf-based head for any struct http_resp, this file compiles its own copy of
+ * http_server.c with the public functions renamed. The copy's statics belong to this
+ * file only.
+ */
+#define http_config_default rv_http_config_default
+#define http_conn_advance rv_http_conn_advance
+#define http_conn_eof rv_http_conn_eof
+#define http_conn_fini rv_http_conn_fini
+#define http_conn_init rv_http_conn_init
+#define http_conn_input rv_http_conn_input
+#define http_conn_peek rv_http_conn_peek
+#define http_conn_poll rv_http_conn_poll
+#define http_conn_silent rv_http_conn_silent
+#define http_conn_stalled_since rv_http_conn_stalled_since
+#define http_date_format rv_http_date_format
+#define http_reject_503 rv_http_reject_503
+#define http_server_init rv_http_server_init
+#define http_server_reject rv_http_server_reject
+#include "net/http_server.c"
+
+#include "tests/unit/test.h"
+#include "tests/unit/test_tcp_harness.h"
+#include "net/tcp_int.h"
+#include <stdlib.h>
+
+/* ==== lib/string.c as the image compiles it (Makefile: build/host/sk_string.o) ==== */
+
+void *sk_memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *sk_memmove(void *dst, const void *src, size_t n);
+void *sk_memset(void *dst, int c, size_t n);
+
+#define SB 160                          /* buffer: offsets up to 31, lengths up to 100 */
+
+static void pattern(uint8_t *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 131u + seed * 7u + 1u);
+}
+
+/* Suspicion: rep movsq + rep movsb gets some length or alignment wrong, touches bytes
+ * outside [dst, dst+n), or returns something else than dst. Every length 0..100 at
+ * every source and destination misalignment 0..15, plus a few large sizes. */
+TEST(review_fastpath_memcpy_all_sizes_offsets)
+{
+	static uint8_t src[SB], got[SB], want[SB];
+	int bad = 0;
+	pattern(src, sizeof src, 1);
+	for (size_t so = 0; so < 16; so++)
+		for (size_t d = 0; d < 16; d++)
+			for (size_t n = 0; n <= 100; n++) {
+				memset(got, 0xA5, sizeof got);
+				memset(want, 0xA5, sizeof want);
+				memcpy(want + d, src + so, n);
+				void *r = sk_memcpy(got + d, src + so, n);
+				if (r != got + d || memcmp(got, want, sizeof got) != 0)
+					bad++;
+			}
+	CHECK_EQ(bad, 0);
+	size_t big[] = { 4096, 4097, 65535, 65536 + 7, 1u << 20 };
+	uint8_t *a = malloc((1u << 20) + 32), *b = malloc((1u << 20) + 32);
+	REQUIRE(a && b);
+	for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+		pattern(a, big[i] + 16, (unsigned)i);
+		memset(b, 0, big[i] + 16);
+		sk_memcpy(b + 3, a + 5, big[i]);
+		CHECK_MEM(b + 3, a + 5, big[i]);
+		CHECK(b[big[i] + 3] == 0);
+	}
+	free(a);
+	free(b);
+}
+
+/* Suspicion: memset's byte is not (unsigned char)c for c > 255 or negative (the word is
+ * built as 0x0101..01 * c), or the stosq/stosb split misses a byte. */
+TEST(review_fastpath_memset_all_sizes_and_values)
+{
+	static uint8_t got[SB], want[SB];
+	const int cs[] = { 0, 1, 0x5A, 0x7F, 0x80, 0xFF, 0x100, 0x1FF, 0x1234, -1, -2, -128, -129,
+			   0x7FFFFFFF, (int)0x80000000u };
+	int bad = 0;
+	for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ci++)
+		for (size_t d = 0; d < 16; d++)
+			for (size_t n = 0; n <= 100; n++) {
+				memset(got, 0xA5, sizeof got);
+				memset(want, 0xA5, sizeof want);
+				memset(want + d, cs[ci], n);
+				void *r = sk_memset(got + d, cs[ci], n);
+				if (r != got + d || memcmp(got, want, sizeof got) != 0)
+					bad++;
+			}
+	CHECK_EQ(bad, 0);
+}
+
+/* Suspicion: the backwards word copy is wrong when dst is above src by fewer than 8
+ * bytes (a word load would read bytes the previous store already changed), for n < 8,
+ * or n = 0; forward overlap goes to memcpy (movsq forwards over an overlap). Every
+ * overlap of two ranges in one buffer, both directions, lengths 0..100. */
+TEST(review_fastpath_memmove_every_overlap)
+{
+	static uint8_t got[SB + 64], want[SB + 64];
+	int bad = 0;
+	for (size_t so = 0; so < 32; so++)
+		for (size_t d = 0; d < 32; d++)
+			for (size_t n = 0; n <= 100; n++) {
+				pattern(got, sizeof got, (unsigned)n);
+				pattern(want, sizeof want, (unsigned)n);
+				memmove(want + d, want + so, n);
+				void *r = sk_memmove(got + d, got + so, n);
+				if (r != got + d || memcmp(got, want, sizeof got) != 0)
+					bad++;
+			}
+	CHECK_EQ(bad, 0);
+	/* large, dst just above src (the backward word loop over 1 MiB) */
+	size_t n = 1u << 20;
+	uint8_t *a = malloc(n + 64), *b = malloc(n + 64);
+	REQUIRE(a && b);
+	for (size_t k = 1; k <= 9; k += 4) {
+		pattern(a, n + 64, (unsigned)k);
+		memcpy(b, a, n + 64);
+		memmove(b + k, b, n);
+		sk_memmove(a + k, a, n);
+		CHECK_MEM(a, b, n + 64);
+	}
+	free(a);
+	free(b);
+}
+
+/* ==== http_bytes_fill: word stores versus bytes one at a time ===================== */
+
+/* Suspicion: the head/word/tail split or the little-endian word store differs from the
+ * byte-wise definition (byte k = byte k % 8 of block k / 8, least significant first)
+ * for some offset or length, or writes outside [dst, dst+len). The reference is one byte
+ * per call, which never takes the word path. Offsets 0..23 and near HTTP_BYTES_MAX. */
+static int bytes_mismatches(uint64_t n, uint64_t off, size_t len)
+{
+	uint8_t got[128], want[128];
+	memset(got, 0xEE, sizeof got);
+	memset(want, 0xEE, sizeof want);
+	for (size_t i = 0; i < len; i++)
+		http_bytes_fill(n, off + i, want + 8 + i, 1);
+	http_bytes_fill(n, off, got + 8, len);
+	return memcmp(got, want, sizeof got) != 0;
+}
+
+TEST(review_fastpath_bytes_fill_word_equals_bytewise)
+{
+	int bad = 0;
+	const uint64_t ns[] = { 0, 1, 99, 1000, HTTP_BYTES_MAX };
+	for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++)
+		for (uint64_t off = 0; off < 24; off++)
+			for (size_t len = 0; len <= 100; len++)
+				bad += bytes_mismatches(ns[k], off, len);
+	for (uint64_t off = HTTP_BYTES_MAX - 120; off < HTTP_BYTES_MAX; off++)
+		for (size_t len = 0; len <= 100 && off + len <= HTTP_BYTES_MAX; len += 3)
+			bad += bytes_mismatches(HTTP_BYTES_MAX, off, len);
+	CHECK_EQ(bad, 0);
+	/* byte order: byte 0 of a block is its least significant byte, so 8 bytes at a
+	 * block boundary read as a little-endian word give back what bytes 0..7 are */
+	uint8_t w[8], b0;
+	http_bytes_fill(7, 16, w, 8);
+	http_bytes_fill(7, 16, &b0, 1);
+	CHECK(w[0] == b0);
+}
+
+/* ==== render_head: the old printf-based head as the reference ===================== */
+
+/* The head exactly as HEAD~3 (before 8ca51ec) rendered it. */
+static size_t old_render_head(const struct http_server *srv, const struct http_resp *r, char *out,
+			      size_t cap, bool *over)
+{
+	struct http_tbuf b = { out, cap, 0, false };
+	uint64_t secs;
+	char date[32];
+
+	http_tput(&b, "HTTP/1.1 %u %s\r\nServer: Skiff\r\n", r->status,
+	     status_index(r->status) < NSTATUS ? statuses[status_index(r->status)].reason : "Unknown");
+	if (srv->clock && srv->clock(srv->clock_ctx, &secs) && rv_http_date_format(date, sizeof(date), secs))
+		http_tput(&b, "Date: %s\r\n", date);
+	if (r->ctype)
+		http_tput(&b, "Content-Type: %s\r\nX-Content-Type-Options: nosniff\r\n", r->ctype);
+	if (r->flags & RF_CHUNKED)
+		http_tput(&b, "Transfer-Encoding: chunked\r\n");
+	else if (r->body != BODY_METRICS && r->body != BODY_HANDLER)
+		http_tput(&b, "Content-Length: %llu\r\n", (unsigned long long)r->len);
+	if (r->status == 206)
+		http_tput(&b, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)r->off,
+		     (unsigned long long)(r->off + r->len - 1), (unsigned long long)r->total);
+	else if (r->status == 416)
+		http_tput(&b, "Content-Range: bytes */%llu\r\n", (unsigned long long)r->total);
+	if (r->flags & RF_RANGES)
+		http_tput(&b, "Accept-Ranges: bytes\r\n");
+	if (r->flags & RF_ALLOW)
+		http_tput(&b, "Allow: GET, HEAD\r\n");
+	if (r->flags & RF_NOSTORE)
+		http_tput(&b, "Cache-Control: no-store\r\n");
+	if (r->flags & RF_CLOSE)
+		http_tput(&b, "Connection: close\r\n");
+	else if (r->flags & RF_KEEPALIVE)
+		http_tput(&b, "Connection: keep-alive\r\n");
+	http_tput(&b, "\r\n");
+	*over = b.over;
+	return b.len;
+}
+
+/* A scripted clock: each call returns the next (ok, secs) pair, the last one forever. */
+struct rv_clock {
+	int n, i;
+	bool ok[16];
+	uint64_t secs[16];
+	int calls;
+};
+
+static bool rv_clock_fn(void *ctx, uint64_t *secs)
+{
+	struct rv_clock *k = ctx;
+	int i = k->i < k->n ? k->i : k->n - 1;
+	k->calls++;
+	if (k->i < k->n)
+		k->i++;
+	*secs = k->secs[i];
+	return k->ok[i];
+}
+
+struct rv_head {
+	struct http_server srv;
+	struct http_conn conn;
+	struct rv_clock ka, kb;         /* the same script twice: one per renderer */
+	struct http_server ref;         /* the reference's server (its own clock) */
+};
+
+static struct rv_head *rv_head_new(void)
+{
+	struct rv_head *x = calloc(1, sizeof(*x));
+	struct http_config cfg;
+	rv_http_config_default(&cfg);
+	rv_http_server_init(&x->srv, &cfg, NULL);
+	rv_http_server_init(&x->ref, &cfg, NULL);
+	x->conn.srv = &x->srv;
+	return x;
+}
+
+static void rv_set_clock(struct rv_head *x, int n, const bool *ok, const uint64_t *secs)
+{
+	x->ka = (struct rv_clock){ .n = n };
+	memcpy(x->ka.ok, ok, sizeof(bool) * (size_t)n);
+	memcpy(x->ka.secs, secs, sizeof(uint64_t) * (size_t)n);
+	x->kb = x->ka;
+	x->srv.clock = rv_clock_fn;
+	x->srv.clock_ctx = &x->ka;
+	x->ref.clock = rv_clock_fn;
+	x->ref.clock_ctx = &x->kb;
+}
+
+/* One head from both renderers; true if byte-identical. */
+static bool rv_same(struct rv_head *x, const struct http_resp *r)
+{
+	static char want[HTTP_OUT_MAX];
+	bool over;
+	size_t n = old_render_head(&x->ref, r, want, sizeof want, &over);
+	if (over)
+		return false;
+	render_head(&x->conn, r);
+	if (x->conn.out_len != n || memcmp(x->conn.out, want, n) != 0) {
+		printf("    head differs:\n--- old (%zu)\n%.*s--- new (%u)\n%.*s", n, (int)n, want,
+		       (unsigned)x->conn.out_len, (int)x->conn.out_len, (const char *)x->conn.out);
+		return false;
+	}
+	return true;
+}
+
+/* Suspicion: a status, reason, number or flag combination renders differently from the
+ * formatter: every status in the table plus unknown ones (0, 1, 299, 999, 65535), every
+ * flag combination, each body kind, 206/416 ranges with 0 and UINT64_MAX values. */
+TEST(review_fastpath_head_matches_printf_head)
+{
+	struct rv_head *x = rv_head_new();
+	REQUIRE(x);
+	const uint16_t extra[] = { 0, 1, 299, 999, 65535 };
+	const uint64_t nums[] = { 0, 1, 9, 10, 4095, 1ull << 32, UINT64_MAX - 1, UINT64_MAX };
+	const char *ctypes[] = { NULL, CT_TEXT, CT_OCTET, CT_PROM, "" };
+	int bad = 0, heads = 0;
+	for (size_t si = 0; si < NSTATUS + sizeof extra / sizeof extra[0]; si++) {
+		uint16_t st = si < NSTATUS ? statuses[si].code : extra[si - NSTATUS];
+		for (unsigned fl = 0; fl < 0x80; fl++)
+			for (unsigned body = BODY_NONE; body <= BODY_HANDLER; body++) {
+				struct http_resp r = { .status = st, .flags = (uint8_t)fl,
+						       .body = (uint8_t)body,
+						       .ctype = ctypes[(fl + body) % 5],
+						       .len = nums[(fl + si) % 8], .off = nums[fl % 8],
+						       .total = nums[(fl / 8 + body) % 8] };
+				bad += !rv_same(x, &r);
+				heads++;
+			}
+	}
+	/* 206/416 ranges: every pair of extreme values */
+	for (size_t a = 0; a < 8; a++)
+		for (size_t b = 0; b < 8; b++)
+			for (size_t t = 0; t < 8; t++) {
+				struct http_resp r = { .status = 206, .body = BODY_BYTES, .ctype = CT_OCTET,
+						       .off = nums[a], .len = nums[b], .total = nums[t],
+						       .flags = RF_RANGES };
+				bad += !rv_same(x, &r);
+				r.status = 416;
+				bad += !rv_same(x, &r);
+				heads += 2;
+			}
+	CHECK_EQ(bad, 0);
+	CHECK(heads > 10000);
+	free(x);
+}
+
+/* Suspicion: the per-second Date cache shows a stale or wrong date when the clock
+ * repeats, jumps back, fails after having worked, reports a second whose year is past
+ * 9999 (format fails: must not poison the cache), or reports second 0 first (date_secs
+ * starts at 0). Each head must equal the one the formatter built from the same clock. */
+TEST(review_fastpath_date_cache_follows_clock)
+{
+	struct rv_head *x = rv_head_new();
+	REQUIRE(x);
+	const uint64_t far = 253402300800ull;           /* 10000-01-01: no Date */
+	const bool ok[] = { true, true, true, true, false, true, true, true, true, true, true, false, true };
+	const uint64_t secs[] = { 0, 0, 784111777, 784111778, 784111779, 784111777, far, 784111777,
+				  far, 784111777, 0, 0, 1 };
+	rv_set_clock(x, (int)(sizeof secs / sizeof secs[0]), ok, secs);
+	struct http_resp r = { .status = 200, .body = BODY_STATIC, .ctype = CT_TEXT, .len = 5 };
+	int bad = 0;
+	for (int i = 0; i < 16; i++)
+		bad += !rv_same(x, &r);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(x->ka.calls, 16);                      /* the clock is still asked every head */
+	/* no clock at all */
+	x->srv.clock = NULL;
+	x->ref.clock = NULL;
+	CHECK(rv_same(x, &r));
+	free(x);
+}
+
+/* Suspicion: the cache is global, so two servers with different clocks in one process
+ * would show each other's date. */
+TEST(review_fastpath_date_cache_per_server)
+{
+	struct rv_head *x = rv_head_new(), *y = rv_head_new();
+	REQUIRE(x && y);
+	const bool ok[] = { true };
+	const uint64_t s1[] = { 784111777 }, s2[] = { 1700000000 };
+	rv_set_clock(x, 1, ok, s1);
+	rv_set_clock(y, 1, ok, s2);
+	struct http_resp r = { .status = 404, .body = BODY_STATIC, .ctype = CT_TEXT, .len = 14 };
+	int bad = 0;
+	for (int i = 0; i < 4; i++) {
+		bad += !rv_same(x, &r);
+		bad += !rv_same(y, &r);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(strstr(x->srv.date, "1994") && strstr(y->srv.date, "2023"));
+	free(x);
+	free(y);
+}
+
+/* Suspicion: the new appenders overflow the 4 KiB buffer differently from the
+ * formatter: the old head fitted while len < cap (one byte kept, as vsnprintf keeps
+ * room for its NUL), so a head of exactly cap - 1 bytes renders, one byte more must
+ * trip NET_ASSERT in both (no write past out[]). The length is steered with ctype. */
+static struct {
+	struct rv_head *x;
+	struct http_resp r;
+} big_head;
+
+static void render_big(void *arg)
+{
+	(void)arg;
+	render_head(&big_head.x->conn, &big_head.r);
+}
+
+TEST(review_fastpath_head_overflow_same_limit)
+{
+	struct rv_head *x = rv_head_new();
+	REQUIRE(x);
+	static char ct[HTTP_OUT_MAX + 8];
+	static char want[HTTP_OUT_MAX];
+	struct http_resp r = { .status = 200, .body = BODY_STATIC, .len = 1, .flags = RF_CLOSE, .ctype = ct };
+	/* the head without the ctype's characters */
+	ct[0] = 0;
+	bool over;
+	size_t base = old_render_head(&x->ref, &r, want, sizeof want, &over);
+	REQUIRE(!over);
+	size_t fit = HTTP_OUT_MAX - 1 - base;           /* head of exactly 4095 bytes */
+	int checked = 0;
+	for (size_t L = fit - 3; L <= fit + 3; L++) {
+		memset(ct, 'a', L);
+		ct[L] = 0;
+		size_t n = old_render_head(&x->ref, &r, want, sizeof want, &over);
+		big_head.x = x;
+		big_head.r = r;
+		bool panicked = test_expect_panic(render_big, NULL);
+		CHECK(panicked == over);
+		CHECK(over == (L > fit));
+		if (!over && !panicked) {
+			CHECK_EQ(n, HTTP_OUT_MAX - 1 - (fit - L));
+			CHECK_EQ(x->conn.out_len, n);
+			CHECK_MEM(x->conn.out, want, n);
+		}
+		checked++;
+	}
+	CHECK_EQ(checked, 7);
+	free(x);
+}
+
+/* http_tputu on its own: every power of ten and its neighbours, as %llu would. */
+TEST(review_fastpath_tputu_matches_llu)
+{
+	char a[64], b[64];
+	int bad = 0;
+	uint64_t v = 1;
+	for (int i = 0; i < 20; i++, v *= 10)
+		for (int d = -1; d <= 1; d++) {
+			uint64_t u = v + (uint64_t)(int64_t)d;
+			struct http_tbuf t = { a, sizeof a, 0, false };
+			http_tputu(&t, u);
+			snprintf(b, sizeof b, "%llu", (unsigned long long)u);
+			bad += t.len != strlen(b) || memcmp(a, b, t.len) != 0;
+		}
+	struct http_tbuf t = { a, sizeof a, 0, false };
+	http_tputu(&t, UINT64_MAX);
+	CHECK(t.len == 20 && memcmp(a, "18446744073709551615", 20) == 0);
+	CHECK_EQ(bad, 0);
+	/* 20 digits into a 20-byte buffer: over (room kept for a NUL), nothing written */
+	struct http_tbuf s = { a, 20, 0, false };
+	http_tputu(&s, UINT64_MAX);
+	CHECK(s.over && s.len == 0);
+}
