@@ -440,3 +440,151 @@ TEST(review_fastpath_tputu_matches_llu)
 	http_tputu(&s, UINT64_MAX);
 	CHECK(s.over && s.len == 0);
 }
+
+/* ==== tcp_sndbuf_expand: send-buffer autotuning ==================================== */
+
+/* A passive connection on l from TH_PEER:port whose SYN offers window scale 7, so the
+ * peer's window (65535 << 7) never limits the flight: cwnd and the buffer do. */
+static struct tcp_sock *rv_open_ws(struct th *h, struct tcp_sock *l, struct th_peer *p, uint16_t port)
+{
+	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_WS, .mss = 1460, .ws = 7 };
+	struct th_seg s;
+	struct tcp_sock *c = NULL;
+	bool got = false;
+	peer_init(p, port, 80, 7000u + port);
+	peer_send_opts(h, p, TCP_SYN, &o, NULL, 0);
+	while (!got && th_pop(h, &s))
+		got = s.h.flags == (TCP_SYN | TCP_ACK) && s.h.dport == port;
+	if (!got)
+		return NULL;
+	p->ack = s.h.seq + 1;
+	peer_send(h, p, TCP_ACK, NULL, 0);
+	th_drain(h);
+	return tcp_accept(l, &c) == 0 ? c : NULL;
+}
+
+#define RV_BULK 4
+#define RV_NDL 3                        /* downloads at once */
+
+static uint8_t rv_big[256 * 1024];
+
+struct rv_bulk {
+	struct th h;
+	struct tcp_sock *l, *c[RV_BULK];
+	struct th_peer p[RV_BULK];
+	int n;
+	uint64_t mem_peak;
+	bool pressure_seen;
+};
+
+/* n bulk senders: each round every application writes until EAGAIN (it then waits on
+ * TCP_EV_SEND), the peers acknowledge everything that came out, 1 ms passes. A
+ * well-behaved receiver on a fast link: the buffer, not the network, limits. */
+static void rv_bulk_run(struct rv_bulk *b, int rounds)
+{
+	static uint32_t ends[RV_BULK][4096];
+	int nend[RV_BULK];
+	struct th_seg s;
+	for (int r = 0; r < rounds; r++) {
+		for (int i = 0; i < b->n; i++) {
+			while (tcp_send(b->c[i], rv_big, sizeof rv_big) > 0)
+				;
+		}
+		if (b->h.t.mem_used > b->mem_peak)
+			b->mem_peak = b->h.t.mem_used;
+		b->pressure_seen |= b->h.t.mem_pressure;
+		memset(nend, 0, sizeof nend);
+		while (th_pop(&b->h, &s))
+			for (int i = 0; i < b->n; i++)
+				if (s.h.dport == b->p[i].port && s.dlen && nend[i] < 4096)
+					ends[i][nend[i]++] = s.h.seq + s.dlen;
+		/* an ACK every second segment (RFC 9293 §3.8.6.3), as a receiver does */
+		for (int i = 0; i < b->n; i++)
+			for (int k = 0; k < nend[i]; k++)
+				if ((k & 1) || k == nend[i] - 1) {
+					if (seq_gt(ends[i][k], b->p[i].ack))
+						b->p[i].ack = ends[i][k];
+					peer_send(&b->h, &b->p[i], TCP_ACK, NULL, 0);
+				}
+		if (getenv("RV_DEBUG"))
+			printf("r%d cwnd %u flight %u sndbuf %u mem %llu pressure %d\n", r, b->c[0]->cwnd,
+			       tcp_flight(b->c[0]), b->c[0]->sndbuf, (unsigned long long)b->h.t.mem_used,
+			       b->h.t.mem_pressure);
+		th_advance(&b->h, TH_MS);
+	}
+}
+
+static bool rv_bulk_open(struct rv_bulk *b, const struct tcp_config *cfg, int n)
+{
+	memset(b, 0, sizeof(*b));
+	th_init(&b->h, cfg);
+	b->n = n;
+	if (tcp_listen(&b->h.t, 0, 80, 16, th_cb, &b->h, &b->l) != 0)
+		return false;
+	for (int i = 0; i < n; i++) {
+		b->c[i] = rv_open_ws(&b->h, b->l, &b->p[i], (uint16_t)(41000 + i));
+		if (!b->c[i])
+			return false;
+		tcp_setopt(b->c[i], TCP_OPT_NODELAY, 1);
+	}
+	return true;
+}
+
+static void rv_bulk_close(struct rv_bulk *b)
+{
+	for (int i = 0; i < b->n; i++)
+		if (b->c[i])
+			tcp_abort(b->c[i]);
+	tcp_close(b->l);
+	th_fini(&b->h);
+}
+
+/*
+ * Suspicion: "only below half the pressure mark, so one bulk sender cannot push the
+ * others into pressure" (c9b1df0) holds for the decision to grow, not for what the
+ * grown buffers then hold. The shipped budget (8 MiB heap) gives mem_max 4 MiB: pressure
+ * past 2 MiB, growth only below 1 MiB. With sndbuf_max 1 MiB, three downloads each grow
+ * to 0.4-1 MiB while memory is low and then fill what they got: together they pass the
+ * pressure mark, and TCP enters pressure again on almost every round trip (each entry
+ * also drains the object caches). Under pressure every connection's budget is
+ * TCP_SNDBUF_MIN and a new client gets a TCP_RBUF_MIN receive buffer. Without
+ * autotuning (sndbuf_max = sndbuf) the same three downloads stay far below the mark:
+ * that control case passes.
+ */
+TEST(review_fastpath_three_downloads_drive_tcp_into_pressure_bug)
+{
+	static struct rv_bulk b;
+	struct tcp_config cfg;
+
+	tcp_config_default(&cfg);
+	cfg.sndbuf_max = cfg.sndbuf;                    /* control: no autotuning */
+	REQUIRE(rv_bulk_open(&b, &cfg, RV_NDL));
+	rv_bulk_run(&b, 40);
+	CHECK(!b.pressure_seen);
+	CHECK_EQ(b.h.t.mib[TCP_MIB_TCPMemoryPressures], 0);
+	uint64_t control_peak = b.mem_peak;
+	rv_bulk_close(&b);
+
+	tcp_config_default(&cfg);                       /* shipped: sndbuf_max 1 MiB */
+	REQUIRE(rv_bulk_open(&b, &cfg, RV_NDL));
+	rv_bulk_run(&b, 40);
+	CHECK(b.h.t.mib[TCP_MIB_SndbufExpand] > 0);
+	printf("    %d downloads: mem peak %llu (control %llu) of mem_max %llu, pressure mark %llu, "
+	       "entered pressure %llu times in 40 rounds\n", RV_NDL, (unsigned long long)b.mem_peak,
+	       (unsigned long long)control_peak, (unsigned long long)b.h.t.cfg.mem_max,
+	       (unsigned long long)(b.h.t.cfg.mem_max * TCP_MEM_PRESSURE_PCT / 100),
+	       (unsigned long long)b.h.t.mib[TCP_MIB_TCPMemoryPressures]);
+	CHECK(!b.pressure_seen);                        /* FAILS */
+	CHECK_EQ(b.h.t.mib[TCP_MIB_TCPMemoryPressures], 0);     /* FAILS: 33 */
+	/* The applications fill their buffers once more; then a fourth client arrives. */
+	for (int i = 0; i < b.n; i++)
+		while (tcp_send(b.c[i], rv_big, sizeof rv_big) > 0)
+			;
+	struct th_peer p4;
+	struct tcp_sock *c4 = rv_open_ws(&b.h, b.l, &p4, 42000);
+	REQUIRE(c4);
+	CHECK_EQ(tcp_sndbuf(c4), cfg.sndbuf);           /* FAILS: 4096 under pressure */
+	CHECK_EQ(c4->rbuf_size, cfg.rcvbuf);            /* FAILS: 4096 under pressure */
+	tcp_abort(c4);
+	rv_bulk_close(&b);
+}
