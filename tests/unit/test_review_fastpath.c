@@ -588,3 +588,126 @@ TEST(review_fastpath_three_downloads_drive_tcp_into_pressure_bug)
 	tcp_abort(c4);
 	rv_bulk_close(&b);
 }
+
+/*
+ * Suspicion: peers that download fast (so their buffers grow to 0.4-1 MiB) and then
+ * close their window and only answer window probes hold TCP in memory pressure for as
+ * long as they like (HTTP's send timeout, 30 s, then they reconnect). Three are enough
+ * with the shipped budget. Before autotuning a stalled connection held at most
+ * cfg.sndbuf (64 KiB): it took 32 of them (the per-host cap is 256).
+ */
+TEST(review_fastpath_three_stalled_peers_hold_pressure_bug)
+{
+	static struct rv_bulk b;
+	struct tcp_config cfg;
+	struct th_seg s;
+	tcp_config_default(&cfg);
+	REQUIRE(rv_bulk_open(&b, &cfg, 3));
+	rv_bulk_run(&b, 12);                            /* ramp: buffers grow */
+	for (int i = 0; i < b.n; i++) {                 /* then: windows closed */
+		b.p[i].wnd = 0;
+		peer_send(&b.h, &b.p[i], TCP_ACK, NULL, 0);
+	}
+	for (int i = 0; i < b.n; i++)
+		while (tcp_send(b.c[i], rv_big, sizeof rv_big) > 0)
+			;
+	bool always = true;
+	for (int t = 0; t < 100; t++) {                 /* 10 s of zero-window probes */
+		th_advance(&b.h, 100 * TH_MS);
+		while (th_pop(&b.h, &s))
+			for (int i = 0; i < b.n; i++)
+				if (s.h.dport == b.p[i].port)
+					peer_send(&b.h, &b.p[i], TCP_ACK, NULL, 0);
+		always &= b.h.t.mem_pressure;
+	}
+	printf("    stalled: sndbuf %u + %u + %u, mem %llu, pressure the whole 10 s: %d\n",
+	       b.c[0]->sndbuf, b.c[1]->sndbuf, b.c[2]->sndbuf, (unsigned long long)b.h.t.mem_used, always);
+	for (int i = 0; i < b.n; i++)
+		CHECK(b.c[i]->state == TCP_ESTABLISHED);
+	CHECK(!always);                                 /* FAILS: pressure throughout */
+	rv_bulk_close(&b);
+}
+
+/* Suspicion: growth loses the application's wake-up (it waits on EAGAIN and no
+ * TCP_EV_SEND comes) or makes TCP_EV_SEND fire on every ACK while the application does
+ * not write. A waiting application gets exactly one TCP_EV_SEND per wait. */
+static int rv_send_events;
+static void rv_count_cb(void *user, struct tcp_sock *s, unsigned ev)
+{
+	th_cb(user, s, ev);
+	if (ev & TCP_EV_SEND)
+		rv_send_events++;
+}
+
+TEST(review_fastpath_growth_wakes_app_once)
+{
+	static struct rv_bulk b;
+	struct tcp_config cfg;
+	struct th_seg s;
+	tcp_config_default(&cfg);
+	REQUIRE(rv_bulk_open(&b, &cfg, 1));
+	struct tcp_sock *c = b.c[0];
+	tcp_set_callback(c, rv_count_cb, &b.h);
+	int waits = 0;
+	for (int r = 0; r < 12; r++) {
+		rv_send_events = 0;
+		while (tcp_send(c, rv_big, sizeof rv_big) > 0)
+			;
+		waits++;                                /* EAGAIN: the app waits */
+		uint32_t before = c->sndbuf;
+		uint32_t end = b.p[0].ack;
+		while (th_pop(&b.h, &s))
+			if (seq_gt(s.h.seq + s.dlen, end))
+				end = s.h.seq + s.dlen;
+		/* ACK in 1460-byte steps: many ACKs, the app does not write meanwhile */
+		int acks = 0;
+		while (seq_lt(b.p[0].ack, end)) {
+			uint32_t step = end - b.p[0].ack < 2920 ? end - b.p[0].ack : 2920;
+			b.p[0].ack += step;
+			peer_send(&b.h, &b.p[0], TCP_ACK, NULL, 0);
+			acks++;
+			while (th_pop(&b.h, &s))
+				if (seq_gt(s.h.seq + s.dlen, end))
+					end = s.h.seq + s.dlen;
+		}
+		CHECK_EQ(rv_send_events, 1);
+		CHECK(acks > 1);
+		CHECK(c->sndbuf >= before);             /* never shrinks */
+		th_advance(&b.h, TH_MS);
+	}
+	CHECK(c->sndbuf > cfg.sndbuf);
+	CHECK(c->sndbuf <= cfg.sndbuf_max);
+	CHECK_EQ(waits, 12);
+	rv_bulk_close(&b);
+}
+
+/* Suspicion: lowering sndbuf_max at run time (tcp_config_changed does not re-run
+ * tcp_init's clamps) lets a connection grow past the new ceiling, or a ceiling below
+ * cfg.sndbuf shrinks or breaks new connections. Existing grown buffers are kept (never
+ * shrinking, as Linux); nothing grows past the new ceiling; new connections start at
+ * cfg.sndbuf. A TCB from the object cache starts at cfg.sndbuf, not its last owner's. */
+TEST(review_fastpath_lower_ceiling_at_run_time)
+{
+	static struct rv_bulk b;
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	REQUIRE(rv_bulk_open(&b, &cfg, 1));
+	rv_bulk_run(&b, 6);
+	uint32_t grown = b.c[0]->sndbuf;
+	REQUIRE(grown > cfg.sndbuf);
+	b.h.t.cfg.sndbuf_max = 4096;                    /* below cfg.sndbuf */
+	tcp_config_changed(&b.h.t);
+	rv_bulk_run(&b, 6);
+	CHECK_EQ(b.c[0]->sndbuf, grown);
+	CHECK_EQ(tcp_sndbuf(b.c[0]), grown);
+	/* a new connection (its TCB may come from the object cache) */
+	tcp_abort(b.c[0]);
+	th_advance(&b.h, TH_MS);
+	b.c[0] = rv_open_ws(&b.h, b.l, &b.p[0], 43000);
+	REQUIRE(b.c[0]);
+	CHECK_EQ(tcp_sndbuf(b.c[0]), cfg.sndbuf);
+	tcp_setopt(b.c[0], TCP_OPT_NODELAY, 1);
+	rv_bulk_run(&b, 6);
+	CHECK_EQ(tcp_sndbuf(b.c[0]), cfg.sndbuf);       /* no growth past the ceiling */
+	rv_bulk_close(&b);
+}
