@@ -711,3 +711,62 @@ TEST(review_fastpath_lower_ceiling_at_run_time)
 	CHECK_EQ(tcp_sndbuf(b.c[0]), cfg.sndbuf);       /* no growth past the ceiling */
 	rv_bulk_close(&b);
 }
+
+/* Suspicion: grown buffers let a few stalled peers take TCP to mem_max, so a new
+ * client's TCB or first buffer cannot be allocated (the lock-out class of
+ * docs/review-flood.md). Four peers ramp up, close their window, and their
+ * applications write 1 MiB at a time (one tcp_send copies its whole budget without
+ * looking at pressure again). Pressure stops further copies, so memory stays below
+ * mem_max and a new client still connects and can queue data. */
+TEST(review_fastpath_new_client_not_locked_out)
+{
+	static struct rv_bulk b;
+	static uint8_t mib[1u << 20];
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	REQUIRE(rv_bulk_open(&b, &cfg, 4));
+	rv_bulk_run(&b, 12);
+	for (int i = 0; i < b.n; i++) {
+		b.p[i].wnd = 0;
+		peer_send(&b.h, &b.p[i], TCP_ACK, NULL, 0);
+	}
+	for (int i = 0; i < b.n; i++)
+		while (tcp_send(b.c[i], mib, sizeof mib) > 0)
+			;
+	th_drain(&b.h);
+	CHECK(b.h.t.mem_pressure);
+	CHECK(b.h.t.mem_used < b.h.t.cfg.mem_max);
+	printf("    4 stalled, 1 MiB writes: mem %llu of %llu, MemLimit %llu\n",
+	       (unsigned long long)b.h.t.mem_used, (unsigned long long)b.h.t.cfg.mem_max,
+	       (unsigned long long)b.h.t.mib[TCP_MIB_MemLimit]);
+	struct th_peer p5;
+	struct tcp_sock *c5 = rv_open_ws(&b.h, b.l, &p5, 44000);
+	REQUIRE(c5);
+	CHECK(tcp_send(c5, mib, 4096) > 0);
+	CHECK_EQ(b.h.t.mib[TCP_MIB_MemLimit], 0);
+	tcp_abort(c5);
+	rv_bulk_close(&b);
+}
+
+/* Suspicion: 2 x cwnd overflows 32 bits for a huge cwnd, or the clamp to sndbuf_max
+ * is skipped. */
+TEST(review_fastpath_expand_huge_cwnd_clamped)
+{
+	static struct rv_bulk b;
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	cfg.sndbuf_max = 1u << 30;
+	REQUIRE(rv_bulk_open(&b, &cfg, 1));
+	struct tcp_sock *c = b.c[0];
+	c->cwnd = UINT32_MAX;
+	tcp_sndbuf_expand(c);
+	CHECK_EQ(c->sndbuf, 1u << 30);
+	c->sndbuf = cfg.sndbuf;
+	c->cwnd = 0x80000001u;                          /* 2 x cwnd = 2^32 + 2 */
+	b.h.t.cfg.sndbuf_max = UINT32_MAX;              /* unclamped at run time */
+	tcp_sndbuf_expand(c);
+	CHECK(c->sndbuf >= cfg.sndbuf);                 /* no wrap to 2 */
+	c->sndbuf = cfg.sndbuf;
+	c->cwnd = 10 * 1460;
+	rv_bulk_close(&b);
+}
