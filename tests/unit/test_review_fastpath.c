@@ -838,3 +838,38 @@ TEST(review_fastpath_handler_status_outside_table_bug)
 	 * bounds"); RV_DEBUG=1 keeps the child's stderr */
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
+
+/* Suspicion: an orphan (application closed) whose peer keeps its window at zero holds
+ * its grown queue (up to 1 MiB instead of 64 KiB) for ever. It is given up after its
+ * window probes (orphan retries) and the memory returns. */
+TEST(review_fastpath_zero_window_orphan_frees_grown_queue)
+{
+	static struct rv_bulk b;
+	struct tcp_config cfg;
+	struct th_seg s;
+	tcp_config_default(&cfg);
+	REQUIRE(rv_bulk_open(&b, &cfg, 1));
+	rv_bulk_run(&b, 10);
+	REQUIRE(b.c[0]->sndbuf > 4 * cfg.sndbuf);
+	b.p[0].wnd = 0;
+	peer_send(&b.h, &b.p[0], TCP_ACK, NULL, 0);
+	while (tcp_send(b.c[0], rv_big, sizeof rv_big) > 0)
+		;
+	uint64_t held = b.h.t.mem_used;
+	tcp_close(b.c[0]);
+	b.c[0] = NULL;
+	int secs = 0;
+	while (b.h.t.nconns > 0 && secs < 3600) {       /* the listener is not in nconns */
+		th_advance(&b.h, TH_SEC);
+		secs++;
+		while (th_pop(&b.h, &s))
+			if (!(s.h.flags & TCP_RST))
+				peer_send(&b.h, &b.p[0], TCP_ACK, NULL, 0);
+	}
+	printf("    orphan held %llu bytes, gone after %d s, mem now %llu\n", (unsigned long long)held, secs,
+	       (unsigned long long)b.h.t.mem_used);
+	CHECK(held > 4 * (uint64_t)cfg.sndbuf);
+	CHECK(secs < 3600);
+	CHECK(b.h.t.mem_used < 16384);
+	rv_bulk_close(&b);
+}
