@@ -54,7 +54,8 @@ UNIT_SRCS += tests/unit/test_net_checksum.c tests/unit/test_net_bench.c tests/be
 UNIT_SRCS += tests/unit/test_net_fq_codel.c tests/unit/test_net_pkt_filter.c tests/unit/test_net_pcapng.c \
 	tests/unit/test_net_pkt_print.c
 UNIT_SRCS += tests/unit/test_review_frag.c tests/unit/test_review_icmp.c tests/unit/test_review_gso.c \
-	tests/unit/test_review_neigh.c tests/unit/test_review_ipout.c tests/unit/test_review_flood.c
+	tests/unit/test_review_neigh.c tests/unit/test_review_ipout.c tests/unit/test_review_flood.c \
+	tests/unit/test_review_fastpath.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
 EFI_INC := /usr/include/efi
@@ -121,9 +122,19 @@ run: deps image
 HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-$(BUILD)/host/unit: $(HOST_SRCS) $(UNIT_SRCS) $(wildcard tests/unit/*.h tests/bench/*.h)
+# The image's lib/string.c exactly as the image compiles it (CFLAGS, no SKIFF_HOSTED),
+# its symbols renamed sk_* so the host tests can compare it with libc
+# (tests/unit/test_review_fastpath.c).
+SK_STRING_SYMS := memcpy memmove memset memcmp memchr strlen strcmp strncmp
+$(BUILD)/host/sk_string.o: lib/string.c lib/string.h
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SRCS) $(UNIT_SRCS) -o $@
+	$(CC) $(CFLAGS) -c lib/string.c -o $@.tmp
+	objcopy $(foreach s,$(SK_STRING_SYMS),--redefine-sym $(s)=sk_$(s)) $@.tmp $@
+	@rm -f $@.tmp
+
+$(BUILD)/host/unit: $(HOST_SRCS) $(UNIT_SRCS) $(BUILD)/host/sk_string.o $(wildcard tests/unit/*.h tests/bench/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SRCS) $(UNIT_SRCS) $(BUILD)/host/sk_string.o -o $@
 
 unit: $(BUILD)/host/unit
 	$(BUILD)/host/unit
