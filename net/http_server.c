@@ -48,6 +48,7 @@ static const struct {
 	{ 503, "Service Unavailable", "503 Service Unavailable\n" },
 	{ 505, "HTTP Version Not Supported", "505 HTTP Version Not Supported\n" },
 	{ 403, "Forbidden", "403 Forbidden\n" },     /* appended: indexes above are stable */
+	{ 500, "Internal Server Error", "500 Internal Server Error\n" },
 };
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
 _Static_assert(NSTATUS + 1 == HTTP_NCODES, "HTTP_NCODES: the status table plus other");
@@ -242,6 +243,7 @@ static struct http_resp *push(struct http_conn *c, uint64_t now)
 
 static void set_error_body(struct http_resp *r, unsigned status)
 {
+	NET_ASSERT(status_index(status) < NSTATUS);
 	const char *body = statuses[status_index(status)].body;
 	NET_ASSERT(body);
 	r->status = (uint16_t)status;
@@ -292,6 +294,9 @@ static bool queue_handler(struct http_conn *c, struct http_resp *r, const struct
 	int st = h->route(h->ctx, c, req, &ctype);
 	if (st == 0)
 		return false;
+	if (st != 200 && (st < 0 || status_index((unsigned)st) == NSTATUS ||
+			  !statuses[status_index((unsigned)st)].body))
+		st = 500;               /* a status without an error body: the handler's bug */
 	if (st != 200) {
 		set_error_body(r, (unsigned)st);
 		set_persistence(c, r, keep, req->minor);

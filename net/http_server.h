@@ -75,8 +75,8 @@ struct http_config {
 void http_config_default(struct http_config *cfg);
 
 /* Status codes the server counts (skiff_http_requests_total{code}); others go to "other". */
-#define HTTP_CODES { 200, 206, 400, 404, 405, 413, 414, 416, 431, 501, 503, 505, 403 }
-#define HTTP_NCODES 14                  /* the list above + "other" */
+#define HTTP_CODES { 200, 206, 400, 404, 405, 413, 414, 416, 431, 501, 503, 505, 403, 500 }
+#define HTTP_NCODES 15                  /* the list above + "other" */
 
 enum http_timeout { HTTP_TIMEOUT_HEADER, HTTP_TIMEOUT_IDLE, HTTP_TIMEOUT_SEND, HTTP_TIMEOUT_COUNT };
 
@@ -94,7 +94,8 @@ struct http_conn;
 
 /* Endpoints the glue generates (e.g. /debug/..., net/http_debug.c), asked before the
  * site. route() runs when the request is parsed: 0 = not ours; else the status (an
- * error status sends the standard error body). For 200, *ctype is set and body() then
+ * error status sends the standard error body; one the server has none for is sent as
+ * 500, the handler's bug). For 200, *ctype is set and body() then
  * fills the body in pieces: it returns the bytes written into buf (at most cap) and
  * sets *end after the last; 0 without *end means "nothing yet" (a stream: asked again
  * at the next poll). done() follows every 200 once: response finished or connection
