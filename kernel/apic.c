@@ -165,11 +165,12 @@ static int short_period;        /* a wake-up shorter than the tick is counting d
 static void timer_tick(void *ctx)
 {
 	(void)ctx;
-	ticks++;
-	if (short_period) {
+	if (short_period) {     /* a wake-up, not a tick: uptime's tick count stays true */
 		short_period = 0;
 		lapic_write(LAPIC_TIMER_INIT, tick_count);     /* back to the tick */
+		return;
 	}
+	ticks++;
 }
 
 /* Writing the initial count restarts the countdown (SDM Vol. 3 §11.5.4), and in

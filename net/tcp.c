@@ -160,12 +160,14 @@ uint32_t tcp_sndbuf(const struct tcp_sock *c)
  * so far (used or not) stays under half the pressure mark. Linux checks only the memory
  * in use, so a few senders that grow together, or stall once grown, can push it into
  * pressure and shrink every newcomer's buffers; here autotuning alone never can.
- * The growth goes back when the connection ends (tcp_sndbuf_release).
+ * The growth goes back once the FIN is queued or the connection ends
+ * (tcp_sndbuf_release).
  */
 void tcp_sndbuf_expand(struct tcp_sock *c)
 {
 	struct tcp_stack *t = c->t;
-	if (t->mem_pressure || c->sndbuf >= t->cfg.sndbuf_max || tcp_flight(c) >= c->cwnd)
+	if (t->mem_pressure || c->fin_queued || c->sndbuf >= t->cfg.sndbuf_max ||
+	    tcp_flight(c) >= c->cwnd)
 		return;
 	uint64_t want = 2ull * c->cwnd;
 	if (want > t->cfg.sndbuf_max)
@@ -383,6 +385,15 @@ void tcp_recv_consume(struct tcp_sock *c, size_t n)
 	tcp_leave(t, false);
 }
 
+/* No more data after the FIN: growth of the send buffer goes back to the allowance
+ * now (the queued bytes stay counted in mem_used until acknowledged), not when the
+ * peer's FIN finally comes. */
+static void queue_fin(struct tcp_sock *c)
+{
+	c->fin_queued = true;
+	tcp_sndbuf_release(c);
+}
+
 int tcp_shutdown(struct tcp_sock *c, int how)
 {
 	if (how != TCP_SHUT_WR)
@@ -395,14 +406,14 @@ int tcp_shutdown(struct tcp_sock *c, int how)
 	switch (c->state) {
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECEIVED:
-		c->fin_queued = true;           /* sent once established */
+		queue_fin(c);           /* sent once established */
 		return 0;
 	case TCP_ESTABLISHED:
-		c->fin_queued = true;
+		queue_fin(c);
 		tcp_set_state(c, TCP_FIN_WAIT_1);
 		break;
 	case TCP_CLOSE_WAIT:
-		c->fin_queued = true;
+		queue_fin(c);
 		tcp_set_state(c, TCP_LAST_ACK);
 		break;
 	default:
@@ -497,7 +508,7 @@ int tcp_close(struct tcp_sock *c)
 			abort_conn(c, -NET_ECONNABORTED);
 			break;
 		}
-		c->fin_queued = true;
+		queue_fin(c);
 		if (c->state == TCP_ESTABLISHED)
 			tcp_set_state(c, TCP_FIN_WAIT_1);
 		else if (c->state == TCP_CLOSE_WAIT)
