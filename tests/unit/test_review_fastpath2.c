@@ -929,3 +929,94 @@ TEST(review_fastpath2_fin_wait2_keeps_growth_bug)
 	tcp_close(d.l);
 	th_fini(&d.h);
 }
+
+/*
+ * Suspicion: the allocator failing in the middle of a generated body (tcp_send_fill
+ * returns -NET_ENOMEM or a short count; the queue may be empty, so no ACK will bring
+ * TCP_EV_SEND) stalls the response or corrupts it. Every allocation fails for 30 ms,
+ * three times during a 300 KB body: the glue's poll resumes it and every byte equals
+ * http_bytes_fill.
+ */
+TEST(review_fastpath2_enomem_mid_generated_body_resumes)
+{
+	static uint8_t got[300000 + 1024], want[300000];
+	static const char req[] = "GET /bytes/300000 HTTP/1.1\r\nHost: a\r\n\r\n";
+	struct app_fx f;
+	struct th_peer q;
+	struct th_seg s;
+	fx_start(&f, 8);
+	uint64_t base = f.h.t.mem_used;
+	REQUIRE(th_peer_open(&f.h, 80, &q, 0x0a000002u, 60002));
+	peer_send(&f.h, &q, TCP_ACK | TCP_PSH, req, sizeof req - 1);
+	size_t n = 0, head = 0;
+	int failing = 0, outages = 0;
+	for (int turn = 0; turn < 30000 && (!head || n < head + 300000); turn++) {
+		while (th_pop(&f.h, &s)) {
+			if (s.h.dport != 60002 || !s.dlen || s.h.seq != q.ack || n + s.dlen > sizeof got)
+				continue;
+			memcpy(got + n, s.data, s.dlen);
+			n += s.dlen;
+			q.ack += s.dlen;
+		}
+		for (size_t i = 3; !head && i < n; i++)
+			if (!memcmp(got + i - 3, "\r\n\r\n", 4))
+				head = i + 1;
+		if (!failing && outages < 3 && n > (size_t)(outages + 1) * 70000) {
+			f.h.mem_fail_after = 0;
+			failing = 300;                  /* 30 ms */
+			outages++;
+		}
+		if (failing && --failing == 0)
+			f.h.mem_fail_after = -1;
+		peer_send(&f.h, &q, TCP_ACK, NULL, 0);
+		fx_advance(&f, 100000);
+	}
+	f.h.mem_fail_after = -1;
+	REQUIRE(head);
+	CHECK_EQ(outages, 3);
+	CHECK_EQ(n - head, 300000);
+	http_bytes_fill(300000, 0, want, 300000);
+	CHECK(n - head == 300000 && memcmp(got + head, want, 300000) == 0);
+	fx_finish(&f, base, 400);
+}
+
+/*
+ * net_next_wake (c1e8503): arm_wake in kernel/loop.c programs a short APIC period only
+ * for a deadline after now; one at or before now is left to the tick. Suspicion: right
+ * after TCP's poll the bound is stale (at or before now) while a timer is really
+ * pending, so paced segments wait for the tick after all; or the bound runs ahead of a
+ * real deadline (a missed wake). Over a paced bulk transfer with delayed ACKs, after
+ * every poll: timer_lb > now, and timer_lb <= every TCB's earliest timer.
+ */
+TEST(review_fastpath2_next_wake_bound_fresh_after_poll)
+{
+	static struct r2_dl d;
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	r2_dl_open(&d, &cfg);
+	d.c[0] = r2_open_ws(&d.h, d.l, &d.p[0], 42200);
+	REQUIRE(d.c[0]);
+	d.writing[0] = true;
+	int stale = 0, ahead = 0, polls = 0, paced = 0;
+	for (int r = 0; r < 60; r++) {
+		r2_round(&d);                   /* ends with th_advance: tcp_poll */
+		polls++;
+		const struct tcp_stack *t = &d.h.t;
+		if (t->timer_lb <= t->now)
+			stale++;
+		for (const struct tcp_sock *c = t->conns; c; c = c->next) {
+			const uint64_t tm[5] = { c->t_rtx, c->t_delack, c->t_keep, c->t_conn, c->t_pace };
+			for (int i = 0; i < 5; i++)
+				if (tm[i] && tm[i] < t->timer_lb)
+					ahead++;
+			paced += c->t_pace != 0;
+		}
+	}
+	printf("    %d polls: bound stale %d, ahead of a timer %d, paced %d\n", polls, stale, ahead, paced);
+	CHECK_EQ(stale, 0);
+	CHECK_EQ(ahead, 0);
+	d.writing[0] = false;
+	tcp_abort(d.c[0]);
+	tcp_close(d.l);
+	th_fini(&d.h);
+}
