@@ -160,29 +160,43 @@ int ioapic_route_isa(int irq, int vector)
 
 static uint32_t tick_count;     /* TIMER_INIT for one tick */
 static uint64_t counts_per_sec, tick_ns;
-static int short_period;        /* a wake-up shorter than the tick is counting down */
+static uint32_t timer_vector;
+static int short_period;        /* a one-shot wake-up is counting down instead of the tick */
+
+#define WAKE_MIN_NS 2000        /* no sooner: a deadline that close is as good as due */
 
 static void timer_tick(void *ctx)
 {
 	(void)ctx;
 	if (short_period) {     /* a wake-up, not a tick: uptime's tick count stays true */
 		short_period = 0;
-		lapic_write(LAPIC_TIMER_INIT, tick_count);     /* back to the tick */
+		lapic_write(LAPIC_LVT_TIMER, timer_vector | LVT_PERIODIC);
+		lapic_write(LAPIC_TIMER_INIT, tick_count);     /* the tick again */
 		return;
 	}
 	ticks++;
 }
 
-/* Writing the initial count restarts the countdown (SDM Vol. 3 §11.5.4), and in
- * periodic mode it is also the new period: the interrupt it causes restores the tick. */
+/*
+ * One interrupt within ns, in one-shot mode, then the periodic tick again (timer_tick).
+ * Not a shorter period: a period of a few counts would fire without end (an interrupt
+ * storm; under QEMU its timer callback then holds the main loop for ever), so the mode
+ * changes, and no wake-up is shorter than WAKE_MIN_NS. Writing the initial count starts
+ * the countdown in the mode the LVT holds (SDM Vol. 3 §11.5.4); in one-shot mode the
+ * current count stays 0 once it expired.
+ */
 void apic_timer_wake_within(uint64_t ns)
 {
 	if (!counts_per_sec || ns >= tick_ns)
 		return;
+	if (ns < WAKE_MIN_NS)
+		ns = WAKE_MIN_NS;
 	uint64_t n = ns * counts_per_sec / 1000000000u + 1;    /* ns < 1 s: no overflow */
-	if (n >= lapic_read(LAPIC_TIMER_CUR))
-		return;                 /* the tick (or an earlier wake-up) comes first */
+	uint32_t cur = lapic_read(LAPIC_TIMER_CUR);
+	if (n >= cur)
+		return;                 /* the tick or an earlier wake-up comes first */
 	short_period = 1;
+	lapic_write(LAPIC_LVT_TIMER, timer_vector);    /* one-shot */
 	lapic_write(LAPIC_TIMER_INIT, (uint32_t)n);
 }
 
@@ -207,6 +221,7 @@ void apic_timer_start(uint32_t hz)
 	if (init == 0)
 		init = 1;
 	tick_count = init;
+	timer_vector = (uint32_t)vector;
 	counts_per_sec = per_sec;
 	tick_ns = 1000000000u / hz;
 	lapic_write(LAPIC_LVT_TIMER, (uint32_t)vector | LVT_PERIODIC);
