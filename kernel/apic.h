@@ -31,8 +31,9 @@ void ioapic_mask_gsi(uint32_t gsi);
 /* The MSI address/data pair that delivers vector to this CPU (SDM Vol. 3 §11.11). */
 void apic_msi_message(int vector, uint64_t *addr, uint32_t *data);
 uint64_t apic_timer_ticks(void);
-/* The next timer interrupt comes within ns if that is sooner than the tick: one shorter
- * period, then the tick's again (interrupts off, as the loop calls it before hlt). */
+/* The next timer interrupt comes within ns (at least 2 us) if that is sooner than the
+ * tick: one one-shot interrupt, then the periodic tick again (interrupts off, as the
+ * loop calls it before hlt). */
 void apic_timer_wake_within(uint64_t ns);
 
 #endif

@@ -3,8 +3,8 @@
  * registration order, then, with interrupts off, asks every pending() whether work
  * is waiting; if none is, sti;hlt sleeps until the next interrupt (at least the
  * timer tick, sooner if a hook's next_wake() asks for it). Knows nothing of devices:
- * the console, the NICs and the stack are
- * all hooks registered by the composition root (main.c) or the modules themselves.
+ * the console, the NICs and the stack are all hooks registered by the composition root
+ * (main.c) or the modules themselves.
  */
 #include "kernel/loop.h"
 #include "kernel/console.h"

@@ -174,7 +174,8 @@ void tcp_sndbuf_expand(struct tcp_sock *c)
 		want = t->cfg.sndbuf_max;
 	if (want <= c->sndbuf)
 		return;
-	uint64_t cap = t->cfg.mem_max * TCP_MEM_PRESSURE_PCT / 200, held = t->mem_used + t->sndbuf_grown;
+	uint64_t cap = t->cfg.mem_max * TCP_MEM_PRESSURE_PCT / 200;
+	uint64_t held = t->mem_used + t->sndbuf_grown;
 	if (held >= cap)
 		return;
 	uint64_t grow = want - c->sndbuf;
