@@ -391,7 +391,14 @@ static bool step8_fin(struct tcp_sock *c, const struct tcp_seg *s)
 	c->ooo_fin = false;
 	c->rcv_nxt++;
 	c->fin_rcvd = true;
-	seg_ack_now(c);
+	/* A FIN that closes an open connection (to CLOSE-WAIT) is ACKed late, as Linux
+	 * does (pingpong mode): an application that closes within the delayed-ACK time
+	 * sends FIN and ACK in one segment, a three-segment close. Once our own FIN is
+	 * out the peer waits on this ACK alone, so it goes at once. */
+	if (c->state == TCP_ESTABLISHED && !c->fin_queued && !c->ack_now)
+		tcp_delack_schedule(c);
+	else
+		seg_ack_now(c);
 	tcp_event(c, TCP_EV_RECV);
 	return true;
 }

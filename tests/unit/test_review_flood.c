@@ -143,6 +143,7 @@ TEST(review_flood_dropped_first_data_and_fin_not_acked)
 	h.mem_fail_after = -1;
 	p.seq -= 4;                                     /* the peer resends data and FIN */
 	peer_send(&h, &p, TCP_ACK | TCP_PSH | TCP_FIN, "GET", 3);
+	th_advance(&h, 40 * TH_MS);                     /* a FIN's ACK is delayed */
 	POP(&h, s);
 	CHECK_EQ(s.h.ack, nxt + 4);
 	CHECK_EQ(c->state, TCP_CLOSE_WAIT);

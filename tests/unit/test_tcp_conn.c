@@ -400,8 +400,12 @@ TEST(tcp_conn_fin_established_to_close_wait_to_last_ack)
 	REQUIRE(c);
 	peer_send(&h, &p, TCP_ACK | TCP_FIN, "bye", 3);
 	struct th_seg s;
-	POP(&h, s);                                     /* FIN: ACK at once */
+	NONE(&h);                                       /* FIN: ACK delayed (pingpong) */
+	th_advance(&h, 40 * TH_MS);
+	POP(&h, s);
 	CHECK_EQ(s.h.ack, p.seq);
+	CHECK(!(s.h.flags & TCP_FIN));
+	CHECK_EQ(h.t.mib[TCP_MIB_DelayedACKs], 1);
 	CHECK(h.events & TCP_EV_RECV);
 	char buf[8];
 	CHECK_EQ(tcp_recv(c, buf, sizeof(buf)), 3);
@@ -531,6 +535,53 @@ TEST(tcp_conn_simultaneous_close_closing)
 	th_fini(&h);
 }
 
+/* The three-segment close: an application that closes within the delayed-ACK time after
+ * the peer's FIN answers with one segment carrying its FIN and the ACK of the peer's. */
+TEST(tcp_conn_fin_ack_rides_on_our_fin)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct th_peer p;
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
+	REQUIRE(c);
+	peer_send(&h, &p, TCP_ACK | TCP_FIN, NULL, 0);
+	NONE(&h);
+	th_advance(&h, 5 * TH_MS);
+	NONE(&h);
+	tcp_close(c);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.h.flags & (TCP_FIN | TCP_ACK), TCP_FIN | TCP_ACK);
+	CHECK_EQ(s.h.ack, p.seq);                       /* the peer's FIN acknowledged */
+	th_advance(&h, 100 * TH_MS);
+	NONE(&h);                                       /* no separate ACK followed */
+	CHECK_EQ(h.t.mib[TCP_MIB_DelayedACKs], 0);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Once our FIN is out (FIN-WAIT), the peer's FIN is ACKed at once: nothing else of ours
+ * can carry it and the peer sits in LAST-ACK waiting. */
+TEST(tcp_conn_fin_after_ours_acked_at_once)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct th_peer p;
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
+	REQUIRE(c);
+	tcp_close(c);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK(s.h.flags & TCP_FIN);
+	p.ack = s.h.seq + 1;
+	peer_send(&h, &p, TCP_ACK | TCP_FIN, NULL, 0);
+	POP(&h, s);
+	CHECK_EQ(s.h.ack, p.seq);
+	CHECK(!(s.h.flags & TCP_FIN));
+	tcp_close(l);
+	th_fini(&h);
+}
+
 TEST(tcp_conn_fin_in_syn_received)
 {
 	struct th h;
@@ -544,6 +595,7 @@ TEST(tcp_conn_fin_in_syn_received)
 	POP(&h, s);
 	p.ack = s.h.seq + 1;
 	peer_send(&h, &p, TCP_ACK | TCP_FIN, "q", 1);   /* third packet carries data + FIN */
+	th_advance(&h, 40 * TH_MS);                     /* its ACK is delayed */
 	POP(&h, s);
 	CHECK_EQ(s.h.ack, p.seq);
 	struct tcp_sock *c;
