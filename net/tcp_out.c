@@ -561,6 +561,15 @@ static void persist_check(struct tcp_sock *c)
 	}
 }
 
+/* Most calls come with an ACK that left nothing new to send (request/response: the
+ * reply is read before anything else is written). Nothing unsent, no FIN due, no
+ * recovery, no probe and an open window: the loop below would find nothing either. */
+static bool nothing_to_send(const struct tcp_sock *c)
+{
+	return c->snd_nxt == c->snd_buf_end && !c->fin_queued && !c->persist &&
+	       c->snd_wnd != 0 && c->ca_state != TCP_CA_RECOVERY;
+}
+
 void tcp_output(struct tcp_sock *c)
 {
 	switch (c->state) {
@@ -577,6 +586,12 @@ void tcp_output(struct tcp_sock *c)
 			tcp_send_ack(c);
 		return;
 	default:
+		return;
+	}
+	if (nothing_to_send(c)) {
+		c->t_pace = 0;          /* as tcp_pacing_hold: nothing is held */
+		if (c->ack_now)
+			tcp_send_ack(c);
 		return;
 	}
 	restart_after_idle(c);
