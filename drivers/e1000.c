@@ -618,6 +618,24 @@ static void tx_legacy(struct e1000 *e, struct pkt *p)
 	e->tx_next_to_use = (i + 1) & (TX_RING - 1);
 }
 
+/* Extended data descriptors for len bytes at addr from slot i, E1000_TX_CHUNK at most
+ * each; with last, the final one ends the packet (EOP) and holds it. The next slot. */
+static uint16_t tx_data(struct e1000 *e, uint16_t i, uint64_t addr, uint32_t len, uint32_t cmd,
+			uint8_t popts, struct pkt *last)
+{
+	for (uint32_t done = 0; done < len; i = (i + 1) & (TX_RING - 1)) {
+		uint32_t n = len - done > E1000_TX_CHUNK ? E1000_TX_CHUNK : len - done;
+		volatile struct e1000_data_desc *d = &e->tx[i].data;
+		d->addr = addr + done;
+		done += n;
+		int eop = last && done == len;
+		d->lower = cmd | n | (eop ? (uint32_t)E1000_TXD_CMD_EOP << 24 : 0);
+		d->upper = (uint32_t)popts << 8;
+		e->tx_pkts[i] = eop ? last : NULL;
+	}
+	return i;
+}
+
 /* Checksum offload or TSO (SDM §3.3.6-3.3.7, 82574 §7.2): one TCP/IP context
  * descriptor, then extended data descriptors of at most E1000_TX_CHUNK bytes, each with
  * RS; the packet sits in the slot of the last (EOP), whose DD tx_reclaim waits for. */
@@ -634,15 +652,10 @@ static void tx_offload(struct e1000 *e, struct pkt *p, const struct e1000_tx_off
 	uint32_t cmd = E1000_TXD_DTYP_D | E1000_TXD_CMD_DEXT | (o->tso ? E1000_TXD_CMD_TSE : 0) |
 		       (uint32_t)(E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS) << 24;
 	uint8_t popts = E1000_TXD_POPTS_TXSM | (o->tso ? E1000_TXD_POPTS_IXSM : 0);
-	for (uint32_t done = 0; done < p->len; i = (i + 1) & (TX_RING - 1)) {
-		uint32_t n = p->len - done > E1000_TX_CHUNK ? E1000_TX_CHUNK : p->len - done;
-		volatile struct e1000_data_desc *d = &e->tx[i].data;
-		d->addr = pkt_dma_addr(p) + done;
-		done += n;
-		d->lower = cmd | n | (done == p->len ? (uint32_t)E1000_TXD_CMD_EOP << 24 : 0);
-		d->upper = (uint32_t)popts << 8;
-		e->tx_pkts[i] = done == p->len ? p : NULL;
-	}
+	/* The slot's bytes, then a scatter-gather tail where it lies (NETDEV_F_SG). */
+	i = tx_data(e, i, pkt_dma_addr(p), pkt_linear_len(p), cmd, popts, p->ext_len ? NULL : p);
+	if (p->ext_len)
+		i = tx_data(e, i, dma_addr_of(p->ext), p->ext_len, cmd, popts, p);
 	e->tx_next_to_use = i;
 	e->sw.tx_offload++;
 	if (o->tso)
@@ -840,7 +853,8 @@ static void netdev_setup(struct e1000 *e, const uint8_t mac[6])
 	d->priv = e;
 	d->pool = &e->pool;
 	d->irq_mode = "poll";
-	d->features = NETDEV_F_TX_CSUM | NETDEV_F_TSO4 | NETDEV_F_RX_CSUM | NETDEV_F_BQL;
+	d->features = NETDEV_F_TX_CSUM | NETDEV_F_TSO4 | NETDEV_F_RX_CSUM | NETDEV_F_BQL |
+		      NETDEV_F_SG;
 	d->tso_max = E1000_TSO_MAX;
 }
 

@@ -36,15 +36,17 @@ static int parse_headers(const uint8_t *f, uint32_t len, struct e1000_tx_offload
 	return o->tucso + 2u <= len ? 0 : -1;
 }
 
-/* TSO: a TCP header inside the frame, an MSS, payload after the header. */
-static int parse_tso(const uint8_t *f, uint32_t len, uint16_t mss, struct e1000_tx_offload *o)
+/* TSO: a TCP header inside the frame's first lin bytes (the slot; a scatter-gather
+ * tail holds payload only), an MSS, payload after the header. */
+static int parse_tso(const uint8_t *f, uint32_t lin, uint32_t len, uint16_t mss,
+		     struct e1000_tx_offload *o)
 {
-	if (!o->tcp || len < o->tucss + 20u || mss == 0 || len > E1000_TSO_MAX)
+	if (!o->tcp || lin < o->tucss + 20u || mss == 0 || len > E1000_TSO_MAX)
 		return -1;
 	uint32_t doff = (uint32_t)(f[o->tucss + 12] >> 4) * 4;
 	uint32_t hdrlen = o->tucss + doff;
 	/* HDRLEN is 8 bits in the legacy context descriptor. */
-	if (doff < 20 || hdrlen >= len || hdrlen > 255)
+	if (doff < 20 || hdrlen > lin || hdrlen >= len || hdrlen > 255)
 		return -1;
 	o->tso = 1;
 	o->hdrlen = (uint16_t)hdrlen;
@@ -59,13 +61,14 @@ int e1000_offload_parse(const struct pkt *p, struct e1000_tx_offload *o)
 	if (!(p->flags & (PKT_F_CSUM_PARTIAL | PKT_F_GSO_TCP4)))
 		return 0;
 	const uint8_t *f = (const uint8_t *)p + p->off;
-	if (parse_headers(f, p->len, o) < 0)
+	uint32_t lin = pkt_linear_len(p);
+	if (parse_headers(f, lin, o) < 0)
 		return -1;
 	/* The stack's csum_start/csum_off must name the field the hardware will fill. */
 	if ((p->flags & PKT_F_CSUM_PARTIAL) &&
 	    (p->csum_start != p->off + o->tucss || p->csum_start + p->csum_off != p->off + o->tucso))
 		return -1;
-	if ((p->flags & PKT_F_GSO_TCP4) && parse_tso(f, p->len, p->gso_size, o) < 0)
+	if ((p->flags & PKT_F_GSO_TCP4) && parse_tso(f, lin, p->len, p->gso_size, o) < 0)
 		return -1;
 	return 1;
 }
@@ -130,7 +133,11 @@ int e1000_offload_descs(const struct pkt *p, struct e1000_tx_offload *o, uint32_
 {
 	int off = e1000_offload_parse(p, o);
 	uint32_t max = off > 0 && o->tso ? E1000_TSO_MAX : frame_max;
-	if (off < 0 || p->len < frame_min || p->len > max)
-		return 0;
-	return off ? 1 + (int)((p->len + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK) : 1;
+	if (off < 0 || p->len < frame_min || p->len > max || (p->ext_len && !o->tso))
+		return 0;       /* a scatter-gather tail comes only with TSO (link.c) */
+	uint32_t lin = pkt_linear_len(p);
+	if (!off)
+		return 1;
+	return 1 + (int)((lin + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK) +
+	       (int)((p->ext_len + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK);
 }

@@ -507,6 +507,24 @@ static void tx_plain(struct igb *g, struct pkt *p)
 	g->tx_next_to_use = (i + 1) & (TX_RING - 1);
 }
 
+/* Advanced data descriptors for len bytes at addr from slot i, E1000_TX_CHUNK at most
+ * each; with last, the final one ends the packet (EOP) and holds it. The next slot. */
+static uint16_t tx_data(struct igb *g, uint16_t i, uint64_t addr, uint32_t len, uint32_t cmd,
+			uint32_t olinfo, struct pkt *last)
+{
+	for (uint32_t done = 0; done < len; i = (i + 1) & (TX_RING - 1)) {
+		uint32_t n = len - done > E1000_TX_CHUNK ? E1000_TX_CHUNK : len - done;
+		volatile struct igb_tx_desc *d = &g->tx[i];
+		d->buffer_addr = addr + done;
+		done += n;
+		int eop = last && done == len;
+		d->cmd_type_len = cmd | n | (eop ? IGB_ADVTXD_DCMD_EOP : 0);
+		d->olinfo_status = olinfo;
+		g->tx_pkts[i] = eop ? last : NULL;
+	}
+	return i;
+}
+
 /* Checksum offload or TSO (§7.2.2, §7.2.4): an advanced context descriptor (context
  * 0), then data descriptors of at most E1000_TX_CHUNK bytes that name it through
  * POPTS; PAYLEN is the payload after the header for TSO, else the frame. Every
@@ -525,15 +543,10 @@ static void tx_offload(struct igb *g, struct pkt *p, const struct e1000_tx_offlo
 		       IGB_ADVTXD_DCMD_RS | (o->tso ? IGB_ADVTXD_DCMD_TSE : 0);
 	uint32_t olinfo = o->paylen << IGB_ADVTXD_PAYLEN_SHIFT | IGB_ADVTXD_POPTS_TXSM |
 			  (o->tso ? IGB_ADVTXD_POPTS_IXSM : 0);
-	for (uint32_t done = 0; done < p->len; i = (i + 1) & (TX_RING - 1)) {
-		uint32_t n = p->len - done > E1000_TX_CHUNK ? E1000_TX_CHUNK : p->len - done;
-		volatile struct igb_tx_desc *d = &g->tx[i];
-		d->buffer_addr = pkt_dma_addr(p) + done;
-		done += n;
-		d->cmd_type_len = cmd | n | (done == p->len ? IGB_ADVTXD_DCMD_EOP : 0);
-		d->olinfo_status = olinfo;
-		g->tx_pkts[i] = done == p->len ? p : NULL;
-	}
+	/* The slot's bytes, then a scatter-gather tail where it lies (NETDEV_F_SG). */
+	i = tx_data(g, i, pkt_dma_addr(p), pkt_linear_len(p), cmd, olinfo, p->ext_len ? NULL : p);
+	if (p->ext_len)
+		i = tx_data(g, i, dma_addr_of(p->ext), p->ext_len, cmd, olinfo, p);
 	g->tx_next_to_use = i;
 	g->sw.tx_offload++;
 	if (o->tso)
@@ -722,7 +735,8 @@ static void netdev_setup(struct igb *g, const uint8_t mac[6])
 	d->priv = g;
 	d->pool = &g->pool;
 	d->irq_mode = "poll";
-	d->features = NETDEV_F_TX_CSUM | NETDEV_F_TSO4 | NETDEV_F_RX_CSUM | NETDEV_F_BQL;
+	d->features = NETDEV_F_TX_CSUM | NETDEV_F_TSO4 | NETDEV_F_RX_CSUM | NETDEV_F_BQL |
+		      NETDEV_F_SG;
 	d->tso_max = E1000_TSO_MAX;
 }
 

@@ -30,13 +30,6 @@ static void slot_release(struct http_app_conn *c)
 	c->app->nopen--;
 }
 
-/* File data is immutable and outlives every connection: nothing to release. */
-static void ref_done(void *arg, int err)
-{
-	(void)arg;
-	(void)err;
-}
-
 /* No more callbacks for this handle (its slot may be reused at once), then close. */
 static void sock_close(struct http_app_conn *c, int abort)
 {
@@ -80,7 +73,10 @@ static void pump_extents(struct http_app *a, struct http_app_conn *c)
 		if (!http_conn_peek(&c->http, &p, &n))
 			return;
 		if (!is_transient(c, p)) {
-			if (tcp_send_ref(c->sock, p, n, ref_done, NULL) != 0)
+			/* File data is immutable and outlives every connection: no
+			 * completion, which also lets a scatter-gather device read it
+			 * in place (tcp_out.c sq_lasting). */
+			if (tcp_send_ref(c->sock, p, n, NULL, NULL) != 0)
 				return;
 			a->stats.send_refs++;
 			http_conn_advance(&c->http, n);

@@ -186,19 +186,26 @@ static int xmit_offloads(struct net_link *l, int ifi, struct pkt *p)
 	struct net_if *ifc = &l->ifs[ifi];
 	struct netdev *dev = ifc->dev;
 	uint32_t f = dev->features, max_frame = (uint32_t)ifc->mtu + ETH_HLEN;
+	int tso = 0;
 	if (p->flags & PKT_F_GSO_TCP4) {
 		int hlen = gso_hdr_len(p);
-		int tso = (f & NETDEV_F_TSO4) && p->len <= dev->tso_max && hlen > 0 &&
-			  (uint32_t)hlen + p->gso_size <= max_frame;
-		if (!tso) {
-			struct gso_ctx g = { l, ifi, 0 };
-			int n = gso_segment(p, max_frame, (f & NETDEV_F_TX_CSUM) != 0, gso_alloc,
-					    gso_out, &g);
-			if (n >= 0)
-				return g.err;
-			net_drop(l->core, p, n == -NET_ENOBUFS ? DROP_TX_NO_BUFS : DROP_TX_BAD_OFFLOAD);
-			return n;
-		}
+		tso = (f & NETDEV_F_TSO4) && p->len <= dev->tso_max && hlen > 0 &&
+		      (uint32_t)hlen + p->gso_size <= max_frame;
+	}
+	/* A frame whose tail lies elsewhere (p->ext) reaches only a scatter-gather device
+	 * that segments it itself; for everyone else (software GSO and checksums too) it
+	 * is one buffer again, as Linux's skb_linearize in validate_xmit_skb. */
+	if (p->ext_len && !(tso && (f & NETDEV_F_SG) && (f & NETDEV_F_TX_CSUM)) && pkt_linearize(p)) {
+		net_drop(l->core, p, DROP_TX_BAD_OFFLOAD);
+		return -NET_EINVAL;
+	}
+	if ((p->flags & PKT_F_GSO_TCP4) && !tso) {
+		struct gso_ctx g = { l, ifi, 0 };
+		int n = gso_segment(p, max_frame, (f & NETDEV_F_TX_CSUM) != 0, gso_alloc, gso_out, &g);
+		if (n >= 0)
+			return g.err;
+		net_drop(l->core, p, n == -NET_ENOBUFS ? DROP_TX_NO_BUFS : DROP_TX_BAD_OFFLOAD);
+		return n;
 	}
 	if ((p->flags & PKT_F_CSUM_PARTIAL) && !(f & NETDEV_F_TX_CSUM) && gso_csum_help(p)) {
 		net_drop(l->core, p, DROP_TX_BAD_OFFLOAD);

@@ -91,6 +91,8 @@ struct netdev {
 #define NETDEV_F_RX_CSUM 0x04   /* marks frames whose L4 checksum it verified PKT_F_CSUM_OK */
 #define NETDEV_F_RX_LRO 0x08    /* may deliver coalesced TCP frames larger than the MTU */
 #define NETDEV_F_BQL 0x10       /* counts finished transmit bytes in tx_done_bytes */
+/* reads a TSO frame's tail from p->ext (pkt.h: scatter-gather, no copy into the slot) */
+#define NETDEV_F_SG 0x20
 
 /* From the driver's IRQ handler, after it masked the queue interrupt. */
 static inline void netdev_irq(struct netdev *dev)

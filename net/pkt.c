@@ -88,3 +88,17 @@ void pktq_purge(struct pkt_queue *q)
 	while ((p = pktq_pop(q)))
 		pkt_free(p);
 }
+
+int pkt_linearize(struct pkt *p)
+{
+	if (!p->ext_len)
+		return 0;
+	uint32_t lin = pkt_linear_len(p);
+	size_t room = (size_t)PKT_HDR_SIZE + PKT_HEADROOM + p->pool->buf_size - p->off - lin;
+	if (p->ext_len > room)
+		return -1;
+	memcpy(pkt_data(p) + lin, p->ext, p->ext_len);
+	p->ext_len = 0;
+	p->ext = NULL;
+	return 0;
+}

@@ -1,7 +1,7 @@
 /*
  * Packet buffers: one fixed slot per packet, no chains (xv6 mbuf, ixy pkt_buf).
  *
- *   slot: [ struct pkt (64 B) | headroom (128 B) | data area (PKT_BUF_SIZE) | pad ]
+ *   slot: [ struct pkt (128 B) | headroom (128 B) | data area (PKT_BUF_SIZE) | pad ]
  *
  * A pool is a caller-provided array of slots in DMA-able memory (the kernel passes
  * dma_alloc() memory, host tests pass malloc() memory and a fake physical base), so
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define PKT_SLOT_SIZE 2304
-#define PKT_HDR_SIZE 64
+#define PKT_HDR_SIZE 128
 #define PKT_HEADROOM 128
 #define PKT_BUF_SIZE 2048
 
@@ -39,9 +39,15 @@ struct pkt {
 	uint16_t csum_off;      /* the checksum field, from csum_start */
 	uint16_t gso_size;      /* payload bytes per wire segment */
 	uint32_t trace_id;      /* net/trace.h: nonzero while the tracer follows it */
-	uint8_t reserved[PKT_HDR_SIZE - 60];
+	/* TX scatter-gather: the frame's last ext_len bytes (counted in len) are not in the
+	 * slot but at ext, memory that outlives the packet (a file in the image). Only a
+	 * device with NETDEV_F_SG reads them there; every other reader of the bytes calls
+	 * pkt_linearize() first, and nothing appends to such a frame. */
+	uint32_t ext_len;
+	const uint8_t *ext;
+	uint8_t reserved[PKT_HDR_SIZE - 76];
 };
-_Static_assert(sizeof(struct pkt) == PKT_HDR_SIZE, "packet header is 64 bytes");
+_Static_assert(sizeof(struct pkt) == PKT_HDR_SIZE, "packet header is 128 bytes");
 _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slot holds a full buffer");
 
 #define PKT_F_CSUM_OK 0x0001    /* RX: a device verified the L4 checksum (never trusted by default) */
@@ -107,6 +113,8 @@ static inline struct pkt *pkt_alloc(struct pkt_pool *pool)
 	p->ifindex = 0;
 	p->mark = 0;
 	p->trace_id = 0;
+	p->ext_len = 0;
+	p->ext = NULL;
 	return p;
 }
 
@@ -129,11 +137,19 @@ static inline void pkt_free(struct pkt *p)
 static inline uint8_t *pkt_slot(struct pkt *p) { return (uint8_t *)p; }
 static inline uint8_t *pkt_data(struct pkt *p) { return (uint8_t *)p + p->off; }
 static inline uint64_t pkt_dma_addr(const struct pkt *p) { return p->phys + p->off; }
-/* Bytes available after the data, inside the slot's data area. */
+/* Bytes of the frame in the slot (all of them unless p->ext carries a tail). */
+static inline uint32_t pkt_linear_len(const struct pkt *p) { return p->len - p->ext_len; }
+/* Bytes available after the data, inside the slot's data area; none while p->ext
+ * holds the frame's tail (what is appended would land before it). */
 static inline size_t pkt_tailroom(const struct pkt *p)
 {
+	if (p->ext_len)
+		return 0;
 	return (size_t)PKT_HDR_SIZE + PKT_HEADROOM + p->pool->buf_size - p->off - p->len;
 }
+/* Copies p->ext's bytes into the slot behind the rest: the frame is one buffer again.
+ * 0, or -1 when the slot has no room (p unchanged). */
+int pkt_linearize(struct pkt *p);
 
 /* Marks p's L4 checksum for the device: l4 points into p's data at the transport header,
  * whose checksum field (at field_off from it) already holds the pseudo-header sum. */

@@ -251,6 +251,10 @@ static void tap_batch(struct net_core *c, struct netdev *dev, struct pkt **batch
 		if (batch[i]->flags & PKT_F_TAPPED)
 			continue;
 		batch[i]->flags |= PKT_F_TAPPED;
+		/* The tap reads the frame's bytes: a scatter-gather tail joins the rest
+		 * (only while something captures; a slot too small is not shown). */
+		if (c->tap && pkt_linearize(batch[i]))
+			continue;
 		net_tap(c, dev, batch[i], NET_TAP_OUT);
 	}
 }

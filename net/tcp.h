@@ -69,6 +69,7 @@
 struct tcp_offload {
 	bool csum;              /* completes PKT_F_CSUM_PARTIAL checksums (NETDEV_F_TX_CSUM) */
 	uint32_t gso_max;       /* largest super-segment payload it takes (tso_max); 0: TCP_GSO_MAX */
+	bool sg;                /* takes a super-segment's payload by reference (NETDEV_F_SG) */
 };
 
 /* ---- environment: how TCP reaches IP, memory, time and entropy ------------------- */
@@ -230,6 +231,7 @@ struct tcp_config {
 	X(GsoSegs, "TcpExtSkiffGsoSegs")                                        \
 	X(GsoWireSegs, "TcpExtSkiffGsoWireSegs")                                \
 	X(GsoNoBuf, "TcpExtSkiffGsoNoBuf")                                      \
+	X(SgSegs, "TcpExtSkiffSgSegs")                                          \
 	X(PacingHeld, "TcpExtSkiffPacingHeld")                                  \
 	X(SndbufExpand, "TcpExtSkiffSndbufExpand")
 

@@ -147,6 +147,7 @@ struct tcp_sock {
 	uint16_t rcv_mss;                /* largest segment seen from the peer */
 	bool tx_csum;                    /* the device completes partial checksums */
 	uint32_t gso_max;                /* super-segment payload cap; 0: MSS-sized segments */
+	bool tx_sg;                      /* super-segments may point at lasting send-queue data */
 
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge last advertised */

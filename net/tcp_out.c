@@ -79,32 +79,37 @@ static inline uint16_t rcv_wnd_next(const struct tcp_sock *c)
 
 /* ---- one segment --------------------------------------------------------------------- */
 
+/* The chunk and offset holding seq: the cursor when it is there, else a walk. */
+static struct tcp_chunk *sq_find(const struct tcp_sock *c, uint32_t seq, uint32_t *off)
+{
+	if (c->cur_chunk && c->cur_seq == seq) {
+		*off = c->cur_off;
+		return c->cur_chunk;
+	}
+	NET_ASSERT(seq_geq(seq, c->sq_seq));
+	struct tcp_chunk *k = c->sq_head;
+	uint32_t o = c->sq_off, skip = seq - c->sq_seq;
+	while (skip) {
+		NET_ASSERT(k);
+		uint32_t left = k->len - o;
+		if (skip < left) {
+			o += skip;
+			break;
+		}
+		skip -= left;
+		k = k->next;
+		o = 0;
+	}
+	*off = o;
+	return k;
+}
+
 /* Copies [seq, seq+len) of the send queue to dst, through the cursor when it fits; with
  * sum, adds the bytes' checksum sum to *sum (dst is at an even offset of the segment). */
 static void sq_copy(struct tcp_sock *c, uint32_t seq, uint8_t *dst, uint32_t len, uint32_t *sum)
 {
-	struct tcp_chunk *k;
 	uint32_t off, done = 0;
-	if (c->cur_chunk && c->cur_seq == seq) {
-		k = c->cur_chunk;
-		off = c->cur_off;
-	} else {
-		NET_ASSERT(seq_geq(seq, c->sq_seq));
-		k = c->sq_head;
-		off = c->sq_off;
-		uint32_t skip = seq - c->sq_seq;
-		while (skip) {
-			NET_ASSERT(k);
-			uint32_t left = k->len - off;
-			if (skip < left) {
-				off += skip;
-				break;
-			}
-			skip -= left;
-			k = k->next;
-			off = 0;
-		}
-	}
+	struct tcp_chunk *k = sq_find(c, seq, &off);
 	while (len) {
 		NET_ASSERT(k);
 		uint32_t left = k->len - off;
@@ -130,6 +135,26 @@ static void sq_copy(struct tcp_sock *c, uint32_t seq, uint8_t *dst, uint32_t len
 	c->cur_chunk = k;
 	c->cur_off = off;
 	c->cur_seq = seq;
+}
+
+/* [seq, seq+len) as one piece of memory that outlives any packet: a reference chunk
+ * with no completion (tcp_send_ref's "lives for ever", files in the image), so a
+ * device may read it after TCP has let go (the data may be acknowledged, and the
+ * chunk freed, before a queued frame's DMA). NULL otherwise: the bytes are copied. */
+static const uint8_t *sq_lasting(struct tcp_sock *c, uint32_t seq, uint32_t len)
+{
+	uint32_t off;
+	struct tcp_chunk *k = sq_find(c, seq, &off);
+	if (off == k->len && k->next) {
+		k = k->next;
+		off = 0;
+	}
+	if (k->cap || k->done || k->len - off < len)
+		return NULL;
+	c->cur_chunk = k;
+	c->cur_off = off + len;
+	c->cur_seq = seq + len;
+	return k->data + off;
 }
 
 static uint32_t sack_room(const struct tcp_sock *c)
@@ -370,8 +395,14 @@ static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, u
 	 * and igb behind a vnet_hdr tap were seen losing handshake segments left partial). */
 	bool partial = gso || (c->tx_csum && len);
 	uint32_t data_sum = 0;
-	if (len)
+	const uint8_t *ext = gso && c->tx_sg ? sq_lasting(c, seq, len) : NULL;
+	if (ext) {
+		p->ext = ext;           /* the device reads the payload where it lies */
+		p->ext_len = len;
+		tcp_mib(c->t, TCP_MIB_SgSegs);
+	} else if (len) {
 		sq_copy(c, seq, buf + hlen, len, partial ? NULL : &data_sum);
+	}
 	p->len = (uint32_t)(p->len + hlen + len);
 	if (gso) {
 		p->flags |= PKT_F_GSO_TCP4;

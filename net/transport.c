@@ -67,6 +67,7 @@ static int env_tx_offload(void *ctx, uint32_t dst, struct tcp_offload *o)
 	o->gso_max = 0;
 	if ((dev->features & NETDEV_F_TSO4) && dev->tso_max > 14 + 20 + 60)
 		o->gso_max = dev->tso_max - 14 - 20 - 60;      /* tso_max counts whole frames */
+	o->sg = (dev->features & NETDEV_F_SG) != 0;
 	return 0;
 }
 

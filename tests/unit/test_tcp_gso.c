@@ -20,6 +20,9 @@ struct wire {
 	uint32_t loss_ppm, reorder_ppm;
 	int drop_big_nth;            /* drop this super-frame (TSO device) */
 	int dev_csum;                /* the sender's "NIC" completes partial checksums */
+	int dev_sg;                  /* ... and gathers a frame's tail from p->ext */
+	const uint8_t *ref_lo, *ref_hi;  /* memory a tail may lie in (tcp_send_ref data) */
+	uint64_t sg_frames;
 	uint64_t tcp_frames, data_frames, big_frames, max_len, lost, partial;
 	uint64_t rtx_big;            /* retransmitted frames (seq below the highest) over the MTU */
 	uint32_t high_seq;
@@ -63,6 +66,18 @@ static void deliver(struct test_net *to, struct pkt *p)
  * sequence numbers. Returns 0 to drop the frame (loss). */
 static int nic_tx(struct wire *w, struct pkt *p)
 {
+	if (p->ext_len) {
+		/* Only a scatter-gather device gets a tail elsewhere, only with TSO, and
+		 * only in memory handed over by reference; it gathers it as DMA would. */
+		CHECK(w->dev_sg);
+		CHECK(p->flags & PKT_F_GSO_TCP4);
+		CHECK(p->ext >= w->ref_lo && p->ext + p->ext_len <= w->ref_hi);
+		w->sg_frames++;
+		if (pkt_linearize(p) != 0) {
+			CHECK(!"a big buffer holds its tail");
+			return 0;
+		}
+	}
 	const uint8_t *f = pkt_data(p);
 	if (p->len < 14 + 20 + 20 || wire_get16(f + 12) != ETH_P_IP || f[23] != IPV4_PROTO_TCP)
 		return 1;
@@ -140,6 +155,7 @@ struct bulk {
 	struct tcp_sock *l, *cs, *ss;
 	uint32_t sent, rcvd, bad;
 	int steps;
+	uint32_t ref_size;      /* references this long (0: the odd sizes as copies) */
 	uint8_t refbuf[BULK];   /* tcp_send_ref memory: odd-length pieces */
 };
 
@@ -150,10 +166,13 @@ static void feed(struct bulk *k)
 	static const uint32_t sizes[] = { 7777, 333, 4097, 1, 12345, 999 };
 	for (int i = 0; k->sent < BULK && i < 64; i++) {
 		uint32_t n = sizes[(k->sent / 7) % 6];
+		bool ref = (k->sent / 7) % 2;
+		if (ref && k->ref_size)
+			n = k->ref_size;
 		if (n > BULK - k->sent)
 			n = BULK - k->sent;
 		long r;
-		if ((k->sent / 7) % 2)
+		if (ref)
 			r = tcp_send_ref(k->cs, k->refbuf + k->sent, n, NULL, NULL) == 0 ? (long)n : -1;
 		else
 			r = tcp_send(k->cs, k->refbuf + k->sent, n);
@@ -280,6 +299,52 @@ TEST(tcp_gso_tso_device_and_large_receive)
 	CHECK_EQ(w.rtx_big, 0);
 	CHECK_EQ(mib(&b, TCP_MIB_InCsumErrors), 0);
 	CHECK_EQ(mib(&a, TCP_MIB_GsoNoBuf), 0);
+	finish(&a, &b, &k);
+}
+
+/* A scatter-gather TSO device: super-segments of data queued by reference (with no
+ * completion: memory that lives for ever) point at it instead of copying it; copied data
+ * is never sent that way; the stream arrives intact over a lost super-frame. */
+TEST(tcp_gso_sg_device_reads_referenced_data_in_place)
+{
+	static struct test_net a, b;
+	static struct bulk k;
+	memset(&k, 0, sizeof(k));
+	k.ref_size = 300000;
+	struct wire w = { .rng = 9, .drop_big_nth = 4, .dev_csum = 1, .dev_sg = 1,
+			  .ref_lo = k.refbuf, .ref_hi = k.refbuf + BULK };
+	pair_tcp(&a, &b, 1);
+	a.f.dev.features = NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG;
+	a.f.dev.tso_max = 65536;
+	b.f.dev.features = NETDEV_F_RX_LRO;
+	run_bulk(&a, &b, &w, &k);
+	CHECK_EQ(k.rcvd, BULK);
+	CHECK_EQ(k.bad, 0);
+	CHECK(w.sg_frames > 5);
+	CHECK_EQ(mib(&a, TCP_MIB_SgSegs), w.sg_frames);
+	CHECK(w.sg_frames < w.big_frames);       /* copies and chunk-crossing ranges copied */
+	CHECK(mib(&a, TCP_MIB_RetransSegs) > 0);
+	CHECK_EQ(mib(&b, TCP_MIB_InCsumErrors), 0);
+	finish(&a, &b, &k);
+}
+
+/* The same device without TSO: TCP still builds super-segments by reference, and the
+ * link layer joins each tail to its frame before software GSO cuts it. */
+TEST(tcp_gso_sg_without_tso_linearized_for_software_gso)
+{
+	static struct test_net a, b;
+	static struct bulk k;
+	memset(&k, 0, sizeof(k));
+	k.ref_size = 300000;
+	struct wire w = { .rng = 11, .dev_csum = 1, .dev_sg = 0 };
+	pair_tcp(&a, &b, 1);
+	a.f.dev.features = NETDEV_F_TX_CSUM | NETDEV_F_SG;
+	run_bulk(&a, &b, &w, &k);
+	CHECK_EQ(k.rcvd, BULK);
+	CHECK_EQ(k.bad, 0);
+	CHECK(mib(&a, TCP_MIB_SgSegs) > 5);      /* made by reference, */
+	CHECK_EQ(w.sg_frames, 0);                /* joined before the device saw them */
+	CHECK(w.max_len <= 1514);
 	finish(&a, &b, &k);
 }
 
