@@ -355,6 +355,23 @@ void virtq_post(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint1
 	q->avail_idx++;
 }
 
+void virtq_post2(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint16_t id2,
+		 uint64_t addr2, uint32_t len2)
+{
+	volatile struct virtq_desc *t = &q->desc[id2];
+	t->addr = addr2;
+	t->len = len2;
+	t->flags = 0;
+	t->next = 0;
+	volatile struct virtq_desc *d = &q->desc[id];
+	d->addr = addr;
+	d->len = len;
+	d->flags = VIRTQ_DESC_F_NEXT;
+	d->next = id2;
+	q->avail->ring[q->avail_idx & (q->size - 1)] = id;
+	q->avail_idx++;
+}
+
 /* Modern: a write to the queue's notify address; legacy: Queue Notify in I/O space. */
 static void doorbell(struct virtq *q)
 {

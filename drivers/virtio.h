@@ -37,6 +37,7 @@ struct virtq_desc {
 };
 _Static_assert(sizeof(struct virtq_desc) == 16, "virtq descriptor is 16 bytes");
 
+#define VIRTQ_DESC_F_NEXT 1     /* the buffer continues in desc[next] (§2.7.5) */
 #define VIRTQ_DESC_F_WRITE 2    /* device writes (receive buffers) */
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 #define VIRTQ_USED_F_NO_NOTIFY 1
@@ -133,6 +134,10 @@ int virtq_setup(struct virtio_pci *vp, struct virtq *q, uint16_t index, uint16_t
 
 /* Fills descriptor id and appends it to the avail ring; not visible until virtq_kick. */
 void virtq_post(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint16_t flags);
+/* A device-readable buffer in two pieces: descriptor id (the head, what the used ring
+ * returns) chained to id2 (§2.7.5). Published by virtq_kick as virtq_post. */
+void virtq_post2(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint16_t id2,
+		 uint64_t addr2, uint32_t len2);
 /* Publishes posted buffers (after a write barrier) and notifies the device unless its
  * avail_event says it will look anyway (§2.7.10). Never before DRIVER_OK (§3.1.1). */
 void virtq_kick(struct virtq *q);

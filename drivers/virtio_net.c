@@ -116,6 +116,7 @@ struct vnet {
 	struct pkt *rx_pkts[QUEUE_MAX];         /* descriptor id -> receive buffer */
 	struct pkt *tx_pkts[QUEUE_MAX];         /* descriptor id -> frame in flight */
 	uint16_t tx_free_ids[QUEUE_MAX];        /* stack of unused TX descriptor ids */
+	uint16_t tx_tail_id[QUEUE_MAX];         /* head id -> its scatter-gather tail's, or NO_ID */
 	uint16_t tx_nfree;
 	uint16_t rx_skip;                       /* buffers left of a dropped multi-buffer frame */
 	uint64_t rescue_next_ns;                /* next transmit stall check */
@@ -321,10 +322,12 @@ static int tx_hdr(struct vnet *v, struct pkt *p, struct virtio_net_hdr *h)
 	v->sw.tx_csum_partial++;
 	if (!(p->flags & PKT_F_GSO_TCP4))
 		return 0;
-	if (!(v->dev.features & NETDEV_F_TSO4) || !p->gso_size || start + TCP_DOFF_BYTE >= p->len)
+	/* The TCP header must lie in the slot (a scatter-gather tail is payload only). */
+	if (!(v->dev.features & NETDEV_F_TSO4) || !p->gso_size ||
+	    start + TCP_DOFF_BYTE >= pkt_linear_len(p))
 		return -1;
 	uint32_t hlen = start + (uint32_t)(pkt_data(p)[start + TCP_DOFF_BYTE] >> 4) * 4u;
-	if (hlen >= p->len)
+	if (hlen >= p->len || hlen > pkt_linear_len(p))
 		return -1;
 	h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
 	h->gso_size = p->gso_size;
@@ -341,7 +344,7 @@ static int tx_prepare(struct vnet *v, struct pkt *p)
 	uint8_t *room;
 	if (p->len < NIC_FRAME_MIN || p->len > max) {
 		v->sw.tx_length_errors++;
-	} else if (tx_hdr(v, p, &h) < 0) {
+	} else if (tx_hdr(v, p, &h) < 0 || (p->ext_len && !(p->flags & PKT_F_GSO_TCP4))) {
 		v->sw.tx_bad_offload++;
 	} else if ((room = pkt_push(p, v->hdr_len)) != NULL) {
 		memcpy(room, &h, v->hdr_len);
@@ -376,13 +379,21 @@ static int vnet_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 {
 	struct vnet *v = dev->priv;
 	int taken = 0;
-	for (; taken < n && v->tx_nfree; taken++) {
+	/* A frame with a scatter-gather tail takes two chained descriptors. */
+	for (; taken < n && v->tx_nfree >= (pkts[taken]->ext_len ? 2 : 1); taken++) {
 		struct pkt *p = pkts[taken];
 		if (tx_prepare(v, p) < 0)
 			continue;
 		uint16_t id = v->tx_free_ids[--v->tx_nfree];
 		v->tx_pkts[id] = p;
-		virtq_post(&v->txq, id, pkt_dma_addr(p), p->len, 0);
+		if (!p->ext_len) {
+			virtq_post(&v->txq, id, pkt_dma_addr(p), p->len, 0);
+			continue;
+		}
+		uint16_t id2 = v->tx_free_ids[--v->tx_nfree];
+		v->tx_tail_id[id] = id2;
+		virtq_post2(&v->txq, id, pkt_dma_addr(p), pkt_linear_len(p), id2,
+			    dma_addr_of(p->ext), p->ext_len);
 	}
 	if (taken < n)
 		v->sw.tx_ring_full++;
@@ -397,6 +408,7 @@ static int vnet_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
  * test asserts it): frames in flight at one check, a second later the used index not
  * moved -> log the ring indices the first time, ring the doorbell, count it.
  */
+#define NO_ID 0xffff            /* tx_tail_id: no second descriptor */
 #define TX_RESCUE_NS (1000ull * 1000000ull)
 
 static void tx_rescue(struct vnet *v)
@@ -437,6 +449,10 @@ static int vnet_tx_reclaim(struct netdev *dev)
 		pkt_free(p);
 		v->tx_pkts[id] = NULL;
 		v->tx_free_ids[v->tx_nfree++] = id;
+		if (v->tx_tail_id[id] != NO_ID) {
+			v->tx_free_ids[v->tx_nfree++] = v->tx_tail_id[id];
+			v->tx_tail_id[id] = NO_ID;
+		}
 	}
 	return v->tx_nfree;
 }
@@ -617,8 +633,10 @@ static int queues_setup(struct vnet *v, int msix)
 	/* Quiet until irq_setup arms them (TX is armed per burst). */
 	virtq_irq(&v->rxq, 0);
 	virtq_irq(&v->txq, 0);
-	for (uint16_t id = 0; id < v->txq.size; id++)
+	for (uint16_t id = 0; id < v->txq.size; id++) {
 		v->tx_free_ids[v->tx_nfree++] = id;
+		v->tx_tail_id[id] = NO_ID;
+	}
 	return 0;
 }
 
@@ -685,7 +703,7 @@ static void set_offloads(struct vnet *v)
 	if (virtio_has(&v->vp, VIRTIO_NET_F_CSUM))
 		d->features |= NETDEV_F_TX_CSUM;
 	if (virtio_has(&v->vp, VIRTIO_NET_F_HOST_TSO4)) {
-		d->features |= NETDEV_F_TSO4;
+		d->features |= NETDEV_F_TSO4 | NETDEV_F_SG;     /* TX descriptors chain */
 		d->tso_max = VNET_GSO_FRAME_MAX;
 	}
 	if (virtio_has(&v->vp, VIRTIO_NET_F_GUEST_CSUM))

@@ -17,9 +17,11 @@ tap, whose vnet header lets QEMU offer CSUM, GUEST_CSUM, HOST_TSO4 and GUEST_TSO
 The "dgram" entry runs the same over `-netdev dgram` through impair.py (a pass-through
 relay to the tap, as test_http.py uses): no vnet header, so QEMU offers no offloads at all.
 """
+import atexit
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -30,7 +32,7 @@ import pytest
 
 import bytesgen
 from netns import Netns
-from skiff import IMAGE, Guest, nstat
+from skiff import IMAGE, Guest, image_with_files, nstat
 
 IMG = os.environ.get("SKIFF_IMAGE", IMAGE)
 PY = "/usr/bin/python3"
@@ -45,6 +47,18 @@ CONFIGS = {
 }
 HERE = os.path.dirname(os.path.abspath(__file__))
 RELAY_PORT, QEMU_PORT = 10001, 10000        # scripts/qemu.sh --net dgram defaults
+FILE = random.Random(12).randbytes(3 << 20)     # www/big.bin: sent by reference
+_images = {}
+
+
+def box_image():
+    """IMG with www/big.bin added, made once per run and removed at exit."""
+    if "img" not in _images:
+        _images["img"] = image_with_files({"www/big.bin": FILE}, base=IMG)
+        atexit.register(shutil.rmtree, os.path.dirname(_images["img"]), True)
+    return _images["img"]
+
+
 JUMBO_MTU = 9000
 PING_SIZE = 8000
 
@@ -70,7 +84,7 @@ class Box:
                           f"local.port={QEMU_PORT},remote.type=inet,remote.host=127.0.0.1,"
                           f"remote.port={RELAY_PORT}")
             extra = ["-netdev", netdev, "-device", CONFIGS[cfg][0]]
-            self.guest = Guest(f"offload-{cfg}", nic="none", net="none", img=IMG,
+            self.guest = Guest(f"offload-{cfg}", nic="none", net="none", img=box_image(),
                                netns=self.ns.name, extra=extra)
             self.addr = self.guest.wait_for(r"dhcp: eth0: lease ([0-9.]+)/", timeout=60).group(1)
             self.guest.wait_for(r"http: serving \d+ files", timeout=5)
@@ -146,6 +160,28 @@ def test_download_10mib_intact_and_no_rescue(box):
         print(f"{box.cfg}: 10 MiB in {secs:.1f} s ({BIG / secs / 1e6:.1f} MB/s)")
     finally:
         shutil.rmtree(d, ignore_errors=True)
+    assert box.xstats()["tx_rescues"] == 0, box.diag()
+
+
+def test_file_download_intact_and_sent_in_place_with_tso(box):
+    """A www/ file goes by reference: with HOST_TSO4 its super-segments are two chained
+    descriptors (headers, then the file where it lies: TcpExtSkiffSgSegs); without TSO
+    it is copied as before. Byte-exact either way."""
+    before = nstat(box.guest)
+    d = tempfile.mkdtemp(prefix="skoff-")
+    try:
+        path = os.path.join(d, "file")
+        r = box.run("curl", "-sS", "-o", path, "-w", "%{http_code}", f"http://{box.addr}/big.bin")
+        assert r.returncode == 0 and r.stdout == "200", r.stderr + box.diag()
+        got = open(path, "rb").read()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    assert hashlib.sha256(got).digest() == hashlib.sha256(FILE).digest()
+    sg = nstat(box.guest).get("TcpExtSkiffSgSegs", 0) - before.get("TcpExtSkiffSgSegs", 0)
+    if "tso4" in CONFIGS[box.cfg][1]:
+        assert sg > 0, box.diag()
+    else:
+        assert sg == 0, box.diag()
     assert box.xstats()["tx_rescues"] == 0, box.diag()
 
 
