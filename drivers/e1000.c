@@ -728,7 +728,11 @@ static int e1000_tx_reclaim(struct netdev *dev)
 		}
 		e->tx_next_to_clean = (i + 1) & (TX_RING - 1);
 	}
-	if (e->tx_irq_masked) {
+	/* The completion interrupt only for frames still in flight: a device that is done
+	 * by now (QEMU's models finish at the TDT write) would interrupt for nothing, an
+	 * exit and two register writes per response. As with INTx and MSI, which have no
+	 * transmit interrupt, frames queued later are reclaimed on the next loop turn. */
+	if (e->tx_irq_masked && e->tx_next_to_clean != e->tx_next_to_use) {
 		e->tx_irq_masked = 0;
 		wr(e, E1000_IMS, e->irq_tx_mask);
 	}

@@ -619,7 +619,9 @@ static int igb_tx_reclaim(struct netdev *dev)
 		}
 		g->tx_next_to_clean = (i + 1) & (TX_RING - 1);
 	}
-	if (g->tx_irq_masked) {
+	/* The completion interrupt only for frames still in flight (as e1000.c): QEMU's
+	 * 82576 is done at the TDT write, and an interrupt then is an exit for nothing. */
+	if (g->tx_irq_masked && g->tx_next_to_clean != g->tx_next_to_use) {
 		g->tx_irq_masked = 0;
 		wr(g, IGB_EIMS, EIMS_BIT(VEC_TX));
 	}
