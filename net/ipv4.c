@@ -133,6 +133,7 @@ int ipv4_register_proto(struct ipv4 *ip, uint8_t proto, int flags, ipv4_proto_fn
 	if (!slot)
 		return -NET_ENOSPC;
 	*slot = (struct ipv4_proto){ proto, (uint8_t)flags, input, error, ctx };
+	ip->proto_slot[proto] = (uint8_t)(slot - ip->protos + 1);
 	return 0;
 }
 
@@ -224,30 +225,33 @@ static uint32_t trace_l4(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *r
 
 static void deliver(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
 {
-	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
-		const struct ipv4_proto *pr = &ip->protos[i];
-		/* A free slot has proto 0, which is also a real protocol number (HOPOPT). */
-		if (!pr->input || pr->proto != rx->ip.proto)
-			continue;
-		/* Connection-oriented protocols (TCP) never see a broadcast (RFC 1122
-		 * §4.2.3.10). Only we know the subnet broadcasts; TCP can filter
-		 * 255.255.255.255 but would answer 10.0.0.255 from it. */
-		if (rx->ip_bcast && !(pr->flags & IPV4_PROTO_F_BCAST)) {
-			net_drop(ip->core, p, DROP_IP_BCAST_PROTO);
-			return;
-		}
-		NET_INC(ip->core, IpInDelivers);
-		uint32_t id = ip->core->tracer ? trace_l4(ip, p, rx) : 0;
+	unsigned slot = ip->proto_slot[rx->ip.proto];
+	if (__builtin_expect(!slot, 0)) {
+		NET_INC(ip->core, IpInUnknownProtos);
+		if (ip->report)
+			ip->report(ip->report_ctx, pkt_data(p) - rx->ip.hdr_len,
+				   p->len + (size_t)rx->ip.hdr_len, rx, ICMP_DEST_UNREACH,
+				   ICMP_PROT_UNREACH);
+		net_drop(ip->core, p, DROP_IP_UNKNOWN_PROTO);
+		return;
+	}
+	const struct ipv4_proto *pr = &ip->protos[slot - 1];
+	/* Connection-oriented protocols (TCP) never see a broadcast (RFC 1122 §4.2.3.10).
+	 * Only we know the subnet broadcasts; TCP can filter 255.255.255.255 but would
+	 * answer 10.0.0.255 from it. */
+	if (rx->ip_bcast && !(pr->flags & IPV4_PROTO_F_BCAST)) {
+		net_drop(ip->core, p, DROP_IP_BCAST_PROTO);
+		return;
+	}
+	NET_INC(ip->core, IpInDelivers);
+	if (__builtin_expect(ip->core->tracer != NULL, 0)) {
+		uint32_t id = trace_l4(ip, p, rx);
 		pr->input(pr->ctx, p, rx);
 		if (id)         /* p may be gone: the id says whose trace ends here */
 			net_trace_add(ip->core, id, TL_IP, TE_DELIVER, rx->ip.proto, 0);
 		return;
 	}
-	NET_INC(ip->core, IpInUnknownProtos);
-	if (ip->report)
-		ip->report(ip->report_ctx, pkt_data(p) - rx->ip.hdr_len,
-			   p->len + (size_t)rx->ip.hdr_len, rx, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH);
-	net_drop(ip->core, p, DROP_IP_UNKNOWN_PROTO);
+	pr->input(pr->ctx, p, rx);
 }
 
 /* RFC 1191 §6.3: remember the smaller MTU per destination; the oldest entry makes room. */
@@ -287,11 +291,10 @@ void ipv4_proto_error(struct ipv4 *ip, uint8_t proto, uint8_t type, uint8_t code
 	/* 68: the smallest MTU a router may report (RFC 791); below it the report is bogus. */
 	if (next_mtu >= 68 && len >= IPV4_HDR_MIN)
 		pmtu_learn(ip, wire_get32(quoted_ip + 16), next_mtu);
-	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
-		const struct ipv4_proto *pr = &ip->protos[i];
-		if (pr->input && pr->proto == proto && pr->error)
-			pr->error(pr->ctx, type, code, next_mtu, quoted_ip, len);
-	}
+	unsigned slot = ip->proto_slot[proto];
+	const struct ipv4_proto *pr = slot ? &ip->protos[slot - 1] : NULL;
+	if (pr && pr->error)
+		pr->error(pr->ctx, type, code, next_mtu, quoted_ip, len);
 }
 
 static void ipv4_input(void *ctx, int ifi, struct pkt *p, int l2_bcast)
