@@ -350,8 +350,26 @@ static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t pro
 	return ip->idents[x % IPV4_IDENTS]++;
 }
 
-/* Adds the header and sends; a datagram over the MTU is fragmented unless DF is set
- * (TCP sets it: path MTU discovery, RFC 1191). */
+/* Over the MTU: fragments unless DF is set (TCP sets it: path MTU discovery, RFC 1191).
+ * Out of line: the header struct it hands ipv4_fragment stays off the common path. */
+static __attribute__((noinline)) int ip_send_big(struct ipv4 *ip, int ifi, struct pkt *p,
+						 const struct ipv4_hdr *ih, uint32_t nexthop,
+						 uint16_t mtu)
+{
+	if ((ih->frag & IPV4_DF) || p->len + IPV4_HDR_MIN > 65535) {
+		NET_INC(ip->core, IpFragFails);
+		net_drop(ip->core, p, DROP_IP_TOO_BIG);
+		return -NET_EMSGSIZE;
+	}
+	/* Fragments are copies: a checksum left to the device must be done first. */
+	if ((p->flags & PKT_F_CSUM_PARTIAL) && gso_csum_help(p)) {
+		net_drop(ip->core, p, DROP_TX_BAD_OFFLOAD);
+		return -NET_EINVAL;
+	}
+	return ipv4_fragment(ip, ifi, p, ih, nexthop, mtu);
+}
+
+/* Adds the header and sends; a datagram over the MTU goes to ip_send_big. */
 static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32_t dst,
 		   const struct ipv4_out *o, uint32_t nexthop)
 {
@@ -362,18 +380,9 @@ static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32
 			       .id = next_id(ip, src, dst, o->proto), .frag = o->df ? IPV4_DF : 0,
 			       .ttl = o->ttl, .proto = o->proto, .src = src, .dst = dst };
 	/* A GSO frame is cut below, each piece within the MTU (link_output checks). */
-	if (p->len + IPV4_HDR_MIN > mtu && !(p->flags & PKT_F_GSO_TCP4)) {
-		if (o->df || p->len + IPV4_HDR_MIN > 65535) {
-			NET_INC(ip->core, IpFragFails);
-			net_drop(ip->core, p, DROP_IP_TOO_BIG);
-			return -NET_EMSGSIZE;
-		}
-		/* Fragments are copies: a checksum left to the device must be done first. */
-		if ((p->flags & PKT_F_CSUM_PARTIAL) && gso_csum_help(p)) {
-			net_drop(ip->core, p, DROP_TX_BAD_OFFLOAD);
-			return -NET_EINVAL;
-		}
-		return ipv4_fragment(ip, ifi, p, &ih, nexthop, mtu);
+	if (__builtin_expect(p->len + IPV4_HDR_MIN > mtu, 0) && !(p->flags & PKT_F_GSO_TCP4)) {
+		struct ipv4_hdr big = ih;       /* ih itself stays in registers */
+		return ip_send_big(ip, ifi, p, &big, nexthop, mtu);
 	}
 	uint8_t *h = pkt_push(p, IPV4_HDR_MIN);
 	if (!h) {
@@ -399,15 +408,20 @@ int ipv4_output(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst, uint
 int ipv4_output_ext(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst,
 		    const struct ipv4_out *o)
 {
-	struct route_result rt;
+	struct route_result tmp;
+	/* A connection's segments all ask for the same destination: the route cache's
+	 * answer is read in place (route.h), the full lookup only on a miss. */
+	const struct route_result *rt = route_cached(ip->routes, dst);
+	if (__builtin_expect(!rt, 0))
+		rt = route_get(ip->routes, dst, &tmp) < 0 ? NULL : &tmp;
 	/* No loopback device: datagrams to our own addresses have nowhere to go. */
-	if (route_get(ip->routes, dst, &rt) < 0 || rt.type == RTN_LOCAL) {
+	if (!rt || rt->type == RTN_LOCAL) {
 		NET_INC(ip->core, IpOutNoRoutes);
 		net_drop(ip->core, p, DROP_IP_NO_ROUTE);
 		return -NET_ENETUNREACH;
 	}
-	return ip_send(ip, rt.ifi, p, src ? src : rt.src, dst, o,
-		       rt.type == RTN_BROADCAST ? 0 : rt.nexthop);
+	return ip_send(ip, rt->ifi, p, src ? src : rt->src, dst, o,
+		       rt->type == RTN_BROADCAST ? 0 : rt->nexthop);
 }
 
 int ipv4_output_bcast(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint8_t proto)
