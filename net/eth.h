@@ -39,6 +39,10 @@ static inline void eth_parse(const uint8_t *buf, struct eth_hdr *h)
 	__builtin_memcpy(h->src, buf + 6, ETH_ALEN);
 	h->type = wire_get16(buf + 12);
 }
+/* Field accessors, safe after eth_check(). */
+static inline const uint8_t *eth_dst(const uint8_t *buf) { return buf; }
+static inline const uint8_t *eth_src(const uint8_t *buf) { return buf + ETH_ALEN; }
+static inline uint16_t eth_type(const uint8_t *buf) { return wire_get16(buf + 12); }
 /* Writes ETH_HLEN bytes. */
 static inline void eth_emit(const struct eth_hdr *h, uint8_t *buf)
 {

@@ -108,6 +108,9 @@ static void demux(struct net_link *l, int ifi, struct pkt *p, uint16_t type, int
 	net_drop(l->core, p, type == ETH_P_8021Q ? DROP_ETH_VLAN : DROP_ETH_UNKNOWN_TYPE);
 }
 
+/* Reads the header in place through the accessors eth_check makes safe: the broadcast
+ * test runs only for a multicast destination (IEEE 802.3 §3.2.3: the group bit), not for
+ * every unicast frame. */
 static void eth_input(struct net_link *l, int ifi, struct pkt *p)
 {
 	const uint8_t *mac = l->ifs[ifi].dev->mac;
@@ -115,23 +118,25 @@ static void eth_input(struct net_link *l, int ifi, struct pkt *p)
 		net_drop(l->core, p, DROP_ETH_TRUNCATED);
 		return;
 	}
-	struct eth_hdr eh;
-	eth_parse(pkt_data(p), &eh);
-	int bcast = eth_is_broadcast(eh.dst);
-	if (!eth_is_multicast(eh.dst) && !eth_equal(eh.dst, mac)) {
+	const uint8_t *f = pkt_data(p);
+	int bcast = 0;
+	if (__builtin_expect(eth_is_multicast(eth_dst(f)), 0)) {
+		if (!eth_is_broadcast(eth_dst(f))) {    /* no multicast groups are joined */
+			net_drop(l->core, p, DROP_ETH_MULTICAST);
+			return;
+		}
+		bcast = 1;
+	} else if (!eth_equal(eth_dst(f), mac)) {
 		net_drop(l->core, p, DROP_ETH_OTHERHOST);
 		return;
 	}
-	if (eth_is_multicast(eh.dst) && !bcast) {
-		net_drop(l->core, p, DROP_ETH_MULTICAST);
-		return;
-	}
-	if (eth_is_multicast(eh.src) || eth_equal(eh.src, mac)) {
+	if (eth_is_multicast(eth_src(f)) || eth_equal(eth_src(f), mac)) {
 		net_drop(l->core, p, DROP_ETH_BAD_SRC);
 		return;
 	}
+	uint16_t type = eth_type(f);
 	pkt_pull(p, ETH_HLEN);
-	demux(l, ifi, p, eh.type, bcast);
+	demux(l, ifi, p, type, bcast);
 }
 
 void link_input(struct net_link *l, struct netdev *dev, struct pkt *p)
