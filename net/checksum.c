@@ -93,7 +93,7 @@ static inline uint64_t copy_add64(uint64_t a, uint8_t *dst, const uint8_t *src)
 /* Fixed-size loads for the tail (under 8 bytes): a variable-length copy would be a
  * call. The 16-bit words keep their alignment (2^16 == 1 modulo 0xffff, wherever they
  * sit). With dst, the bytes are copied there too. */
-static uint64_t add_tail(uint64_t a, uint8_t *dst, const uint8_t *p, size_t len)
+static inline uint64_t add_tail(uint64_t a, uint8_t *dst, const uint8_t *p, size_t len)
 {
 	if (len & 4) {
 		uint32_t v;
@@ -123,15 +123,12 @@ static uint64_t add_tail(uint64_t a, uint8_t *dst, const uint8_t *p, size_t len)
 	return a;
 }
 
-/* Fold 64 -> 33 -> 32 -> 16 bits, end-around. */
-static uint16_t fold64(uint64_t a)
+/* Fold 64 -> 32 -> 16 bits, end-around: as csum_fold_words (checksum.h), unswapped. */
+static inline uint16_t fold64(uint64_t a)
 {
-	a = (a & 0xffffffffu) + (a >> 32);
-	a = (a & 0xffffffffu) + (a >> 32);
-	a = (a & 0xffff) + (a >> 16);
-	a = (a & 0xffff) + (a >> 16);
-	a = (a & 0xffff) + (a >> 16);
-	return (uint16_t)a;
+	uint32_t hi = (uint32_t)(a >> 32), x = (uint32_t)a + hi;
+	x += x < hi;
+	return (uint16_t)((x + (x << 16 | x >> 16)) >> 16);
 }
 
 /* The one's complement sum of data as native-order 16-bit words, folded to 16 bits. */
