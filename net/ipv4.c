@@ -324,9 +324,9 @@ static void ipv4_input(void *ctx, int ifi, struct pkt *p, int l2_bcast)
 	deliver(ip, p, &rx);
 }
 
-/* Adds the header and hands the datagram to the link. nexthop 0 = link broadcast. */
-/* Hands a finished datagram (data = IP header) to the link. nexthop 0 = link broadcast. */
-int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
+/* Hands a finished datagram (data = IP header) to the link. nexthop 0 = link broadcast.
+ * Inlined into ip_send, the per-datagram path; ipv4_xmit is the same for fragments. */
+static inline int xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
 {
 	NET_ADD(ip->core, IpExtOutOctets, p->len);
 	if (!nexthop) {
@@ -334,6 +334,11 @@ int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
 		return link_output(ip->link, ifi, p, eth_broadcast, ETH_P_IP);
 	}
 	return neigh_output(ip->neigh, ifi, nexthop, p);
+}
+
+int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
+{
+	return xmit(ip, ifi, p, nexthop);
 }
 
 /* RFC 6864 §4.1 / RFC 7739 §5.2: one IP ID counter per (source, destination, protocol)
@@ -369,9 +374,12 @@ static __attribute__((noinline)) int ip_send_big(struct ipv4 *ip, int ifi, struc
 	return ipv4_fragment(ip, ifi, p, ih, nexthop, mtu);
 }
 
-/* Adds the header and sends; a datagram over the MTU goes to ip_send_big. */
-static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32_t dst,
-		   const struct ipv4_out *o, uint32_t nexthop)
+/* Adds the header and sends; a datagram over the MTU goes to ip_send_big. Inlined into
+ * both callers: the unicast one is every datagram's path. */
+static inline __attribute__((always_inline)) int ip_send(struct ipv4 *ip, int ifi,
+							 struct pkt *p, uint32_t src,
+							 uint32_t dst, const struct ipv4_out *o,
+							 uint32_t nexthop)
 {
 	NET_INC(ip->core, IpOutRequests);
 	uint16_t mtu = ip->link->ifs[ifi].mtu;
@@ -395,7 +403,7 @@ static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32
 		net_trace_tx_start(ip->core, p);
 		NET_TRACE(ip->core, p, TL_IP, TE_ROUTE, nexthop, src);
 	}
-	return ipv4_xmit(ip, ifi, p, nexthop);
+	return xmit(ip, ifi, p, nexthop);
 }
 
 int ipv4_output(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
