@@ -38,6 +38,7 @@
 #include "lib/string.h"
 
 static void ipv4_input(void *ctx, int ifi, struct pkt *p, int l2_bcast);
+static unsigned id_bucket(const struct ipv4 *ip, uint64_t key);
 
 static int keep_gateway(void *ctx, uint32_t addr)
 {
@@ -56,6 +57,8 @@ void ipv4_init(struct ipv4 *ip, struct net_link *link, struct neigh_table *neigh
 	ip->ident_key = net_random(ip->core);
 	for (int i = 0; i < IPV4_IDENTS; i++)
 		ip->idents[i] = (uint16_t)net_random(ip->core);
+	ip->id_last_key = 0;
+	ip->id_last_bucket = (uint16_t)id_bucket(ip, 0);
 	ip->reasm.pool = ip->core->cfg.reasm_pool;
 	neigh->keep = keep_gateway;
 	neigh->keep_ctx = routes;
@@ -344,15 +347,27 @@ int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
 /* RFC 6864 §4.1 / RFC 7739 §5.2: one IP ID counter per (source, destination, protocol)
  * bucket, chosen by a keyed hash, so what one peer sees of our IDs says nothing about
  * our traffic to anyone else (the idle-scan side channel of a global counter). */
-static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto)
+static unsigned id_bucket(const struct ipv4 *ip, uint64_t key)
 {
-	uint64_t x = ((uint64_t)dst << 32 | src) ^ ip->ident_key ^ ((uint64_t)proto << 56);
+	uint64_t x = key ^ ip->ident_key;
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
 	x *= 0xc4ceb9fe1a85ec53ull;
 	x ^= x >> 33;
-	return ip->idents[x % IPV4_IDENTS]++;
+	return (unsigned)(x % IPV4_IDENTS);
+}
+
+/* A connection's datagrams all have one key: the last key's bucket is remembered (the
+ * hash of an equal key is the same bucket, so the IDs are exactly as without it). */
+static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	uint64_t key = ((uint64_t)dst << 32 | src) ^ ((uint64_t)proto << 56);
+	if (__builtin_expect(key != ip->id_last_key, 0)) {
+		ip->id_last_key = key;
+		ip->id_last_bucket = (uint16_t)id_bucket(ip, key);
+	}
+	return ip->idents[ip->id_last_bucket]++;
 }
 
 /* Over the MTU: fragments unless DF is set (TCP sets it: path MTU discovery, RFC 1191).
