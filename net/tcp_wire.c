@@ -8,16 +8,6 @@
 #include "net/checksum.h"
 #include "lib/string.h"
 
-enum wire_err tcp_wire_check(const uint8_t *buf, size_t len)
-{
-	if (len < TCP_HDR_LEN)
-		return WIRE_TRUNCATED;
-	size_t doff = tcp_wire_doff(buf);
-	if (doff < TCP_HDR_LEN || doff > len)
-		return WIRE_BAD_HDR_LEN;
-	return WIRE_OK;
-}
-
 /* Fixed lengths of the options we understand; 0 = variable or unknown. */
 static size_t opt_fixed_len(uint8_t kind)
 {
