@@ -51,6 +51,15 @@ static inline void eth_emit(const struct eth_hdr *h, uint8_t *buf)
 	wire_put16(buf + 12, h->type);
 }
 
+/* eth_emit from the addresses themselves (no header struct to fill and copy). */
+static inline void eth_emit_addrs(uint8_t *buf, const uint8_t *dst, const uint8_t *src,
+				  uint16_t type)
+{
+	__builtin_memcpy(buf, dst, ETH_ALEN);
+	__builtin_memcpy(buf + 6, src, ETH_ALEN);
+	wire_put16(buf + 12, type);
+}
+
 static inline int eth_is_multicast(const uint8_t *mac) { return mac[0] & 1; }
 static inline int eth_is_broadcast(const uint8_t *mac)
 {

@@ -184,28 +184,42 @@ static void gso_out(void *ctx, struct pkt *seg)
 		g->err = err;
 }
 
+/* A GSO frame the device cannot take whole: cut in software (net/gso.c). 1 if it took
+ * care of p (queued its pieces or dropped it; *err says how), 0 if the device's TSO
+ * takes it as it is. Out of line: link_output's common path keeps a small frame. */
+static __attribute__((noinline)) int gso_software(struct net_link *l, int ifi, struct pkt *p,
+						  int *err)
+{
+	struct net_if *ifc = &l->ifs[ifi];
+	struct netdev *dev = ifc->dev;
+	uint32_t f = dev->features, max_frame = (uint32_t)ifc->mtu + ETH_HLEN;
+	int hlen = gso_hdr_len(p);
+	int tso = (f & NETDEV_F_TSO4) && p->len <= dev->tso_max && hlen > 0 &&
+		  (uint32_t)hlen + p->gso_size <= max_frame;
+	if (tso)
+		return 0;
+	struct gso_ctx g = { l, ifi, 0 };
+	int n = gso_segment(p, max_frame, (f & NETDEV_F_TX_CSUM) != 0, gso_alloc, gso_out, &g);
+	if (n >= 0) {
+		*err = g.err;
+		return 1;
+	}
+	net_drop(l->core, p, n == -NET_ENOBUFS ? DROP_TX_NO_BUFS : DROP_TX_BAD_OFFLOAD);
+	*err = n;
+	return 1;
+}
+
 /* What the device cannot do, software does here, once per frame (Linux
  * validate_xmit_skb): segmentation, then the checksum. */
 static int xmit_offloads(struct net_link *l, int ifi, struct pkt *p)
 {
 	struct net_if *ifc = &l->ifs[ifi];
 	struct netdev *dev = ifc->dev;
-	uint32_t f = dev->features, max_frame = (uint32_t)ifc->mtu + ETH_HLEN;
-	if (p->flags & PKT_F_GSO_TCP4) {
-		int hlen = gso_hdr_len(p);
-		int tso = (f & NETDEV_F_TSO4) && p->len <= dev->tso_max && hlen > 0 &&
-			  (uint32_t)hlen + p->gso_size <= max_frame;
-		if (!tso) {
-			struct gso_ctx g = { l, ifi, 0 };
-			int n = gso_segment(p, max_frame, (f & NETDEV_F_TX_CSUM) != 0, gso_alloc,
-					    gso_out, &g);
-			if (n >= 0)
-				return g.err;
-			net_drop(l->core, p, n == -NET_ENOBUFS ? DROP_TX_NO_BUFS : DROP_TX_BAD_OFFLOAD);
-			return n;
-		}
-	}
-	if ((p->flags & PKT_F_CSUM_PARTIAL) && !(f & NETDEV_F_TX_CSUM) && gso_csum_help(p)) {
+	int err;
+	if ((p->flags & PKT_F_GSO_TCP4) && gso_software(l, ifi, p, &err))
+		return err;
+	if ((p->flags & PKT_F_CSUM_PARTIAL) && !(dev->features & NETDEV_F_TX_CSUM) &&
+	    gso_csum_help(p)) {
 		net_drop(l->core, p, DROP_TX_BAD_OFFLOAD);
 		return -NET_EINVAL;
 	}
@@ -221,10 +235,7 @@ int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_m
 		net_drop(l->core, p, DROP_TX_TOO_BIG);
 		return -NET_EMSGSIZE;
 	}
-	struct eth_hdr eh = { .type = type };
-	memcpy(eh.dst, dst_mac, ETH_ALEN);
-	memcpy(eh.src, ifc->dev->mac, ETH_ALEN);
-	eth_emit(&eh, h);
+	eth_emit_addrs(h, dst_mac, ifc->dev->mac, type);
 	/* Pad runts ourselves rather than trust every NIC to (RFC 894: zero padding). */
 	if (p->len < ETH_ZLEN) {
 		size_t pad = ETH_ZLEN - p->len;
