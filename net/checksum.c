@@ -11,7 +11,8 @@
  * 32-bit big-endian words one by one (callgrind, tests/bench/net_bench.c;
  * docs/performance.md). Loads go through memcpy, so any alignment is fine. On x86-64
  * the 64-byte blocks are one adc chain in inline assembly (9 instructions; gcc's best
- * C was 28), as Linux's arch/x86 csum_partial does; other targets take the C loop.
+ * C was 28), as Linux's arch/x86 csum_partial does, and the remainder in 32/16/8-byte
+ * steps rather than a loop; other targets take the C loop.
  * csum_copy sums while it copies (25 instructions per 64 bytes), so a payload is read once (Linux csum_partial_copy).
  */
 #include "net/checksum.h"
@@ -50,6 +51,27 @@ static inline uint64_t add64_bytes(uint64_t a, const uint8_t *p)
 	return a;
 }
 
+/* 32 and 16 bytes the same way: a short segment's tail without a loop (Linux's x86
+ * csum_partial takes its remainder in the same 32/16/8 steps). */
+static inline uint64_t add32_bytes(uint64_t a, const uint8_t *p)
+{
+	__asm__("addq 0(%[p]), %[a]\n\tadcq 8(%[p]), %[a]\n\tadcq 16(%[p]), %[a]\n\t"
+		"adcq 24(%[p]), %[a]\n\tadcq $0, %[a]"
+		: [a] "+r"(a)
+		: [p] "r"(p), "m"(*(const uint8_t(*)[32])p)
+		: "cc");
+	return a;
+}
+
+static inline uint64_t add16_bytes(uint64_t a, const uint8_t *p)
+{
+	__asm__("addq 0(%[p]), %[a]\n\tadcq 8(%[p]), %[a]\n\tadcq $0, %[a]"
+		: [a] "+r"(a)
+		: [p] "r"(p), "m"(*(const uint8_t(*)[16])p)
+		: "cc");
+	return a;
+}
+
 /* The same for 64 bytes copied from src to dst on the way (four registers, twice). */
 static inline uint64_t copy_add64(uint64_t a, uint8_t *dst, const uint8_t *src)
 {
@@ -79,6 +101,18 @@ static inline uint64_t add64_bytes(uint64_t a, const uint8_t *p)
 	return a;
 }
 
+static inline uint64_t add32_bytes(uint64_t a, const uint8_t *p)
+{
+	for (int i = 0; i < 32; i += 8)
+		a = add_carry(a, load64(p + i));
+	return a;
+}
+
+static inline uint64_t add16_bytes(uint64_t a, const uint8_t *p)
+{
+	return add_carry(add_carry(a, load64(p)), load64(p + 8));
+}
+
 static inline uint64_t copy_add64(uint64_t a, uint8_t *dst, const uint8_t *src)
 {
 	for (int i = 0; i < 64; i += 8) {
@@ -93,7 +127,7 @@ static inline uint64_t copy_add64(uint64_t a, uint8_t *dst, const uint8_t *src)
 /* Fixed-size loads for the tail (under 8 bytes): a variable-length copy would be a
  * call. The 16-bit words keep their alignment (2^16 == 1 modulo 0xffff, wherever they
  * sit). With dst, the bytes are copied there too. */
-static uint64_t add_tail(uint64_t a, uint8_t *dst, const uint8_t *p, size_t len)
+static inline uint64_t add_tail(uint64_t a, uint8_t *dst, const uint8_t *p, size_t len)
 {
 	if (len & 4) {
 		uint32_t v;
@@ -123,15 +157,12 @@ static uint64_t add_tail(uint64_t a, uint8_t *dst, const uint8_t *p, size_t len)
 	return a;
 }
 
-/* Fold 64 -> 33 -> 32 -> 16 bits, end-around. */
-static uint16_t fold64(uint64_t a)
+/* Fold 64 -> 32 -> 16 bits, end-around: as csum_fold_words (checksum.h), unswapped. */
+static inline uint16_t fold64(uint64_t a)
 {
-	a = (a & 0xffffffffu) + (a >> 32);
-	a = (a & 0xffffffffu) + (a >> 32);
-	a = (a & 0xffff) + (a >> 16);
-	a = (a & 0xffff) + (a >> 16);
-	a = (a & 0xffff) + (a >> 16);
-	return (uint16_t)a;
+	uint32_t hi = (uint32_t)(a >> 32), x = (uint32_t)a + hi;
+	x += x < hi;
+	return (uint16_t)((x + (x << 16 | x >> 16)) >> 16);
 }
 
 /* The one's complement sum of data as native-order 16-bit words, folded to 16 bits. */
@@ -140,9 +171,19 @@ static uint16_t sum_native(const uint8_t *p, size_t len)
 	uint64_t a = 0;
 	for (; len >= 64; p += 64, len -= 64)
 		a = add64_bytes(a, p);
-	for (; len >= 8; p += 8, len -= 8)
+	if (len & 32) {
+		a = add32_bytes(a, p);
+		p += 32;
+	}
+	if (len & 16) {
+		a = add16_bytes(a, p);
+		p += 16;
+	}
+	if (len & 8) {
 		a = add_carry(a, load64(p));
-	return fold64(add_tail(a, NULL, p, len));
+		p += 8;
+	}
+	return fold64(add_tail(a, NULL, p, len & 7));
 }
 
 /* Native-order sum to the network-order value csum_partial adds (§2(B)). */

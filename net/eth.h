@@ -39,12 +39,25 @@ static inline void eth_parse(const uint8_t *buf, struct eth_hdr *h)
 	__builtin_memcpy(h->src, buf + 6, ETH_ALEN);
 	h->type = wire_get16(buf + 12);
 }
+/* Field accessors, safe after eth_check(). */
+static inline const uint8_t *eth_dst(const uint8_t *buf) { return buf; }
+static inline const uint8_t *eth_src(const uint8_t *buf) { return buf + ETH_ALEN; }
+static inline uint16_t eth_type(const uint8_t *buf) { return wire_get16(buf + 12); }
 /* Writes ETH_HLEN bytes. */
 static inline void eth_emit(const struct eth_hdr *h, uint8_t *buf)
 {
 	__builtin_memcpy(buf, h->dst, ETH_ALEN);
 	__builtin_memcpy(buf + 6, h->src, ETH_ALEN);
 	wire_put16(buf + 12, h->type);
+}
+
+/* eth_emit from the addresses themselves (no header struct to fill and copy). */
+static inline void eth_emit_addrs(uint8_t *buf, const uint8_t *dst, const uint8_t *src,
+				  uint16_t type)
+{
+	__builtin_memcpy(buf, dst, ETH_ALEN);
+	__builtin_memcpy(buf + 6, src, ETH_ALEN);
+	wire_put16(buf + 12, type);
 }
 
 static inline int eth_is_multicast(const uint8_t *mac) { return mac[0] & 1; }

@@ -127,26 +127,30 @@ static void hold(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst, const
 	g->st.held++;
 }
 
-void gro_receive(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst)
+/* Whether p goes up at once without a look at the flows: no coalescing (outside a
+ * burst, no big buffers, runt), or nothing held and a segment that would go up at once
+ * below: PSH (a request, a response, a train's end), or one that cannot merge (no data;
+ * SYN, FIN, RST or URG). TCP checks it as it does outside a burst; the counters stay
+ * the same. */
+static inline bool passes_through(struct gro *g, struct pkt *p)
+{
+	if (!g->open || !g->big || p->len < TCP_HDR_LEN)
+		return true;
+	if (g->nflows)
+		return false;
+	const uint8_t *b = pkt_data(p);
+	uint8_t fl = tcp_wire_flags(b);
+	bool never = (fl & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG)) || p->len <= tcp_wire_doff(b);
+	g->st.not_eligible += never;
+	return never || (fl & TCP_PSH);
+}
+
+/* The rest of gro_receive: out of line, so a segment that passes through costs no
+ * stack frame (most of a request/response exchange's segments do). */
+static __attribute__((noinline)) void receive_held(struct gro *g, struct pkt *p, uint32_t src,
+						   uint32_t dst)
 {
 	struct seg_view v = { 0 };
-	if (!g->open || !g->big || p->len < TCP_HDR_LEN) {
-		g->deliver(g->ctx, p, src, dst);
-		return;
-	}
-	/* Nothing held, and a segment that would go up at once below: PSH (a request, a
-	 * response, a train's end), or one that cannot merge (no data; SYN, FIN, RST or
-	 * URG). TCP checks it as it does outside a burst; the counters stay the same. */
-	if (g->nflows == 0) {
-		const uint8_t *b = pkt_data(p);
-		uint8_t fl = tcp_wire_flags(b);
-		bool never = (fl & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG)) || p->len <= tcp_wire_doff(b);
-		if (never || (fl & TCP_PSH)) {
-			g->st.not_eligible += never;
-			g->deliver(g->ctx, p, src, dst);
-			return;
-		}
-	}
 	bool ok = view(p, &v);
 	struct gro_flow *f = find(g, src, dst, &v);
 	if (ok && !(p->flags & PKT_F_CSUM_OK)) {
@@ -173,6 +177,14 @@ void gro_receive(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst)
 		return;
 	}
 	hold(g, p, src, dst, &v);
+}
+
+void gro_receive(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	if (passes_through(g, p))
+		g->deliver(g->ctx, p, src, dst);
+	else
+		receive_held(g, p, src, dst);
 }
 
 void gro_flush(struct gro *g)

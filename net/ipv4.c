@@ -38,6 +38,7 @@
 #include "lib/string.h"
 
 static void ipv4_input(void *ctx, int ifi, struct pkt *p, int l2_bcast);
+static unsigned id_bucket(const struct ipv4 *ip, uint64_t key);
 
 static int keep_gateway(void *ctx, uint32_t addr)
 {
@@ -56,6 +57,8 @@ void ipv4_init(struct ipv4 *ip, struct net_link *link, struct neigh_table *neigh
 	ip->ident_key = net_random(ip->core);
 	for (int i = 0; i < IPV4_IDENTS; i++)
 		ip->idents[i] = (uint16_t)net_random(ip->core);
+	ip->id_last_key = 0;
+	ip->id_last_bucket = (uint16_t)id_bucket(ip, 0);
 	ip->reasm.pool = ip->core->cfg.reasm_pool;
 	neigh->keep = keep_gateway;
 	neigh->keep_ctx = routes;
@@ -133,6 +136,7 @@ int ipv4_register_proto(struct ipv4 *ip, uint8_t proto, int flags, ipv4_proto_fn
 	if (!slot)
 		return -NET_ENOSPC;
 	*slot = (struct ipv4_proto){ proto, (uint8_t)flags, input, error, ctx };
+	ip->proto_slot[proto] = (uint8_t)(slot - ip->protos + 1);
 	return 0;
 }
 
@@ -224,30 +228,33 @@ static uint32_t trace_l4(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *r
 
 static void deliver(struct ipv4 *ip, struct pkt *p, const struct ipv4_rx *rx)
 {
-	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
-		const struct ipv4_proto *pr = &ip->protos[i];
-		/* A free slot has proto 0, which is also a real protocol number (HOPOPT). */
-		if (!pr->input || pr->proto != rx->ip.proto)
-			continue;
-		/* Connection-oriented protocols (TCP) never see a broadcast (RFC 1122
-		 * §4.2.3.10). Only we know the subnet broadcasts; TCP can filter
-		 * 255.255.255.255 but would answer 10.0.0.255 from it. */
-		if (rx->ip_bcast && !(pr->flags & IPV4_PROTO_F_BCAST)) {
-			net_drop(ip->core, p, DROP_IP_BCAST_PROTO);
-			return;
-		}
-		NET_INC(ip->core, IpInDelivers);
-		uint32_t id = ip->core->tracer ? trace_l4(ip, p, rx) : 0;
+	unsigned slot = ip->proto_slot[rx->ip.proto];
+	if (__builtin_expect(!slot, 0)) {
+		NET_INC(ip->core, IpInUnknownProtos);
+		if (ip->report)
+			ip->report(ip->report_ctx, pkt_data(p) - rx->ip.hdr_len,
+				   p->len + (size_t)rx->ip.hdr_len, rx, ICMP_DEST_UNREACH,
+				   ICMP_PROT_UNREACH);
+		net_drop(ip->core, p, DROP_IP_UNKNOWN_PROTO);
+		return;
+	}
+	const struct ipv4_proto *pr = &ip->protos[slot - 1];
+	/* Connection-oriented protocols (TCP) never see a broadcast (RFC 1122 §4.2.3.10).
+	 * Only we know the subnet broadcasts; TCP can filter 255.255.255.255 but would
+	 * answer 10.0.0.255 from it. */
+	if (rx->ip_bcast && !(pr->flags & IPV4_PROTO_F_BCAST)) {
+		net_drop(ip->core, p, DROP_IP_BCAST_PROTO);
+		return;
+	}
+	NET_INC(ip->core, IpInDelivers);
+	if (__builtin_expect(ip->core->tracer != NULL, 0)) {
+		uint32_t id = trace_l4(ip, p, rx);
 		pr->input(pr->ctx, p, rx);
 		if (id)         /* p may be gone: the id says whose trace ends here */
 			net_trace_add(ip->core, id, TL_IP, TE_DELIVER, rx->ip.proto, 0);
 		return;
 	}
-	NET_INC(ip->core, IpInUnknownProtos);
-	if (ip->report)
-		ip->report(ip->report_ctx, pkt_data(p) - rx->ip.hdr_len,
-			   p->len + (size_t)rx->ip.hdr_len, rx, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH);
-	net_drop(ip->core, p, DROP_IP_UNKNOWN_PROTO);
+	pr->input(pr->ctx, p, rx);
 }
 
 /* RFC 1191 §6.3: remember the smaller MTU per destination; the oldest entry makes room. */
@@ -287,11 +294,10 @@ void ipv4_proto_error(struct ipv4 *ip, uint8_t proto, uint8_t type, uint8_t code
 	/* 68: the smallest MTU a router may report (RFC 791); below it the report is bogus. */
 	if (next_mtu >= 68 && len >= IPV4_HDR_MIN)
 		pmtu_learn(ip, wire_get32(quoted_ip + 16), next_mtu);
-	for (int i = 0; i < IPV4_MAX_PROTOS; i++) {
-		const struct ipv4_proto *pr = &ip->protos[i];
-		if (pr->input && pr->proto == proto && pr->error)
-			pr->error(pr->ctx, type, code, next_mtu, quoted_ip, len);
-	}
+	unsigned slot = ip->proto_slot[proto];
+	const struct ipv4_proto *pr = slot ? &ip->protos[slot - 1] : NULL;
+	if (pr && pr->error)
+		pr->error(pr->ctx, type, code, next_mtu, quoted_ip, len);
 }
 
 static void ipv4_input(void *ctx, int ifi, struct pkt *p, int l2_bcast)
@@ -321,9 +327,9 @@ static void ipv4_input(void *ctx, int ifi, struct pkt *p, int l2_bcast)
 	deliver(ip, p, &rx);
 }
 
-/* Adds the header and hands the datagram to the link. nexthop 0 = link broadcast. */
-/* Hands a finished datagram (data = IP header) to the link. nexthop 0 = link broadcast. */
-int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
+/* Hands a finished datagram (data = IP header) to the link. nexthop 0 = link broadcast.
+ * Inlined into ip_send, the per-datagram path; ipv4_xmit is the same for fragments. */
+static inline int xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
 {
 	NET_ADD(ip->core, IpExtOutOctets, p->len);
 	if (!nexthop) {
@@ -333,24 +339,62 @@ int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
 	return neigh_output(ip->neigh, ifi, nexthop, p);
 }
 
+int ipv4_xmit(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t nexthop)
+{
+	return xmit(ip, ifi, p, nexthop);
+}
+
 /* RFC 6864 §4.1 / RFC 7739 §5.2: one IP ID counter per (source, destination, protocol)
  * bucket, chosen by a keyed hash, so what one peer sees of our IDs says nothing about
  * our traffic to anyone else (the idle-scan side channel of a global counter). */
-static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto)
+static unsigned id_bucket(const struct ipv4 *ip, uint64_t key)
 {
-	uint64_t x = ((uint64_t)dst << 32 | src) ^ ip->ident_key ^ ((uint64_t)proto << 56);
+	uint64_t x = key ^ ip->ident_key;
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
 	x *= 0xc4ceb9fe1a85ec53ull;
 	x ^= x >> 33;
-	return ip->idents[x % IPV4_IDENTS]++;
+	return (unsigned)(x % IPV4_IDENTS);
 }
 
-/* Adds the header and sends; a datagram over the MTU is fragmented unless DF is set
- * (TCP sets it: path MTU discovery, RFC 1191). */
-static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32_t dst,
-		   const struct ipv4_out *o, uint32_t nexthop)
+/* A connection's datagrams all have one key: the last key's bucket is remembered (the
+ * hash of an equal key is the same bucket, so the IDs are exactly as without it). */
+static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	uint64_t key = ((uint64_t)dst << 32 | src) ^ ((uint64_t)proto << 56);
+	if (__builtin_expect(key != ip->id_last_key, 0)) {
+		ip->id_last_key = key;
+		ip->id_last_bucket = (uint16_t)id_bucket(ip, key);
+	}
+	return ip->idents[ip->id_last_bucket]++;
+}
+
+/* Over the MTU: fragments unless DF is set (TCP sets it: path MTU discovery, RFC 1191).
+ * Out of line: the header struct it hands ipv4_fragment stays off the common path. */
+static __attribute__((noinline)) int ip_send_big(struct ipv4 *ip, int ifi, struct pkt *p,
+						 const struct ipv4_hdr *ih, uint32_t nexthop,
+						 uint16_t mtu)
+{
+	if ((ih->frag & IPV4_DF) || p->len + IPV4_HDR_MIN > 65535) {
+		NET_INC(ip->core, IpFragFails);
+		net_drop(ip->core, p, DROP_IP_TOO_BIG);
+		return -NET_EMSGSIZE;
+	}
+	/* Fragments are copies: a checksum left to the device must be done first. */
+	if ((p->flags & PKT_F_CSUM_PARTIAL) && gso_csum_help(p)) {
+		net_drop(ip->core, p, DROP_TX_BAD_OFFLOAD);
+		return -NET_EINVAL;
+	}
+	return ipv4_fragment(ip, ifi, p, ih, nexthop, mtu);
+}
+
+/* Adds the header and sends; a datagram over the MTU goes to ip_send_big. Inlined into
+ * both callers: the unicast one is every datagram's path. */
+static inline __attribute__((always_inline)) int ip_send(struct ipv4 *ip, int ifi,
+							 struct pkt *p, uint32_t src,
+							 uint32_t dst, const struct ipv4_out *o,
+							 uint32_t nexthop)
 {
 	NET_INC(ip->core, IpOutRequests);
 	uint16_t mtu = ip->link->ifs[ifi].mtu;
@@ -359,18 +403,9 @@ static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32
 			       .id = next_id(ip, src, dst, o->proto), .frag = o->df ? IPV4_DF : 0,
 			       .ttl = o->ttl, .proto = o->proto, .src = src, .dst = dst };
 	/* A GSO frame is cut below, each piece within the MTU (link_output checks). */
-	if (p->len + IPV4_HDR_MIN > mtu && !(p->flags & PKT_F_GSO_TCP4)) {
-		if (o->df || p->len + IPV4_HDR_MIN > 65535) {
-			NET_INC(ip->core, IpFragFails);
-			net_drop(ip->core, p, DROP_IP_TOO_BIG);
-			return -NET_EMSGSIZE;
-		}
-		/* Fragments are copies: a checksum left to the device must be done first. */
-		if ((p->flags & PKT_F_CSUM_PARTIAL) && gso_csum_help(p)) {
-			net_drop(ip->core, p, DROP_TX_BAD_OFFLOAD);
-			return -NET_EINVAL;
-		}
-		return ipv4_fragment(ip, ifi, p, &ih, nexthop, mtu);
+	if (__builtin_expect(p->len + IPV4_HDR_MIN > mtu, 0) && !(p->flags & PKT_F_GSO_TCP4)) {
+		struct ipv4_hdr big = ih;       /* ih itself stays in registers */
+		return ip_send_big(ip, ifi, p, &big, nexthop, mtu);
 	}
 	uint8_t *h = pkt_push(p, IPV4_HDR_MIN);
 	if (!h) {
@@ -383,7 +418,7 @@ static int ip_send(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint32
 		net_trace_tx_start(ip->core, p);
 		NET_TRACE(ip->core, p, TL_IP, TE_ROUTE, nexthop, src);
 	}
-	return ipv4_xmit(ip, ifi, p, nexthop);
+	return xmit(ip, ifi, p, nexthop);
 }
 
 int ipv4_output(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
@@ -396,15 +431,20 @@ int ipv4_output(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst, uint
 int ipv4_output_ext(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst,
 		    const struct ipv4_out *o)
 {
-	struct route_result rt;
+	struct route_result tmp;
+	/* A connection's segments all ask for the same destination: the route cache's
+	 * answer is read in place (route.h), the full lookup only on a miss. */
+	const struct route_result *rt = route_cached(ip->routes, dst);
+	if (__builtin_expect(!rt, 0))
+		rt = route_get(ip->routes, dst, &tmp) < 0 ? NULL : &tmp;
 	/* No loopback device: datagrams to our own addresses have nowhere to go. */
-	if (route_get(ip->routes, dst, &rt) < 0 || rt.type == RTN_LOCAL) {
+	if (!rt || rt->type == RTN_LOCAL) {
 		NET_INC(ip->core, IpOutNoRoutes);
 		net_drop(ip->core, p, DROP_IP_NO_ROUTE);
 		return -NET_ENETUNREACH;
 	}
-	return ip_send(ip, rt.ifi, p, src ? src : rt.src, dst, o,
-		       rt.type == RTN_BROADCAST ? 0 : rt.nexthop);
+	return ip_send(ip, rt->ifi, p, src ? src : rt->src, dst, o,
+		       rt->type == RTN_BROADCAST ? 0 : rt->nexthop);
 }
 
 int ipv4_output_bcast(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint8_t proto)

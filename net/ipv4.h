@@ -73,8 +73,13 @@ struct ipv4 {
 	struct arp *arp;                /* address announcements */
 	uint64_t ident_key;             /* keys the IP ID bucket (next_id in ipv4.c) */
 	uint16_t idents[IPV4_IDENTS];   /* IP ID counters, random starts */
+	uint64_t id_last_key;           /* next_id's last key and its bucket */
+	uint16_t id_last_bucket;
 	uint16_t bootstrap_port[NET_MAX_IFS];   /* see ipv4_set_bootstrap */
 	struct ipv4_proto protos[IPV4_MAX_PROTOS];
+	/* Protocol number -> protos[] index + 1 (0: none): input finds its handler in
+	 * one load instead of walking the slots (Linux inet_protos[] is indexed alike). */
+	uint8_t proto_slot[256];
 	ipv4_report_fn report;
 	void *report_ctx;
 	struct ipv4_reasm reasm;        /* ipv4_frag.c */

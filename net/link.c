@@ -108,6 +108,9 @@ static void demux(struct net_link *l, int ifi, struct pkt *p, uint16_t type, int
 	net_drop(l->core, p, type == ETH_P_8021Q ? DROP_ETH_VLAN : DROP_ETH_UNKNOWN_TYPE);
 }
 
+/* Reads the header in place through the accessors eth_check makes safe: the broadcast
+ * test runs only for a multicast destination (IEEE 802.3 §3.2.3: the group bit), not for
+ * every unicast frame. */
 static void eth_input(struct net_link *l, int ifi, struct pkt *p)
 {
 	const uint8_t *mac = l->ifs[ifi].dev->mac;
@@ -115,23 +118,25 @@ static void eth_input(struct net_link *l, int ifi, struct pkt *p)
 		net_drop(l->core, p, DROP_ETH_TRUNCATED);
 		return;
 	}
-	struct eth_hdr eh;
-	eth_parse(pkt_data(p), &eh);
-	int bcast = eth_is_broadcast(eh.dst);
-	if (!eth_is_multicast(eh.dst) && !eth_equal(eh.dst, mac)) {
+	const uint8_t *f = pkt_data(p);
+	int bcast = 0;
+	if (__builtin_expect(eth_is_multicast(eth_dst(f)), 0)) {
+		if (!eth_is_broadcast(eth_dst(f))) {    /* no multicast groups are joined */
+			net_drop(l->core, p, DROP_ETH_MULTICAST);
+			return;
+		}
+		bcast = 1;
+	} else if (!eth_equal(eth_dst(f), mac)) {
 		net_drop(l->core, p, DROP_ETH_OTHERHOST);
 		return;
 	}
-	if (eth_is_multicast(eh.dst) && !bcast) {
-		net_drop(l->core, p, DROP_ETH_MULTICAST);
-		return;
-	}
-	if (eth_is_multicast(eh.src) || eth_equal(eh.src, mac)) {
+	if (eth_is_multicast(eth_src(f)) || eth_equal(eth_src(f), mac)) {
 		net_drop(l->core, p, DROP_ETH_BAD_SRC);
 		return;
 	}
+	uint16_t type = eth_type(f);
 	pkt_pull(p, ETH_HLEN);
-	demux(l, ifi, p, eh.type, bcast);
+	demux(l, ifi, p, type, bcast);
 }
 
 void link_input(struct net_link *l, struct netdev *dev, struct pkt *p)
@@ -179,35 +184,55 @@ static void gso_out(void *ctx, struct pkt *seg)
 		g->err = err;
 }
 
+/* A GSO frame the device cannot take whole: cut in software (net/gso.c). 1 if it took
+ * care of p (queued its pieces or dropped it; *err says how), 0 if the device's TSO
+ * takes it as it is. Out of line: link_output's common path keeps a small frame. */
+static __attribute__((noinline)) int gso_software(struct net_link *l, int ifi, struct pkt *p,
+						  int *err)
+{
+	struct net_if *ifc = &l->ifs[ifi];
+	struct netdev *dev = ifc->dev;
+	uint32_t f = dev->features, max_frame = (uint32_t)ifc->mtu + ETH_HLEN;
+	int hlen = gso_hdr_len(p);
+	int tso = (f & NETDEV_F_TSO4) && p->len <= dev->tso_max && hlen > 0 &&
+		  (uint32_t)hlen + p->gso_size <= max_frame;
+	if (tso)
+		return 0;
+	if (pkt_linearize(p)) {         /* a scatter-gather tail joins its frame first */
+		net_drop(l->core, p, DROP_TX_BAD_OFFLOAD);
+		*err = -NET_EINVAL;
+		return 1;
+	}
+	struct gso_ctx g = { l, ifi, 0 };
+	int n = gso_segment(p, max_frame, (f & NETDEV_F_TX_CSUM) != 0, gso_alloc, gso_out, &g);
+	if (n >= 0) {
+		*err = g.err;
+		return 1;
+	}
+	net_drop(l->core, p, n == -NET_ENOBUFS ? DROP_TX_NO_BUFS : DROP_TX_BAD_OFFLOAD);
+	*err = n;
+	return 1;
+}
+
 /* What the device cannot do, software does here, once per frame (Linux
  * validate_xmit_skb): segmentation, then the checksum. */
 static int xmit_offloads(struct net_link *l, int ifi, struct pkt *p)
 {
 	struct net_if *ifc = &l->ifs[ifi];
 	struct netdev *dev = ifc->dev;
-	uint32_t f = dev->features, max_frame = (uint32_t)ifc->mtu + ETH_HLEN;
-	int tso = 0;
-	if (p->flags & PKT_F_GSO_TCP4) {
-		int hlen = gso_hdr_len(p);
-		tso = (f & NETDEV_F_TSO4) && p->len <= dev->tso_max && hlen > 0 &&
-		      (uint32_t)hlen + p->gso_size <= max_frame;
-	}
+	int err;
+	if ((p->flags & PKT_F_GSO_TCP4) && gso_software(l, ifi, p, &err))
+		return err;
 	/* A frame whose tail lies elsewhere (p->ext) reaches only a scatter-gather device
-	 * that segments it itself; for everyone else (software GSO and checksums too) it
-	 * is one buffer again, as Linux's skb_linearize in validate_xmit_skb. */
-	if (p->ext_len && !(tso && (f & NETDEV_F_SG) && (f & NETDEV_F_TX_CSUM)) && pkt_linearize(p)) {
+	 * that also sums it; for any other it is one buffer again, as Linux's
+	 * skb_linearize in validate_xmit_skb (software GSO joined it already). */
+	const uint32_t sg = NETDEV_F_SG | NETDEV_F_TX_CSUM;
+	if (p->ext_len && (dev->features & sg) != sg && pkt_linearize(p)) {
 		net_drop(l->core, p, DROP_TX_BAD_OFFLOAD);
 		return -NET_EINVAL;
 	}
-	if ((p->flags & PKT_F_GSO_TCP4) && !tso) {
-		struct gso_ctx g = { l, ifi, 0 };
-		int n = gso_segment(p, max_frame, (f & NETDEV_F_TX_CSUM) != 0, gso_alloc, gso_out, &g);
-		if (n >= 0)
-			return g.err;
-		net_drop(l->core, p, n == -NET_ENOBUFS ? DROP_TX_NO_BUFS : DROP_TX_BAD_OFFLOAD);
-		return n;
-	}
-	if ((p->flags & PKT_F_CSUM_PARTIAL) && !(f & NETDEV_F_TX_CSUM) && gso_csum_help(p)) {
+	if ((p->flags & PKT_F_CSUM_PARTIAL) && !(dev->features & NETDEV_F_TX_CSUM) &&
+	    gso_csum_help(p)) {
 		net_drop(l->core, p, DROP_TX_BAD_OFFLOAD);
 		return -NET_EINVAL;
 	}
@@ -223,10 +248,7 @@ int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_m
 		net_drop(l->core, p, DROP_TX_TOO_BIG);
 		return -NET_EMSGSIZE;
 	}
-	struct eth_hdr eh = { .type = type };
-	memcpy(eh.dst, dst_mac, ETH_ALEN);
-	memcpy(eh.src, ifc->dev->mac, ETH_ALEN);
-	eth_emit(&eh, h);
+	eth_emit_addrs(h, dst_mac, ifc->dev->mac, type);
 	/* Pad runts ourselves rather than trust every NIC to (RFC 894: zero padding). */
 	if (p->len < ETH_ZLEN) {
 		size_t pad = ETH_ZLEN - p->len;

@@ -192,7 +192,7 @@ int qdisc_show(const struct qdisc *qd, const char *dev, int stats, char *buf, si
 }
 
 static void tap_batch(struct net_core *c, struct netdev *dev, struct pkt **batch, int n);
-static void bql_complete(struct qdisc *qd, struct net_core *c, struct netdev *dev);
+static inline void bql_complete(struct qdisc *qd, struct net_core *c, struct netdev *dev);
 
 /* An empty pfifo hands p straight to the driver (Linux TCQ_F_CAN_BYPASS, which pfifo
  * has and fq_codel has not), with the counters queueing and running it would give;
@@ -261,10 +261,9 @@ static void tap_batch(struct net_core *c, struct netdev *dev, struct pkt **batch
 
 /* The device's completions since the last look go to dql (Linux
  * netdev_tx_completed_queue), whoever reclaimed them. */
-static void bql_complete(struct qdisc *qd, struct net_core *c, struct netdev *dev)
+static __attribute__((noinline)) void bql_complete_dev(struct qdisc *qd, struct net_core *c,
+						       struct netdev *dev)
 {
-	if (!(dev->features & NETDEV_F_BQL))
-		return;
 	if (!qd->bql) {
 		qd->bql = 1;
 		qd->done_seen = dev->tx_done_bytes;
@@ -277,6 +276,13 @@ static void bql_complete(struct qdisc *qd, struct net_core *c, struct netdev *de
 		n = dql_inflight(&qd->dql);
 	if (n)
 		dql_completed(&qd->dql, (uint32_t)n, c->now_ns);
+}
+
+/* Inline: asked before every transmit, and most devices do not count bytes. */
+static inline void bql_complete(struct qdisc *qd, struct net_core *c, struct netdev *dev)
+{
+	if (dev->features & NETDEV_F_BQL)
+		bql_complete_dev(qd, c, dev);
 }
 
 /* One tx_burst of up to max frames, and no more bytes than dql allows (the frame that

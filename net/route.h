@@ -10,8 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "net/config.h"
-
-struct net_link;
+#include "net/link.h"
 
 enum route_proto { RTPROT_KERNEL, RTPROT_STATIC, RTPROT_DHCP, RTPROT_BOOT };
 enum route_type { RTN_UNICAST, RTN_LOCAL, RTN_BROADCAST };
@@ -59,6 +58,14 @@ void route_flush(struct route_table *t, int ifi, int proto);
 const struct route *route_lookup(const struct route_table *t, uint32_t dst);
 /* Full output decision for dst. 0 or -NET_ENETUNREACH. */
 int route_get(struct route_table *t, uint32_t dst, struct route_result *res);
+/* route_get's remembered successful answer for dst, read in place, or NULL (ask
+ * route_get). Valid until the next route or address change. Inline: every datagram
+ * sent asks, and the answer is almost always the last one. */
+static inline const struct route_result *route_cached(const struct route_table *t, uint32_t dst)
+{
+	return t->last_ok && t->last_dst == dst && t->last_err == 0 && t->last_gen == t->gen &&
+	       t->last_link_gen == t->link->gen ? &t->last : NULL;
+}
 void route_init(struct route_table *t, const struct net_link *link);
 /* 1 if addr is the gateway of some route (the neighbour table keeps those longest). */
 int route_is_gateway(const struct route_table *t, uint32_t addr);

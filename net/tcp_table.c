@@ -35,18 +35,33 @@ void tcp_hash_remove(struct tcp_stack *t, struct tcp_sock *c)
 		t->last_hit = NULL;
 }
 
-struct tcp_sock *tcp_lookup(struct tcp_stack *t, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+static inline bool tuple_is(const struct tcp_sock *c, uint32_t la, uint16_t lp, uint32_t ra,
+			    uint16_t rp)
 {
-	struct tcp_sock *c = t->last_hit;
-	if (c && c->lport == lp && c->rport == rp && c->laddr == la && c->raddr == ra)
-		return c;
-	for (c = *bucket(t, la, lp, ra, rp); c; c = c->hnext) {
-		if (c->lport == lp && c->rport == rp && c->laddr == la && c->raddr == ra) {
+	return c->lport == lp && c->rport == rp && c->laddr == la && c->raddr == ra;
+}
+
+/* The hash chain walk: out of line, so the hit below needs no stack frame. */
+static __attribute__((noinline)) struct tcp_sock *lookup_chain(struct tcp_stack *t, uint32_t la,
+							      uint16_t lp, uint32_t ra, uint16_t rp)
+{
+	for (struct tcp_sock *c = *bucket(t, la, lp, ra, rp); c; c = c->hnext) {
+		if (tuple_is(c, la, lp, ra, rp)) {
 			t->last_hit = c;
 			return c;
 		}
 	}
 	return NULL;
+}
+
+/* Consecutive segments mostly belong to one connection: the last one found is tried
+ * first, before any stack frame is set up. */
+struct tcp_sock *tcp_lookup(struct tcp_stack *t, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+{
+	struct tcp_sock *c = t->last_hit;
+	if (c && tuple_is(c, la, lp, ra, rp))
+		return c;
+	return lookup_chain(t, la, lp, ra, rp);
 }
 
 /* An exact-address listener wins over a wildcard one. */

@@ -8,16 +8,6 @@
 #include "net/checksum.h"
 #include "lib/string.h"
 
-enum wire_err tcp_wire_check(const uint8_t *buf, size_t len)
-{
-	if (len < TCP_HDR_LEN)
-		return WIRE_TRUNCATED;
-	size_t doff = tcp_wire_doff(buf);
-	if (doff < TCP_HDR_LEN || doff > len)
-		return WIRE_BAD_HDR_LEN;
-	return WIRE_OK;
-}
-
 /* Fixed lengths of the options we understand; 0 = variable or unknown. */
 static size_t opt_fixed_len(uint8_t kind)
 {
@@ -71,6 +61,12 @@ static enum wire_err parse_one(uint8_t kind, const uint8_t *v, size_t olen, stru
 	return WIRE_OK;
 }
 
+/* The SYN layout's fixed bytes: MSS kind/len; SACK_PERM kind/len, TS kind/len; NOP, WS
+ * kind/len (the value bytes between are read as fields). */
+#define SYN_W0 ((TCP_OPT_MSS << 8) | 4)
+#define SYN_W1 (((uint32_t)TCP_OPT_SACK_PERM << 24) | (2u << 16) | (TCP_OPT_TS << 8) | 10u)
+#define SYN_W4 (((uint32_t)TCP_OPT_NOP << 16) | (TCP_OPT_WS << 8) | 3u)
+
 enum wire_err tcp_wire_parse_opts(const uint8_t *opt, size_t len, struct tcp_opts *o)
 {
 	/* Every segment of a connection with timestamps carries exactly NOP NOP TS
@@ -83,6 +79,18 @@ enum wire_err tcp_wire_parse_opts(const uint8_t *opt, size_t len, struct tcp_opt
 		o->mss = 0;
 		o->tsval = wire_get32(opt + 4);
 		o->tsecr = wire_get32(opt + 8);
+		return WIRE_OK;
+	}
+	/* A SYN or SYN-ACK from Linux, or from us (emit_opts): MSS, SACK_PERM, TS, NOP, WS
+	 * in exactly this layout, also taken whole. */
+	if (len == 20 && wire_get16(opt) == SYN_W0 && wire_get32(opt + 4) == SYN_W1 &&
+	    wire_get32(opt + 16) >> 8 == SYN_W4) {
+		o->has = TCP_HAS_MSS | TCP_HAS_SACK_PERM | TCP_HAS_TS | TCP_HAS_WS;
+		o->nsack = 0;
+		o->mss = wire_get16(opt + 2);
+		o->tsval = wire_get32(opt + 8);
+		o->tsecr = wire_get32(opt + 12);
+		o->ws = opt[19];
 		return WIRE_OK;
 	}
 	memset(o, 0, sizeof(*o));

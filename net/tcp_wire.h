@@ -66,8 +66,6 @@ struct tcp_hdr {
 	struct tcp_opts opt;
 };
 
-/* Fixed header present, data offset 5..15 words and within len. */
-enum wire_err tcp_wire_check(const uint8_t *buf, size_t len);
 /* Options area (kind/length TLVs). Every iteration advances by >= 1 byte; a length
  * below 2 or past the area, a wrong fixed length, or a SACK length not 2+8n is
  * WIRE_BAD_OPTION. Unknown kinds are skipped (RFC 9293 MUST-6). */
@@ -120,5 +118,17 @@ static inline uint16_t tcp_wire_dport(const uint8_t *b) { return wire_get16(b + 
 static inline uint32_t tcp_wire_seq(const uint8_t *b) { return wire_get32(b + 4); }
 static inline uint8_t tcp_wire_flags(const uint8_t *b) { return b[13]; }
 static inline size_t tcp_wire_doff(const uint8_t *b) { return (size_t)(b[12] >> 4) * 4; }
+
+/* Fixed header present, data offset 5..15 words and within len. Inline: every segment
+ * is checked here by TCP input and again by tcp_wire_parse. */
+static inline enum wire_err tcp_wire_check(const uint8_t *buf, size_t len)
+{
+	if (len < TCP_HDR_LEN)
+		return WIRE_TRUNCATED;
+	size_t doff = tcp_wire_doff(buf);
+	if (doff < TCP_HDR_LEN || doff > len)
+		return WIRE_BAD_HDR_LEN;
+	return WIRE_OK;
+}
 
 #endif
