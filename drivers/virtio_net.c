@@ -703,8 +703,12 @@ static void set_offloads(struct vnet *v)
 	if (virtio_has(&v->vp, VIRTIO_NET_F_CSUM))
 		d->features |= NETDEV_F_TX_CSUM;
 	if (virtio_has(&v->vp, VIRTIO_NET_F_HOST_TSO4)) {
-		d->features |= NETDEV_F_TSO4 | NETDEV_F_SG;     /* TX descriptors chain */
+		d->features |= NETDEV_F_TSO4;
 		d->tso_max = VNET_GSO_FRAME_MAX;
+		/* TX descriptors chain; a legacy device without ANY_LAYOUT gets no more
+		 * deviation from its framing rules than the one logged at probe. */
+		if (!v->vp.legacy || virtio_has(&v->vp, VIRTIO_F_ANY_LAYOUT))
+			d->features |= NETDEV_F_SG;
 	}
 	if (virtio_has(&v->vp, VIRTIO_NET_F_GUEST_CSUM))
 		d->features |= NETDEV_F_RX_CSUM;
