@@ -85,7 +85,8 @@ static uint32_t flow_hash(uint32_t seed, const uint8_t *f, size_t len)
 
 uint32_t fq_codel_classify(const struct fq_codel *fq, const struct pkt *p)
 {
-	uint32_t h = flow_hash(fq->perturb, (const uint8_t *)p + p->off, p->len);
+	/* The slot's bytes only (the headers; a scatter-gather tail is payload). */
+	uint32_t h = flow_hash(fq->perturb, (const uint8_t *)p + p->off, pkt_linear_len(p));
 	return (uint32_t)(((uint64_t)h * fq->prm.flows) >> 32);   /* Linux reciprocal_scale */
 }
 

@@ -125,7 +125,7 @@ void net_trace_tx_start(struct net_core *c, struct pkt *p)
 {
 	struct net_tracer *t = c->tracer;
 	p->trace_id = 0;
-	if (p->off < ETH_HDR + PKT_HDR_SIZE || p->len < 20)
+	if (p->off < ETH_HDR + PKT_HDR_SIZE || pkt_linear_len(p) < 20)
 		return;
 	/* A stand-in Ethernet header in the headroom, so the filter sees a frame; the
 	 * link floor writes the real one over it later. */
@@ -133,7 +133,8 @@ void net_trace_tx_start(struct net_core *c, struct pkt *p)
 	memset(f, 0, 12);
 	f[12] = 0x08;           /* EtherType IPv4 */
 	f[13] = 0x00;
-	if (!t->match(t->ctx, f, p->len + ETH_HDR))
+	/* Only the slot's bytes: a scatter-gather tail (payload) is not there to read. */
+	if (!t->match(t->ctx, f, pkt_linear_len(p) + ETH_HDR))
 		return;
 	const uint8_t *h = pkt_data(p);
 	uint32_t dst = (uint32_t)h[16] << 24 | h[17] << 16 | h[18] << 8 | h[19];
