@@ -4,6 +4,7 @@ Guest starts scripts/qemu.sh (the same script `make run` uses) with the console 
 unix socket, keeps everything the guest prints, and offers wait_for() and cmd().
 Every guest is killed on close(); logs land in build/test-logs/ for post-mortems.
 """
+import atexit
 import codecs
 import json
 import os
@@ -41,6 +42,18 @@ def image_with_files(files, base=IMAGE):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.run(["mcopy", "-o", "-i", part, src, "::" + path], check=True)
     return img
+
+
+_cached_images = {}
+
+
+def image_with_files_once(key, files, base=IMAGE):
+    """image_with_files, made once per test run for key and removed at exit."""
+    if key not in _cached_images:
+        img = image_with_files(files, base=base)
+        atexit.register(shutil.rmtree, os.path.dirname(img), True)
+        _cached_images[key] = img
+    return _cached_images[key]
 
 
 class Guest:

@@ -14,7 +14,6 @@ Traffic never leaves the namespaces (or loopback, for the user-networking boot).
 SKIFF_IMAGE=path boots another image than build/skiff.img; SKIFF_NICS="e1000 virtio"
 picks the models.
 """
-import atexit
 import contextlib
 import ctypes
 import hashlib
@@ -36,7 +35,7 @@ import pytest
 
 import bytesgen
 from netns import HOST_ADDR, Netns, NsHelper
-from skiff import IMAGE, ROOT, Guest, image_with_files, nstat
+from skiff import IMAGE, ROOT, Guest, image_with_files_once, nstat
 
 IMG = os.environ.get("SKIFF_IMAGE", IMAGE)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,15 +47,13 @@ BIG_SHA = bytesgen.sha256(BIG)
 # A www/ file big enough for 64 KiB super-segments, served by reference (random bytes,
 # fixed seed: the same image content every run).
 FILE = random.Random(11).randbytes(3 << 20)
-_images = {}
 
 
 def site_image():
-    """IMG with www/big.bin added, made once per run and removed at exit."""
-    if "img" not in _images:
-        _images["img"] = image_with_files({"www/big.bin": FILE}, base=IMG)
-        atexit.register(shutil.rmtree, os.path.dirname(_images["img"]), True)
-    return _images["img"]
+    """IMG with www/big.bin added (made once per run)."""
+    return image_with_files_once(("test_http big.bin", IMG), {"www/big.bin": FILE}, base=IMG)
+
+
 RELAY_PORT, QEMU_PORT = 10001, 10000        # scripts/qemu.sh --net dgram defaults
 MAX_CONNS = 64                              # http_config_default()
 HEADER_TIMEOUT = 10.0                       # http_config_default(), seconds

@@ -17,7 +17,6 @@ tap, whose vnet header lets QEMU offer CSUM, GUEST_CSUM, HOST_TSO4 and GUEST_TSO
 The "dgram" entry runs the same over `-netdev dgram` through impair.py (a pass-through
 relay to the tap, as test_http.py uses): no vnet header, so QEMU offers no offloads at all.
 """
-import atexit
 import hashlib
 import json
 import os
@@ -32,7 +31,7 @@ import pytest
 
 import bytesgen
 from netns import Netns
-from skiff import IMAGE, Guest, image_with_files, nstat
+from skiff import IMAGE, Guest, image_with_files_once, nstat
 
 IMG = os.environ.get("SKIFF_IMAGE", IMAGE)
 PY = "/usr/bin/python3"
@@ -48,15 +47,11 @@ CONFIGS = {
 HERE = os.path.dirname(os.path.abspath(__file__))
 RELAY_PORT, QEMU_PORT = 10001, 10000        # scripts/qemu.sh --net dgram defaults
 FILE = random.Random(12).randbytes(3 << 20)     # www/big.bin: sent by reference
-_images = {}
 
 
 def box_image():
-    """IMG with www/big.bin added, made once per run and removed at exit."""
-    if "img" not in _images:
-        _images["img"] = image_with_files({"www/big.bin": FILE}, base=IMG)
-        atexit.register(shutil.rmtree, os.path.dirname(_images["img"]), True)
-    return _images["img"]
+    """IMG with www/big.bin added (made once per run)."""
+    return image_with_files_once(("test_offload big.bin", IMG), {"www/big.bin": FILE}, base=IMG)
 
 
 JUMBO_MTU = 9000
