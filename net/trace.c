@@ -127,6 +127,11 @@ void net_trace_tx_start(struct net_core *c, struct pkt *p)
 	p->trace_id = 0;
 	if (p->off < ETH_HDR + PKT_HDR_SIZE || p->len < 20)
 		return;
+	/* The filter reads len bytes: a scatter-gather tail (pkt.h ext) joins the frame
+	 * first, as at the tap (qdisc.c); where it cannot, the frame is not traced
+	 * (docs/review-sg.md). Only while a tracer is attached. */
+	if (pkt_linearize(p))
+		return;
 	/* A stand-in Ethernet header in the headroom, so the filter sees a frame; the
 	 * link floor writes the real one over it later. */
 	uint8_t *f = pkt_data(p) - ETH_HDR;
