@@ -70,3 +70,111 @@ TEST(review_sg_trace_tx_filter_reads_past_linear_part_bug)
 	net_trace_detach(&t.s.core);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* ==== (c) the delayed ACK of a FIN (tcp_in.c step8_fin) ============================= */
+
+static struct tcp_sock *rs_estab(struct th *h, struct th_peer *p, struct tcp_sock **l)
+{
+	th_init(h, NULL);
+	struct tcp_opts o = { .has = TCP_HAS_MSS, .mss = 1460 };
+	return th_estab(h, p, l, &o, 0);
+}
+
+/* Sound: the FIN that moves ESTABLISHED -> CLOSE-WAIT is not ACKed at once; an
+ * application that closes within the delayed-ACK time sends one FIN+ACK that
+ * acknowledges the FIN, and no separate ACK follows (or went before). */
+TEST(review_sg_fin_ack_merged_with_close)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = rs_estab(&h, &p, &l);
+	REQUIRE(c);
+	peer_send(&h, &p, TCP_FIN | TCP_ACK, NULL, 0);
+	CHECK_EQ(c->state, TCP_CLOSE_WAIT);
+	NONE(&h);
+	th_advance(&h, 10 * TH_MS);
+	NONE(&h);
+	tcp_close(c);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.h.flags, TCP_FIN | TCP_ACK);
+	CHECK_EQ(s.h.ack, p.seq);               /* the peer's FIN acknowledged in it */
+	th_advance(&h, 100 * TH_MS);
+	NONE(&h);                               /* the delayed ACK timer was cancelled */
+	CHECK_EQ(c->state, TCP_LAST_ACK);
+	p.ack = s.h.seq + 1;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Sound: an application that does not close gets the FIN ACKed by the delayed-ACK
+ * timer (40 ms, well under the peer's 200 ms minimum RTO), once. */
+TEST(review_sg_fin_ack_by_timer_within_delack)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = rs_estab(&h, &p, &l);
+	REQUIRE(c);
+	peer_send(&h, &p, TCP_FIN | TCP_ACK, NULL, 0);
+	th_advance(&h, 39 * TH_MS);
+	NONE(&h);
+	th_advance(&h, 2 * TH_MS);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.h.flags, TCP_ACK);
+	CHECK_EQ(s.h.ack, p.seq);
+	CHECK_EQ(s.dlen, 0);
+	th_advance(&h, 500 * TH_MS);
+	NONE(&h);
+	CHECK_EQ(h.t.mib[TCP_MIB_DelayedACKs], 1);
+	tcp_close(c);
+	th_drain(&h);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Sound: the peer repeats its FIN (its copy of our ACK is late or lost): the repeat is
+ * a duplicate and is ACKed at once (RFC 9293 §3.10.7.4 first check). */
+TEST(review_sg_fin_repeated_by_peer_acked_at_once)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = rs_estab(&h, &p, &l);
+	REQUIRE(c);
+	peer_send(&h, &p, TCP_FIN | TCP_ACK, NULL, 0);
+	NONE(&h);
+	p.seq--;                                /* the same FIN again */
+	peer_send(&h, &p, TCP_FIN | TCP_ACK, NULL, 0);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.h.flags & (TCP_ACK | TCP_FIN), TCP_ACK);
+	CHECK_EQ(s.h.ack, p.seq);
+	CHECK_EQ(c->state, TCP_CLOSE_WAIT);
+	tcp_close(c);
+	th_drain(&h);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Sound: simultaneous close. Our FIN is out (FIN-WAIT-1): the peer's FIN is ACKed at
+ * once, since the peer waits on that ACK alone. */
+TEST(review_sg_fin_in_fin_wait_1_acked_at_once)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = rs_estab(&h, &p, &l);
+	REQUIRE(c);
+	tcp_close(c);                           /* orphan: the TCB finishes alone */
+	struct th_seg s;
+	POP(&h, s);
+	CHECK(s.h.flags & TCP_FIN);
+	CHECK_EQ(c->state, TCP_FIN_WAIT_1);
+	peer_send(&h, &p, TCP_FIN | TCP_ACK, NULL, 0);   /* crosses ours: acks only the SYN side */
+	POP(&h, s);
+	CHECK_EQ(s.h.ack, p.seq);
+	CHECK_EQ(c->state, TCP_CLOSING);
+	th_drain(&h);
+	tcp_close(l);
+	th_fini(&h);
+}
