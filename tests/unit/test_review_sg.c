@@ -178,3 +178,113 @@ TEST(review_sg_fin_in_fin_wait_1_acked_at_once)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* ==== (b) tcp_output's early return, nothing_to_send() ============================= */
+
+static uint8_t rs_blob[100000];
+
+static uint32_t rs_data_bytes(struct th *h, uint32_t *first_seq, int *nsegs)
+{
+	struct th_seg s;
+	uint32_t n = 0;
+	*nsegs = 0;
+	while (th_pop(h, &s)) {
+		if (!s.dlen)
+			continue;
+		if (!*nsegs)
+			*first_seq = s.h.seq;
+		(*nsegs)++;
+		n += s.dlen;
+	}
+	return n;
+}
+
+/* Sound: an ACK that arrives after a long idle takes the early return, so
+ * restart_after_idle does not run then; it runs when data is next written (the pure ACK
+ * we send meanwhile does not move last_snd_ns), and that burst is still cut to the
+ * restart window (RFC 5681 §4.1). */
+TEST(review_sg_nothing_to_send_keeps_restart_after_idle)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = rs_estab(&h, &p, &l);
+	REQUIRE(c);
+	CHECK_EQ(tcp_send(c, rs_blob, 1000), 1000);
+	uint32_t seq0 = 0;
+	int n = 0;
+	CHECK_EQ(rs_data_bytes(&h, &seq0, &n), 1000);
+	p.ack = seq0 + 1000;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	c->cwnd = 60 * c->mss;                  /* grown by an earlier transfer */
+	th_advance(&h, 5 * TH_SEC);             /* idle, far over the RTO */
+	peer_send(&h, &p, TCP_ACK | TCP_PSH, "ping", 4);    /* takes the early return */
+	th_advance(&h, 50 * TH_MS);             /* our delayed ACK of it: a pure ACK */
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.dlen, 0);
+	CHECK(tcp_send(c, rs_blob, sizeof(rs_blob)) > 20000);
+	uint32_t sent = rs_data_bytes(&h, &seq0, &n);
+	CHECK(sent > 0);
+	CHECK(sent <= TCP_INIT_CWND * c->mss);
+	tcp_close(c);
+	th_drain(&h);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Sound: after an RTO, go-back-N leaves snd_nxt below snd_buf_end with everything
+ * already sent once (snd_nxt < snd_max): the ACK of the retransmission must go on to
+ * the next lost segment, not take the early return. */
+TEST(review_sg_nothing_to_send_rto_go_back_n_continues)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = rs_estab(&h, &p, &l);
+	REQUIRE(c);
+	uint32_t mss = c->mss;
+	CHECK_EQ(tcp_send(c, rs_blob, 4 * mss), (long)(4 * mss));
+	uint32_t seq0 = 0;
+	int n = 0;
+	CHECK_EQ(rs_data_bytes(&h, &seq0, &n), 4 * mss);    /* all lost */
+	th_advance(&h, 1100 * TH_MS);           /* RTO: the first segment again */
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.h.seq, seq0);
+	CHECK_EQ(s.dlen, mss);
+	th_drain(&h);
+	p.ack = seq0 + mss;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	uint32_t first = 0;
+	uint32_t more = rs_data_bytes(&h, &first, &n);
+	CHECK(more >= mss);
+	CHECK_EQ(first, seq0 + mss);            /* the next hole, at once */
+	tcp_close(c);
+	th_drain(&h);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Sound: a window closed with nothing unsent takes the slow path once data is written
+ * (snd_wnd == 0): the persist timer is armed and the probe goes. */
+TEST(review_sg_nothing_to_send_zero_window_probe)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = rs_estab(&h, &p, &l);
+	REQUIRE(c);
+	p.wnd = 0;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	CHECK_EQ(c->snd_wnd, 0);
+	CHECK_EQ(tcp_send(c, rs_blob, 500), 500);
+	NONE(&h);
+	CHECK(c->persist);
+	th_advance(&h, 1500 * TH_MS);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK(s.dlen >= 1);                     /* the window probe */
+	th_drain(&h);
+	tcp_close(c);
+	th_drain(&h);
+	tcp_close(l);
+	th_fini(&h);
+}
