@@ -288,3 +288,60 @@ TEST(review_sg_nothing_to_send_zero_window_probe)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* ==== (a) fq_codel's flow hash ====================================================== */
+
+#include "net/fq_codel.h"
+
+/* A frame of eth + IPv4 (20 B) in the slot, its TCP header in an ext tail: the slot
+ * bytes behind the IP header are `junk`, not the frame. */
+static struct pkt *rs_short_linear(struct pkt_pool *pool, const uint8_t *tail, size_t tlen,
+				   uint8_t junk)
+{
+	struct pkt *p = pkt_alloc(pool);
+	if (!p)
+		return NULL;
+	uint8_t *f = pkt_put(p, 34);
+	memset(f, 0, 34);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[14 + 9] = 6;
+	f[14 + 12] = 10, f[14 + 15] = 1;
+	f[14 + 16] = 10, f[14 + 19] = 2;
+	memset(f + 34, junk, 64);
+	p->ext = tail;
+	p->ext_len = (uint32_t)tlen;
+	p->len += (uint32_t)tlen;
+	return p;
+}
+
+/* Suspicion: the flow hash bounds its reads by p->len, so with a short linear part it
+ * reads the "ports" from the slot behind it: the same flow lands in different buckets
+ * depending on stale slot bytes (and with a 2 KiB slot and a big tail, past the slot).
+ * Only the linear part may be read: the frame stays classifiable by its addresses. */
+TEST(review_sg_fq_codel_hash_reads_past_linear_part_bug)
+{
+	static struct fq_codel fq;
+	static struct fq_codel_flow flows[1024];
+	static uint8_t tail[1000];
+	struct fq_codel_params prm;
+	fq_codel_params_default(&prm);
+	REQUIRE(fq_codel_init(&fq, &prm, flows, 1024, 0x2468ace1) == 0);
+	uint8_t *mem = calloc(4, PKT_SLOT_SIZE);
+	REQUIRE(mem);
+	struct pkt_pool pool;
+	pkt_pool_init(&pool, mem, 0x400000, 4);
+	memset(tail, 0, sizeof(tail));
+	tail[0] = 0x13, tail[1] = 0x89, tail[2] = 0x9c, tail[3] = 0x40;     /* ports */
+	int differ = 0;
+	for (int j = 1; j < 32; j++) {
+		struct pkt *a = rs_short_linear(&pool, tail, sizeof(tail), 0);
+		struct pkt *b = rs_short_linear(&pool, tail, sizeof(tail), (uint8_t)(j * 37));
+		REQUIRE(a && b);
+		differ += fq_codel_classify(&fq, a) != fq_codel_classify(&fq, b);
+		pkt_free(a);
+		pkt_free(b);
+	}
+	CHECK_EQ(differ, 0);
+	free(mem);
+}
