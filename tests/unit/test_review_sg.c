@@ -345,3 +345,43 @@ TEST(review_sg_fq_codel_hash_reads_past_linear_part_bug)
 	CHECK_EQ(differ, 0);
 	free(mem);
 }
+
+/* ==== drivers: e1000/igb descriptor count and TSO header parse with an ext tail ===== */
+
+#include "drivers/e1000_offload.h"
+#include "drivers/nic_test.h"
+
+/* Sound: e1000_offload_descs counts what tx_offload posts (a context, the linear part
+ * and the tail, each in E1000_TX_CHUNK pieces); a tail that starts inside the headers
+ * (the TSO header parse would read it from the slot) or comes without TSO is refused
+ * (0: the driver drops it, counted), never described. */
+TEST(review_sg_e1000_descs_and_short_linear_part)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 9 };
+	static uint8_t tail[65536];
+	uint8_t *mem = calloc(1, pkt_slot_size(65536));
+	REQUIRE(mem);
+	struct pkt_pool pool;
+	pkt_pool_init_sized(&pool, mem, 0x100000, 1, 65536);
+	struct pkt *p = pkt_alloc(&pool);
+	REQUIRE(p);
+	REQUIRE(nic_test_frame(p, mac, NIC_TEST_TCP, 3, 20000) == 0);
+	REQUIRE(p->flags & PKT_F_GSO_TCP4);
+	uint32_t len = p->len;
+	struct e1000_tx_offload o;
+	for (uint32_t lin = 34; lin <= 54; lin += 4) {
+		memcpy(tail, pkt_data(p) + lin, len - lin);
+		p->ext = tail;
+		p->ext_len = len - lin;
+		int want = lin >= 54 ? 1 + 1 + (int)((len - lin + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK) : 0;
+		CHECK_EQ(e1000_offload_descs(p, &o, 60, 1514), want);
+		if (want)
+			CHECK_EQ(o.hdrlen, 54);
+	}
+	p->flags &= (uint16_t)~PKT_F_GSO_TCP4;  /* a tail with checksum offload only */
+	CHECK_EQ(e1000_offload_descs(p, &o, 60, 65535), 0);
+	p->ext_len = 0;
+	p->ext = NULL;
+	pkt_free(p);
+	free(mem);
+}
