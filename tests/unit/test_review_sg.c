@@ -385,3 +385,97 @@ TEST(review_sg_e1000_descs_and_short_linear_part)
 	pkt_free(p);
 	free(mem);
 }
+
+/* ==== lifetime: what done == NULL guarantees ======================================== */
+
+static void rs_move(struct test_net *from, struct test_net *to)
+{
+	struct pkt *p;
+	while ((p = fake_netdev_pop(&from->f))) {
+		fake_netdev_complete(&from->f, 1);
+		if (p->len <= PKT_BUF_SIZE && !p->ext_len)
+			fake_netdev_rx(&to->f, &to->s, pkt_data(p), p->len);
+		pkt_free(p);
+	}
+	net_input_flush(&to->s);
+}
+
+static void rs_ref_done(void *arg, int err)
+{
+	(void)err;
+	(*(int *)arg)++;
+}
+
+/* Frames a sent: how many big (over the MTU), how many with a tail at ext. */
+static void rs_frames(struct test_net *a, int *big, int *sg)
+{
+	struct pkt *p;
+	*big = *sg = 0;
+	while ((p = fake_netdev_pop(&a->f))) {
+		fake_netdev_complete(&a->f, 1);
+		*big += p->len > 1514;
+		*sg += p->ext_len != 0;
+		pkt_free(p);
+	}
+}
+
+/* Suspicion: a frame in a device ring may outlive the ACK of its bytes (a
+ * retransmission queued behind the original), so memory handed over with a completion
+ * (done != NULL: the owner may free it when done runs) must never be read in place.
+ * Sound: only chunks without a completion go by reference (sq_lasting checks k->done),
+ * and the one caller passing NULL (http_app.c) passes only image file data and static
+ * strings (is_transient, http_server.c BODY_STATIC). The same send with done == NULL
+ * does go in place: the test can fail. */
+TEST(review_sg_ref_with_completion_never_read_in_place)
+{
+	static struct test_net a, b;
+	static uint8_t buf[60000];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7);
+	tn_init_tcp(&a, 1, "10.0.0.1/24");
+	tn_init_tcp(&b, 2, "10.0.0.2/24");
+	a.s.tcp.cfg.gso = true;
+	a.f.dev.features = NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG;
+	a.f.dev.tso_max = 65536;
+	for (int i = 0; i < 4; i++) {
+		rs_move(&a, &b);
+		rs_move(&b, &a);
+	}
+	struct tcp_sock *l, *cs, *ss = NULL;
+	REQUIRE(tcp_listen(&b.s.tcp, 0, 5002, 0, NULL, NULL, &l) == 0);
+	REQUIRE(tcp_connect(&a.s.tcp, 0, ip("10.0.0.2"), 5002, NULL, NULL, &cs) == 0);
+	for (int i = 0; i < 20 && !(tcp_ready(cs) & TCP_EV_CONNECTED); i++) {
+		rs_move(&a, &b);
+		rs_move(&b, &a);
+		tn_advance(&a, NET_NS_PER_MS);
+		tn_advance(&b, NET_NS_PER_MS);
+	}
+	REQUIRE(tcp_ready(cs) & TCP_EV_CONNECTED);
+	int done = 0, big = 0, sg = 0;
+	REQUIRE(tcp_send_ref(cs, buf, 30000, rs_ref_done, &done) == 0);
+	rs_frames(&a, &big, &sg);
+	CHECK(big > 0);                         /* the TSO path was taken */
+	CHECK_EQ(sg, 0);                        /* ... but copied */
+	tcp_abort(cs);                          /* done runs (also on abort), */
+	tn_advance(&a, NET_NS_PER_MS);          /* from tcp_poll */
+	CHECK_EQ(done, 1);
+	rs_frames(&a, &big, &sg);
+	REQUIRE(tcp_connect(&a.s.tcp, 0, ip("10.0.0.2"), 5002, NULL, NULL, &cs) == 0);
+	for (int i = 0; i < 20 && !(tcp_ready(cs) & TCP_EV_CONNECTED); i++) {
+		rs_move(&a, &b);
+		rs_move(&b, &a);
+		tn_advance(&a, NET_NS_PER_MS);
+		tn_advance(&b, NET_NS_PER_MS);
+	}
+	REQUIRE(tcp_ready(cs) & TCP_EV_CONNECTED);
+	REQUIRE(tcp_send_ref(cs, buf, 30000, NULL, NULL) == 0);
+	rs_frames(&a, &big, &sg);
+	CHECK(sg > 0);                          /* no completion: read where it lies */
+	tcp_abort(cs);
+	rs_frames(&a, &big, &sg);
+	while (tcp_accept(l, &ss) == 0 && ss)
+		tcp_abort(ss);
+	tcp_close(l);
+	CHECK_EQ(tn_fini(&a), 0);
+	CHECK_EQ(tn_fini(&b), 0);
+}
