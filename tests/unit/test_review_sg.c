@@ -479,3 +479,27 @@ TEST(review_sg_ref_with_completion_never_read_in_place)
 	CHECK_EQ(tn_fini(&a), 0);
 	CHECK_EQ(tn_fini(&b), 0);
 }
+
+/* Sound: the handshake's last ACK carries the FIN (SYN-RECEIVED -> ESTABLISHED ->
+ * CLOSE-WAIT) for a connection no application has accepted yet: nobody can close it
+ * within 40 ms, and the delayed-ACK timer still runs for it from the accept queue. */
+TEST(review_sg_fin_on_handshake_ack_acked_by_timer)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l;
+	th_init(&h, NULL);
+	struct tcp_sock *c = th_into_state(&h, &p, &l, "SYN-RECV", NULL);
+	REQUIRE(c);
+	peer_send(&h, &p, TCP_FIN | TCP_ACK, NULL, 0);
+	CHECK_EQ(c->state, TCP_CLOSE_WAIT);
+	NONE(&h);
+	th_advance(&h, 41 * TH_MS);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.h.flags, TCP_ACK);
+	CHECK_EQ(s.h.ack, p.seq);
+	th_drain(&h);
+	tcp_close(l);
+	th_fini(&h);
+}
