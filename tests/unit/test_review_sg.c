@@ -503,3 +503,41 @@ TEST(review_sg_fin_on_handshake_ack_acked_by_timer)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* ==== software GSO's header parse ==================================================== */
+
+#include "net/gso.h"
+
+/* Suspicion: gso_hdr_len (link.c's TSO-or-software decision, before the tail is
+ * joined) parses the headers against p->len: with a linear part that ends inside the
+ * TCP header it reads the data offset from stale slot bytes and returns a header
+ * length nobody sent. The headers must lie in the slot, or the frame is refused. */
+TEST(review_sg_gso_hdr_len_reads_past_linear_part_bug)
+{
+	static uint8_t tail[4000];
+	uint8_t *mem = calloc(1, pkt_slot_size(65536));
+	REQUIRE(mem);
+	struct pkt_pool pool;
+	pkt_pool_init_sized(&pool, mem, 0x100000, 1, 65536);
+	struct pkt *p = pkt_alloc(&pool);
+	REQUIRE(p);
+	uint8_t *f = pkt_put(p, 14 + 20 + 10);  /* the TCP header's first 10 bytes only */
+	memset(f, 0, 44);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[14 + 2] = (uint8_t)((20 + 20 + sizeof(tail) - 10) >> 8);
+	f[14 + 3] = (uint8_t)(20 + 20 + sizeof(tail) - 10);
+	f[14 + 9] = 6;
+	memset(f + 44, 0x50, 64);               /* stale slot bytes: "data offset 5" */
+	memset(tail, 0, sizeof(tail));
+	p->ext = tail;
+	p->ext_len = sizeof(tail);
+	p->len += sizeof(tail);
+	p->flags |= PKT_F_GSO_TCP4;
+	p->gso_size = 1448;
+	CHECK(gso_hdr_len(p) < 0);
+	p->ext_len = 0;
+	p->ext = NULL;
+	pkt_free(p);
+	free(mem);
+}
