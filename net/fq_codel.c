@@ -61,7 +61,7 @@ static uint32_t mix(uint32_t h, uint32_t w)
 
 /* Hash over what identifies a flow: the IPv4 5-tuple when the frame has one (ports
  * only from unfragmented or first fragments), else the EtherType. Every read is
- * bounded by p->len; a short or odd frame still gets a bucket. */
+ * bounded by len (the linear part); a short or odd frame still gets a bucket. */
 static uint32_t flow_hash(uint32_t seed, const uint8_t *f, size_t len)
 {
 	if (len < ETH_HLEN)
@@ -85,7 +85,7 @@ static uint32_t flow_hash(uint32_t seed, const uint8_t *f, size_t len)
 
 uint32_t fq_codel_classify(const struct fq_codel *fq, const struct pkt *p)
 {
-	/* The slot's bytes only (the headers; a scatter-gather tail is payload). */
+	/* Only the slot's bytes: a scatter-gather tail (pkt.h ext) is not behind them. */
 	uint32_t h = flow_hash(fq->perturb, (const uint8_t *)p + p->off, pkt_linear_len(p));
 	return (uint32_t)(((uint64_t)h * fq->prm.flows) >> 32);   /* Linux reciprocal_scale */
 }
@@ -243,8 +243,8 @@ static struct pkt *codel_head(struct fq_codel *fq, struct fq_codel_flow *f, uint
 static int ecn_set_ce(struct pkt *p)
 {
 	uint8_t *f = pkt_data(p);
-	if (p->len < ETH_HLEN + IPV4_HDR_MIN || wire_get16(f + 12) != ETH_P_IP)
-		return 0;
+	if (pkt_linear_len(p) < ETH_HLEN + IPV4_HDR_MIN || wire_get16(f + 12) != ETH_P_IP)
+		return 0;       /* the header must be in the slot (pkt.h ext) */
 	uint8_t *ip = f + ETH_HLEN;
 	if ((ip[0] >> 4) != 4 || (ip[1] & 3) == 0)
 		return 0;

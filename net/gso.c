@@ -33,22 +33,24 @@ struct frame_hdrs {
 	uint8_t flags;
 };
 
-static int parse(const uint8_t *f, size_t len, struct frame_hdrs *h)
+/* len: the frame; lin: its bytes at f (less than len while a scatter-gather tail,
+ * pkt.h ext, lies elsewhere), which must hold every header read here. */
+static int parse(const uint8_t *f, size_t len, size_t lin, struct frame_hdrs *h)
 {
-	if (len < ETH_HLEN + IPV4_HDR_MIN || wire_get16(f + 12) != ETH_P_IP)
+	if (lin < ETH_HLEN + IPV4_HDR_MIN || wire_get16(f + 12) != ETH_P_IP)
 		return -NET_EINVAL;
 	h->ip_off = ETH_HLEN;
 	ipv4_parse(f + ETH_HLEN, &h->ip);
 	if (h->ip.proto != IPV4_PROTO_TCP || h->ip.hdr_len < IPV4_HDR_MIN)
 		return -NET_EINVAL;
 	h->tcp_off = h->ip_off + h->ip.hdr_len;
-	if (len < h->tcp_off + TCP_HDR_LEN)
+	if (lin < h->tcp_off + TCP_HDR_LEN)
 		return -NET_EINVAL;
 	size_t doff = (size_t)(f[h->tcp_off + 12] >> 4) * 4;
 	h->hlen = h->tcp_off + doff;
 	/* The IP total length says where the datagram ends: Ethernet padding after it is
 	 * no one's data. */
-	if (doff < TCP_HDR_LEN || h->ip.tot_len < h->hlen - h->ip_off ||
+	if (doff < TCP_HDR_LEN || h->hlen > lin || h->ip.tot_len < h->hlen - h->ip_off ||
 	    h->ip_off + h->ip.tot_len > len)
 		return -NET_EINVAL;
 	h->seq = wire_get32(f + h->tcp_off + 4);
@@ -59,7 +61,7 @@ static int parse(const uint8_t *f, size_t len, struct frame_hdrs *h)
 int gso_hdr_len(const struct pkt *p)
 {
 	struct frame_hdrs h;
-	int err = parse((const uint8_t *)p + p->off, p->len, &h);
+	int err = parse((const uint8_t *)p + p->off, p->len, pkt_linear_len(p), &h);
 	return err ? err : (int)h.hlen;
 }
 
@@ -94,7 +96,7 @@ int gso_segment(struct pkt *p, uint32_t max_frame, int partial, gso_alloc_fn all
 		gso_out_fn out, void *ctx)
 {
 	struct frame_hdrs h;
-	if (!p->gso_size || parse(pkt_data(p), p->len, &h) || h.hlen >= max_frame)
+	if (!p->gso_size || parse(pkt_data(p), p->len, pkt_linear_len(p), &h) || h.hlen >= max_frame)
 		return -NET_EINVAL;
 	/* Never a segment over the link's frame size, whatever gso_size the floor above
 	 * passed (options it did not count, a path MTU that shrank meanwhile). */
