@@ -419,6 +419,21 @@ static void rs_frames(struct test_net *a, int *big, int *sg)
 	}
 }
 
+/* a connects to b's listener on port; the handshake moved until done. NULL if not. */
+static struct tcp_sock *rs_connect(struct test_net *a, struct test_net *b, uint16_t port)
+{
+	struct tcp_sock *cs;
+	if (tcp_connect(&a->s.tcp, 0, ip("10.0.0.2"), port, NULL, NULL, &cs) != 0)
+		return NULL;
+	for (int i = 0; i < 20 && !(tcp_ready(cs) & TCP_EV_CONNECTED); i++) {
+		rs_move(a, b);
+		rs_move(b, a);
+		tn_advance(a, NET_NS_PER_MS);
+		tn_advance(b, NET_NS_PER_MS);
+	}
+	return tcp_ready(cs) & TCP_EV_CONNECTED ? cs : NULL;
+}
+
 /* Suspicion: a frame in a device ring may outlive the ACK of its bytes (a
  * retransmission queued behind the original), so memory handed over with a completion
  * (done != NULL: the owner may free it when done runs) must never be read in place.
@@ -443,14 +458,7 @@ TEST(review_sg_ref_with_completion_never_read_in_place)
 	}
 	struct tcp_sock *l, *cs, *ss = NULL;
 	REQUIRE(tcp_listen(&b.s.tcp, 0, 5002, 0, NULL, NULL, &l) == 0);
-	REQUIRE(tcp_connect(&a.s.tcp, 0, ip("10.0.0.2"), 5002, NULL, NULL, &cs) == 0);
-	for (int i = 0; i < 20 && !(tcp_ready(cs) & TCP_EV_CONNECTED); i++) {
-		rs_move(&a, &b);
-		rs_move(&b, &a);
-		tn_advance(&a, NET_NS_PER_MS);
-		tn_advance(&b, NET_NS_PER_MS);
-	}
-	REQUIRE(tcp_ready(cs) & TCP_EV_CONNECTED);
+	REQUIRE((cs = rs_connect(&a, &b, 5002)) != NULL);
 	int done = 0, big = 0, sg = 0;
 	REQUIRE(tcp_send_ref(cs, buf, 30000, rs_ref_done, &done) == 0);
 	rs_frames(&a, &big, &sg);
@@ -460,14 +468,7 @@ TEST(review_sg_ref_with_completion_never_read_in_place)
 	tn_advance(&a, NET_NS_PER_MS);          /* from tcp_poll */
 	CHECK_EQ(done, 1);
 	rs_frames(&a, &big, &sg);
-	REQUIRE(tcp_connect(&a.s.tcp, 0, ip("10.0.0.2"), 5002, NULL, NULL, &cs) == 0);
-	for (int i = 0; i < 20 && !(tcp_ready(cs) & TCP_EV_CONNECTED); i++) {
-		rs_move(&a, &b);
-		rs_move(&b, &a);
-		tn_advance(&a, NET_NS_PER_MS);
-		tn_advance(&b, NET_NS_PER_MS);
-	}
-	REQUIRE(tcp_ready(cs) & TCP_EV_CONNECTED);
+	REQUIRE((cs = rs_connect(&a, &b, 5002)) != NULL);
 	REQUIRE(tcp_send_ref(cs, buf, 30000, NULL, NULL) == 0);
 	rs_frames(&a, &big, &sg);
 	CHECK(sg > 0);                          /* no completion: read where it lies */
