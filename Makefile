@@ -133,7 +133,9 @@ $(BUILD)/host/sk_string.o: lib/string.c lib/string.h
 	objcopy $(foreach s,$(SK_STRING_SYMS),--redefine-sym $(s)=sk_$(s)) $@.tmp $@
 	@rm -f $@.tmp
 
-$(BUILD)/host/unit: $(HOST_SRCS) $(UNIT_SRCS) $(BUILD)/host/sk_string.o $(wildcard tests/unit/*.h tests/bench/*.h)
+# Headers too: a header-only change must rebuild the test binary (it is one compile).
+HOST_HDRS := $(wildcard lib/*.h kernel/*.h net/*.h drivers/*.h tests/unit/*.h tests/bench/*.h)
+$(BUILD)/host/unit: $(HOST_SRCS) $(UNIT_SRCS) $(BUILD)/host/sk_string.o $(HOST_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SRCS) $(UNIT_SRCS) $(BUILD)/host/sk_string.o -o $@
 
