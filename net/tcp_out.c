@@ -601,6 +601,14 @@ static bool nothing_to_send(const struct tcp_sock *c)
 	       c->snd_wnd != 0 && c->ca_state != TCP_CA_RECOVERY;
 }
 
+/* After a segment went out: nothing unsent, no FIN queued, no recovery. The loop's next
+ * turn would find exactly that (tcp_pacing_hold: nothing to send, t_pace off; then
+ * tcp_send_new: no data, no FIN due) and stop, so it stops here instead. */
+static bool sent_all(const struct tcp_sock *c)
+{
+	return c->snd_nxt == c->snd_buf_end && !c->fin_queued && c->ca_state != TCP_CA_RECOVERY;
+}
+
 void tcp_output(struct tcp_sock *c)
 {
 	switch (c->state) {
@@ -631,8 +639,12 @@ void tcp_output(struct tcp_sock *c)
 	if (c->ca_state == TCP_CA_RECOVERY && c->sack_ok) {
 		tcp_sack_recovery_xmit(c);
 	} else {
-		for (int i = 0; i < 1024 && !tcp_pacing_hold(c) && tcp_send_new(c, false, false); i++)
-			;
+		for (int i = 0; i < 1024 && !tcp_pacing_hold(c) && tcp_send_new(c, false, false); i++) {
+			if (sent_all(c)) {
+				c->t_pace = 0;  /* what the next turn's tcp_pacing_hold would do */
+				break;
+			}
+		}
 	}
 	if (!c->t_pace)
 		persist_check(c);       /* held by pacing is not a closed window */
