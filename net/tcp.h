@@ -157,6 +157,10 @@ struct tcp_config {
 	bool pacing;              /* default on */
 	uint16_t pacing_ss_ratio; /* 200 (tcp_pacing_ss_ratio) */
 	uint16_t pacing_ca_ratio; /* 120 (tcp_pacing_ca_ratio) */
+	/* Header prediction (tcp_in.c, default on): the common ESTABLISHED segment skips
+	 * the checklist steps that cannot apply to it. Off: every segment takes the whole
+	 * checklist (tests run both and compare). */
+	bool hdr_predict;
 };
 
 /* ---- counters (nstat names) --------------------------------------------------------- */
@@ -233,7 +237,9 @@ struct tcp_config {
 	X(GsoNoBuf, "TcpExtSkiffGsoNoBuf")                                      \
 	X(SgSegs, "TcpExtSkiffSgSegs")                                          \
 	X(PacingHeld, "TcpExtSkiffPacingHeld")                                  \
-	X(SndbufExpand, "TcpExtSkiffSndbufExpand")
+	X(SndbufExpand, "TcpExtSkiffSndbufExpand")                              \
+	X(TCPHPHits, "TcpExtTCPHPHits")                                         \
+	X(TCPHPAcks, "TcpExtTCPHPAcks")
 
 enum tcp_mib {
 #define TCP_MIB_ENUM(id, name) TCP_MIB_##id,

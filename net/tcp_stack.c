@@ -57,6 +57,7 @@ void tcp_config_default(struct tcp_config *cfg)
 		.pacing = true,
 		.pacing_ss_ratio = 200,
 		.pacing_ca_ratio = 120,
+		.hdr_predict = true,
 	};
 }
 
