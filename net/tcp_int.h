@@ -322,7 +322,17 @@ static inline void tcp_enter(struct tcp_stack *t)
 {
 	t->depth++;
 }
-void tcp_leave(struct tcp_stack *t, bool deliver);
+void tcp_leave_outer(struct tcp_stack *t, bool deliver);
+/* Inline: most leaves are nested, or the outermost of a user call (deliver false)
+ * with no segment looped back meanwhile, and have nothing to do but count down. */
+static inline void tcp_leave(struct tcp_stack *t, bool deliver)
+{
+	NET_ASSERT(t->depth > 0);
+	if (t->depth == 1 && (t->backlog || (deliver && (t->events || t->reap))))
+		tcp_leave_outer(t, deliver);
+	else
+		t->depth--;
+}
 void *tcp_alloc(struct tcp_stack *t, size_t n);
 void tcp_free(struct tcp_stack *t, void *p, size_t n);
 bool tcp_shed_orphan(struct tcp_stack *t);
