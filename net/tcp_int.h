@@ -384,7 +384,17 @@ bool tcp_pacing_hold(struct tcp_sock *c);             /* data must wait (t_pace 
 /* tcp_timer.c */
 void tcp_timers(struct tcp_sock *c, uint64_t now);
 void tcp_rtt_sample(struct tcp_sock *c, uint64_t rtt_ns);
-uint64_t tcp_rto_ns(const struct tcp_sock *c);
+uint64_t tcp_rto_backoff_ns(const struct tcp_sock *c);
+/* The retransmission timeout now: RTO (RFC 6298 §2), doubled per backoff step (§5.5),
+ * at most rto_max. Inline: every data segment sent asks, and rto_us <= rto_max
+ * (tcp_rtt_sample clamps it) unless a backoff doubled it. */
+static inline uint64_t tcp_rto_ns(const struct tcp_sock *c)
+{
+	uint64_t rto = (uint64_t)c->rto_us * TCP_NS_PER_US;
+	if (c->rtx_shift == 0 && rto <= (uint64_t)c->t->cfg.rto_max_ms * TCP_NS_PER_MS)
+		return rto;
+	return tcp_rto_backoff_ns(c);
+}
 void tcp_keepalive_reset(struct tcp_sock *c);
 void tcp_delack_schedule(struct tcp_sock *c);
 
