@@ -235,7 +235,8 @@ static void ack_advance(struct tcp_sock *c, uint32_t ack)
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
 	tcp_sq_ack(c, ack);
-	tcp_sb_trim(c);
+	if (c->nsb)
+		tcp_sb_trim(c);
 	uint32_t data = acked - syn_acked - fin_acked;
 	c->bytes_acked += data;
 	c->delivered += data;
@@ -376,7 +377,8 @@ static void step7_text(struct tcp_sock *c, struct tcp_seg *s)
 	uint32_t before = c->rcv_nxt;
 	bool had_ooo = c->nooo > 0;
 	c->rcv_nxt = end;
-	tcp_rcv_ooo_advance(c);
+	if (had_ooo)
+		tcp_rcv_ooo_advance(c);
 	c->bytes_received += c->rcv_nxt - before;
 	c->rcv_unacked += c->rcv_nxt - before;
 	if (had_ooo || c->rcv_unacked >= 2u * c->rcv_mss)

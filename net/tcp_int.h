@@ -178,10 +178,9 @@ struct tcp_sock {
 	struct tcp_cubic cubic;
 	const struct tcp_cc_ops *cc;
 
-	/* SACK scoreboard (sender) and out-of-order ranges (receiver), sorted by seq */
-	struct tcp_range sb[TCP_SB_MAX];
+	/* SACK scoreboard (sender) and out-of-order ranges (receiver): counts; the ranges
+	 * themselves are the last fields */
 	uint8_t nsb;
-	struct tcp_range ooo[TCP_OOO_MAX];
 	uint8_t nooo;
 	uint32_t ooo_stamp;
 
@@ -228,7 +227,14 @@ struct tcp_sock {
 	uint64_t segs_out, segs_in, data_segs_out, data_segs_in, delivered;
 	uint32_t total_retrans, retrans_out;
 	uint64_t rate_start_ns, rate_delivered0, delivery_bps;
+
+	/* Sorted by seq; only sb[0, nsb) and ooo[0, nooo) are ever read, so a new TCB
+	 * zeroes the fields above and leaves these (TCP_TCB_ZERO_LEN). */
+	struct tcp_range sb[TCP_SB_MAX];
+	struct tcp_range ooo[TCP_OOO_MAX];
 };
+/* What tcp_sock_new and tcp_listener_new zero: everything but the range arrays. */
+#define TCP_TCB_ZERO_LEN offsetof(struct tcp_sock, sb)
 
 /* An arriving segment after parsing; trimming to the window edits seq/data/flags. */
 struct tcp_seg {

@@ -218,3 +218,63 @@ TEST(tcp_predict_bulk_same_as_checklist)
 	CHECK(x.h[0].t.mib[TCP_MIB_TCPHPAcks] >= 10);
 	pair_close(&x);
 }
+
+/* A new TCB zeroes everything but its SACK scoreboard and out-of-order range arrays
+ * (TCP_TCB_ZERO_LEN): a TCB reused from the object cache with junk there must behave
+ * as a fresh one, its first SACK block being the one hole it has. */
+TEST(tcp_tcb_reused_with_stale_ranges)
+{
+	static const struct tcp_opts sack = { .has = TCP_HAS_MSS | TCP_HAS_SACK_PERM, .mss = 1460 };
+	struct th h;
+	th_init(&h, NULL);
+	struct th_peer p;
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, &sack, 0);
+	REQUIRE(c);
+	p.seq += 500;                           /* leave ranges behind: two holes */
+	peer_send(&h, &p, TCP_ACK, buf, 100);
+	p.seq += 300;
+	peer_send(&h, &p, TCP_ACK, buf, 100);
+	CHECK_EQ(c->nooo, 2);
+	tcp_abort(c);
+	th_advance(&h, TH_MS);                  /* reaped: into the TCB cache */
+	th_drain(&h);
+	struct tcp_sock *old = h.t.cache[0].head;
+	REQUIRE(old == c);
+	memset(old->sb, 0xa5, sizeof(old->sb));
+	memset(old->ooo, 0x5a, sizeof(old->ooo));
+	struct th_peer q;
+	peer_init(&q, 8080, 0, 70000);
+	struct tcp_sock *d = th_open_active(&h, &q, &sack);
+	REQUIRE(d == old);
+	CHECK_EQ(d->nsb, 0);
+	CHECK_EQ(d->nooo, 0);
+	/* One segment past a hole: the ACK carries exactly that block. */
+	uint32_t x = q.seq;
+	q.seq = x + 100;
+	peer_send(&h, &q, TCP_ACK, buf, 50);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.h.ack, x);
+	CHECK_EQ(s.h.opt.nsack, 1);
+	CHECK_EQ(s.h.opt.sack[0].start, x + 100);
+	CHECK_EQ(s.h.opt.sack[0].end, x + 150);
+	/* The hole filled: everything is in order, no block. */
+	q.seq = x;
+	peer_send(&h, &q, TCP_ACK, buf, 100);
+	POP(&h, s);
+	CHECK_EQ(s.h.ack, x + 150);
+	CHECK(!(s.h.opt.has & TCP_HAS_SACK));
+	/* Our data ACKed: no scoreboard appears from the junk. */
+	CHECK_EQ(tcp_send(d, buf, 500), 500);
+	POP(&h, s);
+	q.seq = x + 150;
+	q.ack = d->snd_max;
+	peer_send(&h, &q, TCP_ACK, NULL, 0);
+	CHECK_EQ(d->nsb, 0);
+	CHECK_EQ(d->snd_una, d->snd_max);
+	uint8_t in[256];
+	CHECK_EQ(tcp_recv(d, in, sizeof(in)), 150);
+	tcp_abort(d);
+	tcp_close(l);
+	th_fini(&h);
+}
