@@ -267,6 +267,9 @@ struct tcp_stack {
 	bool hmemo_ok;
 	uint32_t tsmemo[2], tsmemo_val; /* tcp_ts_offset's last address pair */
 	bool tsmemo_ok;
+	uint32_t pmemo[3];           /* tcp_pick_port's last destination, and its hash */
+	uint64_t pmemo_val;
+	bool pmemo_ok;
 	struct tcp_sock *conns;      /* every TCB but listeners and TIME-WAIT (timers, ss) */
 	struct tcp_sock *listeners;
 	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first (not on conns) */
