@@ -352,7 +352,8 @@ long tcp_recv(struct tcp_sock *c, void *buf, size_t len)
 	uint32_t off = c->rcv_user & mask;
 	uint32_t first = c->rbuf_size - off < n ? c->rbuf_size - off : n;
 	memcpy(buf, c->rbuf + off, first);
-	memcpy((uint8_t *)buf + first, c->rbuf, n - first);
+	if (n > first)
+		memcpy((uint8_t *)buf + first, c->rbuf, n - first);     /* wrapped */
 	tcp_recv_consume(c, n);
 	return n;
 }
@@ -382,7 +383,8 @@ void tcp_recv_consume(struct tcp_sock *c, size_t n)
 	tcp_enter(t);
 	tcp_now(t);
 	window_update(c);
-	tcp_rbuf_trim(c);
+	if (t->mem_pressure)
+		tcp_rbuf_trim(c);       /* only under pressure */
 	tcp_leave(t, false);
 }
 

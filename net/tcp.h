@@ -157,6 +157,10 @@ struct tcp_config {
 	bool pacing;              /* default on */
 	uint16_t pacing_ss_ratio; /* 200 (tcp_pacing_ss_ratio) */
 	uint16_t pacing_ca_ratio; /* 120 (tcp_pacing_ca_ratio) */
+	/* Header prediction (tcp_in.c, default on): the common ESTABLISHED segment skips
+	 * the checklist steps that cannot apply to it. Off: every segment takes the whole
+	 * checklist (tests run both and compare). */
+	bool hdr_predict;
 };
 
 /* ---- counters (nstat names) --------------------------------------------------------- */
@@ -233,7 +237,9 @@ struct tcp_config {
 	X(GsoNoBuf, "TcpExtSkiffGsoNoBuf")                                      \
 	X(SgSegs, "TcpExtSkiffSgSegs")                                          \
 	X(PacingHeld, "TcpExtSkiffPacingHeld")                                  \
-	X(SndbufExpand, "TcpExtSkiffSndbufExpand")
+	X(SndbufExpand, "TcpExtSkiffSndbufExpand")                              \
+	X(TCPHPHits, "TcpExtTCPHPHits")                                         \
+	X(TCPHPAcks, "TcpExtTCPHPAcks")
 
 enum tcp_mib {
 #define TCP_MIB_ENUM(id, name) TCP_MIB_##id,
@@ -261,6 +267,9 @@ struct tcp_stack {
 	bool hmemo_ok;
 	uint32_t tsmemo[2], tsmemo_val; /* tcp_ts_offset's last address pair */
 	bool tsmemo_ok;
+	uint32_t pmemo[3];           /* tcp_pick_port's last destination, and its hash */
+	uint64_t pmemo_val;
+	bool pmemo_ok;
 	struct tcp_sock *conns;      /* every TCB but listeners and TIME-WAIT (timers, ss) */
 	struct tcp_sock *listeners;
 	struct tcp_sock *tw_head, *tw_tail;    /* TIME-WAIT FIFO, oldest first (not on conns) */

@@ -235,7 +235,8 @@ static void ack_advance(struct tcp_sock *c, uint32_t ack)
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
 	tcp_sq_ack(c, ack);
-	tcp_sb_trim(c);
+	if (c->nsb)
+		tcp_sb_trim(c);
 	uint32_t data = acked - syn_acked - fin_acked;
 	c->bytes_acked += data;
 	c->delivered += data;
@@ -251,6 +252,33 @@ static void ack_advance(struct tcp_sock *c, uint32_t ack)
 		c->want_send = false;
 		tcp_event(c, TCP_EV_SEND);
 	}
+}
+
+/* The fifth step's work once the ACK is acceptable: SND.UNA, the send window (WL1/WL2
+ * rule, §3.10.7.4), congestion control and recovery, pacing, the retransmission timer. */
+static void ack_take(struct tcp_sock *c, const struct tcp_seg *s, uint32_t acked, bool dup,
+		     bool sack_new)
+{
+	uint32_t ack = s->h.ack;
+	uint32_t wnd = (uint32_t)s->h.wnd << c->snd_wscale;
+	c->last_ack_ns = c->t->now;
+	if (c->app_owned)
+		c->probes = 0;
+	if (acked)
+		ack_advance(c, ack);
+	if (seq_lt(c->snd_wl1, s->h.seq) || (c->snd_wl1 == s->h.seq && seq_leq(c->snd_wl2, ack))) {
+		c->snd_wnd = wnd;
+		c->snd_wl1 = s->h.seq;
+		c->snd_wl2 = ack;
+		if (wnd > c->max_snd_wnd)
+			c->max_snd_wnd = wnd;
+	}
+	if (!acked && s->dlen == 0 && !(s->flags & TCP_FIN))
+		tcp_mib(c->t, TCP_MIB_TCPPureAcks);
+	tcp_ack_recovery(c, acked, dup, sack_new);
+	tcp_update_pacing_rate(c);      /* Linux: per ACK, after congestion control */
+	if (acked)
+		tcp_rearm_rtx(c);
 }
 
 /* Fifth, for the synchronized states past SYN-RECEIVED: RFC 5961 §5.2 acceptability,
@@ -273,24 +301,7 @@ static bool step5_ack(struct tcp_sock *c, struct tcp_seg *s)
 	/* RFC 5681 §2; answers to window probes are not duplicates of anything. */
 	bool dup = !acked && s->dlen == 0 && !(s->flags & (TCP_SYN | TCP_FIN)) &&
 		   wnd == c->snd_wnd && c->snd_max != c->snd_una && wnd && !c->persist;
-	c->last_ack_ns = c->t->now;
-	if (c->app_owned)
-		c->probes = 0;
-	if (acked)
-		ack_advance(c, ack);
-	if (seq_lt(c->snd_wl1, s->h.seq) || (c->snd_wl1 == s->h.seq && seq_leq(c->snd_wl2, ack))) {
-		c->snd_wnd = wnd;
-		c->snd_wl1 = s->h.seq;
-		c->snd_wl2 = ack;
-		if (wnd > c->max_snd_wnd)
-			c->max_snd_wnd = wnd;
-	}
-	if (!acked && s->dlen == 0 && !(s->flags & TCP_FIN))
-		tcp_mib(c->t, TCP_MIB_TCPPureAcks);
-	tcp_ack_recovery(c, acked, dup, sack_new);
-	tcp_update_pacing_rate(c);      /* Linux: per ACK, after congestion control */
-	if (acked)
-		tcp_rearm_rtx(c);
+	ack_take(c, s, acked, dup, sack_new);
 	return true;
 }
 
@@ -366,7 +377,8 @@ static void step7_text(struct tcp_sock *c, struct tcp_seg *s)
 	uint32_t before = c->rcv_nxt;
 	bool had_ooo = c->nooo > 0;
 	c->rcv_nxt = end;
-	tcp_rcv_ooo_advance(c);
+	if (had_ooo)
+		tcp_rcv_ooo_advance(c);
 	c->bytes_received += c->rcv_nxt - before;
 	c->rcv_unacked += c->rcv_nxt - before;
 	if (had_ooo || c->rcv_unacked >= 2u * c->rcv_mss)
@@ -565,8 +577,53 @@ static bool steps_1_to_5(struct tcp_sock *c, struct tcp_seg *s)
 	return step5_ack(c, s);
 }
 
+/*
+ * Header prediction (Van Jacobson's, as Linux tcp_rcv_established): the segment an
+ * open connection mostly gets. Only ACK (PSH allowed), exactly at RCV.NXT and inside
+ * the window we advertised, a timestamp PAWS accepts, no SACK blocks, an ACK in
+ * [SND.UNA, SND.MAX] that acknowledges new data or comes with text (never a
+ * duplicate or a pure window update), congestion control open, no SACK scoreboard,
+ * nothing held out of order. For such a segment the checklist's first step accepts
+ * it untrimmed, the second and fourth do not apply, the fifth's acceptability test
+ * passes (RFC 5961 §5.2: the bounds below are inside it), recovery stays OPEN, the
+ * sixth and eighth find no URG or FIN: what is left is TS.Recent, the ACK's work and
+ * the text, done by the same helpers as the checklist.
+ */
+static bool predicted(const struct tcp_sock *c, const struct tcp_seg *s)
+{
+	uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t ack = s->h.ack;
+	if ((s->flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG | TCP_ACK)) != TCP_ACK ||
+	    s->seq != c->rcv_nxt || adv == 0 || s->dlen > adv || !c->t->cfg.hdr_predict)
+		return false;
+	if (c->ts_ok && (!(s->h.opt.has & TCP_HAS_TS) || seq_lt(s->h.opt.tsval, c->ts_recent)))
+		return false;
+	if (seq_lt(ack, c->snd_una) || seq_gt(ack, c->snd_max) || (ack == c->snd_una && !s->dlen))
+		return false;
+	return !(c->sack_ok && (s->h.opt.has & TCP_HAS_SACK)) && c->nsb == 0 &&
+	       c->ca_state == TCP_CA_OPEN && c->nooo == 0 && !c->ooo_fin;
+}
+
+static bool established_fast(struct tcp_sock *c, struct tcp_seg *s)
+{
+	if (!predicted(c, s))
+		return false;
+	/* RFC 7323 §4.3 (R3), as step1_seq: in sequence and not older. */
+	if (c->ts_ok && seq_leq(s->seq, c->last_ack_sent)) {
+		c->ts_recent = s->h.opt.tsval;
+		c->ts_recent_ns = c->t->now;
+	}
+	/* Linux's names: predicted segments with text, and without (ACKs of new data). */
+	tcp_mib(c->t, s->dlen ? TCP_MIB_TCPHPHits : TCP_MIB_TCPHPAcks);
+	ack_take(c, s, s->h.ack - c->snd_una, false, false);
+	step7_text(c, s);
+	return true;
+}
+
 static void in_established(struct tcp_sock *c, struct tcp_seg *s)
 {
+	if (established_fast(c, s))
+		return;
 	if (!steps_1_to_5(c, s))
 		return;
 	step6_urg(c, s);

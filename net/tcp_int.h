@@ -178,10 +178,9 @@ struct tcp_sock {
 	struct tcp_cubic cubic;
 	const struct tcp_cc_ops *cc;
 
-	/* SACK scoreboard (sender) and out-of-order ranges (receiver), sorted by seq */
-	struct tcp_range sb[TCP_SB_MAX];
+	/* SACK scoreboard (sender) and out-of-order ranges (receiver): counts; the ranges
+	 * themselves are the last fields */
 	uint8_t nsb;
-	struct tcp_range ooo[TCP_OOO_MAX];
 	uint8_t nooo;
 	uint32_t ooo_stamp;
 
@@ -228,7 +227,14 @@ struct tcp_sock {
 	uint64_t segs_out, segs_in, data_segs_out, data_segs_in, delivered;
 	uint32_t total_retrans, retrans_out;
 	uint64_t rate_start_ns, rate_delivered0, delivery_bps;
+
+	/* Sorted by seq; only sb[0, nsb) and ooo[0, nooo) are ever read, so a new TCB
+	 * zeroes the fields above and leaves these (TCP_TCB_ZERO_LEN). */
+	struct tcp_range sb[TCP_SB_MAX];
+	struct tcp_range ooo[TCP_OOO_MAX];
 };
+/* What tcp_sock_new and tcp_listener_new zero: everything but the range arrays. */
+#define TCP_TCB_ZERO_LEN offsetof(struct tcp_sock, sb)
 
 /* An arriving segment after parsing; trimming to the window edits seq/data/flags. */
 struct tcp_seg {
@@ -322,7 +328,17 @@ static inline void tcp_enter(struct tcp_stack *t)
 {
 	t->depth++;
 }
-void tcp_leave(struct tcp_stack *t, bool deliver);
+void tcp_leave_outer(struct tcp_stack *t, bool deliver);
+/* Inline: most leaves are nested, or the outermost of a user call (deliver false)
+ * with no segment looped back meanwhile, and have nothing to do but count down. */
+static inline void tcp_leave(struct tcp_stack *t, bool deliver)
+{
+	NET_ASSERT(t->depth > 0);
+	if (t->depth == 1 && (t->backlog || (deliver && (t->events || t->reap))))
+		tcp_leave_outer(t, deliver);
+	else
+		t->depth--;
+}
 void *tcp_alloc(struct tcp_stack *t, size_t n);
 void tcp_free(struct tcp_stack *t, void *p, size_t n);
 bool tcp_shed_orphan(struct tcp_stack *t);
@@ -374,7 +390,17 @@ bool tcp_pacing_hold(struct tcp_sock *c);             /* data must wait (t_pace 
 /* tcp_timer.c */
 void tcp_timers(struct tcp_sock *c, uint64_t now);
 void tcp_rtt_sample(struct tcp_sock *c, uint64_t rtt_ns);
-uint64_t tcp_rto_ns(const struct tcp_sock *c);
+uint64_t tcp_rto_backoff_ns(const struct tcp_sock *c);
+/* The retransmission timeout now: RTO (RFC 6298 §2), doubled per backoff step (§5.5),
+ * at most rto_max. Inline: every data segment sent asks, and rto_us <= rto_max
+ * (tcp_rtt_sample clamps it) unless a backoff doubled it. */
+static inline uint64_t tcp_rto_ns(const struct tcp_sock *c)
+{
+	uint64_t rto = (uint64_t)c->rto_us * TCP_NS_PER_US;
+	if (c->rtx_shift == 0 && rto <= (uint64_t)c->t->cfg.rto_max_ms * TCP_NS_PER_MS)
+		return rto;
+	return tcp_rto_backoff_ns(c);
+}
 void tcp_keepalive_reset(struct tcp_sock *c);
 void tcp_delack_schedule(struct tcp_sock *c);
 

@@ -8,6 +8,7 @@
  * SipHash-2-4 per Aumasson and Bernstein, over 32-bit words serialised little-endian.
  */
 #include "net/tcp_int.h"
+#include "lib/string.h"
 
 #define EPHEMERAL_LO 49152      /* RFC 6335 dynamic range */
 #define EPHEMERAL_HI 65535
@@ -110,7 +111,14 @@ int tcp_pick_port(struct tcp_stack *t, uint32_t laddr, uint32_t raddr, uint16_t 
 {
 	uint32_t n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
 	uint32_t w[3] = { laddr, raddr, rport };
-	uint64_t h = tcp_siphash(t->port_key, w, 3);
+	/* F() depends on the destination only: the last one's value is remembered, as
+	 * an application's connections mostly go to one place. */
+	if (!t->pmemo_ok || t->pmemo[0] != w[0] || t->pmemo[1] != w[1] || t->pmemo[2] != w[2]) {
+		t->pmemo_val = tcp_siphash(t->port_key, w, 3);
+		memcpy(t->pmemo, w, sizeof(w));
+		t->pmemo_ok = true;
+	}
+	uint64_t h = t->pmemo_val;
 	uint16_t *slot = &t->port_perturb[(h >> 32) % TCP_PORT_PERTURB];
 	uint32_t start = (uint32_t)h + *slot;
 	for (uint32_t i = 0; i < n; i++) {

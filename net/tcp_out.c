@@ -372,17 +372,18 @@ static size_t xmit_emit(struct tcp_sock *c, uint8_t *buf, size_t room, uint32_t 
 	return tcp_wire_emit(&h, buf, room);
 }
 
-/* tcp_xmit into p (NULL: a fresh packet): a len over one segment's payload makes p a
- * super-segment (PKT_F_GSO_TCP4, gso_size = tcp_payload_max), so p must be big. */
-static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, uint8_t flags)
+/* tcp_xmit into p (NULL: a fresh packet). gso_mss non-zero (the caller's
+ * tcp_payload_max, below len) makes p a super-segment (PKT_F_GSO_TCP4, gso_size =
+ * gso_mss), so p must be big; 0: one wire segment. */
+static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, uint8_t flags,
+		uint32_t gso_mss)
 {
 	struct tcp_stack *t = c->t;
 	if (!p && !(p = t->env.pkt_alloc(t->env.ctx))) {
 		tcp_mib(t, TCP_MIB_NoPktBuf);
 		return -NET_ENOBUFS;
 	}
-	uint32_t mss = tcp_payload_max(c);
-	bool gso = len > mss;
+	bool gso = gso_mss != 0;
 	size_t room = gso ? pkt_tailroom(p) : PKT_BUF_SIZE - p->len;
 	if (pkt_tailroom(p) < room)
 		room = pkt_tailroom(p);
@@ -406,7 +407,7 @@ static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, u
 	p->len = (uint32_t)(p->len + hlen + len);
 	if (gso) {
 		p->flags |= PKT_F_GSO_TCP4;
-		p->gso_size = (uint16_t)mss;
+		p->gso_size = (uint16_t)gso_mss;
 	}
 	set_csum(c, p, buf, hlen, len, partial, data_sum);
 	uint32_t segs = wire_segs(p, len);
@@ -426,7 +427,8 @@ static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, u
  * 0 or -errno. */
 int tcp_xmit(struct tcp_sock *c, uint32_t seq, uint32_t len, uint8_t flags)
 {
-	return xmit(c, NULL, seq, len, flags);
+	uint32_t mss = len ? tcp_payload_max(c) : 0;
+	return xmit(c, NULL, seq, len, flags, len > mss ? mss : 0);
 }
 
 /* ---- what to send -------------------------------------------------------------------- */
@@ -550,7 +552,7 @@ bool tcp_send_new(struct tcp_sock *c, bool force, bool recovery)
 	if (fin)
 		flags |= TCP_FIN;
 	uint32_t seq = c->snd_nxt;
-	if (xmit(c, big, seq, len, flags) != 0)
+	if (xmit(c, big, seq, len, flags, len > mss ? mss : 0) != 0)
 		return false;
 	c->snd_nxt = seq + len + (fin ? 1 : 0);
 	if (seq_gt(c->snd_nxt, c->snd_max))
@@ -601,6 +603,14 @@ static bool nothing_to_send(const struct tcp_sock *c)
 	       c->snd_wnd != 0 && c->ca_state != TCP_CA_RECOVERY;
 }
 
+/* After a segment went out: nothing unsent, no FIN queued, no recovery. The loop's next
+ * turn would find exactly that (tcp_pacing_hold: nothing to send, t_pace off; then
+ * tcp_send_new: no data, no FIN due) and stop, so it stops here instead. */
+static bool sent_all(const struct tcp_sock *c)
+{
+	return c->snd_nxt == c->snd_buf_end && !c->fin_queued && c->ca_state != TCP_CA_RECOVERY;
+}
+
 void tcp_output(struct tcp_sock *c)
 {
 	switch (c->state) {
@@ -631,8 +641,12 @@ void tcp_output(struct tcp_sock *c)
 	if (c->ca_state == TCP_CA_RECOVERY && c->sack_ok) {
 		tcp_sack_recovery_xmit(c);
 	} else {
-		for (int i = 0; i < 1024 && !tcp_pacing_hold(c) && tcp_send_new(c, false, false); i++)
-			;
+		for (int i = 0; i < 1024 && !tcp_pacing_hold(c) && tcp_send_new(c, false, false); i++) {
+			if (sent_all(c)) {
+				c->t_pace = 0;  /* what the next turn's tcp_pacing_hold would do */
+				break;
+			}
+		}
 	}
 	if (!c->t_pace)
 		persist_check(c);       /* held by pacing is not a closed window */

@@ -57,6 +57,7 @@ void tcp_config_default(struct tcp_config *cfg)
 		.pacing = true,
 		.pacing_ss_ratio = 200,
 		.pacing_ca_ratio = 120,
+		.hdr_predict = true,
 	};
 }
 
@@ -292,19 +293,19 @@ static void reap_all(struct tcp_stack *t)
 	}
 }
 
-void tcp_leave(struct tcp_stack *t, bool deliver_events)
+/* The outermost leave with work (tcp_leave): looped-back input, then events and the
+ * reap list for the entry points that deliver. */
+void tcp_leave_outer(struct tcp_stack *t, bool deliver_events)
 {
-	NET_ASSERT(t->depth > 0);
-	if (t->depth == 1) {
-		for (;;) {
-			drain_backlog(t);
-			if (!deliver_events || !t->events)
-				break;
-			deliver(t);
-		}
-		if (deliver_events)
-			reap_all(t);
+	NET_ASSERT(t->depth == 1);
+	for (;;) {
+		drain_backlog(t);
+		if (!deliver_events || !t->events)
+			break;
+		deliver(t);
 	}
+	if (deliver_events)
+		reap_all(t);
 	t->depth--;
 }
 

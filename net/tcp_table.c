@@ -156,7 +156,7 @@ struct tcp_sock *tcp_sock_new(struct tcp_stack *t)
 		c = tcp_alloc(t, sizeof(*c));
 	if (!c)
 		return NULL;
-	memset(c, 0, sizeof(*c));
+	memset(c, 0, TCP_TCB_ZERO_LEN);
 	c->t = t;
 	c->state = TCP_CLOSED;
 	list_push(&t->conns, c);
@@ -172,7 +172,7 @@ struct tcp_sock *tcp_listener_new(struct tcp_stack *t)
 	struct tcp_sock *l = tcp_alloc(t, sizeof(*l));
 	if (!l)
 		return NULL;
-	memset(l, 0, sizeof(*l));
+	memset(l, 0, TCP_TCB_ZERO_LEN);
 	l->t = t;
 	l->state = TCP_LISTEN;
 	l->is_listener = true;

@@ -32,7 +32,8 @@ void tcp_rtt_sample(struct tcp_sock *c, uint64_t rtt_ns)
 	c->rtx_shift = 0;               /* Karn: a valid sample ends the backoff */
 }
 
-uint64_t tcp_rto_ns(const struct tcp_sock *c)
+/* tcp_rto_ns with a backoff (rtx_shift > 0): doubled per timeout, up to rto_max. */
+uint64_t tcp_rto_backoff_ns(const struct tcp_sock *c)
 {
 	uint64_t hi = (uint64_t)c->t->cfg.rto_max_ms * TCP_NS_PER_MS;
 	uint64_t rto = (uint64_t)c->rto_us * TCP_NS_PER_US;

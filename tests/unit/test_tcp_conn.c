@@ -1217,3 +1217,33 @@ TEST(tcp_conn_time_wait_fifo_order_and_restart)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* tcp_pick_port remembers the last destination's hash: with destinations and ports
+ * changing between connections it must pick exactly what recomputing every time
+ * picks (a memo keyed on too little would hand one destination another's start). */
+TEST(tcp_conn_port_hash_memo_exact)
+{
+	struct th h[2];
+	th_init(&h[0], NULL);
+	th_init(&h[1], NULL);
+	static const uint32_t dst[3] = { TH_PEER, TH_PEER + 1, TH_PEER };
+	static const uint16_t dport[4] = { 80, 80, 8080, 443 };
+	struct tcp_sock *c[2][12];
+	for (int i = 0; i < 12; i++) {
+		uint16_t port[2];
+		for (int k = 0; k < 2; k++) {
+			if (k == 1)
+				h[k].t.pmemo_ok = false;        /* always recomputed */
+			REQUIRE(tcp_connect(&h[k].t, 0, dst[i % 3], dport[i % 4], th_cb, &h[k], &c[k][i]) == 0);
+			struct th_seg s;
+			POP(&h[k], s);
+			port[k] = s.h.sport;
+		}
+		CHECK_EQ(port[0], port[1]);
+	}
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < 12; i++)
+			tcp_abort(c[k][i]);
+		th_fini(&h[k]);
+	}
+}
