@@ -492,11 +492,16 @@ static inline int dst_fits(const struct net_dst *d, const struct pkt *p, uint32_
 
 /* Asks route_get and the neighbour table as the full path would and records the answer
  * with the header it gives. 0 (d left empty) when the full path must decide: no route,
- * not unicast, the next hop not resolved. */
+ * not unicast, the next hop not resolved. A new connection to the peer of the last one
+ * filled copies that answer (ip->dst_last, checked as any cache is). */
 static int dst_fill(struct ipv4 *ip, struct net_dst *d, uint32_t src, uint32_t dst,
 		    const struct ipv4_out *o)
 {
 	struct route_result r;
+	if (dst_valid(ip, &ip->dst_last, src, dst, o)) {
+		*d = ip->dst_last;
+		return 1;
+	}
 	d->ok = 0;
 	if (route_get(ip->routes, dst, &r) || r.type != RTN_UNICAST)
 		return 0;
@@ -510,16 +515,17 @@ static int dst_fill(struct ipv4 *ip, struct net_dst *d, uint32_t src, uint32_t d
 			       .neigh_gen = e->gen, .mtu = ifc->mtu,
 			       .id_bucket = (uint16_t)id_key_bucket(ip, s, dst, o->proto),
 			       .ifi = (uint8_t)r.ifi };
-	/* The header ip_send would write, less the three per-datagram fields. */
+	/* The header ip_send would write, less the three per-datagram fields; its checksum
+	 * complemented is the sum of its words, to which each datagram adds its own. */
 	struct ipv4_hdr ih = { .hdr_len = IPV4_HDR_MIN, .tos = o->tos, .frag = o->df ? IPV4_DF : 0,
 			       .ttl = o->ttl, .proto = o->proto, .src = s, .dst = dst };
 	uint8_t *iph = d->hdr + ETH_HLEN;
 	eth_emit_addrs(d->hdr, e->mac, ifc->dev->mac, ETH_P_IP);
 	ipv4_emit(&ih, iph);
+	d->hsum = (uint16_t)~wire_get16(iph + 10);
 	wire_put16(iph + 10, 0);
-	for (int i = 0; i < IPV4_HDR_MIN; i += 2)
-		d->hsum += wire_get16(iph + i);
 	d->ok = 1;
+	ip->dst_last = *d;
 	return 1;
 }
 

@@ -86,6 +86,7 @@ struct ipv4 {
 	struct ipv4_reasm reasm;        /* ipv4_frag.c */
 	struct ipv4_pmtu pmtu[IPV4_PMTU_MAX];
 	uint32_t err_from;              /* source of the ICMP error being dispatched */
+	struct net_dst dst_last;        /* the last connection cache filled (ipv4_output_dst) */
 };
 
 /* Registers EtherType 0x0800 with the link (input: the ladder in ipv4.c) and the

@@ -316,6 +316,14 @@ TEST(dst_route_change_redirects_next_frame)
 	REQUIRE(route_add(&t.s.routes, &r) == 0);
 	n = send_one(&t, &d, me, peer, 100, f);
 	CHECK(is_ip_to(f, n, 0xfe));            /* through the gateway now */
+	struct net_dst fresh = { 0 };           /* a new connection: not the old answer */
+	REQUIRE(route_del(&t.s.routes, peer, 32) == 0);
+	n = send_one(&t, &fresh, me, peer, 100, f);
+	CHECK(is_ip_to(f, n, 2));
+	REQUIRE(route_add(&t.s.routes, &r) == 0);
+	struct net_dst fresh2 = { 0 };
+	n = send_one(&t, &fresh2, me, peer, 100, f);
+	CHECK(is_ip_to(f, n, 0xfe));
 	REQUIRE(route_del(&t.s.routes, peer, 32) == 0);
 	n = send_one(&t, &d, me, peer, 100, f);
 	CHECK(is_ip_to(f, n, 2));
