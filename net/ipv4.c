@@ -22,6 +22,8 @@
  * Output: route, source address, 20-byte header (no options, DF as asked: TCP sets it
  * for path MTU discovery, RFC 1191 §3; ID from a per-destination counter, RFC 7739),
  * fragments when over the MTU without DF (RFC 791 §2.3), neighbour resolution.
+ * A connection's datagrams may go through its cached path instead (ipv4_output_dst,
+ * net/dst.h): the same route, header and neighbour, looked up once while valid.
  */
 #include "net/ipv4.h"
 #include "net/link.h"
