@@ -22,6 +22,8 @@
  * Output: route, source address, 20-byte header (no options, DF as asked: TCP sets it
  * for path MTU discovery, RFC 1191 §3; ID from a per-destination counter, RFC 7739),
  * fragments when over the MTU without DF (RFC 791 §2.3), neighbour resolution.
+ * A connection's datagrams may go through its cached path instead (ipv4_output_dst,
+ * net/dst.h): the same route, header and neighbour, looked up once while valid.
  */
 #include "net/ipv4.h"
 #include "net/link.h"
@@ -35,6 +37,7 @@
 #include "net/ipv4_frag.h"
 #include "net/gso.h"
 #include "net/err.h"
+#include "net/checksum.h"
 #include "lib/string.h"
 
 static void ipv4_input(void *ctx, int ifi, struct pkt *p, int l2_bcast);
@@ -360,9 +363,19 @@ static unsigned id_bucket(const struct ipv4 *ip, uint64_t key)
 
 /* A connection's datagrams all have one key: the last key's bucket is remembered (the
  * hash of an equal key is the same bucket, so the IDs are exactly as without it). */
+static uint64_t id_key(uint32_t src, uint32_t dst, uint8_t proto)
+{
+	return ((uint64_t)dst << 32 | src) ^ ((uint64_t)proto << 56);
+}
+
+static unsigned id_key_bucket(const struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	return id_bucket(ip, id_key(src, dst, proto));
+}
+
 static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto)
 {
-	uint64_t key = ((uint64_t)dst << 32 | src) ^ ((uint64_t)proto << 56);
+	uint64_t key = id_key(src, dst, proto);
 	if (__builtin_expect(key != ip->id_last_key, 0)) {
 		ip->id_last_key = key;
 		ip->id_last_bucket = (uint16_t)id_bucket(ip, key);
@@ -445,6 +458,119 @@ int ipv4_output_ext(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst,
 	}
 	return ip_send(ip, rt->ifi, p, src ? src : rt->src, dst, o,
 		       rt->type == RTN_BROADCAST ? 0 : rt->nexthop);
+}
+
+/* ---- a connection's cached path (net/dst.h) ------------------------------------- */
+
+/* The header fields a caller chose, as one word (struct ipv4_out is four bytes). */
+static inline uint32_t out_key(const struct ipv4_out *o)
+{
+	uint32_t k;
+	__builtin_memcpy(&k, o, sizeof(k));
+	return k;
+}
+_Static_assert(sizeof(struct ipv4_out) == sizeof(uint32_t), "out_key reads ipv4_out whole");
+
+/* The cache still says what route_get, the neighbour lookup and ip_send would: every
+ * generation it recorded matches, the MTU is the same, the entry still has an address. */
+static inline int dst_valid(const struct ipv4 *ip, const struct net_dst *d, uint32_t src,
+			    uint32_t dst, const struct ipv4_out *o)
+{
+	const struct neigh_entry *e = d->neigh;
+	return d->ok && d->key_dst == dst && d->key_src == src && d->key_out == out_key(o) &&
+	       d->route_gen == ip->routes->gen && d->link_gen == ip->link->gen &&
+	       d->neigh_gen == e->gen && neigh_resolved(e) &&
+	       d->mtu == ip->link->ifs[d->ifi].mtu;
+}
+
+/* The datagram (len bytes with its IP header) goes out whole through d: within the MTU
+ * (a GSO frame within IPv4's 64 KiB, cut below), and both headers fit in front of it.
+ * Otherwise ip_send and link_output decide (fragments, or a counted drop). */
+static inline int dst_fits(const struct net_dst *d, const struct pkt *p, uint32_t len)
+{
+	uint32_t max = p->flags & PKT_F_GSO_TCP4 ? 65535u : d->mtu;
+	return len <= max && (size_t)p->off - PKT_HDR_SIZE >= NET_DST_HDR_LEN;
+}
+
+/* Asks route_get and the neighbour table as the full path would and records the answer
+ * with the header it gives. 0 (d left empty) when the full path must decide: no route,
+ * not unicast, the next hop not resolved. A new connection to the peer of the last one
+ * filled copies that answer (ip->dst_last, checked as any cache is). */
+static int dst_fill(struct ipv4 *ip, struct net_dst *d, uint32_t src, uint32_t dst,
+		    const struct ipv4_out *o)
+{
+	struct route_result r;
+	if (dst_valid(ip, &ip->dst_last, src, dst, o)) {
+		*d = ip->dst_last;
+		return 1;
+	}
+	d->ok = 0;
+	if (route_get(ip->routes, dst, &r) || r.type != RTN_UNICAST)
+		return 0;
+	struct neigh_entry *e = neigh_lookup(ip->neigh, r.ifi, r.nexthop);
+	if (!e || !neigh_resolved(e))
+		return 0;
+	const struct net_if *ifc = &ip->link->ifs[r.ifi];
+	uint32_t s = src ? src : r.src;
+	*d = (struct net_dst){ .neigh = e, .key_src = src, .key_dst = dst, .key_out = out_key(o),
+			       .route_gen = ip->routes->gen, .link_gen = ip->link->gen,
+			       .neigh_gen = e->gen, .mtu = ifc->mtu,
+			       .id_bucket = (uint16_t)id_key_bucket(ip, s, dst, o->proto),
+			       .ifi = (uint8_t)r.ifi };
+	/* The header ip_send would write, less the three per-datagram fields; its checksum
+	 * complemented is the sum of its words, to which each datagram adds its own. */
+	struct ipv4_hdr ih = { .hdr_len = IPV4_HDR_MIN, .tos = o->tos, .frag = o->df ? IPV4_DF : 0,
+			       .ttl = o->ttl, .proto = o->proto, .src = s, .dst = dst };
+	uint8_t *iph = d->hdr + ETH_HLEN;
+	eth_emit_addrs(d->hdr, e->mac, ifc->dev->mac, ETH_P_IP);
+	ipv4_emit(&ih, iph);
+	d->hsum = (uint16_t)~wire_get16(iph + 10);
+	wire_put16(iph + 10, 0);
+	d->ok = 1;
+	ip->dst_last = *d;
+	return 1;
+}
+
+/* What ip_send, neigh_output and link_output do for the datagram, with the lookups'
+ * answers and both headers from d (valid, and the datagram fits: dst_fits). */
+static inline __attribute__((always_inline)) int dst_send(struct ipv4 *ip, struct net_dst *d,
+							   struct pkt *p, uint32_t len)
+{
+	uint8_t *h = pkt_push(p, NET_DST_HDR_LEN);      /* dst_fits saw the room */
+	NET_INC(ip->core, IpOutRequests);
+	__builtin_memcpy(h, d->hdr, NET_DST_HDR_LEN);
+	uint16_t id = ip->idents[d->id_bucket]++;       /* next_id's bucket for this key */
+	uint8_t *ih = h + ETH_HLEN;
+	wire_put16(ih + 2, (uint16_t)len);
+	wire_put16(ih + 4, id);
+	wire_put16(ih + 10, csum_fold(d->hsum + len + id));    /* RFC 1624 style: + the rest */
+	NET_ADD(ip->core, IpExtOutOctets, len);
+	neigh_use(ip->neigh, d->neigh);
+	return link_output_frame(ip->link, d->ifi, p);
+}
+
+/* Everything but the common case: refill a stale cache, or take the full path for what
+ * only it handles (tracing, no route or neighbour yet, fragments, no headroom, an
+ * oversized GSO frame), which counts and drops exactly as always. */
+static __attribute__((noinline)) int dst_miss(struct ipv4 *ip, struct net_dst *d, struct pkt *p,
+					      uint32_t src, uint32_t dst,
+					      const struct ipv4_out *o)
+{
+	uint32_t len = p->len + IPV4_HDR_MIN;
+	if (!ip->core->tracer && (dst_valid(ip, d, src, dst, o) || dst_fill(ip, d, src, dst, o)) &&
+	    dst_fits(d, p, len))
+		return dst_send(ip, d, p, len);
+	return ipv4_output_ext(ip, p, src, dst, o);
+}
+
+int ipv4_output_dst(struct ipv4 *ip, struct net_dst *d, struct pkt *p, uint32_t src,
+		    uint32_t dst, const struct ipv4_out *o)
+{
+	uint32_t len = p->len + IPV4_HDR_MIN;
+	if (__builtin_expect(!ip->core->tracer && dst_valid(ip, d, src, dst, o) &&
+			     dst_fits(d, p, len), 1))
+		return dst_send(ip, d, p, len);
+	return dst_miss(ip, d, p, src, dst, o);
 }
 
 int ipv4_output_bcast(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint8_t proto)

@@ -11,6 +11,7 @@
 #include "net/ipv4_wire.h"
 #include "net/config.h"
 #include "net/ipv4_frag.h"
+#include "net/dst.h"
 
 struct net_core;
 struct net_link;
@@ -85,6 +86,7 @@ struct ipv4 {
 	struct ipv4_reasm reasm;        /* ipv4_frag.c */
 	struct ipv4_pmtu pmtu[IPV4_PMTU_MAX];
 	uint32_t err_from;              /* source of the ICMP error being dispatched */
+	struct net_dst dst_last;        /* the last connection cache filled (ipv4_output_dst) */
 };
 
 /* Registers EtherType 0x0800 with the link (input: the ladder in ipv4.c) and the
@@ -123,6 +125,11 @@ struct ipv4_out {
 /* ipv4_output() with those fields. */
 int ipv4_output_ext(struct ipv4 *ip, struct pkt *p, uint32_t src, uint32_t dst,
 		    const struct ipv4_out *o);
+/* ipv4_output_ext through a connection's cached route, neighbour and headers (d, see
+ * net/dst.h; zeroed = empty): the same datagram, counters and drops, with the lookups
+ * and the header build skipped while d is valid; refilled when it is not. */
+int ipv4_output_dst(struct ipv4 *ip, struct net_dst *d, struct pkt *p, uint32_t src,
+		    uint32_t dst, const struct ipv4_out *o);
 /* Limited broadcast on interface ifi without routing (DHCP while we have no address). */
 int ipv4_output_bcast(struct ipv4 *ip, int ifi, struct pkt *p, uint32_t src, uint8_t proto);
 /* 1 if addr is one of our interface addresses. */

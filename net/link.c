@@ -249,6 +249,11 @@ int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_m
 		return -NET_EMSGSIZE;
 	}
 	eth_emit_addrs(h, dst_mac, ifc->dev->mac, type);
+	return link_output_frame(l, ifi, p);
+}
+
+int link_output_frame(struct net_link *l, int ifi, struct pkt *p)
+{
 	/* Pad runts ourselves rather than trust every NIC to (RFC 894: zero padding). */
 	if (p->len < ETH_ZLEN) {
 		size_t pad = ETH_ZLEN - p->len;
@@ -285,6 +290,7 @@ void link_check(struct net_link *l, int ifi)
 		return;
 	ifc->link_up = up;
 	ifc->link_changes++;
+	l->gen++;               /* connections' cached paths (net/dst.h) are looked up again */
 	net_log(l->core, NET_LOG_DEBUG, "%s: link %s", ifc->dev->name, up ? "up" : "down");
 	if (l->on_change)
 		l->on_change(l->change_ctx, ifi, up);

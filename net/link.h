@@ -53,7 +53,8 @@ struct link_type {
 struct net_link {
 	struct net_core *core;
 	int nifs;
-	uint32_t gen;           /* bumped when an interface or address changes (route cache) */
+	uint32_t gen;           /* bumped when an interface, address or link state changes
+				 * (route cache, connections' cached paths) */
 	struct net_if ifs[NET_MAX_IFS];
 	struct link_type types[LINK_MAX_TYPES];
 	link_change_fn on_change;
@@ -72,6 +73,10 @@ void link_input(struct net_link *l, struct netdev *dev, struct pkt *p);
 /* Takes ownership of p (data = L3 packet): adds the Ethernet header, pads to the minimum
  * frame, queues on interface ifi. 0 or negative error (p freed, counted). */
 int link_output(struct net_link *l, int ifi, struct pkt *p, const uint8_t *dst_mac, uint16_t type);
+/* link_output for a frame whose Ethernet header is already written (a connection's
+ * cached header, net/dst.h) and whose length the caller checked against the MTU (or
+ * 64 KiB + header for PKT_F_GSO_TCP4): pads, offloads, queues. Ownership as above. */
+int link_output_frame(struct net_link *l, int ifi, struct pkt *p);
 /* A transmit packet with all headroom free, from interface ifi's pool (or any). */
 struct pkt *link_alloc(struct net_link *l, int ifi);
 /* Reads interface ifi's link state if its check is due (link_poll). */

@@ -161,10 +161,11 @@ static void enqueue(struct neigh_table *t, struct neigh_entry *e, struct pkt *p)
 	NET_TRACE(t->core, p, TL_NEIGH, TE_NEIGH_PARK, e->addr, e->queue.len);
 }
 
-int neigh_output(struct neigh_table *t, int ifi, uint32_t nexthop, struct pkt *p)
+/* A first or failed entry starts (again) to resolve; an INCOMPLETE one holds p. */
+static int output_unresolved(struct neigh_table *t, int ifi, uint32_t nexthop,
+			     struct neigh_entry *e, struct pkt *p)
 {
 	NET_INC(t->core, NeighLookups);
-	struct neigh_entry *e = neigh_lookup(t, ifi, nexthop);
 	if (!e || e->state == NEIGH_FAILED) {
 		if (!t->link->ifs[ifi].addr) {
 			net_drop(t->core, p, DROP_NEIGH_NO_ADDR);
@@ -177,22 +178,24 @@ int neigh_output(struct neigh_table *t, int ifi, uint32_t nexthop, struct pkt *p
 		return 0;
 	}
 	e->used_ns = t->core->now_ns;
-	switch (e->state) {
-	case NEIGH_INCOMPLETE:
-		enqueue(t, e, p);
-		return 0;
-	case NEIGH_REACHABLE:
-		NET_INC(t->core, NeighHits);
-		break;
-	case NEIGH_STALE:
-		/* Use the old address, but ask for proof soon (RFC 1122 §2.3.2.1). */
-		e->state = NEIGH_DELAY;
-		e->updated_ns = t->core->now_ns;
-		arm(t, e, NEIGH_DELAY_NS);
-		break;
-	default:
-		break;
-	}
+	enqueue(t, e, p);
+	return 0;
+}
+
+/* Use the old address, but ask for proof soon (RFC 1122 §2.3.2.1). */
+void neigh_stale_used(struct neigh_table *t, struct neigh_entry *e)
+{
+	e->state = NEIGH_DELAY;
+	e->updated_ns = t->core->now_ns;
+	arm(t, e, NEIGH_DELAY_NS);
+}
+
+int neigh_output(struct neigh_table *t, int ifi, uint32_t nexthop, struct pkt *p)
+{
+	struct neigh_entry *e = neigh_lookup(t, ifi, nexthop);
+	if (__builtin_expect(!e || !neigh_resolved(e), 0))
+		return output_unresolved(t, ifi, nexthop, e, p);
+	neigh_use(t, e);
 	NET_TRACE(t->core, p, TL_NEIGH, TE_NEIGH_HIT, nexthop, (uint32_t)e->mac[4] << 8 | e->mac[5]);
 	return link_output(t->link, ifi, p, e->mac, ETH_P_IP);
 }
@@ -223,6 +226,9 @@ struct neigh_entry *neigh_update(struct neigh_table *t, int ifi, uint32_t addr,
 	if (changed) {
 		memcpy(e->mac, mac, ETH_ALEN);
 		e->updated_ns = t->core->now_ns;
+		/* Cached headers (net/dst.h) hold the old MAC, or name a slot's earlier
+		 * occupant: every entry gets its address here, so this one bump covers both. */
+		e->gen = ++t->gen;
 	}
 	send_queued(t, e);
 	return e;

@@ -17,6 +17,7 @@
 #include "net/config.h"
 #include "net/pkt.h"
 #include "net/eth.h"
+#include "net/core.h"
 
 struct net_link;
 struct net_core;
@@ -32,6 +33,7 @@ struct neigh_entry {
 	uint8_t state;          /* enum neigh_state */
 	uint8_t ifi;
 	uint8_t probes;         /* requests sent in the current INCOMPLETE/PROBE phase */
+	uint32_t gen;           /* new whenever the entry gets an address (net/dst.h) */
 	uint64_t created_ns;
 	uint64_t confirmed_ns;  /* last reply that proved reachability */
 	uint64_t updated_ns;    /* last state or address change */
@@ -51,6 +53,7 @@ struct neigh_table {
 	struct neigh_entry e[NEIGH_MAX];
 	uint32_t queued;        /* packets waiting in all entries (<= NEIGH_QUEUE_TOTAL) */
 	uint64_t next_ns;       /* no entry timer is due before this (a lower bound) */
+	uint32_t gen;           /* the last entry generation handed out */
 	/* Set by the floors above: ARP resolves, IPv4's routes say what to keep. */
 	neigh_solicit_fn solicit;
 	void *solicit_ctx;
@@ -69,6 +72,25 @@ int neigh_output(struct neigh_table *t, int ifi, uint32_t nexthop, struct pkt *p
 struct neigh_entry *neigh_update(struct neigh_table *t, int ifi, uint32_t addr,
 				 const uint8_t *mac, int state, int create);
 struct neigh_entry *neigh_lookup(struct neigh_table *t, int ifi, uint32_t addr);
+/* The entry has a link-layer address output may use now (REACHABLE, STALE, DELAY,
+ * PROBE: RFC 1122 §2.3.2.1 keeps sending to it while it is being re-confirmed). */
+static inline int neigh_resolved(const struct neigh_entry *e)
+{
+	return e->state >= NEIGH_REACHABLE && e->state <= NEIGH_PROBE;
+}
+void neigh_stale_used(struct neigh_table *t, struct neigh_entry *e);
+/* What an output through a resolved entry does besides sending (neigh_output after its
+ * lookup; a connection's cached path, net/dst.h, calls it directly): the counters,
+ * used_ns, and a STALE entry's move to DELAY (proof of reachability asked for soon). */
+static inline void neigh_use(struct neigh_table *t, struct neigh_entry *e)
+{
+	NET_INC(t->core, NeighLookups);
+	e->used_ns = t->core->now_ns;
+	if (e->state == NEIGH_REACHABLE)
+		NET_INC(t->core, NeighHits);
+	else if (e->state == NEIGH_STALE)
+		neigh_stale_used(t, e);
+}
 /* Timers: retransmissions, REACHABLE->STALE, DELAY->PROBE, failures, garbage collection. */
 void neigh_poll(struct neigh_table *t);
 /* Negative advice from above (TCP's R1 timeouts): a REACHABLE entry is re-confirmed

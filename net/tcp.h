@@ -32,6 +32,8 @@
 #include "net/err.h"
 #include "net/pkt.h"
 
+struct net_dst;
+
 /* Error codes TCP returns beyond net/err.h (Linux values, negated on return). */
 #ifndef NET_EPIPE
 #define NET_EPIPE 32
@@ -103,6 +105,11 @@ struct tcp_env {
 	 * MSS-sized segments instead (TcpExtSkiffGsoNoBuf). */
 	struct pkt *(*pkt_alloc_big)(void *ctx);
 	void *ctx;
+	/* Optional: ip_output_tos through the connection's cached route, neighbour and
+	 * headers (net/dst.h). d lives in the TCB (zeroed with it) and only IP touches it.
+	 * NULL: ip_output / ip_output_tos. */
+	int (*ip_output_dst)(void *ctx, struct net_dst *d, struct pkt *p, uint32_t src,
+			     uint32_t dst, uint8_t tos);
 };
 
 enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_RENO = 1 };

@@ -12,6 +12,7 @@
 #include "net/tcp.h"
 #include "net/tcp_wire.h"
 #include "net/platform.h"
+#include "net/dst.h"
 
 /* ---- sequence numbers: modulo 2^32, compared by signed difference (RFC 9293 §3.4) --- */
 static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
@@ -227,6 +228,8 @@ struct tcp_sock {
 	uint64_t segs_out, segs_in, data_segs_out, data_segs_in, delivered;
 	uint32_t total_retrans, retrans_out;
 	uint64_t rate_start_ns, rate_delivered0, delivery_bps;
+
+	struct net_dst dst;              /* IP's cached route, neighbour, headers (env.ip_output_dst) */
 
 	/* Sorted by seq; only sb[0, nsb) and ooo[0, nooo) are ever read, so a new TCB
 	 * zeroes the fields above and leaves these (TCP_TCB_ZERO_LEN). */

@@ -21,6 +21,14 @@ static int env_ip_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 	return env_ip_output_tos(ctx, p, src, dst, 0);
 }
 
+/* The same datagram through the connection's cached path (net/dst.h). */
+static int env_ip_output_dst(void *ctx, struct net_dst *d, struct pkt *p, uint32_t src,
+			     uint32_t dst, uint8_t tos)
+{
+	struct ipv4_out o = { .proto = IPV4_PROTO_TCP, .ttl = TCP_TTL, .tos = tos, .df = 1 };
+	return ipv4_output_dst(ctx, d, p, src, dst, &o);
+}
+
 static int env_route(void *ctx, uint32_t dst, uint32_t *src, uint16_t *mtu)
 {
 	struct ipv4 *ip = ctx;
@@ -130,6 +138,7 @@ int transport_init(struct tcp_stack *t, struct ipv4 *ip, struct gro *gro)
 	struct tcp_env env = {
 		.ip_output = env_ip_output,
 		.ip_output_tos = env_ip_output_tos,
+		.ip_output_dst = env_ip_output_dst,
 		.route = env_route,
 		.route_advice = env_route_advice,
 		.pkt_alloc = env_pkt_alloc,
