@@ -203,6 +203,7 @@ void *tcp_alloc(struct tcp_stack *t, size_t n)
 		k->n--;
 		t->cache_bytes -= n;
 		t->cache_trim_at = t->now + TCP_CACHE_IDLE_NS;
+		tcp_wake(t, t->cache_trim_at);
 	} else if (!(p = t->env.mem_alloc(t->env.ctx, n))) {
 		tcp_mib(t, TCP_MIB_MemLimit);
 		return NULL;
@@ -225,6 +226,7 @@ void tcp_free(struct tcp_stack *t, void *p, size_t n)
 		k->n++;
 		t->cache_bytes += n;
 		t->cache_trim_at = t->now + TCP_CACHE_IDLE_NS;
+		tcp_wake(t, t->cache_trim_at);
 	} else {
 		t->env.mem_free(t->env.ctx, p);
 	}
@@ -304,6 +306,8 @@ void tcp_leave(struct tcp_stack *t, bool deliver_events)
 		}
 		if (deliver_events)
 			reap_all(t);
+		else if (t->events || t->reap)
+			tcp_wake(t, 0);         /* a user call's events: the next tcp_poll */
 	}
 	t->depth--;
 }
@@ -396,6 +400,7 @@ void tcp_poll_due(struct tcp_stack *t)
 void tcp_config_changed(struct tcp_stack *t)
 {
 	t->timer_lb = 0;
+	tcp_wake(t, 0);
 }
 
 uint64_t tcp_next_deadline(const struct tcp_stack *t)
