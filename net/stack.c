@@ -105,9 +105,7 @@ void net_input_flush(struct net_stack *s)
 	s->gro.open = false;
 }
 
-/* Most turns nothing is due: each floor's poll is called only when the test its first
- * line makes passes (the same fields, read here), so a due turn costs loads, not calls
- * for the floors that are idle. The polls keep their own tests. */
+/* TCP's deadlines only (stack.h: the kernel's sleep); net_next_due has every floor's. */
 uint64_t net_next_wake(const struct net_stack *s)
 {
 	if (!s->tcp_on)
