@@ -147,6 +147,16 @@ void arp_announce_start(struct arp *ar, int ifi)
 {
 	ar->announce_left[ifi] = ARP_ANNOUNCE_NUM;
 	ar->announce_ns[ifi] = ar->core->now_ns;
+	net_core_arm(ar->core, ar->announce_ns[ifi]);
+}
+
+uint64_t arp_next_ns(const struct arp *ar)
+{
+	uint64_t d = UINT64_MAX;
+	for (int i = 0; i < ar->link->nifs; i++)        /* arp_poll's test */
+		if (ar->announce_left[i] && ar->link->ifs[i].addr && ar->announce_ns[i] < d)
+			d = ar->announce_ns[i];
+	return d;
 }
 
 void arp_poll(struct arp *ar)
@@ -157,6 +167,7 @@ void arp_poll(struct arp *ar)
 			arp_announce(ar, i);
 			ar->announce_left[i]--;
 			ar->announce_ns[i] = ar->core->now_ns + ARP_ANNOUNCE_INTERVAL_NS;
+			net_core_arm(ar->core, ar->announce_ns[i]);
 		}
 	}
 }

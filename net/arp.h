@@ -35,5 +35,7 @@ int arp_announce(struct arp *ar, int ifi);
 /* Schedules ARP_ANNOUNCE_NUM announcements of interface ifi's address from now. */
 void arp_announce_start(struct arp *ar, int ifi);
 void arp_poll(struct arp *ar);
+/* When arp_poll next has an announcement to send, UINT64_MAX if never. */
+uint64_t arp_next_ns(const struct arp *ar);
 
 #endif

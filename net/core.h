@@ -52,6 +52,10 @@ struct net_config {            /* filled by the kernel from skiff.conf */
 struct net_core {
 	struct net_config cfg;
 	uint64_t now_ns;                /* last net_poll() time; input paths use it */
+	/* No floor's timer is due before this (a lower bound): net_poll runs the floors'
+	 * polls only once now_ns reaches it, then rebuilds it from their next deadlines.
+	 * Every timer armed outside those polls lowers it through net_core_arm. */
+	uint64_t wake_ns;
 	uint64_t rng;                   /* fallback generator when cfg.random is NULL */
 	uint64_t mib[MIB_COUNT];        /* nstat counters, enum net_mib */
 	uint64_t drops[DROP_COUNT];     /* per-reason drops, enum net_drop_reason */
@@ -68,6 +72,13 @@ void net_core_init(struct net_core *c, const struct net_config *cfg);
 /* Advances the clock; a clock that steps backwards is ignored (it would wedge every
  * "timer <= now" test). */
 void net_core_tick(struct net_core *c, uint64_t now_ns);
+/* A floor set a timer for when (ns; 0: at the next net_poll, as the floors' *_next_ns
+ * say it): the next net_poll at or after it runs the floors' polls. */
+static inline void net_core_arm(struct net_core *c, uint64_t when)
+{
+	if (when < c->wake_ns)
+		c->wake_ns = when;
+}
 /* Frees p and counts it under reason. The one exit of every drop path. */
 void net_drop(struct net_core *c, struct pkt *p, enum net_drop_reason reason);
 uint64_t net_random(struct net_core *c);

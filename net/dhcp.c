@@ -84,6 +84,13 @@ static void send_msg(struct dhcp_client *c, const struct dhcp_msg *m)
 		udp_output(c->udp, p, m->ciaddr, DHCP_CLIENT_PORT, INET_BCAST, DHCP_SERVER_PORT, c->ifi);
 }
 
+/* Every timer_ns but NO_TIMER is set here, so net_poll's next deadline knows it. */
+static void set_timer(struct dhcp_client *c, uint64_t when)
+{
+	c->timer_ns = when;
+	net_core_arm(c->core, when);
+}
+
 static void send_discover(struct dhcp_client *c)
 {
 	struct dhcp_msg m;
@@ -93,7 +100,7 @@ static void send_discover(struct dhcp_client *c)
 	NET_INC(c->core, DhcpOutDiscovers);
 	c->discovers++;
 	send_msg(c, &m);
-	c->timer_ns = c->core->now_ns + backoff(c, &c->tries);
+	set_timer(c, c->core->now_ns + backoff(c, &c->tries));
 }
 
 /* Table 5: SELECTING names the server and the offer; RENEWING/REBINDING use ciaddr. */
@@ -116,7 +123,7 @@ static void enter_init(struct dhcp_client *c, uint64_t delay_ns)
 {
 	c->state = DHCP_INIT;
 	c->tries = 0;
-	c->timer_ns = c->core->now_ns + delay_ns;
+	set_timer(c, c->core->now_ns + delay_ns);
 }
 
 static void dhcp_rx(void *ctx, const struct udp_rx_info *info,
@@ -205,15 +212,15 @@ static void timeout(struct dhcp_client *c)
 			break;
 		}
 		send_request(c);
-		c->timer_ns = c->core->now_ns + backoff(c, &c->tries);
+		set_timer(c, c->core->now_ns + backoff(c, &c->tries));
 		break;
 	case DHCP_RENEWING:
 		send_request(c);
-		c->timer_ns = c->core->now_ns + half_until(c, c->t2_ns);
+		set_timer(c, c->core->now_ns + half_until(c, c->t2_ns));
 		break;
 	case DHCP_REBINDING:
 		send_request(c);
-		c->timer_ns = c->core->now_ns + half_until(c, c->expire_ns);
+		set_timer(c, c->core->now_ns + half_until(c, c->expire_ns));
 		break;
 	default:
 		c->timer_ns = NO_TIMER;
@@ -239,11 +246,12 @@ static void lease_timers(struct dhcp_client *c)
 	if (c->state == DHCP_BOUND && c->core->now_ns >= c->t1_ns) {
 		c->state = DHCP_RENEWING;       /* T1: ask our server directly */
 		c->xid = (uint32_t)net_random(c->core);
-		c->start_ns = c->timer_ns = c->core->now_ns;
+		c->start_ns = c->core->now_ns;
+		set_timer(c, c->core->now_ns);
 	}
 	if (c->state == DHCP_RENEWING && c->core->now_ns >= c->t2_ns) {
 		c->state = DHCP_REBINDING;      /* T2: ask any server */
-		c->timer_ns = c->core->now_ns;
+		set_timer(c, c->core->now_ns);
 	}
 }
 
@@ -257,16 +265,33 @@ void dhcp_poll(struct dhcp_client *c)
 	sync_bootstrap(c);
 }
 
+/* dhcp_poll's tests: the retransmission/state timer and, once bound, the lease's. */
+uint64_t dhcp_next_ns(const struct dhcp_client *c)
+{
+	if (c->state == DHCP_OFF)
+		return UINT64_MAX;
+	uint64_t d = c->timer_ns;
+	if (c->state >= DHCP_BOUND && c->expire_ns < d)
+		d = c->expire_ns;
+	if (c->state == DHCP_BOUND && c->t1_ns < d)
+		d = c->t1_ns;
+	if (c->state == DHCP_RENEWING && c->t2_ns < d)
+		d = c->t2_ns;
+	return d;
+}
+
 int dhcp_renew(struct dhcp_client *c)
 {
 	if (c->state == DHCP_OFF)
 		return -NET_ENOENT;
-	if (c->state == DHCP_BOUND)
+	if (c->state == DHCP_BOUND) {
 		c->t1_ns = c->core->now_ns;
+		net_core_arm(c->core, c->t1_ns);
+	}
 	else if (c->state < DHCP_BOUND)
 		enter_init(c, 0);
 	else
-		c->timer_ns = c->core->now_ns;
+		set_timer(c, c->core->now_ns);
 	sync_bootstrap(c);
 	return 0;
 }
@@ -306,7 +331,7 @@ static void on_offer(struct dhcp_client *c, const struct dhcp_msg *m)
 	c->state = DHCP_REQUESTING;
 	c->tries = 0;
 	send_request(c);
-	c->timer_ns = c->core->now_ns + backoff(c, &c->tries);
+	set_timer(c, c->core->now_ns + backoff(c, &c->tries));
 }
 
 /* T1/T2 from the server if they are consistent (T1 < T2 < lease), else §4.4.5's
@@ -329,6 +354,7 @@ static void lease_times(struct dhcp_client *c, const struct dhcp_msg *m)
 	c->t1_ns = c->core->now_ns + secs(t1);
 	c->t2_ns = c->core->now_ns + secs(t2);
 	c->expire_ns = c->core->now_ns + secs(lease);
+	net_core_arm(c->core, c->t1_ns);        /* t1 < t2 < lease: the first of the three */
 }
 
 static void log_lease(struct dhcp_client *c, int level)

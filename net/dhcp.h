@@ -50,6 +50,8 @@ struct dhcp_client {
 void dhcp_init(struct dhcp_client *c, struct udp *udp);
 int dhcp_start(struct dhcp_client *c, int ifi);
 void dhcp_poll(struct dhcp_client *c);
+/* When dhcp_poll next has something to do, UINT64_MAX if never (DHCP off). */
+uint64_t dhcp_next_ns(const struct dhcp_client *c);
 /* Forces a renewal now (shell `dhcp renew`). */
 int dhcp_renew(struct dhcp_client *c);
 const char *dhcp_state_name(int state);

@@ -98,6 +98,7 @@ static struct reasm_dgram *create(struct ipv4 *ip, const struct ipv4_rx *rx)
 	d->src = rx->ip.src;
 	d->dst = rx->ip.dst;
 	d->created_ns = ip->core->now_ns;
+	net_core_arm(ip->core, d->created_ns + IPV4_REASM_TIMEOUT_NS);
 	d->buf = buf;
 	return d;
 }
@@ -259,6 +260,17 @@ void ipv4_reasm_poll(struct ipv4 *ip)
 		report_timeout(ip, d);
 		kill(ip, d, DROP_IP_FRAG_TIMEOUT);
 	}
+}
+
+uint64_t ipv4_reasm_next_ns(const struct ipv4 *ip)
+{
+	uint64_t d = UINT64_MAX;
+	for (int i = 0; ip->reasm.nused && i < IPV4_REASM_MAX; i++) {
+		const struct reasm_dgram *g = &ip->reasm.d[i];
+		if (g->used && g->created_ns + IPV4_REASM_TIMEOUT_NS < d)
+			d = g->created_ns + IPV4_REASM_TIMEOUT_NS;
+	}
+	return d;
 }
 
 void ipv4_reasm_flush(struct ipv4 *ip)

@@ -66,6 +66,8 @@ struct pkt *ipv4_reasm_input(struct ipv4 *ip, struct pkt *p, struct ipv4_rx *rx)
 /* Gives up datagrams past their time (ICMP time exceeded, code 1, when their first
  * piece arrived: RFC 792, RFC 1122 §3.3.2). From net_poll(). */
 void ipv4_reasm_poll(struct ipv4 *ip);
+/* When ipv4_reasm_poll next times a datagram out, UINT64_MAX if none is held. */
+uint64_t ipv4_reasm_next_ns(const struct ipv4 *ip);
 /* Drops every datagram in progress (net_fini). */
 void ipv4_reasm_flush(struct ipv4 *ip);
 /* Sends p (data = transport header + payload, larger than the MTU allows) as

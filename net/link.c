@@ -67,6 +67,7 @@ int link_attach(struct net_link *l, struct netdev *dev, uint16_t cfg_mtu)
 	ifc->mtu = pick_mtu(l, dev, cfg_mtu);
 	ifc->link_up = dev->ops->link_up ? (uint8_t)(dev->ops->link_up(dev) != 0) : 1;
 	ifc->link_check_ns = l->core->now_ns + NET_LINK_CHECK_NS;
+	net_core_arm(l->core, ifc->link_check_ns);
 	qdisc_init(&ifc->qdisc, QDISC_LIMIT);
 	if (l->core->cfg.fq_codel)
 		link_default_fq_codel(l, ifi);
@@ -285,6 +286,7 @@ void link_check(struct net_link *l, int ifi)
 	if (!ifc->dev->ops->link_up || now < ifc->link_check_ns)
 		return;
 	ifc->link_check_ns = now + NET_LINK_CHECK_NS;
+	net_core_arm(l->core, ifc->link_check_ns);
 	uint8_t up = ifc->dev->ops->link_up(ifc->dev) != 0;
 	if (up == ifc->link_up)
 		return;

@@ -91,6 +91,17 @@ static inline void link_poll(struct net_link *l)
 			link_check(l, i);
 }
 
+/* The earliest link check due (link_check), UINT64_MAX if none: for net_poll's next
+ * deadline. A device without link_up is never checked. */
+static inline uint64_t link_next_ns(const struct net_link *l)
+{
+	uint64_t d = UINT64_MAX;
+	for (int i = 0; i < l->nifs; i++)
+		if (l->ifs[i].dev->ops->link_up && l->ifs[i].link_check_ns < d)
+			d = l->ifs[i].link_check_ns;
+	return d;
+}
+
 /* Hands queued frames to the drivers; last in every net_poll(). An idle pfifo (the
  * usual turn) whose next tx_reclaim is not due is skipped: qdisc_run would return at
  * its first test. fq_codel (qd->fq set) is always run. */

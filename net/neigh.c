@@ -21,8 +21,10 @@ void neigh_init(struct neigh_table *t, struct net_link *link)
 static void arm(struct neigh_table *t, struct neigh_entry *e, uint64_t delay_ns)
 {
 	e->timer_ns = t->core->now_ns + delay_ns;
-	if (e->timer_ns < t->next_ns)
+	if (e->timer_ns < t->next_ns) {
 		t->next_ns = e->timer_ns;
+		net_core_arm(t->core, e->timer_ns);
+	}
 }
 
 static const char *const state_names[] = {

@@ -132,6 +132,7 @@ int ping_start(struct ping_session *p, uint32_t dst, uint32_t count, uint16_t si
 	p->size = size;
 	p->count = count ? (count > PING_MAX_COUNT ? PING_MAX_COUNT : count) : PING_DEFAULT_COUNT;
 	p->start_ns = p->next_ns = p->core->now_ns;
+	net_core_arm(p->core, p->next_ns);
 	p->out = out;
 	p->ctx = ctx;
 	char a[INET_ADDRSTRLEN];
@@ -196,6 +197,18 @@ void ping_poll(struct ping_session *p)
 		finish(p);
 }
 
+/* ping_poll's tests: the next request, or the end of the session. */
+uint64_t ping_next_ns(const struct ping_session *p)
+{
+	if (!p->active)
+		return UINT64_MAX;
+	if (p->sent < p->count)
+		return p->next_ns;
+	if (p->received + p->errors >= p->count)
+		return 0;
+	return p->last_send_ns + PING_LINGER_NS;
+}
+
 /* The sequence numbers still in the send-time window. */
 static int seq_known(const struct ping_session *p, uint16_t seq)
 {
@@ -224,6 +237,7 @@ static int ping_reply(void *ctx, uint32_t src, uint16_t id, uint16_t seq, size_t
 	}
 	p->answered[slot] = 1;
 	p->received++;
+	net_core_arm(p->core, 0);      /* the last answer ends the session */
 	if (p->received == 1 || us < p->rtt_min_us)
 		p->rtt_min_us = us;
 	if (us > p->rtt_max_us)
@@ -259,6 +273,7 @@ static void ping_error(void *ctx, uint32_t from, uint8_t type, uint8_t code, uin
 		return;
 	p->answered[seq % PING_TRACK] = 1;
 	p->errors++;
+	net_core_arm(p->core, 0);      /* the last answer ends the session */
 	char a[INET_ADDRSTRLEN];
 	say(p, "From %s icmp_seq=%u %s\n", inet_fmt(a, from), seq, error_text(type, code));
 }
@@ -281,6 +296,7 @@ int arping_start(struct arping_session *a, int ifi, uint32_t target, uint32_t co
 	a->src = a->link->ifs[ifi].addr;
 	a->count = count ? count : ARPING_DEFAULT_COUNT;
 	a->start_ns = a->next_ns = a->core->now_ns;
+	net_core_arm(a->core, a->next_ns);
 	a->out = out;
 	a->ctx = ctx;
 	char t[INET_ADDRSTRLEN], f[INET_ADDRSTRLEN];
@@ -324,6 +340,16 @@ void arping_poll(struct arping_session *a)
 			     a->sent, a->received);
 		a->active = 0;
 	}
+}
+
+/* arping_poll's tests: the next request, or the end of the session. */
+uint64_t arping_next_ns(const struct arping_session *a)
+{
+	if (!a->active)
+		return UINT64_MAX;
+	if (a->sent < a->count)
+		return a->next_ns;
+	return a->last_send_ns + NET_NS_PER_SEC;
 }
 
 void arping_init(struct arping_session *a, struct arp *arp)

@@ -35,6 +35,8 @@ void ping_init(struct ping_session *p, struct icmp *icmp);
 int ping_start(struct ping_session *p, uint32_t dst, uint32_t count, uint16_t size,
 	       void (*out)(void *ctx, const char *text), void *ctx);
 void ping_poll(struct ping_session *p);
+/* When ping_poll next has something to do, UINT64_MAX if no session runs. */
+uint64_t ping_next_ns(const struct ping_session *p);
 /* Ctrl-C: prints the statistics as if the count had been reached; no-op when idle. */
 void ping_stop(struct ping_session *p);
 
@@ -57,5 +59,6 @@ void arping_init(struct arping_session *a, struct arp *arp);
 int arping_start(struct arping_session *a, int ifi, uint32_t target, uint32_t count,
 		 void (*out)(void *ctx, const char *text), void *ctx);
 void arping_poll(struct arping_session *a);
+uint64_t arping_next_ns(const struct arping_session *a);       /* as ping_next_ns */
 
 #endif

@@ -105,18 +105,7 @@ void net_input_flush(struct net_stack *s)
 	s->gro.open = false;
 }
 
-/* Whether an ARP announcement is pending on some interface (arp_poll's first test). */
-static bool arp_announcing(const struct net_stack *s)
-{
-	for (int i = 0; i < s->link.nifs; i++)
-		if (s->arp.announce_left[i])
-			return true;
-	return false;
-}
-
-/* Most turns nothing is due: each floor's poll is called only when the test its first
- * line makes passes (the same fields, read here), so an idle turn costs loads, not
- * calls. The polls keep their own tests; these are only the cheap common case. */
+/* TCP's deadlines only (stack.h: the kernel's sleep); net_next_due has every floor's. */
 uint64_t net_next_wake(const struct net_stack *s)
 {
 	if (!s->tcp_on)
@@ -126,28 +115,59 @@ uint64_t net_next_wake(const struct net_stack *s)
 	return d < t->cache_trim_at ? d : t->cache_trim_at;
 }
 
+static inline uint64_t min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t net_next_due(const struct net_stack *s)
+{
+	uint64_t d = min64(link_next_ns(&s->link), arp_next_ns(&s->arp));
+	d = min64(d, s->neigh.next_ns);
+	d = min64(d, ipv4_reasm_next_ns(&s->ip));
+	d = min64(d, dhcp_next_ns(&s->dhcp));
+	d = min64(d, ping_next_ns(&s->ping));
+	d = min64(d, arping_next_ns(&s->arping));
+	d = min64(d, tracepath_next_ns(&s->tracepath));
+	if (s->tcp_on) {
+		const struct tcp_stack *t = &s->tcp;
+		d = min64(d, net_next_wake(s));
+		if (t->events || t->reap)
+			d = 0;
+	}
+	return d;
+}
+
+/* A turn at or after core.wake_ns: every floor's timers in floor order, then the new
+ * bound. Timers armed meanwhile lowered wake_ns (net_core_arm); the floors' own
+ * fields hold them too, so the bound is rebuilt from those. */
+static __attribute__((noinline)) void net_timers(struct net_stack *s)
+{
+	s->core.wake_ns = UINT64_MAX;
+	link_poll(&s->link);
+	arp_poll(&s->arp);
+	neigh_poll(&s->neigh);
+	ipv4_poll(&s->ip);
+	dhcp_poll(&s->dhcp);
+	ping_poll(&s->ping);
+	arping_poll(&s->arping);
+	tracepath_poll(&s->tracepath);
+	if (s->tcp_on)
+		transport_poll(&s->tcp, s->core.now_ns);
+	s->core.wake_ns = min64(s->core.wake_ns, net_next_due(s));
+}
+
+/* An idle turn (no timer due, rings drained by the caller) is the flush test, the
+ * clock, one compare and the queue test. */
 void net_poll(struct net_stack *s, uint64_t now_ns)
 {
 	net_input_flush(s);     /* the loop turn's receive burst ends before its timers */
 	if (now_ns > s->core.now_ns)
 		s->core.now_ns = now_ns;        /* net_core_tick */
-	link_poll(&s->link);
-	if (arp_announcing(s))
-		arp_poll(&s->arp);
-	if (s->core.now_ns >= s->neigh.next_ns)
-		neigh_poll(&s->neigh);
-	if (s->ip.reasm.nused)
-		ipv4_poll(&s->ip);
-	if (s->dhcp.state != DHCP_OFF)
-		dhcp_poll(&s->dhcp);
-	if (s->ping.active)
-		ping_poll(&s->ping);
-	if (s->arping.active)
-		arping_poll(&s->arping);
-	if (s->tracepath.active)
-		tracepath_poll(&s->tracepath);
-	if (s->tcp_on)
-		transport_poll(&s->tcp, s->core.now_ns);
+	if (s->core.now_ns >= s->core.wake_ns)
+		net_timers(s);
+	else if (s->tcp_on)
+		tcp_tick(&s->tcp, s->core.now_ns);
 	link_run_queues(&s->link);
 	if (s->cap.trace.out)
 		capture_poll(&s->cap);

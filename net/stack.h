@@ -21,7 +21,9 @@
  * Transmit: icmp/udp/tcp -> ipv4_output() -> route_get() -> neigh_output() ->
  *           link_output() -> qdisc_enqueue() -> dev->ops->tx_burst()
  * Timers:   net_poll(now): link state, ARP announcements, neighbours, DHCP, ping,
- *           arping, TCP, then the qdiscs.
+ *           arping, TCP, then the qdiscs. The floors' polls run only once now reaches
+ *           core.wake_ns, a lower bound of every floor's next deadline that each timer
+ *           arm lowers (net_core_arm); an idle turn is a compare.
  *
  * Calling context: every function runs in the kernel's main loop, never from an
  * interrupt handler, and never re-entrantly (a UDP callback may send, not receive).
@@ -91,6 +93,9 @@ void net_poll(struct net_stack *s, uint64_t now_ns);
  * releases, retransmissions, delayed ACKs): a lower bound, never later than due;
  * UINT64_MAX if none. The kernel sleeps until then instead of the next tick. */
 uint64_t net_next_wake(const struct net_stack *s);
+/* The earliest time some floor's poll has work (each floor's *_next_ns; 0: at once):
+ * what net_poll rebuilds core.wake_ns from, which must never be later (tests check). */
+uint64_t net_next_due(const struct net_stack *s);
 /* The shell commands (net_cmd) are in net/cmd.h, on the floor above. */
 
 /* DNS servers learnt from DHCP (for a future resolver): copies up to max, returns count. */

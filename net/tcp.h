@@ -104,6 +104,9 @@ struct tcp_env {
 	 * below IP (device TSO or software GSO); NULL when none is free, and TCP sends
 	 * MSS-sized segments instead (TcpExtSkiffGsoNoBuf). */
 	struct pkt *(*pkt_alloc_big)(void *ctx);
+	/* Optional: the stack's next deadline (net_core.wake_ns), lowered to every time
+	 * tcp_poll must run by (a timer TCP arms, events a user call left queued). */
+	uint64_t *wake_ns;
 	void *ctx;
 	/* Optional: ip_output_tos through the connection's cached route, neighbour and
 	 * headers (net/dst.h). d lives in the TCB (zeroed with it) and only IP touches it.
@@ -322,10 +325,16 @@ void tcp_icmp_error(struct tcp_stack *t, uint8_t type, uint8_t code, uint16_t ne
 /* Timers; called often (>= every 10 ms). Inline: most calls find nothing due and nothing
  * left for tcp_leave to deliver or free, and return; tcp_poll_due does the rest. */
 void tcp_poll_due(struct tcp_stack *t);
-static inline void tcp_poll(struct tcp_stack *t, uint64_t now_ns)
+/* TCP's clock without its timers: the stack calls it on turns it knows nothing is due
+ * (env.wake_ns), so user calls still stamp with the turn's time (env.clock_ns). */
+static inline void tcp_tick(struct tcp_stack *t, uint64_t now_ns)
 {
 	if (now_ns > t->now)
 		t->now = now_ns;
+}
+static inline void tcp_poll(struct tcp_stack *t, uint64_t now_ns)
+{
+	tcp_tick(t, now_ns);
 	if (t->now < t->timer_lb && t->now < t->tw_due && !t->events && !t->reap &&
 	    !t->backlog && t->depth == 0 && t->now < t->cache_trim_at)
 		return;

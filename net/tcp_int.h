@@ -278,11 +278,19 @@ static inline uint64_t tcp_now(struct tcp_stack *t)
 /* Sets one of c's timers. t->timer_lb stays a lower bound of every timer of the TCBs
  * on t->conns, so tcp_poll scans them only when one may be due (TIME-WAIT TCBs
  * expire from their FIFO instead). Every non-zero timer is set through here. */
+/* tcp_poll must run by when: tells the stack's next deadline (env.wake_ns). */
+static inline void tcp_wake(struct tcp_stack *t, uint64_t when)
+{
+	if (t->env.wake_ns && when < *t->env.wake_ns)
+		*t->env.wake_ns = when;
+}
 static inline void tcp_arm(struct tcp_sock *c, uint64_t *tm, uint64_t when)
 {
 	*tm = when;
-	if (when < c->t->timer_lb)
+	if (when < c->t->timer_lb) {
 		c->t->timer_lb = when;
+		tcp_wake(c->t, when);   /* the stack's bound is <= timer_lb: lower it too */
+	}
 }
 static inline bool tcp_synchronized(const struct tcp_sock *c)
 {
@@ -337,10 +345,13 @@ void tcp_leave_outer(struct tcp_stack *t, bool deliver);
 static inline void tcp_leave(struct tcp_stack *t, bool deliver)
 {
 	NET_ASSERT(t->depth > 0);
-	if (t->depth == 1 && (t->backlog || (deliver && (t->events || t->reap))))
+	if (t->depth == 1 && (t->backlog || (deliver && (t->events || t->reap)))) {
 		tcp_leave_outer(t, deliver);
-	else
-		t->depth--;
+		return;
+	}
+	if (t->depth == 1 && (t->events || t->reap))
+		tcp_wake(t, 0);         /* a user call's events: the next tcp_poll */
+	t->depth--;
 }
 void *tcp_alloc(struct tcp_stack *t, size_t n);
 void tcp_free(struct tcp_stack *t, void *p, size_t n);

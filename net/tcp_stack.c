@@ -204,6 +204,7 @@ void *tcp_alloc(struct tcp_stack *t, size_t n)
 		k->n--;
 		t->cache_bytes -= n;
 		t->cache_trim_at = t->now + TCP_CACHE_IDLE_NS;
+		tcp_wake(t, t->cache_trim_at);
 	} else if (!(p = t->env.mem_alloc(t->env.ctx, n))) {
 		tcp_mib(t, TCP_MIB_MemLimit);
 		return NULL;
@@ -226,6 +227,7 @@ void tcp_free(struct tcp_stack *t, void *p, size_t n)
 		k->n++;
 		t->cache_bytes += n;
 		t->cache_trim_at = t->now + TCP_CACHE_IDLE_NS;
+		tcp_wake(t, t->cache_trim_at);
 	} else {
 		t->env.mem_free(t->env.ctx, p);
 	}
@@ -306,9 +308,10 @@ void tcp_leave_outer(struct tcp_stack *t, bool deliver_events)
 	}
 	if (deliver_events)
 		reap_all(t);
+	else if (t->events || t->reap)
+		tcp_wake(t, 0);         /* a user call's events: the next tcp_poll */
 	t->depth--;
 }
-
 
 /* ---- entry points from IP ------------------------------------------------------------ */
 void tcp_input(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst, uint64_t now_ns)
@@ -397,6 +400,7 @@ void tcp_poll_due(struct tcp_stack *t)
 void tcp_config_changed(struct tcp_stack *t)
 {
 	t->timer_lb = 0;
+	tcp_wake(t, 0);
 }
 
 uint64_t tcp_next_deadline(const struct tcp_stack *t)

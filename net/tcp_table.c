@@ -137,6 +137,7 @@ void tcp_tw_push(struct tcp_stack *t, struct tcp_sock *c)
 	t->tw_tail = c;
 	t->ntw++;
 	t->tw_due = t->tw_head->t_conn;
+	tcp_wake(t, t->tw_due);
 }
 
 /* A fresh TCB in CLOSED, linked on t->conns; NULL at the connection or memory limit.

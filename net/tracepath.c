@@ -70,6 +70,7 @@ static void on_error(void *ctx, const struct udp_err_info *e)
 	    e->dport != TRACEPATH_BASE_PORT + t->probes)
 		return;         /* an answer to an older probe, or not ours */
 	t->waiting = 0;
+	net_core_arm(t->core, 0);      /* the next probe leaves from net_poll */
 	if (e->type == ICMP_TIME_EXCEEDED) {
 		hop_line(t, e->from, "");
 		if (++t->ttl > TRACEPATH_MAX_HOPS) {
@@ -126,6 +127,7 @@ int tracepath_start(struct tracepath_session *t, uint32_t dst,
 	t->ctx = ctx;
 	t->active = 1;
 	t->waiting = 0;
+	net_core_arm(t->core, 0);      /* the first probe leaves from net_poll */
 	say(t, " 1?: [LOCALHOST]                      pmtu %u\n", t->pmtu);
 	return 0;
 }
@@ -146,6 +148,14 @@ void tracepath_poll(struct tracepath_session *t)
 		say(t, "     Too many hops: pmtu %u\n", t->pmtu);
 		finish(t);
 	}
+}
+
+/* tracepath_poll's tests: a probe to send, or the wait for its answer to end. */
+uint64_t tracepath_next_ns(const struct tracepath_session *t)
+{
+	if (!t->active)
+		return UINT64_MAX;
+	return t->waiting ? t->sent_ns + TRACEPATH_WAIT_NS : 0;
 }
 
 void tracepath_stop(struct tracepath_session *t)

@@ -40,6 +40,8 @@ void tracepath_init(struct tracepath_session *t, struct net_core *core, struct n
 int tracepath_start(struct tracepath_session *t, uint32_t dst,
 		    void (*out)(void *ctx, const char *text), void *ctx);
 void tracepath_poll(struct tracepath_session *t);
+/* When tracepath_poll next has something to do, UINT64_MAX if no session runs. */
+uint64_t tracepath_next_ns(const struct tracepath_session *t);
 void tracepath_stop(struct tracepath_session *t);
 
 #endif

@@ -147,6 +147,7 @@ int transport_init(struct tcp_stack *t, struct ipv4 *ip, struct gro *gro)
 		.random = env_random,
 		.tx_offload = env_tx_offload,
 		.pkt_alloc_big = ip->core->cfg.tx_big_pool ? env_pkt_alloc_big : NULL,
+		.wake_ns = &ip->core->wake_ns,
 		.ctx = ip,
 	};
 	/* TCP's memory budget derives from the real allocator behind mem_alloc (the kernel

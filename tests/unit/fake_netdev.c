@@ -289,7 +289,27 @@ int tn_fini(struct test_net *t)
 
 void tn_advance(struct test_net *t, uint64_t ns)
 {
+	tn_check_wake(t);
 	net_poll(&t->s, t->s.core.now_ns + ns);
+}
+
+/* The unit harness's failure report (tests/unit/main.c); the fuzzers link this file
+ * without it, and abort instead (a finding). */
+void test_fail(const char *file, int line, const char *expr) __attribute__((weak));
+
+/* Every timer armed since the last net_poll lowered the stack's deadline: a timer
+ * that did not would be skipped by net_poll's idle test (net_core_arm). */
+void tn_check_wake(struct test_net *t)
+{
+	uint64_t due = net_next_due(&t->s);
+	if (t->s.core.wake_ns > due) {
+		char m[128];
+		snprintf(m, sizeof(m), "core.wake_ns %llu > net_next_due %llu (a timer arm did not lower it)",
+			 (unsigned long long)t->s.core.wake_ns, (unsigned long long)due);
+		if (!test_fail)
+			abort();
+		test_fail(__FILE__, __LINE__, m);
+	}
 }
 
 void tn_clear(struct test_net *t)

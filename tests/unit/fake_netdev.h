@@ -75,6 +75,9 @@ void tn_init_peer(struct test_net *t);
 /* net_fini + leak check; returns leaked packet count. */
 int tn_fini(struct test_net *t);
 void tn_advance(struct test_net *t, uint64_t ns);      /* net_poll at now + ns */
+/* Fails the test if core.wake_ns is later than a floor's next deadline (tn_advance
+ * checks it before every poll). */
+void tn_check_wake(struct test_net *t);
 int tn_cmd(struct test_net *t, const char *line);       /* net_cmd, output into t->out */
 void tn_clear(struct test_net *t);                      /* empties out/log */
 void tn_out(void *ctx, const char *text);

@@ -399,3 +399,23 @@ TEST(net_dhcp_unicast_offer_and_link_flap)
 	CHECK(tn_log_has(&t, "eth0: link up"));
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* dhcp_renew (the shell's `dhcp renew`) of a bound lease: T1 is now, so the next
+ * net_poll renews, though the stack's next deadline was T1 (core.wake_ns). */
+TEST(net_dhcp_renew_command_acts_at_the_next_turn)
+{
+	struct test_net t;
+	struct frame fr;
+	struct dhcp_msg m;
+	const struct srv *sv = &default_srv;
+	tn_init(&t, 1, NULL, NULL, 1);
+	acquire(&t, sv);
+	tn_advance(&t, 10 * SEC);
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(dhcp_renew(&t.s.dhcp), 0);
+	tn_advance(&t, 1);
+	CHECK_EQ(t.s.dhcp.state, DHCP_RENEWING);
+	REQUIRE(next_dhcp(&t, sv, &fr, &m));
+	CHECK_EQ(m.msg_type, DHCP_REQUEST);
+	CHECK_EQ(tn_fini(&t), 0);
+}
