@@ -27,7 +27,7 @@ FLOORS = [
     (8, "composition", [r"^kernel/main(_net)?$"]),
     (7, "net apps", [r"^net/(dhcp|syslog|ping|tracepath|cmd|cmd_ip|cmd_util|cmd_capture|stack|http_.*)$"]),
     (6, "net L4", [r"^net/(udp|tcp|transport|gro)$"]),
-    (5, "net L3", [r"^net/(route|ipv4|icmp)$"]),
+    (5, "net L3", [r"^net/(route|dst|ipv4|icmp)$"]),
     (4, "net L2", [r"^net/(link|gso|qdisc|dql|fq_codel|neigh|arp|capture)$"]),
     (3, "net wire", [r"^net/(eth|wire|.*_wire|pkt_filter|pkt_print|pcapng)$"]),
     (3, "drivers", [r"^drivers/"]),
