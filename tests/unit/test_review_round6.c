@@ -392,3 +392,319 @@ TEST(review6_hp_rbuf_no_memory_same_as_checklist)
 	hp_same(&x);
 	hp_close(&x);
 }
+
+/* ---- B. a connection's cached output path (net/dst.h) -------------------------------- */
+
+static const struct ipv4_out b_tcp = { .proto = IPV4_PROTO_TCP, .ttl = 64, .df = 1 };
+
+/* n payload bytes in a fresh transmit packet with headroom bytes in front. */
+static struct pkt *b_l4(struct test_net *t, size_t n, uint8_t seed, uint32_t headroom)
+{
+	struct pkt *p = link_alloc(&t->s.link, 0);
+	if (!p)
+		abort();
+	p->off = PKT_HDR_SIZE + headroom;
+	uint8_t *d = pkt_put(p, n);
+	for (size_t i = 0; i < n; i++)
+		d[i] = (uint8_t)(seed + i * 3);
+	return p;
+}
+
+static size_t b_pop(struct test_net *t, uint8_t *buf)
+{
+	struct pkt *p = fake_netdev_pop(&t->f);
+	if (!p)
+		return 0;
+	size_t n = p->len;
+	if (n > 2048)
+		abort();
+	memcpy(buf, pkt_data(p), n);
+	pkt_free(p);
+	fake_netdev_complete(&t->f, 1);
+	return n;
+}
+
+/* Frames, counters, drop reasons, neighbour entries and IP IDs agree. */
+static int b_same(struct test_net *a, struct test_net *b)
+{
+	uint8_t fa[2048], fb[2048];
+	int ok = 1;
+	for (;;) {
+		size_t la = b_pop(a, fa), lb = b_pop(b, fb);
+		if (la != lb || memcmp(fa, fb, la) != 0) {
+			printf("    frames differ: %zu vs %zu bytes\n", la, lb);
+			ok = 0;
+		}
+		if (!la || !lb)
+			break;
+	}
+	for (int i = 0; i < MIB_COUNT; i++)
+		if (a->s.core.mib[i] != b->s.core.mib[i]) {
+			printf("    %s: %llu vs %llu\n", net_mib_names[i],
+			       (unsigned long long)a->s.core.mib[i], (unsigned long long)b->s.core.mib[i]);
+			ok = 0;
+		}
+	if (memcmp(a->s.core.drops, b->s.core.drops, sizeof(a->s.core.drops)) != 0) {
+		printf("    drop reasons differ\n");
+		ok = 0;
+	}
+	for (int i = 0; i < NEIGH_MAX; i++) {
+		const struct neigh_entry *x = &a->s.neigh.e[i], *y = &b->s.neigh.e[i];
+		if (x->state != y->state || x->addr != y->addr || memcmp(x->mac, y->mac, ETH_ALEN) ||
+		    x->used_ns != y->used_ns || x->updated_ns != y->updated_ns ||
+		    x->timer_ns != y->timer_ns || x->queue.len != y->queue.len) {
+			printf("    neighbour slot %d differs\n", i);
+			ok = 0;
+		}
+	}
+	if (memcmp(a->s.ip.idents, b->s.ip.idents, sizeof(a->s.ip.idents)) != 0) {
+		printf("    IP IDs differ\n");
+		ok = 0;
+	}
+	return ok;
+}
+
+struct btwin {
+	struct test_net full, fast;
+	struct net_dst d[3];    /* the fast twin's connections */
+};
+
+static void b_init(struct btwin *w)
+{
+	tn_init_peer(&w->full);
+	tn_init_peer(&w->fast);
+	memset(w->d, 0, sizeof(w->d));
+}
+
+/* The same datagram both ways, the fast twin through cache k. */
+static int b_send(struct btwin *w, int k, uint32_t src, uint32_t dst, const struct ipv4_out *o,
+		  size_t n, uint8_t seed, uint32_t headroom)
+{
+	int ra = ipv4_output_ext(&w->full.s.ip, b_l4(&w->full, n, seed, headroom), src, dst, o);
+	int rb = ipv4_output_dst(&w->fast.s.ip, &w->d[k], b_l4(&w->fast, n, seed, headroom), src,
+				 dst, o);
+	if (ra != rb)
+		printf("    returned %d vs %d\n", ra, rb);
+	return ra == rb && b_same(&w->full, &w->fast);
+}
+
+/* Suspicion: ip->dst_last, the copy a new connection's cache starts from, hands one
+ * connection's header (TOS, ECN bits) to another, or two connections alternating
+ * refill each other's state wrongly. Sound: dst_valid compares the whole ipv4_out key
+ * and each TCB has its own net_dst. */
+TEST(review6_dst_connections_alternating_tos_share_nothing)
+{
+	static struct btwin w;
+	b_init(&w);
+	uint32_t me = ip("10.0.0.1"), peer = ip("10.0.0.2");
+	struct ipv4_out ef = b_tcp, ect = b_tcp;
+	ef.tos = 0xb8;                  /* DSCP EF */
+	ect.tos = 0x02;                 /* ECT(0) */
+	for (int i = 0; i < 30; i++) {
+		CHECK(b_send(&w, 0, me, peer, &b_tcp, 40 + (size_t)i, (uint8_t)i, PKT_HEADROOM));
+		CHECK(b_send(&w, 1, me, peer, &ef, 60 + (size_t)i, (uint8_t)i, PKT_HEADROOM));
+		CHECK(b_send(&w, 2, me, peer, i % 3 ? &ect : &b_tcp, 20, (uint8_t)i, PKT_HEADROOM));
+	}
+	CHECK_EQ(w.d[0].ok, 1);
+	CHECK_EQ(w.d[1].ok, 1);
+	CHECK(w.d[0].key_out != w.d[1].key_out);
+	CHECK_EQ(tn_fini(&w.full) + tn_fini(&w.fast), 0);
+}
+
+/* Suspicion: a packet without room for both headers is freed twice or leaked on the
+ * cached path's fallback (dst_fits false, then ipv4_output_ext). Sound: the full path
+ * takes it and drops it once, counted as before (ASan and tn_fini's pool count). */
+TEST(review6_dst_short_headroom_dropped_once_as_full_path)
+{
+	static struct btwin w;
+	b_init(&w);
+	uint32_t me = ip("10.0.0.1"), peer = ip("10.0.0.2");
+	CHECK(b_send(&w, 0, me, peer, &b_tcp, 100, 1, PKT_HEADROOM));   /* filled */
+	CHECK_EQ(w.d[0].ok, 1);
+	CHECK(b_send(&w, 0, me, peer, &b_tcp, 100, 2, 10));     /* no room for IPv4 */
+	CHECK(b_send(&w, 0, me, peer, &b_tcp, 100, 3, 30));     /* IPv4 fits, Ethernet not */
+	CHECK(b_send(&w, 0, me, peer, &b_tcp, 100, 4, 34));     /* exactly enough */
+	CHECK(b_send(&w, 0, me, peer, &b_tcp, 10, 5, 34));      /* and a runt: padded */
+	CHECK(w.fast.s.core.mib[MIB_IpOutDiscards] >= 1);
+	CHECK_EQ(tn_fini(&w.full) + tn_fini(&w.fast), 0);
+}
+
+/* Suspicion: the cached entry's slot is evicted and at once reused for another address
+ * whose MAC is the same; neigh_update's "changed" test then sees no new address and the
+ * entry generation would not move, so the cache takes the new occupant for its own
+ * (test_net_dst.c reuses the slot with a different MAC). Sound: a destroyed entry has
+ * no MAC (had_mac false), so its first address always takes a new generation. */
+TEST(review6_dst_slot_reused_with_same_mac_resolves_again)
+{
+	static struct btwin w;
+	b_init(&w);
+	uint32_t me = ip("10.0.0.1"), peer = ip("10.0.0.2"), other = ip("10.0.0.3");
+	CHECK(b_send(&w, 0, me, peer, &b_tcp, 100, 1, PKT_HEADROOM));
+	const struct neigh_entry *slot = neigh_lookup(&w.fast.s.neigh, 0, peer);
+	REQUIRE(slot);
+	uint32_t gen = w.d[0].neigh_gen;
+	for (int i = 0; i < 2; i++) {
+		struct test_net *t = i ? &w.fast : &w.full;
+		neigh_flush(&t->s.neigh, -1);
+		REQUIRE(neigh_update(&t->s.neigh, 0, other, test_mac(2), NEIGH_REACHABLE, 1));
+	}
+	CHECK(neigh_lookup(&w.fast.s.neigh, 0, other) == slot);
+	CHECK(slot->gen != gen);
+	CHECK(b_send(&w, 0, me, peer, &b_tcp, 100, 2, PKT_HEADROOM));   /* ARP, queued */
+	CHECK_EQ(w.d[0].ok, 0);
+	CHECK_EQ(tn_fini(&w.full) + tn_fini(&w.fast), 0);
+}
+
+/* Suspicion: TCP's negative advice (neigh_suspect: REACHABLE -> STALE without a new
+ * address, so no generation change) is missed by a cache that stays valid, and the
+ * entry never moves to DELAY/PROBE. Sound: dst_send calls neigh_use, which does the
+ * STALE -> DELAY step, used_ns and the counters exactly as neigh_output. */
+TEST(review6_dst_neigh_suspect_then_cached_send_moves_to_delay)
+{
+	static struct btwin w;
+	b_init(&w);
+	uint32_t me = ip("10.0.0.1"), peer = ip("10.0.0.2");
+	CHECK(b_send(&w, 0, me, peer, &b_tcp, 100, 1, PKT_HEADROOM));
+	CHECK(b_send(&w, 0, me, peer, &b_tcp, 100, 2, PKT_HEADROOM));
+	CHECK_EQ(w.d[0].ok, 1);
+	tn_advance(&w.full, NET_NS_PER_MS);
+	tn_advance(&w.fast, NET_NS_PER_MS);
+	neigh_suspect(&w.full.s.neigh, 0, peer);
+	neigh_suspect(&w.fast.s.neigh, 0, peer);
+	CHECK(b_send(&w, 0, me, peer, &b_tcp, 100, 3, PKT_HEADROOM));
+	const struct neigh_entry *e = neigh_lookup(&w.fast.s.neigh, 0, peer);
+	REQUIRE(e);
+	CHECK_EQ(e->state, NEIGH_DELAY);
+	CHECK_EQ(w.d[0].ok, 1);                 /* still the cached path */
+	for (int i = 0; i < 7; i++) {
+		tn_advance(&w.full, NET_NS_PER_SEC);
+		tn_advance(&w.fast, NET_NS_PER_SEC);
+		CHECK(b_send(&w, 0, me, peer, &b_tcp, 100, (uint8_t)(4 + i), PKT_HEADROOM));
+	}
+	CHECK_EQ(tn_fini(&w.full) + tn_fini(&w.fast), 0);
+}
+
+/* Suspicion: the TCB zeroing that skips the range arrays (TCP_TCB_ZERO_LEN) leaves a
+ * recycled TCB's net_dst from its previous connection, which dst_valid might accept.
+ * Sound: dst lies before sb[], so a new TCB's cache is empty (ok = 0). */
+_Static_assert(offsetof(struct tcp_sock, dst) + sizeof(struct net_dst) <= TCP_TCB_ZERO_LEN,
+	       "a new TCB's net_dst is zeroed");
+TEST(review6_tcb_reused_has_empty_dst)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct th_peer p;
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
+	REQUIRE(c);
+	tcp_abort(c);
+	th_advance(&h, TH_MS);
+	th_drain(&h);
+	struct tcp_sock *old = h.t.cache[0].head;
+	REQUIRE(old == c);
+	memset(&old->dst, 0x5a, sizeof(old->dst));      /* a previous connection's cache */
+	old->dst.ok = 1;
+	struct th_peer q;
+	peer_init(&q, 8080, 0, 70000);
+	struct tcp_sock *d = th_open_active(&h, &q, NULL);
+	REQUIRE(d == old);
+	CHECK_EQ(d->dst.ok, 0);
+	CHECK(d->dst.neigh == NULL);
+	tcp_abort(d);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* ---- C. the smaller TCP changes -------------------------------------------------------- */
+
+/* Suspicion: the inline tcp_rto_ns differs from the backoff function it short-cuts
+ * (rto_min, or an RTO above rto_max without backoff). Sound over the grid. */
+TEST(review6_rto_inline_same_as_backoff)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct th_peer p;
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
+	REQUIRE(c);
+	static const uint32_t rtos[] = { 1, 200000, 1000000, 119999999, 120000000, 120000001,
+					 200000000, 0xffffffffu };
+	for (size_t i = 0; i < sizeof(rtos) / sizeof(rtos[0]); i++) {
+		for (uint8_t shift = 0; shift < 20; shift++) {
+			c->rto_us = rtos[i];
+			c->rtx_shift = shift;
+			CHECK_EQ(tcp_rto_ns(c), tcp_rto_backoff_ns(c));
+		}
+	}
+	c->rtx_shift = 0;
+	c->rto_us = 200000;
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Suspicion: tcp_pick_port's remembered hash leaks one destination's start into
+ * another's (the memo keyed on less than F()'s inputs). Sound: two stacks alike, one
+ * forgetting before every pick, pick the same ports over alternating destinations. */
+TEST(review6_pick_port_memo_same_as_without)
+{
+	static struct th h[2];
+	for (int i = 0; i < 2; i++)
+		th_init(&h[i], NULL);
+	static const uint32_t dsts[][3] = {
+		{ TH_ADDR, TH_PEER, 80 }, { TH_ADDR, TH_PEER, 443 }, { TH_ADDR, 0x0a000003u, 80 },
+		{ 0x0a000009u, TH_PEER, 80 }, { TH_ADDR, TH_PEER, 80 },
+	};
+	for (int n = 0; n < 60; n++) {
+		const uint32_t *k = dsts[(n * 7 + n / 5) % 5];
+		uint16_t port[2] = { 0, 0 };
+		for (int i = 0; i < 2; i++) {
+			if (i == 1)
+				h[i].t.pmemo_ok = false;
+			CHECK_EQ(tcp_pick_port(&h[i].t, k[0], k[1], (uint16_t)k[2], &port[i]), 0);
+		}
+		CHECK_EQ(port[0], port[1]);
+	}
+	for (int i = 0; i < 2; i++)
+		th_fini(&h[i]);
+}
+
+/* Suspicion: tcp_recv's new "if (n > first)" loses the wrapped part, and the trim
+ * now done only under pressure keeps (or frees) the buffer when it should not.
+ * Sound: a read across the ring's end returns every byte in order; without pressure
+ * the emptied buffer stays, under pressure it goes (tcp_rbuf_trim's own test). */
+TEST(review6_tcp_recv_wrap_and_trim)
+{
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	cfg.rcvbuf = 4096;
+	struct th h;
+	th_init(&h, &cfg);
+	struct th_peer p;
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, NULL, 0);
+	REQUIRE(c);
+	REQUIRE(c->rbuf_size == 4096);
+	uint32_t sent = 0, got = 0;
+	uint8_t out[1500], in[4096];
+	for (int round = 0; round < 12; round++) {
+		for (size_t k = 0; k < 1000; k++)
+			out[k] = (uint8_t)((sent + k) * 31 >> 3);
+		peer_send(&h, &p, TCP_ACK | TCP_PSH, out, 1000);
+		sent += 1000;
+		th_drain(&h);
+		long r = tcp_recv(c, in, sizeof(in));
+		REQUIRE(r == 1000);
+		for (long k = 0; k < r; k++)
+			CHECK_EQ(in[k], (uint8_t)((got + (uint32_t)k) * 31 >> 3));
+		got += (uint32_t)r;
+		CHECK(c->rbuf != NULL);         /* no pressure: kept */
+	}
+	CHECK_EQ(got, sent);                    /* 12000 bytes through a 4096 ring: wrapped */
+	peer_send(&h, &p, TCP_ACK | TCP_PSH, out, 10);
+	h.t.mem_pressure = true;
+	CHECK_EQ(tcp_recv(c, in, sizeof(in)), 10);
+	CHECK(c->rbuf == NULL);                 /* under pressure: given back */
+	h.t.mem_pressure = false;
+	th_drain(&h);
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
