@@ -821,7 +821,7 @@ static void b_both_arp(struct btwin *w, uint8_t mac_last, uint32_t addr, uint16_
  * over the MTU, TOS, short headroom), ARP replies and requests with changing MACs,
  * neighbour flushes and suspicion, a host route via the gateway added and removed,
  * address changes and time; frames, counters, neighbour entries and IP IDs compared
-XX
+ * after every step (40 seeds here; 400 ran clean during the review). */
 TEST(review6_dst_random_changes_same_as_full_path)
 {
 	static struct btwin w;
@@ -901,5 +901,5 @@ TEST(review6_dst_random_changes_same_as_full_path)
 		CHECK_EQ(tn_fini(&w.full) + tn_fini(&w.fast), 0);
 	}
 	printf("    cached sends: %llu\n", (unsigned long long)hits);
-	CHECK(hits > 200);
+	CHECK(hits > 500);
 }
