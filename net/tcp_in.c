@@ -83,6 +83,13 @@ static bool seq_acceptable(const struct tcp_sock *c, const struct tcp_seg *s, ui
 	return seq_in(s->seq, nxt, nxt + wnd) || seq_in(s->seq + len - 1, nxt, nxt + wnd);
 }
 
+/* RFC 7323 §5.5: after 24 days idle TS.Recent says nothing (the peer's clock may have
+ * run more than 2^31 ticks since): it judges no segment and any new value replaces it. */
+static bool ts_recent_stale(const struct tcp_sock *c)
+{
+	return c->t->now - c->ts_recent_ns > TCP_PAWS_IDLE_NS;
+}
+
 /* RFC 7323 §5.3 R1: a timestamp older than TS.Recent marks an old duplicate. */
 static bool paws_reject(struct tcp_sock *c, const struct tcp_seg *s)
 {
@@ -90,7 +97,7 @@ static bool paws_reject(struct tcp_sock *c, const struct tcp_seg *s)
 		return false;
 	if (!seq_lt(s->h.opt.tsval, c->ts_recent))
 		return false;
-	if (c->t->now - c->ts_recent_ns > TCP_PAWS_IDLE_NS)
+	if (ts_recent_stale(c))
 		return false;                   /* §5.5: TS.Recent too old to judge by */
 	tcp_mib(c->t, TCP_MIB_PAWSEstab);
 	return true;
@@ -176,9 +183,11 @@ static bool step1_seq(struct tcp_sock *c, struct tcp_seg *s)
 		s->flags &= (uint8_t)~(TCP_FIN | TCP_SYN);
 		seg_ack_now(c);
 	}
-	/* RFC 7323 §4.3 (R3): remember the newest timestamp of an in-sequence segment. */
+	/* RFC 7323 §4.3 (R3): remember the newest timestamp of an in-sequence segment; a
+	 * stale TS.Recent (§5.5) is replaced by whatever comes, as Linux does
+	 * (tcp_store_ts_recent after tcp_paws_check), or PAWS stays off for good. */
 	if (c->ts_ok && (s->h.opt.has & TCP_HAS_TS) && seq_leq(s->seq, c->last_ack_sent) &&
-	    !seq_lt(s->h.opt.tsval, c->ts_recent)) {
+	    (!seq_lt(s->h.opt.tsval, c->ts_recent) || ts_recent_stale(c))) {
 		c->ts_recent = s->h.opt.tsval;
 		c->ts_recent_ns = c->t->now;
 	}
