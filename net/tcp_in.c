@@ -275,7 +275,11 @@ static void ack_take(struct tcp_sock *c, const struct tcp_seg *s, uint32_t acked
 		c->probes = 0;
 	if (acked)
 		ack_advance(c, ack);
-	if (seq_lt(c->snd_wl1, s->h.seq) || (c->snd_wl1 == s->h.seq && seq_leq(c->snd_wl2, ack))) {
+	/* §3.10.7.4: only an ACK in [SND.UNA, SND.NXT] may set the window (after
+	 * ack_advance, SND.UNA is this ACK when it acknowledged anything): an old ACK
+	 * riding on newer data would otherwise pass the WL1 test with a stale window. */
+	if (!seq_lt(ack, c->snd_una) &&
+	    (seq_lt(c->snd_wl1, s->h.seq) || (c->snd_wl1 == s->h.seq && seq_leq(c->snd_wl2, ack)))) {
 		c->snd_wnd = wnd;
 		c->snd_wl1 = s->h.seq;
 		c->snd_wl2 = ack;

@@ -883,3 +883,34 @@ TEST(tcp_harden_object_cache_bounded)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* RFC 9293 §3.10.7.4: the send window is updated only when SND.UNA =< SEG.ACK. An
+ * old ACK (below SND.UNA, still inside RFC 5961's acceptable range) on a segment with
+ * newer data must not set the window, though WL1 < SEG.SEQ would allow it. */
+TEST(tcp_harden_old_ack_does_not_update_send_window)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c;
+	struct th_seg s;
+	static uint8_t blob[1000];
+	th_init(&h, NULL);
+	c = th_estab(&h, &p, &l, NULL, 0);
+	REQUIRE(c);
+	REQUIRE(tcp_send(c, blob, sizeof(blob)) == sizeof(blob));
+	while (th_pop(&h, &s))
+		;
+	p.ack = c->snd_nxt;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	REQUIRE(c->snd_una == c->snd_nxt);
+	peer_send(&h, &p, TCP_ACK | TCP_PSH, "abcdefghij", 10);     /* WL1 = this seq */
+	uint32_t wnd = c->snd_wnd;
+	p.ack = c->snd_una - 500;       /* old, but acceptable (RFC 5961 §5.2) */
+	p.wnd = 7;
+	peer_send(&h, &p, TCP_ACK | TCP_PSH, "0123456789", 10);
+	CHECK_EQ(c->rcv_nxt, p.seq);    /* the data was taken */
+	CHECK_EQ(c->snd_wnd, wnd);      /* the window was not */
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
