@@ -56,7 +56,7 @@ UNIT_SRCS += tests/unit/test_net_fq_codel.c tests/unit/test_net_pkt_filter.c tes
 UNIT_SRCS += tests/unit/test_review_frag.c tests/unit/test_review_icmp.c tests/unit/test_review_gso.c \
 	tests/unit/test_review_neigh.c tests/unit/test_review_ipout.c tests/unit/test_review_flood.c \
 	tests/unit/test_review_fastpath.c tests/unit/test_review_fastpath2.c \
-	tests/unit/test_review_sg.c tests/unit/test_net_dst.c
+	tests/unit/test_review_sg.c tests/unit/test_net_dst.c tests/unit/test_review_deadline.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
 EFI_INC := /usr/include/efi
