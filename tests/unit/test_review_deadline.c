@@ -282,3 +282,246 @@ TEST(review_deadline_link_up_announces_at_next_turn_sound)
 	fake_netdev_drop_all(&t.f);
 	CHECK_EQ(tn_fini(&t), 0);
 }
+
+/* ==== differential: the deadline against a stack that runs every poll every turn ==== */
+
+/* Suspicion (all floors at once): some arm site, present or missed above, lets a floor's
+ * work wait past its time. Two identical stacks get the same script of user calls
+ * (ping, arping, tracepath, DHCP, UDP to unresolved hosts, address and link changes,
+ * TCP connects, closes, aborts, keep-alives, sysctl), frames (ARP and echo replies,
+ * first fragments) and clock steps; the second has core.wake_ns forced to 0 before
+ * every net_poll, so it runs every floor's poll every turn as the stack did before the
+ * deadline. Any timer the deadline delays shows up as a frame, counter or output line
+ * that differs at some step. */
+struct rd_diff {
+	uint64_t rng;
+	struct tcp_sock *socks[8];
+	int nsocks;
+	int sparse;             /* few actions, no DHCP: one timer at a time, none masks it */
+};
+
+static uint64_t rd_rand(struct rd_diff *d)
+{
+	d->rng ^= d->rng << 13;
+	d->rng ^= d->rng >> 7;
+	d->rng ^= d->rng << 17;
+	return d->rng;
+}
+
+static void rd_both_rx(struct test_net *a, struct test_net *b, const uint8_t *f, size_t n)
+{
+	fake_netdev_rx(&a->f, &a->s, f, n);
+	fake_netdev_rx(&b->f, &b->s, f, n);
+}
+
+/* Compares and drops both wires; answers some echo requests (the same reply to both). */
+static int rd_wires_same(struct test_net *a, struct test_net *b, struct rd_diff *d, int step)
+{
+	uint8_t reply[256];
+	size_t rn = 0;
+	int same = 1;
+	for (;;) {
+		struct pkt *p = fake_netdev_pop(&a->f), *q = fake_netdev_pop(&b->f);
+		if (!p && !q)
+			break;
+		if (!p || !q || p->len != q->len || memcmp(pkt_data(p), pkt_data(q), p->len)) {
+			printf("    step %d: frames differ (%u vs %u bytes)\n", step, p ? (unsigned)p->len : 0,
+			       q ? (unsigned)q->len : 0);
+			same = 0;
+		}
+		struct frame fr;
+		if (p && !rn && frame_decode(p, &fr) && fr.is_icmp && fr.icmp.type == ICMP_ECHO &&
+		    rd_rand(d) % 2)
+			rn = frame_icmp_echo(reply, a->f.dev.mac, fr.eth.src, fr.ip.dst, fr.ip.src,
+					     ICMP_ECHO_REPLY, fr.icmp.id, fr.icmp.seq, fr.l4len);
+		if (p) {
+			pkt_free(p);
+			fake_netdev_complete(&a->f, 1);
+		}
+		if (q) {
+			pkt_free(q);
+			fake_netdev_complete(&b->f, 1);
+		}
+		if (!same)
+			return 0;
+	}
+	if (rn)
+		rd_both_rx(a, b, reply, rn);
+	return same;
+}
+
+static void rd_cmd(struct test_net *a, struct test_net *b, const char *line)
+{
+	tn_cmd(a, line);
+	tn_cmd(b, line);
+}
+
+/* One scripted action, the same on both stacks. */
+static void rd_action(struct test_net *a, struct test_net *b, struct rd_diff *d)
+{
+	char line[64];
+	uint8_t f[256], l4[64] = { 0 };
+	uint64_t r = rd_rand(d);
+	unsigned host = 2 + (unsigned)(r >> 8) % 6;
+	unsigned act = (unsigned)(r % 24);
+	if (d->sparse && (r >> 40) % 8)
+		act = 23;                       /* time passes */
+	if (d->sparse && act == 7)
+		act = 9;                        /* a connect instead of DHCP */
+	switch (act) {
+	case 0:
+		snprintf(line, sizeof(line), "ping -c %u 10.0.0.%u", 1 + (unsigned)(r >> 16) % 3, host);
+		rd_cmd(a, b, line);
+		break;
+	case 1:
+		snprintf(line, sizeof(line), "arping 10.0.0.%u", host);
+		rd_cmd(a, b, line);
+		break;
+	case 2:
+		snprintf(line, sizeof(line), "tracepath 10.0.0.%u", host);
+		rd_cmd(a, b, line);
+		break;
+	case 3: {                               /* a peer answers ARP */
+		size_t n = frame_arp(f, a->f.dev.mac, ARP_OP_REPLY, test_mac((uint8_t)host),
+				     ip("10.0.0.2") + host - 2, a->f.dev.mac, a->s.link.ifs[0].addr);
+		rd_both_rx(a, b, f, n);
+		break;
+	}
+	case 4: {                               /* a datagram's first piece */
+		size_t n = frame_ipv4(f, a->f.dev.mac, test_mac((uint8_t)host), ip("10.0.0.2") + host - 2,
+				      a->s.link.ifs[0].addr ? a->s.link.ifs[0].addr : ip("10.0.0.1"),
+				      IPV4_PROTO_UDP, l4, sizeof(l4));
+		uint8_t *iph = f + ETH_HLEN;
+		iph[4] = (uint8_t)(r >> 24);
+		iph[6] = 0x20;
+		iph[10] = iph[11] = 0;
+		uint16_t c = inet_csum(iph, 20);
+		iph[10] = (uint8_t)(c >> 8);
+		iph[11] = (uint8_t)c;
+		rd_both_rx(a, b, f, n);
+		break;
+	}
+	case 5:
+		a->f.link = b->f.link = !a->f.link;
+		break;
+	case 6:
+		rd_cmd(a, b, a->s.link.ifs[0].addr ? "ip addr del 10.0.0.1/24 dev eth0"
+						    : "ip addr add 10.0.0.1/24 dev eth0");
+		break;
+	case 7:
+		if (a->s.dhcp.state == DHCP_OFF) {
+			dhcp_start(&a->s.dhcp, 0);
+			dhcp_start(&b->s.dhcp, 0);
+		} else {
+			rd_cmd(a, b, "dhcp renew");
+		}
+		break;
+	case 8:
+		udp_send(&a->s.udp, 0, 5000, ip("10.0.0.2") + host - 2, 9, "x", 1);
+		udp_send(&b->s.udp, 0, 5000, ip("10.0.0.2") + host - 2, 9, "x", 1);
+		break;
+	case 9:
+		if (d->nsocks < 8 && a->s.link.ifs[0].addr) {
+			struct tcp_sock *s = NULL, *u = NULL;
+			int e1 = tcp_connect(&a->s.tcp, 0, ip("10.0.0.2") + host - 2, 80, NULL, NULL, &s);
+			int e2 = tcp_connect(&b->s.tcp, 0, ip("10.0.0.2") + host - 2, 80, NULL, NULL, &u);
+			CHECK_EQ(e1, e2);
+			if (!e1 && !e2) {
+				d->socks[d->nsocks++] = s;
+				d->socks[d->nsocks++] = u;
+			}
+		}
+		break;
+	case 10:
+	case 11:
+		if (d->nsocks) {
+			int k = (int)((r >> 16) % (unsigned)(d->nsocks / 2)) * 2;
+			if (act == 10) {
+				tcp_close(d->socks[k]);
+				tcp_close(d->socks[k + 1]);
+			} else {
+				tcp_abort(d->socks[k]);
+				tcp_abort(d->socks[k + 1]);
+			}
+			d->socks[k] = d->socks[d->nsocks - 2];
+			d->socks[k + 1] = d->socks[d->nsocks - 1];
+			d->nsocks -= 2;
+		}
+		break;
+	case 12:
+		rd_cmd(a, b, r & 0x100 ? "sysctl -w net.ipv4.tcp_pacing=1" : "sysctl -w net.ipv4.tcp_pacing=0");
+		break;
+	case 13:
+		for (int k = 0; k < d->nsocks; k++) {
+			tcp_setopt(d->socks[k], TCP_OPT_KEEPIDLE, 1);
+			tcp_setopt(d->socks[k], TCP_OPT_KEEPALIVE, 1);
+		}
+		break;
+	default: {                              /* time passes: mostly short steps */
+		static const uint64_t steps[] = { 1, 1000, MS, 10 * MS, 100 * MS, SEC, 3 * SEC, 20 * SEC };
+		uint64_t ns = steps[(r >> 16) % 8] + (r >> 32) % MS;
+		tn_advance(a, ns);
+		b->s.core.wake_ns = 0;          /* every poll, every turn */
+		tn_advance(b, ns);
+		break;
+	}
+	}
+}
+
+static int rd_same_state(const struct test_net *a, const struct test_net *b, int step)
+{
+	int same = memcmp(a->s.core.mib, b->s.core.mib, sizeof(a->s.core.mib)) == 0 &&
+		   memcmp(a->s.core.drops, b->s.core.drops, sizeof(a->s.core.drops)) == 0 &&
+		   memcmp(a->s.tcp.mib, b->s.tcp.mib, sizeof(a->s.tcp.mib)) == 0 &&
+		   a->out_len == b->out_len && memcmp(a->out, b->out, a->out_len) == 0;
+	if (!same)
+		printf("    step %d: counters or output differ\n", step);
+	return same;
+}
+
+TEST(review_deadline_differential_against_every_poll_every_turn_sound)
+{
+	static struct test_net a, b;
+	static struct rd_diff d;
+	int steps = 0;
+	for (uint64_t seed = 1; seed <= 8; seed++) {
+		tn_init_tcp(&a, 1, "10.0.0.1/24");
+		tn_init_tcp(&b, 1, "10.0.0.1/24");
+		if (seed % 2 == 0) {
+			/* No link check each second: nothing masks a floor's late timer. */
+			rd_no_link(&a, 0);
+			rd_no_link(&b, 1);
+		}
+		memset(&d, 0, sizeof(d));
+		d.rng = 0x9e3779b97f4a7c15ull * seed;
+		d.sparse = seed > 4;
+		for (uint8_t h = 2; d.sparse && h < 8; h++) {
+			/* Peers known: a SYN's retransmission is TCP's timer alone. */
+			uint8_t f[64];
+			size_t n = frame_arp(f, a.f.dev.mac, ARP_OP_REPLY, test_mac(h),
+					     ip("10.0.0.0") + h, a.f.dev.mac, ip("10.0.0.1"));
+			rd_both_rx(&a, &b, f, n);
+		}
+		int ok = 1;
+		for (int i = 0; i < 3000 && ok; i++, steps++) {
+			rd_action(&a, &b, &d);
+			if (a.out_len > sizeof(a.out) / 2)
+				tn_clear(&a), tn_clear(&b);
+			ok = rd_wires_same(&a, &b, &d, i) && rd_same_state(&a, &b, i);
+		}
+		CHECK(ok);
+		for (int k = 0; k < d.nsocks; k++)
+			tcp_abort(d.socks[k]);
+		ping_stop(&a.s.ping);
+		ping_stop(&b.s.ping);
+		tracepath_stop(&a.s.tracepath);
+		tracepath_stop(&b.s.tracepath);
+		tn_advance(&a, SEC);
+		tn_advance(&b, SEC);
+		fake_netdev_drop_all(&a.f);
+		fake_netdev_drop_all(&b.f);
+		CHECK_EQ(tn_fini(&a), 0);
+		CHECK_EQ(tn_fini(&b), 0);
+	}
+	CHECK_EQ(steps, 8 * 3000);
+}
