@@ -332,7 +332,7 @@ static int rd_wires_same(struct test_net *a, struct test_net *b, struct rd_diff 
 		struct frame fr;
 		if (p && !rn && frame_decode(p, &fr) && fr.is_icmp && fr.icmp.type == ICMP_ECHO &&
 		    rd_rand(d) % 2)
-			rn = frame_icmp_echo(reply, a->f.dev.mac, fr.eth.src, fr.ip.dst, fr.ip.src,
+			rn = frame_icmp_echo(reply, a->f.dev.mac, fr.eth.dst, fr.ip.dst, fr.ip.src,
 					     ICMP_ECHO_REPLY, fr.icmp.id, fr.icmp.seq, fr.l4len);
 		if (p) {
 			pkt_free(p);
