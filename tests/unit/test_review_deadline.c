@@ -525,3 +525,59 @@ TEST(review_deadline_differential_against_every_poll_every_turn_sound)
 	}
 	CHECK_EQ(steps, 8 * 3000);
 }
+
+/* ==== sums near UINT64_MAX ============================================================= */
+
+/* Suspicion: the largest addend any floor puts on the clock is a DHCP lease: option 51
+ * of 0xffffffff ("infinity", RFC 2131 §3.3) is 2^32 s = 4.3e18 ns, a quarter of 2^64.
+ * If now + lease wrapped, expire_ns and T1 would lie in the past: the address expires at
+ * once and core.wake_ns sticks at "due". Sound for any clock below 2^64 - 2^32 s (447
+ * years of uptime): checked here with the clock started 100 years in. Every other
+ * deadline adds at most hours (keep-alive idle <= 32767 min) to the clock, and no floor
+ * adds to a UINT64_MAX "none" value (each tests the sentinel first). */
+TEST(review_deadline_infinite_dhcp_lease_does_not_wrap_sound)
+{
+	static struct test_net t;
+	static uint8_t buf[2048];
+	uint8_t msg[600], f[1024];
+	struct frame fr;
+	struct dhcp_msg m;
+	const uint32_t srv = INET_ADDR(10, 0, 2, 2), offer = INET_ADDR(10, 0, 2, 15);
+	tn_init(&t, 1, NULL, NULL, 1);
+	rd_no_link(&t, 0);
+	tn_advance(&t, 100ull * 365 * 24 * 3600 * SEC);
+	for (int step = 0; step < 2; step++) {          /* OFFER, then ACK */
+		int got = 0;
+		while (!got && tn_next(&t, &fr, buf))
+			got = fr.is_udp && fr.udp.dport == 67;
+		REQUIRE(got && dhcp_check(fr.l4, fr.l4len) == WIRE_OK);
+		dhcp_parse(fr.l4, fr.l4len, &m);
+		struct dhcp_msg r = { .op = BOOTP_REPLY, .htype = 1, .hlen = 6, .xid = m.xid,
+				      .flags = m.flags, .siaddr = srv, .yiaddr = offer };
+		memcpy(r.chaddr, m.chaddr, 16);
+		REQUIRE(dhcp_emit(&r, msg, sizeof(msg)) > 0);
+		size_t p = DHCP_OPTS_OFF;
+		msg[p++] = 53, msg[p++] = 1, msg[p++] = step ? DHCP_ACK : DHCP_OFFER;
+		msg[p++] = 54, msg[p++] = 4, wire_put32(msg + p, srv), p += 4;
+		msg[p++] = 51, msg[p++] = 4, wire_put32(msg + p, 0xffffffffu), p += 4;
+		msg[p++] = 1, msg[p++] = 4, wire_put32(msg + p, 0xffffff00u), p += 4;
+		msg[p++] = 255;
+		while (p < DHCP_MIN_LEN)
+			msg[p++] = 0;
+		size_t n = frame_udp(f, eth_broadcast, test_mac(0x22), srv, INET_BCAST, 67, 68, msg, p);
+		fake_netdev_rx(&t.f, &t.s, f, n);
+	}
+	REQUIRE(t.s.dhcp.state == DHCP_BOUND);
+	uint64_t now = t.s.core.now_ns;
+	CHECK(t.s.dhcp.expire_ns > now && t.s.dhcp.t1_ns > now && t.s.dhcp.t1_ns < t.s.dhcp.expire_ns);
+	CHECK_EQ(t.s.dhcp.expire_ns - now, 0xffffffffull * SEC);
+	for (int i = 0; i < 5; i++)
+		tn_advance(&t, 3 * SEC);                /* announcements done */
+	CHECK(t.s.core.wake_ns > t.s.core.now_ns);      /* not stuck at "due" */
+	CHECK_EQ(t.s.link.ifs[0].addr, offer);
+	tn_advance(&t, 1000 * SEC);
+	CHECK_EQ(t.s.dhcp.state, DHCP_BOUND);           /* no early expiry or renewal */
+	CHECK_EQ(t.s.core.mib[MIB_DhcpLeaseExpired], 0);
+	fake_netdev_drop_all(&t.f);
+	CHECK_EQ(tn_fini(&t), 0);
+}
