@@ -308,8 +308,11 @@ void tcp_leave_outer(struct tcp_stack *t, bool deliver_events)
 	}
 	if (deliver_events)
 		reap_all(t);
-	else if (t->events || t->reap)
-		tcp_wake(t, 0);         /* a user call's events: the next tcp_poll */
+	/* Whatever is left (a user call's events; or, from a completion run by reap_all,
+	 * anything it caused) is for the next tcp_poll: make sure that poll comes
+	 * (docs/review-deadline.md). */
+	if (t->events || t->reap || t->backlog)
+		tcp_wake(t, 0);
 	t->depth--;
 }
 
