@@ -58,30 +58,12 @@ static void hp_close(struct hp *x)
 	}
 }
 
-#define SAME(f) CHECK_EQ((uint64_t)a->f, (uint64_t)b->f)
-static void hp_same_tcb(const struct tcp_sock *a, const struct tcp_sock *b)
-{
-	SAME(state); SAME(ca_state); SAME(ack_now); SAME(ack_pending); SAME(persist);
-	SAME(rtt_timing); SAME(want_send); SAME(fin_rcvd); SAME(ooo_fin);
-	SAME(snd_una); SAME(snd_nxt); SAME(snd_max); SAME(snd_wnd); SAME(snd_wl1); SAME(snd_wl2);
-	SAME(max_snd_wnd); SAME(snd_buf_end); SAME(mss); SAME(rcv_mss);
-	SAME(rcv_nxt); SAME(rcv_adv); SAME(rcv_user); SAME(rcv_up); SAME(rcv_unacked);
-	SAME(srtt_us); SAME(rttvar_us); SAME(rto_us); SAME(rtx_shift); SAME(rtx_count);
-	SAME(probes); SAME(kprobes); SAME(ts_recent); SAME(ts_recent_ns); SAME(last_ack_sent);
-	SAME(cwnd); SAME(ssthresh); SAME(recover); SAME(dupacks);
-	SAME(nsb); SAME(nooo);
-	SAME(t_rtx); SAME(t_delack); SAME(t_keep); SAME(t_conn); SAME(t_pace);
-	SAME(last_rcv_ns); SAME(last_ack_ns); SAME(soft_err);
-	SAME(bytes_acked); SAME(bytes_received); SAME(segs_in); SAME(data_segs_in);
-	SAME(delivered); SAME(total_retrans);
-}
-#undef SAME
 
 /* Same TCB, counters (the prediction pair aside) and emitted segments. */
 static void hp_same(struct hp *x)
 {
 	if (x->c[0] && x->c[1])
-		hp_same_tcb(x->c[0], x->c[1]);
+		th_same_tcb(x->c[0], x->c[1]);
 	for (int m = 0; m < TCP_MIB_COUNT; m++) {
 		if (m == TCP_MIB_TCPHPHits || m == TCP_MIB_TCPHPAcks)
 			continue;

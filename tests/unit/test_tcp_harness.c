@@ -376,3 +376,29 @@ struct tcp_sock *th_into_state(struct th *h, struct th_peer *p, struct tcp_sock 
 	th_drain(h);
 	return c;
 }
+
+/* Every TCB field the input path may write, by name (pointers differ by nature): two
+ * stacks fed the same segments, one through a fast path and one without, must agree on
+ * all of them (test_tcp_predict.c, test_review_round6.c). */
+#define SAME(f) CHECK_EQ((uint64_t)a->f, (uint64_t)b->f)
+void th_same_tcb(const struct tcp_sock *a, const struct tcp_sock *b)
+{
+	SAME(state); SAME(ca_state); SAME(ack_now); SAME(ack_pending); SAME(persist);
+	SAME(rtt_timing); SAME(want_send); SAME(fin_rcvd); SAME(ooo_fin);
+	SAME(snd_una); SAME(snd_nxt); SAME(snd_max); SAME(snd_wnd); SAME(snd_wl1); SAME(snd_wl2);
+	SAME(max_snd_wnd); SAME(snd_buf_end); SAME(mss); SAME(rcv_mss);
+	SAME(rcv_nxt); SAME(rcv_adv); SAME(rcv_user); SAME(rcv_up); SAME(rcv_unacked);
+	SAME(srtt_us); SAME(rttvar_us); SAME(rto_us); SAME(min_rtt_us); SAME(rtt_seq);
+	SAME(rtt_start_ns); SAME(rtx_shift); SAME(rtx_count); SAME(probes); SAME(kprobes);
+	SAME(rtx_stamp_ns); SAME(ts_recent); SAME(ts_recent_ns); SAME(last_ack_sent);
+	SAME(cwnd); SAME(ssthresh); SAME(recover); SAME(dupacks); SAME(cwnd_acc);
+	SAME(cubic.w_max); SAME(cubic.epoch_ns); SAME(cubic.acc); SAME(cubic.w_est);
+	SAME(nsb); SAME(nooo);
+	SAME(t_rtx); SAME(t_delack); SAME(t_keep); SAME(t_conn); SAME(t_pace);
+	SAME(pacing_rate); SAME(pace_ns); SAME(last_rcv_ns); SAME(last_snd_ns); SAME(last_ack_ns);
+	SAME(sq_seq); SAME(sq_off); SAME(sq_copied); SAME(sndbuf); SAME(events); SAME(soft_err);
+	SAME(bytes_sent); SAME(bytes_retrans); SAME(bytes_acked); SAME(bytes_received);
+	SAME(segs_out); SAME(segs_in); SAME(data_segs_out); SAME(data_segs_in); SAME(delivered);
+	SAME(total_retrans); SAME(rate_start_ns); SAME(rate_delivered0); SAME(delivery_bps);
+}
+#undef SAME

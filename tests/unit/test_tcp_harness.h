@@ -126,4 +126,7 @@ struct tcp_sock *th_handshake(struct th *h, struct tcp_sock *l, struct th_peer *
  * the SYN-ACK came and the ACK went. */
 bool th_peer_open(struct th *h, uint16_t lport, struct th_peer *p, uint32_t addr, uint16_t port);
 
+/* CHECKs that two TCBs agree on every field the input path writes (fast path vs slow). */
+void th_same_tcb(const struct tcp_sock *a, const struct tcp_sock *b);
+
 #endif
