@@ -470,3 +470,17 @@ int tn_next(struct test_net *t, struct frame *fr, uint8_t *buf)
 	fake_netdev_complete(&t->f, 1);
 	return ok;
 }
+
+size_t fake_netdev_pop_copy(struct fake_netdev *f, uint8_t *buf, size_t cap)
+{
+	struct pkt *p = fake_netdev_pop(f);
+	if (!p)
+		return 0;
+	size_t n = p->len;
+	if (n > cap)
+		abort();
+	memcpy(buf, pkt_data(p), n);
+	pkt_free(p);
+	fake_netdev_complete(f, 1);
+	return n;
+}

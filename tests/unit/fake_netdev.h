@@ -40,6 +40,9 @@ struct pkt *fake_netdev_pop(struct fake_netdev *f);
 void fake_netdev_drop_all(struct fake_netdev *f);
 /* The NIC finished sending n frames (frees ring slots). */
 void fake_netdev_complete(struct fake_netdev *f, int n);
+/* The next frame sent, copied to buf (cap bytes; a longer frame aborts) and completed;
+ * its length, 0 if none. */
+size_t fake_netdev_pop_copy(struct fake_netdev *f, uint8_t *buf, size_t cap);
 /* Copies a frame into an RX packet and hands it to net_input(). */
 void fake_netdev_rx(struct fake_netdev *f, struct net_stack *s, const void *frame, size_t len);
 /* The same with the driver's receive timestamp set to ts_ns. */

@@ -402,3 +402,24 @@ void th_same_tcb(const struct tcp_sock *a, const struct tcp_sock *b)
 	SAME(total_retrans); SAME(rate_start_ns); SAME(rate_delivered0); SAME(delivery_bps);
 }
 #undef SAME
+
+/* CHECKs that both stacks emitted the same segments since the last call, and takes
+ * them: headers, options and payload. */
+void th_same_segs(struct th *a, struct th *b)
+{
+	CHECK_EQ(th_pending(a), th_pending(b));
+	struct th_seg s0, s1;
+	while (th_pop(a, &s0)) {
+		REQUIRE(th_pop(b, &s1));
+		CHECK_EQ(s0.h.seq, s1.h.seq);
+		CHECK_EQ(s0.h.ack, s1.h.ack);
+		CHECK_EQ(s0.h.flags, s1.h.flags);
+		CHECK_EQ(s0.h.wnd, s1.h.wnd);
+		CHECK_EQ(s0.h.opt.has, s1.h.opt.has);
+		CHECK_EQ(s0.h.opt.tsval, s1.h.opt.tsval);
+		CHECK_EQ(s0.h.opt.tsecr, s1.h.opt.tsecr);
+		CHECK_EQ(s0.h.opt.nsack, s1.h.opt.nsack);
+		CHECK_EQ(s0.dlen, s1.dlen);
+		CHECK(memcmp(s0.data, s1.data, s0.dlen) == 0);
+	}
+}

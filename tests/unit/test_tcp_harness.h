@@ -128,5 +128,7 @@ bool th_peer_open(struct th *h, uint16_t lport, struct th_peer *p, uint32_t addr
 
 /* CHECKs that two TCBs agree on every field the input path writes (fast path vs slow). */
 void th_same_tcb(const struct tcp_sock *a, const struct tcp_sock *b);
+/* CHECKs that a and b emitted the same segments since the last call, and pops them. */
+void th_same_segs(struct th *a, struct th *b);
 
 #endif
