@@ -48,7 +48,7 @@ UNIT_SRCS += tests/unit/test_net_hardening.c tests/unit/test_net_frag.c tests/un
 UNIT_SRCS += tests/unit/test_e1000_pch.c tests/unit/test_e1000_offload.c tests/unit/test_net_syslog.c
 UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
 	tests/unit/test_tcp_data.c tests/unit/test_tcp_predict.c tests/unit/test_tcp_rtx.c tests/unit/test_tcp_pacing.c tests/unit/test_tcp_listen.c \
-	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c tests/unit/test_tcp_harden.c \
+	tests/unit/test_tcp_link.c tests/unit/test_tcp_show.c tests/unit/test_tcp_harden.c tests/unit/test_tcp_conn7.c \
 	tests/unit/test_http_app.c
 UNIT_SRCS += tests/unit/test_net_checksum.c tests/unit/test_net_bench.c tests/bench/bench_pair.c tests/bench/memlink.c
 UNIT_SRCS += tests/unit/test_net_fq_codel.c tests/unit/test_net_pkt_filter.c tests/unit/test_net_pcapng.c \

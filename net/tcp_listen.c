@@ -136,6 +136,7 @@ static struct tcp_sock *child_new(struct tcp_sock *l, const struct tcp_seg *s, u
 	c->ts_offset = tcp_ts_offset(t, c->laddr, c->raddr);
 	tcp_rcv_options_syn(c, o, true);        /* we offer what the peer offered */
 	tcp_hash_insert(t, c);
+	t->last_hit = c;        /* the handshake's ACK is next: no bucket walk for it */
 	tcp_set_state(c, TCP_SYN_RECEIVED);
 	tcp_mib(t, TCP_MIB_PassiveOpens);
 	return c;

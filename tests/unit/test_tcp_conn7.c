@@ -1,0 +1,61 @@
+/*
+ * Round 7's per-connection fast paths (branch conn), each against what it must not
+ * change: the lookup's one-entry cache aimed at a new passive child, ...
+ * Every test here failed once against a deliberately broken version of its fast path.
+ */
+#include "tests/unit/test.h"
+#include "tests/unit/test_tcp_harness.h"
+#include "net/tcp_int.h"
+
+static void syn_from(struct th *h, struct th_peer *p, uint16_t port)
+{
+	peer_init(p, port, 80, 1000u * port);
+	peer_send(h, p, TCP_SYN, NULL, 0);
+}
+
+/* The SYN-ACK's number, for the peer's next segments. */
+static void take_synack(struct th *h, struct th_peer *p)
+{
+	struct th_seg s;
+	POP(h, s);
+	CHECK_EQ(s.h.flags, TCP_SYN | TCP_ACK);
+	CHECK_EQ(s.h.dport, p->port);
+	p->ack = s.h.seq + 1;
+}
+
+/* A new passive child is the lookup's first guess (t->last_hit). Once an RST took
+ * it away, a segment on its 4-tuple must meet the listener (LISTEN: an ACK gets a
+ * RST, RFC 9293 §3.10.7.2), not the freed TCB; and with two children half-open the
+ * guess must never answer for the other's tuple. */
+TEST(tcp_conn7_child_guess_never_outlives_the_child)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct tcp_sock *l;
+	REQUIRE(tcp_listen(&h.t, 0, 80, 8, th_cb, &h, &l) == 0);
+	struct th_peer a, b;
+	syn_from(&h, &a, 1001);
+	take_synack(&h, &a);
+	CHECK(h.t.last_hit != NULL);
+	peer_send(&h, &a, TCP_RST, NULL, 0);            /* in window: the child goes */
+	CHECK(h.t.last_hit == NULL);
+	CHECK_EQ(h.t.nconns, 0);
+	peer_send(&h, &a, TCP_ACK, NULL, 0);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK_EQ(s.h.flags, TCP_RST);
+	CHECK_EQ(s.h.seq, a.ack);
+	NONE(&h);
+
+	syn_from(&h, &a, 1002);
+	take_synack(&h, &a);
+	syn_from(&h, &b, 1003);                         /* b's child is the guess now */
+	take_synack(&h, &b);
+	peer_send(&h, &a, TCP_ACK, "x", 1);            /* completes a, not b */
+	struct tcp_sock *c;
+	REQUIRE(tcp_accept(l, &c) == 0);
+	CHECK_EQ(c->rport, 1002);
+	CHECK_EQ(c->state, TCP_ESTABLISHED);
+	CHECK_EQ(tcp_accept(l, &c), -NET_EAGAIN);       /* b is still half-open */
+	th_fini(&h);
+}
