@@ -274,7 +274,8 @@ static void deliver(struct tcp_stack *t)
 		c->on_events = false;
 		unsigned ev = c->events;
 		c->events = 0;
-		tcp_sq_run_done(c);
+		if (c->sq_done)         /* most events finish no send: no call */
+			tcp_sq_run_done(c);
 		if (ev && c->app_owned && c->cb)
 			c->cb(c->user, c, ev);
 	}
@@ -289,7 +290,8 @@ static void reap_all(struct tcp_stack *t)
 		if (c->app_owned) {
 			continue;       /* re-owned (cannot happen today); keep it */
 		}
-		tcp_sq_run_done(c);
+		if (c->sq_done)
+			tcp_sq_run_done(c);
 		tcp_events_unlink(t, c);
 		tcp_sock_free(t, c);
 	}

@@ -59,3 +59,60 @@ TEST(tcp_conn7_child_guess_never_outlives_the_child)
 	CHECK_EQ(tcp_accept(l, &c), -NET_EAGAIN);       /* b is still half-open */
 	th_fini(&h);
 }
+
+struct ref_log { int calls, err; };
+static void ref_done(void *arg, int err)
+{
+	struct ref_log *r = arg;
+	r->calls++;
+	r->err = err;
+}
+
+/* deliver() and reap_all() call tcp_sq_run_done only when completions wait
+ * (c->sq_done). A closed connection's unacknowledged reference still completes once,
+ * with the error, when the TCB goes: after the peer's RST (an event carries it), and
+ * after the orphan's retransmissions give up (only the reap list does). */
+static void orphan_with_ref(struct th *h, struct th_peer *p, struct tcp_sock **l,
+			    struct ref_log *r)
+{
+	static const uint8_t body[3000];
+	struct tcp_sock *c = th_estab(h, p, l, NULL, 65535);
+	REQUIRE(c);
+	REQUIRE(tcp_send_ref(c, body, sizeof(body), ref_done, r) == 0);
+	th_drain(h);
+	tcp_close(c);                   /* orphan: FIN queued behind the unacked data */
+	th_drain(h);
+	CHECK_EQ(r->calls, 0);
+}
+
+TEST(tcp_conn7_completion_runs_when_an_orphan_goes)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct th_peer p;
+	struct tcp_sock *l;
+	struct ref_log r = { 0 };
+	orphan_with_ref(&h, &p, &l, &r);
+	peer_send(&h, &p, TCP_RST, NULL, 0);
+	CHECK_EQ(r.calls, 1);
+	CHECK_EQ(r.err, -NET_ECONNRESET);
+	CHECK_EQ(h.t.nconns, 0);
+	tcp_close(l);
+	th_fini(&h);
+
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	cfg.orphan_retries = 2;
+	th_init(&h, &cfg);
+	r = (struct ref_log){ 0 };
+	orphan_with_ref(&h, &p, &l, &r);
+	for (int i = 0; i < 200 && h.t.nconns; i++) {
+		th_advance(&h, 1000 * TH_MS);
+		th_drain(&h);
+	}
+	CHECK_EQ(h.t.nconns, 0);
+	CHECK_EQ(r.calls, 1);
+	CHECK(r.err < 0);
+	tcp_close(l);
+	th_fini(&h);
+}
