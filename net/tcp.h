@@ -298,7 +298,9 @@ struct tcp_stack {
 	struct tcp_cache { void *head; uint32_t size, n, max; } cache[3];
 	uint64_t cache_bytes;         /* kept in cache[] now */
 	uint64_t cache_trim_at;       /* caches unused until then: given back (tcp_poll) */
+	uint64_t cache_used_ns;       /* the caches' last use (trim_at moves on from it) */
 	bool mem_pressure;           /* over TCP_MEM_PRESSURE_PCT of mem_max */
+	uint64_t mem_mark;           /* that share in bytes (tcp_init, tcp_config_changed) */
 	int depth;                   /* nesting of calls into TCP */
 	uint64_t chack_sec;          /* challenge ACK limiter: current second */
 	uint32_t chack_left;

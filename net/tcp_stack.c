@@ -98,6 +98,13 @@ static void tcp_limits_derive(struct tcp_config *c)
 		c->max_conns_per_peer = share(c->max_conns);
 }
 
+/* mem_used > mem_mark <=> mem_used * 100 > mem_max * TCP_MEM_PRESSURE_PCT (integers):
+ * the pressure test without the multiplications on every allocation. */
+static void mem_mark_set(struct tcp_stack *t)
+{
+	t->mem_mark = t->cfg.mem_max * TCP_MEM_PRESSURE_PCT / 100;
+}
+
 void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_config *cfg, uint64_t now_ns)
 {
 	memset(t, 0, sizeof(*t));
@@ -141,6 +148,7 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 	}
 	t->now = now_ns;
 	t->cache_trim_at = UINT64_MAX;
+	mem_mark_set(t);
 	uint64_t *keys[] = { t->isn_key, t->hash_key, t->cookie_key, t->ts_key, t->port_key };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		keys[i][0] = env->random(env->ctx);
@@ -166,13 +174,26 @@ static void cache_drain(struct tcp_stack *t)
 	t->cache_trim_at = UINT64_MAX;
 }
 
+/* The trim deadline came: give everything back if the caches have been idle that
+ * long, else wait TCP_CACHE_IDLE_NS from their last use. */
+static void cache_trim(struct tcp_stack *t)
+{
+	uint64_t due = t->cache_used_ns + TCP_CACHE_IDLE_NS;
+	if (t->now >= due)
+		cache_drain(t);
+	else
+		tcp_wake(t, t->cache_trim_at = due);
+}
+
 /* Memory pressure (Linux tcp_memory_pressure): past TCP_MEM_PRESSURE_PCT of the
  * budget new connections get the smallest receive buffer and orphans are not retried;
  * counted once per entry. */
-static void mem_account(struct tcp_stack *t)
+static inline void mem_account(struct tcp_stack *t)
 {
-	bool over = t->mem_used * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
-	if (over && !t->mem_pressure) {
+	bool over = t->mem_used > t->mem_mark;
+	if (__builtin_expect(over == t->mem_pressure, 1))
+		return;
+	if (over) {
 		tcp_mib(t, TCP_MIB_TCPMemoryPressures);
 		cache_drain(t);         /* give the heap back what is merely kept */
 	}
@@ -182,12 +203,25 @@ static void mem_account(struct tcp_stack *t)
 /* The cache for objects of n bytes, or NULL. A handful of sizes only: the TCB, the
  * configured receive buffer, the smallest send chunk (a slab per size, as Linux's
  * tcp_sock and skb caches; a connection's life needs no malloc/free here). */
-static struct tcp_cache *cache_for(struct tcp_stack *t, size_t n)
+static inline struct tcp_cache *cache_for(struct tcp_stack *t, size_t n)
 {
 	for (int i = 0; i < TCP_NCACHE; i++)
 		if (t->cache[i].size == n)
 			return &t->cache[i];
 	return NULL;
+}
+
+/* The caches were used now: they go back TCP_CACHE_IDLE_NS after their last use. Only
+ * an unarmed trim sets its deadline here; an armed one, reached before that, moves on
+ * from cache_used_ns (cache_trim). The stack's bound is lowered then: a later trim
+ * keeps it a lower bound. */
+static inline void cache_used(struct tcp_stack *t)
+{
+	t->cache_used_ns = t->now;
+	if (t->cache_trim_at == UINT64_MAX) {
+		t->cache_trim_at = t->now + TCP_CACHE_IDLE_NS;
+		tcp_wake(t, t->cache_trim_at);
+	}
 }
 
 void *tcp_alloc(struct tcp_stack *t, size_t n)
@@ -203,8 +237,7 @@ void *tcp_alloc(struct tcp_stack *t, size_t n)
 		memcpy(&k->head, p, sizeof(void *));
 		k->n--;
 		t->cache_bytes -= n;
-		t->cache_trim_at = t->now + TCP_CACHE_IDLE_NS;
-		tcp_wake(t, t->cache_trim_at);
+		cache_used(t);
 	} else if (!(p = t->env.mem_alloc(t->env.ctx, n))) {
 		tcp_mib(t, TCP_MIB_MemLimit);
 		return NULL;
@@ -226,8 +259,7 @@ void tcp_free(struct tcp_stack *t, void *p, size_t n)
 		k->head = p;
 		k->n++;
 		t->cache_bytes += n;
-		t->cache_trim_at = t->now + TCP_CACHE_IDLE_NS;
-		tcp_wake(t, t->cache_trim_at);
+		cache_used(t);
 	} else {
 		t->env.mem_free(t->env.ctx, p);
 	}
@@ -386,7 +418,7 @@ void tcp_poll_due(struct tcp_stack *t)
 	/* Kept objects nobody has asked for in a while go back: once the load is gone the
 	 * heap returns to its baseline. */
 	if (t->now >= t->cache_trim_at)
-		cache_drain(t);
+		cache_trim(t);
 	tcp_enter(t);
 	tw_expire(t);
 	if (t->now >= t->timer_lb) {
@@ -404,6 +436,7 @@ void tcp_poll_due(struct tcp_stack *t)
 
 void tcp_config_changed(struct tcp_stack *t)
 {
+	mem_mark_set(t);
 	t->timer_lb = 0;
 	tcp_wake(t, 0);
 }

@@ -236,8 +236,7 @@ void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu)
 	/* Under memory pressure the smallest buffer: it is fixed before the first window
 	 * is announced, so it never shrinks one (RFC 9293 SHLD-14). Windows announced
 	 * without their buffer yet count as taken here (tcp_rbuf_owe). */
-	bool pressure = t->mem_pressure ||
-			(t->mem_used + t->rbuf_owed) * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
+	bool pressure = t->mem_pressure || t->mem_used + t->rbuf_owed > t->mem_mark;
 	c->rbuf_size = pressure ? TCP_RBUF_MIN : t->cfg.rcvbuf;
 	tcp_sndbuf_release(c);
 	c->sndbuf = t->cfg.sndbuf;

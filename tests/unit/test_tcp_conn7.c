@@ -116,3 +116,69 @@ TEST(tcp_conn7_completion_runs_when_an_orphan_goes)
 	tcp_close(l);
 	th_fini(&h);
 }
+
+/* The object caches go back TCP_CACHE_IDLE_NS after their last use, not after their
+ * first: tcp_alloc/tcp_free only stamp the use, and a trim deadline reached early
+ * moves on to last use + idle, lowering the stack's bound (env.wake_ns) to it. */
+TEST(tcp_conn7_cache_trim_follows_the_last_use)
+{
+	struct th h;
+	th_init(&h, NULL);
+	uint64_t wake = UINT64_MAX;
+	h.t.env.wake_ns = &wake;
+	void *a = tcp_alloc(&h.t, sizeof(struct tcp_sock));
+	REQUIRE(a);
+	tcp_free(&h.t, a, sizeof(struct tcp_sock));     /* kept: the cache is armed */
+	uint64_t first = h.t.cache_trim_at;
+	CHECK_EQ(first, h.t.now + TCP_CACHE_IDLE_NS);
+	CHECK(wake <= first);
+	th_advance(&h, TCP_CACHE_IDLE_NS * 6 / 10);
+	a = tcp_alloc(&h.t, sizeof(struct tcp_sock));  /* used again at 0.6 s */
+	REQUIRE(a);
+	tcp_free(&h.t, a, sizeof(struct tcp_sock));
+	uint64_t used = h.t.now;
+	CHECK_EQ(h.t.cache_trim_at, first);             /* a use only stamps */
+	wake = UINT64_MAX;
+	th_advance(&h, TCP_CACHE_IDLE_NS * 6 / 10);     /* 1.2 s: first trim, not idle */
+	CHECK_EQ(h.t.cache[0].n, 1);
+	CHECK_EQ(h.t.cache_trim_at, used + TCP_CACHE_IDLE_NS);
+	CHECK(wake <= h.t.cache_trim_at);
+	th_advance(&h, TCP_CACHE_IDLE_NS * 3 / 10);     /* 1.5 s: 0.9 s idle */
+	CHECK_EQ(h.t.cache[0].n, 1);
+	th_advance(&h, TCP_CACHE_IDLE_NS * 2 / 10);     /* 1.7 s: 1.1 s idle */
+	CHECK_EQ(h.t.cache[0].n, 0);
+	CHECK_EQ(h.t.cache_bytes, 0);
+	CHECK_EQ(h.t.cache_trim_at, UINT64_MAX);
+	h.t.env.wake_ns = NULL;
+	th_fini(&h);
+}
+
+/* Memory pressure starts exactly where mem_used * 100 > mem_max * PCT, also after
+ * mem_max changed at run time (tcp_config_changed keeps the mark). */
+TEST(tcp_conn7_pressure_mark_is_the_percentage)
+{
+	struct tcp_config cfg;
+	tcp_config_default(&cfg);
+	cfg.obj_cache = false;
+	cfg.mem_max = 100001;
+	struct th h;
+	th_init(&h, &cfg);
+	for (int round = 0; round < 2; round++) {
+		uint64_t max = h.t.cfg.mem_max;
+		uint64_t edge = max * TCP_MEM_PRESSURE_PCT / 100;       /* the last calm byte */
+		void *a = tcp_alloc(&h.t, edge);
+		REQUIRE(a);
+		CHECK_EQ(h.t.mem_used * 100 > max * TCP_MEM_PRESSURE_PCT, false);
+		CHECK(!h.t.mem_pressure);
+		void *b = tcp_alloc(&h.t, 1);
+		REQUIRE(b);
+		CHECK(h.t.mem_pressure);
+		tcp_free(&h.t, b, 1);
+		CHECK(!h.t.mem_pressure);
+		tcp_free(&h.t, a, edge);
+		h.t.cfg.mem_max = 60007;                /* as `sysctl` does */
+		tcp_config_changed(&h.t);
+	}
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPMemoryPressures], 2);
+	th_fini(&h);
+}
