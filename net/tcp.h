@@ -269,11 +269,12 @@ struct tcp_stack {
 	struct tcp_env env;
 	struct tcp_config cfg;
 	uint64_t now;                /* of the last tcp_input/tcp_poll, ns */
-	uint64_t isn_key[2], hash_key[2], cookie_key[2], ts_key[2], port_key[2];
+	uint64_t isn_key[2], cookie_key[2], ts_key[2], port_key[2];   /* isn_key: the table's too */
 	uint16_t port_perturb[TCP_PORT_PERTURB];
 	struct tcp_sock *hash[TCP_HASH_SIZE];
 	struct tcp_sock *last_hit;   /* one-entry lookup cache (bulk flows skip the hash) */
-	uint32_t hmemo[3], hmemo_val; /* the last tuple tcp_hash hashed, and its hash */
+	uint32_t hmemo[3];           /* the last tuple hashed (table and ISN), and its PRF */
+	uint64_t hmemo_val;
 	bool hmemo_ok;
 	uint32_t tsmemo[2], tsmemo_val; /* tcp_ts_offset's last address pair */
 	bool tsmemo_ok;

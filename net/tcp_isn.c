@@ -1,8 +1,9 @@
 /*
  * Keyed hashing for everything an attacker must not predict (HARDENING #8):
  *   - ISNs, RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, key),
- *     M a 4 us clock, F SipHash-2-4 keyed with a boot secret from env->random.
- *   - the connection hash (no hash-flooding of the buckets; SipHash-1-3),
+ *     M a 4 us clock, F SipHash-2-4 keyed with a boot secret from env->random,
+ *   - the connection hash (no hash-flooding of the buckets): the other half of the same
+ *     SipHash-2-4 output, so a connection's lookup and ISN cost one hash,
  *   - per-connection timestamp offsets (RFC 7323 §7.1),
  *   - ephemeral ports (RFC 6056 §3.3.4 Algorithm 4, with random increments).
  * SipHash-2-4 per Aumasson and Bernstein, over 32-bit words serialised little-endian.
@@ -56,16 +57,19 @@ uint64_t tcp_siphash(const uint64_t key[2], const uint32_t *w, size_t nw)
 	return siphash_cd(key, w, nw, 2, 4);
 }
 
-/* The connection table's index needs a keyed hash a peer cannot aim at one bucket
- * with, not a PRF for secrets: SipHash-1-3 (what Rust's HashMap uses against hash
- * flooding), 5 rounds instead of 8. The last tuple hashed is remembered, so the
- * insert after a failed lookup (a new connection) does not hash again. */
-uint32_t tcp_hash(struct tcp_stack *t, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+/* One SipHash-2-4 of the 4-tuple serves the connection table and the ISN: its high 32
+ * bits index the table, its low 32 bits are RFC 6528's F(). For a PRF the two halves
+ * are independent, so the ISNs a peer sees tell it nothing of the buckets its tuples
+ * fall into (hash flooding), and F() is what it was. A new connection hashes its tuple
+ * to look it up (a SYN; a candidate port) and then needs its ISN: the last tuple's
+ * value is remembered, so the second costs a compare. */
+static uint64_t tuple_prf(struct tcp_stack *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
+			  uint16_t rport)
 {
 	uint32_t w[3] = { laddr, raddr, (uint32_t)lport << 16 | rport };
 	if (t->hmemo_ok && t->hmemo[0] == w[0] && t->hmemo[1] == w[1] && t->hmemo[2] == w[2])
 		return t->hmemo_val;
-	uint32_t h = (uint32_t)siphash_cd(t->hash_key, w, 3, 1, 3);
+	uint64_t h = tcp_siphash(t->isn_key, w, 3);
 	t->hmemo[0] = w[0];
 	t->hmemo[1] = w[1];
 	t->hmemo[2] = w[2];
@@ -74,11 +78,15 @@ uint32_t tcp_hash(struct tcp_stack *t, uint32_t laddr, uint16_t lport, uint32_t 
 	return h;
 }
 
+uint32_t tcp_hash(struct tcp_stack *t, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	return (uint32_t)(tuple_prf(t, laddr, lport, raddr, rport) >> 32);
+}
+
 uint32_t tcp_isn(struct tcp_stack *t, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
-	uint32_t w[3] = { laddr, raddr, (uint32_t)lport << 16 | rport };
 	uint32_t m = (uint32_t)(tcp_now(t) / (4 * TCP_NS_PER_US));   /* 4 us ticks */
-	return m + (uint32_t)tcp_siphash(t->isn_key, w, 3);
+	return m + (uint32_t)tuple_prf(t, laddr, lport, raddr, rport);
 }
 
 /* Keyed on the address pair only, so the last pair's offset is remembered: a peer's

@@ -149,7 +149,7 @@ void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_c
 	t->now = now_ns;
 	t->cache_trim_at = UINT64_MAX;
 	mem_mark_set(t);
-	uint64_t *keys[] = { t->isn_key, t->hash_key, t->cookie_key, t->ts_key, t->port_key };
+	uint64_t *keys[] = { t->isn_key, t->cookie_key, t->ts_key, t->port_key };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		keys[i][0] = env->random(env->ctx);
 		keys[i][1] = env->random(env->ctx);

@@ -182,3 +182,34 @@ TEST(tcp_conn7_pressure_mark_is_the_percentage)
 	CHECK_EQ(h.t.mib[TCP_MIB_TCPMemoryPressures], 2);
 	th_fini(&h);
 }
+
+/* The table hash and the ISN are the two halves of one SipHash-2-4 of the tuple
+ * (isn_key): whatever the memo holds, each equals the reference computed afresh, for
+ * tuples that differ in one field only; the ISN still moves with the 4 us clock. */
+TEST(tcp_conn7_hash_and_isn_share_one_prf)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct tcp_stack *t = &h.t;
+	const uint32_t tup[5][4] = {
+		{ 0x0a000001, 80, 0x0a000002, 40000 }, { 0x0a000001, 80, 0x0a000002, 40001 },
+		{ 0x0a000001, 81, 0x0a000002, 40000 }, { 0x0a000001, 80, 0x0a000003, 40000 },
+		{ 0x0a000004, 80, 0x0a000002, 40000 },
+	};
+	const int order[] = { 0, 0, 1, 0, 2, 2, 3, 4, 0, 4, 1 };
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		const uint32_t *u = tup[order[k]];
+		uint32_t w[3] = { u[0], u[2], u[1] << 16 | u[3] };
+		uint64_t want = tcp_siphash(t->isn_key, w, 3);
+		uint32_t m = (uint32_t)(h.now / 4000);      /* tcp_now: the harness clock */
+		if (k % 2) {
+			CHECK_EQ(tcp_isn(t, u[0], (uint16_t)u[1], u[2], (uint16_t)u[3]), m + (uint32_t)want);
+			CHECK_EQ(tcp_hash(t, u[0], (uint16_t)u[1], u[2], (uint16_t)u[3]), (uint32_t)(want >> 32));
+		} else {
+			CHECK_EQ(tcp_hash(t, u[0], (uint16_t)u[1], u[2], (uint16_t)u[3]), (uint32_t)(want >> 32));
+			CHECK_EQ(tcp_isn(t, u[0], (uint16_t)u[1], u[2], (uint16_t)u[3]), m + (uint32_t)want);
+		}
+		h.now += 4000 * 7;                      /* 7 ticks */
+	}
+	th_fini(&h);
+}

@@ -835,8 +835,8 @@ TEST(tcp_harden_table_hash_memo_and_key)
 {
 	static struct tcp_stack t;
 	memset(&t, 0, sizeof(t));
-	t.hash_key[0] = 1;
-	t.hash_key[1] = 2;
+	t.isn_key[0] = 1;
+	t.isn_key[1] = 2;
 	uint32_t a = tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40000);
 	uint32_t b = tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40001);
 	CHECK(a != b);
@@ -844,7 +844,7 @@ TEST(tcp_harden_table_hash_memo_and_key)
 	CHECK_EQ(tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40001), b);
 	t.hmemo_ok = false;
 	CHECK_EQ(tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40001), b);
-	t.hash_key[0] = 3;
+	t.isn_key[0] = 3;
 	t.hmemo_ok = false;
 	CHECK(tcp_hash(&t, 0x0a000001, 80, 0x0a000002, 40001) != b);
 	/* The timestamp offset's memo likewise. */
