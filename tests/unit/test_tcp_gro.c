@@ -10,7 +10,7 @@
 
 #define SRC 0x0a000002u
 #define DST 0x0a000001u
-#define NSLOTS 64
+#define NSLOTS 256
 #define NBIG 4
 
 struct out {
@@ -18,7 +18,7 @@ struct out {
 	uint32_t seq[64], len[64], src[64];
 	uint16_t flags[64], wnd[64];
 	uint32_t tsval[64];
-	int csum_ok[64];
+	int csum_ok[64], chained[64];
 	uint8_t data[8][70000];
 };
 
@@ -38,16 +38,17 @@ static void record(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 		int i = o->n++;
 		size_t hl = (size_t)(pkt_data(p)[12] >> 4) * 4;
 		o->seq[i] = h.seq;
-		o->len[i] = p->len - (uint32_t)hl;
+		o->len[i] = gro_seg_len(p) - (uint32_t)hl;
+		o->chained[i] = (p->flags & PKT_F_GRO_CHAIN) != 0;
 		o->flags[i] = h.flags;
 		o->wnd[i] = h.wnd;
 		o->src[i] = src;
 		o->tsval[i] = (h.opt.has & TCP_HAS_TS) ? h.opt.tsval : 0;
 		o->csum_ok[i] = (p->flags & PKT_F_CSUM_OK) != 0;
 		if (i < 8)
-			memcpy(o->data[i], pkt_data(p) + hl, o->len[i]);
+			gro_seg_copy(p, (uint32_t)hl, o->data[i], o->len[i]);
 	}
-	pkt_free(p);
+	gro_seg_free(p);
 }
 
 static struct rig *rig_new(int with_big)
@@ -277,9 +278,11 @@ TEST(tcp_gro_closed_or_without_big_buffers_passes_through)
 	send_seg(r, (struct segspec){ .seq = 0, .len = 100 });
 	CHECK_EQ(r->o.n, 1);
 	CHECK_EQ(rig_free(r), 0);
-	/* Big pool empty: segments still go up, in order, unmerged (counted). (Small ones
-	 * merge in the first one's own slot while it has room.) */
+	/* Copying (g.chain clear), big pool empty: segments still go up, in order,
+	 * unmerged (counted). (Small ones merge in the first one's own slot while it has
+	 * room.) */
 	r = rig_new(1);
+	r->g.chain = false;
 	struct pkt *hold[NBIG];
 	for (int i = 0; i < NBIG; i++)
 		hold[i] = pkt_alloc(&r->big);
