@@ -240,8 +240,8 @@ fuzz-smoke: fuzz-print-smoke
 
 # libFuzzer over tcp_input: segments into an ESTABLISHED connection (tests/fuzz/fuzz_tcp.c).
 TCP_FUZZ_SECONDS ?= 300
-TCP_FUZZ_SRCS := tests/fuzz/fuzz_tcp.c lib/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))
-$(BUILD)/fuzz/fuzz_tcp: $(TCP_FUZZ_SRCS) $(wildcard net/tcp*.h) net/pkt.h
+TCP_FUZZ_SRCS := tests/fuzz/fuzz_tcp.c lib/fmt.c net/pkt.c net/checksum.c net/gro.c $(filter net/tcp%,$(NET_SRCS))
+$(BUILD)/fuzz/fuzz_tcp: $(TCP_FUZZ_SRCS) $(wildcard net/tcp*.h) net/pkt.h net/gro.h
 	@mkdir -p $(dir $@)
 	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(TCP_FUZZ_SRCS) -o $@

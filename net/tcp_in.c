@@ -117,8 +117,9 @@ static void oow_ack(struct tcp_sock *c, const struct tcp_seg *s)
 	tcp_send_ack(c);
 }
 
-/* Drops the text's first n bytes (n <= s->dlen), across a chain's pieces. */
-static void seg_pull(struct tcp_seg *s, uint32_t n)
+/* Drops the text's first n bytes (n <= s->dlen), across a chain's pieces. Out of line:
+ * only old (retransmitted) data comes here. */
+static __attribute__((noinline)) void seg_pull(struct tcp_seg *s, uint32_t n)
 {
 	uint32_t left = s->dlen;        /* from s->data on, this piece and the next ones */
 	s->dlen -= n;

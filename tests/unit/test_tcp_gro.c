@@ -313,3 +313,70 @@ TEST(tcp_gro_truncated_header_goes_to_tcp)
 	CHECK_EQ(r->o.n, 1);                    /* the held one; the rest fail TCP's parse */
 	CHECK_EQ(rig_free(r), 0);
 }
+
+static bool never(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
+/* A consumer that cannot take a chain now (TCP re-entered) gets one buffer: the same
+ * bytes, counted; with no big buffer free the segment is dropped, counted, and every
+ * piece freed. */
+TEST(tcp_gro_chain_linearized_for_a_consumer_that_cannot_take_it)
+{
+	struct rig *r = rig_new(1);
+	r->g.chain_ok = never;
+	for (int i = 0; i < 4; i++)
+		send_seg(r, (struct segspec){ .seq = 1000 + 1000u * (uint32_t)i, .len = 1000,
+					      .fill = (uint8_t)(i * 1000) });
+	gro_flush(&r->g);
+	REQUIRE(r->o.n == 1);
+	CHECK_EQ(r->o.len[0], 4000);
+	CHECK(!r->o.chained[0]);
+	CHECK(r->o.csum_ok[0]);
+	int bad = 0;
+	for (uint32_t i = 0; i < 4000; i++)
+		bad += r->o.data[0][i] != (uint8_t)(i / 1000 * 1000 + i % 1000);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(r->g.st.linearized, 1);
+	CHECK_EQ(r->g.st.chained, 3);
+	struct pkt *hold[NBIG];
+	for (int i = 0; i < NBIG; i++)
+		hold[i] = pkt_alloc(&r->big);
+	for (int i = 0; i < 4; i++)
+		send_seg(r, (struct segspec){ .seq = 9000 + 1000u * (uint32_t)i, .len = 1000 });
+	gro_flush(&r->g);
+	CHECK_EQ(r->o.n, 1);                    /* dropped */
+	CHECK_EQ(r->g.st.nobuf, 1);
+	for (int i = 0; i < NBIG; i++)
+		pkt_free(hold[i]);
+	CHECK_EQ(rig_free(r), 0);
+}
+
+/* Chains by default: full segments linked (payload only, no copy), small ones copied
+ * into the last piece while it has room; the delivered bytes are the same. */
+TEST(tcp_gro_chain_links_full_segments_copies_small_ones)
+{
+	struct rig *r = rig_new(1);
+	for (int i = 0; i < 3; i++)
+		send_seg(r, (struct segspec){ .seq = 1400u * (uint32_t)i, .len = 1400, .fill = (uint8_t)i });
+	gro_flush(&r->g);
+	REQUIRE(r->o.n == 1);
+	CHECK(r->o.chained[0]);
+	CHECK_EQ(r->o.len[0], 4200);
+	CHECK_EQ(r->g.st.chained, 2);
+	int bad = 0;
+	for (uint32_t i = 0; i < 4200; i++)
+		bad += r->o.data[0][i] != (uint8_t)(i / 1400 + i % 1400);
+	CHECK_EQ(bad, 0);
+	for (int i = 0; i < 5; i++)
+		send_seg(r, (struct segspec){ .seq = 10000 + 64u * (uint32_t)i, .len = 64 });
+	gro_flush(&r->g);
+	REQUIRE(r->o.n == 2);
+	CHECK(!r->o.chained[1]);                /* five 64-byte payloads share one slot */
+	CHECK_EQ(r->o.len[1], 320);
+	CHECK_EQ(r->g.st.chained, 2);
+	CHECK_EQ(r->g.st.merged, 2 + 4);
+	CHECK_EQ(rig_free(r), 0);
+}

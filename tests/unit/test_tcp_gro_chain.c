@@ -271,3 +271,74 @@ TEST(tcp_gro_chain_same_as_merge_copy_window_limited)
 	for (uint64_t seed = 100; seed <= 111; seed++)
 		run_seed(seed, 16384);
 }
+
+/* One stack behind a chaining GRO: a train of n full segments from seq, in one burst. */
+static void chain_train(struct twin *x, uint32_t seq, int n, uint16_t sport)
+{
+	uint16_t port = x->p[0].port;
+	x->p[0].port = sport ? sport : port;
+	x->g[0].open = true;
+	for (int k = 0; k < n; k++)
+		gsend(x, 0, seq + 1448u * (uint32_t)k, TCP_ACK, 1448, false);
+	gro_flush(&x->g[0]);
+	x->g[0].open = false;
+	x->p[0].port = port;
+}
+
+/* Every way TCP drops a chain frees all its pieces: no memory for the receive buffer
+ * (TCPRcvQDrop), no connection (a RST answers), the connection reset by a RST just
+ * before the rest of the train, a window of zero (only the ACK is taken). th_fini
+ * and the pool counts say whether a piece stayed behind. */
+TEST(tcp_gro_chain_drop_paths_free_every_piece)
+{
+	struct twin *x = calloc(1, sizeof(*x));
+	REQUIRE(twin_open(x, 7, 0));
+	struct th *h = &x->h[0];
+	uint32_t base = h->pool.stats.free;
+	uint64_t chained = x->g[0].st.chained;
+	/* No memory for the receive buffer: the whole text dropped, unacknowledged. */
+	h->mem_fail_after = 0;
+	chain_train(x, ISN + 1, 10, 0);
+	h->mem_fail_after = -1;
+	CHECK_EQ(h->t.mib[TCP_MIB_TCPRcvQDrop], 1);
+	CHECK_EQ(x->c[0]->rcv_nxt, ISN + 1);
+	CHECK_EQ(x->g[0].st.chained, chained + 9);
+	th_drain(h);
+	CHECK_EQ(h->pool.stats.free, base);
+	/* Now taken: ten segments' bytes, one ACK. */
+	chain_train(x, ISN + 1, 10, 0);
+	CHECK_EQ(x->c[0]->rcv_nxt, ISN + 1 + 14480);
+	th_drain(h);
+	CHECK_EQ(h->pool.stats.free, base);
+	/* No connection from that port (the listener's, which answers an ACK with a RST):
+	 * the chain freed. */
+	chain_train(x, 77777, 6, 40999);
+	struct th_seg s;
+	POP(h, s);
+	CHECK(s.h.flags & TCP_RST);
+	CHECK_EQ(h->pool.stats.free, base);
+	/* The application stops reading: a zero window takes no text at all. */
+	uint32_t nxt = x->c[0]->rcv_nxt;
+	for (int k = 0; k < 6; k++)
+		chain_train(x, x->c[0]->rcv_nxt, 20, 0);
+	CHECK(seq_gt(x->c[0]->rcv_nxt, nxt));
+	CHECK_EQ(x->c[0]->rcv_nxt - (ISN + 1), x->c[0]->rbuf_size);     /* full, exactly */
+	uint64_t zw = h->t.mib[TCP_MIB_TCPZeroWindowDrop];
+	chain_train(x, x->c[0]->rcv_nxt, 5, 0);
+	CHECK_EQ(h->t.mib[TCP_MIB_TCPZeroWindowDrop], zw + 1);
+	th_drain(h);
+	CHECK_EQ(h->pool.stats.free, base);
+	/* A RST, then the rest of a train for the connection it reset. */
+	x->g[0].open = true;
+	gsend(x, 0, x->c[0]->rcv_nxt, TCP_RST | TCP_ACK, 0, false);
+	for (int k = 0; k < 5; k++)
+		gsend(x, 0, x->c[0]->rcv_nxt + 1448u * (uint32_t)k, TCP_ACK, 1448, false);
+	gro_flush(&x->g[0]);
+	x->g[0].open = false;
+	CHECK_EQ(x->c[0]->state, TCP_CLOSED);
+	th_drain(h);
+	CHECK_EQ(h->pool.stats.free, base);
+	/* twin_close's th_fini: every slot of both pools back. */
+	twin_close(x);
+	free(x);
+}
