@@ -836,27 +836,37 @@ void tcp_input_conn(struct tcp_sock *c, struct tcp_seg *s)
 	input_conn(c, s);
 }
 
+static void input_chain(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst);
+
 /* Validation, lookup and dispatch of one segment; chain: p is a GRO chain head (gro.h),
- * whose text goes on in its pieces and which is freed whole. Inlined twice, so the
- * common case carries no test for chains. */
+ * whose text goes on in its pieces and which is freed whole. Inlined twice; the common
+ * case tests for a chain only where a packet says its checksum was verified, as every
+ * chain head does (one that did not would fail the checksum of its first piece alone:
+ * dropped, and freed whole as every drop before that test frees). */
 static inline __attribute__((always_inline)) void input_seg(struct tcp_stack *t, struct pkt *p,
 							   uint32_t src, uint32_t dst, bool chain)
 {
 	const uint8_t *b = pkt_data(p);
 	size_t len = p->len;
 	struct tcp_seg s;
-	tcp_mib(t, TCP_MIB_InSegs);
+	if (!chain)
+		tcp_mib(t, TCP_MIB_InSegs);     /* (a chain: counted where it was found) */
 	if (tcp_wire_check(b, len) != WIRE_OK) {
 		tcp_mib(t, TCP_MIB_BadHdr);
 		tcp_mib(t, TCP_MIB_InErrs);
-		goto drop;
+		goto drop_any;
 	}
 	/* A device that verified the checksum said so (PKT_F_CSUM_OK); nothing else is
 	 * trusted (a frame it did not verify is checked here whatever it carries). */
-	if (!(p->flags & PKT_F_CSUM_OK) && !tcp_wire_csum_ok(b, len, src, dst)) {
-		tcp_mib(t, TCP_MIB_InCsumErrors);
-		tcp_mib(t, TCP_MIB_InErrs);
-		goto drop;
+	if (!(p->flags & PKT_F_CSUM_OK)) {
+		if (!tcp_wire_csum_ok(b, len, src, dst)) {
+			tcp_mib(t, TCP_MIB_InCsumErrors);
+			tcp_mib(t, TCP_MIB_InErrs);
+			goto drop_any;
+		}
+	} else if (!chain && __builtin_expect(p->flags & PKT_F_GRO_CHAIN, 0)) {
+		input_chain(t, p, src, dst);    /* a chain head always carries CSUM_OK (gro.h) */
+		return;
 	}
 	if (bad_addr(src, dst)) {
 		tcp_mib(t, TCP_MIB_BadAddr);
@@ -895,6 +905,9 @@ drop:
 		gro_seg_free(p);
 	else
 		pkt_free(p);
+	return;
+drop_any:               /* before the chain test: whatever p is, all of it goes */
+	gro_seg_free(p);
 }
 
 static __attribute__((noinline)) void input_chain(struct tcp_stack *t, struct pkt *p, uint32_t src,
@@ -905,10 +918,7 @@ static __attribute__((noinline)) void input_chain(struct tcp_stack *t, struct pk
 
 void tcp_input_one(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst)
 {
-	if (__builtin_expect(p->flags & PKT_F_GRO_CHAIN, 0))
-		input_chain(t, p, src, dst);
-	else
-		input_seg(t, p, src, dst, false);
+	input_seg(t, p, src, dst, false);
 }
 
 /* ---- ICMP errors (RFC 9293 §3.9.2.2, RFC 1122 §4.2.3.9, RFC 1191, RFC 5927) ---------- */
