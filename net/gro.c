@@ -166,20 +166,13 @@ static bool merge_copy(struct gro *g, struct gro_flow *f, struct pkt *p, const s
 	return true;
 }
 
-/* p's packet becomes the chain's last piece (its payload only), or a small payload is
- * copied into the last piece when it has room. Never fails. */
+/* p's packet becomes the chain's last piece, its payload only. Never fails. */
 static void merge_chain(struct gro *g, struct gro_flow *f, struct pkt *p, const struct seg_view *v)
 {
-	struct pkt *t = f->tail;
 	take_header(f->p, p, v->hlen);
-	if (v->dlen <= GRO_COPY_MAX && pkt_tailroom(t) >= v->dlen) {
-		memcpy(pkt_put(t, v->dlen), pkt_data(p) + v->hlen, v->dlen);
-		pkt_free(p);
-		return;
-	}
 	pkt_pull(p, v->hlen);
 	p->next = NULL;
-	t->next = p;
+	f->tail->next = p;
 	f->tail = p;
 	f->p->flags |= PKT_F_GRO_CHAIN;
 	g->st.chained++;

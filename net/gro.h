@@ -17,11 +17,10 @@
  * How payload is merged (Linux skb frag_list, not a copy): the first segment's packet
  * becomes a chain head (PKT_F_GRO_CHAIN) whose header is the merged segment's; each
  * following segment's packet, its header pulled, hangs on p->next with its payload
- * only. A small payload (<= GRO_COPY_MAX) is copied into the chain's last buffer
- * instead when it fits there: cheaper than one more piece and the slot goes back to the
- * pool at once. With g->chain clear (the twin tests' reference), every payload is
- * copied into the head, moved to a big buffer when its own slot is full: the merge
- * copy of earlier rounds.
+ * only. Small payloads too: copying them into the last piece instead measured no
+ * cheaper (docs/performance.md, round 7). With g->chain clear (the twin tests'
+ * reference), every payload is copied into the head, moved to a big buffer when its
+ * own slot is full: the merge copy of earlier rounds.
  *
  * A chain reaches only code that reads it through gro_seg_len/gro_seg_copy/
  * gro_seg_free (TCP's payload view, tcp_in.c); where the consumer cannot take one
@@ -42,7 +41,6 @@
 #define GRO_FLOWS 8             /* flows held per burst (Linux MAX_GRO_SKBS) */
 #define GRO_MAX_LEN (65535u - 20u)      /* a merged segment stays one IPv4 datagram */
 #define GRO_SEGS_MAX 64                 /* segments per train (Linux: gro_max_segs default) */
-#define GRO_COPY_MAX 256                /* payloads copied, not chained, when they fit */
 
 /* The head of a chain: p->next is the next piece (payload only), and so on to NULL.
  * net/pkt.h's flag space, taken here (0x0100, agreed with pkt.h's owner). */

@@ -354,9 +354,9 @@ TEST(tcp_gro_chain_linearized_for_a_consumer_that_cannot_take_it)
 	CHECK_EQ(rig_free(r), 0);
 }
 
-/* Chains by default: full segments linked (payload only, no copy), small ones copied
- * into the last piece while it has room; the delivered bytes are the same. */
-TEST(tcp_gro_chain_links_full_segments_copies_small_ones)
+/* Chains by default: every segment after the first linked, its payload only (no copy),
+ * full-sized or small; the delivered bytes are the same. */
+TEST(tcp_gro_chain_links_every_segment_payload_only)
 {
 	struct rig *r = rig_new(1);
 	for (int i = 0; i < 3; i++)
@@ -371,12 +371,16 @@ TEST(tcp_gro_chain_links_full_segments_copies_small_ones)
 		bad += r->o.data[0][i] != (uint8_t)(i / 1400 + i % 1400);
 	CHECK_EQ(bad, 0);
 	for (int i = 0; i < 5; i++)
-		send_seg(r, (struct segspec){ .seq = 10000 + 64u * (uint32_t)i, .len = 64 });
+		send_seg(r, (struct segspec){ .seq = 10000 + 64u * (uint32_t)i, .len = 64, .fill = 9 });
 	gro_flush(&r->g);
 	REQUIRE(r->o.n == 2);
-	CHECK(!r->o.chained[1]);                /* five 64-byte payloads share one slot */
+	CHECK(r->o.chained[1]);                 /* small payloads linked too */
 	CHECK_EQ(r->o.len[1], 320);
-	CHECK_EQ(r->g.st.chained, 2);
+	bad = 0;
+	for (uint32_t i = 0; i < 320; i++)
+		bad += r->o.data[1][i] != (uint8_t)(9 + i % 64);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(r->g.st.chained, 2 + 4);
 	CHECK_EQ(r->g.st.merged, 2 + 4);
 	CHECK_EQ(rig_free(r), 0);
 }
