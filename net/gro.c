@@ -194,7 +194,8 @@ static bool merge(struct gro *g, struct gro_flow *f, struct pkt *p, const struct
 static void hold(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst, const struct seg_view *v)
 {
 	struct gro_flow *f = &g->flow[g->nflows++];
-	*f = (struct gro_flow){ .p = p, .tail = p, .len = p->len, .src = src, .dst = dst, .sport = v->sport, .dport = v->dport,
+	*f = (struct gro_flow){ .p = p, .tail = p, .len = p->len,
+				.src = src, .dst = dst, .sport = v->sport, .dport = v->dport,
 				.next_seq = v->seq + v->dlen, .ack = v->ack, .hlen = v->hlen,
 				.mss = (uint16_t)(v->dlen > 0xffff ? 0xffff : v->dlen), .segs = 1 };
 	g->st.held++;

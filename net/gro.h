@@ -43,7 +43,7 @@
 #define GRO_SEGS_MAX 64                 /* segments per train (Linux: gro_max_segs default) */
 
 /* The head of a chain: p->next is the next piece (payload only), and so on to NULL.
- * net/pkt.h's flag space, taken here (0x0100, agreed with pkt.h's owner). */
+ * A bit of net/pkt.h's flag space (0x0100), defined here so pkt.h's struct is untouched. */
 #define PKT_F_GRO_CHAIN 0x0100
 
 /* p->data at the TCP header (IP validated and stripped); consumes p. */
