@@ -43,7 +43,7 @@ UNIT_SRCS += tests/unit/fake_netdev.c tests/unit/test_net_pkt.c tests/unit/test_
 	tests/unit/test_net_neigh.c tests/unit/test_net_route.c tests/unit/test_net_icmp.c \
 	tests/unit/test_net_udp.c tests/unit/test_net_stack.c tests/unit/test_net_wake.c tests/unit/test_net_dhcp.c \
 	tests/unit/test_net_qdisc.c tests/unit/test_net_dql.c tests/unit/test_net_pair.c tests/unit/test_net_cmd.c
-UNIT_SRCS += tests/unit/test_net_hardening.c tests/unit/test_net_frag.c tests/unit/test_net_gso.c tests/unit/test_tcp_gso.c tests/unit/test_tcp_gro.c \
+UNIT_SRCS += tests/unit/test_net_hardening.c tests/unit/test_net_frag.c tests/unit/test_net_gso.c tests/unit/test_tcp_gso.c tests/unit/test_tcp_gro.c tests/unit/test_tcp_gro_chain.c \
 	tests/unit/test_net_capture.c tests/unit/test_http_debug.c
 UNIT_SRCS += tests/unit/test_e1000_pch.c tests/unit/test_e1000_offload.c tests/unit/test_net_syslog.c
 UNIT_SRCS += tests/unit/test_tcp_harness.c tests/unit/test_tcp_wire.c tests/unit/test_tcp_conn.c \
@@ -240,8 +240,8 @@ fuzz-smoke: fuzz-print-smoke
 
 # libFuzzer over tcp_input: segments into an ESTABLISHED connection (tests/fuzz/fuzz_tcp.c).
 TCP_FUZZ_SECONDS ?= 300
-TCP_FUZZ_SRCS := tests/fuzz/fuzz_tcp.c lib/fmt.c net/pkt.c net/checksum.c $(filter net/tcp%,$(NET_SRCS))
-$(BUILD)/fuzz/fuzz_tcp: $(TCP_FUZZ_SRCS) $(wildcard net/tcp*.h) net/pkt.h
+TCP_FUZZ_SRCS := tests/fuzz/fuzz_tcp.c lib/fmt.c net/pkt.c net/checksum.c net/gro.c $(filter net/tcp%,$(NET_SRCS))
+$(BUILD)/fuzz/fuzz_tcp: $(TCP_FUZZ_SRCS) $(wildcard net/tcp*.h) net/pkt.h net/gro.h
 	@mkdir -p $(dir $@)
 	clang-14 -std=c11 -Wall -Wextra -Werror -g -O1 -I. -DSKIFF_HOSTED \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(TCP_FUZZ_SRCS) -o $@

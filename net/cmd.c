@@ -288,6 +288,8 @@ static int cmd_nstat(struct net_stack *s, const struct cmd_out *o, int argc, cha
 			{ "TcpExtSkiffGroFlushed", g->flushed },
 			{ "TcpExtSkiffGroNotEligible", g->not_eligible },
 			{ "TcpExtSkiffGroNoBuf", g->nobuf },
+			{ "TcpExtSkiffGroChained", g->chained },
+			{ "TcpExtSkiffGroLinearized", g->linearized },
 		};
 		for (size_t k = 0; k < sizeof(gro) / sizeof(gro[0]); k++)
 			nstat_line(o, gro[k].name, gro[k].v, zeros, argc - i, argv + i);

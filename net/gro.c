@@ -2,7 +2,8 @@
  * Receive coalescing of TCP segments within a burst (gro.h has the rules). Order of
  * checks per segment: header present and its length within the segment; eligible flags
  * and options; checksum; then the flow: continue its train, or flush it and start anew.
- * Linux: tcp_gro_receive() (net/ipv4/tcp_offload.c), napi_gro_flush().
+ * Linux: tcp_gro_receive() (net/ipv4/tcp_offload.c), skb_gro_receive() (the frag_list
+ * chaining, net/core/gro.c), napi_gro_flush().
  */
 #include "net/gro.h"
 #include "net/tcp_wire.h"
@@ -21,6 +22,7 @@ void gro_init(struct gro *g, struct pkt_pool *big, gro_deliver_fn deliver, void 
 {
 	memset(g, 0, sizeof(*g));
 	g->big = big;
+	g->chain = true;
 	g->deliver = deliver;
 	g->ctx = ctx;
 }
@@ -61,6 +63,43 @@ static struct gro_flow *find(struct gro *g, uint32_t src, uint32_t dst, const st
 	return NULL;
 }
 
+void gro_seg_copy(const struct pkt *p, uint32_t off, uint8_t *dst, uint32_t n)
+{
+	bool chain = p->flags & PKT_F_GRO_CHAIN;
+	for (const struct pkt *q = p; q && n; q = chain ? q->next : NULL) {
+		if (off >= q->len) {
+			off -= q->len;
+			continue;
+		}
+		uint32_t k = q->len - off < n ? q->len - off : n;
+		memcpy(dst, (const uint8_t *)q + q->off + off, k);
+		dst += k;
+		n -= k;
+		off = 0;
+	}
+}
+
+/* One buffer for a consumer that cannot take a chain; NULL (all freed, counted) when
+ * no big buffer is free. */
+static struct pkt *linearize(struct gro *g, struct pkt *p)
+{
+	uint32_t n = gro_seg_len(p);
+	struct pkt *b = pkt_alloc(g->big);
+	if (!b || pkt_tailroom(b) < n) {
+		g->st.nobuf++;
+		pkt_free(b);
+		gro_seg_free(p);
+		return NULL;
+	}
+	gro_seg_copy(p, 0, pkt_put(b, n), n);
+	b->flags = (uint16_t)(p->flags & ~PKT_F_GRO_CHAIN);
+	b->ts_ns = p->ts_ns;
+	b->ifindex = p->ifindex;
+	gro_seg_free(p);
+	g->st.linearized++;
+	return b;
+}
+
 static void flush_flow(struct gro *g, struct gro_flow *f)
 {
 	struct pkt *p = f->p;
@@ -69,13 +108,18 @@ static void flush_flow(struct gro *g, struct gro_flow *f)
 	memmove(f, f + 1, (size_t)(g->nflows - i - 1) * sizeof(*f));
 	g->nflows--;
 	g->st.flushed++;
+	if ((p->flags & PKT_F_GRO_CHAIN) && g->chain_ok && !g->chain_ok(g->ctx)) {
+		p = linearize(g, p);
+		if (!p)
+			return;
+	}
 	g->deliver(g->ctx, p, src, dst);
 }
 
 static bool continues(const struct gro_flow *f, const struct seg_view *v)
 {
 	return v->seq == f->next_seq && v->ack == f->ack && v->hlen == f->hlen &&
-	       v->dlen <= f->mss && f->p->len + v->dlen <= GRO_MAX_LEN;
+	       v->dlen <= f->mss && f->len + v->dlen <= GRO_MAX_LEN && f->segs < GRO_SEGS_MAX;
 }
 
 /* Moves the held segment into a big buffer when its own slot has no room left. */
@@ -98,30 +142,60 @@ static bool make_room(struct gro *g, struct gro_flow *f, uint32_t n)
 	return true;
 }
 
-/* Appends p's payload to the held segment and takes p's header (window, timestamps,
- * PSH: the newest), keeping the first sequence number. */
-static bool merge(struct gro *g, struct gro_flow *f, struct pkt *p, const struct seg_view *v)
+/* The merged segment takes p's header (window, timestamps, PSH: the newest), keeping
+ * the first sequence number. */
+static void take_header(struct pkt *m, const struct pkt *p, uint16_t hlen)
+{
+	uint8_t *h = pkt_data(m);
+	uint32_t seq = wire_get32(h + 4);
+	memcpy(h, (const uint8_t *)p + p->off, hlen);
+	wire_put32(h + 4, seq);
+	m->ts_ns = p->ts_ns;
+}
+
+/* The reference (g->chain clear): p's payload copied behind the held segment's. */
+static bool merge_copy(struct gro *g, struct gro_flow *f, struct pkt *p, const struct seg_view *v)
 {
 	if (!make_room(g, f, v->dlen))
 		return false;
 	struct pkt *m = f->p;
-	uint8_t *h = pkt_data(m);
-	uint32_t seq = wire_get32(h + 4);
 	memcpy(pkt_put(m, v->dlen), pkt_data(p) + v->hlen, v->dlen);
-	memcpy(h, pkt_data(p), v->hlen);
-	wire_put32(h + 4, seq);
-	m->ts_ns = p->ts_ns;
+	take_header(m, p, v->hlen);
+	f->tail = m;
+	pkt_free(p);
+	return true;
+}
+
+/* p's packet becomes the chain's last piece, its payload only. Never fails. */
+static void merge_chain(struct gro *g, struct gro_flow *f, struct pkt *p, const struct seg_view *v)
+{
+	take_header(f->p, p, v->hlen);
+	pkt_pull(p, v->hlen);
+	p->next = NULL;
+	f->tail->next = p;
+	f->tail = p;
+	f->p->flags |= PKT_F_GRO_CHAIN;
+	g->st.chained++;
+}
+
+static bool merge(struct gro *g, struct gro_flow *f, struct pkt *p, const struct seg_view *v)
+{
+	if (g->chain)
+		merge_chain(g, f, p, v);
+	else if (!merge_copy(g, f, p, v))
+		return false;
+	f->len += v->dlen;
 	f->next_seq += v->dlen;
 	f->segs++;
 	g->st.merged++;
-	pkt_free(p);
 	return true;
 }
 
 static void hold(struct gro *g, struct pkt *p, uint32_t src, uint32_t dst, const struct seg_view *v)
 {
 	struct gro_flow *f = &g->flow[g->nflows++];
-	*f = (struct gro_flow){ .p = p, .src = src, .dst = dst, .sport = v->sport, .dport = v->dport,
+	*f = (struct gro_flow){ .p = p, .tail = p, .len = p->len,
+				.src = src, .dst = dst, .sport = v->sport, .dport = v->dport,
 				.next_seq = v->seq + v->dlen, .ack = v->ack, .hlen = v->hlen,
 				.mss = (uint16_t)(v->dlen > 0xffff ? 0xffff : v->dlen), .segs = 1 };
 	g->st.held++;

@@ -12,6 +12,7 @@
  * (immediate ACKs), RFC 2018 (SACK, via tcp_sack.c).
  */
 #include "net/tcp_int.h"
+#include "net/gro.h"
 #include "lib/string.h"
 
 static void seg_ack_now(struct tcp_sock *c) { c->ack_now = true; }
@@ -116,6 +117,25 @@ static void oow_ack(struct tcp_sock *c, const struct tcp_seg *s)
 	tcp_send_ack(c);
 }
 
+/* Drops the text's first n bytes (n <= s->dlen), across a chain's pieces. Out of line:
+ * only old (retransmitted) data comes here. */
+static __attribute__((noinline)) void seg_pull(struct tcp_seg *s, uint32_t n)
+{
+	uint32_t left = s->dlen;        /* from s->data on, this piece and the next ones */
+	s->dlen -= n;
+	while (n >= s->dlen0 && left > s->dlen0) {
+		n -= s->dlen0;
+		left -= s->dlen0;
+		s->data = (const uint8_t *)s->more + s->more->off;
+		s->dlen0 = s->more->len;
+		s->more = s->more->next;
+	}
+	if (n > s->dlen0)
+		n = s->dlen0;           /* (cannot happen: n <= dlen) */
+	s->data += n;
+	s->dlen0 -= n;
+}
+
 /* Cut the segment to [RCV.NXT, RCV.NXT + wnd), SYN and FIN included (§3.10.7.4 "the
  * idealized segment"). Old data means our ACK was lost: ACK at once. */
 static void trim_to_window(struct tcp_sock *c, struct tcp_seg *s, uint32_t wnd)
@@ -130,8 +150,7 @@ static void trim_to_window(struct tcp_sock *c, struct tcp_seg *s, uint32_t wnd)
 		if (d > s->dlen)
 			s->flags &= (uint8_t)~TCP_FIN;  /* the FIN too is old */
 		uint32_t cut = d < s->dlen ? d : s->dlen;
-		s->data += cut;
-		s->dlen -= cut;
+		seg_pull(s, cut);
 		s->seq += cut;
 		if (!s->dlen)
 			s->seq = c->rcv_nxt;
@@ -339,6 +358,52 @@ static void step6_urg(struct tcp_sock *c, const struct tcp_seg *s)
 	}
 }
 
+/* n bytes from src into the receive ring at seq's place. */
+static inline void rbuf_put(struct tcp_sock *c, uint32_t seq, const uint8_t *src, uint32_t n)
+{
+	uint32_t mask = c->rbuf_size - 1;
+	for (uint32_t end = seq + n; seq != end;) {
+		uint32_t off = seq & mask;
+		uint32_t k = end - seq;
+		if (k > c->rbuf_size - off)
+			k = c->rbuf_size - off;
+		memcpy(c->rbuf + off, src, k);
+		src += k;
+		seq += k;
+	}
+}
+
+/* A chain's text from s->seq up to end into the ring: the first piece, then each
+ * following piece, each byte copied once (as Linux copies a frag_list skb,
+ * skb_copy_datagram_iter). Out of line: bulk transfers only. */
+static __attribute__((noinline)) void text_copy_chain(struct tcp_sock *c, const struct tcp_seg *s,
+						       uint32_t end)
+{
+	const uint8_t *d = s->data;
+	uint32_t k = s->dlen0;
+	const struct pkt *q = s->more;
+	for (uint32_t seq = s->seq; seq != end;) {
+		if (k > end - seq)
+			k = end - seq;
+		rbuf_put(c, seq, d, k);
+		seq += k;
+		if (seq == end || !q)
+			break;
+		d = (const uint8_t *)q + q->off;
+		k = q->len;
+		q = q->next;
+	}
+}
+
+/* The text from s->seq up to end (inside the text) into the ring. */
+static inline void text_copy(struct tcp_sock *c, const struct tcp_seg *s, uint32_t end)
+{
+	if (__builtin_expect(s->dlen <= s->dlen0, 1))
+		rbuf_put(c, s->seq, s->data, end - s->seq);     /* one buffer holds it all */
+	else
+		text_copy_chain(c, s, end);
+}
+
 /* Seventh: text. In-order data extends RCV.NXT (then whatever out-of-order data now
  * joins it); out-of-order data goes into the buffer at its place and into the range
  * table. The window already bounds the copy; the buffer bound is rechecked anyway. */
@@ -368,17 +433,7 @@ static void step7_text(struct tcp_sock *c, struct tcp_seg *s)
 	}
 	if (!seq_lt(start, end))
 		return;
-	uint32_t mask = c->rbuf_size - 1;
-	const uint8_t *src = s->data;
-	for (uint32_t seq = start; seq != end;) {
-		uint32_t off = seq & mask;
-		uint32_t n = end - seq;
-		if (n > c->rbuf_size - off)
-			n = c->rbuf_size - off;
-		memcpy(c->rbuf + off, src, n);
-		src += n;
-		seq += n;
-	}
+	text_copy(c, s, end);
 	if (start != c->rcv_nxt) {
 		if (tcp_rcv_ooo_add(c, start, end) == 0)
 			tcp_mib(t, TCP_MIB_TCPOFOQueue);
@@ -781,23 +836,37 @@ void tcp_input_conn(struct tcp_sock *c, struct tcp_seg *s)
 	input_conn(c, s);
 }
 
-void tcp_input_one(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst)
+static void input_chain(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst);
+
+/* Validation, lookup and dispatch of one segment; chain: p is a GRO chain head (gro.h),
+ * whose text goes on in its pieces and which is freed whole. Inlined twice; the common
+ * case tests for a chain only where a packet says its checksum was verified, as every
+ * chain head does (one that did not would fail the checksum of its first piece alone:
+ * dropped, and freed whole as every drop before that test frees). */
+static inline __attribute__((always_inline)) void input_seg(struct tcp_stack *t, struct pkt *p,
+							   uint32_t src, uint32_t dst, bool chain)
 {
 	const uint8_t *b = pkt_data(p);
 	size_t len = p->len;
 	struct tcp_seg s;
-	tcp_mib(t, TCP_MIB_InSegs);
+	if (!chain)
+		tcp_mib(t, TCP_MIB_InSegs);     /* (a chain: counted where it was found) */
 	if (tcp_wire_check(b, len) != WIRE_OK) {
 		tcp_mib(t, TCP_MIB_BadHdr);
 		tcp_mib(t, TCP_MIB_InErrs);
-		goto drop;
+		goto drop_any;
 	}
 	/* A device that verified the checksum said so (PKT_F_CSUM_OK); nothing else is
 	 * trusted (a frame it did not verify is checked here whatever it carries). */
-	if (!(p->flags & PKT_F_CSUM_OK) && !tcp_wire_csum_ok(b, len, src, dst)) {
-		tcp_mib(t, TCP_MIB_InCsumErrors);
-		tcp_mib(t, TCP_MIB_InErrs);
-		goto drop;
+	if (!(p->flags & PKT_F_CSUM_OK)) {
+		if (!tcp_wire_csum_ok(b, len, src, dst)) {
+			tcp_mib(t, TCP_MIB_InCsumErrors);
+			tcp_mib(t, TCP_MIB_InErrs);
+			goto drop_any;
+		}
+	} else if (!chain && __builtin_expect(p->flags & PKT_F_GRO_CHAIN, 0)) {
+		input_chain(t, p, src, dst);    /* a chain head always carries CSUM_OK (gro.h) */
+		return;
 	}
 	if (bad_addr(src, dst)) {
 		tcp_mib(t, TCP_MIB_BadAddr);
@@ -818,7 +887,11 @@ void tcp_input_one(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t ds
 	s.seq = s.h.seq;
 	s.flags = s.h.flags;
 	s.data = b + s.h.doff;
-	s.dlen = (uint32_t)(len - s.h.doff);
+	s.dlen = s.dlen0 = (uint32_t)(len - s.h.doff);
+	if (chain) {
+		s.more = p->next;       /* pieces whose checksums GRO verified, one by one */
+		s.dlen = gro_seg_len(p) - s.h.doff;
+	}
 	struct tcp_sock *c = tcp_lookup(t, dst, s.h.dport, src, s.h.sport);
 	if (c && !input_conn(c, &s))
 		goto drop;
@@ -828,7 +901,24 @@ void tcp_input_one(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t ds
 	else
 		closed_input(t, &s);
 drop:
-	pkt_free(p);
+	if (chain)
+		gro_seg_free(p);
+	else
+		pkt_free(p);
+	return;
+drop_any:               /* before the chain test: whatever p is, all of it goes */
+	gro_seg_free(p);
+}
+
+static __attribute__((noinline)) void input_chain(struct tcp_stack *t, struct pkt *p, uint32_t src,
+						  uint32_t dst)
+{
+	input_seg(t, p, src, dst, true);
+}
+
+void tcp_input_one(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	input_seg(t, p, src, dst, false);
 }
 
 /* ---- ICMP errors (RFC 9293 §3.9.2.2, RFC 1122 §4.2.3.9, RFC 1191, RFC 5927) ---------- */

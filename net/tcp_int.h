@@ -245,8 +245,14 @@ struct tcp_seg {
 	uint32_t src, dst;       /* IP addresses (peer, us) */
 	uint32_t seq;
 	uint8_t flags;
+	/* The text: dlen bytes, the first dlen0 at data (dlen0 may exceed dlen once the
+	 * end is trimmed); while dlen > dlen0 the rest is in the pieces of a GRO chain
+	 * (net/gro.h) from more on, each piece's bytes at its data (more is read only
+	 * then). Read it with tcp_in.c's seg_pull and text_copy. */
 	const uint8_t *data;
 	uint32_t dlen;
+	uint32_t dlen0;
+	const struct pkt *more;
 };
 
 static inline uint32_t seg_len(const struct tcp_seg *s)

@@ -118,6 +118,14 @@ static void gro_deliver(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 	tcp_input(t, p, src, dst, ip->core->now_ns);
 }
 
+/* TCP takes a chain (gro.h) except when re-entered: its backlog links packets by
+ * p->next, which a chain uses already. */
+static bool gro_chain_ok(void *ctx)
+{
+	const struct tcp_stack *t = ctx;
+	return t->depth == 0;
+}
+
 static void tcp_in_gro(void *ctx, struct pkt *p, const struct ipv4_rx *rx)
 {
 	gro_receive(ctx, p, rx->ip.src, rx->ip.dst);
@@ -161,6 +169,7 @@ int transport_init(struct tcp_stack *t, struct ipv4 *ip, struct gro *gro)
 	if (!gro)
 		return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in, tcp_err, t) == 0;
 	gro_init(gro, ip->core->cfg.tx_big_pool, gro_deliver, t);
+	gro->chain_ok = gro_chain_ok;
 	return ipv4_register_proto(ip, IPV4_PROTO_TCP, 0, tcp_in_gro, tcp_err_gro, gro) == 0;
 }
 

@@ -10,7 +10,11 @@
  *   time     advance the clock and run timers;
  *   app      send / send_ref / recv / shutdown / close / abort / setopt / connect;
  *   icmp     an ICMP error quoting a sequence number near SND.UNA;
- *   show     `ss -tnia` and nstat (the formatting paths).
+ *   show     `ss -tnia` and nstat (the formatting paths);
+ *   burst    open or close a receive burst: while open, segments go through GRO
+ *            (net/gro.c), which holds trains and hands TCP chains of packets, and a
+ *            segment record's sequence number is relative to where the previous one
+ *            ended (offset 0 continues the train).
  * After the input: the stack is shut down and every allocation and packet must be back
  * (abort otherwise), so leaks on any path the fuzzer finds are crashes.
  */
@@ -18,6 +22,7 @@
 #include "net/tcp_int.h"
 #include "net/pkt.h"
 #include "net/checksum.h"
+#include "net/gro.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +44,8 @@ struct fz {
 	uint32_t peer_seq;              /* the peer's next sequence number as we know it */
 	struct tcp_sock *l, *c;
 	int refs;
+	struct gro gro;                 /* open: inside a receive burst */
+	uint32_t train_end;             /* where the burst's last segment record ended */
 	uint8_t file[8192];
 };
 
@@ -144,7 +151,32 @@ static void inject(struct fz *f, const uint8_t *seg, size_t len, bool fix_csum)
 	p->len = (uint16_t)len;
 	if (fix_csum && len >= TCP_HDR_LEN)
 		tcp_wire_set_csum(pkt_data(p), len, PEER, US);
-	tcp_input(&f->t, p, PEER, US, f->now);
+	if (f->gro.open)
+		gro_receive(&f->gro, p, PEER, US);
+	else
+		tcp_input(&f->t, p, PEER, US, f->now);
+}
+
+static void gro_to_tcp(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	struct fz *f = ctx;
+	tcp_input(&f->t, p, src, dst, f->now);
+}
+
+static bool gro_chain_ok(void *ctx)
+{
+	return ((struct fz *)ctx)->t.depth == 0;
+}
+
+static void op_burst(struct fz *f)
+{
+	if (f->gro.open) {
+		gro_flush(&f->gro);
+		f->gro.open = false;
+	} else {
+		f->gro.open = true;
+		f->train_end = f->c ? f->c->rcv_nxt : f->peer_seq;
+	}
 }
 
 /* A tiny cursor over the input. */
@@ -208,6 +240,8 @@ static void op_segment(struct fz *f, struct rd *r)
 	memset(seg, 0, TCP_MAX_HDR_LEN);
 	struct tcp_sock *c = f->c;
 	uint32_t rcv_nxt = c ? c->rcv_nxt : f->peer_seq, una = c ? c->snd_una : 0;
+	if (f->gro.open)
+		rcv_nxt = f->train_end;
 	wire_put16(seg, (ctl & 0x40) ? 40001 : 40000);
 	wire_put16(seg + 2, 80);
 	wire_put32(seg + 4, rcv_nxt + (uint32_t)(int32_t)ds);
@@ -225,6 +259,7 @@ static void op_segment(struct fz *f, struct rd *r)
 	for (size_t i = 0; i < dlen && hl + i < sizeof(seg); i++)
 		seg[hl + i] = (uint8_t)(i * 7);
 	size_t len = hl + dlen < sizeof(seg) ? hl + dlen : sizeof(seg);
+	f->train_end = rcv_nxt + (uint32_t)(int32_t)ds + (uint32_t)(len - hl);
 	inject(f, seg, len, !(ctl & 0x80));
 }
 
@@ -359,6 +394,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.clock_ns = f_clock, .ctx = &f,
 	};
 	tcp_init(&f.t, &env, &cfg, f.now);
+	gro_init(&f.gro, &f.big, gro_to_tcp, &f);
+	f.gro.chain_ok = gro_chain_ok;
 	tcp_listen(&f.t, 0, 80, 4, NULL, NULL, &f.l);
 	handshake(&f, mode);
 	if (f.c) {
@@ -386,6 +423,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_icmp(&f, &r);
 			break;
 		default: {
+			if (op & 0x08) {
+				op_burst(&f);
+				break;
+			}
 			char *argv[] = { "ss", "-tnia" };
 			tcp_show(&f.t, 2, argv, sink_line, NULL);
 			tcp_nstat(&f.t, sink_kv, NULL);
@@ -393,6 +434,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		}
 	}
+	gro_flush(&f.gro);
 	tcp_shutdown_stack(&f.t);
 	if (f.live != 0 || f.pool.stats.free != SLOTS || f.big.stats.free != BIG_SLOTS ||
 	    f.t.mem_used != 0 || f.t.rbuf_owed != 0 || f.refs != 0) {

@@ -614,6 +614,8 @@ def test_pipelined_burst_coalesced_on_receive(site):
     assert all(got[i][2] == bytesgen.body(10 + i % 7) for i in range(n - 1))
     after = nstat(site.guest)
     assert delta(after, before, "TcpExtSkiffGroMerged") > 0, site.guest.cmd("nstat TcpExtSkiffGro*")
+    # Merged without a copy: the segments' own packets chained (net/gro.h).
+    assert delta(after, before, "TcpExtSkiffGroChained") > 0, site.guest.cmd("nstat TcpExtSkiffGro*")
     assert delta(after, before, "TcpInCsumErrors") == 0
 
 

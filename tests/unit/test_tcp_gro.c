@@ -10,7 +10,7 @@
 
 #define SRC 0x0a000002u
 #define DST 0x0a000001u
-#define NSLOTS 64
+#define NSLOTS 256
 #define NBIG 4
 
 struct out {
@@ -18,7 +18,7 @@ struct out {
 	uint32_t seq[64], len[64], src[64];
 	uint16_t flags[64], wnd[64];
 	uint32_t tsval[64];
-	int csum_ok[64];
+	int csum_ok[64], chained[64];
 	uint8_t data[8][70000];
 };
 
@@ -38,16 +38,17 @@ static void record(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 		int i = o->n++;
 		size_t hl = (size_t)(pkt_data(p)[12] >> 4) * 4;
 		o->seq[i] = h.seq;
-		o->len[i] = p->len - (uint32_t)hl;
+		o->len[i] = gro_seg_len(p) - (uint32_t)hl;
+		o->chained[i] = (p->flags & PKT_F_GRO_CHAIN) != 0;
 		o->flags[i] = h.flags;
 		o->wnd[i] = h.wnd;
 		o->src[i] = src;
 		o->tsval[i] = (h.opt.has & TCP_HAS_TS) ? h.opt.tsval : 0;
 		o->csum_ok[i] = (p->flags & PKT_F_CSUM_OK) != 0;
 		if (i < 8)
-			memcpy(o->data[i], pkt_data(p) + hl, o->len[i]);
+			gro_seg_copy(p, (uint32_t)hl, o->data[i], o->len[i]);
 	}
-	pkt_free(p);
+	gro_seg_free(p);
 }
 
 static struct rig *rig_new(int with_big)
@@ -277,9 +278,11 @@ TEST(tcp_gro_closed_or_without_big_buffers_passes_through)
 	send_seg(r, (struct segspec){ .seq = 0, .len = 100 });
 	CHECK_EQ(r->o.n, 1);
 	CHECK_EQ(rig_free(r), 0);
-	/* Big pool empty: segments still go up, in order, unmerged (counted). (Small ones
-	 * merge in the first one's own slot while it has room.) */
+	/* Copying (g.chain clear), big pool empty: segments still go up, in order,
+	 * unmerged (counted). (Small ones merge in the first one's own slot while it has
+	 * room.) */
 	r = rig_new(1);
+	r->g.chain = false;
 	struct pkt *hold[NBIG];
 	for (int i = 0; i < NBIG; i++)
 		hold[i] = pkt_alloc(&r->big);
@@ -308,5 +311,76 @@ TEST(tcp_gro_truncated_header_goes_to_tcp)
 	gro_receive(&r->g, p, SRC, DST);
 	gro_flush(&r->g);
 	CHECK_EQ(r->o.n, 1);                    /* the held one; the rest fail TCP's parse */
+	CHECK_EQ(rig_free(r), 0);
+}
+
+static bool never(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
+/* A consumer that cannot take a chain now (TCP re-entered) gets one buffer: the same
+ * bytes, counted; with no big buffer free the segment is dropped, counted, and every
+ * piece freed. */
+TEST(tcp_gro_chain_linearized_for_a_consumer_that_cannot_take_it)
+{
+	struct rig *r = rig_new(1);
+	r->g.chain_ok = never;
+	for (int i = 0; i < 4; i++)
+		send_seg(r, (struct segspec){ .seq = 1000 + 1000u * (uint32_t)i, .len = 1000,
+					      .fill = (uint8_t)(i * 1000) });
+	gro_flush(&r->g);
+	REQUIRE(r->o.n == 1);
+	CHECK_EQ(r->o.len[0], 4000);
+	CHECK(!r->o.chained[0]);
+	CHECK(r->o.csum_ok[0]);
+	int bad = 0;
+	for (uint32_t i = 0; i < 4000; i++)
+		bad += r->o.data[0][i] != (uint8_t)(i / 1000 * 1000 + i % 1000);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(r->g.st.linearized, 1);
+	CHECK_EQ(r->g.st.chained, 3);
+	struct pkt *hold[NBIG];
+	for (int i = 0; i < NBIG; i++)
+		hold[i] = pkt_alloc(&r->big);
+	for (int i = 0; i < 4; i++)
+		send_seg(r, (struct segspec){ .seq = 9000 + 1000u * (uint32_t)i, .len = 1000 });
+	gro_flush(&r->g);
+	CHECK_EQ(r->o.n, 1);                    /* dropped */
+	CHECK_EQ(r->g.st.nobuf, 1);
+	for (int i = 0; i < NBIG; i++)
+		pkt_free(hold[i]);
+	CHECK_EQ(rig_free(r), 0);
+}
+
+/* Chains by default: every segment after the first linked, its payload only (no copy),
+ * full-sized or small; the delivered bytes are the same. */
+TEST(tcp_gro_chain_links_every_segment_payload_only)
+{
+	struct rig *r = rig_new(1);
+	for (int i = 0; i < 3; i++)
+		send_seg(r, (struct segspec){ .seq = 1400u * (uint32_t)i, .len = 1400, .fill = (uint8_t)i });
+	gro_flush(&r->g);
+	REQUIRE(r->o.n == 1);
+	CHECK(r->o.chained[0]);
+	CHECK_EQ(r->o.len[0], 4200);
+	CHECK_EQ(r->g.st.chained, 2);
+	int bad = 0;
+	for (uint32_t i = 0; i < 4200; i++)
+		bad += r->o.data[0][i] != (uint8_t)(i / 1400 + i % 1400);
+	CHECK_EQ(bad, 0);
+	for (int i = 0; i < 5; i++)
+		send_seg(r, (struct segspec){ .seq = 10000 + 64u * (uint32_t)i, .len = 64, .fill = 9 });
+	gro_flush(&r->g);
+	REQUIRE(r->o.n == 2);
+	CHECK(r->o.chained[1]);                 /* small payloads linked too */
+	CHECK_EQ(r->o.len[1], 320);
+	bad = 0;
+	for (uint32_t i = 0; i < 320; i++)
+		bad += r->o.data[1][i] != (uint8_t)(9 + i % 64);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(r->g.st.chained, 2 + 4);
+	CHECK_EQ(r->g.st.merged, 2 + 4);
 	CHECK_EQ(rig_free(r), 0);
 }
