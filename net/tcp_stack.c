@@ -11,6 +11,7 @@
  * (ip_output looping back) are queued in t->backlog and processed before returning.
  */
 #include "net/tcp_int.h"
+#include "net/gro.h"
 #include "lib/string.h"
 
 #define BACKLOG_MAX 1024
@@ -355,10 +356,13 @@ void tcp_input(struct tcp_stack *t, struct pkt *p, uint32_t src, uint32_t dst, u
 {
 	if (t->depth > 0) {
 		/* Re-entered from ip_output: keep it for the outermost call. The addresses
-		 * ride in the headroom just before the TCP header. */
-		if (p->off < PKT_HDR_SIZE + 8 || t->depth > 8) {
+		 * ride in the headroom just before the TCP header. A GRO chain cannot wait
+		 * here: the backlog links by p->next, the chain's own link (GRO linearizes
+		 * for us, gro.h chain_ok; a deliverer that did not ask loses the segment,
+		 * counted, every piece freed: the peer resends). */
+		if (p->off < PKT_HDR_SIZE + 8 || t->depth > 8 || (p->flags & PKT_F_GRO_CHAIN)) {
 			tcp_mib(t, TCP_MIB_InErrs);
-			pkt_free(p);
+			gro_seg_free(p);
 			return;
 		}
 		uint32_t n = 0;
@@ -437,6 +441,7 @@ void tcp_poll_due(struct tcp_stack *t)
 void tcp_config_changed(struct tcp_stack *t)
 {
 	mem_mark_set(t);
+	mem_account(t);         /* mem_max moved: pressure starts or ends now, not at the next allocation */
 	t->timer_lb = 0;
 	tcp_wake(t, 0);
 }
