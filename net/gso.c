@@ -15,7 +15,7 @@
 int gso_csum_help(struct pkt *p)
 {
 	uint32_t start = p->csum_start;
-	if (start < p->off || start + p->csum_off + 2 > p->off + p->len)
+	if (p->ext_len || start < p->off || start + p->csum_off + 2 > p->off + p->len)
 		return -NET_EINVAL;
 	uint8_t *l4 = (uint8_t *)p + start;
 	size_t n = p->off + p->len - start;
@@ -34,7 +34,7 @@ struct frame_hdrs {
 };
 
 /* len: the frame; lin: its bytes at f (less than len while a scatter-gather tail,
- * pkt.h ext, lies elsewhere), which must hold every header read here. */
+ * pkt.h fragments, lies elsewhere), which must hold every header read here. */
 static int parse(const uint8_t *f, size_t len, size_t lin, struct frame_hdrs *h)
 {
 	if (lin < ETH_HLEN + IPV4_HDR_MIN || wire_get16(f + 12) != ETH_P_IP)
@@ -114,7 +114,9 @@ int gso_segment(struct pkt *p, uint32_t max_frame, int partial, gso_alloc_fn all
 		}
 		uint8_t *d = pkt_put(s, h.hlen + n);
 		memcpy(d, pkt_data(p), h.hlen);
-		memcpy(d + h.hlen, pkt_data(p) + h.hlen + off, n);
+		/* Gathered from the slot and the fragments (pkt.h) where they lie: a
+		 * super-segment pointing into the send queue is copied once, here. */
+		pkt_copy_out(p, (uint32_t)(h.hlen + off), d + h.hlen, (uint32_t)n);
 		fix_headers(s, &h, k, n, mss, k + 1 == nseg, partial);
 		s->ts_ns = p->ts_ns;
 		out(ctx, s);

@@ -3,6 +3,14 @@
  * (tcp_send_ref) in sequence order from sq_seq to snd_buf_end. Acknowledged bytes are
  * released chunk by chunk; reference completions run at delivery time (tcp_leave),
  * never inside segment processing.
+ *
+ * Pins: a super-segment may carry a copy chunk's bytes by reference (tcp_out.c
+ * sq_frags) until its packet is freed (TX completion, a drop, software GSO done, a
+ * linearize), which may come after the bytes are acknowledged (drivers reclaim
+ * lazily) or after the connection is gone. Such a chunk leaves the queue at its ACK
+ * (sq_copied, the connection's budget, drops then) but stays allocated (mem_used) and
+ * is never the spare until the last pin goes; whichever of ACK/flush and last unpin
+ * comes second frees it, through the stack the chunk records.
  */
 #include "net/tcp_int.h"
 #include "lib/string.h"
@@ -12,6 +20,11 @@ static void chunk_finish(struct tcp_sock *c, struct tcp_chunk *k, int err)
 	struct tcp_stack *t = c->t;
 	if (k->cap) {
 		c->sq_copied -= k->len;
+		if (k->pins) {          /* a frame in flight still reads it: the last unpin frees */
+			k->acked = true;
+			t->sg_held_bytes += k->cap;
+			return;
+		}
 		/* One smallest chunk kept for the next tcp_send (still in mem_used): at most
 		 * TCP_CHUNK_MIN held per connection, none under pressure or once closing. */
 		if (!c->sq_spare && k->cap == TCP_CHUNK_MIN && !t->mem_pressure && !c->fin_queued &&
@@ -28,6 +41,36 @@ static void chunk_finish(struct tcp_sock *c, struct tcp_chunk *k, int err)
 	k->next = c->sq_done;
 	c->sq_done = k;
 	tcp_event(c, 0);
+}
+
+void tcp_sq_pin(struct tcp_chunk *k)
+{
+	NET_ASSERT(k->cap && !k->acked);
+	k->pins++;
+	k->t->sg_pins++;
+}
+
+/* pkt_frag_owner.unpin: a packet holding part of k was freed (any context, TCP's
+ * or a driver's; touches only k and the stack's allocator). */
+static void chunk_unpin(struct pkt_frag_owner *o)
+{
+	struct tcp_chunk *k = (struct tcp_chunk *)(void *)((uint8_t *)o - offsetof(struct tcp_chunk, own));
+	struct tcp_stack *t = k->t;
+	NET_ASSERT(k->pins && t->sg_pins);
+	k->pins--;
+	t->sg_pins--;
+	if (k->pins || !k->acked)
+		return;
+	size_t n = sizeof(*k) + k->cap;
+	t->sg_held_bytes -= k->cap;
+	/* Not tcp_free: this may run after tcp_shutdown_stack drained the object caches
+	 * for good (drivers give their last frames back later), where a cached chunk
+	 * would leak. Freeing only lowers mem_used, so pressure can only end here. */
+	NET_ASSERT(t->mem_used >= n);
+	t->mem_used -= n;
+	t->env.mem_free(t->env.ctx, k);
+	if (t->mem_pressure)
+		t->mem_pressure = t->mem_used * 100 > t->cfg.mem_max * TCP_MEM_PRESSURE_PCT;
 }
 
 /* Everything before ack is acknowledged: release whole chunks, advance the head. */
@@ -94,6 +137,8 @@ struct tcp_chunk *tcp_sq_chunk_new(struct tcp_sock *c, uint32_t cap)
 	memset(k, 0, sizeof(*k));
 	k->cap = cap;
 	k->data = (const uint8_t *)(k + 1);
+	k->own.unpin = chunk_unpin;
+	k->t = c->t;
 	return k;
 }
 
