@@ -89,12 +89,20 @@ void pktq_purge(struct pkt_queue *q)
 		pkt_free(p);
 }
 
+void pkt_free_slow(struct pkt *p)
+{
+	if (p->flags & PKT_F_FREE)
+		pkt_bad(p, "pkt_free: double free");
+	pkt_frags_release(p);
+}
+
 void pkt_frags_release(struct pkt *p)
 {
 	unsigned n = p->nfrags;
 	/* Cleared first: an unpin that frees memory never sees p still pointing at it. */
 	p->nfrags = 0;
 	p->ext_len = 0;
+	p->flags &= (uint16_t)~PKT_F_FRAGS;
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt_frag_owner *o = pkt_frag_owner(p, i);
 		if (o)
@@ -109,6 +117,7 @@ int pkt_frag_add(struct pkt *p, const uint8_t *ptr, uint32_t n, struct pkt_frag_
 	    p->ext_len + n > UINT16_MAX || back > UINT16_MAX || (own && !back))
 		return -1;
 	unsigned i = p->nfrags++;
+	p->flags |= PKT_F_FRAGS;
 	p->frag[i] = ptr;
 	p->frag_len[i] = (uint16_t)n;
 	p->frag_own[i] = (uint16_t)back;

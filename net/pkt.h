@@ -80,6 +80,8 @@ _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slo
  * the device (NETDEV_F_TSO4) or by link_output() in software (net/gso.c). */
 #define PKT_F_GSO_TCP4 0x0004
 #define PKT_F_TAPPED 0x0008    /* shown to the capture tap on transmit (qdisc.c) */
+/* TX: nfrags != 0 (pkt_frag_add): pkt_free's one flags test also catches fragments. */
+#define PKT_F_FRAGS 0x0010
 #define PKT_F_FREE 0x8000       /* on the pool's free list: pkt_free() of it is a double free */
 
 struct pkt_pool_stats {
@@ -134,13 +136,16 @@ static inline struct pkt *pkt_alloc(struct pkt_pool *pool)
 	p->ifindex = 0;
 	p->mark = 0;
 	p->trace_id = 0;
-	p->ext_len = 0;
+	p->ext_len = 0;         /* with nfrags and pad_: one 4-byte store */
 	p->nfrags = 0;
+	p->pad_ = 0;
 	return p;
 }
 
 /* Drops the fragments' pins (unpin once per owned fragment) and the fragments. */
 void pkt_frags_release(struct pkt *p);
+/* pkt_free's rare cases: a double free (panics) or fragments to release. */
+void pkt_free_slow(struct pkt *p);
 
 static inline void pkt_free(struct pkt *p)
 {
@@ -149,10 +154,8 @@ static inline void pkt_free(struct pkt *p)
 	struct pkt_pool *pool = p->pool;
 	if (!pool)
 		pkt_bad(p, "pkt_free: belongs to no pool");
-	if (p->flags & PKT_F_FREE)
-		pkt_bad(p, "pkt_free: double free");
-	if (__builtin_expect(p->nfrags != 0, 0))
-		pkt_frags_release(p);
+	if (__builtin_expect(p->flags & (PKT_F_FREE | PKT_F_FRAGS), 0))
+		pkt_free_slow(p);
 	p->flags = PKT_F_FREE;
 	p->next = pool->free_list;
 	pool->free_list = p;

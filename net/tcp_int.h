@@ -85,8 +85,9 @@ struct tcp_chunk {
 	int err;                /* completion status once finished */
 	uint32_t pins;          /* copy chunks: packets in flight holding a fragment of it */
 	bool acked;             /* left the send queue while pinned: the last unpin frees it */
-	struct pkt_frag_owner own;      /* copy chunks: the packets' way back (unpin) */
-	struct tcp_stack *t;    /* copy chunks: whose allocator frees it */
+	/* Set by tcp_sq_pin (not cleared for a new chunk: only read while pinned). */
+	struct pkt_frag_owner own;      /* the packets' way back (unpin) */
+	struct tcp_stack *t;    /* whose allocator frees it */
 };
 
 struct tcp_range {
@@ -339,7 +340,7 @@ void tcp_sq_flush(struct tcp_sock *c, int err);
 void tcp_sq_run_done(struct tcp_sock *c);             /* reference completions */
 struct tcp_chunk *tcp_sq_chunk_new(struct tcp_sock *c, uint32_t cap);
 void tcp_sq_spare_free(struct tcp_sock *c);
-void tcp_sq_pin(struct tcp_chunk *k);   /* a packet holds a fragment of copy chunk k */
+void tcp_sq_pin(struct tcp_sock *c, struct tcp_chunk *k);  /* a packet holds part of copy chunk k */
 
 /* tcp_stack.c: instance, memory, bracketing */
 /* Every API call and input enters; inline, it is one increment. */

@@ -153,9 +153,10 @@ static bool sq_frags(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t l
 		uint32_t m = k->len - off < left ? k->len - off : left;
 		if (m && ((!k->cap && k->done) ||
 			  pkt_frag_add(p, k->data + off, m, k->cap ? &k->own : NULL))) {
-			p->len -= p->ext_len;
+			p->len -= p->ext_len;   /* not pinned yet: no unpin either */
 			p->ext_len = 0;
 			p->nfrags = 0;
+			p->flags &= (uint16_t)~PKT_F_FRAGS;
 			return false;
 		}
 		left -= m;
@@ -169,7 +170,7 @@ static bool sq_frags(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t l
 	for (unsigned i = 0; i < p->nfrags; i++) {
 		struct pkt_frag_owner *o = pkt_frag_owner(p, i);
 		if (o) {
-			tcp_sq_pin((struct tcp_chunk *)(void *)((uint8_t *)o - offsetof(struct tcp_chunk, own)));
+			tcp_sq_pin(c, (struct tcp_chunk *)(void *)((uint8_t *)o - offsetof(struct tcp_chunk, own)));
 			copied = true;
 		}
 	}

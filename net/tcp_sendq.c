@@ -15,14 +15,21 @@
 #include "net/tcp_int.h"
 #include "lib/string.h"
 
-static void chunk_finish(struct tcp_sock *c, struct tcp_chunk *k, int err)
+/* Out of line: the common chunk has no pins. The last unpin frees it. */
+static __attribute__((noinline)) void chunk_orphan(struct tcp_chunk *k)
+{
+	k->acked = true;
+	k->t->sg_held_bytes += k->cap;
+}
+
+static inline __attribute__((always_inline)) void chunk_finish(struct tcp_sock *c,
+								   struct tcp_chunk *k, int err)
 {
 	struct tcp_stack *t = c->t;
 	if (k->cap) {
 		c->sq_copied -= k->len;
-		if (k->pins) {          /* a frame in flight still reads it: the last unpin frees */
-			k->acked = true;
-			t->sg_held_bytes += k->cap;
+		if (__builtin_expect(k->pins != 0, 0)) {
+			chunk_orphan(k);        /* a frame in flight still reads it */
 			return;
 		}
 		/* One smallest chunk kept for the next tcp_send (still in mem_used): at most
@@ -43,11 +50,15 @@ static void chunk_finish(struct tcp_sock *c, struct tcp_chunk *k, int err)
 	tcp_event(c, 0);
 }
 
-void tcp_sq_pin(struct tcp_chunk *k)
+static void chunk_unpin(struct pkt_frag_owner *o);
+
+void tcp_sq_pin(struct tcp_sock *c, struct tcp_chunk *k)
 {
 	NET_ASSERT(k->cap && !k->acked);
+	k->own.unpin = chunk_unpin;
+	k->t = c->t;
 	k->pins++;
-	k->t->sg_pins++;
+	c->t->sg_pins++;
 }
 
 /* pkt_frag_owner.unpin: a packet holding part of k was freed (any context, TCP's
@@ -134,11 +145,9 @@ struct tcp_chunk *tcp_sq_chunk_new(struct tcp_sock *c, uint32_t cap)
 		if (!k)
 			return NULL;
 	}
-	memset(k, 0, sizeof(*k));
+	memset(k, 0, offsetof(struct tcp_chunk, own));
 	k->cap = cap;
 	k->data = (const uint8_t *)(k + 1);
-	k->own.unpin = chunk_unpin;
-	k->t = c->t;
 	return k;
 }
 
