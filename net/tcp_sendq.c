@@ -131,11 +131,29 @@ void tcp_sq_spare_free(struct tcp_sock *c)
 	}
 }
 
+/* Super-segments that point into the queue (tcp_out.c sq_frags) take at most
+ * PKT_MAX_FRAGS chunks, so a streaming writer's pieces (the HTTP server's 4 KiB
+ * generated ones) share chunks as large as the send buffer allows: a 64 KiB
+ * super-segment then spans five 16 KiB chunks, not sixteen 4 KiB ones. Small writes
+ * (at most TCP_CHUNK_MIN: requests, 1 KiB responses) keep the spare and never get
+ * here. Out of line: most chunks are those. */
+static __attribute__((noinline)) uint32_t chunk_cap_stream(const struct tcp_sock *c, uint32_t cap)
+{
+	if (cap >= TCP_CHUNK_MAX || !c->tx_sg || !c->gso_max)
+		return cap;
+	uint32_t room = tcp_sndbuf_free(c);
+	if (room <= cap)
+		return cap;
+	return room < TCP_CHUNK_MAX ? room : TCP_CHUNK_MAX;
+}
+
 /* An empty copy chunk of at least cap bytes: the connection's spare (the last
  * acknowledged chunk, so request/response traffic does not allocate per send), else
  * a new one; NULL at the memory limit. */
 struct tcp_chunk *tcp_sq_chunk_new(struct tcp_sock *c, uint32_t cap)
 {
+	if (__builtin_expect(cap > TCP_CHUNK_MIN, 0))
+		cap = chunk_cap_stream(c, cap);
 	struct tcp_chunk *k = c->sq_spare;
 	if (k && k->cap >= cap) {
 		c->sq_spare = NULL;
