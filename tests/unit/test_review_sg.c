@@ -438,7 +438,8 @@ static struct tcp_sock *rs_connect(struct test_net *a, struct test_net *b, uint1
 /* Suspicion: a frame in a device ring may outlive the ACK of its bytes (a
  * retransmission queued behind the original), so memory handed over with a completion
  * (done != NULL: the owner may free it when done runs) must never be read in place.
- * Sound: only chunks without a completion go by reference (sq_lasting checks k->done),
+ * Sound: only references without a completion go by reference (sq_frags checks
+ * k->done; copy chunks are pinned instead),
  * and the one caller passing NULL (http_app.c) passes only image file data and static
  * strings (is_transient, http_server.c BODY_STATIC). The same send with done == NULL
  * does go in place: the test can fail. */
