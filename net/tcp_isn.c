@@ -62,7 +62,8 @@ uint64_t tcp_siphash(const uint64_t key[2], const uint32_t *w, size_t nw)
  * are independent, so the ISNs a peer sees tell it nothing of the buckets its tuples
  * fall into (hash flooding), and F() is what it was. A new connection hashes its tuple
  * to look it up (a SYN; a candidate port) and then needs its ISN: the last tuple's
- * value is remembered, so the second costs a compare. */
+ * value is remembered, so the second costs a compare. isn_key stays what tcp_init made
+ * it: every hashed connection's bucket hangs on it (a rotation would need a rehash). */
 static uint64_t tuple_prf(struct tcp_stack *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
 			  uint16_t rport)
 {

@@ -318,6 +318,7 @@ TEST(review7a_chain_any_split_same_as_linear_sound)
 	REQUIRE(x);
 	x->big_mem = aligned_alloc(64, 2 * pkt_slot_size(65536));
 	pkt_pool_init_sized(&x->big, x->big_mem, 0, 2, 65536);
+	uint64_t seen[3] = { 0 };       /* the cases really ran: zero window, OOO, past the buffer */
 	for (uint64_t seed = 1; seed <= 8; seed++) {
 		x->rng = seed * 0x9e3779b97f4a7c15ull;
 		for (int i = 0; i < 2; i++) {
@@ -338,10 +339,16 @@ TEST(review7a_chain_any_split_same_as_linear_sound)
 		}
 		CHECK_EQ(x->read[0], x->read[1]);
 		CHECK(seq_gt(x->read[0], PEER_ISN + 1 + 10000));
+		for (int m = 0; m < 3; m++)
+			seen[m] += x->h[0].t.mib[m == 0 ? TCP_MIB_TCPZeroWindowDrop :
+						 m == 1 ? TCP_MIB_TCPOFOQueue : TCP_MIB_TCPRcvQDrop];
 		for (int i = 0; i < 2; i++)
 			th_fini(&x->h[i]);
 		CHECK_EQ(x->big.stats.free, 2);
 	}
+	printf("    zero-window drops %llu, out-of-order queued %llu, past the buffer %llu\n",
+	       (unsigned long long)seen[0], (unsigned long long)seen[1], (unsigned long long)seen[2]);
+	CHECK(seen[0] > 0 && seen[1] > 0);
 	free(x->big_mem);
 	free(x);
 }
