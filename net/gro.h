@@ -75,7 +75,9 @@ struct gro {
 	struct pkt_pool *big;   /* merged segments live here; NULL: never merge */
 	bool chain;             /* link payloads (default); clear: copy them (the reference) */
 	gro_deliver_fn deliver;
-	/* NULL or false: deliver can take a chain now; else it is linearized first. */
+	/* NULL or true: deliver can take a chain now; false: it is linearized first.
+	 * A TCP deliverer sets it (transport.c): a re-entered tcp_input cannot queue a
+	 * chain and drops it, counted (docs/review-round7a.md A3). */
 	bool (*chain_ok)(void *ctx);
 	void *ctx;
 	struct gro_stats st;
