@@ -652,10 +652,13 @@ static void tx_offload(struct e1000 *e, struct pkt *p, const struct e1000_tx_off
 	uint32_t cmd = E1000_TXD_DTYP_D | E1000_TXD_CMD_DEXT | (o->tso ? E1000_TXD_CMD_TSE : 0) |
 		       (uint32_t)(E1000_TXD_CMD_IFCS | E1000_TXD_CMD_RS) << 24;
 	uint8_t popts = E1000_TXD_POPTS_TXSM | (o->tso ? E1000_TXD_POPTS_IXSM : 0);
-	/* The slot's bytes, then a scatter-gather tail where it lies (NETDEV_F_SG). */
-	i = tx_data(e, i, pkt_dma_addr(p), pkt_linear_len(p), cmd, popts, p->ext_len ? NULL : p);
-	if (p->ext_len)
-		i = tx_data(e, i, dma_addr_of(p->ext), p->ext_len, cmd, popts, p);
+	/* The slot's bytes, then each scatter-gather fragment where it lies (NETDEV_F_SG,
+	 * pkt.h); the last descriptor of the last piece carries EOP and the packet. */
+	unsigned nf = p->nfrags;
+	i = tx_data(e, i, pkt_dma_addr(p), pkt_linear_len(p), cmd, popts, nf ? NULL : p);
+	for (unsigned k = 0; k < nf; k++)
+		i = tx_data(e, i, dma_addr_of(p->frag[k]), p->frag_len[k], cmd, popts,
+			    k + 1 == nf ? p : NULL);
 	e->tx_next_to_use = i;
 	e->sw.tx_offload++;
 	if (o->tso)

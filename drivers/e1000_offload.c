@@ -138,6 +138,8 @@ int e1000_offload_descs(const struct pkt *p, struct e1000_tx_offload *o, uint32_
 	uint32_t lin = pkt_linear_len(p);
 	if (!off)
 		return 1;
-	return 1 + (int)((lin + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK) +
-	       (int)((p->ext_len + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK);
+	int n = 1 + (int)((lin + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK);
+	for (unsigned k = 0; k < p->nfrags; k++)
+		n += (int)((p->frag_len[k] + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK);
+	return n;
 }

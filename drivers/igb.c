@@ -543,10 +543,13 @@ static void tx_offload(struct igb *g, struct pkt *p, const struct e1000_tx_offlo
 		       IGB_ADVTXD_DCMD_RS | (o->tso ? IGB_ADVTXD_DCMD_TSE : 0);
 	uint32_t olinfo = o->paylen << IGB_ADVTXD_PAYLEN_SHIFT | IGB_ADVTXD_POPTS_TXSM |
 			  (o->tso ? IGB_ADVTXD_POPTS_IXSM : 0);
-	/* The slot's bytes, then a scatter-gather tail where it lies (NETDEV_F_SG). */
-	i = tx_data(g, i, pkt_dma_addr(p), pkt_linear_len(p), cmd, olinfo, p->ext_len ? NULL : p);
-	if (p->ext_len)
-		i = tx_data(g, i, dma_addr_of(p->ext), p->ext_len, cmd, olinfo, p);
+	/* The slot's bytes, then each scatter-gather fragment where it lies (NETDEV_F_SG,
+	 * pkt.h); the last descriptor of the last piece carries EOP and the packet. */
+	unsigned nf = p->nfrags;
+	i = tx_data(g, i, pkt_dma_addr(p), pkt_linear_len(p), cmd, olinfo, nf ? NULL : p);
+	for (unsigned k = 0; k < nf; k++)
+		i = tx_data(g, i, dma_addr_of(p->frag[k]), p->frag_len[k], cmd, olinfo,
+			    k + 1 == nf ? p : NULL);
 	g->tx_next_to_use = i;
 	g->sw.tx_offload++;
 	if (o->tso)

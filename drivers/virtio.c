@@ -355,20 +355,18 @@ void virtq_post(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint1
 	q->avail_idx++;
 }
 
-void virtq_post2(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint16_t id2,
-		 uint64_t addr2, uint32_t len2)
+void virtq_post_chain(struct virtq *q, const uint16_t *ids, const uint64_t *addrs,
+		      const uint32_t *lens, unsigned n)
 {
-	volatile struct virtq_desc *t = &q->desc[id2];
-	t->addr = addr2;
-	t->len = len2;
-	t->flags = 0;
-	t->next = 0;
-	volatile struct virtq_desc *d = &q->desc[id];
-	d->addr = addr;
-	d->len = len;
-	d->flags = VIRTQ_DESC_F_NEXT;
-	d->next = id2;
-	q->avail->ring[q->avail_idx & (q->size - 1)] = id;
+	/* Tail first: the head, written last, is what the avail ring publishes. */
+	for (unsigned i = n; i-- > 0;) {
+		volatile struct virtq_desc *d = &q->desc[ids[i]];
+		d->addr = addrs[i];
+		d->len = lens[i];
+		d->flags = i + 1 < n ? VIRTQ_DESC_F_NEXT : 0;
+		d->next = i + 1 < n ? ids[i + 1] : 0;
+	}
+	q->avail->ring[q->avail_idx & (q->size - 1)] = ids[0];
 	q->avail_idx++;
 }
 

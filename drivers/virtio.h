@@ -134,10 +134,11 @@ int virtq_setup(struct virtio_pci *vp, struct virtq *q, uint16_t index, uint16_t
 
 /* Fills descriptor id and appends it to the avail ring; not visible until virtq_kick. */
 void virtq_post(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint16_t flags);
-/* A device-readable buffer in two pieces: descriptor id (the head, what the used ring
- * returns) chained to id2 (§2.7.5). Published by virtq_kick as virtq_post. */
-void virtq_post2(struct virtq *q, uint16_t id, uint64_t addr, uint32_t len, uint16_t id2,
-		 uint64_t addr2, uint32_t len2);
+/* A device-readable buffer in n pieces: descriptors ids[0] (the head, what the used
+ * ring returns) to ids[n-1], chained by NEXT (§2.7.5, §2.7.6). Published by
+ * virtq_kick as virtq_post. */
+void virtq_post_chain(struct virtq *q, const uint16_t *ids, const uint64_t *addrs,
+		      const uint32_t *lens, unsigned n);
 /* Publishes posted buffers (after a write barrier) and notifies the device unless its
  * avail_event says it will look anyway (§2.7.10). Never before DRIVER_OK (§3.1.1). */
 void virtq_kick(struct virtq *q);

@@ -116,7 +116,7 @@ struct vnet {
 	struct pkt *rx_pkts[QUEUE_MAX];         /* descriptor id -> receive buffer */
 	struct pkt *tx_pkts[QUEUE_MAX];         /* descriptor id -> frame in flight */
 	uint16_t tx_free_ids[QUEUE_MAX];        /* stack of unused TX descriptor ids */
-	uint16_t tx_tail_id[QUEUE_MAX];         /* head id -> its scatter-gather tail's, or NO_ID */
+	uint16_t tx_tail_id[QUEUE_MAX];         /* id -> the next in its frame's chain, or NO_ID */
 	uint16_t tx_nfree;
 	uint16_t rx_skip;                       /* buffers left of a dropped multi-buffer frame */
 	uint64_t rescue_next_ns;                /* next transmit stall check */
@@ -373,27 +373,45 @@ static void tx_irq_arm(struct vnet *v)
 		nic_tx_event(&v->dev);
 }
 
+/* The slot's bytes and each fragment (pkt.h) as one chain; tx_tail_id links the ids so
+ * tx_reclaim returns them all. */
+static void tx_post_frags(struct vnet *v, struct pkt *p, uint16_t head)
+{
+	uint16_t ids[1 + PKT_MAX_FRAGS];
+	uint64_t addrs[1 + PKT_MAX_FRAGS];
+	uint32_t lens[1 + PKT_MAX_FRAGS];
+	unsigned n = 1u + p->nfrags;
+	ids[0] = head;
+	addrs[0] = pkt_dma_addr(p);
+	lens[0] = pkt_linear_len(p);
+	for (unsigned i = 1; i < n; i++) {
+		ids[i] = v->tx_free_ids[--v->tx_nfree];
+		v->tx_tail_id[ids[i - 1]] = ids[i];
+		addrs[i] = dma_addr_of(p->frag[i - 1]);
+		lens[i] = p->frag_len[i - 1];
+	}
+	virtq_post_chain(&v->txq, ids, addrs, lens, n);
+}
+
 /* One doorbell for the whole burst at most (virtq_kick, and only when the device's
  * avail_event asks for one). */
 static int vnet_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
 {
 	struct vnet *v = dev->priv;
 	int taken = 0;
-	/* A frame with a scatter-gather tail takes two chained descriptors. */
-	for (; taken < n && v->tx_nfree >= (pkts[taken]->ext_len ? 2 : 1); taken++) {
+	/* A frame with scatter-gather fragments (pkt.h) takes one chained descriptor for
+	 * the slot and one per fragment. */
+	for (; taken < n && v->tx_nfree >= 1u + pkts[taken]->nfrags; taken++) {
 		struct pkt *p = pkts[taken];
 		if (tx_prepare(v, p) < 0)
 			continue;
 		uint16_t id = v->tx_free_ids[--v->tx_nfree];
 		v->tx_pkts[id] = p;
-		if (!p->ext_len) {
+		if (!p->nfrags) {
 			virtq_post(&v->txq, id, pkt_dma_addr(p), p->len, 0);
 			continue;
 		}
-		uint16_t id2 = v->tx_free_ids[--v->tx_nfree];
-		v->tx_tail_id[id] = id2;
-		virtq_post2(&v->txq, id, pkt_dma_addr(p), pkt_linear_len(p), id2,
-			    dma_addr_of(p->ext), p->ext_len);
+		tx_post_frags(v, p, id);
 	}
 	if (taken < n)
 		v->sw.tx_ring_full++;
@@ -408,7 +426,7 @@ static int vnet_tx_burst(struct netdev *dev, struct pkt **pkts, int n)
  * test asserts it): frames in flight at one check, a second later the used index not
  * moved -> log the ring indices the first time, ring the doorbell, count it.
  */
-#define NO_ID 0xffff            /* tx_tail_id: no second descriptor */
+#define NO_ID 0xffff            /* tx_tail_id: the end of a chain */
 #define TX_RESCUE_NS (1000ull * 1000000ull)
 
 static void tx_rescue(struct vnet *v)
@@ -448,10 +466,12 @@ static int vnet_tx_reclaim(struct netdev *dev)
 		v->dev.tx_done_bytes += p->len - v->hdr_len;    /* as tx_burst got it */
 		pkt_free(p);
 		v->tx_pkts[id] = NULL;
-		v->tx_free_ids[v->tx_nfree++] = id;
-		if (v->tx_tail_id[id] != NO_ID) {
-			v->tx_free_ids[v->tx_nfree++] = v->tx_tail_id[id];
+		/* The head and the rest of its chain (at most 1 + PKT_MAX_FRAGS ids). */
+		for (unsigned k = 0; id != NO_ID && k <= PKT_MAX_FRAGS; k++) {
+			uint16_t next = v->tx_tail_id[id];
 			v->tx_tail_id[id] = NO_ID;
+			v->tx_free_ids[v->tx_nfree++] = id;
+			id = next;
 		}
 	}
 	return v->tx_nfree;

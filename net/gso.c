@@ -10,12 +10,13 @@
 #include "net/tcp_wire.h"
 #include "net/inet.h"
 #include "net/err.h"
+#include "net/platform.h"
 #include "lib/string.h"
 
 int gso_csum_help(struct pkt *p)
 {
 	uint32_t start = p->csum_start;
-	if (start < p->off || start + p->csum_off + 2 > p->off + p->len)
+	if (p->ext_len || start < p->off || start + p->csum_off + 2 > p->off + p->len)
 		return -NET_EINVAL;
 	uint8_t *l4 = (uint8_t *)p + start;
 	size_t n = p->off + p->len - start;
@@ -34,7 +35,7 @@ struct frame_hdrs {
 };
 
 /* len: the frame; lin: its bytes at f (less than len while a scatter-gather tail,
- * pkt.h ext, lies elsewhere), which must hold every header read here. */
+ * pkt.h fragments, lies elsewhere), which must hold every header read here. */
 static int parse(const uint8_t *f, size_t len, size_t lin, struct frame_hdrs *h)
 {
 	if (lin < ETH_HLEN + IPV4_HDR_MIN || wire_get16(f + 12) != ETH_P_IP)
@@ -92,6 +93,33 @@ static void fix_headers(struct pkt *s, const struct frame_hdrs *h, uint32_t k, s
 	}
 }
 
+/* The payload's reading position: the rest of the slot, then p's fragments (pkt.h) in
+ * order; each segment's bytes are gathered from here, so no walk starts over. */
+struct gather {
+	const uint8_t *src;
+	uint32_t left;          /* bytes at src before the next fragment */
+	unsigned next;          /* index of the next fragment */
+};
+
+/* n bytes to dst; the caller never asks past the frame's end (parse checked tot_len
+ * against p->len, which counts every fragment). */
+static void gather(const struct pkt *p, struct gather *g, uint8_t *dst, size_t n)
+{
+	while (n) {
+		if (!g->left) {
+			NET_ASSERT(g->next < p->nfrags);
+			g->src = p->frag[g->next];
+			g->left = p->frag_len[g->next++];
+		}
+		size_t m = g->left < n ? g->left : n;
+		memcpy(dst, g->src, m);
+		dst += m;
+		n -= m;
+		g->src += m;
+		g->left -= (uint32_t)m;
+	}
+}
+
 int gso_segment(struct pkt *p, uint32_t max_frame, int partial, gso_alloc_fn alloc,
 		gso_out_fn out, void *ctx)
 {
@@ -105,6 +133,7 @@ int gso_segment(struct pkt *p, uint32_t max_frame, int partial, gso_alloc_fn all
 		mss = (uint32_t)(max_frame - h.hlen);
 	size_t payload = h.ip_off + h.ip.tot_len - h.hlen;
 	uint32_t nseg = payload ? (uint32_t)((payload + mss - 1) / mss) : 1;
+	struct gather g = { pkt_data(p) + h.hlen, pkt_linear_len(p) - (uint32_t)h.hlen, 0 };
 	for (uint32_t k = 0; k < nseg; k++) {
 		size_t off = (size_t)k * mss, n = payload - off < mss ? payload - off : mss;
 		struct pkt *s = alloc(ctx);
@@ -114,7 +143,9 @@ int gso_segment(struct pkt *p, uint32_t max_frame, int partial, gso_alloc_fn all
 		}
 		uint8_t *d = pkt_put(s, h.hlen + n);
 		memcpy(d, pkt_data(p), h.hlen);
-		memcpy(d + h.hlen, pkt_data(p) + h.hlen + off, n);
+		/* Gathered from the slot and the fragments (pkt.h) where they lie: a
+		 * super-segment pointing into the send queue is copied once, here. */
+		gather(p, &g, d + h.hlen, n);
 		fix_headers(s, &h, k, n, mss, k + 1 == nseg, partial);
 		s->ts_ns = p->ts_ns;
 		out(ctx, s);

@@ -75,7 +75,7 @@ static void pump_extents(struct http_app *a, struct http_app_conn *c)
 		if (!is_transient(c, p)) {
 			/* File data is immutable and outlives every connection: no
 			 * completion, which also lets a scatter-gather device read it
-			 * in place (tcp_out.c sq_lasting). */
+			 * in place (tcp_out.c sq_frags). */
 			if (tcp_send_ref(c->sock, p, n, NULL, NULL) != 0)
 				return;
 			a->stats.send_refs++;

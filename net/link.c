@@ -199,11 +199,8 @@ static __attribute__((noinline)) int gso_software(struct net_link *l, int ifi, s
 		  (uint32_t)hlen + p->gso_size <= max_frame;
 	if (tso)
 		return 0;
-	if (pkt_linearize(p)) {         /* a scatter-gather tail joins its frame first */
-		net_drop(l->core, p, DROP_TX_BAD_OFFLOAD);
-		*err = -NET_EINVAL;
-		return 1;
-	}
+	/* Fragments (pkt.h) are gathered into each wire frame by gso_segment: no
+	 * linearize first, that would copy the payload twice. */
 	struct gso_ctx g = { l, ifi, 0 };
 	int n = gso_segment(p, max_frame, (f & NETDEV_F_TX_CSUM) != 0, gso_alloc, gso_out, &g);
 	if (n >= 0) {
@@ -224,9 +221,9 @@ static int xmit_offloads(struct net_link *l, int ifi, struct pkt *p)
 	int err;
 	if ((p->flags & PKT_F_GSO_TCP4) && gso_software(l, ifi, p, &err))
 		return err;
-	/* A frame whose tail lies elsewhere (p->ext) reaches only a scatter-gather device
-	 * that also sums it; for any other it is one buffer again, as Linux's
-	 * skb_linearize in validate_xmit_skb (software GSO joined it already). */
+	/* A frame whose tail lies elsewhere (pkt.h fragments) reaches only a scatter-gather
+	 * device that also sums it; for any other it is one buffer again, as Linux's
+	 * skb_linearize in validate_xmit_skb (software GSO gathered it already). */
 	const uint32_t sg = NETDEV_F_SG | NETDEV_F_TX_CSUM;
 	if (p->ext_len && (dev->features & sg) != sg && pkt_linearize(p)) {
 		net_drop(l->core, p, DROP_TX_BAD_OFFLOAD);

@@ -89,6 +89,69 @@ void pktq_purge(struct pkt_queue *q)
 		pkt_free(p);
 }
 
+void pkt_free_slow(struct pkt *p)
+{
+	if (p->flags & PKT_F_FREE)
+		pkt_bad(p, "pkt_free: double free");
+	pkt_frags_release(p);
+}
+
+void pkt_frags_release(struct pkt *p)
+{
+	unsigned n = p->nfrags;
+	/* Cleared first: an unpin that frees memory never sees p still pointing at it. */
+	p->nfrags = 0;
+	p->ext_len = 0;
+	p->flags &= (uint16_t)~PKT_F_FRAGS;
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt_frag_owner *o = pkt_frag_owner(p, i);
+		if (o)
+			o->unpin(o);
+	}
+}
+
+int pkt_frag_add(struct pkt *p, const uint8_t *ptr, uint32_t n, struct pkt_frag_owner *own)
+{
+	uintptr_t back = own ? (uintptr_t)ptr - (uintptr_t)own : 0;
+	if (p->nfrags >= PKT_MAX_FRAGS || n == 0 || n > UINT16_MAX ||
+	    p->ext_len + n > UINT16_MAX || back > UINT16_MAX || (own && !back))
+		return -1;
+	unsigned i = p->nfrags++;
+	p->flags |= PKT_F_FRAGS;
+	p->frag[i] = ptr;
+	p->frag_len[i] = (uint16_t)n;
+	p->frag_own[i] = (uint16_t)back;
+	p->ext_len = (uint16_t)(p->ext_len + n);
+	p->len += n;
+	return 0;
+}
+
+void pkt_copy_out(const struct pkt *p, uint32_t off, uint8_t *dst, uint32_t n)
+{
+	uint32_t lin = pkt_linear_len(p);
+	NET_ASSERT(off <= p->len && n <= p->len - off);
+	if (off < lin) {
+		uint32_t m = lin - off < n ? lin - off : n;
+		memcpy(dst, (const uint8_t *)p + p->off + off, m);
+		dst += m;
+		n -= m;
+		off = lin;
+	}
+	off -= lin;
+	for (unsigned i = 0; n; i++) {
+		NET_ASSERT(i < p->nfrags);
+		if (off >= p->frag_len[i]) {
+			off -= p->frag_len[i];
+			continue;
+		}
+		uint32_t m = p->frag_len[i] - off < n ? p->frag_len[i] - off : n;
+		memcpy(dst, p->frag[i] + off, m);
+		dst += m;
+		n -= m;
+		off = 0;
+	}
+}
+
 int pkt_linearize(struct pkt *p)
 {
 	if (!p->ext_len)
@@ -97,8 +160,7 @@ int pkt_linearize(struct pkt *p)
 	size_t room = (size_t)PKT_HDR_SIZE + PKT_HEADROOM + p->pool->buf_size - p->off - lin;
 	if (p->ext_len > room)
 		return -1;
-	memcpy(pkt_data(p) + lin, p->ext, p->ext_len);
-	p->ext_len = 0;
-	p->ext = NULL;
+	pkt_copy_out(p, lin, pkt_data(p) + lin, p->ext_len);
+	pkt_frags_release(p);   /* the bytes are ours now (len unchanged): the owners may go */
 	return 0;
 }

@@ -24,6 +24,16 @@
 
 struct pkt_pool;
 
+#define PKT_MAX_FRAGS 5
+
+/* A buffer that packets may point into while in flight (pkt.h frag): the owner embeds
+ * this in front of the bytes and frees itself in unpin() once nothing else holds it
+ * (the owner counts its pins; net/ keeps no global state, so the owner finds its own
+ * allocator). */
+struct pkt_frag_owner {
+	void (*unpin)(struct pkt_frag_owner *o);
+};
+
 struct pkt {
 	struct pkt *next;       /* link for the free list and packet queues */
 	struct pkt_pool *pool;
@@ -40,14 +50,25 @@ struct pkt {
 	uint16_t gso_size;      /* payload bytes per wire segment */
 	uint32_t trace_id;      /* net/trace.h: nonzero while the tracer follows it */
 	/* TX scatter-gather: the frame's last ext_len bytes (counted in len) are not in the
-	 * slot but at ext, memory that outlives the packet (a file in the image). Only a
-	 * device with NETDEV_F_SG reads them there; every other reader of the bytes calls
-	 * pkt_linearize() first, and nothing appends to such a frame. */
-	uint32_t ext_len;
-	const uint8_t *ext;
-	uint8_t reserved[PKT_HDR_SIZE - 76];
+	 * slot but in nfrags external fragments, in order: frag[i] holds frag_len[i] bytes.
+	 * A fragment is lasting memory (frag_own[i] == 0: a file in the image) or lies in
+	 * an owner's buffer (a TCP copy chunk) that stays pinned while this packet holds
+	 * it: frag_own[i] is then the distance back from frag[i] to its struct
+	 * pkt_frag_owner, whose unpin() pkt_free/pkt_linearize call exactly once. Only a
+	 * device with NETDEV_F_SG and software GSO (net/gso.c) read fragments where they
+	 * lie; every other reader of the bytes calls pkt_linearize() first, and nothing
+	 * appends to such a frame. Five fit in the header: a 64 KiB super-segment over
+	 * 16 KiB chunks spans at most five (tcp_out.c sq_frags). */
+	uint16_t ext_len;
+	uint8_t nfrags;
+	uint8_t pad_;
+	const uint8_t *frag[PKT_MAX_FRAGS];
+	uint16_t frag_len[PKT_MAX_FRAGS];
+	uint16_t frag_own[PKT_MAX_FRAGS];
+	uint8_t reserved[PKT_HDR_SIZE - 64 - PKT_MAX_FRAGS * 12];
 };
 _Static_assert(sizeof(struct pkt) == PKT_HDR_SIZE, "packet header is 128 bytes");
+_Static_assert(offsetof(struct pkt, frag) == 64, "the fragment table fills the header's tail");
 _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slot holds a full buffer");
 
 #define PKT_F_CSUM_OK 0x0001    /* RX: a device verified the L4 checksum (never trusted by default) */
@@ -59,6 +80,8 @@ _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slo
  * the device (NETDEV_F_TSO4) or by link_output() in software (net/gso.c). */
 #define PKT_F_GSO_TCP4 0x0004
 #define PKT_F_TAPPED 0x0008    /* shown to the capture tap on transmit (qdisc.c) */
+/* TX: nfrags != 0 (pkt_frag_add): pkt_free's one flags test also catches fragments. */
+#define PKT_F_FRAGS 0x0010
 #define PKT_F_FREE 0x8000       /* on the pool's free list: pkt_free() of it is a double free */
 
 struct pkt_pool_stats {
@@ -113,10 +136,16 @@ static inline struct pkt *pkt_alloc(struct pkt_pool *pool)
 	p->ifindex = 0;
 	p->mark = 0;
 	p->trace_id = 0;
-	p->ext_len = 0;
-	p->ext = NULL;
+	p->ext_len = 0;         /* with nfrags and pad_: one 4-byte store */
+	p->nfrags = 0;
+	p->pad_ = 0;
 	return p;
 }
+
+/* Drops the fragments' pins (unpin once per owned fragment) and the fragments. */
+void pkt_frags_release(struct pkt *p);
+/* pkt_free's rare cases: a double free (panics) or fragments to release. */
+void pkt_free_slow(struct pkt *p);
 
 static inline void pkt_free(struct pkt *p)
 {
@@ -125,8 +154,8 @@ static inline void pkt_free(struct pkt *p)
 	struct pkt_pool *pool = p->pool;
 	if (!pool)
 		pkt_bad(p, "pkt_free: belongs to no pool");
-	if (p->flags & PKT_F_FREE)
-		pkt_bad(p, "pkt_free: double free");
+	if (__builtin_expect(p->flags & (PKT_F_FREE | PKT_F_FRAGS), 0))
+		pkt_free_slow(p);
 	p->flags = PKT_F_FREE;
 	p->next = pool->free_list;
 	pool->free_list = p;
@@ -137,18 +166,32 @@ static inline void pkt_free(struct pkt *p)
 static inline uint8_t *pkt_slot(struct pkt *p) { return (uint8_t *)p; }
 static inline uint8_t *pkt_data(struct pkt *p) { return (uint8_t *)p + p->off; }
 static inline uint64_t pkt_dma_addr(const struct pkt *p) { return p->phys + p->off; }
-/* Bytes of the frame in the slot (all of them unless p->ext carries a tail). */
+/* Bytes of the frame in the slot (all of them unless fragments carry a tail). */
 static inline uint32_t pkt_linear_len(const struct pkt *p) { return p->len - p->ext_len; }
-/* Bytes available after the data, inside the slot's data area; none while p->ext
- * holds the frame's tail (what is appended would land before it). */
+/* Bytes available after the data, inside the slot's data area; none while fragments
+ * hold the frame's tail (what is appended would land before it). */
 static inline size_t pkt_tailroom(const struct pkt *p)
 {
 	if (p->ext_len)
 		return 0;
 	return (size_t)PKT_HDR_SIZE + PKT_HEADROOM + p->pool->buf_size - p->off - p->len;
 }
-/* Copies p->ext's bytes into the slot behind the rest: the frame is one buffer again.
- * 0, or -1 when the slot has no room (p unchanged). */
+/* Appends a fragment of n (> 0) bytes at ptr to p's tail; own: its owner, already
+ * pinned for p (p's free unpins it), or NULL for lasting memory. -1 when p has
+ * PKT_MAX_FRAGS already or the sizes do not fit the fields (p unchanged). */
+int pkt_frag_add(struct pkt *p, const uint8_t *ptr, uint32_t n, struct pkt_frag_owner *own);
+/* The owner of fragment i, or NULL (lasting memory). */
+static inline struct pkt_frag_owner *pkt_frag_owner(const struct pkt *p, unsigned i)
+{
+	if (!p->frag_own[i])
+		return NULL;
+	return (struct pkt_frag_owner *)(uintptr_t)(p->frag[i] - p->frag_own[i]);
+}
+/* Copies n bytes of the frame from offset off (from pkt_data) to dst, reading the slot
+ * and then the fragments; off + n <= p->len. */
+void pkt_copy_out(const struct pkt *p, uint32_t off, uint8_t *dst, uint32_t n);
+/* Copies the fragments' bytes into the slot behind the rest and releases them: the
+ * frame is one buffer again. 0, or -1 when the slot has no room (p unchanged). */
 int pkt_linearize(struct pkt *p);
 
 /* Marks p's L4 checksum for the device: l4 points into p's data at the transport header,

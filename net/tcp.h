@@ -71,7 +71,9 @@ struct net_dst;
 struct tcp_offload {
 	bool csum;              /* completes PKT_F_CSUM_PARTIAL checksums (NETDEV_F_TX_CSUM) */
 	uint32_t gso_max;       /* largest super-segment payload it takes (tso_max); 0: TCP_GSO_MAX */
-	bool sg;                /* takes a super-segment's payload by reference (NETDEV_F_SG) */
+	/* gathers a super-segment's payload from fragments (pkt.h): a NETDEV_F_SG device
+	 * that also completes checksums, or software GSO (net/gso.c) for one without TSO */
+	bool sg;
 };
 
 /* ---- environment: how TCP reaches IP, memory, time and entropy ------------------- */
@@ -246,6 +248,7 @@ struct tcp_config {
 	X(GsoWireSegs, "TcpExtSkiffGsoWireSegs")                                \
 	X(GsoNoBuf, "TcpExtSkiffGsoNoBuf")                                      \
 	X(SgSegs, "TcpExtSkiffSgSegs")                                          \
+	X(SgCopySegs, "TcpExtSkiffSgCopySegs")                                  \
 	X(PacingHeld, "TcpExtSkiffPacingHeld")                                  \
 	X(SndbufExpand, "TcpExtSkiffSndbufExpand")                              \
 	X(TCPHPHits, "TcpExtTCPHPHits")                                         \
@@ -300,6 +303,10 @@ struct tcp_stack {
 	uint64_t cache_bytes;         /* kept in cache[] now */
 	uint64_t cache_trim_at;       /* caches unused until then: given back (tcp_poll) */
 	uint64_t cache_used_ns;       /* the caches' last use (trim_at moves on from it) */
+	/* Copy chunks pinned by packets in flight (tcp_sendq.c): levels that return to 0
+	 * once every such packet is freed (nstat TcpExtSkiffSgPins, ...SgHeldBytes). */
+	uint64_t sg_pins;             /* packets' fragment references to copy chunks */
+	uint64_t sg_held_bytes;       /* acknowledged chunks (cap) kept only by such packets */
 	bool mem_pressure;           /* over TCP_MEM_PRESSURE_PCT of mem_max */
 	uint64_t mem_mark;           /* that share in bytes (tcp_init, tcp_config_changed) */
 	int depth;                   /* nesting of calls into TCP */
@@ -314,7 +321,9 @@ void tcp_config_default(struct tcp_config *cfg);
 /* cfg may be NULL (defaults). Draws the secrets (ISN, hash, cookie keys) from env. */
 void tcp_init(struct tcp_stack *t, const struct tcp_env *env, const struct tcp_config *cfg,
 	      uint64_t now_ns);
-/* Aborts every connection (RST), frees every TCB and buffer. */
+/* Aborts every connection (RST), frees every TCB and buffer. Send-queue chunks that
+ * frames still in a device pin (pkt.h fragments) go when those frames are freed: t
+ * must stay in memory until then. */
 void tcp_shutdown_stack(struct tcp_stack *t);
 
 /* p->data at the TCP header, p->len = TCP length (IP already validated and trimmed).

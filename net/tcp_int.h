@@ -71,7 +71,10 @@ enum tcp_ca_state {
 };
 
 /* One piece of the send queue: copied bytes (owned, data points just past the struct)
- * or a reference to application memory (send_ref). */
+ * or a reference to application memory (send_ref). A copy chunk may be pinned by
+ * super-segments in flight that point into it (pkt.h fragments, tcp_out.c sq_frags):
+ * then it outlives its acknowledgement, its connection and the TCB's memory, and the
+ * last of tcp_sq_ack/flush and its last unpin frees it (tcp_sendq.c). */
 struct tcp_chunk {
 	struct tcp_chunk *next;
 	const uint8_t *data;
@@ -80,6 +83,11 @@ struct tcp_chunk {
 	tcp_done_fn done;
 	void *arg;
 	int err;                /* completion status once finished */
+	uint32_t pins;          /* copy chunks: packets in flight holding a fragment of it */
+	bool acked;             /* left the send queue while pinned: the last unpin frees it */
+	/* Set by tcp_sq_pin (not cleared for a new chunk: only read while pinned). */
+	struct pkt_frag_owner own;      /* the packets' way back (unpin) */
+	struct tcp_stack *t;    /* whose allocator frees it */
 };
 
 struct tcp_range {
@@ -148,7 +156,7 @@ struct tcp_sock {
 	uint16_t rcv_mss;                /* largest segment seen from the peer */
 	bool tx_csum;                    /* the device completes partial checksums */
 	uint32_t gso_max;                /* super-segment payload cap; 0: MSS-sized segments */
-	bool tx_sg;                      /* super-segments may point at lasting send-queue data */
+	bool tx_sg;                      /* super-segments may point into the send queue (sq_frags) */
 
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv: right edge last advertised */
@@ -338,6 +346,7 @@ void tcp_sq_flush(struct tcp_sock *c, int err);
 void tcp_sq_run_done(struct tcp_sock *c);             /* reference completions */
 struct tcp_chunk *tcp_sq_chunk_new(struct tcp_sock *c, uint32_t cap);
 void tcp_sq_spare_free(struct tcp_sock *c);
+void tcp_sq_pin(struct tcp_sock *c, struct tcp_chunk *k);  /* a packet holds part of copy chunk k */
 
 /* tcp_stack.c: instance, memory, bracketing */
 /* Every API call and input enters; inline, it is one increment. */

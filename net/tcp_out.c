@@ -137,24 +137,50 @@ static void sq_copy(struct tcp_sock *c, uint32_t seq, uint8_t *dst, uint32_t len
 	c->cur_seq = seq;
 }
 
-/* [seq, seq+len) as one piece of memory that outlives any packet: a reference chunk
- * with no completion (tcp_send_ref's "lives for ever", files in the image), so a
- * device may read it after TCP has let go (the data may be acknowledged, and the
- * chunk freed, before a queued frame's DMA). NULL otherwise: the bytes are copied. */
-static const uint8_t *sq_lasting(struct tcp_sock *c, uint32_t seq, uint32_t len)
+/* [seq, seq+len) as p's fragments, pointing into the send queue (pkt.h), when every
+ * piece lies in memory that outlives the packet: a copy chunk, pinned until p is freed
+ * (tcp_sendq.c), or a reference with no completion (tcp_send_ref's "lives for ever",
+ * files in the image). A reference with a completion is the application's again once
+ * acknowledged, which may come before a queued frame's DMA: copied. Also copied when
+ * the range needs more than PKT_MAX_FRAGS pieces. True: p's len includes the bytes and
+ * the copy chunks are pinned; false: p is as it was. */
+static bool sq_frags(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len)
 {
-	uint32_t off;
+	uint32_t off, left = len;
 	struct tcp_chunk *k = sq_find(c, seq, &off);
-	if (off == k->len && k->next) {
-		k = k->next;
-		off = 0;
+	while (left) {
+		NET_ASSERT(k);
+		uint32_t m = k->len - off < left ? k->len - off : left;
+		if (m && ((!k->cap && k->done) ||
+			  pkt_frag_add(p, k->data + off, m, k->cap ? &k->own : NULL))) {
+			p->len -= p->ext_len;   /* not pinned yet: no unpin either */
+			p->ext_len = 0;
+			p->nfrags = 0;
+			p->flags &= (uint16_t)~PKT_F_FRAGS;
+			return false;
+		}
+		left -= m;
+		off += m;
+		if (left) {
+			k = k->next;
+			off = 0;
+		}
 	}
-	if (k->cap || k->done || k->len - off < len)
-		return NULL;
+	bool copied = false;
+	for (unsigned i = 0; i < p->nfrags; i++) {
+		struct pkt_frag_owner *o = pkt_frag_owner(p, i);
+		if (o) {
+			tcp_sq_pin(c, (struct tcp_chunk *)(void *)((uint8_t *)o - offsetof(struct tcp_chunk, own)));
+			copied = true;
+		}
+	}
+	tcp_mib(c->t, TCP_MIB_SgSegs);
+	if (copied)
+		tcp_mib(c->t, TCP_MIB_SgCopySegs);
 	c->cur_chunk = k;
-	c->cur_off = off + len;
+	c->cur_off = off;
 	c->cur_seq = seq + len;
-	return k->data + off;
+	return true;
 }
 
 static uint32_t sack_room(const struct tcp_sock *c)
@@ -396,15 +422,14 @@ static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, u
 	 * and igb behind a vnet_hdr tap were seen losing handshake segments left partial). */
 	bool partial = gso || (c->tx_csum && len);
 	uint32_t data_sum = 0;
-	const uint8_t *ext = gso && c->tx_sg ? sq_lasting(c, seq, len) : NULL;
-	if (ext) {
-		p->ext = ext;           /* the device reads the payload where it lies */
-		p->ext_len = len;
-		tcp_mib(c->t, TCP_MIB_SgSegs);
-	} else if (len) {
-		sq_copy(c, seq, buf + hlen, len, partial ? NULL : &data_sum);
+	p->len = (uint32_t)(p->len + hlen);
+	/* A super-segment's payload goes by reference when the layers below gather it
+	 * (c->tx_sg); one wire segment is cheaper copied than pinned. */
+	if (!(gso && c->tx_sg && sq_frags(c, p, seq, len))) {
+		if (len)
+			sq_copy(c, seq, buf + hlen, len, partial ? NULL : &data_sum);
+		p->len += len;
 	}
-	p->len = (uint32_t)(p->len + hlen + len);
 	if (gso) {
 		p->flags |= PKT_F_GSO_TCP4;
 		p->gso_size = (uint16_t)gso_mss;

@@ -306,4 +306,6 @@ void tcp_nstat(struct tcp_stack *t, void (*emit)(void *ctx, const char *name, ui
 			emit(ctx, "TcpCurrEstab", t->nestab);
 	}
 	emit(ctx, "TcpExtSkiffObjCacheBytes", t->cache_bytes);  /* a level, not a count */
+	emit(ctx, "TcpExtSkiffSgPins", t->sg_pins);             /* levels: 0 when idle */
+	emit(ctx, "TcpExtSkiffSgHeldBytes", t->sg_held_bytes);
 }

@@ -209,7 +209,7 @@ static void offload_setup(struct tcp_sock *c)
 	if (!t->env.tx_offload || t->env.tx_offload(t->env.ctx, c->raddr, &o) != 0)
 		o = (struct tcp_offload){ 0 };
 	c->tx_csum = o.csum;
-	c->tx_sg = o.sg && o.csum;
+	c->tx_sg = o.sg;
 	c->gso_max = 0;
 	if (t->cfg.gso && t->env.pkt_alloc_big)
 		c->gso_max = o.gso_max && o.gso_max < TCP_GSO_MAX ? o.gso_max : TCP_GSO_MAX;

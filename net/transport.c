@@ -75,7 +75,10 @@ static int env_tx_offload(void *ctx, uint32_t dst, struct tcp_offload *o)
 	o->gso_max = 0;
 	if ((dev->features & NETDEV_F_TSO4) && dev->tso_max > 14 + 20 + 60)
 		o->gso_max = dev->tso_max - 14 - 20 - 60;      /* tso_max counts whole frames */
-	o->sg = (dev->features & NETDEV_F_SG) != 0;
+	/* Fragments reach a device only with NETDEV_F_SG and NETDEV_F_TX_CSUM (link.c
+	 * linearizes otherwise); without TSO, software GSO gathers them into wire frames. */
+	const uint32_t sg = NETDEV_F_SG | NETDEV_F_TX_CSUM;
+	o->sg = (dev->features & sg) == sg || !(dev->features & NETDEV_F_TSO4);
 	return 0;
 }
 

@@ -34,11 +34,16 @@
 #define PEER 0x0a000002u
 
 
+#define FZ_HOLD 3               /* frames a lazy device keeps before completing them */
+
 struct fz {
 	struct tcp_stack t;
 	struct pkt_pool pool, big;     /* big: super-segments (mode bit 0x08, also MSS 536) */
 	uint8_t *mem, *big_mem;
 	bool dev_csum;                  /* the device fills partial checksums (mode bit 0x04) */
+	bool sg;                        /* it gathers fragments (mode bits 0x09 both set) */
+	struct pkt *held[FZ_HOLD];      /* frames with fragments the "NIC" has not completed */
+	int nheld;
 	uint64_t now, rng;
 	long live;
 	uint32_t peer_seq;              /* the peer's next sequence number as we know it */
@@ -54,7 +59,16 @@ struct fz {
 static int f_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 {
 	struct fz *f = ctx;
+	static uint8_t gathered[65536];
 	uint8_t *seg = pkt_data(p);
+	if (p->nfrags) {
+		/* Fragments (pinned send-queue chunks) only in super-segments, only toward
+		 * a device that gathers; read as it would DMA them. */
+		if (!f->sg || !(p->flags & PKT_F_GSO_TCP4) || p->len > sizeof(gathered))
+			abort();
+		pkt_copy_out(p, 0, gathered, p->len);
+		seg = gathered;
+	}
 	if (p->flags & PKT_F_CSUM_PARTIAL) {
 		/* Only for super-segments or a device that fills them: do what it does. */
 		if (!f->dev_csum && !(p->flags & PKT_F_GSO_TCP4))
@@ -77,7 +91,18 @@ static int f_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 		abort();
 	if ((p->flags & PKT_F_GSO_TCP4) && p->len - hlen <= p->gso_size)
 		abort();                /* a super-segment carries more than one segment */
-	pkt_free(p);
+	if (!p->nfrags) {
+		pkt_free(p);
+		return 0;
+	}
+	/* A lazy device: completes the oldest held frame when a new one comes (ACKs,
+	 * aborts and reuse of the data happen meanwhile; the rest after shutdown). */
+	if (f->nheld == FZ_HOLD) {
+		pkt_free(f->held[0]);
+		memmove(f->held, f->held + 1, sizeof(f->held[0]) * (FZ_HOLD - 1));
+		f->nheld--;
+	}
+	f->held[f->nheld++] = p;
 	return 0;
 }
 
@@ -104,6 +129,7 @@ static int f_offload(void *ctx, uint32_t dst, struct tcp_offload *o)
 {
 	(void)dst;
 	o->csum = ((struct fz *)ctx)->dev_csum;
+	o->sg = ((struct fz *)ctx)->sg;
 	o->gso_max = 0;
 	return 0;
 }
@@ -387,6 +413,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.syn_backlog = (mode & 0x80) ? 0 : 8;        /* 0: everything via SYN cookies */
 	cfg.max_conns = 16;
 	f.dev_csum = mode & 0x04;
+	f.sg = (mode & 0x09) == 0x09;
 	struct tcp_env env = {
 		.ip_output = f_output, .route = f_route, .pkt_alloc = f_pkt,
 		.tx_offload = f_offload, .pkt_alloc_big = (mode & 0x08) ? f_pkt_big : NULL,
@@ -436,6 +463,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	gro_flush(&f.gro);
 	tcp_shutdown_stack(&f.t);
+	for (int i = 0; i < f.nheld; i++)       /* completions after the stack is gone */
+		pkt_free(f.held[i]);
+	if (f.t.sg_pins != 0 || f.t.sg_held_bytes != 0) {
+		fprintf(stderr, "pins left: %llu, %llu bytes\n", (unsigned long long)f.t.sg_pins,
+			(unsigned long long)f.t.sg_held_bytes);
+		abort();
+	}
 	if (f.live != 0 || f.pool.stats.free != SLOTS || f.big.stats.free != BIG_SLOTS ||
 	    f.t.mem_used != 0 || f.t.rbuf_owed != 0 || f.refs != 0) {
 		fprintf(stderr, "leak: %ld allocations, %u/%u packets, %d refs\n", f.live,

@@ -460,9 +460,7 @@ TEST(net_capture_tap_sees_scatter_gather_frame_whole)
 	uint8_t *h = pkt_put(p, 60);
 	for (int i = 0; i < 60; i++)
 		h[i] = (uint8_t)i;
-	p->ext = tail;
-	p->ext_len = sizeof(tail);
-	p->len += sizeof(tail);
+	REQUIRE(pkt_frag_add(p, tail, sizeof(tail), NULL) == 0);
 	CHECK_EQ(pkt_tailroom(p), 0);            /* nothing may be appended before the tail */
 	struct net_if *ifc = &t.s.link.ifs[0];
 	qdisc_enqueue(&ifc->qdisc, &t.s.core, ifc->dev, p);

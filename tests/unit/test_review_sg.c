@@ -59,9 +59,7 @@ TEST(review_sg_trace_tx_filter_reads_past_linear_part_bug)
 	h[9] = 6;
 	/* what lies in the slot behind the headers is not the frame */
 	memset(h + 40, 0x5a, 4000);
-	p->ext = tail;
-	p->ext_len = sizeof(tail);
-	p->len += sizeof(tail);
+	REQUIRE(pkt_frag_add(p, tail, sizeof(tail), NULL) == 0);
 	net_trace_tx_start(&t.s.core, p);
 	CHECK_EQ(m.calls, 1);
 	CHECK_EQ(m.len, 14 + 40 + sizeof(tail));
@@ -309,9 +307,10 @@ static struct pkt *rs_short_linear(struct pkt_pool *pool, const uint8_t *tail, s
 	f[14 + 12] = 10, f[14 + 15] = 1;
 	f[14 + 16] = 10, f[14 + 19] = 2;
 	memset(f + 34, junk, 64);
-	p->ext = tail;
-	p->ext_len = (uint32_t)tlen;
-	p->len += (uint32_t)tlen;
+	if (pkt_frag_add(p, tail, (uint32_t)tlen, NULL) != 0) {
+		pkt_free(p);
+		return NULL;
+	}
 	return p;
 }
 
@@ -371,8 +370,10 @@ TEST(review_sg_e1000_descs_and_short_linear_part)
 	struct e1000_tx_offload o;
 	for (uint32_t lin = 34; lin <= 54; lin += 4) {
 		memcpy(tail, pkt_data(p) + lin, len - lin);
-		p->ext = tail;
-		p->ext_len = len - lin;
+		p->len = lin;
+		p->nfrags = 0;
+		p->ext_len = 0;
+		REQUIRE(pkt_frag_add(p, tail, len - lin, NULL) == 0);
 		int want = lin >= 54 ? 1 + 1 + (int)((len - lin + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK) : 0;
 		CHECK_EQ(e1000_offload_descs(p, &o, 60, 1514), want);
 		if (want)
@@ -381,7 +382,7 @@ TEST(review_sg_e1000_descs_and_short_linear_part)
 	p->flags &= (uint16_t)~PKT_F_GSO_TCP4;  /* a tail with checksum offload only */
 	CHECK_EQ(e1000_offload_descs(p, &o, 60, 65535), 0);
 	p->ext_len = 0;
-	p->ext = NULL;
+	p->nfrags = 0;
 	pkt_free(p);
 	free(mem);
 }
@@ -437,7 +438,8 @@ static struct tcp_sock *rs_connect(struct test_net *a, struct test_net *b, uint1
 /* Suspicion: a frame in a device ring may outlive the ACK of its bytes (a
  * retransmission queued behind the original), so memory handed over with a completion
  * (done != NULL: the owner may free it when done runs) must never be read in place.
- * Sound: only chunks without a completion go by reference (sq_lasting checks k->done),
+ * Sound: only references without a completion go by reference (sq_frags checks
+ * k->done; copy chunks are pinned instead),
  * and the one caller passing NULL (http_app.c) passes only image file data and static
  * strings (is_transient, http_server.c BODY_STATIC). The same send with done == NULL
  * does go in place: the test can fail. */
@@ -531,14 +533,12 @@ TEST(review_sg_gso_hdr_len_reads_past_linear_part_bug)
 	f[14 + 9] = 6;
 	memset(f + 44, 0x50, 64);               /* stale slot bytes: "data offset 5" */
 	memset(tail, 0, sizeof(tail));
-	p->ext = tail;
-	p->ext_len = sizeof(tail);
-	p->len += sizeof(tail);
+	REQUIRE(pkt_frag_add(p, tail, sizeof(tail), NULL) == 0);
 	p->flags |= PKT_F_GSO_TCP4;
 	p->gso_size = 1448;
 	CHECK(gso_hdr_len(p) < 0);
 	p->ext_len = 0;
-	p->ext = NULL;
+	p->nfrags = 0;
 	pkt_free(p);
 	free(mem);
 }

@@ -67,11 +67,15 @@ static void deliver(struct test_net *to, struct pkt *p)
 static int nic_tx(struct wire *w, struct pkt *p)
 {
 	if (p->ext_len) {
-		/* Only a scatter-gather device gets a tail elsewhere, only with TSO, and
-		 * only in memory handed over by reference; it gathers it as DMA would. */
+		/* Only a scatter-gather device gets a tail elsewhere, only with TSO: in
+		 * memory handed over by reference (no owner) or in a pinned copy chunk
+		 * (an owner, never the reference buffer); it gathers it as DMA would. */
 		CHECK(w->dev_sg);
 		CHECK(p->flags & PKT_F_GSO_TCP4);
-		CHECK(p->ext >= w->ref_lo && p->ext + p->ext_len <= w->ref_hi);
+		for (unsigned i = 0; i < p->nfrags; i++) {
+			bool in_ref = p->frag[i] >= w->ref_lo && p->frag[i] + p->frag_len[i] <= w->ref_hi;
+			CHECK(in_ref == (pkt_frag_owner(p, i) == NULL));
+		}
 		w->sg_frames++;
 		if (pkt_linearize(p) != 0) {
 			CHECK(!"a big buffer holds its tail");
@@ -303,8 +307,9 @@ TEST(tcp_gso_tso_device_and_large_receive)
 }
 
 /* A scatter-gather TSO device: super-segments of data queued by reference (with no
- * completion: memory that lives for ever) point at it instead of copying it; copied data
- * is never sent that way; the stream arrives intact over a lost super-frame. */
+ * completion: memory that lives for ever) point at it instead of copying it, and so do
+ * those of copied data (pinned chunks); the stream arrives intact over a lost
+ * super-frame, and no pin is left once the frames are gone. */
 TEST(tcp_gso_sg_device_reads_referenced_data_in_place)
 {
 	static struct test_net a, b;
@@ -322,7 +327,9 @@ TEST(tcp_gso_sg_device_reads_referenced_data_in_place)
 	CHECK_EQ(k.bad, 0);
 	CHECK(w.sg_frames > 5);
 	CHECK_EQ(mib(&a, TCP_MIB_SgSegs), w.sg_frames);
-	CHECK(w.sg_frames < w.big_frames);       /* copies and chunk-crossing ranges copied */
+	CHECK(mib(&a, TCP_MIB_SgCopySegs) > 0);  /* the copied part went by reference too */
+	CHECK(mib(&a, TCP_MIB_SgCopySegs) < w.sg_frames);
+	CHECK_EQ(a.s.tcp.sg_pins, 0);
 	CHECK(mib(&a, TCP_MIB_RetransSegs) > 0);
 	CHECK_EQ(mib(&b, TCP_MIB_InCsumErrors), 0);
 	finish(&a, &b, &k);
