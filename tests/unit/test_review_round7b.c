@@ -403,3 +403,233 @@ TEST(review_r7b_chunk_acked_in_part_while_pinned)
 	CHECK_EQ(used - t->mem_used, 5 * (sizeof(struct tcp_chunk) + TCP_CHUNK_MIN));
 	r7_fini(&s);
 }
+
+/* ---- 4. the stack shut down with pinned frames everywhere ------------------------- */
+
+static uint64_t pins_in(const struct pkt_queue *q)
+{
+	uint64_t n = 0;
+	for (const struct pkt *p = q->head; p; p = p->next)
+		for (unsigned k = 0; k < p->nfrags; k++)
+			n += pkt_frag_owner(p, k) != NULL;
+	return n;
+}
+
+static uint64_t neigh_pins(struct test_net *t)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < NEIGH_MAX; i++)
+		n += pins_in(&t->s.neigh.e[i].queue);
+	return n;
+}
+
+/* Opens the congestion window and makes super-segments small (six MSS), so several
+ * leave at once. */
+static void open_cwnd(struct tcp_sock *c)
+{
+	c->cwnd = 1u << 20;
+	c->ssthresh = 1u << 20;
+	c->gso_max = 6 * c->mss;
+}
+
+/* tn_fini without its net_fini (the test ran that itself). */
+static int destroy_net(struct test_net *t)
+{
+	int leaked = fake_netdev_destroy(&t->f);
+	leaked += (int)(t->reasm.nslots - t->reasm.stats.free);
+	free(t->reasm_mem);
+	leaked += (int)(t->txbig.nslots - t->txbig.stats.free);
+	free(t->txbig_mem);
+	return leaked;
+}
+
+/* Suspicion: net_fini (tcp_shutdown_stack, then the neighbour flush and the qdisc purge)
+ * with super-frames in the device, in the qdisc and in a neighbour queue frees chunks
+ * TCP already gave up, or unpins into a stack whose caches are gone, or leaves pins.
+ * Sound: shutdown orphans the pinned chunks; every later release (the purge, the
+ * flush, the device's completion after the stack is down) frees them through the
+ * stack's allocator; nothing is left and ASan sees no use after free. */
+TEST(review_r7b_shutdown_with_frames_in_device_qdisc_neigh)
+{
+	static struct r7 s;
+	r7_init(&s);
+	struct tcp_stack *t = &s.a.s.tcp;
+	open_cwnd(s.cs);
+	s.a.f.ring_size = 1;                    /* one frame in the "device", the rest queued */
+	send_pieces(s.cs, 0, 40000, 12000, 0x51, 1);
+	struct qdisc *qd = &s.a.s.link.ifs[0].qdisc;
+	CHECK(qdisc_qlen(qd) >= 1);
+	CHECK_EQ(s.a.f.wire.len, 1);
+	CHECK_EQ(t->sg_pins, pins_in(&s.a.f.wire) + pins_in(&qd->q));
+	/* The next hop forgotten: what is sent next waits for ARP in the neighbour queue. */
+	neigh_flush(&s.a.s.neigh, -1);
+	send_pieces(s.cs, 40000, 20000, 10000, 0x51, 1);
+	CHECK(neigh_pins(&s.a) > 0);
+	CHECK_EQ(t->sg_pins, pins_in(&s.a.f.wire) + pins_in(&qd->q) + neigh_pins(&s.a));
+	s.a.f.ring_size = 0;
+	uint64_t pins = t->sg_pins;
+	CHECK(pins > 0);
+	struct pkt *dev_frame = fake_netdev_pop(&s.a.f);   /* the device keeps this one */
+	REQUIRE(dev_frame);
+	CHECK(dev_frame->nfrags > 0);
+	net_fini(&s.a.s);                       /* shutdown: RSTs, flush, purge */
+	CHECK_EQ(t->nconns, 0);
+	CHECK_EQ(t->sg_pins, pins_in(&s.a.f.wire) + (uint64_t)dev_frame->nfrags);
+	CHECK(t->sg_held_bytes > 0);
+	fake_netdev_drop_all(&s.a.f);
+	pkt_free(dev_frame);                    /* completion after the stack is down */
+	CHECK_EQ(t->sg_pins, 0);
+	CHECK_EQ(t->sg_held_bytes, 0);
+	CHECK_EQ(t->mem_used, 0);
+	CHECK_EQ(destroy_net(&s.a), 0);
+	CHECK_EQ(tn_fini(&s.b), 0);
+}
+
+/* ---- 5. the neighbour queue holds pins --------------------------------------------- */
+
+/* Suspicion: super-frames parked while ARP resolves (their chunks pinned) leak pins when
+ * the entry fails, is flushed or evicted, or go out with stale bytes once resolved
+ * after their data was acknowledged by a retransmission. Sound: every exit of the
+ * queue (send, failure, flush) frees or sends the frame; pins follow it. */
+TEST(review_r7b_neigh_queue_pins_released_on_failure_and_flush)
+{
+	static struct r7 s;
+	r7_init(&s);
+	struct tcp_stack *t = &s.a.s.tcp;
+	neigh_flush(&s.a.s.neigh, -1);
+	send_pieces(s.cs, 0, 12000, 6000, 0x61, 1);
+	CHECK(t->sg_pins > 0);
+	CHECK_EQ(t->sg_pins, neigh_pins(&s.a));
+	/* No ARP reply: three probes, then FAILED drops the queue. TCP's retransmissions
+	 * park again and fail again. */
+	for (int i = 0; i < 5; i++) {
+		fake_netdev_drop_all(&s.a.f);
+		tn_advance(&s.a, NET_NS_PER_SEC);
+	}
+	fake_netdev_drop_all(&s.a.f);
+	CHECK(s.a.s.core.drops[DROP_NEIGH_FAILED] > 0);
+	CHECK_EQ(t->sg_pins, neigh_pins(&s.a));
+	/* Flush with frames parked (the flush path). */
+	send_pieces(s.cs, 12000, 12000, 6000, 0x61, 1);
+	neigh_flush(&s.a.s.neigh, -1);
+	CHECK_EQ(neigh_pins(&s.a), 0);
+	CHECK_EQ(t->sg_pins, 0);
+	/* Resolved at last: the stream arrives whole. */
+	uint32_t got = 0;
+	finish_stream(&s, 24000, 0x61, &got);
+	r7_fini(&s);
+}
+
+/* ---- 6. readers that join the fragments: the tap and the tracer -------------------- */
+
+struct tapped {
+	int frames, partial;
+};
+
+static void count_tap(void *ctx, const struct netdev *dev, const struct pkt *p, int dir)
+{
+	struct tapped *x = ctx;
+	(void)dev;
+	if (dir != NET_TAP_OUT)
+		return;
+	x->frames++;
+	x->partial += pkt_linear_len(p) != p->len;
+}
+
+static int trace_all(void *ctx, const uint8_t *frame, size_t len)
+{
+	(void)ctx;
+	(void)frame;
+	(void)len;
+	return 1;
+}
+
+static void trace_done(void *ctx, const struct trace_rec *recs, int n)
+{
+	(void)ctx;
+	(void)recs;
+	(void)n;
+}
+
+/* Suspicion: the capture tap and the transmit tracer join a frame's fragments
+ * (pkt_linearize) and then the frame is released again, or its pins are never dropped
+ * (the chunks stay pinned until the device completes a frame that no longer points at
+ * them). Sound: linearize releases each pin once and clears the table; the device
+ * then holds plain frames, and the held bytes are the sent ones. */
+TEST(review_r7b_tap_and_tracer_join_and_unpin_once)
+{
+	static struct r7 s;
+	static struct net_tracer tr;
+	for (int mode = 0; mode < 2; mode++) {
+		r7_init(&s);
+		struct tcp_stack *t = &s.a.s.tcp;
+		struct tapped x = { 0, 0 };
+		if (mode == 0) {
+			s.a.s.core.tap = count_tap;
+			s.a.s.core.tap_ctx = &x;
+		} else {
+			net_trace_init(&tr);
+			tr.match = trace_all;
+			tr.done = trace_done;
+			net_trace_attach(&s.a.s.core, &tr);
+		}
+		uint32_t seq0 = s.cs->snd_nxt;
+		uint64_t sg0 = t->mib[TCP_MIB_SgCopySegs];
+		send_pieces(s.cs, 0, 5 * TCP_CHUNK_MIN, TCP_CHUNK_MIN, 0x71, 1);
+		CHECK(t->mib[TCP_MIB_SgCopySegs] > sg0);        /* built with fragments */
+		struct pkt *p = fake_netdev_pop(&s.a.f);
+		REQUIRE(p);
+		fake_netdev_complete(&s.a.f, 1);
+		CHECK_EQ(p->nfrags, 0);                         /* joined on the way */
+		CHECK_EQ(t->sg_pins, 0);
+		CHECK(frame_payload_ok(p, seq0, 0x71));
+		if (mode == 0) {
+			CHECK(x.frames >= 1);
+			CHECK_EQ(x.partial, 0);
+		} else {
+			CHECK(tr.started >= 1);
+		}
+		pkt_free(p);
+		uint32_t got = 0;
+		finish_stream(&s, 5 * TCP_CHUNK_MIN, 0x71, &got);
+		s.a.s.core.tap = NULL;
+		net_trace_detach(&s.a.s.core);
+		r7_fini(&s);
+	}
+}
+
+/* ---- 7. fq_codel's drops ----------------------------------------------------------- */
+
+/* Suspicion: fq_codel cuts frames itself (over its limit, CoDel's drops, a purge, the
+ * switch back to pfifo); any of those might bypass pkt_free and leak a pin. Sound:
+ * they all end in pkt_free; the pins are the live frames' fragments throughout and 0
+ * after the purge, and TCP recovers the dropped data. */
+TEST(review_r7b_fq_codel_drops_release_pins)
+{
+	static struct r7 s;
+	r7_init(&s);
+	struct tcp_stack *t = &s.a.s.tcp;
+	struct qdisc *qd = &s.a.s.link.ifs[0].qdisc;
+	struct fq_codel_params prm;
+	fq_codel_params_default(&prm);
+	prm.limit = 2;
+	prm.memory_limit = 1u << 20;
+	REQUIRE(qdisc_set_fq_codel(qd, &s.a.s.core, &prm) == 0);
+	s.a.f.ring_size = 1;
+	open_cwnd(s.cs);
+	send_pieces(s.cs, 0, 60000, 12000, 0x81, 1);
+	CHECK(s.a.s.core.drops[DROP_QDISC_FULL] > 0);
+	CHECK(qdisc_qlen(qd) > 0);
+	uint64_t queued_pins = t->sg_pins - pins_in(&s.a.f.wire);
+	CHECK(queued_pins > 0);
+	qdisc_set_pfifo(qd, &s.a.s.core, 1);    /* migrates one, drops the rest */
+	CHECK_EQ(t->sg_pins, pins_in(&s.a.f.wire) + pins_in(&qd->q));
+	qdisc_purge(qd, &s.a.s.core);
+	fake_netdev_drop_all(&s.a.f);
+	CHECK_EQ(t->sg_pins, 0);
+	s.a.f.ring_size = 0;
+	qdisc_set_pfifo(qd, &s.a.s.core, QDISC_LIMIT);
+	uint32_t got = 0;
+	finish_stream(&s, 60000, 0x81, &got);
+	r7_fini(&s);
+}
