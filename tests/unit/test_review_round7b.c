@@ -633,3 +633,189 @@ TEST(review_r7b_fq_codel_drops_release_pins)
 	finish_stream(&s, 60000, 0x81, &got);
 	r7_fini(&s);
 }
+
+/* ---- 8. the packet layer: who releases, and how often ------------------------------ */
+
+struct owner {
+	struct pkt_frag_owner own;
+	int unpins;
+	uint8_t bytes[20000];
+};
+
+static void owner_unpin(struct pkt_frag_owner *o)
+{
+	((struct owner *)(void *)o)->unpins++;
+}
+
+/* An Ethernet + IPv4 + TCP header (20-byte TCP header, PSH|ACK) for payload bytes. */
+static void put_headers(uint8_t *f, uint32_t payload)
+{
+	memset(f, 0, 54);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	wire_put16(f + 14 + 2, (uint16_t)(20 + 20 + payload));
+	f[14 + 8] = 64;
+	f[14 + 9] = 6;
+	wire_put32(f + 14 + 12, 0x0a000001);
+	wire_put32(f + 14 + 16, 0x0a000002);
+	wire_put16(f + 14 + 10, inet_csum(f + 14, 20));
+	wire_put16(f + 34, 5007);
+	wire_put16(f + 36, 80);
+	wire_put32(f + 38, 0x01000000);
+	f[34 + 12] = 5 << 4;
+	f[34 + 13] = 0x18;
+	wire_put16(f + 34 + 14, 65535);
+}
+
+struct segs {
+	struct pkt_pool *pool;
+	int allow;                      /* allocations left; < 0: any */
+	int n;
+	struct pkt *s[64];
+};
+
+static struct pkt *segs_alloc(void *ctx)
+{
+	struct segs *x = ctx;
+	if (x->allow == 0)
+		return NULL;
+	if (x->allow > 0)
+		x->allow--;
+	return pkt_alloc(x->pool);
+}
+
+static void segs_out(void *ctx, struct pkt *seg)
+{
+	struct segs *x = ctx;
+	REQUIRE(x->n < 64);
+	x->s[x->n++] = seg;
+}
+
+/* Suspicion: software GSO consumes the super-frame: it frees it (one unpin per owned
+ * fragment), and on an allocation failure half-way the caller (link.c) frees it: a
+ * double release if gso_segment had already let go, a leak if neither does. Also
+ * linearize twice, then free: one unpin. And the software checksum over fragments
+ * whose boundaries fall at odd offsets inside a segment. Sound on all counts: one
+ * unpin each, every segment's TCP and IP checksum verifies, the payload is the
+ * fragments' bytes in order. */
+TEST(review_r7b_gso_and_linearize_release_once_odd_fragments_sum)
+{
+	static struct owner o[3];
+	static uint8_t mem[70 * PKT_SLOT_SIZE];
+	static uint8_t bigmem[2 * 70000 + 2 * PKT_SLOT_SIZE];
+	static uint8_t want[20000];
+	static const uint8_t lasting[3] = { 0xde, 0xad, 0xbf };
+	struct pkt_pool pool, big;
+	pkt_pool_init(&pool, mem, 0x1000, 70);
+	pkt_pool_init_sized(&big, bigmem, 0x900000, 2, 65536);
+	const uint32_t lens[5] = { 1, 1447, 3, 4001, 2999 };    /* 8451: odd cuts */
+	for (int i = 0; i < 3; i++)
+		for (uint32_t j = 0; j < sizeof(o[i].bytes); j++)
+			o[i].bytes[j] = (uint8_t)(j * 31 + i + (j >> 8));
+	for (int round = 0; round < 3; round++) {
+		struct pkt *p = pkt_alloc(&big);
+		REQUIRE(p);
+		uint32_t total = 0;
+		for (int i = 0; i < 5; i++)
+			total += lens[i];
+		put_headers(pkt_put(p, 54), total);
+		uint32_t at = 0;
+		for (int i = 0; i < 5; i++) {
+			struct owner *w = &o[i % 3];
+			w->own.unpin = owner_unpin;
+			w->unpins = 0;
+			const uint8_t *src = i == 2 ? lasting : w->bytes + 100 * i;
+			REQUIRE(pkt_frag_add(p, src, lens[i], i == 2 ? NULL : &w->own) == 0);
+			memcpy(want + at, src, lens[i]);
+			at += lens[i];
+		}
+		p->flags |= PKT_F_GSO_TCP4;
+		p->gso_size = 1448;
+		struct segs x = { &pool, round == 1 ? 3 : -1, 0, { 0 } };
+		if (round == 2) {                       /* linearize twice, then free */
+			CHECK_EQ(pkt_linearize(p), 0);
+			CHECK_EQ(pkt_linearize(p), 0);
+			CHECK_EQ(o[0].unpins + o[1].unpins + o[2].unpins, 4);
+			CHECK(memcmp(pkt_data(p) + 54, want, total) == 0);
+			pkt_free(p);
+		} else {
+			int r = gso_segment(p, 1514, 0, segs_alloc, segs_out, &x);
+			if (round == 1) {               /* failed on the fourth: p is the caller's */
+				CHECK_EQ(r, -NET_ENOBUFS);
+				CHECK_EQ(o[0].unpins + o[1].unpins + o[2].unpins, 0);
+				pkt_free(p);
+			} else {
+				CHECK_EQ(r, 6);
+			}
+		}
+		/* Four owned fragments (o[0] twice: i = 0, 3; o[1] for i = 1, 4 ... ). */
+		CHECK_EQ(o[0].unpins, 2);
+		CHECK_EQ(o[1].unpins, 2);
+		CHECK_EQ(o[2].unpins, 0);
+		uint32_t got = 0;
+		for (int k = 0; k < x.n; k++) {
+			struct pkt *s = x.s[k];
+			uint8_t *f = pkt_data(s);
+			uint32_t n = s->len - 54;
+			CHECK_EQ(inet_csum(f + 14, 20), 0);
+			uint32_t pseudo = inet_csum_pseudo(0x0a000001, 0x0a000002, 6, (uint16_t)(20 + n));
+			CHECK_EQ(inet_csum_fold(inet_csum_add(pseudo, f + 34, 20 + n)), 0);
+			CHECK(memcmp(f + 54, want + got, n) == 0);
+			got += n;
+			pkt_free(s);
+		}
+		if (round == 0)
+			CHECK_EQ(got, total);
+	}
+	CHECK_EQ(pool.stats.free, 70);
+	CHECK_EQ(big.stats.free, 2);
+}
+
+/* ---- 9. e1000/igb descriptor count for five fragments ------------------------------ */
+
+/* Suspicion: with five fragments of odd sizes (some over E1000_TX_CHUNK) the ring-space
+ * check (e1000_offload_descs) undercounts what tx_offload posts, so a frame could be
+ * half-queued over a full ring; or a frame needs more descriptors than the ring has
+ * (it would wait for ever). Sound: the count is the context, the slot's pieces and
+ * each fragment's 4 KiB pieces, exactly the tx_data runs (read in e1000.c and igb.c,
+ * which are not compiled on the host); the worst case for a 64 KiB frame is 24, far
+ * below the 255 usable of a 256-descriptor ring; a fragment frame without TSO is
+ * refused (0: counted drop), never sent as one legacy descriptor. */
+TEST(review_r7b_e1000_descs_five_fragments)
+{
+	static uint8_t mem[2 * 70000 + 2 * PKT_SLOT_SIZE];
+	static uint8_t tail[65536];
+	struct pkt_pool big;
+	pkt_pool_init_sized(&big, mem, 0x900000, 2, 65536);
+	const uint32_t lens[][5] = {
+		{ 1, 4096, 4097, 8191, 13000 },
+		{ 13107, 13107, 13107, 13107, 13053 },  /* 65,481 payload: a full 64 KiB frame */
+		{ 4095, 1, 1, 1, 1 },
+	};
+	for (int c = 0; c < 3; c++) {
+		struct pkt *p = pkt_alloc(&big);
+		REQUIRE(p);
+		uint32_t total = 0, off = 0;
+		for (int i = 0; i < 5; i++)
+			total += lens[c][i];
+		put_headers(pkt_put(p, 54), total);
+		int want = 1 + 1;                       /* context, the slot's 54 bytes */
+		for (int i = 0; i < 5; i++) {
+			REQUIRE(pkt_frag_add(p, tail + off, lens[c][i], NULL) == 0);
+			want += (int)((lens[c][i] + E1000_TX_CHUNK - 1) / E1000_TX_CHUNK);
+			off += lens[c][i];
+		}
+		p->flags |= PKT_F_GSO_TCP4 | PKT_F_CSUM_PARTIAL;
+		p->gso_size = 1448;
+		p->csum_start = p->off + 34;
+		p->csum_off = 16;
+		struct e1000_tx_offload o;
+		CHECK_EQ(e1000_offload_descs(p, &o, 60, 1514), want);
+		CHECK(want <= 24);
+		CHECK_EQ(o.paylen, total);
+		p->flags &= (uint16_t)~PKT_F_GSO_TCP4;  /* fragments without TSO: refused */
+		CHECK_EQ(e1000_offload_descs(p, &o, 60, 1514), 0);
+		pkt_free(p);
+	}
+	CHECK_EQ(big.stats.free, 2);
+}
