@@ -819,3 +819,84 @@ TEST(review_r7b_e1000_descs_five_fragments)
 	}
 	CHECK_EQ(big.stats.free, 2);
 }
+
+/* ---- 10. MTU lowered under a connection's super-segments --------------------------- */
+
+/* Suspicion: the link MTU drops below what a connection's super-segments were cut for
+ * (gso_size 1448): the TSO device cannot take them, software GSO must cut them
+ * smaller from the fragments, with the pins released once and the bytes right.
+ * Sound: link.c picks software GSO (hlen + gso_size > the frame size), gso_segment
+ * re-cuts at the link's size gathering from the fragments, then frees the head. */
+TEST(review_r7b_mtu_drop_recut_from_fragments)
+{
+	static struct r7 s;
+	r7_init(&s);
+	struct tcp_stack *t = &s.a.s.tcp;
+	s.a.s.link.ifs[0].mtu = 1000;
+	s.a.s.link.gen++;                       /* cached paths look again */
+	uint64_t sg0 = t->mib[TCP_MIB_SgCopySegs];
+	send_pieces(s.cs, 0, 30000, 10000, 0x91, 1);
+	CHECK(t->mib[TCP_MIB_SgCopySegs] > sg0);
+	CHECK(s.a.f.wire.len > 10);
+	int big = 0, frags = 0;
+	for (struct pkt *p = s.a.f.wire.head; p; p = p->next) {
+		big += p->len > 1014;
+		frags += p->nfrags != 0;
+	}
+	CHECK_EQ(big, 0);
+	CHECK_EQ(frags, 0);
+	CHECK_EQ(t->sg_pins, 0);
+	/* What software GSO cut (the first window) arrives intact. */
+	uint32_t got = 0;
+	uint32_t first = s.cs->snd_nxt - s.cs->snd_una;        /* the initial window */
+	CHECK(first >= 10 * 1448);
+	a_to_b(&s, 0, 1);
+	CHECK_EQ(recv_check(s.ss, &got, 0x91), 0);
+	CHECK_EQ(got, first);
+	/* Out of scope, seen here: the tail's 1448-byte single segments exceed the new
+	 * MTU with DF set and ip_send_big drops them, on the copy path too (tx_sg off), and
+	 * TCP never lowers its MSS (no local ICMP, tcp_in.c pmtu_lower): the connection
+	 * stalls until the MTU is back (docs/review-round7b.md, open). */
+	s.a.s.link.ifs[0].mtu = 1500;
+	s.a.s.link.gen++;
+	finish_stream(&s, 30000, 0x91, &got);
+	r7_fini(&s);
+}
+
+/* ---- 11. memory pressure and pinned-then-acknowledged chunks ----------------------- */
+
+/* Suspicion: chunks acknowledged while pinned stay in mem_used (right: the memory is
+ * still taken) but their release bypasses tcp_free's accounting, so pressure set
+ * because of them never ends, or mem_used/sq_copied drift. Sound: sq_copied drops at
+ * the ACK, mem_used at the last unpin, and chunk_unpin re-tests pressure against the
+ * same mark mem_account uses. */
+TEST(review_r7b_pressure_ends_at_last_unpin)
+{
+	static struct r7 s;
+	static uint8_t buf[100];
+	r7_init(&s);
+	struct tcp_stack *t = &s.a.s.tcp;
+	send_pieces(s.cs, 0, 5 * TCP_CHUNK_MIN, TCP_CHUNK_MIN, 0xa1, 1);
+	pump(&s, 1, 1);
+	REQUIRE(s.nheld == 1);
+	CHECK_EQ(s.cs->sq_copied, 0);
+	CHECK_EQ(t->sg_held_bytes, 5 * TCP_CHUNK_MIN);
+	const uint64_t chunk = sizeof(struct tcp_chunk) + TCP_CHUNK_MIN;
+	uint64_t used = t->mem_used, max0 = t->cfg.mem_max;
+	/* The mark halfway into the pinned chunks: over it now, under it without them. */
+	t->cfg.mem_max = 2 * (used - 5 * chunk / 2) * 100 / (2 * TCP_MEM_PRESSURE_PCT);
+	tcp_config_changed(t);
+	uint64_t press0 = t->mib[TCP_MIB_TCPMemoryPressures];
+	REQUIRE(tcp_setopt(s.cs, TCP_OPT_CORK, 1) == 0);
+	REQUIRE(tcp_send(s.cs, buf, sizeof(buf)) == (long)sizeof(buf));    /* allocates */
+	CHECK(t->mem_pressure);
+	CHECK_EQ(t->mib[TCP_MIB_TCPMemoryPressures] - press0, 1);
+	complete_held(&s);
+	CHECK(!t->mem_pressure);
+	CHECK_EQ(t->mem_used, used - 5 * chunk + chunk);
+	CHECK_EQ(t->sg_held_bytes, 0);
+	t->cfg.mem_max = max0;
+	tcp_config_changed(t);
+	REQUIRE(tcp_setopt(s.cs, TCP_OPT_CORK, 0) == 0);
+	r7_fini(&s);
+}
