@@ -726,8 +726,12 @@ static void set_offloads(struct vnet *v)
 		d->features |= NETDEV_F_TSO4;
 		d->tso_max = VNET_GSO_FRAME_MAX;
 		/* TX descriptors chain; a legacy device without ANY_LAYOUT gets no more
-		 * deviation from its framing rules than the one logged at probe. */
-		if (!v->vp.legacy || virtio_has(&v->vp, VIRTIO_F_ANY_LAYOUT))
+		 * deviation from its framing rules than the one logged at probe. A chain
+		 * is the slot and up to PKT_MAX_FRAGS fragments: a queue smaller than that
+		 * (legal, virtio 1.2 §2.7; QEMU's is 256) could never take such a frame,
+		 * and the qdisc would offer it for ever (docs/review-round7b.md B). */
+		if ((!v->vp.legacy || virtio_has(&v->vp, VIRTIO_F_ANY_LAYOUT)) &&
+		    v->txq.size > PKT_MAX_FRAGS)
 			d->features |= NETDEV_F_SG;
 	}
 	if (virtio_has(&v->vp, VIRTIO_NET_F_GUEST_CSUM))

@@ -136,15 +136,23 @@ void tcp_sq_spare_free(struct tcp_sock *c)
  * generated ones) share chunks as large as the send buffer allows: a 64 KiB
  * super-segment then spans five 16 KiB chunks, not sixteen 4 KiB ones. Small writes
  * (at most TCP_CHUNK_MIN: requests, 1 KiB responses) keep the spare and never get
- * here. Out of line: most chunks are those. */
+ * here. Out of line: most chunks are those.
+ * Streaming only: behind data already queued (send_fill asks for a chunk once the tail
+ * is full). A lone write gets the size it asked for: growing it charged a 3,000-byte
+ * response 16 KiB of mem_used, and near mem_max refused a write that fitted
+ * (docs/review-round7b.md #1). Neither under pressure nor past mem_max. */
 static __attribute__((noinline)) uint32_t chunk_cap_stream(const struct tcp_sock *c, uint32_t cap)
 {
-	if (cap >= TCP_CHUNK_MAX || !c->tx_sg || !c->gso_max)
+	const struct tcp_stack *t = c->t;
+	if (cap >= TCP_CHUNK_MAX || !c->tx_sg || !c->gso_max || !c->sq_tail || t->mem_pressure)
 		return cap;
 	uint32_t room = tcp_sndbuf_free(c);
 	if (room <= cap)
 		return cap;
-	return room < TCP_CHUNK_MAX ? room : TCP_CHUNK_MAX;
+	uint32_t grown = room < TCP_CHUNK_MAX ? room : TCP_CHUNK_MAX;
+	if (t->mem_used + sizeof(struct tcp_chunk) + grown > t->cfg.mem_max)
+		return cap;
+	return grown;
 }
 
 /* An empty copy chunk of at least cap bytes: the connection's spare (the last
