@@ -934,7 +934,7 @@ static uint16_t mtu_plateau(uint16_t len)
 	return 68;
 }
 
-static void pmtu_lower(struct tcp_sock *c, uint16_t mtu, uint16_t quoted_len)
+void tcp_pmtu_lower(struct tcp_sock *c, uint16_t mtu, uint16_t quoted_len)
 {
 	if (mtu == 0)
 		mtu = mtu_plateau(quoted_len);
@@ -980,7 +980,7 @@ void tcp_icmp_error(struct tcp_stack *t, uint8_t type, uint8_t code, uint16_t ne
 		goto out;
 	}
 	if (type == 3 && code == 4) {
-		pmtu_lower(c, next_mtu, wire_get16(q + 2));
+		tcp_pmtu_lower(c, next_mtu, wire_get16(q + 2));
 	} else if (type == 3) {
 		int err = code == 0 ? -NET_ENETUNREACH : code == 3 ? -NET_ECONNREFUSED : -NET_EHOSTUNREACH;
 		/* Codes 2-4 are hard errors (SHLD-26) but only while connecting; in a

@@ -153,6 +153,8 @@ struct tcp_sock {
 	uint16_t peer_mss;               /* from the peer's MSS option */
 	uint16_t adv_mss;                /* what we announced */
 	uint16_t pmtu;
+	uint16_t pmtu_local;             /* our own link's MTU, below pmtu: a segment IP refused
+					  * (EMSGSIZE), applied once tcp_output's loop is done */
 	uint16_t rcv_mss;                /* largest segment seen from the peer */
 	bool tx_csum;                    /* the device completes partial checksums */
 	uint32_t gso_max;                /* super-segment payload cap; 0: MSS-sized segments */
@@ -326,7 +328,8 @@ struct tcp_sock *tcp_lookup(struct tcp_stack *t, uint32_t laddr, uint16_t lport,
 struct tcp_sock *tcp_lookup_listener(struct tcp_stack *t, uint32_t laddr, uint16_t lport);
 void tcp_tw_push(struct tcp_stack *t, struct tcp_sock *c);
 void tcp_tw_unlink(struct tcp_stack *t, struct tcp_sock *c);
-void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu);  /* mss, cc, rto, buffers sizes */
+void tcp_conn_setup(struct tcp_sock *c, uint16_t mtu);
+void tcp_pmtu_lower(struct tcp_sock *c, uint16_t mtu, uint16_t quoted_len);  /* tcp_in.c */  /* mss, cc, rto, buffers sizes */
 bool tcp_peer_full(struct tcp_stack *t, uint32_t addr);
 
 /* tcp_event.c: states, events, shared transitions */

@@ -398,6 +398,21 @@ static size_t xmit_emit(struct tcp_sock *c, uint8_t *buf, size_t room, uint32_t 
 	return tcp_wire_emit(&h, buf, room);
 }
 
+/* IP refused a segment with DF over our own link's MTU (lowered under a connection:
+ * `ip link set mtu`). No router will say so; Linux learns it from the route's MTU at the
+ * next send (tcp_current_mss) or its own ICMP error. Here: the route's MTU now, kept
+ * for the end of tcp_output, which lowers the MSS and re-sends from SND.UNA as an ICMP
+ * "fragmentation needed" would (RFC 1191 §6.3); not now, inside the send loop. */
+static __attribute__((noinline)) void local_too_big(struct tcp_sock *c)
+{
+	struct tcp_stack *t = c->t;
+	uint32_t src;
+	uint16_t mtu;
+	if (t->env.route && t->env.route(t->env.ctx, c->raddr, &src, &mtu) == 0 && mtu < c->pmtu &&
+	    (!c->pmtu_local || mtu < c->pmtu_local))
+		c->pmtu_local = mtu;
+}
+
 /* tcp_xmit into p (NULL: a fresh packet). gso_mss non-zero (the caller's
  * tcp_payload_max, below len) makes p a super-segment (PKT_F_GSO_TCP4, gso_size =
  * gso_mss), so p must be big; 0: one wire segment. */
@@ -444,8 +459,11 @@ static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, u
 		c->tos && t->env.ip_output_tos ?
 		t->env.ip_output_tos(t->env.ctx, p, c->laddr, c->raddr, c->tos) :
 		t->env.ip_output(t->env.ctx, p, c->laddr, c->raddr);
-	if (err != 0)
+	if (err != 0) {
 		tcp_mib(t, TCP_MIB_OutErrs);
+		if (err == -NET_EMSGSIZE)
+			local_too_big(c);
+	}
 	return 0;
 }
 
@@ -679,6 +697,11 @@ void tcp_output(struct tcp_sock *c)
 		persist_check(c);       /* held by pacing is not a closed window */
 	if (c->ack_now)
 		tcp_send_ack(c);
+	if (__builtin_expect(c->pmtu_local != 0, 0)) {
+		uint16_t mtu = c->pmtu_local;
+		c->pmtu_local = 0;
+		tcp_pmtu_lower(c, mtu, 0);      /* may call tcp_output again: the loop is done */
+	}
 }
 
 /* The persist timer fired: one probe, into the closed window if need be. */

@@ -853,13 +853,14 @@ TEST(review_r7b_mtu_drop_recut_from_fragments)
 	a_to_b(&s, 0, 1);
 	CHECK_EQ(recv_check(s.ss, &got, 0x91), 0);
 	CHECK_EQ(got, first);
-	/* Out of scope, seen here: the tail's 1448-byte single segments exceed the new
-	 * MTU with DF set and ip_send_big drops them, on the copy path too (tx_sg off), and
-	 * TCP never lowers its MSS (no local ICMP, tcp_in.c pmtu_lower): the connection
-	 * stalls until the MTU is back (docs/review-round7b.md, open). */
-	s.a.s.link.ifs[0].mtu = 1500;
-	s.a.s.link.gen++;
+	/* Seen here first: the tail's 1448-byte single segments exceed the new MTU with DF
+	 * set and ip_send_big refuses them, on the copy path too (tx_sg off); TCP never
+	 * lowered its MSS and the connection stalled until the MTU was back
+	 * (docs/review-round7b.md, A). Fixed: tcp_out.c local_too_big takes the route's
+	 * MTU and tcp_output lowers the MSS and re-sends, so the stream ends at MTU 1000. */
 	finish_stream(&s, 30000, 0x91, &got);
+	CHECK(s.cs->pmtu == 1000);
+	CHECK(s.cs->mss <= 1000 - 40);
 	r7_fini(&s);
 }
 
