@@ -42,10 +42,6 @@
 #define GRO_MAX_LEN (65535u - 20u)      /* a merged segment stays one IPv4 datagram */
 #define GRO_SEGS_MAX 64                 /* segments per train (Linux: gro_max_segs default) */
 
-/* The head of a chain: p->next is the next piece (payload only), and so on to NULL.
- * A bit of net/pkt.h's flag space (0x0100), defined here so pkt.h's struct is untouched. */
-#define PKT_F_GRO_CHAIN 0x0100
-
 /* p->data at the TCP header (IP validated and stripped); consumes p. */
 typedef void (*gro_deliver_fn)(void *ctx, struct pkt *p, uint32_t src, uint32_t dst);
 

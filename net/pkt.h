@@ -82,6 +82,9 @@ _Static_assert(PKT_HDR_SIZE + PKT_HEADROOM + PKT_BUF_SIZE <= PKT_SLOT_SIZE, "slo
 #define PKT_F_TAPPED 0x0008    /* shown to the capture tap on transmit (qdisc.c) */
 /* TX: nfrags != 0 (pkt_frag_add): pkt_free's one flags test also catches fragments. */
 #define PKT_F_FRAGS 0x0010
+/* RX: the head of a GRO chain (net/gro.h): p->next is the next piece (payload only), and
+ * so on to NULL; only TCP's input reads it (gro_seg_free frees it whole). */
+#define PKT_F_GRO_CHAIN 0x0100
 #define PKT_F_FREE 0x8000       /* on the pool's free list: pkt_free() of it is a double free */
 
 struct pkt_pool_stats {
