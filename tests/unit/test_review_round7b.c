@@ -11,7 +11,7 @@
  * every pin, held byte and TCP allocation is gone once they are.
  */
 #include "tests/unit/test.h"
-#include "tests/unit/fake_netdev.h"
+#include "tests/unit/sg_pair.h"
 #include "net/tcp_int.h"
 #include "net/gso.h"
 #include "net/qdisc.h"
@@ -23,87 +23,9 @@
 
 #define MS NET_NS_PER_MS
 #define PORT 5007
-#define HOLD_MAX 128
-
-struct r7 {
-	struct test_net a, b;           /* a sends to b */
-	struct tcp_sock *l, *cs, *ss;
-	struct pkt *held[HOLD_MAX];     /* frames a's "NIC" took and has not completed */
-	int nheld;
-};
-
-/* A copy of frame p (fragments gathered) in a fresh packet of to, its partial
- * checksum completed as the sender's NIC would. */
-static struct pkt *wire_copy(struct test_net *to, struct pkt *p)
-{
-	struct pkt *q = p->len <= PKT_BUF_SIZE ? pkt_alloc(&to->f.pool) : pkt_alloc(&to->txbig);
-	if (!q)
-		return NULL;
-	pkt_copy_out(p, 0, pkt_put(q, p->len), p->len);
-	if (p->flags & PKT_F_CSUM_PARTIAL) {
-		q->flags = PKT_F_CSUM_PARTIAL;
-		q->csum_start = p->csum_start - p->off + q->off;
-		q->csum_off = p->csum_off;
-		CHECK_EQ(gso_csum_help(q), 0);
-	}
-	q->flags = 0;
-	return q;
-}
-
-/* Moves what a sent to b (deliver) and keeps frames with fragments (hold). */
-static int a_to_b(struct r7 *s, int hold, int deliver)
-{
-	struct pkt *p;
-	int n = 0;
-	while ((p = fake_netdev_pop(&s->a.f))) {
-		fake_netdev_complete(&s->a.f, 1);
-		n++;
-		if (deliver) {
-			struct pkt *q = wire_copy(&s->b, p);
-			if (q)
-				net_input(&s->b.s, &s->b.f.dev, q);
-		}
-		if (hold && p->nfrags && s->nheld < HOLD_MAX)
-			s->held[s->nheld++] = p;
-		else
-			pkt_free(p);
-	}
-	net_input_flush(&s->b.s);
-	return n;
-}
-
-static int b_to_a(struct r7 *s)
-{
-	struct pkt *p;
-	int n = 0;
-	while ((p = fake_netdev_pop(&s->b.f))) {
-		fake_netdev_complete(&s->b.f, 1);
-		struct pkt *q = wire_copy(&s->a, p);
-		if (q)
-			net_input(&s->a.s, &s->a.f.dev, q);
-		pkt_free(p);
-		n++;
-	}
-	net_input_flush(&s->a.s);
-	return n;
-}
-
-static void pump(struct r7 *s, int hold, int deliver)
-{
-	for (int i = 0; i < 50; i++)
-		if (a_to_b(s, hold, deliver) + b_to_a(s) == 0)
-			break;
-}
-
-static void complete_held(struct r7 *s)
-{
-	for (int i = 0; i < s->nheld; i++)
-		pkt_free(s->held[i]);
-	s->nheld = 0;
-}
 
 /* Owned fragments (pins) of the frames the test holds and of a's wire. */
-static uint64_t live_pins(struct r7 *s)
+static uint64_t live_pins(struct sg_pair *s)
 {
 	uint64_t n = 0;
 	for (int i = 0; i < s->nheld; i++)
@@ -116,7 +38,7 @@ static uint64_t live_pins(struct r7 *s)
 }
 
 /* a: features (a TSO + SG + checksum device unless told); b: LRO. */
-static void r7_init_dev(struct r7 *s, uint32_t features)
+static void r7_init_dev(struct sg_pair *s, uint32_t features)
 {
 	memset(s, 0, sizeof(*s));
 	tn_init_tcp(&s->a, 1, "10.0.0.1/24");
@@ -125,11 +47,11 @@ static void r7_init_dev(struct r7 *s, uint32_t features)
 	s->a.f.dev.tso_max = 65536;
 	s->b.f.dev.features = NETDEV_F_RX_LRO;
 	s->a.s.tcp.cfg.gso = true;
-	pump(s, 0, 1);
+	sgp_pump(s, 0, 1);
 	REQUIRE(tcp_listen(&s->b.s.tcp, 0, PORT, 0, NULL, NULL, &s->l) == 0);
 	REQUIRE(tcp_connect(&s->a.s.tcp, 0, ip("10.0.0.2"), PORT, NULL, NULL, &s->cs) == 0);
 	for (int i = 0; i < 10 && !s->ss; i++) {
-		pump(s, 0, 1);
+		sgp_pump(s, 0, 1);
 		tcp_accept(s->l, &s->ss);
 	}
 	REQUIRE(s->ss);
@@ -137,21 +59,21 @@ static void r7_init_dev(struct r7 *s, uint32_t features)
 	REQUIRE(s->cs->tx_sg);
 }
 
-static void r7_init(struct r7 *s)
+static void r7_init(struct sg_pair *s)
 {
 	r7_init_dev(s, NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG);
 }
 
-static void r7_fini(struct r7 *s)
+static void r7_fini(struct sg_pair *s)
 {
-	complete_held(s);
+	sgp_complete_held(s);
 	if (s->cs)
 		tcp_abort(s->cs);
 	if (s->ss)
 		tcp_abort(s->ss);
 	if (s->l)
 		tcp_close(s->l);
-	pump(s, 0, 0);
+	sgp_pump(s, 0, 0);
 	CHECK_EQ(s->a.s.tcp.sg_pins, 0);
 	CHECK_EQ(s->a.s.tcp.sg_held_bytes, 0);
 	CHECK_EQ(tn_fini(&s->a), 0);
@@ -210,11 +132,11 @@ static int frame_payload_ok(struct pkt *p, uint32_t seq0, uint8_t salt)
 }
 
 /* Drives the transfer to the end: every byte of n arrives intact at b. */
-static void finish_stream(struct r7 *s, uint32_t n, uint8_t salt, uint32_t *got)
+static void finish_stream(struct sg_pair *s, uint32_t n, uint8_t salt, uint32_t *got)
 {
 	uint32_t bad = 0;
 	for (int i = 0; i < 600 && *got < n; i++) {
-		pump(s, 0, 1);
+		sgp_pump(s, 0, 1);
 		bad += recv_check(s->ss, got, salt);
 		tn_advance(&s->a, 20 * MS);
 		tn_advance(&s->b, 20 * MS);
@@ -242,7 +164,7 @@ static int queue_chunks(const struct tcp_sock *c)
  * fits mem_max; the streaming case (4 KiB pieces) still spans <= 5 chunks per 64 KiB. */
 TEST(review_r7b_lone_write_charged_its_size_bug)
 {
-	static struct r7 s;
+	static struct sg_pair s;
 	static uint8_t buf[4096];
 	r7_init(&s);
 	struct tcp_stack *t = &s.a.s.tcp;
@@ -258,7 +180,7 @@ TEST(review_r7b_lone_write_charged_its_size_bug)
 	CHECK(queue_chunks(s.cs) <= 5);
 	uint64_t sg0 = t->mib[TCP_MIB_SgCopySegs];
 	REQUIRE(tcp_setopt(s.cs, TCP_OPT_CORK, 0) == 0);
-	pump(&s, 0, 1);
+	sgp_pump(&s, 0, 1);
 	CHECK(t->mib[TCP_MIB_SgCopySegs] > sg0);
 	tcp_abort(s.cs);
 	s.cs = NULL;
@@ -267,7 +189,7 @@ TEST(review_r7b_lone_write_charged_its_size_bug)
 	struct tcp_sock *c2;
 	REQUIRE(tcp_connect(t, 0, ip("10.0.0.2"), PORT, NULL, NULL, &c2) == 0);
 	for (int i = 0; i < 10 && !(tcp_ready(c2) & TCP_EV_CONNECTED); i++)
-		pump(&s, 0, 1);
+		sgp_pump(&s, 0, 1);
 	REQUIRE(tcp_ready(c2) & TCP_EV_CONNECTED);
 	REQUIRE(tcp_setopt(c2, TCP_OPT_CORK, 1) == 0);
 	uint64_t max0 = t->cfg.mem_max;
@@ -287,7 +209,7 @@ TEST(review_r7b_lone_write_charged_its_size_bug)
  * undoes what it added (no pin taken) and the range is copied; the bytes are right. */
 TEST(review_r7b_more_chunks_than_fragments_copied)
 {
-	static struct r7 s;
+	static struct sg_pair s;
 	r7_init(&s);
 	uint32_t seq0 = s.cs->snd_nxt;
 	uint64_t sg0 = s.a.s.tcp.mib[TCP_MIB_SgSegs];
@@ -332,9 +254,9 @@ static void cut_out(void *ctx, struct pkt *seg)
 
 /* Cuts a copy of super-frame p into wire segments (checksums complete) and delivers
  * the first n to b; the rest are lost. */
-static void deliver_first_segments(struct r7 *s, struct pkt *p, int n)
+static void deliver_first_segments(struct sg_pair *s, struct pkt *p, int n)
 {
-	struct pkt *q = wire_copy(&s->b, p);
+	struct pkt *q = sgp_wire_copy(&s->b, p);
 	REQUIRE(q);
 	q->flags |= PKT_F_GSO_TCP4;
 	q->gso_size = p->gso_size;
@@ -357,7 +279,7 @@ static void deliver_first_segments(struct r7 *s, struct pkt *p, int n)
  * and the connection's budget drop at the ACK. Sound. */
 TEST(review_r7b_chunk_acked_in_part_while_pinned)
 {
-	static struct r7 s;
+	static struct sg_pair s;
 	r7_init(&s);
 	struct tcp_stack *t = &s.a.s.tcp;
 	uint32_t seq0 = s.cs->snd_nxt;
@@ -370,7 +292,7 @@ TEST(review_r7b_chunk_acked_in_part_while_pinned)
 	deliver_first_segments(&s, p, 1);       /* 1448 bytes: inside the first chunk */
 	for (int i = 0; i < 5; i++) {           /* b's ACK (delayed) */
 		tn_advance(&s.b, 50 * MS);
-		b_to_a(&s);
+		sgp_b_to_a(&s);
 	}
 	CHECK_EQ(s.cs->snd_una, seq0 + 1448);
 	CHECK_EQ(queue_chunks(s.cs), 5);        /* the first chunk stays, acked in part */
@@ -381,12 +303,12 @@ TEST(review_r7b_chunk_acked_in_part_while_pinned)
 	for (int i = 0; i < 400 && got < 5 * TCP_CHUNK_MIN; i++) {
 		tn_advance(&s.a, 50 * MS);
 		tn_advance(&s.b, 50 * MS);
-		pump(&s, 1, 1);
+		sgp_pump(&s, 1, 1);
 		bad += recv_check(s.ss, &got, 0x41);
 	}
 	for (int i = 0; i < 4; i++) {
 		tn_advance(&s.b, 100 * MS);
-		pump(&s, 1, 1);
+		sgp_pump(&s, 1, 1);
 	}
 	CHECK_EQ(got, 5 * TCP_CHUNK_MIN);
 	CHECK_EQ(bad, 0);
@@ -451,7 +373,7 @@ static int destroy_net(struct test_net *t)
  * stack's allocator; nothing is left and ASan sees no use after free. */
 TEST(review_r7b_shutdown_with_frames_in_device_qdisc_neigh)
 {
-	static struct r7 s;
+	static struct sg_pair s;
 	r7_init(&s);
 	struct tcp_stack *t = &s.a.s.tcp;
 	open_cwnd(s.cs);
@@ -493,7 +415,7 @@ TEST(review_r7b_shutdown_with_frames_in_device_qdisc_neigh)
  * queue (send, failure, flush) frees or sends the frame; pins follow it. */
 TEST(review_r7b_neigh_queue_pins_released_on_failure_and_flush)
 {
-	static struct r7 s;
+	static struct sg_pair s;
 	r7_init(&s);
 	struct tcp_stack *t = &s.a.s.tcp;
 	neigh_flush(&s.a.s.neigh, -1);
@@ -558,7 +480,7 @@ static void trace_done(void *ctx, const struct trace_rec *recs, int n)
  * then holds plain frames, and the held bytes are the sent ones. */
 TEST(review_r7b_tap_and_tracer_join_and_unpin_once)
 {
-	static struct r7 s;
+	static struct sg_pair s;
 	static struct net_tracer tr;
 	for (int mode = 0; mode < 2; mode++) {
 		r7_init(&s);
@@ -606,7 +528,7 @@ TEST(review_r7b_tap_and_tracer_join_and_unpin_once)
  * after the purge, and TCP recovers the dropped data. */
 TEST(review_r7b_fq_codel_drops_release_pins)
 {
-	static struct r7 s;
+	static struct sg_pair s;
 	r7_init(&s);
 	struct tcp_stack *t = &s.a.s.tcp;
 	struct qdisc *qd = &s.a.s.link.ifs[0].qdisc;
@@ -829,7 +751,7 @@ TEST(review_r7b_e1000_descs_five_fragments)
  * re-cuts at the link's size gathering from the fragments, then frees the head. */
 TEST(review_r7b_mtu_drop_recut_from_fragments)
 {
-	static struct r7 s;
+	static struct sg_pair s;
 	r7_init(&s);
 	struct tcp_stack *t = &s.a.s.tcp;
 	s.a.s.link.ifs[0].mtu = 1000;
@@ -850,7 +772,7 @@ TEST(review_r7b_mtu_drop_recut_from_fragments)
 	uint32_t got = 0;
 	uint32_t first = s.cs->snd_nxt - s.cs->snd_una;        /* the initial window */
 	CHECK(first >= 10 * 1448);
-	a_to_b(&s, 0, 1);
+	sgp_a_to_b(&s, 0, 1);
 	CHECK_EQ(recv_check(s.ss, &got, 0x91), 0);
 	CHECK_EQ(got, first);
 	/* Seen here first: the tail's 1448-byte single segments exceed the new MTU with DF
@@ -873,12 +795,12 @@ TEST(review_r7b_mtu_drop_recut_from_fragments)
  * same mark mem_account uses. */
 TEST(review_r7b_pressure_ends_at_last_unpin)
 {
-	static struct r7 s;
+	static struct sg_pair s;
 	static uint8_t buf[100];
 	r7_init(&s);
 	struct tcp_stack *t = &s.a.s.tcp;
 	send_pieces(s.cs, 0, 5 * TCP_CHUNK_MIN, TCP_CHUNK_MIN, 0xa1, 1);
-	pump(&s, 1, 1);
+	sgp_pump(&s, 1, 1);
 	REQUIRE(s.nheld == 1);
 	CHECK_EQ(s.cs->sq_copied, 0);
 	CHECK_EQ(t->sg_held_bytes, 5 * TCP_CHUNK_MIN);
@@ -893,7 +815,7 @@ TEST(review_r7b_pressure_ends_at_last_unpin)
 	REQUIRE(tcp_send(s.cs, buf, sizeof(buf)) == (long)sizeof(buf));    /* allocates */
 	CHECK(t->mem_pressure);
 	CHECK_EQ(t->mib[TCP_MIB_TCPMemoryPressures] - press0, 1);
-	complete_held(&s);
+	sgp_complete_held(&s);
 	CHECK(!t->mem_pressure);
 	CHECK_EQ(t->mem_used, used - 5 * chunk + chunk);
 	CHECK_EQ(t->sg_held_bytes, 0);
@@ -913,7 +835,7 @@ TEST(review_r7b_pressure_ends_at_last_unpin)
  * bytes, pins go at completion, the stream arrives whole once the reader drains. */
 TEST(review_r7b_window_probe_over_pinned_chunks)
 {
-	static struct r7 s;
+	static struct sg_pair s;
 	static uint8_t buf[16384];
 	r7_init(&s);
 	struct tcp_stack *t = &s.a.s.tcp;
@@ -930,7 +852,7 @@ TEST(review_r7b_window_probe_over_pinned_chunks)
 				break;
 			queued += (uint32_t)r;
 		}
-		pump(&s, 1, 1);
+		sgp_pump(&s, 1, 1);
 		tn_advance(&s.a, 10 * MS);
 		tn_advance(&s.b, 10 * MS);
 	}
@@ -946,7 +868,7 @@ TEST(review_r7b_window_probe_over_pinned_chunks)
 	for (int i = 0; i < 6; i++) {           /* persist timer: probes into the closed window */
 		tn_advance(&s.a, 1000 * MS);
 		tn_advance(&s.b, 10 * MS);
-		pump(&s, 1, 1);
+		sgp_pump(&s, 1, 1);
 	}
 	CHECK(t->mib[TCP_MIB_TCPWinProbe] > probes0);
 	int ok = 1;
@@ -954,7 +876,7 @@ TEST(review_r7b_window_probe_over_pinned_chunks)
 		ok &= frame_payload_ok(s.held[i], seq0, 0xb1);
 	CHECK(ok);
 	CHECK_EQ(t->sg_pins, live_pins(&s));
-	complete_held(&s);
+	sgp_complete_held(&s);
 	CHECK_EQ(t->sg_pins, 0);
 	/* The reader drains; the rest follows. */
 	uint32_t got = 0, bad = 0;
@@ -969,7 +891,7 @@ TEST(review_r7b_window_probe_over_pinned_chunks)
 				break;
 			queued += (uint32_t)r;
 		}
-		pump(&s, 0, 1);
+		sgp_pump(&s, 0, 1);
 		tn_advance(&s.a, 20 * MS);
 		tn_advance(&s.b, 20 * MS);
 	}

@@ -7,95 +7,16 @@
  * given until the test "completes" them, as real drivers reclaim late.
  */
 #include "tests/unit/test.h"
-#include "tests/unit/fake_netdev.h"
+#include "tests/unit/sg_pair.h"
 #include "net/tcp_int.h"
 #include "net/gso.h"
 #include "net/qdisc.h"
 
 #define MS NET_NS_PER_MS
 #define PORT 5002
-#define HOLD_MAX 64
-
-struct sgc {
-	struct test_net a, b;           /* a sends to b */
-	struct tcp_sock *l, *cs, *ss;
-	struct pkt *held[HOLD_MAX];     /* frames a's "NIC" took and has not completed */
-	int nheld;
-	uint64_t base_pins;
-};
-
-/* A copy of frame p (fragments gathered) in a fresh packet of to, its partial
- * checksum completed as the sender's NIC would. */
-static struct pkt *wire_copy(struct test_net *to, struct pkt *p)
-{
-	struct pkt *q = p->len <= PKT_BUF_SIZE ? pkt_alloc(&to->f.pool) : pkt_alloc(&to->txbig);
-	if (!q)
-		return NULL;
-	pkt_copy_out(p, 0, pkt_put(q, p->len), p->len);
-	if (p->flags & PKT_F_CSUM_PARTIAL) {
-		q->flags = PKT_F_CSUM_PARTIAL;
-		q->csum_start = p->csum_start - p->off + q->off;
-		q->csum_off = p->csum_off;
-		CHECK_EQ(gso_csum_help(q), 0);
-	}
-	q->flags = 0;
-	return q;
-}
-
-/* Moves what a sent to b: frames with fragments are kept (hold) or freed at once. */
-static int a_to_b(struct sgc *s, int hold, int deliver)
-{
-	struct pkt *p;
-	int n = 0;
-	while ((p = fake_netdev_pop(&s->a.f))) {
-		fake_netdev_complete(&s->a.f, 1);
-		n++;
-		if (deliver) {
-			struct pkt *q = wire_copy(&s->b, p);
-			if (q)
-				net_input(&s->b.s, &s->b.f.dev, q);
-		}
-		if (hold && p->nfrags && s->nheld < HOLD_MAX)
-			s->held[s->nheld++] = p;
-		else
-			pkt_free(p);
-	}
-	net_input_flush(&s->b.s);
-	return n;
-}
-
-static int b_to_a(struct sgc *s)
-{
-	struct pkt *p;
-	int n = 0;
-	while ((p = fake_netdev_pop(&s->b.f))) {
-		fake_netdev_complete(&s->b.f, 1);
-		struct pkt *q = wire_copy(&s->a, p);
-		if (q)
-			net_input(&s->a.s, &s->a.f.dev, q);
-		pkt_free(p);
-		n++;
-	}
-	net_input_flush(&s->a.s);
-	return n;
-}
-
-static void pump(struct sgc *s, int hold, int deliver)
-{
-	for (int i = 0; i < 50; i++)
-		if (a_to_b(s, hold, deliver) + b_to_a(s) == 0)
-			break;
-}
-
-static void complete_held(struct sgc *s)
-{
-	for (int i = 0; i < s->nheld; i++)
-		pkt_free(s->held[i]);
-	s->nheld = 0;
-}
 
 /* a: a TSO + SG + checksum device (frames reach it with their fragments); b: LRO. */
-static void sgc_init(struct sgc *s)
+static void sgc_init(struct sg_pair *s)
 {
 	memset(s, 0, sizeof(*s));
 	tn_init_tcp(&s->a, 1, "10.0.0.1/24");
@@ -104,11 +25,11 @@ static void sgc_init(struct sgc *s)
 	s->a.f.dev.tso_max = 65536;
 	s->b.f.dev.features = NETDEV_F_RX_LRO;
 	s->a.s.tcp.cfg.gso = true;
-	pump(s, 0, 1);
+	sgp_pump(s, 0, 1);
 	REQUIRE(tcp_listen(&s->b.s.tcp, 0, PORT, 0, NULL, NULL, &s->l) == 0);
 	REQUIRE(tcp_connect(&s->a.s.tcp, 0, ip("10.0.0.2"), PORT, NULL, NULL, &s->cs) == 0);
 	for (int i = 0; i < 10 && !s->ss; i++) {
-		pump(s, 0, 1);
+		sgp_pump(s, 0, 1);
 		tcp_accept(s->l, &s->ss);
 	}
 	REQUIRE(s->ss);
@@ -116,15 +37,15 @@ static void sgc_init(struct sgc *s)
 	REQUIRE(s->cs->tx_sg);
 }
 
-static void sgc_fini(struct sgc *s)
+static void sgc_fini(struct sg_pair *s)
 {
-	complete_held(s);
+	sgp_complete_held(s);
 	if (s->cs)
 		tcp_abort(s->cs);
 	if (s->ss)
 		tcp_abort(s->ss);
 	tcp_close(s->l);
-	pump(s, 0, 0);
+	sgp_pump(s, 0, 0);
 	CHECK_EQ(s->a.s.tcp.sg_pins, 0);
 	CHECK_EQ(s->a.s.tcp.sg_held_bytes, 0);
 	CHECK_EQ(tn_fini(&s->a), 0);
@@ -190,12 +111,12 @@ static uint32_t recv_check(struct tcp_sock *c, uint32_t *at, uint8_t salt)
  * completion, and the chunks are freed then. */
 TEST(tcp_sgcopy_acked_before_completion_stays_intact)
 {
-	static struct sgc s;
+	static struct sg_pair s;
 	sgc_init(&s);
 	uint32_t seq0 = s.cs->snd_nxt;
 	uint64_t sg0 = s.a.s.tcp.mib[TCP_MIB_SgCopySegs];
 	send_pattern(s.cs, 5 * TCP_CHUNK_MIN, TCP_CHUNK_MIN, 0x11);
-	pump(&s, 1, 1);                         /* delivered, ACKed, the frame still held */
+	sgp_pump(&s, 1, 1);                         /* delivered, ACKed, the frame still held */
 	REQUIRE(s.nheld == 1);
 	CHECK_EQ(s.held[0]->nfrags, 5);
 	CHECK_EQ(s.a.s.tcp.mib[TCP_MIB_SgCopySegs] - sg0, 1);
@@ -210,12 +131,12 @@ TEST(tcp_sgcopy_acked_before_completion_stays_intact)
 	send_corked(s.cs, 5 * TCP_CHUNK_MIN, TCP_CHUNK_MIN, 0xee, 0);
 	CHECK(held_payload_ok(s.held[0], seq0, 0x11));
 	uint64_t used = s.a.s.tcp.mem_used;
-	complete_held(&s);                      /* TX completion: the last unpin frees */
+	sgp_complete_held(&s);                      /* TX completion: the last unpin frees */
 	CHECK_EQ(s.a.s.tcp.sg_pins, 0);
 	CHECK_EQ(s.a.s.tcp.sg_held_bytes, 0);
 	CHECK_EQ(used - s.a.s.tcp.mem_used, 5 * (sizeof(struct tcp_chunk) + TCP_CHUNK_MIN));
 	REQUIRE(tcp_setopt(s.cs, TCP_OPT_CORK, 0) == 0);
-	pump(&s, 0, 1);                         /* the second batch arrives intact too */
+	sgp_pump(&s, 0, 1);                         /* the second batch arrives intact too */
 	got = 0;
 	CHECK_EQ(recv_check(s.ss, &got, 0xee), 0);
 	CHECK_EQ(got, 5 * TCP_CHUNK_MIN);
@@ -227,11 +148,11 @@ TEST(tcp_sgcopy_acked_before_completion_stays_intact)
  * and then everything TCP allocated is given back (under ASan: no use after free). */
 TEST(tcp_sgcopy_abort_with_frames_in_flight)
 {
-	static struct sgc s;
+	static struct sg_pair s;
 	sgc_init(&s);
 	uint32_t seq0 = s.cs->snd_nxt;
 	send_pattern(s.cs, 40000, 8000, 0x22);
-	a_to_b(&s, 1, 0);                       /* sent, never delivered */
+	sgp_a_to_b(&s, 1, 0);                       /* sent, never delivered */
 	REQUIRE(s.nheld >= 1);
 	CHECK(s.a.s.tcp.sg_pins > 0);
 	tcp_abort(s.cs);
@@ -245,7 +166,7 @@ TEST(tcp_sgcopy_abort_with_frames_in_flight)
 		CHECK(held_payload_ok(s.held[i], seq0, 0x22));
 	tcp_abort(c2);
 	tn_advance(&s.a, MS);
-	complete_held(&s);
+	sgp_complete_held(&s);
 	CHECK_EQ(s.a.s.tcp.sg_pins, 0);
 	CHECK_EQ(s.a.s.tcp.sg_held_bytes, 0);
 	CHECK_EQ(s.a.s.tcp.mem_used, 0);        /* a has no TCB, buffer or chunk left */
@@ -256,7 +177,7 @@ TEST(tcp_sgcopy_abort_with_frames_in_flight)
  * after taking it) release their pins like a completion. */
 TEST(tcp_sgcopy_qdisc_drop_and_device_drop_release)
 {
-	static struct sgc s;
+	static struct sg_pair s;
 	sgc_init(&s);
 	s.a.f.ring_size = 1;                    /* the rest waits in the qdisc */
 	send_pattern(s.cs, 60000, 12000, 0x33);
@@ -270,7 +191,7 @@ TEST(tcp_sgcopy_qdisc_drop_and_device_drop_release)
 	/* TCP recovers the lost data by retransmission: the stream arrives intact. */
 	uint32_t got = 0, bad = 0;
 	for (int i = 0; i < 400 && got < 60000; i++) {
-		pump(&s, 0, 1);
+		sgp_pump(&s, 0, 1);
 		bad += recv_check(s.ss, &got, 0x33);
 		tn_advance(&s.a, 20 * MS);
 		tn_advance(&s.b, 20 * MS);
@@ -285,10 +206,10 @@ TEST(tcp_sgcopy_qdisc_drop_and_device_drop_release)
  * chunks outlive their ACK for the held frame, and every pin goes at completion. */
 TEST(tcp_sgcopy_retransmit_pinned_data)
 {
-	static struct sgc s;
+	static struct sg_pair s;
 	sgc_init(&s);
 	send_pattern(s.cs, 30000, 10000, 0x44);
-	a_to_b(&s, 1, 0);                       /* lost on the wire, kept by the NIC */
+	sgp_a_to_b(&s, 1, 0);                       /* lost on the wire, kept by the NIC */
 	REQUIRE(s.nheld >= 1);
 	uint64_t pins = s.a.s.tcp.sg_pins;
 	CHECK(pins > 0);
@@ -296,19 +217,19 @@ TEST(tcp_sgcopy_retransmit_pinned_data)
 	for (int i = 0; i < 400 && got < 30000; i++) {
 		tn_advance(&s.a, 50 * MS);
 		tn_advance(&s.b, 50 * MS);
-		pump(&s, 1, 1);                 /* retransmissions delivered (and any SG held) */
+		sgp_pump(&s, 1, 1);                 /* retransmissions delivered (and any SG held) */
 		bad += recv_check(s.ss, &got, 0x44);
 	}
 	for (int i = 0; i < 4; i++) {           /* the last (delayed) ACK */
 		tn_advance(&s.b, 100 * MS);
-		pump(&s, 1, 1);
+		sgp_pump(&s, 1, 1);
 	}
 	CHECK(s.a.s.tcp.mib[TCP_MIB_RetransSegs] > 0);
 	CHECK_EQ(got, 30000);
 	CHECK_EQ(bad, 0);
 	CHECK_EQ(s.cs->snd_una, s.cs->snd_nxt);
 	CHECK(s.a.s.tcp.sg_held_bytes > 0);     /* ACKed, kept for the held frames */
-	complete_held(&s);
+	sgp_complete_held(&s);
 	CHECK_EQ(s.a.s.tcp.sg_pins, 0);
 	CHECK_EQ(s.a.s.tcp.sg_held_bytes, 0);
 	sgc_fini(&s);
@@ -317,7 +238,7 @@ TEST(tcp_sgcopy_retransmit_pinned_data)
 /* ---- twins: software GSO over fragments against the copy path ------------------------ */
 
 struct twin {
-	struct sgc s;
+	struct sg_pair s;
 	uint32_t got, bad;
 };
 
@@ -328,13 +249,13 @@ static void twins_run(int dev_csum)
 {
 	static struct twin t[2];
 	for (int k = 0; k < 2; k++) {
-		struct sgc *s = &t[k].s;
+		struct sg_pair *s = &t[k].s;
 		memset(&t[k], 0, sizeof(t[k]));
 		tn_init_tcp(&s->a, 1, "10.0.0.1/24");
 		tn_init_tcp(&s->b, 2, "10.0.0.2/24");
 		s->a.f.dev.features = dev_csum ? NETDEV_F_TX_CSUM : 0;
 		s->a.s.tcp.cfg.gso = true;
-		pump(s, 0, 1);
+		sgp_pump(s, 0, 1);
 		REQUIRE(tcp_listen(&s->b.s.tcp, 0, PORT, 0, NULL, NULL, &s->l) == 0);
 		REQUIRE(tcp_connect(&s->a.s.tcp, 0, ip("10.0.0.2"), PORT, NULL, NULL, &s->cs) == 0);
 		REQUIRE(s->cs->tx_sg);          /* no TSO: software GSO gathers */
@@ -347,7 +268,7 @@ static void twins_run(int dev_csum)
 	uint32_t sent = 0;
 	for (int step = 0; step < 3000 && t[0].got < 400000; step++) {
 		for (int k = 0; k < 2; k++) {
-			struct sgc *s = &t[k].s;
+			struct sg_pair *s = &t[k].s;
 			if (!s->ss)
 				tcp_accept(s->l, &s->ss);
 			if (tcp_ready(s->cs) & TCP_EV_CONNECTED) {
@@ -369,7 +290,7 @@ static void twins_run(int dev_csum)
 				break;
 			}
 			frames++;
-			struct pkt *q0 = wire_copy(&t[0].s.b, p0), *q1 = wire_copy(&t[1].s.b, p1);
+			struct pkt *q0 = sgp_wire_copy(&t[0].s.b, p0), *q1 = sgp_wire_copy(&t[1].s.b, p1);
 			REQUIRE(q0 && q1);
 			CHECK(p0->len <= sizeof(fa));
 			memcpy(fa, pkt_data(q0), q0->len);
@@ -383,9 +304,9 @@ static void twins_run(int dev_csum)
 			net_input(&t[1].s.b.s, &t[1].s.b.f.dev, q1);
 		}
 		for (int k = 0; k < 2; k++) {
-			struct sgc *s = &t[k].s;
+			struct sg_pair *s = &t[k].s;
 			net_input_flush(&s->b.s);
-			pump(s, 0, 1);          /* ACKs back (and anything left) */
+			sgp_pump(s, 0, 1);          /* ACKs back (and anything left) */
 			if (s->ss)
 				t[k].bad += recv_check(s->ss, &t[k].got, 0x55);
 			tn_advance(&s->a, MS);
