@@ -2,6 +2,7 @@
 #include "tests/unit/sg_pair.h"
 #include "tests/unit/test.h"
 #include "net/gso.h"
+#include "net/tcp_int.h"
 
 struct pkt *sgp_wire_copy(struct test_net *to, struct pkt *p)
 {
@@ -68,4 +69,41 @@ void sgp_complete_held(struct sg_pair *s)
 	for (int i = 0; i < s->nheld; i++)
 		pkt_free(s->held[i]);
 	s->nheld = 0;
+}
+
+void sgp_init(struct sg_pair *s, uint32_t features, uint16_t port)
+{
+	memset(s, 0, sizeof(*s));
+	tn_init_tcp(&s->a, 1, "10.0.0.1/24");
+	tn_init_tcp(&s->b, 2, "10.0.0.2/24");
+	s->a.f.dev.features = features;
+	s->a.f.dev.tso_max = 65536;
+	s->b.f.dev.features = NETDEV_F_RX_LRO;
+	s->a.s.tcp.cfg.gso = true;
+	sgp_pump(s, 0, 1);
+	REQUIRE(tcp_listen(&s->b.s.tcp, 0, port, 0, NULL, NULL, &s->l) == 0);
+	REQUIRE(tcp_connect(&s->a.s.tcp, 0, ip("10.0.0.2"), port, NULL, NULL, &s->cs) == 0);
+	for (int i = 0; i < 10 && !s->ss; i++) {
+		sgp_pump(s, 0, 1);
+		tcp_accept(s->l, &s->ss);
+	}
+	REQUIRE(s->ss);
+	REQUIRE(tcp_ready(s->cs) & TCP_EV_CONNECTED);
+	REQUIRE(s->cs->tx_sg);
+}
+
+void sgp_fini(struct sg_pair *s)
+{
+	sgp_complete_held(s);
+	if (s->cs)
+		tcp_abort(s->cs);
+	if (s->ss)
+		tcp_abort(s->ss);
+	if (s->l)
+		tcp_close(s->l);
+	sgp_pump(s, 0, 0);
+	CHECK_EQ(s->a.s.tcp.sg_pins, 0);
+	CHECK_EQ(s->a.s.tcp.sg_held_bytes, 0);
+	CHECK_EQ(tn_fini(&s->a), 0);
+	CHECK_EQ(tn_fini(&s->b), 0);
 }

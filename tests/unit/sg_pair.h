@@ -27,5 +27,10 @@ int sgp_a_to_b(struct sg_pair *s, int hold, int deliver);
 int sgp_b_to_a(struct sg_pair *s);
 void sgp_pump(struct sg_pair *s, int hold, int deliver);      /* until both are quiet */
 void sgp_complete_held(struct sg_pair *s);                     /* the NIC finishes them */
+/* a: a device with features, b: LRO; a connects to b's listener on port (both set up,
+ * connected, a's TCB able to send by fragments: REQUIREd). */
+void sgp_init(struct sg_pair *s, uint32_t features, uint16_t port);
+/* Completes what is held, aborts both ends; then no pin, held byte or leak may be left. */
+void sgp_fini(struct sg_pair *s);
 
 #endif

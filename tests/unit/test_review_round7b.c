@@ -37,47 +37,9 @@ static uint64_t live_pins(struct sg_pair *s)
 	return n;
 }
 
-/* a: features (a TSO + SG + checksum device unless told); b: LRO. */
-static void r7_init_dev(struct sg_pair *s, uint32_t features)
-{
-	memset(s, 0, sizeof(*s));
-	tn_init_tcp(&s->a, 1, "10.0.0.1/24");
-	tn_init_tcp(&s->b, 2, "10.0.0.2/24");
-	s->a.f.dev.features = features;
-	s->a.f.dev.tso_max = 65536;
-	s->b.f.dev.features = NETDEV_F_RX_LRO;
-	s->a.s.tcp.cfg.gso = true;
-	sgp_pump(s, 0, 1);
-	REQUIRE(tcp_listen(&s->b.s.tcp, 0, PORT, 0, NULL, NULL, &s->l) == 0);
-	REQUIRE(tcp_connect(&s->a.s.tcp, 0, ip("10.0.0.2"), PORT, NULL, NULL, &s->cs) == 0);
-	for (int i = 0; i < 10 && !s->ss; i++) {
-		sgp_pump(s, 0, 1);
-		tcp_accept(s->l, &s->ss);
-	}
-	REQUIRE(s->ss);
-	REQUIRE(tcp_ready(s->cs) & TCP_EV_CONNECTED);
-	REQUIRE(s->cs->tx_sg);
-}
-
 static void r7_init(struct sg_pair *s)
 {
-	r7_init_dev(s, NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG);
-}
-
-static void r7_fini(struct sg_pair *s)
-{
-	sgp_complete_held(s);
-	if (s->cs)
-		tcp_abort(s->cs);
-	if (s->ss)
-		tcp_abort(s->ss);
-	if (s->l)
-		tcp_close(s->l);
-	sgp_pump(s, 0, 0);
-	CHECK_EQ(s->a.s.tcp.sg_pins, 0);
-	CHECK_EQ(s->a.s.tcp.sg_held_bytes, 0);
-	CHECK_EQ(tn_fini(&s->a), 0);
-	CHECK_EQ(tn_fini(&s->b), 0);
+	sgp_init(s, NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG, PORT);
 }
 
 static uint8_t pat(uint32_t i, uint8_t salt)
@@ -199,7 +161,7 @@ TEST(review_r7b_lone_write_charged_its_size_bug)
 	tcp_abort(c2);
 	t->cfg.mem_max = max0;
 	tcp_config_changed(t);
-	r7_fini(&s);
+	sgp_fini(&s);
 }
 
 /* ---- 2. more pieces than fragments ------------------------------------------------- */
@@ -227,7 +189,7 @@ TEST(review_r7b_more_chunks_than_fragments_copied)
 	pkt_free(p);
 	uint32_t got = 0;
 	finish_stream(&s, 8 * TCP_CHUNK_MIN, 0x31, &got);
-	r7_fini(&s);
+	sgp_fini(&s);
 }
 
 /* ---- 3. a chunk acknowledged in part while pinned ---------------------------------- */
@@ -323,7 +285,7 @@ TEST(review_r7b_chunk_acked_in_part_while_pinned)
 	pkt_free(p);
 	CHECK_EQ(t->sg_held_bytes, 0);
 	CHECK_EQ(used - t->mem_used, 5 * (sizeof(struct tcp_chunk) + TCP_CHUNK_MIN));
-	r7_fini(&s);
+	sgp_fini(&s);
 }
 
 /* ---- 4. the stack shut down with pinned frames everywhere ------------------------- */
@@ -439,7 +401,7 @@ TEST(review_r7b_neigh_queue_pins_released_on_failure_and_flush)
 	/* Resolved at last: the stream arrives whole. */
 	uint32_t got = 0;
 	finish_stream(&s, 24000, 0x61, &got);
-	r7_fini(&s);
+	sgp_fini(&s);
 }
 
 /* ---- 6. readers that join the fragments: the tap and the tracer -------------------- */
@@ -516,7 +478,7 @@ TEST(review_r7b_tap_and_tracer_join_and_unpin_once)
 		finish_stream(&s, 5 * TCP_CHUNK_MIN, 0x71, &got);
 		s.a.s.core.tap = NULL;
 		net_trace_detach(&s.a.s.core);
-		r7_fini(&s);
+		sgp_fini(&s);
 	}
 }
 
@@ -553,7 +515,7 @@ TEST(review_r7b_fq_codel_drops_release_pins)
 	qdisc_set_pfifo(qd, &s.a.s.core, QDISC_LIMIT);
 	uint32_t got = 0;
 	finish_stream(&s, 60000, 0x81, &got);
-	r7_fini(&s);
+	sgp_fini(&s);
 }
 
 /* ---- 8. the packet layer: who releases, and how often ------------------------------ */
@@ -783,7 +745,7 @@ TEST(review_r7b_mtu_drop_recut_from_fragments)
 	finish_stream(&s, 30000, 0x91, &got);
 	CHECK(s.cs->pmtu == 1000);
 	CHECK(s.cs->mss <= 1000 - 40);
-	r7_fini(&s);
+	sgp_fini(&s);
 }
 
 /* ---- 11. memory pressure and pinned-then-acknowledged chunks ----------------------- */
@@ -822,7 +784,7 @@ TEST(review_r7b_pressure_ends_at_last_unpin)
 	t->cfg.mem_max = max0;
 	tcp_config_changed(t);
 	REQUIRE(tcp_setopt(s.cs, TCP_OPT_CORK, 0) == 0);
-	r7_fini(&s);
+	sgp_fini(&s);
 }
 
 /* ---- 12. window probes with pinned frames in flight -------------------------------- */
@@ -897,5 +859,5 @@ TEST(review_r7b_window_probe_over_pinned_chunks)
 	}
 	CHECK_EQ(got, total);
 	CHECK_EQ(bad, 0);
-	r7_fini(&s);
+	sgp_fini(&s);
 }

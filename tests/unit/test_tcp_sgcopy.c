@@ -14,43 +14,7 @@
 
 #define MS NET_NS_PER_MS
 #define PORT 5002
-
-/* a: a TSO + SG + checksum device (frames reach it with their fragments); b: LRO. */
-static void sgc_init(struct sg_pair *s)
-{
-	memset(s, 0, sizeof(*s));
-	tn_init_tcp(&s->a, 1, "10.0.0.1/24");
-	tn_init_tcp(&s->b, 2, "10.0.0.2/24");
-	s->a.f.dev.features = NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG;
-	s->a.f.dev.tso_max = 65536;
-	s->b.f.dev.features = NETDEV_F_RX_LRO;
-	s->a.s.tcp.cfg.gso = true;
-	sgp_pump(s, 0, 1);
-	REQUIRE(tcp_listen(&s->b.s.tcp, 0, PORT, 0, NULL, NULL, &s->l) == 0);
-	REQUIRE(tcp_connect(&s->a.s.tcp, 0, ip("10.0.0.2"), PORT, NULL, NULL, &s->cs) == 0);
-	for (int i = 0; i < 10 && !s->ss; i++) {
-		sgp_pump(s, 0, 1);
-		tcp_accept(s->l, &s->ss);
-	}
-	REQUIRE(s->ss);
-	REQUIRE(tcp_ready(s->cs) & TCP_EV_CONNECTED);
-	REQUIRE(s->cs->tx_sg);
-}
-
-static void sgc_fini(struct sg_pair *s)
-{
-	sgp_complete_held(s);
-	if (s->cs)
-		tcp_abort(s->cs);
-	if (s->ss)
-		tcp_abort(s->ss);
-	tcp_close(s->l);
-	sgp_pump(s, 0, 0);
-	CHECK_EQ(s->a.s.tcp.sg_pins, 0);
-	CHECK_EQ(s->a.s.tcp.sg_held_bytes, 0);
-	CHECK_EQ(tn_fini(&s->a), 0);
-	CHECK_EQ(tn_fini(&s->b), 0);
-}
+#define SGC_DEV (NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG)
 
 static uint8_t pat(uint32_t i, uint8_t salt)
 {
@@ -112,7 +76,7 @@ static uint32_t recv_check(struct tcp_sock *c, uint32_t *at, uint8_t salt)
 TEST(tcp_sgcopy_acked_before_completion_stays_intact)
 {
 	static struct sg_pair s;
-	sgc_init(&s);
+	sgp_init(&s, SGC_DEV, PORT);
 	uint32_t seq0 = s.cs->snd_nxt;
 	uint64_t sg0 = s.a.s.tcp.mib[TCP_MIB_SgCopySegs];
 	send_pattern(s.cs, 5 * TCP_CHUNK_MIN, TCP_CHUNK_MIN, 0x11);
@@ -140,7 +104,7 @@ TEST(tcp_sgcopy_acked_before_completion_stays_intact)
 	got = 0;
 	CHECK_EQ(recv_check(s.ss, &got, 0xee), 0);
 	CHECK_EQ(got, 5 * TCP_CHUNK_MIN);
-	sgc_fini(&s);
+	sgp_fini(&s);
 }
 
 /* The connection is aborted (RST) with the frame in the NIC: the TCB goes, its memory
@@ -149,7 +113,7 @@ TEST(tcp_sgcopy_acked_before_completion_stays_intact)
 TEST(tcp_sgcopy_abort_with_frames_in_flight)
 {
 	static struct sg_pair s;
-	sgc_init(&s);
+	sgp_init(&s, SGC_DEV, PORT);
 	uint32_t seq0 = s.cs->snd_nxt;
 	send_pattern(s.cs, 40000, 8000, 0x22);
 	sgp_a_to_b(&s, 1, 0);                       /* sent, never delivered */
@@ -170,7 +134,7 @@ TEST(tcp_sgcopy_abort_with_frames_in_flight)
 	CHECK_EQ(s.a.s.tcp.sg_pins, 0);
 	CHECK_EQ(s.a.s.tcp.sg_held_bytes, 0);
 	CHECK_EQ(s.a.s.tcp.mem_used, 0);        /* a has no TCB, buffer or chunk left */
-	sgc_fini(&s);
+	sgp_fini(&s);
 }
 
 /* A frame dropped in the qdisc (purged) and one the device fails to send (dropped
@@ -178,7 +142,7 @@ TEST(tcp_sgcopy_abort_with_frames_in_flight)
 TEST(tcp_sgcopy_qdisc_drop_and_device_drop_release)
 {
 	static struct sg_pair s;
-	sgc_init(&s);
+	sgp_init(&s, SGC_DEV, PORT);
 	s.a.f.ring_size = 1;                    /* the rest waits in the qdisc */
 	send_pattern(s.cs, 60000, 12000, 0x33);
 	struct net_if *ifc = &s.a.s.link.ifs[0];
@@ -198,7 +162,7 @@ TEST(tcp_sgcopy_qdisc_drop_and_device_drop_release)
 	}
 	CHECK_EQ(got, 60000);
 	CHECK_EQ(bad, 0);
-	sgc_fini(&s);
+	sgp_fini(&s);
 }
 
 /* The super-frame is lost and still held by the NIC when the RTO retransmits its
@@ -207,7 +171,7 @@ TEST(tcp_sgcopy_qdisc_drop_and_device_drop_release)
 TEST(tcp_sgcopy_retransmit_pinned_data)
 {
 	static struct sg_pair s;
-	sgc_init(&s);
+	sgp_init(&s, SGC_DEV, PORT);
 	send_pattern(s.cs, 30000, 10000, 0x44);
 	sgp_a_to_b(&s, 1, 0);                       /* lost on the wire, kept by the NIC */
 	REQUIRE(s.nheld >= 1);
@@ -232,7 +196,7 @@ TEST(tcp_sgcopy_retransmit_pinned_data)
 	sgp_complete_held(&s);
 	CHECK_EQ(s.a.s.tcp.sg_pins, 0);
 	CHECK_EQ(s.a.s.tcp.sg_held_bytes, 0);
-	sgc_fini(&s);
+	sgp_fini(&s);
 }
 
 /* ---- twins: software GSO over fragments against the copy path ------------------------ */
@@ -323,7 +287,7 @@ static void twins_run(int dev_csum)
 	CHECK(t[0].got >= 400000);
 	CHECK_EQ(t[0].bad + t[1].bad, 0);
 	for (int k = 0; k < 2; k++)
-		sgc_fini(&t[k].s);
+		sgp_fini(&t[k].s);
 }
 
 TEST(tcp_sgcopy_software_gso_frames_identical_to_copy_path)
