@@ -3,6 +3,7 @@
 #include "tests/unit/test.h"
 #include "net/gso.h"
 #include "net/tcp_int.h"
+#include "net/wire.h"
 
 struct pkt *sgp_wire_copy(struct test_net *to, struct pkt *p)
 {
@@ -106,4 +107,36 @@ void sgp_fini(struct sg_pair *s)
 	CHECK_EQ(s->a.s.tcp.sg_held_bytes, 0);
 	CHECK_EQ(tn_fini(&s->a), 0);
 	CHECK_EQ(tn_fini(&s->b), 0);
+}
+
+uint8_t sgp_pat(uint32_t i, uint8_t salt)
+{
+	return (uint8_t)(i * 7u + salt + (i >> 9));
+}
+
+uint32_t sgp_recv_check(struct tcp_sock *c, uint32_t *at, uint8_t salt)
+{
+	uint8_t buf[4096];
+	long r;
+	uint32_t bad = 0;
+	while ((r = tcp_recv(c, buf, sizeof(buf))) > 0) {
+		for (long i = 0; i < r; i++)
+			bad += buf[i] != sgp_pat(*at + (uint32_t)i, salt);
+		*at += (uint32_t)r;
+	}
+	return bad;
+}
+
+int sgp_frame_payload_ok(struct pkt *p, uint32_t seq0, uint8_t salt)
+{
+	static uint8_t f[70000];
+	if (p->len > sizeof(f))
+		return 0;
+	pkt_copy_out(p, 0, f, p->len);
+	size_t hlen = 14 + 20 + (size_t)(f[14 + 20 + 12] >> 4) * 4;
+	uint32_t at = wire_get32(f + 14 + 20 + 4) - seq0;
+	int bad = 0;
+	for (size_t i = hlen; i < p->len; i++)
+		bad += f[i] != sgp_pat(at + (uint32_t)(i - hlen), salt);
+	return bad == 0;
 }

@@ -27,6 +27,13 @@ int sgp_a_to_b(struct sg_pair *s, int hold, int deliver);
 int sgp_b_to_a(struct sg_pair *s);
 void sgp_pump(struct sg_pair *s, int hold, int deliver);      /* until both are quiet */
 void sgp_complete_held(struct sg_pair *s);                     /* the NIC finishes them */
+/* The test stream's byte at offset i for a salt. */
+uint8_t sgp_pat(uint32_t i, uint8_t salt);
+/* Reads all c has, checking it against the pattern from *at on; *at moves; bad bytes. */
+uint32_t sgp_recv_check(struct tcp_sock *c, uint32_t *at, uint8_t salt);
+/* The payload of frame p (a TCP frame from a, fragments included) against the pattern;
+ * seq0: the sequence number of stream offset 0. 1: every byte right. */
+int sgp_frame_payload_ok(struct pkt *p, uint32_t seq0, uint8_t salt);
 /* a: a device with features, b: LRO; a connects to b's listener on port (both set up,
  * connected, a's TCB able to send by fragments: REQUIREd). */
 void sgp_init(struct sg_pair *s, uint32_t features, uint16_t port);

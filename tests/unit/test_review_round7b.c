@@ -42,11 +42,6 @@ static void r7_init(struct sg_pair *s)
 	sgp_init(s, NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG, PORT);
 }
 
-static uint8_t pat(uint32_t i, uint8_t salt)
-{
-	return (uint8_t)(i * 13u + salt + (i >> 10));
-}
-
 /* n bytes of pattern salt (stream offset from at) in sends of piece bytes, corked so
  * they leave as one batch when uncork is set. */
 static void send_pieces(struct tcp_sock *c, uint32_t at, uint32_t n, uint32_t piece, uint8_t salt,
@@ -54,7 +49,7 @@ static void send_pieces(struct tcp_sock *c, uint32_t at, uint32_t n, uint32_t pi
 {
 	static uint8_t buf[65536];
 	for (uint32_t i = 0; i < n; i++)
-		buf[i] = pat(at + i, salt);
+		buf[i] = sgp_pat(at + i, salt);
 	REQUIRE(tcp_setopt(c, TCP_OPT_CORK, 1) == 0);
 	for (uint32_t off = 0; off < n; off += piece) {
 		uint32_t m = n - off < piece ? n - off : piece;
@@ -64,42 +59,13 @@ static void send_pieces(struct tcp_sock *c, uint32_t at, uint32_t n, uint32_t pi
 		REQUIRE(tcp_setopt(c, TCP_OPT_CORK, 0) == 0);
 }
 
-static uint32_t recv_check(struct tcp_sock *c, uint32_t *at, uint8_t salt)
-{
-	uint8_t buf[4096];
-	long r;
-	uint32_t bad = 0;
-	while ((r = tcp_recv(c, buf, sizeof(buf))) > 0) {
-		for (long i = 0; i < r; i++)
-			bad += buf[i] != pat(*at + (uint32_t)i, salt);
-		*at += (uint32_t)r;
-	}
-	return bad;
-}
-
-/* The payload of frame p (a TCP super-frame from a) against the pattern; seq0: the
- * sequence number of stream offset 0. */
-static int frame_payload_ok(struct pkt *p, uint32_t seq0, uint8_t salt)
-{
-	static uint8_t f[70000];
-	if (p->len > sizeof(f))
-		return 0;
-	pkt_copy_out(p, 0, f, p->len);
-	size_t hlen = 14 + 20 + (size_t)(f[14 + 20 + 12] >> 4) * 4;
-	uint32_t at = wire_get32(f + 14 + 20 + 4) - seq0;
-	int bad = 0;
-	for (size_t i = hlen; i < p->len; i++)
-		bad += f[i] != pat(at + (uint32_t)(i - hlen), salt);
-	return bad == 0;
-}
-
 /* Drives the transfer to the end: every byte of n arrives intact at b. */
 static void finish_stream(struct sg_pair *s, uint32_t n, uint8_t salt, uint32_t *got)
 {
 	uint32_t bad = 0;
 	for (int i = 0; i < 600 && *got < n; i++) {
 		sgp_pump(s, 0, 1);
-		bad += recv_check(s->ss, got, salt);
+		bad += sgp_recv_check(s->ss, got, salt);
 		tn_advance(&s->a, 20 * MS);
 		tn_advance(&s->b, 20 * MS);
 	}
@@ -184,7 +150,7 @@ TEST(review_r7b_more_chunks_than_fragments_copied)
 	CHECK_EQ(p->ext_len, 0);
 	CHECK_EQ(s.a.s.tcp.sg_pins, 0);
 	CHECK_EQ(s.a.s.tcp.mib[TCP_MIB_SgSegs], sg0);
-	CHECK(frame_payload_ok(p, seq0, 0x31));
+	CHECK(sgp_frame_payload_ok(p, seq0, 0x31));
 	fake_netdev_complete(&s.a.f, 1);
 	pkt_free(p);
 	uint32_t got = 0;
@@ -266,7 +232,7 @@ TEST(review_r7b_chunk_acked_in_part_while_pinned)
 		tn_advance(&s.a, 50 * MS);
 		tn_advance(&s.b, 50 * MS);
 		sgp_pump(&s, 1, 1);
-		bad += recv_check(s.ss, &got, 0x41);
+		bad += sgp_recv_check(s.ss, &got, 0x41);
 	}
 	for (int i = 0; i < 4; i++) {
 		tn_advance(&s.b, 100 * MS);
@@ -279,7 +245,7 @@ TEST(review_r7b_chunk_acked_in_part_while_pinned)
 	CHECK_EQ(queue_chunks(s.cs), 0);
 	CHECK(s.cs->sq_spare == NULL);
 	CHECK_EQ(t->sg_held_bytes, 5 * TCP_CHUNK_MIN);
-	CHECK(frame_payload_ok(p, seq0, 0x41));  /* still the old bytes */
+	CHECK(sgp_frame_payload_ok(p, seq0, 0x41));  /* still the old bytes */
 	CHECK_EQ(t->sg_pins, live_pins(&s) + 5);
 	uint64_t used = t->mem_used;
 	pkt_free(p);
@@ -466,7 +432,7 @@ TEST(review_r7b_tap_and_tracer_join_and_unpin_once)
 		fake_netdev_complete(&s.a.f, 1);
 		CHECK_EQ(p->nfrags, 0);                         /* joined on the way */
 		CHECK_EQ(t->sg_pins, 0);
-		CHECK(frame_payload_ok(p, seq0, 0x71));
+		CHECK(sgp_frame_payload_ok(p, seq0, 0x71));
 		if (mode == 0) {
 			CHECK(x.frames >= 1);
 			CHECK_EQ(x.partial, 0);
@@ -735,7 +701,7 @@ TEST(review_r7b_mtu_drop_recut_from_fragments)
 	uint32_t first = s.cs->snd_nxt - s.cs->snd_una;        /* the initial window */
 	CHECK(first >= 10 * 1448);
 	sgp_a_to_b(&s, 0, 1);
-	CHECK_EQ(recv_check(s.ss, &got, 0x91), 0);
+	CHECK_EQ(sgp_recv_check(s.ss, &got, 0x91), 0);
 	CHECK_EQ(got, first);
 	/* Seen here first: the tail's 1448-byte single segments exceed the new MTU with DF
 	 * set and ip_send_big refuses them, on the copy path too (tx_sg off); TCP never
@@ -789,6 +755,23 @@ TEST(review_r7b_pressure_ends_at_last_unpin)
 
 /* ---- 12. window probes with pinned frames in flight -------------------------------- */
 
+/* Sends pattern salt from stream offset queued on, up to total or until c takes no
+ * more; the new offset. */
+static uint32_t send_upto(struct tcp_sock *c, uint32_t queued, uint32_t total, uint8_t salt)
+{
+	static uint8_t buf[16384];
+	while (queued < total) {
+		uint32_t n = total - queued < sizeof(buf) ? total - queued : sizeof(buf);
+		for (uint32_t j = 0; j < n; j++)
+			buf[j] = sgp_pat(queued + j, salt);
+		long r = tcp_send(c, buf, n);
+		if (r <= 0)
+			break;
+		queued += (uint32_t)r;
+	}
+	return queued;
+}
+
 /* Suspicion: a closed window with super-frames still held by the NIC: the persist
  * probe (one octet of the data queued behind it, while earlier frames still pin
  * acknowledged chunks) pins or reads a chunk wrongly, or the chunks are released while
@@ -805,15 +788,7 @@ TEST(review_r7b_window_probe_over_pinned_chunks)
 	const uint32_t total = 400000;
 	/* b never reads: its window closes with a's frames held by a's NIC. */
 	for (int i = 0; i < 200 && s.cs->snd_wnd != 0; i++) {
-		while (queued < total) {
-			uint32_t n = total - queued < sizeof(buf) ? total - queued : sizeof(buf);
-			for (uint32_t j = 0; j < n; j++)
-				buf[j] = pat(queued + j, 0xb1);
-			long r = tcp_send(s.cs, buf, n);
-			if (r <= 0)
-				break;
-			queued += (uint32_t)r;
-		}
+		queued = send_upto(s.cs, queued, total, 0xb1);
 		sgp_pump(&s, 1, 1);
 		tn_advance(&s.a, 10 * MS);
 		tn_advance(&s.b, 10 * MS);
@@ -821,7 +796,7 @@ TEST(review_r7b_window_probe_over_pinned_chunks)
 	CHECK_EQ(s.cs->snd_wnd, 0);
 	REQUIRE(s.nheld > 0);
 	for (uint32_t j = 0; j < sizeof(buf); j++)
-		buf[j] = pat(queued + j, 0xb1);
+		buf[j] = sgp_pat(queued + j, 0xb1);
 	long r = tcp_send(s.cs, buf, sizeof(buf));
 	REQUIRE(r > 0);
 	queued += (uint32_t)r;
@@ -835,7 +810,7 @@ TEST(review_r7b_window_probe_over_pinned_chunks)
 	CHECK(t->mib[TCP_MIB_TCPWinProbe] > probes0);
 	int ok = 1;
 	for (int i = 0; i < s.nheld; i++)
-		ok &= frame_payload_ok(s.held[i], seq0, 0xb1);
+		ok &= sgp_frame_payload_ok(s.held[i], seq0, 0xb1);
 	CHECK(ok);
 	CHECK_EQ(t->sg_pins, live_pins(&s));
 	sgp_complete_held(&s);
@@ -843,16 +818,8 @@ TEST(review_r7b_window_probe_over_pinned_chunks)
 	/* The reader drains; the rest follows. */
 	uint32_t got = 0, bad = 0;
 	for (int i = 0; i < 2000 && got < total; i++) {
-		bad += recv_check(s.ss, &got, 0xb1);
-		while (queued < total) {
-			uint32_t n = total - queued < sizeof(buf) ? total - queued : sizeof(buf);
-			for (uint32_t j = 0; j < n; j++)
-				buf[j] = pat(queued + j, 0xb1);
-			long r = tcp_send(s.cs, buf, n);
-			if (r <= 0)
-				break;
-			queued += (uint32_t)r;
-		}
+		bad += sgp_recv_check(s.ss, &got, 0xb1);
+		queued = send_upto(s.cs, queued, total, 0xb1);
 		sgp_pump(&s, 0, 1);
 		tn_advance(&s.a, 20 * MS);
 		tn_advance(&s.b, 20 * MS);

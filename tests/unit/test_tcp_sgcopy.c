@@ -16,18 +16,13 @@
 #define PORT 5002
 #define SGC_DEV (NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG)
 
-static uint8_t pat(uint32_t i, uint8_t salt)
-{
-	return (uint8_t)(i * 7u + salt + (i >> 9));
-}
-
 /* Queues n bytes of pattern salt in sends of piece bytes (piece-sized copy chunks),
  * corked so they leave as one batch. */
 static void send_corked(struct tcp_sock *c, uint32_t n, uint32_t piece, uint8_t salt, int uncork)
 {
 	static uint8_t buf[65536];
 	for (uint32_t i = 0; i < n; i++)
-		buf[i] = pat(i, salt);
+		buf[i] = sgp_pat(i, salt);
 	REQUIRE(tcp_setopt(c, TCP_OPT_CORK, 1) == 0);
 	for (uint32_t off = 0; off < n; off += piece)
 		REQUIRE(tcp_send(c, buf + off, n - off < piece ? n - off : piece) ==
@@ -39,34 +34,6 @@ static void send_corked(struct tcp_sock *c, uint32_t n, uint32_t piece, uint8_t 
 static void send_pattern(struct tcp_sock *c, uint32_t n, uint32_t piece, uint8_t salt)
 {
 	send_corked(c, n, piece, salt, 1);
-}
-
-/* The payload bytes of a held super-frame against the pattern, from seq0 on. */
-static int held_payload_ok(struct pkt *p, uint32_t seq0, uint8_t salt)
-{
-	static uint8_t f[70000];
-	if (p->len > sizeof(f))
-		return 0;
-	pkt_copy_out(p, 0, f, p->len);
-	size_t hlen = 14 + 20 + (size_t)(f[14 + 20 + 12] >> 4) * 4;
-	uint32_t seq = wire_get32(f + 14 + 20 + 4) - seq0;
-	int bad = 0;
-	for (size_t i = hlen; i < p->len; i++)
-		bad += f[i] != pat(seq + (uint32_t)(i - hlen), salt);
-	return bad == 0;
-}
-
-static uint32_t recv_check(struct tcp_sock *c, uint32_t *at, uint8_t salt)
-{
-	uint8_t buf[4096];
-	long r;
-	uint32_t bad = 0;
-	while ((r = tcp_recv(c, buf, sizeof(buf))) > 0) {
-		for (long i = 0; i < r; i++)
-			bad += buf[i] != pat(*at + (uint32_t)i, salt);
-		*at += (uint32_t)r;
-	}
-	return bad;
 }
 
 /* Five 2 KiB chunks (the size the spare and the object cache reuse), one super-segment
@@ -89,11 +56,11 @@ TEST(tcp_sgcopy_acked_before_completion_stays_intact)
 	CHECK_EQ(s.a.s.tcp.sg_held_bytes, 5 * TCP_CHUNK_MIN);
 	CHECK(s.cs->sq_spare == NULL);          /* a pinned chunk is never the spare */
 	uint32_t got = 0;
-	CHECK_EQ(recv_check(s.ss, &got, 0x11), 0);
+	CHECK_EQ(sgp_recv_check(s.ss, &got, 0x11), 0);
 	CHECK_EQ(got, 5 * TCP_CHUNK_MIN);
 	/* Reuse attempt: the same sizes again, another pattern, corked (not yet sent). */
 	send_corked(s.cs, 5 * TCP_CHUNK_MIN, TCP_CHUNK_MIN, 0xee, 0);
-	CHECK(held_payload_ok(s.held[0], seq0, 0x11));
+	CHECK(sgp_frame_payload_ok(s.held[0], seq0, 0x11));
 	uint64_t used = s.a.s.tcp.mem_used;
 	sgp_complete_held(&s);                      /* TX completion: the last unpin frees */
 	CHECK_EQ(s.a.s.tcp.sg_pins, 0);
@@ -102,7 +69,7 @@ TEST(tcp_sgcopy_acked_before_completion_stays_intact)
 	REQUIRE(tcp_setopt(s.cs, TCP_OPT_CORK, 0) == 0);
 	sgp_pump(&s, 0, 1);                         /* the second batch arrives intact too */
 	got = 0;
-	CHECK_EQ(recv_check(s.ss, &got, 0xee), 0);
+	CHECK_EQ(sgp_recv_check(s.ss, &got, 0xee), 0);
 	CHECK_EQ(got, 5 * TCP_CHUNK_MIN);
 	sgp_fini(&s);
 }
@@ -127,7 +94,7 @@ TEST(tcp_sgcopy_abort_with_frames_in_flight)
 	struct tcp_sock *c2;                    /* a new TCB may take the old one's memory */
 	REQUIRE(tcp_connect(&s.a.s.tcp, 0, ip("10.0.0.2"), PORT, NULL, NULL, &c2) == 0);
 	for (int i = 0; i < s.nheld; i++)
-		CHECK(held_payload_ok(s.held[i], seq0, 0x22));
+		CHECK(sgp_frame_payload_ok(s.held[i], seq0, 0x22));
 	tcp_abort(c2);
 	tn_advance(&s.a, MS);
 	sgp_complete_held(&s);
@@ -156,7 +123,7 @@ TEST(tcp_sgcopy_qdisc_drop_and_device_drop_release)
 	uint32_t got = 0, bad = 0;
 	for (int i = 0; i < 400 && got < 60000; i++) {
 		sgp_pump(&s, 0, 1);
-		bad += recv_check(s.ss, &got, 0x33);
+		bad += sgp_recv_check(s.ss, &got, 0x33);
 		tn_advance(&s.a, 20 * MS);
 		tn_advance(&s.b, 20 * MS);
 	}
@@ -182,7 +149,7 @@ TEST(tcp_sgcopy_retransmit_pinned_data)
 		tn_advance(&s.a, 50 * MS);
 		tn_advance(&s.b, 50 * MS);
 		sgp_pump(&s, 1, 1);                 /* retransmissions delivered (and any SG held) */
-		bad += recv_check(s.ss, &got, 0x44);
+		bad += sgp_recv_check(s.ss, &got, 0x44);
 	}
 	for (int i = 0; i < 4; i++) {           /* the last (delayed) ACK */
 		tn_advance(&s.b, 100 * MS);
@@ -238,7 +205,7 @@ static void twins_run(int dev_csum)
 			if (tcp_ready(s->cs) & TCP_EV_CONNECTED) {
 				uint32_t n = 1000 + (uint32_t)(step * 977) % 15000;
 				for (uint32_t i = 0; i < n; i++)
-					buf[i] = pat(sent + i, 0x55);
+					buf[i] = sgp_pat(sent + i, 0x55);
 				long r = sent < 400000 ? tcp_send(s->cs, buf, n) : 0;
 				if (k == 1 && r > 0)
 					sent += (uint32_t)r;
@@ -272,7 +239,7 @@ static void twins_run(int dev_csum)
 			net_input_flush(&s->b.s);
 			sgp_pump(s, 0, 1);          /* ACKs back (and anything left) */
 			if (s->ss)
-				t[k].bad += recv_check(s->ss, &t[k].got, 0x55);
+				t[k].bad += sgp_recv_check(s->ss, &t[k].got, 0x55);
 			tn_advance(&s->a, MS);
 			tn_advance(&s->b, MS);
 		}
