@@ -93,8 +93,10 @@ struct tcp_env {
 	 * segments exactly; without it they use the time of the last input/poll. */
 	uint64_t (*clock_ns)(void *ctx);
 	/* Optional: ip_output with the IPv4 DS field/TOS byte to use (RFC 9293 MUST-48:
-	 * the application picks it with TCP_OPT_TOS). NULL: ip_output, the IP default. */
-	int (*ip_output_tos)(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, uint8_t tos);
+	 * the application picks it with TCP_OPT_TOS) and DF (set unless the path's MTU is
+	 * below TCP's floor: tcp_pmtu_lower). NULL: ip_output, the IP default (DF). */
+	int (*ip_output_tos)(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, uint8_t tos,
+			     bool df);
 	/* Optional: R1 retransmissions went unanswered (RFC 1122 §4.2.3.5 "negative
 	 * advice"): IP may re-validate its neighbour entry or route for dst. */
 	void (*route_advice)(void *ctx, uint32_t dst);
@@ -114,7 +116,7 @@ struct tcp_env {
 	 * headers (net/dst.h). d lives in the TCB (zeroed with it) and only IP touches it.
 	 * NULL: ip_output / ip_output_tos. */
 	int (*ip_output_dst)(void *ctx, struct net_dst *d, struct pkt *p, uint32_t src,
-			     uint32_t dst, uint8_t tos);
+			     uint32_t dst, uint8_t tos, bool df);
 };
 
 enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_RENO = 1 };

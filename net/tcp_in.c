@@ -934,20 +934,30 @@ static uint16_t mtu_plateau(uint16_t len)
 	return 68;
 }
 
+/* A path MTU below TCP_MIN_PMTU is not followed down (a forged report must not cut
+ * segments to a few bytes each), but it is believed: segments of the floor's size go
+ * without DF from then on, so the router that reported it fragments them instead of
+ * dropping them for good (Linux: ip_rt_min_pmtu locks the route's MTU, and
+ * ip_dont_fragment() is false on a locked route). */
 void tcp_pmtu_lower(struct tcp_sock *c, uint16_t mtu, uint16_t quoted_len)
 {
 	if (mtu == 0)
 		mtu = mtu_plateau(quoted_len);
+	bool df_dropped = false;
 	if (mtu < TCP_MIN_PMTU) {
 		tcp_mib(c->t, TCP_MIB_TCPMTUPFail);
 		mtu = TCP_MIN_PMTU;
+		df_dropped = !c->no_df;
+		c->no_df = true;
 	}
-	if (mtu >= c->pmtu)
+	if (mtu >= c->pmtu && !df_dropped)
 		return;
-	c->pmtu = mtu;
-	uint32_t m = (uint32_t)mtu - 40 - (c->ts_ok ? 12 : 0);
-	if (m < c->mss)
-		c->mss = (uint16_t)(m < TCP_MIN_MSS ? TCP_MIN_MSS : m);
+	if (mtu < c->pmtu) {
+		c->pmtu = mtu;
+		uint32_t m = (uint32_t)mtu - 40 - (c->ts_ok ? 12 : 0);
+		if (m < c->mss)
+			c->mss = (uint16_t)(m < TCP_MIN_MSS ? TCP_MIN_MSS : m);
+	}
 	/* Resend what went out too big, now in smaller pieces; no congestion response
 	 * (the loss was not congestion). */
 	if (c->state >= TCP_ESTABLISHED && c->ca_state == TCP_CA_OPEN && c->snd_una != c->snd_max) {

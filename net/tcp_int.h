@@ -156,6 +156,8 @@ struct tcp_sock {
 	uint16_t pmtu_local;             /* our own link's MTU, below pmtu: a segment IP refused
 					  * (EMSGSIZE), applied once tcp_output's loop is done */
 	uint16_t rcv_mss;                /* largest segment seen from the peer */
+	bool no_df;                      /* the path's MTU is below TCP_MIN_PMTU: segments of
+					  * that floor go without DF, for routers to fragment */
 	bool tx_csum;                    /* the device completes partial checksums */
 	uint32_t gso_max;                /* super-segment payload cap; 0: MSS-sized segments */
 	bool tx_sg;                      /* super-segments may point into the send queue (sq_frags) */

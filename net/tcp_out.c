@@ -455,9 +455,9 @@ static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, u
 	if (len)
 		pace_after_send(c, len + (uint64_t)segs * (hlen + 20));    /* + IPv4 header */
 	int err = t->env.ip_output_dst ?
-		t->env.ip_output_dst(t->env.ctx, &c->dst, p, c->laddr, c->raddr, c->tos) :
-		c->tos && t->env.ip_output_tos ?
-		t->env.ip_output_tos(t->env.ctx, p, c->laddr, c->raddr, c->tos) :
+		t->env.ip_output_dst(t->env.ctx, &c->dst, p, c->laddr, c->raddr, c->tos, !c->no_df) :
+		(c->tos || c->no_df) && t->env.ip_output_tos ?
+		t->env.ip_output_tos(t->env.ctx, p, c->laddr, c->raddr, c->tos, !c->no_df) :
 		t->env.ip_output(t->env.ctx, p, c->laddr, c->raddr);
 	if (err != 0) {
 		tcp_mib(t, TCP_MIB_OutErrs);

@@ -9,23 +9,25 @@
 
 #define TCP_TTL 64
 
-/* DF on every segment: TCP does path MTU discovery (RFC 1191 §3, RFC 9293 §3.7.2). */
-static int env_ip_output_tos(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, uint8_t tos)
+/* DF on every segment: TCP does path MTU discovery (RFC 1191 §3, RFC 9293 §3.7.2),
+ * unless the path's MTU is below TCP's floor (tcp_pmtu_lower). */
+static int env_ip_output_tos(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, uint8_t tos,
+			     bool df)
 {
-	struct ipv4_out o = { .proto = IPV4_PROTO_TCP, .ttl = TCP_TTL, .tos = tos, .df = 1 };
+	struct ipv4_out o = { .proto = IPV4_PROTO_TCP, .ttl = TCP_TTL, .tos = tos, .df = df };
 	return ipv4_output_ext(ctx, p, src, dst, &o);
 }
 
 static int env_ip_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 {
-	return env_ip_output_tos(ctx, p, src, dst, 0);
+	return env_ip_output_tos(ctx, p, src, dst, 0, true);
 }
 
 /* The same datagram through the connection's cached path (net/dst.h). */
 static int env_ip_output_dst(void *ctx, struct net_dst *d, struct pkt *p, uint32_t src,
-			     uint32_t dst, uint8_t tos)
+			     uint32_t dst, uint8_t tos, bool df)
 {
-	struct ipv4_out o = { .proto = IPV4_PROTO_TCP, .ttl = TCP_TTL, .tos = tos, .df = 1 };
+	struct ipv4_out o = { .proto = IPV4_PROTO_TCP, .ttl = TCP_TTL, .tos = tos, .df = df };
 	return ipv4_output_dst(ctx, d, p, src, dst, &o);
 }
 

@@ -452,6 +452,7 @@ struct tworld {
 	uint8_t *log;           /* every frame a and b sent, in wire order */
 	size_t log_len;
 	uint32_t rcvd_b, rcvd_a;
+	uint32_t nodf, nodf_max;        /* a's frames without DF, the longest */
 	int cached;             /* both ends' caches were filled and valid at the end */
 };
 
@@ -465,6 +466,12 @@ static void tw_move(struct tworld *w, struct test_net *from, struct test_net *to
 			w->log[w->log_len++] = (uint8_t)p->len;
 			memcpy(w->log + w->log_len, pkt_data(p), p->len);
 			w->log_len += p->len;
+		}
+		const uint8_t *f = pkt_data(p);
+		if (from == &w->a && p->len >= 34 && wire_get16(f + 12) == ETH_P_IP &&
+		    !(f[20] & 0x40)) {
+			w->nodf++;
+			w->nodf_max = p->len > w->nodf_max ? p->len : w->nodf_max;
 		}
 		if (p->len <= PKT_BUF_SIZE)
 			fake_netdev_rx(&to->f, &to->s, pkt_data(p), p->len);
@@ -495,9 +502,25 @@ static void tw_drain(struct tworld *w)
 		w->rcvd_a += (uint32_t)r;
 }
 
+/* A router's "fragmentation needed", next-hop MTU mtu, about a's connection, through
+ * a's IP as a received ICMP error would come (RFC 1191). */
+static void frag_needed(struct tworld *w, uint16_t mtu)
+{
+	uint8_t q[28] = { 0x45 };
+	wire_put16(q + 2, 1500);
+	q[9] = IPV4_PROTO_TCP;
+	wire_put32(q + 12, w->cs->laddr);
+	wire_put32(q + 16, w->cs->raddr);
+	wire_put16(q + 20, w->cs->lport);
+	wire_put16(q + 22, w->cs->rport);
+	wire_put32(q + 24, w->cs->snd_una);
+	ipv4_proto_error(&w->a.s.ip, IPV4_PROTO_TCP, 3, 4, mtu, q, sizeof(q));
+}
+
 /* The conversation: handshake, requests and responses of several sizes (bare ACKs,
  * runts without timestamps, super-segments), an idle minute (the neighbours go STALE,
- * are used, DELAY, PROBE), TOS set midway, then both close. */
+ * are used, DELAY, PROBE), TOS set midway, a path MTU below TCP's floor reported
+ * (a's segments then leave at 576 bytes without DF), then both close. */
 static void tw_run(struct tworld *w, int cached, int timestamps)
 {
 	static uint8_t data[200000];
@@ -522,6 +545,8 @@ static void tw_run(struct tworld *w, int cached, int timestamps)
 			tcp_accept(w->l, &w->ss);
 		if (i == 120 && w->cs)
 			tcp_setopt(w->cs, TCP_OPT_TOS, 0x2e << 2 | 1);
+		if (i == 300 && w->cs)
+			frag_needed(w, 296);
 		if (i % 20 == 5 && w->ss && (tcp_ready(w->cs) & TCP_EV_CONNECTED)) {
 			uint32_t n = sizes[(i / 20) % 7];
 			long r = tcp_send(w->cs, data, n);
@@ -575,6 +600,8 @@ static void tcp_twins(int timestamps)
 	CHECK(x.rcvd_b > 100000 && x.rcvd_b == y.rcvd_b && x.rcvd_a == y.rcvd_a);
 	CHECK(x.cached && !y.cached);
 	CHECK(x.a.s.core.mib[MIB_NeighLookups] > 50);
+	CHECK(x.nodf > 10 && x.nodf == y.nodf);
+	CHECK(x.nodf_max == ETH_HLEN + 576);
 	CHECK(same_tcp(&x, &y));
 	tw_fini(&x);
 	tw_fini(&y);

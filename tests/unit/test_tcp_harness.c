@@ -6,7 +6,7 @@
 
 #define TH_SLOTS 1024
 
-static int h_ip_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
+static int h_capture(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, bool df)
 {
 	struct th *h = ctx;
 	const uint8_t *b = pkt_data(p);
@@ -30,6 +30,7 @@ static int h_ip_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 		s->h = hdr;
 		s->src = src;
 		s->dst = dst;
+		s->df = df;
 		s->dlen = p->len - hdr.doff;
 		memcpy(s->data, b + hdr.doff, s->dlen);
 		h->out_tail = next;
@@ -38,10 +39,16 @@ static int h_ip_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
 	return 0;
 }
 
-static int h_ip_output_tos(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, uint8_t tos)
+static int h_ip_output(void *ctx, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	return h_capture(ctx, p, src, dst, true);
+}
+
+static int h_ip_output_tos(void *ctx, struct pkt *p, uint32_t src, uint32_t dst, uint8_t tos,
+			   bool df)
 {
 	((struct th *)ctx)->last_tos = tos;
-	return h_ip_output(ctx, p, src, dst);
+	return h_capture(ctx, p, src, dst, df);
 }
 
 static int h_route(void *ctx, uint32_t dst, uint32_t *src, uint16_t *mtu)

@@ -32,6 +32,7 @@
 struct th_seg {
 	struct tcp_hdr h;
 	uint32_t src, dst;
+	bool df;                 /* IPv4 DF: what TCP asked IP for */
 	uint32_t dlen;
 	uint8_t data[PKT_BUF_SIZE];
 };

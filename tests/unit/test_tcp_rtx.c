@@ -337,6 +337,52 @@ TEST(tcp_rtx_pmtu_frag_needed)
 	th_fini(&h);
 }
 
+/* A next-hop MTU below TCP's 576 floor (a router on a 296-byte link, or a forgery):
+ * segments stay at the floor's size, but leave without DF from then on, what was in
+ * flight with DF is sent again at once, and only once. Before, the floor kept DF set,
+ * so every segment died at that router: the connection stalled for good. */
+TEST(tcp_rtx_pmtu_below_floor_sends_without_df)
+{
+	struct th h;
+	struct th_peer p;
+	struct tcp_sock *l, *c = open_conn(&h, &p, &l, false, NULL);
+	REQUIRE(c);
+	uint32_t seq[64], len[64];
+	CHECK_EQ(burst(&h, c, 3000, seq, len), 2);
+	uint8_t q[28];
+	quote(q, c, seq[0]);
+	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
+	struct tcp_conn_info i;
+	tcp_get_info(c, &i);
+	CHECK_EQ(i.pmtu, 576);
+	CHECK_EQ(i.mss, 536);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPMTUPFail], 1);
+	uint32_t total = 0;
+	struct th_seg s;
+	while (th_pop(&h, &s)) {
+		CHECK(!s.df);
+		CHECK(s.dlen <= 536);
+		CHECK_EQ(s.h.seq, seq[0] + total);
+		total += s.dlen;
+	}
+	CHECK(total >= 2920);                           /* both segments, in pieces */
+	/* A second report changes nothing and resends nothing: no storm from forgeries. */
+	tcp_icmp_error(&h.t, 3, 4, 100, q, sizeof(q));
+	NONE(&h);
+	/* Later data goes without DF too. */
+	p.ack = seq[0] + total;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	th_drain(&h);
+	CHECK_EQ(tcp_send(c, "x", 1), 1);
+	POP(&h, s);
+	CHECK(!s.df);
+	CHECK_EQ(s.dlen, 1);
+	th_drain(&h);
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
+
 TEST(tcp_rtx_slow_start_and_restart_after_idle)
 {
 	struct th h;
