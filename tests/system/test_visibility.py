@@ -17,7 +17,7 @@ import time
 import pytest
 
 from netns import HOST_ADDR, Netns
-from skiff import IMAGE, ROOT, Guest, image_with_files
+from skiff import IMAGE, ROOT, Guest, image_with_files, nstat
 
 IMG = os.environ.get("SKIFF_IMAGE", IMAGE)
 MODELS = ["e1000", "e1000e", "virtio"]
@@ -378,5 +378,36 @@ def test_tracepath_two_hops_with_smaller_mtu(vis):
         cache = g.cmd("ip route show cache")
         assert re.match(rf"10\.97\.0\.2 via {HOST_ADDR} dev eth0 \n    cache expires \d+sec mtu 1400 "
                         rf"from {HOST_ADDR}\n", cache), cache
+    finally:
+        subprocess.run(["ip", "netns", "del", far])
+
+
+def test_tcp_path_mtu_below_576_fragmented_by_router(vis):
+    """A client behind a 400-byte link (the router's side of the veth; the client's own
+    end is 1500, so its SYN offers MSS 1460): Skiff's full-sized DF segments draw a
+    frag-needed with MTU 400, below TCP's 576 floor. Skiff must then send 576-byte
+    segments without DF, which the router fragments; with DF kept the download stalls."""
+    far = f"skvismtu{os.getpid() % 100000}{vis.model[-2:]}"
+    subprocess.run(["ip", "netns", "add", far], check=True)
+    try:
+        run = lambda *c: subprocess.run(list(c), check=True)
+        run("ip", "link", "add", "vmtu0", "netns", vis.ns.name, "type", "veth", "peer", "name", "vmtu1",
+            "netns", far)
+        run("ip", "-n", vis.ns.name, "addr", "add", "10.96.0.1/24", "dev", "vmtu0")
+        run("ip", "-n", vis.ns.name, "link", "set", "vmtu0", "mtu", "400", "up")
+        run("ip", "-n", far, "addr", "add", "10.96.0.2/24", "dev", "vmtu1")
+        run("ip", "-n", far, "link", "set", "vmtu1", "up")
+        run("ip", "-n", far, "link", "set", "lo", "up")
+        run("ip", "-n", far, "route", "add", "10.99.0.0/24", "via", "10.96.0.1")
+        run("ip", "netns", "exec", vis.ns.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        fails = nstat(vis.guest).get("TcpExtTCPMTUPFail", 0)
+        r = subprocess.run(["ip", "netns", "exec", far, "curl", "-s", "--max-time", "30", "-o", "/dev/null",
+                            "-w", "%{size_download}", f"http://{vis.addr}/bytes/200000"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout == "200000", (r.returncode, r.stdout, r.stderr)
+        assert nstat(vis.guest).get("TcpExtTCPMTUPFail", 0) > fails
+        cache = vis.guest.cmd("ip route show cache")
+        assert re.search(rf"^10\.96\.0\.2 via {HOST_ADDR} dev eth0 \n    cache expires \d+sec mtu 400 ", cache,
+                         re.M), cache
     finally:
         subprocess.run(["ip", "netns", "del", far])
