@@ -75,7 +75,7 @@ static void fix_headers(struct pkt *s, const struct frame_hdrs *h, uint32_t k, s
 	wire_put16(ip + 2, (uint16_t)(h->hlen - h->ip_off + n));
 	wire_put16(ip + 4, (uint16_t)(h->ip.id + k));
 	wire_put16(ip + 10, 0);
-	wire_put16(ip + 10, inet_csum(ip, h->ip.hdr_len));
+	wire_put16(ip + 10, inet_csum_hdr(ip, h->ip.hdr_len));   /* hdr_len: 4n, 20..60 */
 	wire_put32(tcp + 4, h->seq + k * mss);
 	uint8_t flags = h->flags;
 	if (!last)
