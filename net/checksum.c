@@ -6,14 +6,17 @@
  * (RFC 1071 §4.1: an add-with-carry per 8 bytes), folds to 16 bits and swaps to network
  * order once. Each step is exact: one's complement addition is associative; a sum of
  * 64-bit words folds to the sum of their 16-bit words because 2^16 == 1 modulo 0xffff
- * (§2(B), "parallel summation"); summing byte-swapped words gives the byte-swapped sum
+ * (§2(C), "parallel summation"); summing byte-swapped words gives the byte-swapped sum
  * (§2(B), "byte order independence"). About a third of the instructions of summing
  * 32-bit big-endian words one by one (callgrind, tests/bench/net_bench.c;
  * docs/performance.md). Loads go through memcpy, so any alignment is fine. On x86-64
- * the 64-byte blocks are one adc chain in inline assembly (9 instructions; gcc's best
- * C was 28), as Linux's arch/x86 csum_partial does, and the remainder in 32/16/8-byte
+ * the 64-byte blocks are two independent adc chains in inline assembly (10
+ * instructions; one chain of 9 waited a cycle per add on the carry flag; gcc's best C
+ * was 28), as Linux's arch/x86 csum_partial uses adc, and the remainder in 32/16/8-byte
  * steps rather than a loop; other targets take the C loop.
- * csum_copy sums while it copies (25 instructions per 64 bytes), so a payload is read once (Linux csum_partial_copy).
+ * csum_copy sums while it copies (25 instructions per 64 bytes, one chain: its stores
+ * set the pace, a second chain measured no faster), so a payload is read once (Linux
+ * csum_partial_copy).
  */
 #include "net/checksum.h"
 
@@ -38,17 +41,20 @@ static inline uint64_t add_carry(uint64_t a, uint64_t b)
 }
 
 #if defined(__x86_64__)
-/* 64 bytes into a: one add-with-carry chain, the carry wrapped around at the end
- * (RFC 1071 §4.1's "add with carry" loop, 9 instructions per 64 bytes). */
-static inline uint64_t add64_bytes(uint64_t a, const uint8_t *p)
+/* 64 bytes into two sums, 32 bytes each: two add-with-carry chains of five
+ * instructions (RFC 1071 §4.1's "add with carry" loop; §2(C), parallel summation), not
+ * one of nine. The second chain starts with a plain add, so it does not wait for the
+ * first's carry flag (the CPU renames the flags): with one chain its latency, a cycle
+ * an add, was the limit (docs/performance.md, round 8). */
+static inline void add64_bytes(uint64_t s[2], const uint8_t *p)
 {
 	__asm__("addq 0(%[p]), %[a]\n\tadcq 8(%[p]), %[a]\n\tadcq 16(%[p]), %[a]\n\t"
-		"adcq 24(%[p]), %[a]\n\tadcq 32(%[p]), %[a]\n\tadcq 40(%[p]), %[a]\n\t"
-		"adcq 48(%[p]), %[a]\n\tadcq 56(%[p]), %[a]\n\tadcq $0, %[a]"
-		: [a] "+r"(a)
+		"adcq 24(%[p]), %[a]\n\tadcq $0, %[a]\n\t"
+		"addq 32(%[p]), %[b]\n\tadcq 40(%[p]), %[b]\n\tadcq 48(%[p]), %[b]\n\t"
+		"adcq 56(%[p]), %[b]\n\tadcq $0, %[b]"
+		: [a] "+r"(s[0]), [b] "+r"(s[1])
 		: [p] "r"(p), "m"(*(const uint8_t(*)[64])p)
 		: "cc");
-	return a;
 }
 
 /* 32 and 16 bytes the same way: a short segment's tail without a loop (Linux's x86
@@ -94,11 +100,10 @@ static inline uint64_t copy_add64(uint64_t a, uint8_t *dst, const uint8_t *src)
 	return a;
 }
 #else
-static inline uint64_t add64_bytes(uint64_t a, const uint8_t *p)
+static inline void add64_bytes(uint64_t s[2], const uint8_t *p)
 {
 	for (int i = 0; i < 64; i += 8)
-		a = add_carry(a, load64(p + i));
-	return a;
+		s[i / 32] = add_carry(s[i / 32], load64(p + i));
 }
 
 static inline uint64_t add32_bytes(uint64_t a, const uint8_t *p)
@@ -168,9 +173,10 @@ static inline uint16_t fold64(uint64_t a)
 /* The one's complement sum of data as native-order 16-bit words, folded to 16 bits. */
 static uint16_t sum_native(const uint8_t *p, size_t len)
 {
-	uint64_t a = 0;
+	uint64_t s[2] = { 0, 0 };
 	for (; len >= 64; p += 64, len -= 64)
-		a = add64_bytes(a, p);
+		add64_bytes(s, p);
+	uint64_t a = add_carry(s[0], s[1]);
 	if (len & 32) {
 		a = add32_bytes(a, p);
 		p += 32;

@@ -66,15 +66,16 @@ int gso_hdr_len(const struct pkt *p)
 	return err ? err : (int)h.hlen;
 }
 
-/* Fixes segment k's headers (copied from the big frame) for payload n. */
+/* Fixes segment k's headers (copied from the big frame) for payload n, whose one's
+ * complement sum gather() took while copying it (data_sum; unused when partial). */
 static void fix_headers(struct pkt *s, const struct frame_hdrs *h, uint32_t k, size_t n,
-			uint32_t mss, int last, int partial)
+			uint32_t mss, int last, int partial, uint32_t data_sum)
 {
 	uint8_t *f = pkt_data(s), *ip = f + h->ip_off, *tcp = f + h->tcp_off;
 	wire_put16(ip + 2, (uint16_t)(h->hlen - h->ip_off + n));
 	wire_put16(ip + 4, (uint16_t)(h->ip.id + k));
 	wire_put16(ip + 10, 0);
-	wire_put16(ip + 10, inet_csum(ip, h->ip.hdr_len));
+	wire_put16(ip + 10, inet_csum_hdr(ip, h->ip.hdr_len));   /* hdr_len: 4n, 20..60 */
 	wire_put32(tcp + 4, h->seq + k * mss);
 	uint8_t flags = h->flags;
 	if (!last)
@@ -82,14 +83,16 @@ static void fix_headers(struct pkt *s, const struct frame_hdrs *h, uint32_t k, s
 	if (k)
 		flags &= (uint8_t)~TCP_CWR;     /* RFC 3168 §6.1.2: CWR on the first only */
 	tcp[13] = flags;
-	size_t tlen = h->hlen - h->tcp_off + n;
+	size_t thlen = h->hlen - h->tcp_off, tlen = thlen + n;
 	uint32_t pseudo = inet_csum_pseudo(h->ip.src, h->ip.dst, IPV4_PROTO_TCP, (uint16_t)tlen);
 	wire_put16(tcp + 16, 0);
 	if (partial) {
 		wire_put16(tcp + 16, inet_csum_fold(pseudo) ^ 0xffff);
 		pkt_csum_partial(s, tcp, 16);
 	} else {
-		wire_put16(tcp + 16, inet_csum_fold(inet_csum_add(pseudo, tcp, tlen)));
+		/* The header is 4 x doff bytes (parse: 20..60), so the payload starts on an
+		 * even offset of the sum and its sum adds in as it is (RFC 1071 §2(A)). */
+		wire_put16(tcp + 16, csum_fold(csum_hdr_words(tcp, thlen, pseudo + data_sum)));
 	}
 }
 
@@ -102,9 +105,15 @@ struct gather {
 };
 
 /* n bytes to dst; the caller never asks past the frame's end (parse checked tot_len
- * against p->len, which counts every fragment). */
-static void gather(const struct pkt *p, struct gather *g, uint8_t *dst, size_t n)
+ * against p->len, which counts every fragment). With sum, also the one's complement
+ * sum of the n bytes, each piece summed as it is copied (csum_copy: the payload is read
+ * once, not once to copy and once to sum). A piece that starts at an odd offset of dst
+ * has its bytes in the other halves of the 16-bit words: its sum is byte-swapped
+ * (RFC 1071 §2(B)), as tcp_out.c sq_copy does. At most 1 + PKT_MAX_FRAGS pieces of at
+ * most 0xffff each: the 32-bit sum cannot overflow. */
+static void gather(const struct pkt *p, struct gather *g, uint8_t *dst, size_t n, uint32_t *sum)
 {
+	size_t done = 0;
 	while (n) {
 		if (!g->left) {
 			NET_ASSERT(g->next < p->nfrags);
@@ -112,9 +121,15 @@ static void gather(const struct pkt *p, struct gather *g, uint8_t *dst, size_t n
 			g->left = p->frag_len[g->next++];
 		}
 		size_t m = g->left < n ? g->left : n;
-		memcpy(dst, g->src, m);
+		if (sum) {
+			uint32_t part = csum_copy(dst, g->src, m, 0);   /* <= 0xffff */
+			*sum += done & 1 ? (uint16_t)(part << 8 | part >> 8) : part;
+		} else {
+			memcpy(dst, g->src, m);
+		}
 		dst += m;
 		n -= m;
+		done += m;
 		g->src += m;
 		g->left -= (uint32_t)m;
 	}
@@ -145,8 +160,9 @@ int gso_segment(struct pkt *p, uint32_t max_frame, int partial, gso_alloc_fn all
 		memcpy(d, pkt_data(p), h.hlen);
 		/* Gathered from the slot and the fragments (pkt.h) where they lie: a
 		 * super-segment pointing into the send queue is copied once, here. */
-		gather(p, &g, d + h.hlen, n);
-		fix_headers(s, &h, k, n, mss, k + 1 == nseg, partial);
+		uint32_t data_sum = 0;
+		gather(p, &g, d + h.hlen, n, partial ? NULL : &data_sum);
+		fix_headers(s, &h, k, n, mss, k + 1 == nseg, partial, data_sum);
 		s->ts_ns = p->ts_ns;
 		out(ctx, s);
 	}
