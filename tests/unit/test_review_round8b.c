@@ -49,9 +49,14 @@ static uint16_t r8b_ref_fold16(uint64_t acc)
 }
 
 /* The checksum field's value (complemented), as csum_fold returns it. */
+static uint16_t r8b_ref_field(uint64_t acc)
+{
+	return (uint16_t)~r8b_ref_fold16(acc);
+}
+
 static uint16_t r8b_ref(const uint8_t *b, size_t n, uint32_t seed)
 {
-	return (uint16_t)~r8b_ref_fold16(r8b_ref_acc(b, n, seed));
+	return r8b_ref_field(r8b_ref_acc(b, n, seed));
 }
 
 static uint64_t r8b_rng = 0x9e3779b97f4a7c15ull;
@@ -105,31 +110,34 @@ static const uint32_t r8b_seeds[] = { 0, 1, 0xffff, 0x10000, 0x7fffffffu, 0xffff
 typedef uint32_t (*sum_fn)(const void *, size_t, uint32_t);
 typedef uint32_t (*copy_fn)(void *, const void *, size_t, uint32_t);
 
-/* fn against the reference over every length, start alignment 0..7, pattern and seed,
- * each buffer malloc'ed so its last byte is the allocation's last. Returns mismatches;
+/* fn against the reference over every length, start alignment 0..noffs-1, pattern and
+ * seed, each buffer malloc'ed so its last byte is the allocation's last. Returns mismatches;
  * *cases counts the comparisons. */
-static unsigned r8b_sum_sweep(sum_fn fn, unsigned long *cases)
+static unsigned r8b_sum_sweep(sum_fn fn, size_t noffs, unsigned long *cases)
 {
 	static size_t lens[400 + 61 * 19 + 3];
+	static uint8_t master[65537];
 	size_t nl = r8b_lengths(lens);
 	unsigned bad = 0;
 	for (size_t li = 0; li < nl; li++) {
 		size_t len = lens[li];
-		for (size_t off = 0; off < 8; off++) {
-			if (len > 4300 && off > 1)
-				continue;               /* 64 KiB: two alignments are enough */
-			uint8_t *m = malloc(off + len + 1), *b = m + off;
-			if (!m)
-				return bad + 1;
-			for (int pat = 0; pat < PAT_N; pat++) {
-				r8b_fill(b, len, pat);
+		for (int pat = 0; pat < PAT_N; pat++) {
+			r8b_fill(master, len, pat);
+			uint64_t acc = r8b_ref_acc(master, len, 0);     /* the seed adds in */
+			for (size_t off = 0; off < noffs; off++) {
+				if (len > 4300 && off > 1)
+					continue;       /* 64 KiB: two alignments are enough */
+				uint8_t *m = malloc(off + len + 1), *b = m + off;
+				if (!m)
+					return bad + 1;
+				memcpy(b, master, len);
 				for (size_t k = 0; k < NSEEDS; k++) {
 					(*cases)++;
 					bad += csum_fold(fn(b, len, r8b_seeds[k])) !=
-					       r8b_ref(b, len, r8b_seeds[k]);
+					       r8b_ref_field(acc + r8b_seeds[k]);
 				}
+				free(m);
 			}
-			free(m);
 		}
 	}
 	return bad;
@@ -137,38 +145,41 @@ static unsigned r8b_sum_sweep(sum_fn fn, unsigned long *cases)
 
 /* The same for a copying sum, with src and dst at different alignments, both exact:
  * also the copy must be exact and nothing written past dst + len. */
-static unsigned r8b_copy_sweep(copy_fn fn, unsigned long *cases)
+static unsigned r8b_copy_sweep(copy_fn fn, size_t noffs, unsigned long *cases)
 {
 	static size_t lens[400 + 61 * 19 + 3];
+	static uint8_t master[65537];
 	size_t nl = r8b_lengths(lens);
 	unsigned bad = 0;
 	for (size_t li = 0; li < nl; li++) {
 		size_t len = lens[li];
-		for (size_t off = 0; off < 8; off++) {
-			if (len > 4300 && off > 1)
-				continue;
-			size_t doff = (off * 3 + 1) % 8;
-			uint8_t *ms = malloc(off + len + 1), *md = malloc(doff + len + 1);
-			if (!ms || !md) {
-				free(ms);
-				free(md);
-				return bad + 1;
-			}
-			uint8_t *s = ms + off, *d = md + doff;
-			for (int pat = 0; pat < PAT_N; pat++) {
-				r8b_fill(s, len, pat);
+		for (int pat = 0; pat < PAT_N; pat++) {
+			r8b_fill(master, len, pat);
+			uint64_t acc = r8b_ref_acc(master, len, 0);
+			for (size_t off = 0; off < noffs; off++) {
+				if (len > 4300 && off > 1)
+					continue;
+				size_t doff = (off * 3 + 1) % 8;
+				uint8_t *ms = malloc(off + len + 1), *md = malloc(doff + len + 1);
+				if (!ms || !md) {
+					free(ms);
+					free(md);
+					return bad + 1;
+				}
+				uint8_t *src = ms + off, *d = md + doff;
+				memcpy(src, master, len);
 				for (size_t k = 0; k < NSEEDS; k += 3) {
 					memset(md, 0x5a, doff + len);
 					(*cases)++;
-					bad += csum_fold(fn(d, s, len, r8b_seeds[k])) !=
-					       r8b_ref(s, len, r8b_seeds[k]);
-					bad += memcmp(d, s, len) != 0;
+					bad += csum_fold(fn(d, src, len, r8b_seeds[k])) !=
+					       r8b_ref_field(acc + r8b_seeds[k]);
+					bad += memcmp(d, src, len) != 0;
 					for (size_t i = 0; i < doff; i++)
 						bad += md[i] != 0x5a;
 				}
+				free(ms);
+				free(md);
 			}
-			free(ms);
-			free(md);
 		}
 	}
 	return bad;
@@ -181,7 +192,7 @@ static unsigned r8b_copy_sweep(copy_fn fn, unsigned long *cases)
 TEST(r8b_csum_partial_two_chains_match_reference_exact_buffers)
 {
 	unsigned long cases = 0;
-	CHECK_EQ(r8b_sum_sweep(csum_partial, &cases), 0);
+	CHECK_EQ(r8b_sum_sweep(csum_partial, 8, &cases), 0);
 	CHECK(cases > 300000);
 }
 
@@ -190,18 +201,19 @@ TEST(r8b_csum_partial_two_chains_match_reference_exact_buffers)
 TEST(r8b_csum_copy_matches_reference_exact_buffers)
 {
 	unsigned long cases = 0;
-	CHECK_EQ(r8b_copy_sweep(csum_copy, &cases), 0);
+	CHECK_EQ(r8b_copy_sweep(csum_copy, 8, &cases), 0);
 	CHECK(cases > 100000);
 }
 
 /* Suspicion: the C fallback's new add64_bytes (s[i / 32]) is wrong and nothing here
- * notices, as x86-64 always takes the asm. Verdict: sound, now under test. */
+ * notices, as x86-64 always takes the asm. Verdict: sound, now under test (alignments
+ * 0 and 1 only: the C loads go through memcpy, and the loop is slow under ASan). */
 TEST(r8b_generic_c_path_matches_reference)
 {
 	unsigned long cases = 0;
-	CHECK_EQ(r8b_sum_sweep(r8b_generic_csum_partial, &cases), 0);
-	CHECK_EQ(r8b_copy_sweep(r8b_generic_csum_copy, &cases), 0);
-	CHECK(cases > 400000);
+	CHECK_EQ(r8b_sum_sweep(r8b_generic_csum_partial, 2, &cases), 0);
+	CHECK_EQ(r8b_copy_sweep(r8b_generic_csum_copy, 2, &cases), 0);
+	CHECK(cases > 100000);
 }
 
 /* Suspicion: the carries of the two chains, summed over many blocks of maximal words,
