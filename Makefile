@@ -60,7 +60,7 @@ UNIT_SRCS += tests/unit/test_review_frag.c tests/unit/test_review_icmp.c tests/u
 	tests/unit/test_review_round6.c tests/unit/test_review_deadline.c \
 	tests/unit/test_review_round7a.c \
 	tests/unit/test_review_round7b.c
-UNIT_SRCS += tests/unit/test_review_round8b.c
+UNIT_SRCS += tests/unit/test_review_round8b.c $(BUILD)/host/kc_checksum.o
 UNIT_SRCS += tests/unit/test_tcp_sgcopy.c tests/unit/sg_pair.c
 
 # ---- image build: gcc + GNU-EFI + nasm ---------------------------------------------
@@ -136,6 +136,15 @@ $(BUILD)/host/sk_string.o: lib/string.c lib/string.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c lib/string.c -o $@.tmp
 	objcopy $(foreach s,$(SK_STRING_SYMS),--redefine-sym $(s)=sk_$(s)) $@.tmp $@
+	@rm -f $@.tmp
+
+# The image's net/checksum.c exactly as the image compiles it (CFLAGS: freestanding,
+# -mgeneral-regs-only, -mno-red-zone, -fpic, -O2), csum_* renamed kc_csum_* so the
+# host tests check the asm the kernel runs (tests/unit/test_review_round8b.c).
+$(BUILD)/host/kc_checksum.o: net/checksum.c net/checksum.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c net/checksum.c -o $@.tmp
+	objcopy --redefine-sym csum_partial=kc_csum_partial --redefine-sym csum_copy=kc_csum_copy $@.tmp $@
 	@rm -f $@.tmp
 
 # Headers too: a header-only change must rebuild the test binary (it is one compile).
