@@ -8,8 +8,10 @@
  *
  * Every result is compared with RFC 1071 the slow way: big-endian 16-bit words summed
  * byte by byte in 64 bits, an odd last byte padded with zero, folded at the end.
- * Buffers are malloc'ed to their exact size, so ASan (the unit build) catches a load
- * one byte past the end, as a buffer ending at a page end would fault in the image.
+ * Buffers are malloc'ed to their exact size, so ASan (the unit build) catches a C load
+ * or store one byte past the end, as a buffer ending at a page end would fault in the
+ * image; ASan does not see inside inline asm, so the asm blocks are also run against
+ * PROT_NONE guard pages (r8b_checksum_asm_stays_inside_guard_pages).
  */
 #define _DEFAULT_SOURCE         /* MAP_ANONYMOUS */
 #include "tests/unit/test.h"
@@ -135,7 +137,7 @@ static unsigned r8b_sum_sweep(sum_fn fn, size_t noffs, unsigned long *cases)
 			for (size_t off = 0; off < noffs; off++) {
 				if (len > 4300 && off > 1)
 					continue;       /* 64 KiB: two alignments are enough */
-				uint8_t *m = malloc(off + len + 1), *b = m + off;
+				uint8_t *m = malloc(off + len ? off + len : 1), *b = m + off;
 				if (!m)
 					return bad + 1;
 				memcpy(b, master, len);
@@ -168,7 +170,7 @@ static unsigned r8b_copy_sweep(copy_fn fn, size_t noffs, unsigned long *cases)
 				if (len > 4300 && off > 1)
 					continue;
 				size_t doff = (off * 3 + 1) % 8;
-				uint8_t *ms = malloc(off + len + 1), *md = malloc(doff + len + 1);
+				uint8_t *ms = malloc(off + len ? off + len : 1), *md = malloc(doff + len);
 				if (!ms || !md) {
 					free(ms);
 					free(md);
