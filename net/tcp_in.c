@@ -984,12 +984,18 @@ void tcp_icmp_error(struct tcp_stack *t, uint8_t type, uint8_t code, uint16_t ne
 	struct tcp_sock *c = tcp_lookup(t, src, sport, dst, dport);
 	if (!c || c->state == TCP_TIME_WAIT)
 		goto out;
-	/* RFC 5927 §4.1: only an error about data in flight is believed. */
-	if (!seq_geq(seq, c->snd_una) || !seq_leq(seq, c->snd_max)) {
+	/* RFC 5927 §4.1: only an error about data in flight is believed. A frag-needed
+	 * must quote SND.UNA <= SEG.SEQ < SND.MAX strictly: a segment too big for a link
+	 * carried data (or SYN/FIN), so it began below SND.MAX; SEG.SEQ == SND.MAX is a
+	 * zero-length segment no MTU >= 68 refuses, i.e. a forgery (with nothing in flight,
+	 * one guessed number would turn DF off for good: tcp_pmtu_lower). */
+	bool too_big = type == 3 && code == 4;
+	if (!seq_geq(seq, c->snd_una) || !seq_leq(seq, c->snd_max) ||
+	    (too_big && seq == c->snd_max)) {
 		tcp_mib(t, TCP_MIB_OutOfWindowIcmps);
 		goto out;
 	}
-	if (type == 3 && code == 4) {
+	if (too_big) {
 		tcp_pmtu_lower(c, next_mtu, wire_get16(q + 2));
 	} else if (type == 3) {
 		int err = code == 0 ? -NET_ENETUNREACH : code == 3 ? -NET_ECONNREFUSED : -NET_EHOSTUNREACH;
