@@ -143,6 +143,94 @@ TEST(r8a_floor_reports_resend_once_no_congestion_response)
 	th_fini(&h);
 }
 
+/* A report while SACK recovery runs (the path changed under a flight: segments 3-5
+ * got through, then a 296-byte link refused the rest and the hole's retransmission).
+ * The reviewed tree resent only in the open state: nothing went until the RTO, a
+ * timeout counted as congestion (cwnd to one segment) for a loss that was not. */
+TEST(r8a_floor_report_in_sack_recovery_resends_without_rto)
+{
+	struct th h;
+	struct th_peer p;
+	th_init(&h, NULL);
+	blob_init();
+	struct tcp_opts o = { .has = TCP_HAS_MSS | TCP_HAS_SACK_PERM, .mss = 1460 };
+	struct tcp_sock *l, *c = th_estab(&h, &p, &l, &o, 0);
+	REQUIRE(c);
+	CHECK_EQ(tcp_send(c, blob, 10 * 1460), 10 * 1460);
+	uint32_t seq[16];
+	int n = 0;
+	struct th_seg s;
+	while (th_pop(&h, &s) && n < 16)
+		seq[n++] = s.h.seq;
+	REQUIRE(n == 10);
+	p.sack_blocks = true;
+	p.nsack = 1;
+	for (int k = 3; k <= 5; k++) {           /* 3 SACKed above the hole: recovery */
+		p.sack[0] = (struct tcp_sack_block){ seq[2], seq[k] };
+		p.ack = seq[1];
+		peer_send(&h, &p, TCP_ACK, NULL, 0);
+	}
+	CHECK_EQ(c->ca_state, TCP_CA_RECOVERY);
+	POP(&h, s);
+	CHECK_EQ(s.h.seq, seq[1]);
+	th_drain(&h);
+	uint32_t cwnd = c->cwnd, ssthresh = c->ssthresh;
+	uint8_t q[28];
+	quote(q, c, seq[1]);
+	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
+	CHECK(c->no_df);
+	int resent = 0;
+	bool hole = false;
+	while (th_pop(&h, &s)) {
+		CHECK(!s.df && s.dlen <= 536);
+		hole |= s.h.seq == seq[1];
+		resent++;
+	}
+	CHECK(hole && resent >= 3);
+	CHECK(c->cwnd >= cwnd && c->ssthresh == ssthresh);
+	/* Everything arrives now: the peer acknowledges it all, no timeout on the way. */
+	p.sack_blocks = false;
+	p.ack = c->snd_max;
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	th_advance(&h, 10 * TH_MS);
+	th_drain(&h);
+	CHECK_EQ(c->snd_una, c->snd_max);
+	CHECK_EQ(c->ca_state, TCP_CA_OPEN);
+	CHECK_EQ(h.t.mib[TCP_MIB_TCPTimeouts], 0);
+	tcp_abort(c);
+	tcp_close(l);
+	th_fini(&h);
+}
+
+/* Sound: a report about our SYN (SYN-SENT) sets no_df without a resend (the state has
+ * no flight to go back over) and the SYN's retransmission goes without DF; a blind
+ * forger must hit the ISN exactly (the window is one number), as on Linux. */
+TEST(r8a_syn_sent_report_no_resend_syn_retransmitted_without_df)
+{
+	struct th h;
+	th_init(&h, NULL);
+	struct tcp_sock *c = NULL;
+	REQUIRE(tcp_connect(&h.t, 0, TH_PEER, 80, th_cb, &h, &c) == 0);
+	struct th_seg s;
+	POP(&h, s);
+	CHECK((s.h.flags & TCP_SYN) && s.df);
+	uint8_t q[28];
+	quote(q, c, s.h.seq + 1);               /* SND.MAX: not in flight */
+	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
+	CHECK(!c->no_df);
+	quote(q, c, s.h.seq);
+	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
+	CHECK(c->no_df);
+	NONE(&h);
+	th_advance(&h, 3 * TH_SEC);
+	POP(&h, s);
+	CHECK((s.h.flags & TCP_SYN) && !s.df);
+	th_drain(&h);
+	tcp_abort(c);
+	th_drain(&h);
+	th_fini(&h);
+}
+
 /* ---- every kind of segment after the drop ----------------------------------------- */
 
 /* Sound: DF is decided in xmit(), the one exit of every connection segment: the RTO
