@@ -20,7 +20,8 @@
  *      IPV4_PROTO_F_BCAST see an IP broadcast. None: protocol unreachable, reported
  *      through the error hook ICMP sets (ipv4_set_error_report).
  * Output: route, source address, 20-byte header (no options, DF as asked: TCP sets it
- * for path MTU discovery, RFC 1191 §3; ID from a per-destination counter, RFC 7739),
+ * for path MTU discovery, RFC 1191 §3; ID from a per-destination counter, RFC 7739, one
+ * per wire datagram, a super-segment's pieces included),
  * fragments when over the MTU without DF (RFC 791 §2.3), neighbour resolution.
  * A connection's datagrams may go through its cached path instead (ipv4_output_dst,
  * net/dst.h): the same route, header and neighbour, looked up once while valid.
