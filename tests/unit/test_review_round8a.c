@@ -363,10 +363,12 @@ static int nodf_ids_unique(void)
 
 /* A download after the drop, through a device with features: its wire datagrams
  * without DF, and whether super-frames were among them. */
-static void nodf_download(uint32_t features, int *nodf, int *supers)
+static void nodf_download(uint32_t features, bool cached, int *nodf, int *supers)
 {
 	static struct sg_pair s;
 	sgp_init(&s, features, PORT);
+	if (!cached)                            /* ipv4_output_ext's ip_send, not dst_send */
+		s.a.s.tcp.env.ip_output_dst = NULL;
 	static uint8_t pat[60000];
 	for (uint32_t i = 0; i < sizeof(pat); i++)
 		pat[i] = sgp_pat(i, 0);
@@ -401,7 +403,7 @@ static void nodf_download(uint32_t features, int *nodf, int *supers)
 TEST(r8a_nodf_super_segments_ids_unique_software_gso)
 {
 	int nodf, supers;
-	nodf_download(NETDEV_F_TX_CSUM | NETDEV_F_SG, &nodf, &supers);
+	nodf_download(NETDEV_F_TX_CSUM | NETDEV_F_SG, true, &nodf, &supers);
 	CHECK_EQ(supers, 0);                    /* cut before the wire: ids as sent */
 	CHECK(nodf > 100);
 }
@@ -410,8 +412,19 @@ TEST(r8a_nodf_super_segments_ids_unique_software_gso)
 TEST(r8a_nodf_super_segments_ids_unique_device_tso)
 {
 	int nodf, supers;
-	nodf_download(NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG, &nodf, &supers);
+	nodf_download(NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG, true, &nodf, &supers);
 	CHECK(supers > 0);
+	CHECK(nodf > 100);
+}
+
+/* The same through the full output path (no connection cache): ip_send takes the IDs. */
+TEST(r8a_nodf_super_segments_ids_unique_uncached_path)
+{
+	int nodf, supers;
+	nodf_download(NETDEV_F_TSO4 | NETDEV_F_TX_CSUM | NETDEV_F_SG, false, &nodf, &supers);
+	CHECK(supers > 0);
+	CHECK(nodf > 100);
+	nodf_download(NETDEV_F_TX_CSUM | NETDEV_F_SG, false, &nodf, &supers);
 	CHECK(nodf > 100);
 }
 
