@@ -970,6 +970,7 @@ void tcp_pmtu_lower(struct tcp_sock *c, uint16_t mtu, uint16_t quoted_len)
 		mtu = TCP_MIN_PMTU;
 		df_dropped = !c->no_df;
 		c->no_df = true;
+		c->no_df_until = c->t->now + TCP_NO_DF_NS;
 	}
 	if (mtu >= c->pmtu && !df_dropped)
 		return;
