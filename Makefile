@@ -59,7 +59,7 @@ UNIT_SRCS += tests/unit/test_review_frag.c tests/unit/test_review_icmp.c tests/u
 	tests/unit/test_review_sg.c tests/unit/test_net_dst.c \
 	tests/unit/test_review_round6.c tests/unit/test_review_deadline.c \
 	tests/unit/test_review_round7a.c \
-	tests/unit/test_review_round7b.c
+	tests/unit/test_review_round7b.c tests/unit/test_review_round8a.c
 UNIT_SRCS += tests/unit/test_review_round8b.c $(BUILD)/host/kc_checksum.o
 UNIT_SRCS += tests/unit/test_tcp_sgcopy.c tests/unit/sg_pair.c
 

@@ -20,7 +20,8 @@
  *      IPV4_PROTO_F_BCAST see an IP broadcast. None: protocol unreachable, reported
  *      through the error hook ICMP sets (ipv4_set_error_report).
  * Output: route, source address, 20-byte header (no options, DF as asked: TCP sets it
- * for path MTU discovery, RFC 1191 §3; ID from a per-destination counter, RFC 7739),
+ * for path MTU discovery, RFC 1191 §3; ID from a per-destination counter, RFC 7739, one
+ * per wire datagram, a super-segment's pieces included),
  * fragments when over the MTU without DF (RFC 791 §2.3), neighbour resolution.
  * A connection's datagrams may go through its cached path instead (ipv4_output_dst,
  * net/dst.h): the same route, header and neighbour, looked up once while valid.
@@ -31,6 +32,7 @@
 #include "net/route.h"
 #include "net/arp.h"
 #include "net/udp_wire.h"
+#include "net/tcp_wire.h"
 #include "net/icmp_wire.h"
 #include "net/eth.h"
 #include "net/inet.h"
@@ -373,14 +375,40 @@ static unsigned id_key_bucket(const struct ipv4 *ip, uint32_t src, uint32_t dst,
 	return id_bucket(ip, id_key(src, dst, proto));
 }
 
-static uint16_t next_id(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto)
+/* IDs for n datagrams on the wire: the first is returned, the counter moves past all. */
+static uint16_t next_ids(struct ipv4 *ip, uint32_t src, uint32_t dst, uint8_t proto, uint16_t n)
 {
 	uint64_t key = id_key(src, dst, proto);
 	if (__builtin_expect(key != ip->id_last_key, 0)) {
 		ip->id_last_key = key;
 		ip->id_last_bucket = (uint16_t)id_bucket(ip, key);
 	}
-	return ip->idents[ip->id_last_bucket]++;
+	uint16_t id = ip->idents[ip->id_last_bucket];
+	ip->idents[ip->id_last_bucket] = (uint16_t)(id + n);
+	return id;
+}
+
+/* How many datagrams p (transport header + payload) becomes on the wire: one, or the
+ * pieces a TCP super-segment (PKT_F_GSO_TCP4) is cut into, whose IDs run id, id + 1,
+ * ... (net/gso.c fix_headers, and TSO devices: QEMU's e1000/igb, a Linux host behind
+ * virtio-net). The counter must move past all of them or the next datagram reuses
+ * id + 1: harmless while TCP's DF made every datagram atomic, but a segment without DF
+ * (tcp_pmtu_lower's floor) must not repeat an ID within the MSL (RFC 6864 §4.2, RFC
+ * 4963; Linux ip_select_ident_segs). Each piece carries at most gso_size bytes, fewer
+ * if the MTU is smaller (gso_segment's cut). */
+static uint16_t wire_datagrams(const struct pkt *p, uint16_t mtu)
+{
+	if (__builtin_expect(!(p->flags & PKT_F_GSO_TCP4), 1) || !p->gso_size ||
+	    pkt_linear_len(p) < TCP_HDR_LEN)
+		return 1;
+	uint32_t hlen = (uint32_t)(((const uint8_t *)p + p->off)[12] >> 4) * 4;   /* TCP doff */
+	uint32_t mss = p->gso_size, room = (uint32_t)mtu - IPV4_HDR_MIN;
+	if (room > hlen && mss > room - hlen)
+		mss = room - hlen;
+	if (p->len <= hlen)
+		return 1;
+	uint32_t n = (p->len - hlen + mss - 1) / mss;
+	return (uint16_t)(n < 65535 ? n : 65535);
 }
 
 /* Over the MTU: fragments unless DF is set (TCP sets it: path MTU discovery, RFC 1191).
@@ -413,7 +441,8 @@ static inline __attribute__((always_inline)) int ip_send(struct ipv4 *ip, int if
 	uint16_t mtu = ip->link->ifs[ifi].mtu;
 	struct ipv4_hdr ih = { .hdr_len = IPV4_HDR_MIN, .tos = o->tos,
 			       .tot_len = (uint16_t)(p->len + IPV4_HDR_MIN),
-			       .id = next_id(ip, src, dst, o->proto), .frag = o->df ? IPV4_DF : 0,
+			       .id = next_ids(ip, src, dst, o->proto, wire_datagrams(p, mtu)),
+			       .frag = o->df ? IPV4_DF : 0,
 			       .ttl = o->ttl, .proto = o->proto, .src = src, .dst = dst };
 	/* A GSO frame is cut below, each piece within the MTU (link_output checks). */
 	if (__builtin_expect(p->len + IPV4_HDR_MIN > mtu, 0) && !(p->flags & PKT_F_GSO_TCP4)) {
@@ -536,10 +565,12 @@ static int dst_fill(struct ipv4 *ip, struct net_dst *d, uint32_t src, uint32_t d
 static inline __attribute__((always_inline)) int dst_send(struct ipv4 *ip, struct net_dst *d,
 							   struct pkt *p, uint32_t len)
 {
+	/* next_ids' bucket for this key, past every wire datagram p becomes */
+	uint16_t id = ip->idents[d->id_bucket];
+	ip->idents[d->id_bucket] = (uint16_t)(id + wire_datagrams(p, d->mtu));
 	uint8_t *h = pkt_push(p, NET_DST_HDR_LEN);      /* dst_fits saw the room */
 	NET_INC(ip->core, IpOutRequests);
 	__builtin_memcpy(h, d->hdr, NET_DST_HDR_LEN);
-	uint16_t id = ip->idents[d->id_bucket]++;       /* next_id's bucket for this key */
 	uint8_t *ih = h + ETH_HLEN;
 	wire_put16(ih + 2, (uint16_t)len);
 	wire_put16(ih + 4, id);

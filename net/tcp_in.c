@@ -934,6 +934,27 @@ static uint16_t mtu_plateau(uint16_t len)
 	return 68;
 }
 
+/* Resend what went out too big, now in smaller pieces or without DF; no congestion
+ * response (the loss was not congestion). In recovery (or loss) the holes went out
+ * the old way too and no SACK will come for them: only the RTO, a congestion event,
+ * would resend them. So go back N from SND.UNA as the RTO does (tcp_timer.c), cwnd and
+ * ssthresh left as they are (Linux tcp_simple_retransmit enters Loss the same way). */
+static void pmtu_resend(struct tcp_sock *c)
+{
+	if (c->state < TCP_ESTABLISHED || c->snd_una == c->snd_max)
+		return;
+	if (c->ca_state != TCP_CA_OPEN) {
+		c->ca_state = TCP_CA_LOSS;
+		c->recover = c->snd_max;
+		c->dupacks = 0;
+		tcp_sb_clear(c);
+		c->high_rxt = c->snd_una;
+	}
+	c->snd_nxt = c->snd_una;
+	c->rtt_timing = false;
+	tcp_output(c);
+}
+
 /* A path MTU below TCP_MIN_PMTU is not followed down (a forged report must not cut
  * segments to a few bytes each), but it is believed: segments of the floor's size go
  * without DF from then on, so the router that reported it fragments them instead of
@@ -949,6 +970,7 @@ void tcp_pmtu_lower(struct tcp_sock *c, uint16_t mtu, uint16_t quoted_len)
 		mtu = TCP_MIN_PMTU;
 		df_dropped = !c->no_df;
 		c->no_df = true;
+		c->no_df_until = c->t->now + TCP_NO_DF_NS;
 	}
 	if (mtu >= c->pmtu && !df_dropped)
 		return;
@@ -958,13 +980,7 @@ void tcp_pmtu_lower(struct tcp_sock *c, uint16_t mtu, uint16_t quoted_len)
 		if (m < c->mss)
 			c->mss = (uint16_t)(m < TCP_MIN_MSS ? TCP_MIN_MSS : m);
 	}
-	/* Resend what went out too big, now in smaller pieces; no congestion response
-	 * (the loss was not congestion). */
-	if (c->state >= TCP_ESTABLISHED && c->ca_state == TCP_CA_OPEN && c->snd_una != c->snd_max) {
-		c->snd_nxt = c->snd_una;
-		c->rtt_timing = false;
-		tcp_output(c);
-	}
+	pmtu_resend(c);
 }
 
 void tcp_icmp_error(struct tcp_stack *t, uint8_t type, uint8_t code, uint16_t next_mtu,
@@ -984,12 +1000,18 @@ void tcp_icmp_error(struct tcp_stack *t, uint8_t type, uint8_t code, uint16_t ne
 	struct tcp_sock *c = tcp_lookup(t, src, sport, dst, dport);
 	if (!c || c->state == TCP_TIME_WAIT)
 		goto out;
-	/* RFC 5927 §4.1: only an error about data in flight is believed. */
-	if (!seq_geq(seq, c->snd_una) || !seq_leq(seq, c->snd_max)) {
+	/* RFC 5927 §4.1: only an error about data in flight is believed. A frag-needed
+	 * must quote SND.UNA <= SEG.SEQ < SND.MAX strictly: a segment too big for a link
+	 * carried data (or SYN/FIN), so it began below SND.MAX; SEG.SEQ == SND.MAX is a
+	 * zero-length segment no MTU >= 68 refuses, i.e. a forgery (with nothing in flight,
+	 * one guessed number would turn DF off for good: tcp_pmtu_lower). */
+	bool too_big = type == 3 && code == 4;
+	if (!seq_geq(seq, c->snd_una) || !seq_leq(seq, c->snd_max) ||
+	    (too_big && seq == c->snd_max)) {
 		tcp_mib(t, TCP_MIB_OutOfWindowIcmps);
 		goto out;
 	}
-	if (type == 3 && code == 4) {
+	if (too_big) {
 		tcp_pmtu_lower(c, next_mtu, wire_get16(q + 2));
 	} else if (type == 3) {
 		int err = code == 0 ? -NET_ENETUNREACH : code == 3 ? -NET_ECONNREFUSED : -NET_EHOSTUNREACH;

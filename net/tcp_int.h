@@ -28,6 +28,10 @@ static inline bool seq_in(uint32_t a, uint32_t lo, uint32_t hi) { return seq_geq
 #define TCP_NS_PER_US 1000ull
 #define TCP_DEFAULT_MSS 536     /* RFC 9293 MUST-15: no MSS option received */
 #define TCP_MIN_MSS 88          /* below this a segment is mostly headers (Linux tcp_min_snd_mss 48) */
+/* How long a path MTU report below TCP_MIN_PMTU keeps DF off: RFC 1191 §6.3 ages a
+ * learnt PMTU after about 10 minutes, Linux's locked route MTU expires then too
+ * (ip_rt_mtu_expires); a forged report's effect ends, a true one comes again. */
+#define TCP_NO_DF_NS (600ull * 1000000000ull)
 #define TCP_MIN_PMTU 576        /* floor for frag-needed (RFC 1191 plateau; Linux min_pmtu 552) */
 #define TCP_INIT_CWND 10        /* segments, RFC 6928 */
 #define TCP_OOO_MAX 16          /* out-of-order ranges kept per connection */
@@ -158,6 +162,7 @@ struct tcp_sock {
 	uint16_t rcv_mss;                /* largest segment seen from the peer */
 	bool no_df;                      /* the path's MTU is below TCP_MIN_PMTU: segments of
 					  * that floor go without DF, for routers to fragment */
+	uint64_t no_df_until;            /* ... until then (TCP_NO_DF_NS after the last report) */
 	bool tx_csum;                    /* the device completes partial checksums */
 	uint32_t gso_max;                /* super-segment payload cap; 0: MSS-sized segments */
 	bool tx_sg;                      /* super-segments may point into the send queue (sq_frags) */

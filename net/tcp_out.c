@@ -413,6 +413,18 @@ static __attribute__((noinline)) void local_too_big(struct tcp_sock *c)
 		c->pmtu_local = mtu;
 }
 
+/* DF for the next segment: set, unless a path MTU below TCP's floor was reported in
+ * the last TCP_NO_DF_NS (tcp_pmtu_lower). */
+static bool xmit_df(struct tcp_sock *c)
+{
+	if (__builtin_expect(!c->no_df, 1))
+		return true;
+	if (c->t->now < c->no_df_until)
+		return false;
+	c->no_df = false;       /* aged out: try DF again; a router still too small says so */
+	return true;
+}
+
 /* tcp_xmit into p (NULL: a fresh packet). gso_mss non-zero (the caller's
  * tcp_payload_max, below len) makes p a super-segment (PKT_F_GSO_TCP4, gso_size =
  * gso_mss), so p must be big; 0: one wire segment. */
@@ -454,10 +466,11 @@ static int xmit(struct tcp_sock *c, struct pkt *p, uint32_t seq, uint32_t len, u
 	xmit_count(c, seq, len, flags, segs);
 	if (len)
 		pace_after_send(c, len + (uint64_t)segs * (hlen + 20));    /* + IPv4 header */
+	bool df = xmit_df(c);
 	int err = t->env.ip_output_dst ?
-		t->env.ip_output_dst(t->env.ctx, &c->dst, p, c->laddr, c->raddr, c->tos, !c->no_df) :
-		(c->tos || c->no_df) && t->env.ip_output_tos ?
-		t->env.ip_output_tos(t->env.ctx, p, c->laddr, c->raddr, c->tos, !c->no_df) :
+		t->env.ip_output_dst(t->env.ctx, &c->dst, p, c->laddr, c->raddr, c->tos, df) :
+		(c->tos || !df) && t->env.ip_output_tos ?
+		t->env.ip_output_tos(t->env.ctx, p, c->laddr, c->raddr, c->tos, df) :
 		t->env.ip_output(t->env.ctx, p, c->laddr, c->raddr);
 	if (err != 0) {
 		tcp_mib(t, TCP_MIB_OutErrs);

@@ -545,8 +545,6 @@ static void tw_run(struct tworld *w, int cached, int timestamps)
 			tcp_accept(w->l, &w->ss);
 		if (i == 120 && w->cs)
 			tcp_setopt(w->cs, TCP_OPT_TOS, 0x2e << 2 | 1);
-		if (i == 300 && w->cs)
-			frag_needed(w, 296);
 		if (i % 20 == 5 && w->ss && (tcp_ready(w->cs) & TCP_EV_CONNECTED)) {
 			uint32_t n = sizes[(i / 20) % 7];
 			long r = tcp_send(w->cs, data, n);
@@ -554,6 +552,10 @@ static void tw_run(struct tworld *w, int cached, int timestamps)
 			r = tcp_send(w->ss, data + 1, n * 2 % 9000 + 1);
 			sent_b += r > 0 ? (uint32_t)r : 0;
 		}
+		/* About a's segment just sent, still in flight: a report quoting nothing in
+		 * flight is not believed (RFC 5927 §4.1, tcp_icmp_error). */
+		if (i == 305 && w->cs && w->cs->snd_una != w->cs->snd_max)
+			frag_needed(w, 296);
 		tw_step(w, i == 200 ? 70 * SEC : 10 * MS);
 		tw_drain(w);
 	}

@@ -378,6 +378,20 @@ TEST(tcp_rtx_pmtu_below_floor_sends_without_df)
 	CHECK(!s.df);
 	CHECK_EQ(s.dlen, 1);
 	th_drain(&h);
+	/* Ten minutes on (RFC 1191 §6.3 aging), DF is tried again; a forged report's
+	 * effect ends there. */
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	th_advance(&h, 599 * TH_SEC);
+	CHECK_EQ(tcp_send(c, "y", 1), 1);
+	POP(&h, s);
+	CHECK(!s.df);
+	peer_send(&h, &p, TCP_ACK, NULL, 0);
+	th_drain(&h);
+	th_advance(&h, 2 * TH_SEC);
+	CHECK_EQ(tcp_send(c, "z", 1), 1);
+	POP(&h, s);
+	CHECK(s.df);
+	th_drain(&h);
 	tcp_abort(c);
 	tcp_close(l);
 	th_fini(&h);
