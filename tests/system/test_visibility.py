@@ -6,6 +6,7 @@ dnsmasq), with pcap_serial = on (filter: icmp) and a second QEMU serial port wri
 a file. Every capture is read back with tshark (no warning allowed) and compared with
 what the test itself sent. Traffic stays in the namespace.
 """
+import contextlib
 import json
 import os
 import re
@@ -350,22 +351,34 @@ def test_debug_page_in_chromium(vis):
 
 # ---- tracepath and the path MTU cache ------------------------------------------------
 
-def test_tracepath_two_hops_with_smaller_mtu(vis):
-    """The namespace routes to a second namespace over a veth with MTU 1400: hop 1 is the
-    namespace (time exceeded), hop 2 the far side, found after a frag-needed."""
-    far = f"skvisfar{os.getpid() % 100000}{vis.model[-2:]}"
+@contextlib.contextmanager
+def far_side(vis, tag, subnet, router_mtu, far_mtu):
+    """A second namespace routed through the test's namespace: a veth whose router end
+    (subnet.1, MTU router_mtu) stays in vis's namespace and whose far end (subnet.2, MTU
+    far_mtu) is the only link of the new one; forwarding on. Yields its name; gone after."""
+    far = f"skvis{tag}{os.getpid() % 100000}{vis.model[-2:]}"
     subprocess.run(["ip", "netns", "add", far], check=True)
     try:
         run = lambda *c: subprocess.run(list(c), check=True)
-        run("ip", "link", "add", "vfar0", "netns", vis.ns.name, "type", "veth", "peer", "name", "vfar1",
+        near_if, far_if = f"v{tag}0", f"v{tag}1"
+        run("ip", "link", "add", near_if, "netns", vis.ns.name, "type", "veth", "peer", "name", far_if,
             "netns", far)
-        run("ip", "-n", vis.ns.name, "addr", "add", "10.97.0.1/24", "dev", "vfar0")
-        run("ip", "-n", vis.ns.name, "link", "set", "vfar0", "mtu", "1400", "up")
-        run("ip", "-n", far, "addr", "add", "10.97.0.2/24", "dev", "vfar1")
-        run("ip", "-n", far, "link", "set", "vfar1", "mtu", "1400", "up")
+        run("ip", "-n", vis.ns.name, "addr", "add", f"{subnet}.1/24", "dev", near_if)
+        run("ip", "-n", vis.ns.name, "link", "set", near_if, "mtu", str(router_mtu), "up")
+        run("ip", "-n", far, "addr", "add", f"{subnet}.2/24", "dev", far_if)
+        run("ip", "-n", far, "link", "set", far_if, "mtu", str(far_mtu), "up")
         run("ip", "-n", far, "link", "set", "lo", "up")
-        run("ip", "-n", far, "route", "add", "10.99.0.0/24", "via", "10.97.0.1")
+        run("ip", "-n", far, "route", "add", "10.99.0.0/24", "via", f"{subnet}.1")
         run("ip", "netns", "exec", vis.ns.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        yield far
+    finally:
+        subprocess.run(["ip", "netns", "del", far])
+
+
+def test_tracepath_two_hops_with_smaller_mtu(vis):
+    """The namespace routes to a second namespace over a veth with MTU 1400: hop 1 is the
+    namespace (time exceeded), hop 2 the far side, found after a frag-needed."""
+    with far_side(vis, "far", "10.97.0", 1400, 1400):
         g = vis.guest
         start = g.mark()
         g.send("tracepath 10.97.0.2\r")
@@ -378,8 +391,6 @@ def test_tracepath_two_hops_with_smaller_mtu(vis):
         cache = g.cmd("ip route show cache")
         assert re.match(rf"10\.97\.0\.2 via {HOST_ADDR} dev eth0 \n    cache expires \d+sec mtu 1400 "
                         rf"from {HOST_ADDR}\n", cache), cache
-    finally:
-        subprocess.run(["ip", "netns", "del", far])
 
 
 def test_tcp_path_mtu_below_576_fragmented_by_router(vis):
@@ -387,19 +398,7 @@ def test_tcp_path_mtu_below_576_fragmented_by_router(vis):
     end is 1500, so its SYN offers MSS 1460): Skiff's full-sized DF segments draw a
     frag-needed with MTU 400, below TCP's 576 floor. Skiff must then send 576-byte
     segments without DF, which the router fragments; with DF kept the download stalls."""
-    far = f"skvismtu{os.getpid() % 100000}{vis.model[-2:]}"
-    subprocess.run(["ip", "netns", "add", far], check=True)
-    try:
-        run = lambda *c: subprocess.run(list(c), check=True)
-        run("ip", "link", "add", "vmtu0", "netns", vis.ns.name, "type", "veth", "peer", "name", "vmtu1",
-            "netns", far)
-        run("ip", "-n", vis.ns.name, "addr", "add", "10.96.0.1/24", "dev", "vmtu0")
-        run("ip", "-n", vis.ns.name, "link", "set", "vmtu0", "mtu", "400", "up")
-        run("ip", "-n", far, "addr", "add", "10.96.0.2/24", "dev", "vmtu1")
-        run("ip", "-n", far, "link", "set", "vmtu1", "up")
-        run("ip", "-n", far, "link", "set", "lo", "up")
-        run("ip", "-n", far, "route", "add", "10.99.0.0/24", "via", "10.96.0.1")
-        run("ip", "netns", "exec", vis.ns.name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    with far_side(vis, "mtu", "10.96.0", 400, 1500) as far:
         fails = nstat(vis.guest).get("TcpExtTCPMTUPFail", 0)
         r = subprocess.run(["ip", "netns", "exec", far, "curl", "-s", "--max-time", "30", "-o", "/dev/null",
                             "-w", "%{size_download}", f"http://{vis.addr}/bytes/200000"],
@@ -409,5 +408,3 @@ def test_tcp_path_mtu_below_576_fragmented_by_router(vis):
         cache = vis.guest.cmd("ip route show cache")
         assert re.search(rf"^10\.96\.0\.2 via {HOST_ADDR} dev eth0 \n    cache expires \d+sec mtu 400 ", cache,
                          re.M), cache
-    finally:
-        subprocess.run(["ip", "netns", "del", far])

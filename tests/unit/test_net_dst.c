@@ -13,6 +13,7 @@
  */
 #include "tests/unit/test.h"
 #include "tests/unit/fake_netdev.h"
+#include "tests/unit/test_tcp_harness.h"
 #include "net/tcp_int.h"
 #include "net/neigh.h"
 #include "net/route.h"
@@ -506,14 +507,8 @@ static void tw_drain(struct tworld *w)
  * a's IP as a received ICMP error would come (RFC 1191). */
 static void frag_needed(struct tworld *w, uint16_t mtu)
 {
-	uint8_t q[28] = { 0x45 };
-	wire_put16(q + 2, 1500);
-	q[9] = IPV4_PROTO_TCP;
-	wire_put32(q + 12, w->cs->laddr);
-	wire_put32(q + 16, w->cs->raddr);
-	wire_put16(q + 20, w->cs->lport);
-	wire_put16(q + 22, w->cs->rport);
-	wire_put32(q + 24, w->cs->snd_una);
+	uint8_t q[28];
+	th_icmp_quote(q, w->cs, w->cs->snd_una);
 	ipv4_proto_error(&w->a.s.ip, IPV4_PROTO_TCP, 3, 4, mtu, q, sizeof(q));
 }
 

@@ -24,20 +24,6 @@ static void blob_init(void)
 		blob[i] = (uint8_t)(i * 131 + (i >> 9));
 }
 
-/* The quoted IPv4 + 8 bytes of TCP a router sends back about c's segment at seq
- * (RFC 792: the header and the first 64 bits), total length 1500. */
-static void quote(uint8_t *q, const struct tcp_sock *c, uint32_t seq)
-{
-	memset(q, 0, 28);
-	q[0] = 0x45;
-	wire_put16(q + 2, 1500);
-	q[9] = 6;
-	wire_put32(q + 12, c->laddr);
-	wire_put32(q + 16, c->raddr);
-	wire_put16(q + 20, c->lport);
-	wire_put16(q + 22, c->rport);
-	wire_put32(q + 24, seq);
-}
 
 static struct tcp_sock *open_conn(struct th *h, struct th_peer *p, struct tcp_sock **l)
 {
@@ -61,7 +47,7 @@ TEST(r8a_frag_needed_with_nothing_in_flight_keeps_df)
 	REQUIRE(c);
 	CHECK(c->snd_una == c->snd_max);
 	uint8_t q[28];
-	quote(q, c, c->snd_una);
+	th_icmp_quote(q, c, c->snd_una);
 	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
 	CHECK(!c->no_df);
 	CHECK_EQ(h.t.mib[TCP_MIB_OutOfWindowIcmps], 1);
@@ -88,14 +74,14 @@ TEST(r8a_out_of_window_quote_keeps_df_in_window_drops_it)
 	th_drain(&h);
 	uint32_t una = c->snd_una, max = c->snd_max;
 	uint8_t q[28];
-	quote(q, c, una - 1);
+	th_icmp_quote(q, c, una - 1);
 	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
-	quote(q, c, max + 1);
+	th_icmp_quote(q, c, max + 1);
 	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
 	CHECK(!c->no_df);
 	CHECK_EQ(h.t.mib[TCP_MIB_OutOfWindowIcmps], 2);
 	NONE(&h);
-	quote(q, c, max - 1);
+	th_icmp_quote(q, c, max - 1);
 	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
 	CHECK(c->no_df);
 	tcp_abort(c);
@@ -118,7 +104,7 @@ TEST(r8a_floor_reports_resend_once_no_congestion_response)
 	th_drain(&h);
 	uint32_t cwnd = c->cwnd, ssthresh = c->ssthresh, una = c->snd_una;
 	uint8_t q[28];
-	quote(q, c, una);
+	th_icmp_quote(q, c, una);
 	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
 	int resent = 0;
 	struct th_seg s;
@@ -129,7 +115,7 @@ TEST(r8a_floor_reports_resend_once_no_congestion_response)
 	CHECK(resent >= 3);                     /* 2920 bytes in 536-byte pieces at least */
 	static const uint16_t mtus[] = { 296, 68, 575, 0, 100 };
 	for (size_t i = 0; i < sizeof(mtus) / sizeof(mtus[0]); i++) {
-		quote(q, c, una + (uint32_t)i * 500);
+		th_icmp_quote(q, c, una + (uint32_t)i * 500);
 		tcp_icmp_error(&h.t, 3, 4, mtus[i], q, sizeof(q));
 		NONE(&h);
 	}
@@ -176,7 +162,7 @@ TEST(r8a_floor_report_in_sack_recovery_resends_without_rto)
 	th_drain(&h);
 	uint32_t cwnd = c->cwnd, ssthresh = c->ssthresh;
 	uint8_t q[28];
-	quote(q, c, seq[1]);
+	th_icmp_quote(q, c, seq[1]);
 	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
 	CHECK(c->no_df);
 	int resent = 0;
@@ -215,10 +201,10 @@ TEST(r8a_syn_sent_report_no_resend_syn_retransmitted_without_df)
 	POP(&h, s);
 	CHECK((s.h.flags & TCP_SYN) && s.df);
 	uint8_t q[28];
-	quote(q, c, s.h.seq + 1);               /* SND.MAX: not in flight */
+	th_icmp_quote(q, c, s.h.seq + 1);               /* SND.MAX: not in flight */
 	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
 	CHECK(!c->no_df);
-	quote(q, c, s.h.seq);
+	th_icmp_quote(q, c, s.h.seq);
 	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
 	CHECK(c->no_df);
 	NONE(&h);
@@ -247,7 +233,7 @@ TEST(r8a_every_segment_kind_without_df_after_the_drop)
 	POP(&h, s);
 	CHECK(s.df);
 	uint8_t q[28];
-	quote(q, c, s.h.seq);
+	th_icmp_quote(q, c, s.h.seq);
 	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
 	int n = 0;
 	while (th_pop(&h, &s))
@@ -334,7 +320,7 @@ static void pump(struct sg_pair *s)
 static void frag_needed(struct sg_pair *s, struct tcp_sock *c)
 {
 	uint8_t q[28];
-	quote(q, c, c->snd_una);
+	th_icmp_quote(q, c, c->snd_una);
 	ipv4_proto_error(&s->a.s.ip, IPV4_PROTO_TCP, 3, 4, 296, q, sizeof(q));
 }
 

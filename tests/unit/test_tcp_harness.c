@@ -430,3 +430,16 @@ void th_same_segs(struct th *a, struct th *b)
 		CHECK(memcmp(s0.data, s1.data, s0.dlen) == 0);
 	}
 }
+
+void th_icmp_quote(uint8_t *q, const struct tcp_sock *c, uint32_t seq)
+{
+	memset(q, 0, 28);
+	q[0] = 0x45;
+	wire_put16(q + 2, 1500);
+	q[9] = 6;
+	wire_put32(q + 12, c->laddr);
+	wire_put32(q + 16, c->raddr);
+	wire_put16(q + 20, c->lport);
+	wire_put16(q + 22, c->rport);
+	wire_put32(q + 24, seq);
+}

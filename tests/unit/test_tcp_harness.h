@@ -91,6 +91,9 @@ bool th_pop(struct th *h, struct th_seg *s);
 int th_pending(const struct th *h);
 void th_drain(struct th *h);
 void th_cb(void *user, struct tcp_sock *s, unsigned ev);
+/* The 28 bytes an ICMP error quotes about c's segment at seq (RFC 792: the IPv4 header,
+ * total length 1500, and the first 64 bits of TCP), for tcp_icmp_error. */
+void th_icmp_quote(uint8_t *q, const struct tcp_sock *c, uint32_t seq);
 
 /* Peer helpers: flags sent with p->seq/p->ack; seq advances by len (+SYN, +FIN). */
 void peer_init(struct th_peer *p, uint16_t port, uint16_t lport, uint32_t isn);

@@ -281,18 +281,6 @@ TEST(tcp_rtx_sack_blocks_validated)
 	th_fini(&h);
 }
 
-static void quote(uint8_t *q, const struct tcp_sock *c, uint32_t seq)
-{
-	memset(q, 0, 28);
-	q[0] = 0x45;
-	wire_put16(q + 2, 1500);
-	q[9] = 6;
-	wire_put32(q + 12, c->laddr);
-	wire_put32(q + 16, c->raddr);
-	wire_put16(q + 20, c->lport);
-	wire_put16(q + 22, c->rport);
-	wire_put32(q + 24, seq);
-}
 
 TEST(tcp_rtx_pmtu_frag_needed)
 {
@@ -305,10 +293,10 @@ TEST(tcp_rtx_pmtu_frag_needed)
 	CHECK_EQ(n, 2);                                 /* the 80-byte tail waits (Nagle) */
 	CHECK_EQ(len[0], 1460);
 	uint8_t q[28];
-	quote(q, c, seq[0] + 50000);                    /* not in flight: ignored */
+	th_icmp_quote(q, c, seq[0] + 50000);                    /* not in flight: ignored */
 	tcp_icmp_error(&h.t, 3, 4, 1000, q, sizeof(q));
 	NONE(&h);
-	quote(q, c, seq[0]);
+	th_icmp_quote(q, c, seq[0]);
 	tcp_icmp_error(&h.t, 3, 4, 1000, q, sizeof(q)); /* RFC 1191: next-hop MTU 1000 */
 	uint32_t total = 0;
 	struct th_seg s;
@@ -350,7 +338,7 @@ TEST(tcp_rtx_pmtu_below_floor_sends_without_df)
 	uint32_t seq[64], len[64];
 	CHECK_EQ(burst(&h, c, 3000, seq, len), 2);
 	uint8_t q[28];
-	quote(q, c, seq[0]);
+	th_icmp_quote(q, c, seq[0]);
 	tcp_icmp_error(&h.t, 3, 4, 296, q, sizeof(q));
 	struct tcp_conn_info i;
 	tcp_get_info(c, &i);
@@ -517,7 +505,7 @@ TEST(tcp_rtx_pmtu_plateau_without_next_hop_mtu)
 	uint32_t seq[64], len[64];
 	burst(&h, c, 3000, seq, len);
 	uint8_t q[28];
-	quote(q, c, seq[0]);
+	th_icmp_quote(q, c, seq[0]);
 	tcp_icmp_error(&h.t, 3, 4, 0, q, sizeof(q));    /* old router: no MTU (RFC 1191 §7) */
 	struct tcp_conn_info i;
 	tcp_get_info(c, &i);
