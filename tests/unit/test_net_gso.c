@@ -1,6 +1,7 @@
 /* Transmit offload fallbacks (net/gso.c via link_output): software segmentation of a
  * large TCP frame and the partial checksum, against devices with and without offloads. */
 #include "tests/unit/test.h"
+#include "tests/unit/csum_ref.h"
 #include "tests/unit/fake_netdev.h"
 #include "net/gso.h"
 #include "net/tcp_wire.h"
@@ -203,21 +204,6 @@ static uint32_t gc_rand(uint32_t *s)
 	return *s;
 }
 
-/* RFC 1071 the slow way: big-endian 16-bit words, an odd last byte padded with zero. */
-static uint32_t gc_ref_sum(const uint8_t *b, size_t n, uint32_t sum)
-{
-	for (size_t i = 0; i < n; i++)
-		sum += i & 1 ? b[i] : (uint32_t)b[i] << 8;
-	return sum;
-}
-
-static uint16_t gc_ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static struct pkt *gc_alloc(void *ctx)
 {
 	return pkt_alloc(&((struct gc_ctx *)ctx)->pool);
@@ -243,7 +229,7 @@ static void gc_out(void *ctx, struct pkt *s)
 	size_t ihl = (size_t)(ipb[0] & 15) * 4, tot = wire_get16(ipb + 2);
 	uint8_t *tcp = ipb + ihl;
 	size_t thl = (size_t)(tcp[12] >> 4) * 4, tl = tot - ihl, dl = tl - thl;
-	if (ETH_HLEN + tot != len || gc_ref_fold(gc_ref_sum(ipb, ihl, 0)) != 0 ||
+	if (ETH_HLEN + tot != len || csum_ref_field(csum_ref_add(ipb, ihl, 0)) != 0 ||
 	    dl > c->mss || (dl < c->mss && c->got + dl != c->payload) ||
 	    wire_get32(tcp + 4) != c->seq + c->got ||
 	    memcmp(tcp + thl, c->stream + c->got, dl)) {
@@ -252,8 +238,8 @@ static void gc_out(void *ctx, struct pkt *s)
 	}
 	uint16_t stored = wire_get16(tcp + 16);
 	wire_put16(tcp + 16, 0);
-	uint32_t pseudo = gc_ref_sum(ipb + 12, 8, IPV4_PROTO_TCP + (uint32_t)tl);
-	uint16_t ref = gc_ref_fold(gc_ref_sum(tcp, tl, pseudo));
+	uint64_t pseudo = csum_ref_add(ipb + 12, 8, IPV4_PROTO_TCP + (uint64_t)tl);
+	uint16_t ref = csum_ref_field(csum_ref_add(tcp, tl, pseudo));
 	/* gso_csum_help writes a computed 0 as 0xffff (the same one's complement zero,
 	 * UDP's rule): only that path may differ, and only so. */
 	if (ref != stored && !(c->partial && ref == 0 && stored == 0xffff))

@@ -15,6 +15,7 @@
  */
 #define _DEFAULT_SOURCE         /* MAP_ANONYMOUS */
 #include "tests/unit/test.h"
+#include "tests/unit/csum_ref.h"
 #include "net/checksum.h"
 #include "net/inet.h"
 #include "net/gso.h"
@@ -43,30 +44,10 @@ uint32_t kc_csum_copy(void *dst, const void *src, size_t len, uint32_t sum);
 
 /* ---- the reference -------------------------------------------------------------- */
 
-static uint64_t r8b_ref_acc(const uint8_t *b, size_t n, uint64_t acc)
-{
-	for (size_t i = 0; i < n; i++)
-		acc += i & 1 ? b[i] : (uint64_t)b[i] << 8;
-	return acc;
-}
-
-/* Folded to 16 bits, end-around: 0xffff for a nonzero sum of 0xffff's, 0 only for 0. */
-static uint16_t r8b_ref_fold16(uint64_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
-}
-
 /* The checksum field's value (complemented), as csum_fold returns it. */
-static uint16_t r8b_ref_field(uint64_t acc)
-{
-	return (uint16_t)~r8b_ref_fold16(acc);
-}
-
 static uint16_t r8b_ref(const uint8_t *b, size_t n, uint32_t seed)
 {
-	return r8b_ref_field(r8b_ref_acc(b, n, seed));
+	return csum_ref_field(csum_ref_add(b, n, seed));
 }
 
 static uint64_t r8b_rng = 0x9e3779b97f4a7c15ull;
@@ -133,7 +114,7 @@ static unsigned r8b_sum_sweep(sum_fn fn, size_t noffs, unsigned long *cases)
 		size_t len = lens[li];
 		for (int pat = 0; pat < PAT_N; pat++) {
 			r8b_fill(master, len, pat);
-			uint64_t acc = r8b_ref_acc(master, len, 0);     /* the seed adds in */
+			uint64_t acc = csum_ref_add(master, len, 0);     /* the seed adds in */
 			for (size_t off = 0; off < noffs; off++) {
 				if (len > 4300 && off > 1)
 					continue;       /* 64 KiB: two alignments are enough */
@@ -144,7 +125,7 @@ static unsigned r8b_sum_sweep(sum_fn fn, size_t noffs, unsigned long *cases)
 				for (size_t k = 0; k < NSEEDS; k++) {
 					(*cases)++;
 					bad += csum_fold(fn(b, len, r8b_seeds[k])) !=
-					       r8b_ref_field(acc + r8b_seeds[k]);
+					       csum_ref_field(acc + r8b_seeds[k]);
 				}
 				free(m);
 			}
@@ -165,7 +146,7 @@ static unsigned r8b_copy_sweep(copy_fn fn, size_t noffs, unsigned long *cases)
 		size_t len = lens[li];
 		for (int pat = 0; pat < PAT_N; pat++) {
 			r8b_fill(master, len, pat);
-			uint64_t acc = r8b_ref_acc(master, len, 0);
+			uint64_t acc = csum_ref_add(master, len, 0);
 			for (size_t off = 0; off < noffs; off++) {
 				if (len > 4300 && off > 1)
 					continue;
@@ -182,7 +163,7 @@ static unsigned r8b_copy_sweep(copy_fn fn, size_t noffs, unsigned long *cases)
 					memset(md, 0x5a, doff + len);
 					(*cases)++;
 					bad += csum_fold(fn(d, src, len, r8b_seeds[k])) !=
-					       r8b_ref_field(acc + r8b_seeds[k]);
+					       csum_ref_field(acc + r8b_seeds[k]);
 					bad += memcmp(d, src, len) != 0;
 					for (size_t i = 0; i < doff; i++)
 						bad += md[i] != 0x5a;
@@ -336,7 +317,7 @@ TEST(r8b_inet_csum_hdr_with_options_matches_reference)
 				bad += c != r8b_ref(h, len, 0);
 				wire_put16(h + 10, c);
 				bad += inet_csum_hdr(h, len) != 0;
-				bad += r8b_ref_fold16(r8b_ref_acc(h, len, 0)) != 0xffff;
+				bad += csum_ref_fold(csum_ref_add(h, len, 0)) != 0xffff;
 				cases++;
 				free(m);
 			}
@@ -375,13 +356,13 @@ static void r8b_out(void *ctx, struct pkt *s)
 	size_t ihl = (size_t)(ipb[0] & 15) * 4, tot = wire_get16(ipb + 2);
 	uint8_t *tcp = ipb + ihl;
 	size_t thl = (size_t)(tcp[12] >> 4) * 4, tl = tot - ihl, dl = tl - thl;
-	uint64_t pseudo = r8b_ref_acc(ipb + 12, 8, IPV4_PROTO_TCP + (uint64_t)tl);
+	uint64_t pseudo = csum_ref_add(ipb + 12, 8, IPV4_PROTO_TCP + (uint64_t)tl);
 	int is_partial = !!(s->flags & PKT_F_CSUM_PARTIAL);
 	if (is_partial != c->partial)
 		c->mixed++;
 	if (is_partial) {
 		if (s->csum_start != (uint32_t)(tcp - (uint8_t *)s) || s->csum_off != 16 ||
-		    wire_get16(tcp + 16) != r8b_ref_fold16(pseudo))
+		    wire_get16(tcp + 16) != csum_ref_fold(pseudo))
 			c->mixed++;
 		if (gso_csum_help(s))
 			c->bad++;
@@ -395,7 +376,7 @@ static void r8b_out(void *ctx, struct pkt *s)
 	}
 	uint16_t stored = wire_get16(tcp + 16);
 	wire_put16(tcp + 16, 0);
-	uint16_t ref = (uint16_t)~r8b_ref_fold16(r8b_ref_acc(tcp, tl, pseudo));
+	uint16_t ref = (uint16_t)~csum_ref_fold(csum_ref_add(tcp, tl, pseudo));
 	wire_put16(tcp + 16, stored);
 	/* gso_csum_help writes a computed 0 as 0xffff (UDP's rule; the same zero for TCP) */
 	if (ref != stored && !(c->partial && ref == 0 && stored == 0xffff))
